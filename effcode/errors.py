@@ -1,0 +1,18 @@
+"""Exception types raised by effcode.
+
+Every error caused by what a user passed in (a source name, a config key, an
+array of the wrong shape) is an :class:`InputError`.  The command line prints
+such errors as one line, without a traceback, unless ``--debug`` is given.
+"""
+
+
+class EffcodeError(Exception):
+    """Base class of every error effcode raises on purpose."""
+
+
+class InputError(EffcodeError, ValueError):
+    """A user-supplied input is invalid; the message names it and what was expected."""
+
+
+class DivergenceError(EffcodeError, FloatingPointError):
+    """Training produced NaN or Inf; the message names the step and the likely cause."""

@@ -1,0 +1,95 @@
+"""The result type shared by every learner, and the estimator base class.
+
+A :class:`FilterBank` holds what a learner produced:
+
+* ``filters`` (K, h, w), float32, *analysis* weights: unit k's response to a patch
+  x is ``sum(filters[k] * x)``;
+* ``basis`` (K, h, w), float32, *synthesis* functions: the patch is approximated by
+  ``sum_k a_k * basis[k]``.
+
+For an orthogonal code (PCA, whitened ICA) the two coincide up to scale; for an
+overcomplete sparse code they differ.  Both are stored in the units of the
+preprocessed (whitened) patches the learner was trained on.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
+
+from ..errors import InputError
+from ..registry import Registry
+from ..runs.atomic import read_npz, write_npz
+
+#: name -> estimator class; every class accepts ``n_components``, ``random_state`` and ``device``.
+LEARNERS: Registry = Registry("learner")
+
+
+@dataclass
+class FilterBank:
+    """Filters and basis functions learned by one method, with how they were made."""
+
+    filters: np.ndarray
+    basis: np.ndarray
+    method: str
+    config: dict = field(default_factory=dict)
+    provenance: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        self.filters = np.asarray(self.filters, dtype=np.float32)
+        self.basis = np.asarray(self.basis, dtype=np.float32)
+        for name in ("filters", "basis"):
+            arr = getattr(self, name)
+            if arr.ndim != 3:
+                raise InputError(f"FilterBank.{name} must have shape (K, h, w), got {arr.shape}")
+        if self.filters.shape != self.basis.shape:
+            raise InputError(f"FilterBank filters {self.filters.shape} and basis {self.basis.shape} differ in shape")
+
+    @property
+    def n_filters(self) -> int:
+        return self.filters.shape[0]
+
+    @property
+    def patch_shape(self) -> tuple[int, int]:
+        return self.filters.shape[1:]
+
+    def save(self, path) -> Path:
+        """Write to ``.npz`` (atomically, no pickle): arrays plus JSON-encoded metadata."""
+        return write_npz(path, filters=self.filters, basis=self.basis, method=np.array(self.method),
+                         config=np.array(json.dumps(self.config, default=str)),
+                         provenance=np.array(json.dumps(self.provenance, default=str)))
+
+    @classmethod
+    def load(cls, path) -> "FilterBank":
+        data = read_npz(path)
+        missing = {"filters", "basis", "method"} - set(data)
+        if missing:
+            raise InputError(f"{path} is not a FilterBank file: missing {sorted(missing)}")
+        return cls(filters=data["filters"], basis=data["basis"], method=str(data["method"]),
+                   config=json.loads(str(data.get("config", "{}"))),
+                   provenance=json.loads(str(data.get("provenance", "{}"))))
+
+
+class FilterLearner(TransformerMixin, BaseEstimator):
+    """Base class of the learners: scikit-learn estimator plus the image-level entry point.
+
+    Subclasses set, in ``fit``, ``filters_`` and ``basis_`` of shape (K, n_features)
+    and ``components_`` (scikit-learn's name for the learner's main weights).
+    They may override :meth:`fit_images` (the default samples whitened patches).
+    """
+
+    def fit_images(self, images, *, patch_size: int = 16, n_patches: int | None = None, progress: bool = False):
+        """Fit from a list of 2-D luminance images using the method's default preprocessing."""
+        raise NotImplementedError
+
+    def filter_bank(self, patch_shape, *, method: str, config: dict | None = None,
+                    provenance: dict | None = None) -> FilterBank:
+        h, w = patch_shape
+        k = self.filters_.shape[0]
+        return FilterBank(filters=np.asarray(self.filters_).reshape(k, h, w),
+                          basis=np.asarray(self.basis_).reshape(k, h, w), method=method,
+                          config=config or {}, provenance=provenance or {})

@@ -1,0 +1,65 @@
+"""One registry pattern, name -> factory, shared by sources, objectives, learners and experiments."""
+
+from __future__ import annotations
+
+from typing import Callable, Dict, Generic, Iterator, TypeVar
+
+from .errors import InputError
+
+T = TypeVar("T")
+
+
+class Registry(Generic[T]):
+    """A mapping from a short name to a factory (a class or a function).
+
+    >>> shapes = Registry("shape")
+    >>> @shapes.register("square")
+    ... def square(side):
+    ...     return side * side
+    >>> shapes.create("square", 3)
+    9
+    """
+
+    def __init__(self, kind: str):
+        self.kind = kind
+        self._factories: Dict[str, Callable[..., T]] = {}
+
+    def register(self, name: str, factory: Callable[..., T] | None = None, *, overwrite: bool = False):
+        """Register ``factory`` under ``name``; usable as ``@registry.register("name")``."""
+        if not isinstance(name, str) or not name:
+            raise InputError(f"{self.kind} name must be a non-empty string, got {name!r}")
+
+        def add(obj: Callable[..., T]) -> Callable[..., T]:
+            if name in self._factories and not overwrite and self._factories[name] is not obj:
+                raise InputError(f"{self.kind} {name!r} is already registered; pass overwrite=True to replace it")
+            self._factories[name] = obj
+            return obj
+
+        return add if factory is None else add(factory)
+
+    def unregister(self, name: str) -> None:
+        self.get(name)
+        del self._factories[name]
+
+    def get(self, name: str) -> Callable[..., T]:
+        """The factory registered under ``name``; a clear error lists the known names otherwise."""
+        try:
+            return self._factories[name]
+        except (KeyError, TypeError):
+            known = ", ".join(sorted(self._factories)) or "(none)"
+            raise InputError(f"unknown {self.kind} {name!r}; expected one of: {known}") from None
+
+    def create(self, name: str, *args, **kwargs) -> T:
+        return self.get(name)(*args, **kwargs)
+
+    def names(self) -> list[str]:
+        return sorted(self._factories)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._factories
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.names())
+
+    def __len__(self) -> int:
+        return len(self._factories)

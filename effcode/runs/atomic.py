@@ -1,0 +1,108 @@
+"""Atomic file writes: write to a temporary file in the same folder, then rename.
+
+A reader never sees a half-written file, and a run killed mid-write leaves the
+previous version (or nothing) in place.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Iterator, Mapping
+
+import numpy as np
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; on success it is renamed onto ``path``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    tmp = Path(tmp)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def write_bytes(path, data: bytes) -> Path:
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+    return Path(path)
+
+
+def write_text(path, text: str) -> Path:
+    return write_bytes(path, text.encode("utf-8"))
+
+
+def _json_default(obj):
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, Path):
+        return str(obj)
+    raise TypeError(f"cannot write {type(obj).__name__} to JSON")
+
+
+def write_json(path, obj) -> Path:
+    return write_text(path, json.dumps(obj, indent=2, sort_keys=True, default=_json_default) + "\n")
+
+
+def read_json(path):
+    with open(path, encoding="utf-8") as fh:
+        return json.load(fh)
+
+
+def write_npz(path, **arrays) -> Path:
+    """Save arrays to ``.npz`` atomically; object arrays are refused (no pickle, ever)."""
+    for name, value in arrays.items():
+        if np.asarray(value).dtype == object:
+            raise TypeError(f"array {name!r} has dtype object; only numeric/string arrays are saved")
+    buf = io.BytesIO()
+    np.savez_compressed(buf, **arrays)
+    return write_bytes(path, buf.getvalue())
+
+
+def read_npz(path) -> dict[str, np.ndarray]:
+    """Load every array of an ``.npz`` with ``allow_pickle=False``."""
+    with np.load(path, allow_pickle=False) as data:
+        return {k: data[k] for k in data.files}
+
+
+def write_csv(path, table: Mapping[str, "np.ndarray | list"]) -> Path:
+    """Write a dict of equal-length columns as CSV."""
+    columns = list(table)
+    rows = zip(*(np.asarray(table[c]).tolist() for c in columns))
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(columns)
+    writer.writerows(rows)
+    return write_text(path, buf.getvalue())
+
+
+def read_csv(path) -> dict[str, np.ndarray]:
+    """Read a CSV written by :func:`write_csv` into numeric (or string) columns."""
+    with open(path, newline="", encoding="utf-8") as fh:
+        rows = list(csv.reader(fh))
+    header, body = rows[0], rows[1:]
+    out = {}
+    for i, name in enumerate(header):
+        col = [r[i] for r in body]
+        try:
+            out[name] = np.array([float(v) for v in col])
+        except ValueError:
+            out[name] = np.array(col)
+    return out

@@ -1,0 +1,96 @@
+"""Parameter and array validation, in one place.
+
+Each check raises :class:`effcode.errors.InputError` with a message that names the
+input and says what was expected.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from .errors import InputError
+
+
+def check_int(name: str, value, *, minimum: int | None = 1, maximum: int | None = None) -> int:
+    """``value`` as an int in [minimum, maximum]."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise InputError(f"{name} must be an integer, got {value!r} ({type(value).__name__})")
+    value = int(value)
+    if minimum is not None and value < minimum:
+        raise InputError(f"{name} must be >= {minimum}, got {value}")
+    if maximum is not None and value > maximum:
+        raise InputError(f"{name} must be <= {maximum}, got {value}")
+    return value
+
+
+def check_float(name: str, value, *, minimum: float | None = None, maximum: float | None = None,
+                strict_minimum: bool = False) -> float:
+    """``value`` as a finite float, optionally bounded (``strict_minimum``: value > minimum)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise InputError(f"{name} must be a number, got {value!r} ({type(value).__name__})")
+    value = float(value)
+    if not np.isfinite(value):
+        raise InputError(f"{name} must be finite, got {value}")
+    if minimum is not None:
+        if strict_minimum and value <= minimum:
+            raise InputError(f"{name} must be > {minimum}, got {value}")
+        if not strict_minimum and value < minimum:
+            raise InputError(f"{name} must be >= {minimum}, got {value}")
+    if maximum is not None and value > maximum:
+        raise InputError(f"{name} must be <= {maximum}, got {value}")
+    return value
+
+
+def check_choice(name: str, value, choices) -> str:
+    """``value`` if it is one of ``choices``."""
+    choices = list(choices)
+    if value not in choices:
+        raise InputError(f"{name} must be one of {', '.join(map(str, choices))}; got {value!r}")
+    return value
+
+
+def check_array(name: str, array, *, ndim: int | tuple[int, ...] | None = None, finite: bool = True,
+                dtype=np.float64, min_size: int = 1) -> np.ndarray:
+    """``array`` as a numeric numpy array of ``dtype``, with ``ndim`` dimensions and no NaN/Inf."""
+    try:
+        arr = np.asarray(array)
+    except Exception as exc:  # ragged lists and other non-arrays
+        raise InputError(f"{name} must be an array, could not convert: {exc}") from None
+    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
+        raise InputError(f"{name} must be a numeric array, got dtype {arr.dtype}")
+    if ndim is not None:
+        allowed = (ndim,) if isinstance(ndim, int) else tuple(ndim)
+        if arr.ndim not in allowed:
+            shapes = " or ".join(f"{d}-D" for d in allowed)
+            raise InputError(f"{name} must be a {shapes} array, got shape {arr.shape}")
+    if arr.size < min_size:
+        raise InputError(f"{name} must hold at least {min_size} value(s), got shape {arr.shape}")
+    if dtype is not None:
+        arr = arr.astype(dtype, copy=False)
+    if finite and np.issubdtype(arr.dtype, np.floating) and not np.all(np.isfinite(arr)):
+        raise InputError(f"{name} contains NaN or Inf values")
+    return arr
+
+
+def resolve_device(device) -> "torch.device":
+    """A torch device from a name such as "cpu", "cuda" or "cuda:1"; clear error if unavailable."""
+    import torch
+
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise InputError(f"device must be 'cpu', 'cuda' or 'cuda:N', got {device!r}") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise InputError(f"device {device!r} was requested but CUDA is not available on this machine")
+    if dev.type not in ("cpu", "cuda", "mps"):
+        raise InputError(f"device must be 'cpu', 'cuda' or 'cuda:N', got {device!r}")
+    return dev
+
+
+def check_random_state(seed) -> np.random.Generator:
+    """A numpy Generator from an int seed (or a Generator, passed through)."""
+    if isinstance(seed, np.random.Generator):
+        return seed
+    return np.random.default_rng(check_int("seed", seed, minimum=0))
