@@ -1,0 +1,124 @@
+"""The ``effcode`` command line (also ``python -m effcode``).
+
+    effcode list                               the experiments, one line each
+    effcode run NN [NN ...] | all [--quick] [--set key=value ...] [--device cpu|cuda] [--seed S]
+    effcode figures [NN ...]                   redraw figures and results/REPORT.md from cached results
+
+Errors in what you typed print as one line (exit status 2); add --debug for the traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+from .errors import EffcodeError
+
+EPILOG = ("Results go to RESULTS/NN_name/ (config.json, provenance.json, cached steps, metrics, figures/); "
+          "`effcode figures` rebuilds RESULTS/REPORT.md from them in seconds.")
+
+
+def _add_common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--results", default="results", metavar="DIR",
+                        help="results folder (default: ./results)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars or status lines")
+    parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="effcode", description="Efficient-coding experiments: learn filters from natural images, "
+        "score how Gabor-like they are and compare them with V1.", epilog=EPILOG)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    p = sub.add_parser("list", help="list the experiments", description="List the numbered experiments.")
+    _add_common(p)
+
+    p = sub.add_parser("run", help="run experiments (cached steps are reused)",
+                       description="Run one or more numbered experiments (or `all`). Steps whose parameters "
+                       "did not change are loaded from the cache, so re-running is cheap and an interrupted "
+                       "run resumes where it stopped.", epilog=EPILOG)
+    p.add_argument("experiments", nargs="+", metavar="NN", help="experiment numbers, e.g. 01 3 or `all`")
+    p.add_argument("--quick", action="store_true",
+                   help="small sizes, same code paths (the whole suite in minutes on a laptop CPU)")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a config key; values are YAML, e.g. --set n_filters=64 "
+                        "--set objectives=[l1,topk]; see `effcode list --verbose` for the keys")
+    p.add_argument("--device", default="cpu", help="torch device: cpu (default), cuda or cuda:N")
+    p.add_argument("--seed", type=int, default=None, help="random seed (default: the config's, 0)")
+    p.add_argument("--no-figures", action="store_true", help="compute only; draw later with `effcode figures`")
+    _add_common(p)
+
+    p = sub.add_parser("figures", help="redraw figures and REPORT.md from cached results",
+                       description="Redraw the figures of the given experiments (default: all with results) "
+                       "from cached results only, and rewrite RESULTS/REPORT.md.")
+    p.add_argument("experiments", nargs="*", metavar="NN")
+    _add_common(p)
+
+    p = sub.choices["list"]
+    p.add_argument("--verbose", "-v", action="store_true", help="also show each experiment's config keys")
+    return parser
+
+
+def _expand(keys):
+    from .experiments import EXPERIMENTS
+
+    return EXPERIMENTS.names() if any(k == "all" for k in keys) else list(keys)
+
+
+def _cmd_list(args) -> None:
+    from .experiments import EXPERIMENTS
+
+    for number in EXPERIMENTS.names():
+        exp = EXPERIMENTS.get(number)
+        print(f"{exp.slug:32s} {exp.title}")
+        if args.verbose:
+            for key, value in exp.config().items():
+                quick = f"  (quick: {exp.quick[key]!r})" if key in exp.quick else ""
+                print(f"    {key} = {value!r}{quick}")
+
+
+def _cmd_run(args) -> None:
+    from .experiments import get_experiment, run_experiment
+    from .runs import parse_assignments
+
+    overrides = parse_assignments(args.overrides)
+    keys = [get_experiment(k).number for k in _expand(args.experiments)]  # fail fast on unknown numbers
+    progress = sys.stderr.isatty() and not args.quiet
+    for key in keys:
+        started = time.perf_counter()
+        run = run_experiment(key, quick=args.quick, overrides=overrides, device=args.device, seed=args.seed,
+                             results_dir=args.results, progress=progress, make_figures=not args.no_figures)
+        if not args.quiet:
+            print(f"experiment {key}: done in {time.perf_counter() - started:.1f} s -> {run.dir}/", flush=True)
+    if not args.quiet and not args.no_figures:
+        print(f"figures: {args.results}/*/figures/   report: {args.results}/REPORT.md")
+
+
+def _cmd_figures(args) -> None:
+    from .experiments import regenerate_figures
+
+    report = regenerate_figures(_expand(args.experiments) if args.experiments else None, results_dir=args.results)
+    if not args.quiet:
+        print(f"report: {report}")
+
+
+COMMANDS = {"list": _cmd_list, "run": _cmd_run, "figures": _cmd_figures}
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        COMMANDS[args.command](args)
+    except (EffcodeError, FileNotFoundError) as exc:
+        if args.debug:
+            raise
+        print(f"effcode: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("effcode: interrupted; finished steps are cached and will be reused", file=sys.stderr)
+        return 130
+    return 0

@@ -1,0 +1,160 @@
+"""The experiment contract, the runner, and the report.
+
+An experiment is a :class:`Experiment` registered in ``EXPERIMENTS`` under its
+two-digit number.  It has a ``compute(run)`` step, which does the work through
+the library and caches every result in the run folder, and a ``plot(run)`` step,
+which reads only those cached results, writes the figures and returns a
+:class:`Section` of ``results/REPORT.md``.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from ..errors import InputError
+from ..registry import Registry
+from ..runs import Run, merge_config, write_text
+from ..validation import check_int, resolve_device
+
+EXPERIMENTS: Registry = Registry("experiment")
+
+#: keys every experiment config has, with their defaults
+COMMON_DEFAULTS = {"seed": 0, "source": "default"}
+
+
+@dataclass
+class Section:
+    """One experiment's part of the report: markdown text and (figure path, caption) pairs."""
+
+    title: str
+    text: str = ""
+    figures: list = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Experiment:
+    number: str
+    name: str
+    title: str
+    description: str
+    defaults: dict
+    quick: dict
+    compute: Callable[[Run], None]
+    plot: Callable[[Run], Section]
+
+    @property
+    def slug(self) -> str:
+        return f"{self.number}_{self.name}"
+
+    def config(self, *, quick: bool = False, overrides: dict | None = None) -> dict:
+        defaults = {**COMMON_DEFAULTS, **self.defaults}
+        config = merge_config(defaults, self.quick if quick else {}, where=f"experiment {self.number} quick")
+        return merge_config(config, overrides or {}, where=f"experiment {self.number} config")
+
+
+def register(experiment: Experiment) -> Experiment:
+    EXPERIMENTS.register(experiment.number, experiment)
+    return experiment
+
+
+def get_experiment(key: str) -> Experiment:
+    """An experiment by number ("1", "01") or by slug ("01_sparse_coding") or name."""
+    key = str(key)
+    if key.isdigit():
+        key = f"{int(key):02d}"
+    for number in EXPERIMENTS.names():
+        exp = EXPERIMENTS.get(number)
+        if key in (exp.number, exp.slug, exp.name):
+            return exp
+    return EXPERIMENTS.get(key)  # raises with the list of known numbers
+
+
+def run_experiment(key, *, quick: bool = False, overrides: dict | None = None, device: str = "cpu",
+                   seed: int | None = None, results_dir="results", progress: bool = False,
+                   make_figures: bool = True) -> Run:
+    """Compute one experiment (reusing cached steps), then draw its figures."""
+    exp = get_experiment(key)
+    overrides = dict(overrides or {})
+    if seed is not None:
+        overrides["seed"] = check_int("seed", seed, minimum=0)
+    config = exp.config(quick=quick, overrides=overrides)
+    config["quick"] = bool(quick)
+    resolve_device(device)
+    run = Run(Path(results_dir) / exp.slug, config, device=device, progress=progress)
+    run.start()
+    started = time.perf_counter()
+    exp.compute(run)
+    run.update_provenance(compute_seconds=round(time.perf_counter() - started, 2))
+    if make_figures:
+        draw(exp, run)
+        write_report(results_dir)
+    return run
+
+
+def completed_runs(results_dir="results") -> list[tuple[Experiment, Run]]:
+    """The registered experiments that have a run folder with a config, in number order."""
+    out = []
+    for number in EXPERIMENTS.names():
+        exp = EXPERIMENTS.get(number)
+        folder = Path(results_dir) / exp.slug
+        if (folder / "config.json").exists():
+            out.append((exp, Run.open(folder)))
+    return out
+
+
+def draw(exp: Experiment, run: Run) -> Section:
+    """Draw one experiment's figures from its cached results and keep its report section."""
+    section = exp.plot(run)
+    run.save_json("section.json", {"title": section.title, "text": section.text,
+                                   "figures": [[str(p), c] for p, c in section.figures]})
+    return section
+
+
+def regenerate_figures(keys=None, *, results_dir="results") -> Path:
+    """Redraw figures from cached results only (all experiments, or those in ``keys``) and
+    rewrite ``results/REPORT.md`` from every run's report section."""
+    runs = completed_runs(results_dir)
+    wanted = {get_experiment(k).number for k in keys} if keys else {exp.number for exp, _ in runs}
+    missing = wanted - {exp.number for exp, _ in runs}
+    if missing:
+        raise InputError(f"no cached results for experiment(s) {', '.join(sorted(missing))} in "
+                         f"{results_dir}; run `effcode run NN` first")
+    for exp, run in runs:
+        if exp.number in wanted or not run.path("section.json").exists():
+            draw(exp, run)
+    return write_report(results_dir)
+
+
+def _run_header(exp: Experiment, run: Run) -> str:
+    prov = run.load_json("provenance.json") if run.path("provenance.json").exists() else {}
+    hw = prov.get("hardware", {})
+    gpu = f", GPU {hw['gpu']}" if hw.get("gpu") else ""
+    mode = "quick" if run.config.get("quick") else "full"
+    return (f"*Settings: {mode}; seed {run.seed}; command `{prov.get('command', '?')}`; "
+            f"{hw.get('cpu', '?')} ({hw.get('cpu_count', '?')} cores){gpu}; device {prov.get('device', '?')}; "
+            f"compute time {prov.get('compute_seconds', '?')} s; effcode {prov.get('effcode_version', '?')} "
+            f"at commit {str(prov.get('git_commit'))[:12]}.*")
+
+
+def write_report(results_dir="results") -> Path:
+    """Assemble ``REPORT.md`` from the ``section.json`` of every completed run."""
+    results_dir = Path(results_dir)
+    lines = ["# effcode results", "",
+             "Generated by `effcode figures` from the cached results in this folder; every number below is "
+             "read from those files. Each section states the settings, command, hardware and time of its run.", ""]
+    for exp, run in completed_runs(results_dir):
+        if not run.path("section.json").exists():
+            continue
+        section = run.load_json("section.json")
+        lines += [f"## {exp.number}. {section['title']}", "", _run_header(exp, run), "", exp.description, ""]
+        if section["text"]:
+            lines += [section["text"].strip(), ""]
+        for path, caption in section["figures"]:
+            rel = Path(path).resolve().relative_to(results_dir.resolve())
+            lines += [f"![{caption}]({rel.as_posix()})", "", f"*{caption}*", ""]
+    out = results_dir / "REPORT.md"
+    write_text(out, "\n".join(lines))
+    return out

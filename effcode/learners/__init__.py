@@ -1,0 +1,58 @@
+"""Learners: one estimator class per method, behind the ``LEARNERS`` registry.
+
+Every module of this package that defines a learner registers it when imported;
+:func:`learn_filters` goes from an image source to a :class:`FilterBank`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from pathlib import Path
+
+from ..errors import InputError
+from ..validation import check_int
+from .base import LEARNERS, FilterBank, FilterLearner
+
+for _module in sorted(m.name for m in pkgutil.iter_modules(__path__) if m.name not in ("base", "inference")):
+    importlib.import_module(f"{__name__}.{_module}")
+
+
+def make_learner(method: str, **params) -> FilterLearner:
+    """An unfitted estimator of the registered ``method``; unknown parameters raise :class:`InputError`."""
+    cls = LEARNERS.get(method)
+    valid = set(cls().get_params())
+    unknown = set(params) - valid
+    if unknown:
+        raise InputError(f"unknown parameter(s) {', '.join(sorted(unknown))} for learner {method!r}; "
+                         f"valid: {', '.join(sorted(valid))}")
+    return cls(**params)
+
+
+def learn_filters(method: str, source="default", *, patch_size: int = 16, n_filters: int | None = None,
+                  seed: int = 0, device: str = "cpu", n_patches: int | None = None, progress: bool = False,
+                  **params) -> FilterBank:
+    """Learn a bank of filters from an image source with ``method``'s default preprocessing.
+
+    ``source`` is anything :func:`effcode.data.load_images` takes (``"default"``, a folder, ...)
+    or a list of already-loaded images.  ``params`` go to the estimator (see its docstring).
+    Returns a :class:`FilterBank` whose config and provenance record how it was made.
+    """
+    from ..data import load_images
+    from ..runs.provenance import provenance
+
+    patch_size = check_int("patch_size", patch_size, minimum=2)
+    params = dict(params, random_state=check_int("seed", seed, minimum=0), device=device)
+    if n_filters is not None:
+        params["n_components"] = check_int("n_filters", n_filters)
+    learner = make_learner(method, **params)
+    images = load_images(source) if isinstance(source, (str, Path)) else list(source)
+    learner.fit_images(images, patch_size=patch_size, n_patches=n_patches, progress=progress)
+    config = {"method": method, "source": str(source) if isinstance(source, (str, Path)) else "in-memory",
+              "patch_size": patch_size, "n_patches": n_patches, **learner.get_params()}
+    record = provenance(seed=seed, device=device,
+                        images=[im for im in images if hasattr(im, "sha256")] or None)
+    return learner.filter_bank((patch_size, patch_size), method=method, config=config, provenance=record)
+
+
+__all__ = ["LEARNERS", "FilterBank", "FilterLearner", "learn_filters", "make_learner"]

@@ -1,0 +1,106 @@
+"""A run: one experiment's folder ``results/NN_name/`` and its cached steps.
+
+Layout::
+
+    results/NN_name/
+        config.json        the config of the latest run
+        provenance.json    code version, packages, hardware, seed, image ids and hashes, timing
+        cache/STEP-HASH.npz  one file per computed step, keyed by the step's parameters
+        *.npz / *.json / *.csv  artifacts and metrics of the latest run
+        figures/*.png|pdf  figures regenerated from the above
+
+Every file is written atomically.  A step whose parameters did not change is
+loaded from ``cache/`` instead of being recomputed, so an interrupted run loses
+only the step in flight, and re-running with another parameter recomputes only
+what depends on it.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Callable, Mapping
+
+import numpy as np
+
+from .atomic import read_csv, read_json, read_npz, write_csv, write_json, write_npz
+from .config import config_hash
+from .provenance import provenance
+
+
+class Run:
+    """Read and write the files of one run directory."""
+
+    def __init__(self, directory, config: Mapping, *, device: str = "cpu", progress: bool = False):
+        self.dir = Path(directory)
+        self.config = dict(config)
+        self.device = str(device)
+        self.progress = progress
+
+    @classmethod
+    def open(cls, directory) -> "Run":
+        """Open an existing run directory (for plotting from cached results)."""
+        directory = Path(directory)
+        config = read_json(directory / "config.json")
+        prov = read_json(directory / "provenance.json") if (directory / "provenance.json").exists() else {}
+        return cls(directory, config, device=prov.get("device", "cpu"))
+
+    @property
+    def seed(self) -> int:
+        return int(self.config.get("seed", 0))
+
+    def path(self, name: str) -> Path:
+        return self.dir / name
+
+    def start(self) -> None:
+        """Write ``config.json`` and a first ``provenance.json``."""
+        write_json(self.path("config.json"), self.config)
+        self._provenance = provenance(seed=self.seed, device=self.device)
+        self._provenance["started"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+        write_json(self.path("provenance.json"), self._provenance)
+
+    def update_provenance(self, **fields) -> None:
+        record = read_json(self.path("provenance.json")) if self.path("provenance.json").exists() else {}
+        record.update(fields)
+        write_json(self.path("provenance.json"), record)
+
+    def record_images(self, images) -> None:
+        """Add the ids and sha256 hashes of the input images to ``provenance.json``."""
+        self.update_provenance(images=[{"id": im.id, "sha256": im.sha256} for im in images])
+
+    # -- cached steps -------------------------------------------------------------------------
+    def step(self, name: str, params: Mapping, compute: Callable[[], Mapping[str, np.ndarray]]) -> dict:
+        """Return ``compute()``'s arrays, loading them from ``cache/`` when ``params`` were seen before.
+
+        ``params`` must hold everything the result depends on (sizes, seed, objective...).
+        """
+        key = config_hash({"step": name, "params": dict(params)})[:16]
+        path = self.path(f"cache/{name}-{key}.npz")
+        if path.exists():
+            return read_npz(path)
+        arrays = {k: np.asarray(v) for k, v in dict(compute()).items()}
+        write_npz(path, **arrays)
+        return arrays
+
+    # -- artifacts and metrics ----------------------------------------------------------------
+    def save_npz(self, name: str, **arrays) -> Path:
+        return write_npz(self.path(name), **arrays)
+
+    def load_npz(self, name: str) -> dict:
+        return read_npz(self.path(name))
+
+    def save_json(self, name: str, obj) -> Path:
+        return write_json(self.path(name), obj)
+
+    def load_json(self, name: str):
+        return read_json(self.path(name))
+
+    def save_csv(self, name: str, table) -> Path:
+        return write_csv(self.path(name), table)
+
+    def load_csv(self, name: str) -> dict:
+        return read_csv(self.path(name))
+
+    def figure_path(self, name: str) -> Path:
+        """Where a figure goes, without suffix (plots write ``.png`` and ``.pdf``)."""
+        return self.path(f"figures/{name}")

@@ -1,0 +1,80 @@
+import json
+import multiprocessing as mp
+
+import numpy as np
+import pytest
+
+from effcode.errors import InputError
+from effcode.registry import Registry
+from effcode.runs import (Run, merge_config, parse_assignments, read_npz, write_json, write_npz)
+
+
+def test_registry_register_get_and_errors():
+    reg = Registry("thing")
+    reg.register("a", lambda: 1)
+    assert reg.create("a") == 1 and "a" in reg and reg.names() == ["a"]
+    with pytest.raises(InputError, match="unknown thing 'b'; expected one of: a"):
+        reg.get("b")
+    with pytest.raises(InputError, match="already registered"):
+        reg.register("a", lambda: 2)
+
+
+def test_parse_assignments_and_merge_types():
+    overrides = parse_assignments(["n=64", "objectives=[l1,my_objective]", "lam=0.1", "name=x"])
+    assert overrides == {"n": 64, "objectives": ["l1", "my_objective"], "lam": 0.1, "name": "x"}
+    merged = merge_config({"n": 1, "objectives": ["l1"], "lam": 1.0, "name": "a"}, {"lam": 2})
+    assert merged["lam"] == 2.0 and isinstance(merged["lam"], float)
+    with pytest.raises(InputError, match="unknown config key 'nn'"):
+        merge_config({"n": 1}, {"nn": 2})
+    with pytest.raises(InputError, match="expects int"):
+        merge_config({"n": 1}, {"n": "many"})
+    with pytest.raises(InputError, match="key=value"):
+        parse_assignments(["novalue"])
+
+
+def test_npz_refuses_objects_and_loads_without_pickle(tmp_path):
+    with pytest.raises(TypeError):
+        write_npz(tmp_path / "x.npz", a=np.array([{"a": 1}], dtype=object))
+    write_npz(tmp_path / "y.npz", a=np.arange(3))
+    assert read_npz(tmp_path / "y.npz")["a"].tolist() == [0, 1, 2]
+
+
+def test_atomic_write_leaves_old_file_on_failure(tmp_path):
+    path = tmp_path / "m.json"
+    write_json(path, {"v": 1})
+    with pytest.raises(TypeError):
+        write_json(path, {"v": object()})
+    assert json.loads(path.read_text()) == {"v": 1}
+    assert [p.name for p in tmp_path.iterdir()] == ["m.json"]  # no temporary left behind
+
+
+def test_run_step_caches_on_params(tmp_path):
+    run = Run(tmp_path / "01_x", {"seed": 0})
+    run.start()
+    calls = []
+
+    def compute():
+        calls.append(1)
+        return {"value": np.array([len(calls)])}
+
+    first = run.step("s", {"n": 1}, compute)
+    again = run.step("s", {"n": 1}, compute)
+    other = run.step("s", {"n": 2}, compute)
+    assert len(calls) == 2 and first["value"][0] == again["value"][0] == 1 and other["value"][0] == 2
+    prov = run.load_json("provenance.json")
+    assert prov["seed"] == 0 and "numpy" in prov["packages"] and prov["effcode_version"]
+
+
+def _writer(args):
+    path, worker = args
+    for i in range(30):
+        write_npz(path, worker=np.full(1000, worker), i=np.array(i))
+    return worker
+
+
+def test_parallel_writers_never_corrupt(tmp_path):
+    path = tmp_path / "shared.npz"
+    with mp.get_context("spawn").Pool(2) as pool:
+        pool.map(_writer, [(path, w) for w in range(4)])
+    data = read_npz(path)
+    assert len(set(data["worker"].tolist())) == 1 and data["i"] == 29
