@@ -80,7 +80,7 @@ class L1(Objective):
 
     def prox(self, v, step, dim=-1):
         t = step * self.lam
-        return torch.sign(v) * torch.clamp(v.abs() - t, min=0)
+        return v - torch.clamp(v, -t, t)  # = sign(v) max(|v| - t, 0) in two operations
 
 
 @OBJECTIVES.register("nonneg_l1")
@@ -224,12 +224,8 @@ def make_objective(name: str, lam: float, **params) -> Objective:
     """The registered objective ``name`` with weight ``lam`` and its extra ``params``.
 
     >>> make_objective("l1", 0.5).prox(torch.tensor([2.0, -0.2]), step=1.0)
-    tensor([1.5000, -0.0000])
+    tensor([1.5000, 0.0000])
     """
-    if isinstance(name, Objective):
-        if params:
-            raise InputError("params cannot be given together with an Objective instance")
-        return name
     factory = OBJECTIVES.get(name)
     try:
         return factory(lam, **params)

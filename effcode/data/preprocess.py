@@ -202,9 +202,10 @@ class PatchWhitener(TransformerMixin, BaseEstimator):
         self.n_features_in_ = d
         return self
 
-    def _check_fitted_input(self, name, X, width):
+    def _check_fitted_input(self, name, X, inverse=False):
         if not hasattr(self, "whitening_"):
             raise InputError("PatchWhitener is not fitted; call fit(patches) first")
+        width = self.whitening_.shape[0] if inverse else self.n_features_in_
         X = check_array(name, X, ndim=2)
         if X.shape[1] != width:
             raise InputError(f"{name} must have {width} columns, got shape {X.shape}")
@@ -212,10 +213,10 @@ class PatchWhitener(TransformerMixin, BaseEstimator):
 
     def transform(self, X):
         """Whitened patches: (n, k) for PCA, (n, d) for ZCA."""
-        X = self._check_fitted_input("patches", X, self.n_features_in_)
+        X = self._check_fitted_input("patches", X)
         return (X - self.mean_) @ self.whitening_.T
 
     def inverse_transform(self, Z):
         """Patches in input units from whitened ones (exact when nothing was discarded)."""
-        Z = self._check_fitted_input("whitened patches", Z, self.whitening_.shape[0])
+        Z = self._check_fitted_input("whitened patches", Z, inverse=True)
         return Z @ self.dewhitening_.T + self.mean_

@@ -231,7 +231,7 @@ def _verify_published(path: Path, known_hash: str) -> None:
     algorithm, expected = known_hash.split(":")
     if pooch.file_hash(str(path), alg=algorithm) != expected:
         raise InputError(f"{path} does not match its published {algorithm} checksum {expected}; "
-                         "delete it to download it again")
+                         f"delete it to download it again, or load a copy you trust with 'olshausen:{path}'")
 
 
 def fetch_olshausen(fname: str = "IMAGES.mat") -> Path:

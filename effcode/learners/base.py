@@ -38,6 +38,8 @@ class FilterBank:
     method: str
     config: dict = field(default_factory=dict)
     provenance: dict = field(default_factory=dict)
+    #: per-step training record (e.g. loss, sparsity), name -> 1-D array
+    history: dict = field(default_factory=dict)
 
     def __post_init__(self):
         self.filters = np.asarray(self.filters, dtype=np.float32)
@@ -59,19 +61,28 @@ class FilterBank:
 
     def save(self, path) -> Path:
         """Write to ``.npz`` (atomically, no pickle): arrays plus JSON-encoded metadata."""
-        return write_npz(path, filters=self.filters, basis=self.basis, method=np.array(self.method),
-                         config=np.array(json.dumps(self.config, default=str)),
-                         provenance=np.array(json.dumps(self.provenance, default=str)))
+        return write_npz(path, **self.to_arrays())
+
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        """The bank as plain arrays (metadata JSON-encoded in 0-d string arrays)."""
+        return {"filters": self.filters, "basis": self.basis, "method": np.array(self.method),
+                "config": np.array(json.dumps(self.config, default=str)),
+                "provenance": np.array(json.dumps(self.provenance, default=str)),
+                **{f"history_{k}": np.asarray(v, dtype=np.float64) for k, v in self.history.items()}}
+
+    @classmethod
+    def from_arrays(cls, data) -> "FilterBank":
+        missing = {"filters", "basis", "method"} - set(data)
+        if missing:
+            raise InputError(f"not a FilterBank: missing {sorted(missing)}")
+        return cls(filters=data["filters"], basis=data["basis"], method=str(data["method"]),
+                   config=json.loads(str(data.get("config", "{}"))),
+                   provenance=json.loads(str(data.get("provenance", "{}"))),
+                   history={k[len("history_"):]: np.asarray(v) for k, v in data.items() if k.startswith("history_")})
 
     @classmethod
     def load(cls, path) -> "FilterBank":
-        data = read_npz(path)
-        missing = {"filters", "basis", "method"} - set(data)
-        if missing:
-            raise InputError(f"{path} is not a FilterBank file: missing {sorted(missing)}")
-        return cls(filters=data["filters"], basis=data["basis"], method=str(data["method"]),
-                   config=json.loads(str(data.get("config", "{}"))),
-                   provenance=json.loads(str(data.get("provenance", "{}"))))
+        return cls.from_arrays(read_npz(path))
 
 
 class FilterLearner(TransformerMixin, BaseEstimator):
@@ -79,7 +90,8 @@ class FilterLearner(TransformerMixin, BaseEstimator):
 
     Subclasses set, in ``fit``, ``filters_`` and ``basis_`` of shape (K, n_features)
     and ``components_`` (scikit-learn's name for the learner's main weights).
-    They may override :meth:`fit_images` (the default samples whitened patches).
+    They may record a per-step ``history_`` (name -> list of floats), which the
+    :class:`FilterBank` keeps.
     """
 
     def fit_images(self, images, *, patch_size: int = 16, n_patches: int | None = None, progress: bool = False):
@@ -90,6 +102,8 @@ class FilterLearner(TransformerMixin, BaseEstimator):
                     provenance: dict | None = None) -> FilterBank:
         h, w = patch_shape
         k = self.filters_.shape[0]
+        history = {name: np.asarray(values, dtype=np.float64)
+                   for name, values in getattr(self, "history_", {}).items()}
         return FilterBank(filters=np.asarray(self.filters_).reshape(k, h, w),
                           basis=np.asarray(self.basis_).reshape(k, h, w), method=method,
-                          config=config or {}, provenance=provenance or {})
+                          config=config or {}, provenance=provenance or {}, history=history)

@@ -73,11 +73,18 @@ class Run:
         """Return ``compute()``'s arrays, loading them from ``cache/`` when ``params`` were seen before.
 
         ``params`` must hold everything the result depends on (sizes, seed, objective...).
+        A step computed by another experiment of the same results folder with the same name
+        and parameters is copied from there rather than recomputed.
         """
         key = config_hash({"step": name, "params": dict(params)})[:16]
-        path = self.path(f"cache/{name}-{key}.npz")
+        filename = f"{name}-{key}.npz"
+        path = self.path(f"cache/{filename}")
         if path.exists():
             return read_npz(path)
+        for other in sorted(self.dir.parent.glob(f"*/cache/{filename}")):  # same step, another experiment
+            arrays = read_npz(other)
+            write_npz(path, **arrays)
+            return arrays
         arrays = {k: np.asarray(v) for k, v in dict(compute()).items()}
         write_npz(path, **arrays)
         return arrays

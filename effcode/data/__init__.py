@@ -1,0 +1,17 @@
+"""Natural-image data: sources, preprocessing (log, whitening) and patch sampling.
+
+>>> from effcode.data import load_images, whiten_images, PatchSampler
+>>> images = whiten_images(load_images("default"))           # doctest: +SKIP
+>>> patches = PatchSampler(images, 16, seed=0).sample(10000)  # doctest: +SKIP
+"""
+
+from .patches import PatchSampler, sample_patches
+from .preprocess import (PatchWhitener, log_luminance, normalize_variance, olshausen_field_filter, remove_dc,
+                         whiten_images, whiten_olshausen_field)
+from .sources import SOURCES, Image, data_dir, fetch_olshausen, load_images, srgb_to_linear, to_luminance
+
+__all__ = [
+    "SOURCES", "Image", "load_images", "data_dir", "fetch_olshausen", "srgb_to_linear", "to_luminance",
+    "log_luminance", "whiten_olshausen_field", "olshausen_field_filter", "whiten_images", "remove_dc",
+    "normalize_variance", "PatchWhitener", "PatchSampler", "sample_patches",
+]

@@ -1,0 +1,64 @@
+"""Steps shared by several experiments: load the source, learn a bank, fit Gabors, summarise.
+
+Each step goes through :meth:`effcode.runs.Run.step`, so it is cached on its parameters
+and computed once even when several experiments ask for it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+
+from ..learners import FilterBank, learn_filters
+
+R2_THRESHOLDS = (0.7, 0.8, 0.9)
+
+
+def source_images(run):
+    """The run's images (config key ``source``), recorded with their hashes in the provenance."""
+    from ..data import load_images
+
+    images = load_images(run.config["source"])
+    run.record_images(images)
+    return images
+
+
+def learned_bank(run, method: str, images, *, n_filters: int, patch_size: int, params: dict | None = None,
+                 source: str | None = None) -> FilterBank:
+    """A :class:`FilterBank` learned by ``method`` (cached on every parameter, images included)."""
+    params = dict(params or {})
+    key = {"method": method, "images": [im.sha256 for im in images], "n_filters": n_filters,
+           "patch_size": patch_size, "seed": run.seed, "params": params, "device": run.device,
+           "source": source or run.config["source"]}
+
+    def compute():
+        bank = learn_filters(method, images, n_filters=n_filters, patch_size=patch_size, seed=run.seed,
+                             device=run.device, progress=run.progress, **params)
+        return bank.to_arrays()
+
+    return FilterBank.from_arrays(run.step(f"bank-{method}", key, compute))
+
+
+def gabor_table(run, filters: np.ndarray) -> dict[str, np.ndarray]:
+    """The Gabor-fit table of a (K, h, w) array (cached on the array's bytes)."""
+    from ..gabor import fit_gabors
+
+    filters = np.ascontiguousarray(filters, dtype=np.float32)
+    digest = hashlib.sha256(filters.tobytes() + str(filters.shape).encode()).hexdigest()
+    return run.step("gabor", {"filters": digest}, lambda: fit_gabors(filters, device=run.device))
+
+
+def r2_summary(r2) -> dict[str, float]:
+    """Median R² and the fractions of filters at or above 0.7, 0.8 and 0.9."""
+    r2 = np.asarray(r2, dtype=float)
+    out = {"median_r2": float(np.median(r2)), "n_filters": int(r2.size)}
+    out.update({f"frac_r2_{t:.1f}": float(np.mean(r2 >= t)) for t in R2_THRESHOLDS})
+    return out
+
+
+def fmt(value, digits: int = 2) -> str:
+    """A number for the report: fixed digits, or an en dash when missing."""
+    if value is None or (isinstance(value, float) and not np.isfinite(value)):
+        return "–"
+    return f"{value:.{digits}f}"

@@ -1,0 +1,120 @@
+"""Batched, bounded Levenberg-Marquardt least squares in torch.
+
+Each of B independent problems minimises the sum of squared residuals over its N data points,
+
+    cost_b(p) = sum_n (model(p)_bn - target_bn)^2,
+
+over P parameters.  Bounded parameters ``lo <= p <= hi`` are optimised through the smooth
+reparametrisation ``p = lo + (hi - lo) * sigmoid(z)`` (unbounded ones are ``p = z``), so the
+iteration itself is unconstrained and always stays inside the box.  Each iteration solves the
+Marquardt-scaled normal equations ``(J'J + lam diag(J'J)) dz = -J'r`` for every problem at
+once, keeps the step where it lowers the cost (then ``lam /= 3``) and otherwise keeps the old
+point (``lam *= 4``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import torch
+from tqdm.auto import tqdm
+
+Model = Callable[..., "tuple[torch.Tensor, torch.Tensor]"]
+
+
+@dataclass
+class Box:
+    """Per-parameter bounds (P,); +-inf where a parameter is free."""
+
+    lo: torch.Tensor
+    hi: torch.Tensor
+
+    def __post_init__(self):
+        self.bounded = torch.isfinite(self.lo) & torch.isfinite(self.hi)
+        self.width = torch.where(self.bounded, self.hi - self.lo, torch.ones_like(self.lo))
+        self.offset = torch.where(self.bounded, self.lo, torch.zeros_like(self.lo))
+
+    def to_params(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Parameters p and the diagonal derivative dp/dz, both (B, P)."""
+        s = torch.sigmoid(z)
+        p = torch.where(self.bounded, self.offset + self.width * s, z)
+        dp = torch.where(self.bounded, self.width * s * (1.0 - s), torch.ones_like(z))
+        return p, dp
+
+    def to_free(self, p: torch.Tensor, margin: float = 1e-3) -> torch.Tensor:
+        """Unconstrained z for parameters p, which are first pulled ``margin`` (relative) inside the box."""
+        u = ((p - self.offset) / self.width).clamp(margin, 1.0 - margin)
+        return torch.where(self.bounded, torch.log(u) - torch.log1p(-u), p)
+
+
+@dataclass
+class LMState:
+    """Where a batch of problems stands: free parameters, cost, damping."""
+
+    z: torch.Tensor
+    cost: torch.Tensor
+    lam: torch.Tensor
+
+    def select(self, index: torch.Tensor) -> "LMState":
+        return LMState(self.z[index], self.cost[index], self.lam[index])
+
+
+def levenberg_marquardt(model: Model, box: Box, target: torch.Tensor, z: torch.Tensor, n_iter: int, *,
+                        lam: torch.Tensor | None = None, progress: bool = False, desc: str = "fit") -> LMState:
+    """Run ``n_iter`` LM iterations from free parameters ``z`` (B, P) towards ``target`` (B, N).
+
+    ``model(p, jacobian=True)`` returns values (B, N) and the Jacobian (B, N, P) in the
+    natural parameters.  Returns the final :class:`LMState`; ``cost`` is the sum of squared
+    residuals.
+    """
+    lam = torch.full(z.shape[:1], 1e-2, dtype=z.dtype, device=z.device) if lam is None else lam.clone()
+
+    def evaluate(zz):
+        p, dp = box.to_params(zz)
+        values, jac = model(p, jacobian=True)
+        resid = values - target
+        cost = (resid * resid).sum(-1)
+        return resid, jac * dp[:, None, :], torch.where(torch.isfinite(cost), cost, torch.full_like(cost, torch.inf))
+
+    resid, jac, cost = evaluate(z)
+    eye = torch.eye(z.shape[1], dtype=z.dtype, device=z.device)
+    for _ in tqdm(range(n_iter), desc=desc, disable=not progress, leave=False):
+        jtj = jac.transpose(1, 2) @ jac
+        grad = (jac.transpose(1, 2) @ resid.unsqueeze(-1)).squeeze(-1)
+        diag = torch.diagonal(jtj, dim1=1, dim2=2)
+        scale = diag.clamp_min(1e-12 * diag.amax(-1, keepdim=True).clamp_min(1e-30))
+        # Solve the scaled system, which keeps the damping meaningful across parameter units.
+        inv_sqrt = scale.rsqrt()
+        scaled = jtj * inv_sqrt[:, :, None] * inv_sqrt[:, None, :]
+        chol, info = torch.linalg.cholesky_ex(scaled + (lam[:, None, None] + 1e-9) * eye)
+        step = -torch.cholesky_solve((grad * inv_sqrt).unsqueeze(-1), chol).squeeze(-1) * inv_sqrt
+        ok_solve = (info == 0) & torch.isfinite(step).all(-1)
+        z_new = z + torch.where(ok_solve[:, None], step, torch.zeros_like(step))
+        resid_new, jac_new, cost_new = evaluate(z_new)
+        accept = ok_solve & (cost_new < cost)
+        z = torch.where(accept[:, None], z_new, z)
+        resid = torch.where(accept[:, None], resid_new, resid)
+        jac = torch.where(accept[:, None, None], jac_new, jac)
+        cost = torch.where(accept, cost_new, cost)
+        lam = torch.where(accept, lam / 3.0, lam * 4.0).clamp(1e-9, 1e9)
+    return LMState(z, cost, lam)
+
+
+def multistart(model: Model, box: Box, target: torch.Tensor, starts: torch.Tensor, n_iter: int, *,
+               n_explore: int, progress: bool = False, desc: str = "fit") -> tuple[torch.Tensor, torch.Tensor]:
+    """Fit every problem from S starting points and keep the best.
+
+    ``target`` is (K, N) and ``starts`` (K, S, P) natural parameters.  All K*S problems run
+    ``n_explore`` iterations; then only the lowest-cost start of each problem continues for
+    the remaining ``n_iter - n_explore``.  Returns the parameters (K, P) and cost (K,).
+    """
+    k, s, p = starts.shape
+    state = levenberg_marquardt(model, box, target.repeat_interleave(s, 0), box.to_free(starts.reshape(k * s, p)),
+                                min(n_explore, n_iter), progress=progress, desc=f"{desc} (all starts)")
+    best = state.cost.reshape(k, s).argmin(1) + s * torch.arange(k, device=starts.device)
+    state = state.select(best)
+    if n_iter > n_explore:
+        state = levenberg_marquardt(model, box, target, state.z, n_iter - n_explore, lam=state.lam,
+                                    progress=progress, desc=f"{desc} (best start)")
+    return box.to_params(state.z)[0], state.cost

@@ -1,0 +1,372 @@
+r"""Independent Component Analysis of image patches: symmetric FastICA and natural-gradient Infomax.
+
+Model: a (DC-removed) patch :math:`x \in \mathbb{R}^d` is a linear mixture
+:math:`x = A s + \mu` of :math:`K` independent, non-Gaussian (sparse) sources :math:`s`.
+Both algorithms work on PCA-whitened patches :math:`z = V (x - \mu) \in \mathbb{R}^{d'}`
+(:math:`V = \Lambda_{d'}^{-1/2} E_{d'}^\top`, the top :math:`d'` principal components;
+dropping the rest discards the low-variance, high-frequency directions where noise and
+aliasing live) and estimate an unmixing matrix :math:`W` (:math:`K \times d'`), :math:`y = W z`.
+
+* ``algorithm="fastica"`` (Hyvarinen & Oja 1997/2000, symmetric, "logcosh" contrast)
+  maximises the sum of negentropy approximations under orthonormal rows,
+
+  .. math::  \max_W \sum_{k=1}^{K} \big(\mathbb{E}[G(w_k^\top z)] - \mathbb{E}[G(\nu)]\big)^2
+             \quad \text{s.t. } W W^\top = I, \qquad G(u) = \log\cosh u,\ \nu \sim N(0, 1),
+
+  with the fixed-point iteration
+  :math:`W \leftarrow \mathrm{sym}\big(\mathbb{E}[\tanh(Wz) z^\top] - \mathrm{diag}(\mathbb{E}[1 - \tanh^2(Wz)]) W\big)`,
+  :math:`\mathrm{sym}(W) = (W W^\top)^{-1/2} W`.  It stops when
+  :math:`\max_k |1 - |w_k^{\text{new}\top} w_k|| < \text{tol}` (scikit-learn's criterion).
+
+* ``algorithm="infomax"`` (Bell & Sejnowski 1995, 1997; Amari, Cichocki & Yang 1996)
+  maximises the log-likelihood of a square :math:`W` (:math:`K = d'`) under the
+  super-Gaussian source density :math:`p(s) = 1 / (\pi \cosh s)`,
+
+  .. math::  \max_W \ \mathbb{E}_z\Big[\sum_k \log p(w_k^\top z)\Big] + \log |\det W|,
+
+  by mini-batch natural-gradient ascent
+  :math:`\Delta W = \eta\,(I - \langle \varphi(y) y^\top \rangle_{\text{batch}}) W`, with the score
+  :math:`\varphi(y) = -\mathrm{d}\log p/\mathrm{d}y = \tanh y`.  The rate is multiplied by
+  ``anneal`` (0.9) after every epoch whose update turned by more than 60 degrees from the
+  previous one; it stops when one epoch changes :math:`W` by less than ``tol`` (relative
+  Frobenius norm).  Suited to super-Gaussian sources only (natural-image patches are).
+
+Outputs are mapped back to pixel space (the space of the patches given to ``fit``), scaled to
+unit-variance sources, and canonicalised: each unit's sign makes its largest-magnitude basis pixel
+positive, and units are ordered by the variance they explain, :math:`\lVert a_k \rVert^2
+\operatorname{var}(s_k)` (descending).  See ``docs/ica.md``.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+
+import numpy as np
+import torch
+from scipy import integrate
+
+from ..data import PatchWhitener, log_luminance, remove_dc, sample_patches
+from ..data.preprocess import _as_arrays
+from ..errors import DivergenceError, InputError
+from ..validation import (check_array, check_choice, check_float, check_int, check_random_state,
+                          resolve_device)
+from .base import LEARNERS, FilterLearner
+
+ALGORITHMS = ("fastica", "infomax")
+#: patches sampled by ``fit_images`` when ``n_patches`` is None
+DEFAULT_N_PATCHES = 50_000
+
+
+def amari_index(unmixing, mixing) -> float:
+    r"""Amari performance index of an estimated unmixing matrix, normalised to [0, 1].
+
+    With :math:`P = B A` (``unmixing`` :math:`B` is (K, d), ``mixing`` :math:`A` is (d, K)),
+
+    .. math::  \frac{1}{2K(K-1)} \Big[\sum_i \Big(\sum_j \frac{|p_{ij}|}{\max_l |p_{il}|} - 1\Big)
+               + \sum_j \Big(\sum_i \frac{|p_{ij}|}{\max_l |p_{lj}|} - 1\Big)\Big].
+
+    0 means :math:`P` is a scaled permutation (perfect separation); 1 is the worst case (all
+    entries of :math:`P` equal in magnitude).  Dimensionless.
+    """
+    unmixing = check_array("unmixing", unmixing, ndim=2)
+    mixing = check_array("mixing", mixing, ndim=2)
+    if unmixing.shape[1] != mixing.shape[0] or unmixing.shape[0] != mixing.shape[1]:
+        raise InputError(f"unmixing (K, d) and mixing (d, K) must give a square product, got "
+                         f"{unmixing.shape} and {mixing.shape}")
+    p = np.abs(unmixing @ mixing)
+    k = p.shape[0]
+    if k < 2:
+        raise InputError("the Amari index needs at least 2 sources")
+    rows = (p / p.max(axis=1, keepdims=True)).sum(axis=1) - 1
+    cols = (p / p.max(axis=0, keepdims=True)).sum(axis=0) - 1
+    return float((rows.sum() + cols.sum()) / (2 * k * (k - 1)))
+
+
+@functools.lru_cache(maxsize=1)
+def _gaussian_logcosh() -> float:
+    """E[log cosh(nu)] for nu ~ N(0, 1) (about 0.3746)."""
+    value, _ = integrate.quad(lambda u: math.exp(-u * u / 2) / math.sqrt(2 * math.pi) * _logcosh_scalar(u),
+                              -np.inf, np.inf)
+    return value
+
+
+def _logcosh_scalar(u: float) -> float:
+    a = abs(u)
+    return a + math.log1p(math.exp(-2 * a)) - math.log(2)
+
+
+def negentropy(sources) -> np.ndarray:
+    r"""Per-column negentropy approximation :math:`(\mathbb{E}[\log\cosh y] - \mathbb{E}[\log\cosh \nu])^2`
+    of (n, K) sources standardised to zero mean, unit variance; (K,) array, dimensionless (0 for Gaussian)."""
+    y = check_array("sources", sources, ndim=2)
+    y = (y - y.mean(axis=0)) / y.std(axis=0)
+    a = np.abs(y)
+    logcosh = a + np.log1p(np.exp(-2 * a)) - math.log(2)
+    return (logcosh.mean(axis=0) - _gaussian_logcosh()) ** 2
+
+
+def _sym_decorrelate(w: torch.Tensor) -> torch.Tensor:
+    """(W W^T)^(-1/2) W: the nearest matrix with orthonormal rows."""
+    eigvals, eigvecs = torch.linalg.eigh(w @ w.T)
+    return (eigvecs * eigvals.clamp_min(torch.finfo(w.dtype).tiny).rsqrt()) @ eigvecs.T @ w
+
+
+def _random_orthonormal(rng: np.random.Generator, k: int, d: int) -> np.ndarray:
+    """(k, d) matrix with orthonormal rows, Haar-distributed, from ``rng``."""
+    q, r = np.linalg.qr(rng.standard_normal((d, k)))
+    return (q * np.sign(np.diag(r))).T
+
+
+def _iterations(n: int, progress: bool, desc: str):
+    if not progress:
+        return range(1, n + 1)
+    from tqdm.auto import tqdm
+
+    return tqdm(range(1, n + 1), desc=desc, leave=False)
+
+
+def fastica_symmetric(z: torch.Tensor, w: torch.Tensor, *, max_iter: int, tol: float,
+                      progress: bool = False) -> tuple[torch.Tensor, int, bool]:
+    """Symmetric FastICA (logcosh) on whitened data ``z`` (n, d') from initial ``w`` (K, d').
+
+    Returns ``(W, n_iter, converged)``; W has orthonormal rows.  See the module docstring.
+    """
+    n = z.shape[0]
+    w = _sym_decorrelate(w)
+    for it in _iterations(max_iter, progress, "FastICA"):
+        g = torch.tanh(z @ w.T)                                   # (n, K)
+        g_prime = 1.0 - torch.linalg.vector_norm(g, dim=0) ** 2 / n   # E[1 - tanh^2]
+        w_new = _sym_decorrelate(g.T @ z / n - g_prime[:, None] * w)
+        change = float(((w_new * w).sum(dim=1).abs() - 1).abs().max())
+        w = w_new
+        if not math.isfinite(change):
+            raise DivergenceError(f"FastICA produced NaN/Inf at iteration {it}; check the input for "
+                                  "constant or duplicated dimensions (reduce whiten_components)")
+        if change < tol:
+            return w, it, True
+    return w, max_iter, False
+
+
+def infomax_natural_gradient(z: torch.Tensor, w: torch.Tensor, *, max_iter: int, tol: float, learning_rate: float,
+                             batch_size: int, generator: torch.Generator, anneal: float = 0.9,
+                             progress: bool = False) -> tuple[torch.Tensor, int, bool]:
+    """Mini-batch natural-gradient Infomax (tanh score) on whitened ``z`` (n, d') from square ``w``.
+
+    ``max_iter`` counts epochs (passes over the shuffled data); ``generator`` (a CPU
+    ``torch.Generator``) draws the shuffles.  Returns ``(W, n_epochs, converged)``.
+    """
+    n = z.shape[0]
+    eye = torch.eye(w.shape[0], dtype=w.dtype, device=w.device)
+    lr = learning_rate
+    previous_step = None
+    for epoch in _iterations(max_iter, progress, "Infomax"):
+        w_start = w
+        order = torch.randperm(n, generator=generator).to(z.device)
+        for start in range(0, n, batch_size):
+            batch = z[order[start:start + batch_size]]
+            y = batch @ w.T
+            w = w + lr * (eye - torch.tanh(y).T @ y / batch.shape[0]) @ w
+        step = w - w_start
+        change = float(torch.linalg.matrix_norm(step) / torch.linalg.matrix_norm(w_start))
+        if not math.isfinite(change):
+            raise DivergenceError(f"Infomax produced NaN/Inf in epoch {epoch}; lower learning_rate "
+                                  f"(was {learning_rate})")
+        if change < tol:
+            return w, epoch, True
+        if previous_step is not None:
+            cosine = float((step * previous_step).sum() / (torch.linalg.matrix_norm(step)
+                                                          * torch.linalg.matrix_norm(previous_step)))
+            if cosine < 0.5:  # turned by more than 60 degrees: oscillating around the optimum
+                lr *= anneal
+        previous_step = step
+    return w, max_iter, False
+
+
+def canonical_order(basis: np.ndarray, groups: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """Signs and order of units from their (d, K) basis columns (unit-variance sources).
+
+    Returns ``(signs (K,), order (K,))``: ``signs`` makes each column's largest-magnitude entry
+    positive; ``order`` sorts units by explained variance ``||a_k||^2`` (descending, stable).
+    With ``groups`` > 1, consecutive blocks of ``groups`` units stay together: blocks are sorted
+    by their summed variance and units within a block by their own.
+    """
+    k = basis.shape[1]
+    peak = basis[np.abs(basis).argmax(axis=0), np.arange(k)]
+    signs = np.where(peak < 0, -1.0, 1.0)
+    variance = (basis ** 2).sum(axis=0).reshape(k // groups, groups)
+    block_order = np.argsort(-variance.sum(axis=1), kind="stable")
+    within = np.argsort(-variance, axis=1, kind="stable")
+    order = (block_order[:, None] * groups + within[block_order]).ravel()
+    return signs, order
+
+
+def resolve_whitening(whiten_components, n_components, X: np.ndarray, *, multiple_of: int = 1) -> tuple[int, int]:
+    """(d', K): the number of PCA dimensions kept and of units.
+
+    ``whiten_components``: int (dimensions kept), float in (0, 1) (smallest number of leading
+    principal components explaining that fraction of the variance) or None (= ``n_components``,
+    or all d dimensions when both are None).  ``n_components`` None means K = d'.
+    """
+    d = X.shape[1]
+    k = None if n_components is None else check_int("n_components", n_components, maximum=d)
+    if whiten_components is None:
+        dim = d if k is None else k
+    elif isinstance(whiten_components, (float, np.floating)):
+        fraction = check_float("whiten_components", whiten_components, minimum=0.0, maximum=1.0,
+                               strict_minimum=True)
+        centred = X - X.mean(axis=0)
+        eigvals = np.sort(np.clip(np.linalg.eigvalsh(centred.T @ centred), 0, None))[::-1]
+        cumulative = np.cumsum(eigvals) / eigvals.sum()
+        dim = int(np.searchsorted(cumulative, fraction) + 1)
+    else:
+        dim = check_int("whiten_components", whiten_components, maximum=d)
+    dim = min(dim, d)
+    k = dim if k is None else k
+    if k > dim:
+        raise InputError(f"n_components ({k}) must be <= the whitened dimension ({dim}); "
+                         "raise whiten_components")
+    if k % multiple_of:
+        raise InputError(f"n_components ({k}) must be a multiple of subspace_size ({multiple_of})")
+    return dim, k
+
+
+def image_patches(images, patch_size: int, n_patches: int, *, log: bool, seed) -> np.ndarray:
+    """Raw-luminance (or log-luminance) patches with per-patch DC removed, (n, p*p) float64."""
+    patch_size = check_int("patch_size", patch_size)
+    n_patches = check_int("n_patches", n_patches, minimum=2)
+    arrays = [array for array, _, _ in _as_arrays(images)]
+    if log:
+        arrays = [log_luminance(a) for a in arrays]
+    return remove_dc(sample_patches(arrays, patch_size, n_patches, seed=seed, dtype=np.float64))
+
+
+class ICA(FilterLearner):
+    """Independent Component Analysis of patches (FastICA or Infomax) on PCA-whitened data.
+
+    Parameters
+    ----------
+    n_components : number of independent components K (None: the whitened dimension).
+    algorithm : ``"fastica"`` (symmetric, logcosh) or ``"infomax"`` (natural gradient, tanh score;
+        needs K equal to the whitened dimension).
+    whiten_components : PCA dimensions kept before ICA: int, fraction of variance in (0, 1), or
+        None (= n_components; all dimensions when both are None).
+    max_iter : FastICA iterations / Infomax epochs.
+    tol : FastICA: max |1 - |w_new . w_old|| per iteration; Infomax: relative change of W per epoch.
+    learning_rate, batch_size : Infomax natural-gradient step and mini-batch size.
+    log_luminance : ``fit_images`` takes the log of luminance before sampling patches.
+    random_state, device, progress : seed (int), torch device, tqdm bar.
+
+    Attributes (after fit; pixel space = the space of the patches given to ``fit``)
+    ----------
+    components_, filters_ : (K, d) unmixing filters, ``s = (x - mean_) @ filters_.T`` (per unit of
+        input, so sources have unit variance); identical arrays, scikit-learn and effcode names.
+    basis_ : (K, d) basis functions (rows of the mixing matrix's transpose), in input units:
+        ``x - mean_ ~ s @ basis_``.   ``mixing_`` = ``basis_.T`` (d, K).
+    explained_variance_ : (K,) ``||basis_k||^2``, variance each unit adds back (squared input units).
+    negentropy_ : (K,) logcosh negentropy approximation of each source on the training data.
+    mean_ (d,), whitener_ (the fitted :class:`~effcode.data.PatchWhitener`), n_iter_, converged_.
+    """
+
+    def __init__(self, n_components=None, *, algorithm="fastica", whiten_components=None, max_iter=200,
+                 tol=1e-4, learning_rate=0.01, batch_size=512, log_luminance=False, random_state=0,
+                 device="cpu", progress=False):
+        self.n_components = n_components
+        self.algorithm = algorithm
+        self.whiten_components = whiten_components
+        self.max_iter = max_iter
+        self.tol = tol
+        self.learning_rate = learning_rate
+        self.batch_size = batch_size
+        self.log_luminance = log_luminance
+        self.random_state = random_state
+        self.device = device
+        self.progress = progress
+
+    def fit(self, X, y=None):
+        """Learn the unmixing filters from (n, d) patches (rows); returns self."""
+        return self._fit(X, progress=bool(self.progress))
+
+    def _fit(self, X, *, progress: bool):
+        algorithm = check_choice("algorithm", self.algorithm, ALGORITHMS)
+        max_iter = check_int("max_iter", self.max_iter)
+        tol = check_float("tol", self.tol, minimum=0.0, strict_minimum=True)
+        device = resolve_device(self.device)
+        rng = check_random_state(self.random_state)
+        X = check_array("X", X, ndim=2)
+        if X.shape[0] < 2:
+            raise InputError(f"X must hold at least 2 patches (rows), got shape {X.shape}")
+        dim, k = resolve_whitening(self.whiten_components, self.n_components, X)
+        whitener = PatchWhitener(kind="pca", n_components=dim).fit(X)
+        z = torch.from_numpy(whitener.transform(X)).to(device)
+        w0 = torch.from_numpy(_random_orthonormal(rng, k, dim)).to(device)
+        if algorithm == "fastica":
+            w, n_iter, converged = fastica_symmetric(z, w0, max_iter=max_iter, tol=tol, progress=progress)
+        else:
+            if k != dim:
+                raise InputError(f"algorithm='infomax' estimates a square unmixing matrix: n_components ({k}) "
+                                 f"must equal whiten_components ({dim})")
+            lr = check_float("learning_rate", self.learning_rate, minimum=0.0, strict_minimum=True)
+            batch_size = check_int("batch_size", self.batch_size)
+            gen = torch.Generator().manual_seed(int(rng.integers(2 ** 62)))
+            w, n_iter, converged = infomax_natural_gradient(z, w0, max_iter=max_iter, tol=tol, learning_rate=lr,
+                                                            batch_size=batch_size, generator=gen,
+                                                            progress=progress)
+        w = w.cpu().numpy()
+        sources = z.cpu().numpy() @ w.T
+        self._set_outputs(whitener, w, sources)
+        self.n_iter_ = n_iter
+        self.converged_ = converged
+        return self
+
+    def _set_outputs(self, whitener: PatchWhitener, w: np.ndarray, sources: np.ndarray, groups: int = 1):
+        """Pixel-space filters/basis from whitened-space ``w`` (K, d'), unit-variance, canonical sign/order."""
+        scale = sources.std(axis=0)
+        unmixing = (w @ whitener.whitening_) / scale[:, None]          # (K, d)
+        mixing = whitener.dewhitening_ @ np.linalg.pinv(w) * scale      # (d, K)
+        signs, order = canonical_order(mixing, groups)
+        self.components_ = np.ascontiguousarray((unmixing * signs[:, None])[order])
+        self.filters_ = self.components_
+        self.mixing_ = np.ascontiguousarray((mixing * signs)[:, order])
+        self.basis_ = np.ascontiguousarray(self.mixing_.T)
+        self.explained_variance_ = (self.basis_ ** 2).sum(axis=1)
+        self.negentropy_ = negentropy(sources / scale)[order]
+        self.mean_ = whitener.mean_
+        self.whitener_ = whitener
+        self.n_features_in_ = whitener.n_features_in_
+
+    def _check_input(self, X) -> np.ndarray:
+        if not hasattr(self, "components_"):
+            raise InputError(f"{type(self).__name__} is not fitted; call fit(X) first")
+        X = check_array("X", X, ndim=2)
+        if X.shape[1] != self.n_features_in_:
+            raise InputError(f"X must have {self.n_features_in_} columns (the patch size seen in fit), "
+                             f"got shape {X.shape}")
+        return X
+
+    def transform(self, X):
+        """Source estimates (n, K), unit variance on the training data: ``(X - mean_) @ components_.T``."""
+        return (self._check_input(X) - self.mean_) @ self.components_.T
+
+    def inverse_transform(self, S):
+        """Patches (n, d) from sources (n, K): ``S @ basis_ + mean_``."""
+        S = check_array("S", S, ndim=2)
+        if not hasattr(self, "basis_") or S.shape[1] != self.basis_.shape[0]:
+            raise InputError("inverse_transform needs a fitted model and S of shape (n, n_components)")
+        return S @ self.basis_ + self.mean_
+
+    def fit_images(self, images, *, patch_size: int = 16, n_patches: int | None = None, progress: bool = False):
+        """Fit on patches sampled from raw luminance images (log luminance if ``log_luminance``).
+
+        Preprocessing: ``n_patches`` (default 50,000) random ``patch_size`` x ``patch_size``
+        patches (seeded by ``random_state``), per-patch mean removed; ``fit`` then PCA-whitens
+        them with dimension reduction and runs ICA.  No Olshausen-Field whitening: the PCA
+        step whitens.
+        """
+        n_patches = DEFAULT_N_PATCHES if n_patches is None else n_patches
+        patches = image_patches(images, patch_size, n_patches, log=bool(self.log_luminance),
+                                seed=self.random_state)
+        return self._fit(patches, progress=bool(progress or self.progress))
+
+
+LEARNERS.register("ica", ICA)

@@ -1,0 +1,410 @@
+r"""Sparse coding (Olshausen & Field 1996) with batched torch inference.
+
+Given patches x (d,) the model learns a dictionary Phi (d, K) with unit-norm
+columns (atoms) and infers codes a (K,) that minimise
+
+.. math::  E(x; a, \Phi) = \tfrac12 \lVert x - \Phi a \rVert^2 + \lambda \textstyle\sum_k S(a_k),
+
+S being a penalty from :mod:`effcode.objectives` (``l1`` by default).  In code the
+dictionary is stored as rows, D = Phiᵀ of shape (K, d), so a batch X (B, d) is
+reconstructed as ``A @ D``.
+
+**Scale of lambda.**  Patches are divided by s, the root-mean-square pixel value of
+the training data (fixed at the first ``fit``/``partial_fit`` call, stored as
+``scale_``), before coding; ``lam`` is the weight for these unit-RMS patches.  The
+same ``lam`` therefore gives the same sparsity on another image set, resolution or
+contrast.  Codes returned by :meth:`SparseCoding.transform` are multiplied back by s,
+so that ``X ≈ codes @ components_`` in the units of X.
+
+**Learning.**  Each step draws a batch, infers its codes with ``n_iter`` iterations
+of FISTA/ISTA/LCA (early stop at relative code change ``tol``), then moves the
+dictionary down the gradient of the mean loss over recent batches, scaled per
+atom by its mean code energy (a diagonal Newton step), and renormalises the
+atoms.  Precisely, with running averages (weight 1/t for the t-th batch, at least
+``1 - memory``)
+
+.. math::  \bar G \leftarrow \text{avg}\big(\tfrac1B A^\top A\big),\quad
+           \bar H \leftarrow \text{avg}\big(\tfrac1B A^\top X\big),\quad
+           D_k \leftarrow D_k - \eta\,\frac{(\bar G D - \bar H)_k}{\bar G_{kk} + \epsilon},
+           \quad D_k \leftarrow D_k / \lVert D_k \rVert,
+
+where :math:`\bar G D - \bar H` is exactly the gradient, at the current D, of the
+mean reconstruction loss of the remembered batches with their codes held fixed
+(Mairal et al. 2010 keep the same statistics).  Because it is a mean, the
+learning rate :math:`\eta` does not depend on the batch size; the per-atom
+scaling makes it dimensionless (``learning_rate=1`` would minimise the averaged
+loss exactly for each atom if the others were held fixed).
+
+**Dead atoms.**  With ``resample_after=n``, an atom that has not been used (all
+codes exactly 0) in n consecutive steps is replaced by the normalised residual
+x - D a of the worst-reconstructed patch of the current batch, and its
+statistics are reset.  ``resample_after=None`` disables this.
+
+**Filters.**  ``basis_`` and ``filters_`` are both the atoms (K, d).  Inference
+starts from the linear drive Dx (each unit's first response is the dot
+product of its atom with the patch), so the atom is the unit's feed-forward
+filter; for an overcomplete code the effective filter measured by reverse
+correlation of the *sparse* output differs (lateral competition sharpens it), and
+is not what ``filters_`` reports.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from sklearn.utils.validation import check_is_fitted
+from tqdm.auto import tqdm
+
+from ..errors import DivergenceError, InputError
+from ..objectives import Objective, make_objective
+from ..validation import check_array, check_choice, check_float, check_int, check_random_state, resolve_device
+from . import inference
+from .base import LEARNERS, FilterLearner
+
+#: steps of memory in the running averages of the dictionary statistics (see module docstring)
+MEMORY = 20
+
+
+@dataclass
+class _Settings:
+    """Validated hyper-parameters of the dictionary learning loop."""
+
+    objective: Objective
+    inference: str
+    n_iter: int
+    tol: float
+    learning_rate: float
+    resample_after: int | None
+    device: torch.device
+
+
+def _check_settings(*, lam, objective, objective_params, inference_method, n_iter, tol, learning_rate,
+                    resample_after, device) -> _Settings:
+    lam = check_float("lam", lam, minimum=0.0)
+    check_choice("objective", objective, _objective_names())
+    if objective_params is not None and not isinstance(objective_params, dict):
+        raise InputError(f"objective_params must be a dict or None, got {type(objective_params).__name__}")
+    if resample_after is not None:
+        resample_after = check_int("resample_after", resample_after, minimum=1)
+    return _Settings(
+        objective=make_objective(objective, lam, **(objective_params or {})),
+        inference=check_choice("inference", inference_method, inference.METHODS),
+        n_iter=check_int("n_iter", n_iter),
+        tol=check_float("tol", tol, minimum=0.0),
+        learning_rate=check_float("learning_rate", learning_rate, minimum=0.0, strict_minimum=True),
+        resample_after=resample_after,
+        device=resolve_device(device),
+    )
+
+
+def _objective_names():
+    from ..objectives import OBJECTIVES
+
+    return OBJECTIVES.names()
+
+
+def _as_tensor(name: str, X, device, n_features: int | None = None) -> torch.Tensor:
+    """X as a float32 (n, d) tensor on ``device`` (validated)."""
+    if isinstance(X, torch.Tensor):
+        X = X.detach().cpu().numpy()
+    arr = check_array(name, X, ndim=2, dtype=np.float32)
+    if n_features is not None and arr.shape[1] != n_features:
+        raise InputError(f"{name} must have {n_features} columns (features), got shape {arr.shape}")
+    return torch.from_numpy(np.ascontiguousarray(arr)).to(device)
+
+
+class _Trainer:
+    """The dictionary, its running statistics and the update step, all torch on one device."""
+
+    def __init__(self, dictionary: torch.Tensor, settings: _Settings):
+        self.settings = settings
+        self.dictionary = dictionary
+        k, d = dictionary.shape
+        self.code_gram = torch.zeros(k, k, dtype=dictionary.dtype, device=dictionary.device)
+        self.code_data = torch.zeros(k, d, dtype=dictionary.dtype, device=dictionary.device)
+        self.unused_steps = torch.zeros(k, dtype=torch.int64, device=dictionary.device)
+        self.n_steps = 0
+        self.n_resampled = 0
+
+    def encode(self, X: torch.Tensor) -> torch.Tensor:
+        s = self.settings
+        codes, _ = inference.solve(X, self.dictionary, s.objective, method=s.inference, n_iter=s.n_iter, tol=s.tol)
+        return codes
+
+    def step(self, X: torch.Tensor) -> dict:
+        """One dictionary update on batch X (B, d) of normalised patches; returns the step's record."""
+        s = self.settings
+        self.n_steps += 1
+        with torch.no_grad():
+            codes = self.encode(X)
+            residual = X - codes @ self.dictionary
+            batch = X.shape[0]
+            loss = (0.5 * residual.pow(2).sum() + s.objective.value(codes)) / batch
+            if not torch.isfinite(loss):
+                raise DivergenceError(
+                    f"sparse coding loss became {float(loss)} at dictionary update {self.n_steps}; "
+                    f"likely cause: learning_rate={s.learning_rate} too large, or lam={s.objective.lam} "
+                    "out of range for the data")
+            weight = max(1.0 / self.n_steps, 1.0 / MEMORY)
+            self.code_gram.lerp_(codes.T @ codes / batch, weight)
+            self.code_data.lerp_(codes.T @ X / batch, weight)
+            energy = torch.diagonal(self.code_gram)
+            damping = 1e-3 * energy.mean() + torch.finfo(energy.dtype).tiny
+            gradient = self.code_gram @ self.dictionary - self.code_data
+            updated = self.dictionary - s.learning_rate * gradient / (energy + damping)[:, None]
+            updated = updated / updated.norm(dim=1, keepdim=True).clamp_min(torch.finfo(updated.dtype).tiny)
+            if not torch.isfinite(updated).all():
+                raise DivergenceError(
+                    f"the dictionary became NaN/Inf at dictionary update {self.n_steps}; likely cause: "
+                    f"learning_rate={s.learning_rate} too large, or lam={s.objective.lam} so large that "
+                    "all codes vanish")
+            change = torch.linalg.vector_norm(updated - self.dictionary)
+            self.dictionary = updated
+            used = (codes != 0).any(dim=0)
+            self.unused_steps = torch.where(used, torch.zeros_like(self.unused_steps), self.unused_steps + 1)
+            if s.resample_after is not None:
+                self._resample(residual)
+            x_energy = X.pow(2).sum().clamp_min(torch.finfo(X.dtype).tiny)
+            return {
+                "loss": float(loss),
+                "reconstruction_error": float(residual.pow(2).sum() / x_energy),
+                "sparsity": float((codes != 0).to(X.dtype).mean()),
+                "dictionary_change": float(change),
+            }
+
+    def _resample(self, residual: torch.Tensor) -> None:
+        dead = torch.nonzero(self.unused_steps >= self.settings.resample_after).flatten()
+        n_dead = min(int(dead.numel()), residual.shape[0])
+        if n_dead == 0:
+            return
+        dead = dead[:n_dead]
+        worst = residual.pow(2).sum(dim=1).topk(n_dead).indices
+        new_atoms = residual[worst]
+        norms = new_atoms.norm(dim=1, keepdim=True)
+        keep = norms.flatten() > 0
+        dead, new_atoms, norms = dead[keep], new_atoms[keep], norms[keep]
+        self.dictionary[dead] = new_atoms / norms
+        self.code_gram[dead, :] = 0
+        self.code_gram[:, dead] = 0
+        self.code_data[dead] = 0
+        self.unused_steps[dead] = 0
+        self.n_resampled += int(dead.numel())
+
+
+def _initial_dictionary(X: np.ndarray | None, n_components: int, n_features: int, rng: np.random.Generator,
+                        device: torch.device) -> torch.Tensor:
+    """Unit-norm random Gaussian atoms (K, d), drawn from ``rng`` (device-independent)."""
+    atoms = rng.standard_normal((n_components, n_features))
+    atoms /= np.linalg.norm(atoms, axis=1, keepdims=True)
+    return torch.from_numpy(atoms.astype(np.float32)).to(device)
+
+
+def _data_scale(X: torch.Tensor) -> float:
+    """Root-mean-square entry of X (the unit in which lam is expressed)."""
+    scale = float(X.pow(2).mean().sqrt())
+    if not scale > 0:
+        raise InputError("X is all zeros; sparse coding needs patches with non-zero variance")
+    return scale
+
+
+def sparse_encode(X, dictionary, *, lam: float = 0.2, objective: str = "l1", objective_params: dict | None = None,
+                  inference_method: str = "fista", n_iter: int = 200, tol: float = 1e-4, batch_size: int = 65536,
+                  device="cpu") -> np.ndarray:
+    r"""Sparse codes (n, K) of X (n, d) over ``dictionary`` (K, d), float32, in the units of X.
+
+    Each row minimises :math:`\tfrac12\lVert x - a D\rVert^2 + \text{lam}\sum_k S(a_k)` with
+    ``lam`` in the units of X (no rescaling here; :class:`SparseCoding` rescales).
+    Rows of ``dictionary`` should have unit norm.  Rows of X are coded ``batch_size`` at a time.
+    """
+    settings = _check_settings(lam=lam, objective=objective, objective_params=objective_params,
+                               inference_method=inference_method, n_iter=n_iter, tol=tol, learning_rate=1.0,
+                               resample_after=None, device=device)
+    D = _as_tensor("dictionary", dictionary, settings.device)
+    data = check_array("X", X, ndim=2, dtype=np.float32)
+    if data.shape[1] != D.shape[1]:
+        raise InputError(f"X has {data.shape[1]} features but dictionary atoms have {D.shape[1]}")
+    batch_size = check_int("batch_size", batch_size)
+    lipschitz = inference.lipschitz_constant(D)
+    out = np.empty((data.shape[0], D.shape[0]), dtype=np.float32)
+    for start in range(0, data.shape[0], batch_size):
+        chunk = torch.from_numpy(np.ascontiguousarray(data[start:start + batch_size])).to(settings.device)
+        codes, _ = inference.solve(chunk, D, settings.objective, method=settings.inference, n_iter=settings.n_iter,
+                                   tol=settings.tol, lipschitz=lipschitz)
+        out[start:start + chunk.shape[0]] = codes.cpu().numpy()
+    return out
+
+
+def learn_dictionary(X, n_components: int = 256, **params) -> tuple[np.ndarray, dict]:
+    """Fit :class:`SparseCoding` (same parameters) on X (n, d); return (dictionary (K, d), history).
+
+    The dictionary rows are unit-norm atoms; ``history`` is ``SparseCoding.history_``.
+    """
+    model = SparseCoding(n_components=n_components, **params).fit(X)
+    return model.components_.copy(), {key: list(values) for key, values in model.history_.items()}
+
+
+class SparseCoding(FilterLearner):
+    """Sparse coding: learn an (over)complete dictionary of unit-norm atoms with sparse codes.
+
+    Minimises the mean over patches of 0.5·||x/s - D a||² + lam·S(a) (see the module
+    docstring: s = ``scale_``, the data's RMS; D has unit-norm rows).
+
+    Parameters
+    ----------
+    n_components : number of atoms K (any K: under- or overcomplete).
+    lam : sparsity weight, for unit-RMS patches.
+    objective : penalty name from ``effcode.objectives.OBJECTIVES``; ``objective_params``
+        its extra parameters (``{"sigma": 1.0}`` for ``cauchy``, ``{"k": 10}`` for ``topk``).
+    inference : ``"fista"``, ``"ista"`` or ``"lca"``; ``n_iter`` its maximum iterations and
+        ``tol`` its stopping tolerance (relative change of the codes).
+    learning_rate : step of the energy-scaled dictionary update (dimensionless).
+    batch_size : patches per dictionary update; ``n_steps`` updates made by ``fit`` and
+        (``n_steps * batch_size`` patches) by ``fit_images``.
+    resample_after : steps of disuse after which an atom is resampled (None: never).
+    random_state : seed of the initial dictionary and of batch order.
+    device : torch device for all computation.
+    progress : show a progress bar in ``fit`` / ``fit_images``.
+
+    Attributes
+    ----------
+    components_, basis_, filters_ : (K, d) float32 unit-norm atoms (the same array values).
+    scale_ : RMS of the training data (units of X).
+    history_ : dict of per-step lists: ``loss`` (mean energy per patch, unit-RMS units),
+        ``reconstruction_error`` (||X - AD||² / ||X||²), ``sparsity`` (fraction of
+        non-zero codes), ``dictionary_change`` (Frobenius norm of the change of D).
+    n_steps_ : dictionary updates made; ``n_resampled_`` : atoms resampled so far.
+    """
+
+    def __init__(self, n_components: int = 256, *, lam: float = 0.2, objective: str = "l1",
+                 objective_params: dict | None = None, inference: str = "fista", n_iter: int = 50,
+                 tol: float = 1e-3, learning_rate: float = 1.0, batch_size: int = 512, n_steps: int = 400,
+                 resample_after: int | None = 50, random_state: int = 0, device="cpu", progress: bool = False):
+        self.n_components = n_components
+        self.lam = lam
+        self.objective = objective
+        self.objective_params = objective_params
+        self.inference = inference
+        self.n_iter = n_iter
+        self.tol = tol
+        self.learning_rate = learning_rate
+        self.batch_size = batch_size
+        self.n_steps = n_steps
+        self.resample_after = resample_after
+        self.random_state = random_state
+        self.device = device
+        self.progress = progress
+
+    # ----------------------------------------------------------------- fitting
+
+    def _settings(self) -> _Settings:
+        check_int("n_components", self.n_components)
+        check_int("batch_size", self.batch_size)
+        check_int("n_steps", self.n_steps)
+        return _check_settings(lam=self.lam, objective=self.objective, objective_params=self.objective_params,
+                               inference_method=self.inference, n_iter=self.n_iter, tol=self.tol,
+                               learning_rate=self.learning_rate, resample_after=self.resample_after,
+                               device=self.device)
+
+    def _start(self, X: torch.Tensor, settings: _Settings) -> None:
+        """Fresh state: data scale from X, random dictionary, empty history."""
+        self.scale_ = _data_scale(X)
+        self._rng = check_random_state(self.random_state)
+        dictionary = _initial_dictionary(None, self.n_components, X.shape[1], self._rng, settings.device)
+        self._trainer = _Trainer(dictionary, settings)
+        self.n_features_in_ = X.shape[1]
+        self.history_ = {"loss": [], "reconstruction_error": [], "sparsity": [], "dictionary_change": []}
+
+    def _update(self, batch: torch.Tensor) -> None:
+        record = self._trainer.step(batch / self.scale_)
+        for key, value in record.items():
+            self.history_[key].append(value)
+        self._publish()
+
+    def _publish(self) -> None:
+        atoms = self._trainer.dictionary.cpu().numpy().copy()
+        self.components_ = atoms
+        self.basis_ = atoms
+        self.filters_ = atoms
+        self.n_steps_ = self._trainer.n_steps
+        self.n_resampled_ = self._trainer.n_resampled
+
+    def fit(self, X, y=None):
+        """Learn the dictionary from X (n, d): ``n_steps`` updates on random batches (epochs of X)."""
+        settings = self._settings()
+        data = _as_tensor("X", X, settings.device)
+        self._start(data, settings)
+        n = data.shape[0]
+        batch = min(self.batch_size, n)
+        order = np.empty(0, dtype=np.int64)
+        for _ in tqdm(range(self.n_steps), desc="sparse coding", disable=not self.progress):
+            if order.size < batch:
+                order = np.concatenate([order, self._rng.permutation(n)])
+            index, order = order[:batch], order[batch:]
+            self._update(data[torch.from_numpy(index).to(settings.device)])
+        return self
+
+    def partial_fit(self, X, y=None):
+        """One dictionary update on the batch X (n, d); the first call initialises the model."""
+        if not hasattr(self, "_trainer"):
+            settings = self._settings()
+            data = _as_tensor("X", X, settings.device)
+            self._start(data, settings)
+        else:
+            data = _as_tensor("X", X, self._trainer.settings.device, self.n_features_in_)
+        self._update(data)
+        return self
+
+    def fit_images(self, images, *, patch_size: int = 16, n_patches: int | None = None, progress: bool = False):
+        """Fit on whitened patches streamed from ``images`` (default preprocessing).
+
+        Olshausen-Field whitening and unit variance per image
+        (:func:`effcode.data.whiten_images`), then ``n_patches`` random
+        ``patch_size`` x ``patch_size`` patches (default ``n_steps * batch_size``)
+        streamed by :class:`effcode.data.PatchSampler` in batches of ``batch_size``,
+        one :meth:`partial_fit` step each.  Only one batch is held in memory at a time.
+        """
+        from ..data import PatchSampler, whiten_images
+
+        self._settings()
+        patch_size = check_int("patch_size", patch_size, minimum=2)
+        n_total = self.n_steps * self.batch_size if n_patches is None else check_int("n_patches", n_patches)
+        sampler = PatchSampler(whiten_images(images), patch_size, batch_size=self.batch_size,
+                               seed=self.random_state)
+        for attr in ("_trainer", "components_"):
+            if hasattr(self, attr):
+                delattr(self, attr)
+        n_batches = -(-n_total // self.batch_size)
+        for batch in tqdm(sampler.batches(n_total), total=n_batches, desc="sparse coding",
+                          disable=not (progress or self.progress)):
+            self.partial_fit(batch)
+        return self
+
+    # ----------------------------------------------------------------- using the model
+
+    def transform(self, X) -> np.ndarray:
+        """Sparse codes (n, K) of X (n, d) in the units of X, so that X ≈ codes @ components_."""
+        check_is_fitted(self, "components_")
+        settings = self._trainer.settings
+        data = check_array("X", X, ndim=2, dtype=np.float32)
+        if data.shape[1] != self.n_features_in_:
+            raise InputError(f"X must have {self.n_features_in_} columns (features), got shape {data.shape}")
+        codes = sparse_encode(data / self.scale_, self.components_, lam=settings.objective.lam,
+                              objective=self.objective, objective_params=self.objective_params,
+                              inference_method=self.inference, n_iter=self.n_iter, tol=self.tol,
+                              device=settings.device)
+        return codes * np.float32(self.scale_)
+
+    def inverse_transform(self, codes) -> np.ndarray:
+        """Reconstructions (n, d) = codes @ components_."""
+        check_is_fitted(self, "components_")
+        codes = check_array("codes", codes, ndim=2, dtype=np.float32)
+        if codes.shape[1] != self.components_.shape[0]:
+            raise InputError(f"codes must have {self.components_.shape[0]} columns, got shape {codes.shape}")
+        return codes @ self.components_
+
+
+LEARNERS.register("sparse_coding", SparseCoding)
+
+__all__ = ["SparseCoding", "sparse_encode", "learn_dictionary"]

@@ -1,0 +1,54 @@
+"""Figure creation and atomic PNG + PDF saving.
+
+Figures are plain :class:`matplotlib.figure.Figure` objects rendered by the Agg (PNG) and
+PDF backends: pyplot and its global state are never used, so plotting works headless and
+figures are freed when no longer referenced.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from matplotlib.figure import Figure
+
+from ..errors import InputError
+from ..runs import atomic_path
+from ..validation import check_int
+
+#: Default resolution of saved PNGs (dots per inch): small files, still legible.
+DEFAULT_DPI = 110
+
+
+def new_figure(width: float, height: float) -> Figure:
+    """A figure of ``width`` x ``height`` inches with constrained layout."""
+    return Figure(figsize=(width, height), layout="constrained")
+
+
+def save_figure(fig: Figure, path_without_suffix: str | os.PathLike, dpi: int = DEFAULT_DPI) -> list[Path]:
+    """Write ``fig`` to ``<path>.png`` (``dpi`` dots per inch) and ``<path>.pdf``.
+
+    Each file is written to a temporary file and renamed, so a reader never sees a partial
+    figure. Returns the two paths ``[png, pdf]``.
+    """
+    if not isinstance(fig, Figure):
+        raise InputError(f"fig must be a matplotlib Figure, got {type(fig).__name__}")
+    dpi = check_int("dpi", dpi, minimum=20, maximum=600)
+    base = os.fspath(path_without_suffix)
+    if Path(base).suffix.lower() in (".png", ".pdf"):
+        raise InputError(f"path_without_suffix must not end in .png/.pdf (both are written), got {base!r}")
+    written = []
+    for fmt in ("png", "pdf"):
+        target = Path(f"{base}.{fmt}")
+        metadata = {"CreationDate": None} if fmt == "pdf" else {"Software": None}
+        with atomic_path(target) as tmp:
+            fig.savefig(tmp, format=fmt, dpi=dpi, metadata=metadata)
+        written.append(target)
+    return written
+
+
+def maybe_save(fig: Figure, path, dpi: int) -> Figure:
+    """Save ``fig`` with :func:`save_figure` when ``path`` is given; return ``fig``."""
+    if path is not None:
+        save_figure(fig, path, dpi=dpi)
+    return fig

@@ -1,0 +1,142 @@
+"""Figures of learned filters: the filter / fitted-Gabor mosaic and R^2 histograms."""
+
+from __future__ import annotations
+
+import math
+from typing import Mapping
+
+import matplotlib
+import numpy as np
+
+from ..errors import InputError
+from ..validation import check_array, check_choice, check_int
+from .figure import DEFAULT_DPI, maybe_save, new_figure
+
+_ANNOTATE_MAX = 64  # write R^2 beside each tile up to this many tiles
+
+
+def _normalised_tiles(stack: np.ndarray) -> np.ndarray:
+    """Each tile divided by its largest |value| (all-zero tiles stay 0): values in [-1, 1]."""
+    peak = np.abs(stack).reshape(len(stack), -1).max(axis=1)
+    return stack / np.where(peak > 0, peak, 1.0)[:, None, None]
+
+
+def filter_order(r2: np.ndarray | None, n: int, order: str) -> np.ndarray:
+    """Indices of the filters in display order: by decreasing R^2 (NaN last) or as given."""
+    if order == "index":
+        return np.arange(n)
+    if r2 is None:
+        raise InputError("order='r2' needs r2 (one value per filter); pass r2 or order='index'")
+    key = np.where(np.isnan(r2), -np.inf, r2)
+    return np.argsort(-key, kind="stable")
+
+
+def filter_mosaic(filters, fitted=None, r2=None, order: str = "r2", *, max_filters: int | None = None,
+                  n_cols: int | None = None, title: str | None = None, path=None,
+                  dpi: int = DEFAULT_DPI):
+    """Mosaic of filters (K, h, w), each followed on its right by its fitted Gabor.
+
+    Tiles are ordered by decreasing ``r2`` (``order="r2"``, failed fits with NaN last) or
+    by index (``order="index"``); at most ``max_filters`` are shown. Every tile is scaled to
+    its own ±max|value| and drawn with a grey colormap (mid-grey = 0, white = positive).
+    ``fitted`` (K, h, w), e.g. from ``effcode.gabor.render_gabors``, is optional; with
+    ``r2`` and at most 64 tiles, each pair is labelled with its R^2. Saves
+    ``<path>.png/.pdf`` when ``path`` is given; returns the Figure.
+    """
+    filters = check_array("filters", filters, ndim=3)
+    n_filters, h, w = filters.shape
+    if fitted is not None:
+        fitted = check_array("fitted", fitted, ndim=3)
+        if fitted.shape != filters.shape:
+            raise InputError(f"fitted must have the shape of filters {filters.shape}, got {fitted.shape}")
+    if r2 is not None:
+        r2 = check_array("r2", r2, ndim=1, finite=False)
+        if r2.size != n_filters:
+            raise InputError(f"r2 must have one value per filter ({n_filters}), got {r2.size}")
+    check_choice("order", order, ("r2", "index"))
+    shown = filter_order(r2, n_filters, order)
+    if max_filters is not None:
+        shown = shown[:check_int("max_filters", max_filters)]
+    n = shown.size
+
+    per_cell = 2 if fitted is not None else 1
+    if n_cols is None:
+        n_cols = max(1, math.ceil(math.sqrt(n / per_cell)))
+    n_cols = check_int("n_cols", n_cols)
+    n_rows = math.ceil(n / n_cols)
+    inner, outer = 1, max(2, h // 4)
+    cell_w, cell_h = per_cell * w + (per_cell - 1) * inner, h
+    canvas = np.full((n_rows * (cell_h + outer) - outer, n_cols * (cell_w + outer) - outer), np.nan)
+
+    tiles = _normalised_tiles(filters[shown])
+    fits = _normalised_tiles(fitted[shown]) if fitted is not None else None
+    origins = []
+    for slot in range(n):
+        row, col = divmod(slot, n_cols)
+        y, x = row * (cell_h + outer), col * (cell_w + outer)
+        canvas[y:y + h, x:x + w] = tiles[slot]
+        if fits is not None:
+            canvas[y:y + h, x + w + inner:x + 2 * w + inner] = fits[slot]
+        origins.append((x, y))
+
+    width = min(14.0, max(4.0, canvas.shape[1] * 0.06))
+    height = max(2.5, width * canvas.shape[0] / canvas.shape[1] + 0.8)
+    fig = new_figure(width, height)
+    ax = fig.add_subplot()
+    cmap = matplotlib.colormaps["gray"].with_extremes(bad="white")
+    ax.imshow(canvas, cmap=cmap, vmin=-1.0, vmax=1.0, interpolation="nearest")
+    ax.set_axis_off()
+    if r2 is not None and n <= _ANNOTATE_MAX:
+        for slot, (x, y) in enumerate(origins):
+            value = r2[shown[slot]]
+            ax.text(x + cell_w / 2 - 0.5, y + h - 0.5 + outer * 0.45,
+                    f"R²={value:.2f}" if np.isfinite(value) else "fit failed", ha="center", va="center",
+                    fontsize=6)
+    what = "filters (left) and fitted Gabors (right)" if fitted is not None else "filters"
+    how = "sorted by decreasing R²" if order == "r2" else "in index order"
+    ax.set_title(title or f"{n} of {n_filters} {what}, {how}; each tile scaled to ±max|w|", fontsize=9)
+    return maybe_save(fig, path, dpi)
+
+
+def fraction_above(values: np.ndarray, threshold: float) -> float:
+    """Fraction of ``values`` strictly above ``threshold`` (NaN counts as not above)."""
+    return float(np.mean(np.nan_to_num(values, nan=-np.inf) > threshold))
+
+
+def r2_histogram(r2_by_label: Mapping[str, np.ndarray], *, thresholds=(0.7, 0.8, 0.9), n_bins: int = 40,
+                 title: str | None = None, path=None, dpi: int = DEFAULT_DPI):
+    """Histograms of Gabor-fit R^2, one step curve per population, as fractions of filters.
+
+    R^2 below 0 is drawn in the first bin (at 0). Dashed lines mark ``thresholds``; the
+    legend gives, per population, its size, the number of failed fits (NaN) and the
+    fraction of filters with R^2 above each threshold (NaN counts as below).
+    """
+    if not isinstance(r2_by_label, Mapping) or not r2_by_label:
+        raise InputError("r2_by_label must be a non-empty dict {label: array of R^2 values}")
+    n_bins = check_int("n_bins", n_bins, minimum=2)
+    populations = {str(label): check_array(f"r2_by_label[{label!r}]", values, ndim=1, finite=False)
+                   for label, values in r2_by_label.items()}
+    thresholds = sorted(float(t) for t in thresholds)
+    edges = np.linspace(0.0, 1.0, n_bins + 1)
+
+    fig = new_figure(6.4, 4.0)
+    ax = fig.add_subplot()
+    colors = matplotlib.colormaps["tab10"].colors
+    for k, (label, values) in enumerate(populations.items()):
+        finite = values[np.isfinite(values)]
+        counts = np.histogram(np.clip(finite, 0.0, 1.0), bins=edges)[0] / values.size
+        above = ", ".join(f">{t:g}: {fraction_above(values, t):.0%}" for t in thresholds)
+        failed = values.size - finite.size
+        legend = f"{label} (n={values.size}{f', {failed} failed' if failed else ''}): {above}"
+        color = colors[k % len(colors)]
+        ax.stairs(counts, edges, color=color, linewidth=1.6, label=legend)
+        ax.stairs(counts, edges, color=color, alpha=0.15, fill=True)
+    for t in thresholds:
+        ax.axvline(t, color="0.3", linestyle="--", linewidth=0.9)
+        ax.text(t, 1.0, f"{t:g}", transform=ax.get_xaxis_transform(), ha="center", va="bottom", fontsize=8)
+    ax.set_xlim(0.0, 1.0)
+    ax.set_xlabel("Gabor fit R² (variance explained; values < 0 drawn at 0)")
+    ax.set_ylabel("fraction of filters per bin")
+    ax.set_title(title or "Goodness of Gabor fit", fontsize=10, pad=14)
+    ax.legend(fontsize=7, loc="upper left", frameon=False)
+    return maybe_save(fig, path, dpi)

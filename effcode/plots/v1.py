@@ -1,0 +1,202 @@
+"""Figures comparing model filter populations with V1 data (``effcode.v1``)."""
+
+from __future__ import annotations
+
+import math
+from typing import Mapping
+
+import matplotlib
+import numpy as np
+from matplotlib.colors import BoundaryNorm
+
+from .. import v1
+from ..errors import InputError
+from ..v1.reference import bin_index
+from ..validation import check_array
+from .figure import DEFAULT_DPI, maybe_save, new_figure
+
+#: Axis label (with units) of each V1 property, in the reference's units.
+AXIS_LABELS = {
+    "circular_variance": "circular variance",
+    "orientation_bandwidth": "orientation bandwidth (deg, half-width at 1/√2 of peak)",
+    "orth_pref_ratio": "orthogonal / preferred response",
+    "orientation_selective": "orientation selective (0 = no, 1 = yes)",
+    "cv_bandwidth_ratio": "circular variance / bandwidth (1/deg)",
+    "opr_cv_difference": "orth./pref. ratio − circular variance",
+    "modulation_ratio": "modulation ratio F1/F0",
+    "preferred_orientation": "preferred orientation (deg, mod 180)",
+    "peak_sf": "peak spatial frequency (cycles/deg)",
+    "sf_bandwidth": "SF bandwidth: 100·f_low/f_high (%) = 100·2^(−octaves)",
+    "sf_selective": "SF selective (0 = low-pass, 1 = band-pass)",
+}
+SHORT_NAMES = {
+    "circular_variance": "circular variance",
+    "orientation_bandwidth": "orientation bandwidth",
+    "orth_pref_ratio": "orth./pref. ratio",
+    "orientation_selective": "orientation selective",
+    "cv_bandwidth_ratio": "CV / bandwidth",
+    "opr_cv_difference": "orth./pref. − CV",
+    "modulation_ratio": "F1/F0",
+    "preferred_orientation": "preferred orientation",
+    "peak_sf": "peak SF",
+    "sf_bandwidth": "SF bandwidth",
+    "sf_selective": "SF selective",
+}
+DEFAULT_PROPERTIES = ("circular_variance", "orientation_bandwidth", "peak_sf", "sf_bandwidth")
+
+
+def nxny_scatter(nx, ny, label: str = "model", *, n_bootstrap: int = 1000, seed: int = 0,
+                 title: str | None = None, path=None, dpi: int = DEFAULT_DPI):
+    """A model's (nx, ny) population over the Ringach (2002) 5x5 histogram, log-log axes.
+
+    Bins are shaded by Ringach's cell counts (written in each bin); model cells are dots;
+    cells with nx or ny = 0 cannot be drawn on log axes and are counted in the legend. The
+    total-variation distance of :func:`effcode.v1.nxny_distance` and its 79-cell null
+    (95th percentile) are given in the legend.
+    """
+    nx = check_array("nx", nx, ndim=1)
+    ny = check_array("ny", ny, ndim=1)
+    result = v1.nxny_distance(nx, ny, n_bootstrap=n_bootstrap, seed=seed)  # validates nx, ny
+    ref = v1.ringach2002_nxny_histogram()
+
+    fig = new_figure(6.2, 5.0)
+    ax = fig.add_subplot()
+    levels = np.arange(0, ref.counts.max() + 2) - 0.5
+    cmap = matplotlib.colormaps["Blues"]
+    mesh = ax.pcolormesh(ref.nx_edges, ref.ny_edges, ref.counts.T, cmap=cmap,
+                         norm=BoundaryNorm(levels, cmap.N), alpha=0.85, edgecolors="0.6", linewidth=0.4)
+    centre_x = np.sqrt(ref.nx_edges[:-1] * ref.nx_edges[1:])
+    centre_y = np.sqrt(ref.ny_edges[:-1] * ref.ny_edges[1:])
+    for i, cx in enumerate(centre_x):
+        for j, cy in enumerate(centre_y):
+            if ref.counts[i, j]:
+                ax.text(cx, cy, str(ref.counts[i, j]), ha="center", va="center", fontsize=7, color="0.15")
+    fig.colorbar(mesh, ax=ax, label=f"V1 simple cells per bin (Ringach 2002, n = {ref.n_cells})",
+                 ticks=np.arange(0, ref.counts.max() + 1, 5))
+
+    drawable = (nx > 0) & (ny > 0)
+    dropped = int((~drawable).sum())
+    legend = (f"{label} (n = {nx.size}{f', {dropped} at 0 not drawn' if dropped else ''}): "
+              f"TV = {result['distance']:.2f}, 79-cell null 95% = {result['null_95']:.2f}")
+    ax.scatter(nx[drawable], ny[drawable], s=10, color="tab:red", alpha=0.6, edgecolors="none", label=legend)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    low = min(ref.nx_edges[0], *(nx[drawable].min(initial=1.0), ny[drawable].min(initial=1.0))) / 1.2
+    high = max(ref.nx_edges[-1], *(nx[drawable].max(initial=1.0), ny[drawable].max(initial=1.0))) * 1.2
+    ax.set_xlim(low, high)
+    ax.set_ylim(low, high)
+    ax.set_aspect("equal")
+    ax.set_xlabel(r"$n_x = \sigma_x f$  (envelope SD across the bars × spatial frequency, cycles)")
+    ax.set_ylabel(r"$n_y = \sigma_y f$  (envelope SD along the bars × spatial frequency, cycles)")
+    ax.set_title(title or f"Gabor shape: {label} vs. macaque V1 simple cells", fontsize=10)
+    ax.legend(fontsize=7, loc="upper left", frameon=True)
+    return maybe_save(fig, path, dpi)
+
+
+def property_distributions(model_table: Mapping[str, np.ndarray], label: str = "model", properties=None, *,
+                           n_bootstrap: int = 1000, seed: int = 0, title: str | None = None, path=None,
+                           dpi: int = DEFAULT_DPI):
+    """Model property histograms against the V1 histograms, one panel per property.
+
+    ``model_table``: columns of an ``effcode.gabor`` tuning table (see
+    ``effcode.v1.TABLE_COLUMNS``). ``properties`` defaults to those of circular variance,
+    orientation bandwidth, peak SF and SF bandwidth found in the table. Each panel shows the
+    fraction of cells per reference bin (cells with a defined value; model values clipped
+    into the outer bins as the metric does), how many cells had no value, and the ceiled
+    Brain-Score similarity (:func:`effcode.v1.distribution_similarity`).
+    """
+    if not isinstance(model_table, Mapping):
+        raise InputError(f"model_table must be a dict of columns, got {type(model_table).__name__}")
+    if properties is None:
+        properties = [p for p in DEFAULT_PROPERTIES
+                      if all(c in model_table for c in v1.TABLE_COLUMNS[p])]
+        if not properties:
+            raise InputError("model_table has none of the columns "
+                             + ", ".join(c for p in DEFAULT_PROPERTIES for c in v1.TABLE_COLUMNS[p]))
+    values = v1.model_property_values(model_table, list(properties))
+
+    n_cols = min(2, len(values))
+    n_rows = math.ceil(len(values) / n_cols)
+    fig = new_figure(5.0 * n_cols, 3.6 * n_rows)
+    for k, (name, model_values) in enumerate(values.items()):
+        ref = v1.property_reference(name)
+        ax = fig.add_subplot(n_rows, n_cols, k + 1)
+        mapped = ref.to_reference_units(model_values)
+        defined = mapped[~np.isnan(mapped)]
+        model_p = np.bincount(bin_index(defined, ref.edges), minlength=ref.counts.size) / max(defined.size, 1)
+        score = v1.distribution_similarity(model_values, name, n_bootstrap=n_bootstrap, seed=seed)
+        ax.stairs(ref.probabilities, ref.edges, fill=True, color="0.75",
+                  label=f"V1: {ref.dataset} (n = {ref.n_cells}, {ref.n_undefined} undefined)")
+        ax.stairs(model_p, ref.edges, color="tab:red", linewidth=1.8,
+                  label=f"{label} (n = {mapped.size}, {mapped.size - defined.size} undefined)")
+        if ref.scale == "log2":
+            ax.set_xscale("log", base=2)
+        elif ref.scale == "log10":
+            ax.set_xscale("log")
+        ax.set_xlim(ref.edges[0], ref.edges[-1])
+        ax.set_xlabel(AXIS_LABELS[name])
+        ax.set_ylabel("fraction of cells with a value")
+        ax.set_title(f"{SHORT_NAMES[name]}: score {score['score']:.2f} "
+                     f"(raw {score['raw']:.2f}, ceiling {score['ceiling']:.3f})", fontsize=9)
+        ax.legend(fontsize=7, frameon=False)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    return maybe_save(fig, path, dpi)
+
+
+def _score_value(entry, where: str) -> float:
+    if isinstance(entry, Mapping):
+        if "score" not in entry:
+            raise InputError(f"{where} is a dict without a 'score' key")
+        entry = entry["score"]
+    try:
+        return float(entry)
+    except (TypeError, ValueError):
+        raise InputError(f"{where} must be a number or a dict with 'score', got {entry!r}") from None
+
+
+def similarity_table(scores: Mapping[str, Mapping[str, object]], *, title: str | None = None, path=None,
+                     dpi: int = DEFAULT_DPI):
+    """Table figure of ceiled similarity scores: one row per V1 property, one column per
+    model (``scores[label][property]`` = a number or a result dict with ``score``), plus the
+    ceiling computed here (``effcode.v1.ceiling``, seed 0) and the published Brain-Score
+    ceiling; a last row gives each model's mean over the properties it has. Cells are
+    shaded from red (0) to green (1)."""
+    if not isinstance(scores, Mapping) or not scores:
+        raise InputError("scores must be a non-empty dict {label: {property: score}}")
+    known = v1.property_names()
+    table = {}
+    for label, per_property in scores.items():
+        if not isinstance(per_property, Mapping) or not per_property:
+            raise InputError(f"scores[{label!r}] must be a non-empty dict {{property: score}}")
+        for name, entry in per_property.items():
+            if name not in known:
+                raise InputError(f"scores[{label!r}] has unknown property {name!r}; known: {', '.join(known)}")
+            table[(label, name)] = _score_value(entry, f"scores[{label!r}][{name!r}]")
+    labels = [str(label) for label in scores]
+    rows = [name for name in known if any((label, name) in table for label in scores)]
+
+    cmap = matplotlib.colormaps["RdYlGn"]
+    cells, colours = [], []
+    for name in rows:
+        ref = v1.property_reference(name)
+        row = [table.get((label, name)) for label in scores]
+        cells.append([f"{s:.3f}" if s is not None else "–" for s in row]
+                     + [f"{v1.ceiling(name):.3f}", f"{ref.published_ceiling:.3f}"])
+        colours.append([cmap(s, alpha=0.55) if s is not None else "white" for s in row] + ["0.93", "0.93"])
+    means = [np.mean([table[(label, n)] for n in rows if (label, n) in table]) for label in scores]
+    cells.append([f"{m:.3f}" for m in means] + ["", ""])
+    colours.append([cmap(m, alpha=0.55) for m in means] + ["0.93", "0.93"])
+    row_labels = [f"{SHORT_NAMES[n]} ({v1.property_reference(n).dataset})" for n in rows] + ["mean"]
+
+    fig = new_figure(3.2 + 1.25 * (len(labels) + 2), 1.0 + 0.32 * len(cells))
+    ax = fig.add_subplot()
+    ax.set_axis_off()
+    tab = ax.table(cellText=cells, cellColours=colours, rowLabels=row_labels,
+                   colLabels=labels + ["ceiling", "published\nceiling"], loc="center", cellLoc="center")
+    tab.auto_set_font_size(False)
+    tab.set_fontsize(8)
+    tab.scale(1.0, 1.3)
+    ax.set_title(title or "V1 distribution similarity (KS, ceiled; 1 = as close as V1 resamples)",
+                 fontsize=10)
+    return maybe_save(fig, path, dpi)

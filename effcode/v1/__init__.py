@@ -1,0 +1,29 @@
+"""Published V1 receptive-field statistics and metrics comparing model filters with them.
+
+Reference data (packaged, cited in ``effcode/v1/data/README.md`` and ``docs/v1.md``):
+
+* :func:`ringach2002_nxny_histogram` - Ringach (2002, J Neurophysiol) (nx, ny) histogram;
+* :func:`ringach2002_orientation_db` - Ringach, Shapley & Hawken (2002) 308-cell database;
+* :func:`property_reference` - every V1 property histogram of the Brain-Score benchmarks
+  (Ringach 2002, De Valois 1982a/b, Schiller 1976), with bins and published ceilings.
+
+Metrics: :func:`distribution_similarity` / :func:`ceiling` (Brain-Score KS similarity),
+:func:`similarity_scores` (all properties of a tuning table), :func:`nxny_distance`
+(2-D total variation with a 79-cell bootstrap null), :func:`bootstrap_median`.
+"""
+
+from .nxny import nxny_distance, nxny_histogram
+from .reference import (NxNyHistogram, PropertyReference, citation, histogram_median, property_names,
+                        property_reference, ringach2002_nxny_histogram, ringach2002_orientation_db,
+                        ringach2002_properties)
+from .similarity import (TABLE_COLUMNS, ceiling, distribution_similarity, ks_similarity,
+                         model_property_values, similarity_scores)
+from .stats import bootstrap_median
+
+__all__ = [
+    "NxNyHistogram", "PropertyReference", "TABLE_COLUMNS", "bootstrap_median", "ceiling", "citation",
+    "distribution_similarity", "histogram_median", "ks_similarity", "model_property_values",
+    "nxny_distance", "nxny_histogram", "property_names", "property_reference",
+    "ringach2002_nxny_histogram", "ringach2002_orientation_db", "ringach2002_properties",
+    "similarity_scores",
+]
