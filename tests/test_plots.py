@@ -78,7 +78,8 @@ def test_filter_mosaic(tmp_path):
 
 def test_r2_histogram(tmp_path):
     rng = np.random.default_rng(0)
-    populations = {"ICA": rng.uniform(0.5, 1.0, 100), "sparse coding": np.r_[rng.uniform(-0.2, 1, 49), np.nan]}
+    populations = {"ICA": rng.uniform(0.5, 1.0, 100),
+                   "sparse coding": np.r_[rng.uniform(-0.2, 1, 49), np.nan]}
     fig = plots.r2_histogram(populations, path=tmp_path / "r2")
     _assert_written(tmp_path / "r2")
     legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]

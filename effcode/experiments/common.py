@@ -24,17 +24,17 @@ def source_images(run):
     return images
 
 
-def learned_bank(run, method: str, images, *, n_filters: int, patch_size: int, params: dict | None = None,
-                 source: str | None = None) -> FilterBank:
+def learned_bank(run, method: str, images, *, n_filters: int | None, patch_size: int, params: dict | None = None,
+                 n_patches: int | None = None) -> FilterBank:
     """A :class:`FilterBank` learned by ``method`` (cached on every parameter, images included)."""
     params = dict(params or {})
     key = {"method": method, "images": [im.sha256 for im in images], "n_filters": n_filters,
            "patch_size": patch_size, "seed": run.seed, "params": params, "device": run.device,
-           "source": source or run.config["source"]}
+           "n_patches": n_patches}
 
     def compute():
         bank = learn_filters(method, images, n_filters=n_filters, patch_size=patch_size, seed=run.seed,
-                             device=run.device, progress=run.progress, **params)
+                             device=run.device, n_patches=n_patches, progress=run.progress, **params)
         return bank.to_arrays()
 
     return FilterBank.from_arrays(run.step(f"bank-{method}", key, compute))

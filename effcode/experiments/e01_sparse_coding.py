@@ -10,11 +10,15 @@ from .base import Experiment, Section, register
 from .common import fmt, gabor_table, learned_bank, r2_summary, source_images
 
 
-def compute(run) -> None:
-    cfg = run.config
-    images = source_images(run)
-    bank = learned_bank(run, "sparse_coding", images, n_filters=cfg["n_filters"], patch_size=cfg["patch_size"],
+def learn(run, cfg: dict, images):
+    """The sparse-coding bank of config ``cfg`` (also used by experiments 04, 05 and 11)."""
+    return learned_bank(run, "sparse_coding", images, n_filters=cfg["n_filters"], patch_size=cfg["patch_size"],
                         params={"lam": cfg["lam"], "objective": cfg["objective"], "n_steps": cfg["n_steps"]})
+
+
+def compute(run) -> None:
+    images = source_images(run)
+    bank = learn(run, run.config, images)
     table = gabor_table(run, bank.basis)
     bank.save(run.path("filter_bank.npz"))
     run.save_csv("gabor_fits.csv", table)

@@ -3,7 +3,7 @@
 Coordinates: ``x`` is the column and ``y`` the row, in pixels, with 0 at the centre of the
 top-left pixel.  A batch of parameter vectors ``p`` (B, P) is evaluated on the N = h*w pixel
 centres of an (h, w) patch, flattened row by row, giving values (B, N) and, where asked,
-the Jacobian d values / d p (B, N, P).
+the Jacobian d values / d p as a list of P columns, each (B, N).
 
 Gabor (Ringach 2002), internal parameter order ``(x0, y0, theta, freq, sigma_x, sigma_y, a, b)``::
 
@@ -46,7 +46,7 @@ def pixel_grid(shape: tuple[int, int], *, device=None, dtype=torch.float64) -> t
 
 
 def gabor(p: torch.Tensor, x: torch.Tensor, y: torch.Tensor, *, jacobian: bool = False):
-    """Gabor values (B, N) at pixels (x, y) for parameters ``p`` (B, 8); with the Jacobian (B, N, 8)."""
+    """Gabor values (B, N) at pixels (x, y) for parameters ``p`` (B, 8); with the 8 Jacobian columns."""
     x0, y0, theta, freq, sx, sy, a, b = (p[:, i:i + 1] for i in range(8))
     dx, dy = x - x0, y - y0
     cos_t, sin_t = torch.cos(theta), torch.sin(theta)
@@ -62,7 +62,7 @@ def gabor(p: torch.Tensor, x: torch.Tensor, y: torch.Tensor, *, jacobian: bool =
     d_carrier = -(a * sin_u + b * cos_u)                    # d carrier / d u
     g_xp = env * (_TWO_PI * freq * d_carrier) - g * xp / sx ** 2   # d g / d x'
     g_yp = -g * yp / sy ** 2                                  # d g / d y'
-    jac = torch.stack([
+    jac = [
         -g_xp * cos_t + g_yp * sin_t,                          # x0
         -g_xp * sin_t - g_yp * cos_t,                          # y0
         g_xp * yp - g_yp * xp,                                 # theta
@@ -71,12 +71,12 @@ def gabor(p: torch.Tensor, x: torch.Tensor, y: torch.Tensor, *, jacobian: bool =
         g * yp ** 2 / sy ** 3,                                 # sigma_y
         env * cos_u,                                           # a
         -env * sin_u,                                          # b
-    ], dim=-1)
+    ]
     return g, jac
 
 
 def dog(p: torch.Tensor, x: torch.Tensor, y: torch.Tensor, *, jacobian: bool = False):
-    """Concentric DoG values (B, N) for parameters ``p`` (B, 6); with the Jacobian (B, N, 6)."""
+    """Concentric DoG values (B, N) for parameters ``p`` (B, 6); with the 6 Jacobian columns."""
     x0, y0, sc, ratio, ac, as_ = (p[:, i:i + 1] for i in range(6))
     dx, dy = x - x0, y - y0
     r2 = dx * dx + dy * dy
@@ -88,14 +88,14 @@ def dog(p: torch.Tensor, x: torch.Tensor, y: torch.Tensor, *, jacobian: bool = F
         return g
     kc, ks = ac * gc / sc ** 2, as_ * gs / ss ** 2            # radial weights of each Gaussian
     d_ss = -as_ * gs * r2 / ss ** 3                           # d g / d sigma_s
-    jac = torch.stack([
+    jac = [
         (kc - ks) * dx,
         (kc - ks) * dy,
         ac * gc * r2 / sc ** 3 + d_ss * ratio,
         d_ss * sc,
         gc,
         -gs,
-    ], dim=-1)
+    ]
     return g, jac
 
 

@@ -70,7 +70,8 @@ def nxny_scatter(nx, ny, label: str = "model", *, n_bootstrap: int = 1000, seed:
     for i, cx in enumerate(centre_x):
         for j, cy in enumerate(centre_y):
             if ref.counts[i, j]:
-                ax.text(cx, cy, str(ref.counts[i, j]), ha="center", va="center", fontsize=7, color="0.15")
+                ax.text(cx, cy, str(ref.counts[i, j]), ha="center", va="center", fontsize=7, color="0.1",
+                        zorder=4)
     fig.colorbar(mesh, ax=ax, label=f"V1 simple cells per bin (Ringach 2002, n = {ref.n_cells})",
                  ticks=np.arange(0, ref.counts.max() + 1, 5))
 
@@ -171,7 +172,8 @@ def similarity_table(scores: Mapping[str, Mapping[str, object]], *, title: str |
             raise InputError(f"scores[{label!r}] must be a non-empty dict {{property: score}}")
         for name, entry in per_property.items():
             if name not in known:
-                raise InputError(f"scores[{label!r}] has unknown property {name!r}; known: {', '.join(known)}")
+                raise InputError(f"scores[{label!r}] has unknown property {name!r}; "
+                                 f"known: {', '.join(known)}")
             table[(label, name)] = _score_value(entry, f"scores[{label!r}][{name!r}]")
     labels = [str(label) for label in scores]
     rows = [name for name in known if any((label, name) in table for label in scores)]
