@@ -78,7 +78,8 @@ class Image:
         return dataclasses.replace(self, array=self.array.copy())
 
 
-def _make_image(array: np.ndarray, image_id: str, source: str, whitened: bool = False) -> Image:
+def make_image(array: np.ndarray, image_id: str, source: str, whitened: bool = False) -> Image:
+    """An :class:`Image` of ``array`` (as float64) with its hash computed."""
     array = np.ascontiguousarray(array, dtype=np.float64)
     digest = hashlib.sha256(array.astype("<f8", copy=False).tobytes()).hexdigest()
     return Image(array=array, id=image_id, sha256=digest, source=source, whitened=whitened)
@@ -139,7 +140,7 @@ def _default_images(linearize_srgb: bool) -> tuple[Image, ...]:
     images = []
     for name, pixels in _default_pixels():
         lum = to_luminance(pixels, name=f"default/{name}", linearize_srgb=linearize_srgb)
-        image = _make_image(lum, f"default/{name}", "default")
+        image = make_image(lum, f"default/{name}", "default")
         image.array.setflags(write=False)
         images.append(image)
     return tuple(images)
@@ -183,7 +184,7 @@ def load_file(path: str | os.PathLike, *, prefix: str, source: str, linearize_sr
     lum = to_luminance(pixels, name=str(path), linearize_srgb=linearize_srgb)
     if lum.ndim != 2 or min(lum.shape) < 1:
         raise InputError(f"image file {path} decoded to an empty array of shape {lum.shape}")
-    return _make_image(lum, f"{prefix}/{path.name}", source)
+    return make_image(lum, f"{prefix}/{path.name}", source)
 
 
 def load_folder(folder: str | os.PathLike, *, linearize_srgb: bool = False) -> list[Image]:
@@ -292,7 +293,7 @@ def load_mat(path: str | os.PathLike) -> list[Image]:
         raise InputError(f"{path}: {found[0]} must be a numeric (rows, cols, n) array, got shape {stack.shape}")
     if not np.all(np.isfinite(stack)):
         raise InputError(f"{path}: {found[0]} contains NaN or Inf values")
-    return [_make_image(stack[:, :, i], f"{source}/{i + 1:02d}", source, whitened) for i in range(stack.shape[2])]
+    return [make_image(stack[:, :, i], f"{source}/{i + 1:02d}", source, whitened) for i in range(stack.shape[2])]
 
 
 def _olshausen_loader(fname: str):
@@ -339,7 +340,7 @@ def load_vanhateren(argument: str | None = None, *, linearize_srgb: bool = False
     if not files:
         raise InputError(f"van Hateren folder {folder} holds no .iml or .imc files")
     source = f"vanhateren:{folder.resolve()}"
-    return [_make_image(read_iml(p), f"vanhateren/{p.name}", source) for p in files]
+    return [make_image(read_iml(p), f"vanhateren/{p.name}", source) for p in files]
 
 
 # ----------------------------------------------------------------------------- entry point

@@ -30,7 +30,8 @@ def centre_bounds(shape: tuple[int, int]) -> tuple[list[float], list[float]]:
 
 def compute_dtype(device: torch.device) -> torch.dtype:
     """float64 on a CPU (cheap there, and keeps the normal equations accurate), float32 on a GPU."""
-    return torch.float64 if device.type == "cpu" else torch.float32
+    import os
+    return torch.float32 if os.environ.get("GF32") or device.type != "cpu" else torch.float64
 
 
 def unit_rms(arr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
