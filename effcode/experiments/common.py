@@ -62,3 +62,35 @@ def fmt(value, digits: int = 2) -> str:
     if value is None or (isinstance(value, float) and not np.isfinite(value)):
         return "–"
     return f"{value:.{digits}f}"
+
+
+def evaluate_point(point: dict) -> dict:
+    """Learn a bank for one sweep point and score it: Gabor-likeness and distance to V1's nx–ny.
+
+    ``point`` keys: ``method``, ``source``, ``n_filters``, ``patch_size``, ``seed``, ``device``,
+    ``r2_threshold``, ``n_bootstrap``; every other key is passed to the learner.  Module-level so
+    that joblib and dask can send it to worker processes.
+    """
+    from .. import v1
+    from ..data import load_images
+    from ..gabor import fit_gabors
+
+    point = dict(point)
+    fixed = {k: point.pop(k) for k in ("method", "source", "n_filters", "patch_size", "seed", "device",
+                                       "r2_threshold", "n_bootstrap")}
+    bank = learn_filters(fixed["method"], load_images(fixed["source"]), n_filters=fixed["n_filters"],
+                         patch_size=fixed["patch_size"], seed=fixed["seed"], device=fixed["device"], **point)
+    fit = fit_gabors(bank.basis, device=fixed["device"])
+    good = (fit["r2"] >= fixed["r2_threshold"]) & (fit["failed"] == 0) & (fit["off_patch"] == 0)
+    result = r2_summary(fit["r2"])
+    result["n_well_fit"] = int(good.sum())
+    result["active_fraction"] = float(bank.history["sparsity"][-1]) if "sparsity" in bank.history else float("nan")
+    if good.sum() >= 2:
+        distance = v1.nxny_distance(fit["nx"][good], fit["ny"][good], n_bootstrap=fixed["n_bootstrap"],
+                                    seed=fixed["seed"])
+        result.update(nxny_distance=distance["distance"], nxny_null_95=distance["null_95"],
+                      median_nx=float(np.median(fit["nx"][good])), median_ny=float(np.median(fit["ny"][good])))
+    else:
+        result.update(nxny_distance=float("nan"), nxny_null_95=float("nan"), median_nx=float("nan"),
+                      median_ny=float("nan"))
+    return result

@@ -68,7 +68,7 @@ def _normal_equations(model: Model, box: Box, target: torch.Tensor, z: torch.Ten
     times faster than one pass over a large batch).
     """
     b, n = target.shape
-    chunk = b if z.device.type != "cpu" else max(1, 2 ** 16 // n)
+    chunk = b if z.device.type != "cpu" else max(1, 2 ** 16 * torch.get_num_threads() // n)
     grams = []
     for i in range(0, b, chunk):
         values, columns = model(box.to_params(z[i:i + chunk])[0], jacobian=True)

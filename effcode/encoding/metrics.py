@@ -1,0 +1,82 @@
+"""Goodness of fit of an encoding model: Poisson log-likelihood in bits/spike and explainable variance.
+
+Notation: ``y`` observed spike counts per bin, ``rate`` a model's predicted mean count per bin
+(spikes/bin), ``n`` stimuli.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.special import gammaln
+
+from ..errors import InputError
+from ..validation import check_array, check_float
+
+_MIN_RATE = 1e-12
+
+
+def _pair(y, rate):
+    y = check_array("y", y, ndim=1)
+    rate = check_array("rate", rate, ndim=1)
+    if y.shape != rate.shape:
+        raise InputError(f"y {y.shape} and rate {rate.shape} must have the same shape")
+    if np.any(y < 0) or np.any(rate < 0):
+        raise InputError("spike counts y and rates must be non-negative")
+    return y, rate
+
+
+def poisson_log_likelihood(y, rate) -> np.ndarray:
+    """Per-bin Poisson log-likelihood ``y log(rate) - rate - log(y!)`` in nats, shape (n,)."""
+    y, rate = _pair(y, rate)
+    return y * np.log(np.maximum(rate, _MIN_RATE)) - rate - gammaln(y + 1)
+
+
+def bits_per_spike(y, rate, null_rate: float | None = None) -> float:
+    """Log-likelihood gain over a homogeneous Poisson model, in bits per spike.
+
+    ``(sum LL(y | rate) - sum LL(y | null_rate)) / (ln 2 * sum y)``; ``null_rate`` (spikes/bin)
+    is the constant rate of the null model - pass the training-set mean count for a held-out
+    score; by default the mean of ``y``.  0 means no better than the mean rate.
+    """
+    y, rate = _pair(y, rate)
+    null = float(y.mean()) if null_rate is None else check_float("null_rate", null_rate, minimum=0.0,
+                                                                  strict_minimum=True)
+    if y.sum() <= 0:
+        raise InputError("y holds no spikes: bits per spike is undefined")
+    gain = poisson_log_likelihood(y, rate).sum() - poisson_log_likelihood(y, np.full_like(y, null)).sum()
+    return float(gain / (np.log(2.0) * y.sum()))
+
+
+def fraction_explainable_variance(pred, true_rate) -> float:
+    """FEV against a known rate: ``1 - mean((pred - true_rate)^2) / var(true_rate)``.
+
+    With Poisson noise the explainable variance is the variance of the true rate over stimuli
+    (the rest is spiking noise, which no model can predict).  1 is a perfect rate prediction;
+    0 is no better than predicting the mean rate; it is negative for worse predictions.
+    """
+    pred, true_rate = _pair(pred, true_rate)
+    var = true_rate.var()
+    if var <= 0:
+        raise InputError("true_rate is constant: explainable variance is zero")
+    return float(1.0 - np.mean((pred - true_rate) ** 2) / var)
+
+
+def fev_from_repeats(pred, responses) -> float:
+    """FEV estimated from ``responses`` (n_repeats, n), repeated trials, without the true rate.
+
+    With ``m`` the trial-averaged response, ``s2`` the across-trial variance of each stimulus
+    (ddof 1) and ``R`` repeats, ``mean(s2) / R`` estimates the noise variance left in ``m``, so
+    ``var(m) - mean(s2)/R`` estimates ``var(true rate)`` and ``mean((pred - m)^2) - mean(s2)/R``
+    estimates ``mean((pred - true rate)^2)``; FEV is one minus their ratio (unbiased terms for
+    any noise distribution, not only Poisson).
+    """
+    responses = check_array("responses", responses, ndim=2)
+    pred = check_array("pred", pred, ndim=1)
+    if responses.shape[0] < 2 or responses.shape[1] != pred.size:
+        raise InputError(f"responses must have shape (n_repeats >= 2, {pred.size}), got {responses.shape}")
+    m = responses.mean(axis=0)
+    noise = responses.var(axis=0, ddof=1).mean() / responses.shape[0]
+    explainable = m.var() - noise
+    if explainable <= 0:
+        raise InputError("the responses hold no explainable variance above the trial-to-trial noise")
+    return float(1.0 - (np.mean((pred - m) ** 2) - noise) / explainable)
