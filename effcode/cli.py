@@ -3,6 +3,7 @@
     effcode list                               the experiments, one line each
     effcode run NN [NN ...] | all [--quick] [--set key=value ...] [--device cpu|cuda] [--seed S]
     effcode figures [NN ...]                   redraw figures and results/REPORT.md from cached results
+    effcode sweep --grid key=[v1,v2] ... [--file grid.yml] [--backend joblib|dask --scheduler ADDRESS]
 
 Errors in what you typed print as one line (exit status 2); add --debug for the traceback.
 """
@@ -57,6 +58,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("experiments", nargs="*", metavar="NN")
     _add_common(p)
 
+    p = sub.add_parser("sweep", help="learn and score filters over a parameter grid (joblib or dask)",
+                       description="Learn a filter bank at every point of a grid and score it (median Gabor R², "
+                       "fractions above 0.7/0.8/0.9, nx–ny distance to Ringach 2002). Each finished point is "
+                       "saved at once under RESULTS/sweeps/NAME/points/, so a killed sweep resumes where it "
+                       "stopped; the table goes to RESULTS/sweeps/NAME/results.csv.",
+                       epilog="Grid file (YAML or JSON): {method: sparse_coding, fixed: {n_filters: 64}, "
+                              "grid: {objective: [l1, l0], lam: [0.1, 0.2], seed: [0, 1]}}. "
+                              "Fixed keys: " + ", ".join(f"{k}={v!r}" for k, v in SWEEP_DEFAULTS.items()) +
+                              "; any other key is a parameter of the learner.")
+    p.add_argument("--grid", action="append", default=[], metavar="KEY=[V1,V2,...]",
+                   help="a grid axis (YAML list); repeat for a product grid")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="a fixed parameter for every point")
+    p.add_argument("--file", help="YAML/JSON file with method, fixed and grid")
+    p.add_argument("--method", default=None, help="learner (default: sparse_coding)")
+    p.add_argument("--name", default=None, help="sweep folder name (default: a hash of the sweep)")
+    p.add_argument("--backend", choices=("joblib", "dask"), default="joblib")
+    p.add_argument("--scheduler", default=None, metavar="ADDRESS", help="dask scheduler, e.g. tcp://host:8786")
+    p.add_argument("--n-jobs", type=int, default=1, help="joblib worker processes (-1: all cores)")
+    p.add_argument("--device", default="cpu", help="torch device for every point")
+    _add_common(p)
+
     p = sub.choices["list"]
     p.add_argument("--verbose", "-v", action="store_true", help="also show each experiment's config keys")
     return parser
@@ -105,7 +128,55 @@ def _cmd_figures(args) -> None:
         print(f"report: {report}")
 
 
-COMMANDS = {"list": _cmd_list, "run": _cmd_run, "figures": _cmd_figures}
+#: fixed keys of a sweep point and their defaults (other keys go to the learner)
+SWEEP_DEFAULTS = {"method": "sparse_coding", "source": "default", "n_filters": 64, "patch_size": 16, "seed": 0,
+                  "r2_threshold": 0.7, "n_bootstrap": 200}
+
+
+def _sweep_spec(args) -> tuple[dict, dict]:
+    from .errors import InputError
+    from .runs import load_config_file, parse_assignments
+
+    spec = load_config_file(args.file) if args.file else {}
+    unknown = set(spec) - {"method", "fixed", "grid"}
+    if unknown:
+        raise InputError(f"sweep file {args.file!r} has unknown key(s) {sorted(unknown)}; "
+                         "expected method, fixed, grid")
+    fixed = {**SWEEP_DEFAULTS, **(spec.get("fixed") or {}), **parse_assignments(args.overrides)}
+    if args.method or spec.get("method"):
+        fixed["method"] = args.method or spec["method"]
+    grid = {**(spec.get("grid") or {}), **parse_assignments(args.grid)}
+    if not grid:
+        raise InputError("a sweep needs at least one --grid KEY=[V1,V2,...] (or a grid: section in --file)")
+    return fixed, grid
+
+
+def _cmd_sweep(args) -> None:
+    from pathlib import Path
+
+    from .experiments.common import evaluate_point
+    from .learners import LEARNERS
+    from .runs import config_hash, expand_grid, run_sweep, write_csv, write_json
+    from .validation import resolve_device
+
+    fixed, grid = _sweep_spec(args)
+    LEARNERS.get(fixed["method"])
+    resolve_device(args.device)
+    fixed["device"] = args.device
+    points = expand_grid(grid, fixed)
+    name = args.name or f"sweep-{config_hash({'fixed': fixed, 'grid': grid})[:10]}"
+    folder = Path(args.results) / "sweeps" / name
+    write_json(folder / "sweep.json", {"fixed": fixed, "grid": grid})
+    rows = run_sweep(evaluate_point, points, folder, backend=args.backend, n_jobs=args.n_jobs,
+                     scheduler=args.scheduler, progress=sys.stderr.isatty() and not args.quiet)
+    columns = list(dict.fromkeys(k for row in rows for k in row))
+    write_csv(folder / "results.csv", {c: [str(r.get(c, "")) if isinstance(r.get(c), (dict, list)) else r.get(c, "")
+                                           for r in rows] for c in columns})
+    if not args.quiet:
+        print(f"{len(rows)} points -> {folder}/results.csv")
+
+
+COMMANDS = {"list": _cmd_list, "run": _cmd_run, "figures": _cmd_figures, "sweep": _cmd_sweep}
 
 
 def main(argv=None) -> int:

@@ -61,6 +61,7 @@ def test_run_step_caches_on_params(tmp_path):
     again = run.step("s", {"n": 1}, compute)
     other = run.step("s", {"n": 2}, compute)
     assert len(calls) == 2 and first["value"][0] == again["value"][0] == 1 and other["value"][0] == 2
+    run.finish()
     prov = run.load_json("provenance.json")
     assert prov["seed"] == 0 and "numpy" in prov["packages"] and prov["effcode_version"]
 

@@ -87,7 +87,7 @@ def run_experiment(key, *, quick: bool = False, overrides: dict | None = None, d
     run.start()
     started = time.perf_counter()
     exp.compute(run)
-    run.update_provenance(compute_seconds=round(time.perf_counter() - started, 2))
+    run.finish(compute_seconds=round(time.perf_counter() - started, 2))
     if make_figures:
         draw(exp, run)
         write_report(results_dir)

@@ -53,20 +53,20 @@ class Run:
         return self.dir / name
 
     def start(self) -> None:
-        """Write ``config.json`` and a first ``provenance.json``."""
-        write_json(self.path("config.json"), self.config)
+        """Begin a run: the provenance record is kept in memory until :meth:`finish`."""
         self._provenance = provenance(seed=self.seed, device=self.device)
         self._provenance["started"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
-        write_json(self.path("provenance.json"), self._provenance)
-
-    def update_provenance(self, **fields) -> None:
-        record = read_json(self.path("provenance.json")) if self.path("provenance.json").exists() else {}
-        record.update(fields)
-        write_json(self.path("provenance.json"), record)
 
     def record_images(self, images) -> None:
-        """Add the ids and sha256 hashes of the input images to ``provenance.json``."""
-        self.update_provenance(images=[{"id": im.id, "sha256": im.sha256} for im in images])
+        """Add the ids and sha256 hashes of the input images to the provenance."""
+        self._provenance["images"] = [{"id": im.id, "sha256": im.sha256} for im in images]
+
+    def finish(self, **fields) -> None:
+        """Write ``config.json`` and ``provenance.json``, only once the computation succeeded,
+        so that a failed run leaves the previous results of this folder consistent."""
+        self._provenance.update(fields)
+        write_json(self.path("provenance.json"), self._provenance)
+        write_json(self.path("config.json"), self.config)
 
     # -- cached steps -------------------------------------------------------------------------
     def step(self, name: str, params: Mapping, compute: Callable[[], Mapping[str, np.ndarray]]) -> dict:

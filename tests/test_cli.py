@@ -1,0 +1,80 @@
+"""The command line: help everywhere, one-line errors, a tiny end-to-end run, cached figures."""
+
+import subprocess
+import sys
+
+import pytest
+
+from effcode.cli import main
+
+TINY_01 = ["--set", "n_filters=8", "--set", "patch_size=6", "--set", "n_steps=3"]
+
+
+@pytest.mark.parametrize("argv", [[], ["run"], ["figures"], ["list"], ["sweep"]])
+def test_help_everywhere(argv, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main([*argv, "--help"])
+    assert exc.value.code == 0
+    assert "usage: effcode" in capsys.readouterr().out
+
+
+def test_module_entry_point_lists_experiments():
+    out = subprocess.run([sys.executable, "-m", "effcode", "list"], capture_output=True, text=True, check=True)
+    assert "01_sparse_coding" in out.stdout and "06_objective_sweep" in out.stdout
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["run", "99"], "unknown experiment '99'"),
+    (["run", "01", "--set", "nonsense=1"], "unknown experiment 01 config key 'nonsense'"),
+    (["run", "01", "--set", "n_filters=many"], "key 'n_filters' expects int"),
+    (["run", "01", "--set", "n_filters=0", "--set", "n_steps=1"], "n_filters must be >= 1"),
+    (["run", "01", "--set", "source=no-such-source"], "no-such-source"),
+    (["run", "01", "--set", "n_filters"], "--set expects key=value"),
+    (["run", "01", "--device", "cuda:7"], "cuda"),
+    (["figures", "02"], "no cached results"),
+    (["sweep"], "at least one --grid"),
+    (["sweep", "--grid", "lam=0.1"], "needs a non-empty list"),
+    (["sweep", "--grid", "lam=[0.1]", "--method", "nope"], "unknown learner 'nope'"),
+])
+def test_bad_input_is_one_clear_line(argv, message, tmp_path, capsys):
+    assert main([*argv, "--results", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("effcode: error:") and message in err and "Traceback" not in err
+    assert len(err.splitlines()) == 1
+
+
+def test_debug_shows_the_traceback(tmp_path):
+    from effcode.errors import InputError
+
+    with pytest.raises(InputError):
+        main(["run", "99", "--debug", "--results", str(tmp_path)])
+
+
+def test_tiny_run_then_figures_from_cache(tmp_path):
+    results = tmp_path / "results"
+    assert main(["run", "01", *TINY_01, "--quiet", "--results", str(results)]) == 0
+    run_dir = results / "01_sparse_coding"
+    for name in ("config.json", "provenance.json", "metrics.json", "filter_bank.npz", "gabor_fits.csv",
+                 "figures/basis.png", "figures/basis.pdf"):
+        assert (run_dir / name).exists(), name
+    cached = sorted((run_dir / "cache").iterdir())
+    stamps = [p.stat().st_mtime_ns for p in cached]
+    # the same command again reuses every cached step
+    assert main(["run", "01", *TINY_01, "--quiet", "--results", str(results)]) == 0
+    assert [p.stat().st_mtime_ns for p in sorted((run_dir / "cache").iterdir())] == stamps
+    # figures need only the cached results: remove the cache and redraw
+    for p in cached:
+        p.unlink()
+    (run_dir / "figures" / "basis.png").unlink()
+    assert main(["figures", "01", "--quiet", "--results", str(results)]) == 0
+    assert (run_dir / "figures" / "basis.png").exists()
+    report = (results / "REPORT.md").read_text()
+    assert "01_sparse_coding/figures/basis.png" in report and "median Gabor R²" in report
+    # a failing run leaves the existing results untouched
+    before = {p.name: p.read_bytes() for p in run_dir.iterdir() if p.is_file()}
+    assert main(["run", "01", *TINY_01, "--set", "n_filters=0", "--quiet", "--results", str(results)]) == 2
+    assert {p.name: p.read_bytes() for p in run_dir.iterdir() if p.is_file()} == before
+    # a changed parameter recomputes
+    assert main(["run", "01", *TINY_01, "--set", "n_steps=4", "--quiet", "--no-figures",
+                 "--results", str(results)]) == 0
+    assert len(list((run_dir / "cache").iterdir())) == 2  # a new bank and its Gabor fit
