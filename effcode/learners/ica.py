@@ -241,7 +241,68 @@ def image_patches(images, patch_size: int, n_patches: int, *, log: bool, seed) -
     return remove_dc(sample_patches(arrays, patch_size, n_patches, seed=seed, dtype=np.float64))
 
 
-class ICA(FilterLearner):
+class WhitenedLinearLearner(FilterLearner):
+    """Shared machinery of :class:`ICA` and :class:`~effcode.learners.isa.ISA`: linear units learned on
+    PCA-whitened patches, mapped back to pixel space with a canonical sign and order.
+
+    Subclasses implement ``_fit(X, progress=...)`` and call :meth:`_set_outputs`.
+    """
+
+    def fit(self, X, y=None):
+        """Learn the filters from (n, d) patches (rows); returns self."""
+        return self._fit(X, progress=bool(self.progress))
+
+    def _set_outputs(self, whitener: PatchWhitener, w: np.ndarray, sources: np.ndarray, groups: int = 1):
+        """Pixel-space filters/basis from whitened-space ``w`` (K, d'), unit-variance, canonical sign/order."""
+        scale = sources.std(axis=0)
+        unmixing = (w @ whitener.whitening_) / scale[:, None]          # (K, d)
+        mixing = whitener.dewhitening_ @ np.linalg.pinv(w) * scale      # (d, K)
+        signs, order = canonical_order(mixing, groups)
+        self.components_ = np.ascontiguousarray((unmixing * signs[:, None])[order])
+        self.filters_ = self.components_
+        self.mixing_ = np.ascontiguousarray((mixing * signs)[:, order])
+        self.basis_ = np.ascontiguousarray(self.mixing_.T)
+        self.explained_variance_ = (self.basis_ ** 2).sum(axis=1)
+        self.negentropy_ = negentropy(sources / scale)[order]
+        self.mean_ = whitener.mean_
+        self.whitener_ = whitener
+        self.n_features_in_ = whitener.n_features_in_
+
+    def _check_input(self, X) -> np.ndarray:
+        if not hasattr(self, "components_"):
+            raise InputError(f"{type(self).__name__} is not fitted; call fit(X) first")
+        X = check_array("X", X, ndim=2)
+        if X.shape[1] != self.n_features_in_:
+            raise InputError(f"X must have {self.n_features_in_} columns (the patch size seen in fit), "
+                             f"got shape {X.shape}")
+        return X
+
+    def sources(self, X):
+        """Linear unit outputs (n, K), unit variance on the training data: ``(X - mean_) @ components_.T``."""
+        return (self._check_input(X) - self.mean_) @ self.components_.T
+
+    def inverse_transform(self, S):
+        """Patches (n, d) from unit outputs (n, K): ``S @ basis_ + mean_``."""
+        S = check_array("S", S, ndim=2)
+        if not hasattr(self, "basis_") or S.shape[1] != self.basis_.shape[0]:
+            raise InputError("inverse_transform needs a fitted model and S of shape (n, n_components)")
+        return S @ self.basis_ + self.mean_
+
+    def fit_images(self, images, *, patch_size: int = 16, n_patches: int | None = None, progress: bool = False):
+        """Fit on patches sampled from raw luminance images (log luminance if ``log_luminance``).
+
+        Preprocessing: ``n_patches`` (default 50,000) random ``patch_size`` x ``patch_size``
+        patches (seeded by ``random_state``), per-patch mean removed; ``fit`` then PCA-whitens
+        them with dimension reduction and learns the units.  No Olshausen-Field whitening: the
+        PCA step whitens.
+        """
+        n_patches = DEFAULT_N_PATCHES if n_patches is None else n_patches
+        patches = image_patches(images, patch_size, n_patches, log=bool(self.log_luminance),
+                                seed=self.random_state)
+        return self._fit(patches, progress=bool(progress or self.progress))
+
+
+class ICA(WhitenedLinearLearner):
     """Independent Component Analysis of patches (FastICA or Infomax) on PCA-whitened data.
 
     Parameters
@@ -283,10 +344,6 @@ class ICA(FilterLearner):
         self.device = device
         self.progress = progress
 
-    def fit(self, X, y=None):
-        """Learn the unmixing filters from (n, d) patches (rows); returns self."""
-        return self._fit(X, progress=bool(self.progress))
-
     def _fit(self, X, *, progress: bool):
         algorithm = check_choice("algorithm", self.algorithm, ALGORITHMS)
         max_iter = check_int("max_iter", self.max_iter)
@@ -319,54 +376,9 @@ class ICA(FilterLearner):
         self.converged_ = converged
         return self
 
-    def _set_outputs(self, whitener: PatchWhitener, w: np.ndarray, sources: np.ndarray, groups: int = 1):
-        """Pixel-space filters/basis from whitened-space ``w`` (K, d'), unit-variance, canonical sign/order."""
-        scale = sources.std(axis=0)
-        unmixing = (w @ whitener.whitening_) / scale[:, None]          # (K, d)
-        mixing = whitener.dewhitening_ @ np.linalg.pinv(w) * scale      # (d, K)
-        signs, order = canonical_order(mixing, groups)
-        self.components_ = np.ascontiguousarray((unmixing * signs[:, None])[order])
-        self.filters_ = self.components_
-        self.mixing_ = np.ascontiguousarray((mixing * signs)[:, order])
-        self.basis_ = np.ascontiguousarray(self.mixing_.T)
-        self.explained_variance_ = (self.basis_ ** 2).sum(axis=1)
-        self.negentropy_ = negentropy(sources / scale)[order]
-        self.mean_ = whitener.mean_
-        self.whitener_ = whitener
-        self.n_features_in_ = whitener.n_features_in_
-
-    def _check_input(self, X) -> np.ndarray:
-        if not hasattr(self, "components_"):
-            raise InputError(f"{type(self).__name__} is not fitted; call fit(X) first")
-        X = check_array("X", X, ndim=2)
-        if X.shape[1] != self.n_features_in_:
-            raise InputError(f"X must have {self.n_features_in_} columns (the patch size seen in fit), "
-                             f"got shape {X.shape}")
-        return X
-
     def transform(self, X):
         """Source estimates (n, K), unit variance on the training data: ``(X - mean_) @ components_.T``."""
-        return (self._check_input(X) - self.mean_) @ self.components_.T
-
-    def inverse_transform(self, S):
-        """Patches (n, d) from sources (n, K): ``S @ basis_ + mean_``."""
-        S = check_array("S", S, ndim=2)
-        if not hasattr(self, "basis_") or S.shape[1] != self.basis_.shape[0]:
-            raise InputError("inverse_transform needs a fitted model and S of shape (n, n_components)")
-        return S @ self.basis_ + self.mean_
-
-    def fit_images(self, images, *, patch_size: int = 16, n_patches: int | None = None, progress: bool = False):
-        """Fit on patches sampled from raw luminance images (log luminance if ``log_luminance``).
-
-        Preprocessing: ``n_patches`` (default 50,000) random ``patch_size`` x ``patch_size``
-        patches (seeded by ``random_state``), per-patch mean removed; ``fit`` then PCA-whitens
-        them with dimension reduction and runs ICA.  No Olshausen-Field whitening: the PCA
-        step whitens.
-        """
-        n_patches = DEFAULT_N_PATCHES if n_patches is None else n_patches
-        patches = image_patches(images, patch_size, n_patches, log=bool(self.log_luminance),
-                                seed=self.random_state)
-        return self._fit(patches, progress=bool(progress or self.progress))
+        return self.sources(X)
 
 
 LEARNERS.register("ica", ICA)

@@ -1,0 +1,51 @@
+"""Sweeps: local joblib, a dask LocalCluster on loopback, and resuming after SIGKILL."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from effcode.experiments.common import evaluate_point
+from effcode.runs import expand_grid, run_sweep
+
+FIXED = {"method": "sparse_coding", "n_filters": 8, "patch_size": 6, "n_steps": 5,
+         "device": "cpu", "r2_threshold": 0.5, "n_bootstrap": 20, "seed": 0}
+
+
+def test_expand_grid():
+    points = expand_grid({"a": [1, 2], "b": ["x", "y", "z"]}, {"c": 0})
+    assert len(points) == 6 and points[0] == {"c": 0, "a": 1, "b": "x"}
+
+
+def test_dask_cluster_gives_the_local_results(tmp_path, small_image_folder):
+    distributed = pytest.importorskip("distributed")
+    points = expand_grid({"seed": [0, 1], "lam": [0.2, 0.4]}, {**FIXED, "source": str(small_image_folder)})
+    local = run_sweep(evaluate_point, points, tmp_path / "local", backend="joblib", n_jobs=1)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                                  dashboard_address=None) as cluster:
+        remote = run_sweep(evaluate_point, points, tmp_path / "dask", backend="dask",
+                           scheduler=cluster.scheduler_address)
+    assert json.dumps(remote, sort_keys=True) == json.dumps(local, sort_keys=True)
+
+
+def test_killed_sweep_resumes_without_recomputing(tmp_path, small_image_folder):
+    command = [sys.executable, "-m", "effcode", "sweep", "--grid", "seed=[0,1,2,3]", "--name", "k", "--quiet",
+               "--results", str(tmp_path), "--set", f"source={small_image_folder}"] + [a for k, v in FIXED.items() if k not in ("method", "device", "seed")
+                                               for a in ("--set", f"{k}={v}")]
+    points = tmp_path / "sweeps" / "k" / "points"
+    proc = subprocess.Popen(command, start_new_session=True)
+    deadline = time.time() + 120
+    while time.time() < deadline and not (points.exists() and any(points.iterdir())):
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    done = {p.name: p.stat().st_mtime_ns for p in points.iterdir()}
+    assert 1 <= len(done) < 4, "the sweep should have been killed part-way"
+    subprocess.run(command, check=True)
+    after = {p.name: p.stat().st_mtime_ns for p in points.iterdir()}
+    assert len(after) == 4 and all(after[name] == stamp for name, stamp in done.items())
+    assert (tmp_path / "sweeps" / "k" / "results.csv").read_text().count("\n") == 5
