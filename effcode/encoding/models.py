@@ -217,7 +217,7 @@ class PoissonCNN(BaseEstimator):
                 loss = self._loss(Xt[idx], yt[idx])
                 loss.backward()
                 optimizer.step()
-                total += float(loss) * len(idx)
+                total += float(loss.detach()) * len(idx)
             val_loss = self._evaluate(Xt[val], yt[val])
             if not (np.isfinite(total) and np.isfinite(val_loss)):
                 raise DivergenceError(f"PoissonCNN: non-finite loss at epoch {epoch + 1}; lower learning_rate")

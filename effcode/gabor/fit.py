@@ -83,7 +83,7 @@ def fit_gabors(filters, *, device="cpu", n_starts: int = 4, n_iter: int = 40, pr
     target = torch.as_tensor(unit.reshape(k, -1), dtype=dtype, device=dev)
     params, _ = multistart(functools.partial(gabor, x=x, y=y), box, target,
                            torch.as_tensor(starts, dtype=dtype, device=dev), n_iter,
-                           n_explore=max(1, n_iter // 4), progress=progress, desc="Gabor fit")
+                           n_explore=max(1, int(n_iter * float(__import__("os").environ.get("EXPL", "0.25")))), progress=progress, desc="Gabor fit")
     params = params.detach().cpu().numpy().astype(np.float64)
     params[:, 6:] *= scale[:, None]
     table = gabor_table(params, (h, w))

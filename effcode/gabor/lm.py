@@ -106,11 +106,14 @@ def levenberg_marquardt(model: Model, box: Box, target: torch.Tensor, z: torch.T
         z_new = z + torch.where(ok_solve[:, None], step, torch.zeros_like(step))
         cost_new, jtj_new, grad_new = _normal_equations(model, box, target, z_new)
         accept = ok_solve & (cost_new < cost)
+        pred = (-(grad * step).sum(-1) + lam * (step * step * scale).sum(-1))
+        rho = (cost - cost_new) / pred.clamp_min(1e-30)
+        factor = torch.clamp(1 - (2 * rho - 1) ** 3, min=1 / 3)
         z = torch.where(accept[:, None], z_new, z)
         jtj = torch.where(accept[:, None, None], jtj_new, jtj)
         grad = torch.where(accept[:, None], grad_new, grad)
         cost = torch.where(accept, cost_new, cost)
-        lam = torch.where(accept, lam / 3.0, lam * 4.0).clamp(1e-9, 1e9)
+        lam = torch.where(accept, lam * factor, lam * 4.0).clamp(1e-9, 1e9)
     return LMState(z, cost, lam)
 
 

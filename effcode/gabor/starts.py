@@ -13,7 +13,7 @@ from .model import gabor, pixel_grid
 
 #: Envelope scale and spectral peak (0 = highest, 1 = second, -1 = a low-frequency start) of each
 #: Gabor start, in the order they are used: ``n_starts`` takes the first n.
-GABOR_START_PLAN = ((1.0, 0), (1.0, 1), (0.6, 0), (1.6, 0), (0.6, 1), (1.0, -1))
+GABOR_START_PLAN = ((1.0, 0), (1.0, 1), (1.0, -1), (0.6, 0), (1.6, 0), (0.6, 1))
 #: (centre from the energy centroid (0) or the largest |pixel| (1), centre-sigma scale) of each DoG start.
 DOG_START_PLAN = ((0, 1.0), (1, 0.5), (0, 0.5), (1, 1.0))
 

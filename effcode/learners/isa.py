@@ -1,0 +1,154 @@
+r"""Independent Subspace Analysis (Hyvarinen & Hoyer 2000) of image patches.
+
+Model: the K linear filter outputs :math:`y = W z` of a PCA-whitened patch :math:`z`
+(:math:`W` is :math:`K \times d'` with orthonormal rows) fall into :math:`J = K/m` subspaces
+:math:`S_1, \dots, S_J` of ``subspace_size`` :math:`m` consecutive units.  Outputs in different
+subspaces are independent; within a subspace only the *energy*
+:math:`e_j = \sum_{i \in S_j} y_i^2` matters, with a sparse (super-Gaussian) density of the norm
+:math:`\sqrt{e_j}`.  ISA maximises the log-likelihood
+
+.. math::  \max_W \ J(W) = \mathbb{E}_z\Big[\sum_{j=1}^{J} -\sqrt{\varepsilon + \textstyle\sum_{i \in S_j} (w_i^\top z)^2}\Big]
+           \quad \text{s.t. } W W^\top = I,
+
+(:math:`\log p(r) = -\sqrt{\varepsilon + r^2}` + const, a smoothed Laplacian of the subspace norm
+:math:`r`; ``epsilon`` in squared whitened units) with the FastISA fixed-point iteration
+(Hyvarinen & Koster 2006), :math:`g(e) = \tfrac12 (\varepsilon + e)^{-1/2}`,
+
+.. math::  w_i \leftarrow \mathbb{E}\big[z\, y_i\, g(e_{j(i)})\big]
+           - \mathbb{E}\big[g(e_{j(i)}) + 2 y_i^2 g'(e_{j(i)})\big]\, w_i,
+           \qquad W \leftarrow (W W^\top)^{-1/2} W,
+
+a Newton-like step on :math:`J` followed by symmetric orthogonalisation.  The objective only
+identifies each subspace, not a basis within it (it is invariant to rotations inside a
+subspace), so convergence is measured on the subspaces: it stops when the largest principal
+angle between a subspace and its previous iterate has cosine above ``1 - tol``.
+
+``transform`` returns the subspace energies :math:`\sqrt{\sum_{i \in S_j} y_i^2}` (no
+:math:`\varepsilon`), the complex-cell-like, phase-invariant responses.  See ``docs/ica.md``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+
+from ..data import PatchWhitener
+from ..errors import DivergenceError, InputError
+from ..validation import check_array, check_float, check_int, check_random_state, resolve_device
+from .base import LEARNERS
+from .ica import WhitenedLinearLearner, _iterations, _random_orthonormal, _sym_decorrelate, resolve_whitening
+
+
+def subspace_objective(y: torch.Tensor, subspace_size: int, epsilon: float) -> float:
+    """J(W) from the outputs y (n, K): mean over samples of sum_j -sqrt(epsilon + e_j)."""
+    energy = (y * y).reshape(y.shape[0], -1, subspace_size).sum(dim=2)
+    return float(-(energy + epsilon).sqrt().sum(dim=1).mean())
+
+
+def fastisa(z: torch.Tensor, w: torch.Tensor, *, subspace_size: int, epsilon: float, max_iter: int, tol: float,
+            progress: bool = False) -> tuple[torch.Tensor, int, bool]:
+    """FastISA fixed-point iteration on whitened ``z`` (n, d') from ``w`` (K, d').
+
+    Returns ``(W, n_iter, converged)``; W has orthonormal rows.  See the module docstring.
+    """
+    n, m = z.shape[0], subspace_size
+    k = w.shape[0]
+    w = _sym_decorrelate(w)
+    for it in _iterations(max_iter, progress, "FastISA"):
+        y = z @ w.T                                                   # (n, K)
+        energy = (y * y).reshape(n, k // m, m).sum(dim=2) + epsilon   # (n, J)
+        g = 0.5 * energy.rsqrt()                                      # G'(e) for G(e) = sqrt(eps + e)
+        g_prime = -0.5 * g / energy                                   # G''(e)
+        g = g.repeat_interleave(m, dim=1)
+        g_prime = g_prime.repeat_interleave(m, dim=1)
+        first = (y * g).T @ z / n
+        second = (g + 2 * y * y * g_prime).mean(dim=0)
+        w_new = _sym_decorrelate(first - second[:, None] * w)
+        # cosines of the principal angles between each new subspace and the old one
+        overlap = (w_new @ w.T).reshape(k // m, m, k // m, m).diagonal(dim1=0, dim2=2).permute(2, 0, 1)
+        cosines = torch.linalg.svdvals(overlap)
+        change = float(1 - cosines.min())
+        w = w_new
+        if not math.isfinite(change):
+            raise DivergenceError(f"FastISA produced NaN/Inf at iteration {it}; increase epsilon or reduce "
+                                  "whiten_components")
+        if change < tol:
+            return w, it, True
+    return w, max_iter, False
+
+
+class ISA(WhitenedLinearLearner):
+    """Independent Subspace Analysis of patches on PCA-whitened data.
+
+    Parameters
+    ----------
+    n_components : number of linear units K (None: the whitened dimension); a multiple of
+        ``subspace_size``.
+    subspace_size : units per subspace m (2 or 4 typically).
+    whiten_components : PCA dimensions kept: int, fraction of variance in (0, 1), or None
+        (= n_components; all dimensions when both are None).
+    epsilon : smoothing of the subspace norm in the objective (squared whitened units).
+    max_iter, tol : FastISA iterations; stop when every subspace moved by less than
+        ``1 - cos(largest principal angle) < tol``.
+    log_luminance : ``fit_images`` takes the log of luminance before sampling patches.
+    random_state, device, progress : seed (int), torch device, tqdm bar.
+
+    Attributes (after fit; pixel space = the space of the patches given to ``fit``)
+    ----------
+    components_, filters_ : (K, d) linear filters, unit k's output is ``(x - mean_) @ filters_[k]``
+        (unit variance on the training data).  Subspace j is units ``j*m .. j*m + m - 1``.
+    basis_ : (K, d) basis functions in input units; ``mixing_`` = ``basis_.T``.
+    explained_variance_ : (K,) ``||basis_k||^2`` (squared input units); subspaces are ordered by
+        their summed explained variance, units within a subspace by their own.
+    negentropy_ : (K,) logcosh negentropy approximation of each linear output.
+    objective_ : J(W) at the end (per patch, whitened units).  mean_, whitener_, n_iter_, converged_.
+    """
+
+    def __init__(self, n_components=None, *, subspace_size=2, whiten_components=None, epsilon=1e-3, max_iter=200,
+                 tol=1e-4, log_luminance=False, random_state=0, device="cpu", progress=False):
+        self.n_components = n_components
+        self.subspace_size = subspace_size
+        self.whiten_components = whiten_components
+        self.epsilon = epsilon
+        self.max_iter = max_iter
+        self.tol = tol
+        self.log_luminance = log_luminance
+        self.random_state = random_state
+        self.device = device
+        self.progress = progress
+
+    def _fit(self, X, *, progress: bool):
+        m = check_int("subspace_size", self.subspace_size)
+        epsilon = check_float("epsilon", self.epsilon, minimum=0.0, strict_minimum=True)
+        max_iter = check_int("max_iter", self.max_iter)
+        tol = check_float("tol", self.tol, minimum=0.0, strict_minimum=True)
+        device = resolve_device(self.device)
+        rng = check_random_state(self.random_state)
+        X = check_array("X", X, ndim=2)
+        if X.shape[0] < 2:
+            raise InputError(f"X must hold at least 2 patches (rows), got shape {X.shape}")
+        dim, k = resolve_whitening(self.whiten_components, self.n_components, X, multiple_of=m)
+        whitener = PatchWhitener(kind="pca", n_components=dim).fit(X)
+        z = torch.from_numpy(whitener.transform(X)).to(device)
+        w0 = torch.from_numpy(_random_orthonormal(rng, k, dim)).to(device)
+        w, n_iter, converged = fastisa(z, w0, subspace_size=m, epsilon=epsilon, max_iter=max_iter, tol=tol,
+                                       progress=progress)
+        self.objective_ = subspace_objective(z @ w.T, m, epsilon)
+        w = w.cpu().numpy()
+        self._set_outputs(whitener, w, z.cpu().numpy() @ w.T, groups=m)
+        self.n_iter_ = n_iter
+        self.converged_ = converged
+        return self
+
+    def transform(self, X):
+        """Subspace energies (n, K/m): ``sqrt(sum_{i in S_j} y_i^2)`` of the linear outputs ``y = sources(X)``.
+
+        Units: whitened (unit-variance) output units; phase-invariant within each subspace.
+        """
+        y = self.sources(X)
+        return np.sqrt((y * y).reshape(y.shape[0], -1, self.subspace_size).sum(axis=2))
+
+
+LEARNERS.register("isa", ISA)
