@@ -109,6 +109,30 @@ class PoissonGLM(BaseEstimator):
         return np.exp(X @ self.coef_ + self.intercept_)
 
 
+def select_glm(X, y, smoothness=(0.01, 0.03, 0.1, 0.3), *, validation_fraction: float = 0.2, seed=0,
+               **params) -> tuple[PoissonGLM, np.ndarray]:
+    """A :class:`PoissonGLM` whose ``smoothness`` is chosen by held-out likelihood.
+
+    Each value of ``smoothness`` is fitted on a random ``1 - validation_fraction`` of the data
+    and scored by the mean Poisson log-likelihood (nats/bin, up to the ``log y!`` term) of the
+    rest; the best value is refitted on all the data.  Returns the model and the scores.
+    """
+    X, y = _check_xy(X, y)
+    grid = check_array("smoothness", smoothness, ndim=1)
+    fraction = check_float("validation_fraction", validation_fraction, minimum=0.0, strict_minimum=True,
+                           maximum=0.5)
+    order = check_random_state(seed).permutation(len(y))
+    n_val = max(1, int(round(fraction * len(y))))
+    val, train = order[:n_val], order[n_val:]
+    scores = []
+    for value in grid:
+        model = PoissonGLM(smoothness=float(value), **params).fit(X[train], y[train])
+        rate = model.predict(X[val])
+        scores.append(float(np.mean(y[val] * np.log(rate) - rate)))
+    best = float(grid[int(np.argmax(scores))])
+    return PoissonGLM(smoothness=best, **params).fit(X, y), np.asarray(scores)
+
+
 class _Network(torch.nn.Module):
     """conv k x k (C channels) -> ReLU -> conv 1x1 (H channels) -> ReLU -> avg-pool -> linear readout."""
 
@@ -251,6 +275,22 @@ class PoissonCNN(BaseEstimator):
             x = torch.as_tensor(X[s:s + batch], dtype=torch.float32, device=device).view(-1, 1, self.side_, self.side_)
             out.append(self._rate(x).double().cpu().numpy())
         return np.concatenate(out)
+
+    def state_arrays(self) -> dict[str, np.ndarray]:
+        """The fitted network as numpy arrays (``net.<parameter name>`` and ``side``), for caching."""
+        out = {f"net.{k}": v.detach().cpu().numpy() for k, v in self.network_.state_dict().items()}
+        out["side"] = np.asarray(self.side_)
+        return out
+
+    def load_state_arrays(self, arrays) -> "PoissonCNN":
+        """Restore a network saved by :meth:`state_arrays` into this (same hyperparameters) estimator."""
+        side = int(arrays["side"])
+        network = _Network(side, self.n_channels, self.kernel_size, self.hidden_channels, self.pool)
+        state = {k[4:]: torch.as_tensor(np.asarray(v)) for k, v in arrays.items() if k.startswith("net.")}
+        network.load_state_dict(state)
+        self.network_ = network.to(resolve_device(self.device)).eval()
+        self.side_ = side
+        return self
 
     @property
     def conv_filters_(self) -> np.ndarray:

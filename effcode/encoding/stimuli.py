@@ -121,3 +121,21 @@ def preferred_grating(response, size: int, *, freqs, n_orientations: int = 36, n
     best = r.reshape(r.shape[0], -1).argmax(axis=1)
     i, j = np.unravel_index(best, (n_orientations, freqs.size))
     return {"theta": thetas[i], "freq": freqs[j], "tuning": r}
+
+
+def natural_patches(images, patch_size: int, n: int, *, seed=0, min_variance: float = 0.1) -> np.ndarray:
+    """Contrast-normalised patches of whitened natural images: the stimuli of the encoding experiments.
+
+    The images are whitened with :func:`effcode.data.whiten_images` (Olshausen-Field filter,
+    unit variance), ``n`` patches are drawn by :class:`effcode.data.PatchSampler` (rejecting
+    near-flat ones with ``min_variance``), and each patch has its mean removed and is divided by
+    its standard deviation (unit RMS contrast), a stand-in for the contrast normalisation of the
+    early visual pathway that keeps the rates of the simulated neurons in a realistic range.
+    Returns (n, patch_size**2) float64; every row has mean 0 and variance 1.
+    """
+    from ..data import PatchSampler, whiten_images
+
+    sampler = PatchSampler(whiten_images(images), patch_size, seed=seed, min_variance=min_variance)
+    x = sampler.sample(n).astype(np.float64)
+    x -= x.mean(axis=1, keepdims=True)
+    return x / x.std(axis=1, keepdims=True)

@@ -15,15 +15,16 @@ from .starts import dog_starts
 
 DOG_COLUMNS = ("r2", "x0", "y0", "sigma_center", "sigma_surround", "amp_center", "amp_surround")
 
-#: Largest surround / centre sigma ratio.
-MAX_RATIO = 8.0
+#: Range of the surround / centre sigma ratio.  Near 1 the difference degenerates into a radial
+#: derivative of one Gaussian with diverging amplitudes, which is no centre-surround profile.
+MIN_RATIO, MAX_RATIO = 1.25, 8.0
 
 
 def dog_bounds(shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
     """Bounds (6,) of the DoG parameters: centre as for the Gabor, sigma_c in [0.5, max(h, w)] px,
-    surround/centre ratio in [1, 8], amplitudes free."""
+    surround/centre ratio in [1.25, 8], amplitudes free."""
     lo, hi = centre_bounds(shape)
-    return (np.array(lo + [MIN_SIGMA, 1.0, -np.inf, -np.inf]),
+    return (np.array(lo + [MIN_SIGMA, MIN_RATIO, -np.inf, -np.inf]),
             np.array(hi + [max(shape), MAX_RATIO, np.inf, np.inf]))
 
 

@@ -21,6 +21,10 @@ GABOR_COLUMNS = ("r2", "x0", "y0", "theta", "freq", "phase", "sigma_x", "sigma_y
                  "aspect_ratio", "sf_bandwidth_oct", "ori_bandwidth_deg", "phase_folded", "envelope_inside",
                  "failed", "lowpass", "off_patch", "dog_r2", "globular")
 
+#: A filter is globular only if its Gabor envelope is rounder than this (max/min sigma).
+GLOBULAR_MAX_ELONGATION = 3.0
+
+
 def gabor_bounds(shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
     """Lower and upper bounds (8,) of the Gabor parameters for an (h, w) patch.
 
@@ -33,7 +37,7 @@ def gabor_bounds(shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
             np.array(hi + [np.inf, 0.5, side, side, np.inf, np.inf]))
 
 
-def fit_gabors(filters, *, device="cpu", n_starts: int = 4, n_iter: int = 40, progress: bool = False,
+def fit_gabors(filters, *, device="cpu", n_starts: int = 4, n_iter: int = 60, progress: bool = False,
                dog: bool = True) -> dict[str, np.ndarray]:
     """Least-squares Gabor fit of every filter of a (K, h, w) bank, all at once.
 
@@ -47,10 +51,11 @@ def fit_gabors(filters, *, device="cpu", n_starts: int = 4, n_iter: int = 40, pr
     best.  Bounds: centre within 25% of a side outside the patch, freq in [0, 0.5] c/px,
     sigmas in [0.5, max(h, w)] px.
 
-    Parameters: ``device`` ("cpu", "cuda"); ``n_starts`` in 1..6; ``n_iter`` LM iterations
-    (the first ``n_iter // 4`` run on every start); ``dog``: also fit a difference of
-    Gaussians (:func:`fit_dogs`) for the ``dog_r2`` and ``globular`` columns (NaN/False
-    when off).
+    Parameters: ``device`` ("cpu", "cuda"); ``n_starts`` in 1..6; ``n_iter``: at most this
+    many LM iterations (the first ``n_iter // 3`` on every start, the rest on the best one;
+    a fit stops early once it has converged); ``progress``: tqdm bars; ``dog``: also fit a
+    difference of Gaussians (:func:`fit_dogs`) for the ``dog_r2`` and ``globular`` columns
+    (NaN / False when off).  Computation in float32 (see :func:`common.compute_dtype`).
 
     Returns a dict of length-K numpy arrays (a table for :func:`effcode.runs.write_csv`):
 
@@ -66,8 +71,9 @@ def fit_gabors(filters, *, device="cpu", n_starts: int = 4, n_iter: int = 40, pr
     - ``envelope_inside``: fraction of the envelope's energy (integral of E^2) inside the patch;
     - flags ``failed`` (non-finite fit or r2 < 0), ``lowpass`` (nx <= c),
       ``off_patch`` (centre outside the patch or envelope_inside < 0.5);
-    - ``dog_r2``: r2 of the DoG fit; ``globular``: the DoG fits at least as well as the
-      Gabor or the Gabor is low-pass, and max(sigma_x, sigma_y) / min(...) < 3.
+    - ``dog_r2``: r2 of the concentric DoG fit; ``globular``: dog_r2 > r2 and the envelope's
+      elongation max(sigma_x, sigma_y) / min(sigma_x, sigma_y) < 3 (a centre-surround blob;
+      a plain Gaussian blob is fitted equally well by both and shows as ``lowpass``).
     """
     arr = check_filters(filters)
     n_starts = check_int("n_starts", n_starts, minimum=1, maximum=len(GABOR_START_PLAN))
@@ -83,7 +89,7 @@ def fit_gabors(filters, *, device="cpu", n_starts: int = 4, n_iter: int = 40, pr
     target = torch.as_tensor(unit.reshape(k, -1), dtype=dtype, device=dev)
     params, _ = multistart(functools.partial(gabor, x=x, y=y), box, target,
                            torch.as_tensor(starts, dtype=dtype, device=dev), n_iter,
-                           n_explore=max(1, int(n_iter * float(__import__("os").environ.get("EXPL", "0.25")))), progress=progress, desc="Gabor fit")
+                           n_explore=max(1, n_iter // 3), progress=progress, desc="Gabor fit")
     params = params.detach().cpu().numpy().astype(np.float64)
     params[:, 6:] *= scale[:, None]
     table = gabor_table(params, (h, w))
@@ -94,7 +100,7 @@ def fit_gabors(filters, *, device="cpu", n_starts: int = 4, n_iter: int = 40, pr
     else:
         table["dog_r2"] = np.full(k, np.nan)
     elongation = np.maximum(table["sigma_x"], table["sigma_y"]) / np.minimum(table["sigma_x"], table["sigma_y"])
-    table["globular"] = ((table["dog_r2"] >= table["r2"]) | table["lowpass"]) & (elongation < 3.0)
+    table["globular"] = (table["dog_r2"] > table["r2"]) & (elongation < GLOBULAR_MAX_ELONGATION)
     return {name: table[name] for name in GABOR_COLUMNS}
 
 

@@ -8,8 +8,8 @@ over P parameters.  Bounded parameters ``lo <= p <= hi`` are optimised through t
 reparametrisation ``p = lo + (hi - lo) * sigmoid(z)`` (unbounded ones are ``p = z``), so the
 iteration itself is unconstrained and always stays inside the box.  Each iteration solves the
 Marquardt-scaled normal equations ``(J'J + lam diag(J'J)) dz = -J'r`` for every problem at
-once, keeps the step where it lowers the cost (then ``lam /= 3``) and otherwise keeps the old
-point (``lam *= 4``).
+once, keeps the step where it lowers the cost (then lowers ``lam`` by Nielsen's rule) and
+otherwise keeps the old point (``lam *= 4``).
 """
 
 from __future__ import annotations
@@ -84,36 +84,47 @@ def _normal_equations(model: Model, box: Box, target: torch.Tensor, z: torch.Ten
 
 
 def levenberg_marquardt(model: Model, box: Box, target: torch.Tensor, z: torch.Tensor, n_iter: int, *,
-                        lam: torch.Tensor | None = None, progress: bool = False, desc: str = "fit") -> LMState:
-    """Run ``n_iter`` LM iterations from free parameters ``z`` (B, P) towards ``target`` (B, N).
+                        lam: torch.Tensor | None = None, rtol: float = 1e-6, progress: bool = False,
+                        desc: str = "fit") -> LMState:
+    """Run up to ``n_iter`` LM iterations from free parameters ``z`` (B, P) towards ``target`` (B, N).
 
     ``model(p, jacobian=True)`` returns values (B, N) and the P columns (B, N) of the
-    Jacobian in the natural parameters.  Returns the final :class:`LMState`; ``cost`` is the sum of squared
-    residuals.
+    Jacobian in the natural parameters.  A problem stops (and is no longer evaluated) once
+    an accepted step lowers its cost by less than ``rtol`` (relative) or its damping
+    exceeds 1e6.  Returns the final :class:`LMState`; ``cost`` is the sum of squared residuals.
     """
+    z = z.clone()
     lam = torch.full(z.shape[:1], 1e-2, dtype=z.dtype, device=z.device) if lam is None else lam.clone()
     cost, jtj, grad = _normal_equations(model, box, target, z)
     eye = torch.eye(z.shape[1], dtype=z.dtype, device=z.device)
+    active = torch.arange(z.shape[0], device=z.device)
     for _ in tqdm(range(n_iter), desc=desc, disable=not progress, leave=False):
-        diag = torch.diagonal(jtj, dim1=1, dim2=2)
+        if active.numel() == 0:
+            break
+        z_a, cost_a, lam_a, jtj_a, grad_a = z[active], cost[active], lam[active], jtj[active], grad[active]
+        diag = torch.diagonal(jtj_a, dim1=1, dim2=2)
         scale = diag.clamp_min(1e-12 * diag.amax(-1, keepdim=True).clamp_min(1e-30))
         # Solve the scaled system, which keeps the damping meaningful across parameter units.
         inv_sqrt = scale.rsqrt()
-        scaled = jtj * inv_sqrt[:, :, None] * inv_sqrt[:, None, :]
-        chol, info = torch.linalg.cholesky_ex(scaled + (lam[:, None, None] + 1e-9) * eye)
-        step = -torch.cholesky_solve((grad * inv_sqrt).unsqueeze(-1), chol).squeeze(-1) * inv_sqrt
+        scaled = jtj_a * inv_sqrt[:, :, None] * inv_sqrt[:, None, :]
+        chol, info = torch.linalg.cholesky_ex(scaled + (lam_a[:, None, None] + 1e-9) * eye)
+        step = -torch.cholesky_solve((grad_a * inv_sqrt).unsqueeze(-1), chol).squeeze(-1) * inv_sqrt
         ok_solve = (info == 0) & torch.isfinite(step).all(-1)
-        z_new = z + torch.where(ok_solve[:, None], step, torch.zeros_like(step))
-        cost_new, jtj_new, grad_new = _normal_equations(model, box, target, z_new)
-        accept = ok_solve & (cost_new < cost)
-        pred = (-(grad * step).sum(-1) + lam * (step * step * scale).sum(-1))
-        rho = (cost - cost_new) / pred.clamp_min(1e-30)
-        factor = torch.clamp(1 - (2 * rho - 1) ** 3, min=1 / 3)
-        z = torch.where(accept[:, None], z_new, z)
-        jtj = torch.where(accept[:, None, None], jtj_new, jtj)
-        grad = torch.where(accept[:, None], grad_new, grad)
-        cost = torch.where(accept, cost_new, cost)
-        lam = torch.where(accept, lam * factor, lam * 4.0).clamp(1e-9, 1e9)
+        step = torch.where(ok_solve[:, None], step, torch.zeros_like(step))
+        cost_new, jtj_new, grad_new = _normal_equations(model, box, target[active], z_a + step)
+        accept = ok_solve & (cost_new < cost_a)
+        # Nielsen's damping update from the ratio of actual to predicted decrease.
+        predicted = lam_a * (step * step * scale).sum(-1) - (grad_a * step).sum(-1)
+        rho = (cost_a - cost_new) / predicted.clamp_min(1e-30)
+        factor = torch.clamp(1.0 - (2.0 * rho - 1.0) ** 3, min=1.0 / 3.0)
+        lam_a = torch.where(accept, lam_a * factor, lam_a * 4.0).clamp(1e-9, 1e9)
+        done = (accept & (cost_a - cost_new <= rtol * cost_a)) | (lam_a > 1e6)
+        z[active] = torch.where(accept[:, None], z_a + step, z_a)
+        jtj[active] = torch.where(accept[:, None, None], jtj_new, jtj_a)
+        grad[active] = torch.where(accept[:, None], grad_new, grad_a)
+        cost[active] = torch.where(accept, cost_new, cost_a)
+        lam[active] = lam_a
+        active = active[~done]
     return LMState(z, cost, lam)
 
 

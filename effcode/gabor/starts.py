@@ -9,10 +9,10 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .model import gabor, pixel_grid
+from .model import dog, gabor, pixel_grid
 
-#: Envelope scale and spectral peak (0 = highest, 1 = second, -1 = a low-frequency start) of each
-#: Gabor start, in the order they are used: ``n_starts`` takes the first n.
+#: (envelope scale, spectral peak: 0 = highest, 1 = second, -1 = a low-frequency start) of each
+#: Gabor start, in order of use: ``n_starts`` takes the first n.
 GABOR_START_PLAN = ((1.0, 0), (1.0, 1), (1.0, -1), (0.6, 0), (1.6, 0), (0.6, 1))
 #: (centre from the energy centroid (0) or the largest |pixel| (1), centre-sigma scale) of each DoG start.
 DOG_START_PLAN = ((0, 1.0), (1, 0.5), (0, 0.5), (1, 1.0))
@@ -67,90 +67,77 @@ def energy_moments(filters: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndar
     return x0, y0, cov
 
 
-def _linear_amplitudes(basis: np.ndarray, filters: np.ndarray) -> np.ndarray:
-    """Least-squares coefficients (K, S, m) of ``basis`` (K, S, m, N) for the flattened filters (K, N)."""
-    gram = basis @ basis.swapaxes(-1, -2)                                   # (K, S, m, m)
-    rhs = basis @ filters[:, None, :, None]                                 # (K, S, m, 1)
+def _inside(p: np.ndarray, bounds: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """``p`` (..., P) clipped to 2% of the range inside each finite bound (the sigmoid stays usable)."""
+    lo, hi = bounds
+    span = np.where(np.isfinite(hi - lo), hi - lo, 0.0)
+    return np.clip(p, lo + 0.02 * span, hi - 0.02 * span)
+
+
+def _with_best_amplitudes(model, p: np.ndarray, filters: np.ndarray, units) -> np.ndarray:
+    """Set the last two parameters of ``p`` (K, S, P), on which ``model`` is linear, to their
+    least-squares values for the flattened ``filters`` (K, N).  ``units``: the two parameter
+    pairs that switch on one basis image each."""
+    k, s, n_par = p.shape
+    x, y = pixel_grid(filters.shape[1:])
+    flat = p.reshape(-1, n_par)
+    basis = []
+    for unit in units:
+        q = flat.copy()
+        q[:, -2:] = unit
+        basis.append(model(torch.from_numpy(q), x, y).numpy())
+    basis = np.stack(basis, axis=1).reshape(k, s, 2, -1)                   # (K, S, 2, N)
+    gram = basis @ basis.swapaxes(-1, -2)
+    rhs = basis @ filters.reshape(k, 1, -1, 1)
     ridge = 1e-9 * np.trace(gram, axis1=-2, axis2=-1)[..., None, None] + 1e-300
-    return np.linalg.solve(gram + ridge * np.eye(gram.shape[-1]), rhs)[..., 0]
+    p = p.copy()
+    p[..., -2:] = np.linalg.solve(gram + ridge * np.eye(2), rhs)[..., 0]
+    return p
 
 
 def gabor_starts(filters: np.ndarray, n_starts: int, bounds: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
     """Starting Gabor parameters (K, n_starts, 8), in the order of :data:`model.GABOR_PARAMS`.
 
-    Frequency and orientation come from a spectral peak (:func:`spectral_peaks`), the centre
-    and the envelope widths from the energy moments: the squared envelope has variance
-    sigma^2 / 2 along each axis, so sigma = sqrt(2 var) scaled by the plan's factor.  The
-    amplitudes (a, b), i.e. amplitude and phase, are the least-squares optimum for the rest.
-    All values are clipped into ``bounds`` (lo, hi), each (8,).
+    Frequency and orientation come from a spectral peak (:func:`spectral_peaks`) or, for the
+    low-frequency start, half a cycle over the patch across the major axis of the energy;
+    the centre and the envelope widths from the energy moments: the squared envelope has
+    variance sigma^2 / 2 along each axis, so sigma = sqrt(2 var) times the plan's factor.
+    The amplitudes (a, b), i.e. amplitude and phase, are the least-squares optimum for the
+    rest.  Values are clipped inside ``bounds`` (lo, hi), each (8,).
     """
     k, h, w = filters.shape
     freq, theta = spectral_peaks(filters)
     x0, y0, cov = energy_moments(filters)
-    # Low-frequency start: about half a cycle over the patch, across the minor energy axis.
     _, vecs = np.linalg.eigh(cov)
-    theta_low = np.mod(np.arctan2(vecs[:, 1, 0], vecs[:, 0, 0]), np.pi)
+    theta_low = np.mod(np.arctan2(vecs[:, 1, 0], vecs[:, 0, 0]), np.pi)     # across the major axis
     starts = []
     for scale, peak in GABOR_START_PLAN[:n_starts]:
         f = np.full(k, 0.5 / max(h, w)) if peak < 0 else freq[:, peak]
         t = theta_low if peak < 0 else theta[:, peak]
         u = np.stack([np.cos(t), np.sin(t)], -1)
         v = np.stack([-np.sin(t), np.cos(t)], -1)
-        var_x = np.einsum("ki,kij,kj->k", u, cov, u)
-        var_y = np.einsum("ki,kij,kj->k", v, cov, v)
-        sx = scale * np.sqrt(2.0 * var_x)
-        sy = scale * np.sqrt(2.0 * var_y)
+        sx = scale * np.sqrt(2.0 * np.einsum("ki,kij,kj->k", u, cov, u))
+        sy = scale * np.sqrt(2.0 * np.einsum("ki,kij,kj->k", v, cov, v))
         starts.append(np.stack([x0, y0, t, f, sx, sy, np.ones(k), np.zeros(k)], -1))
-    p = np.stack(starts, axis=1)                                            # (K, S, 8)
-    lo, hi = bounds
-    span = hi - lo
-    finite = np.isfinite(span)
-    inner_lo = np.where(finite, lo + 0.02 * np.where(finite, span, 0), -np.inf)
-    inner_hi = np.where(finite, hi - 0.02 * np.where(finite, span, 0), np.inf)
-    p = np.clip(p, inner_lo, inner_hi)
-    # Solve for (a, b): the model is linear in them.
-    x, y = pixel_grid((h, w))
-    flat = p.reshape(-1, 8)
-    basis = []
-    for ab in ((1.0, 0.0), (0.0, 1.0)):
-        q = flat.copy()
-        q[:, 6:] = ab
-        basis.append(gabor(torch.from_numpy(q), x, y).numpy())
-    basis = np.stack(basis, axis=1).reshape(k, len(starts), 2, h * w)
-    p[..., 6:] = _linear_amplitudes(basis, filters.reshape(k, -1))
-    return p
+    p = _inside(np.stack(starts, axis=1), bounds)
+    return _with_best_amplitudes(gabor, p, filters, ((1.0, 0.0), (0.0, 1.0)))
 
 
 def dog_starts(filters: np.ndarray, bounds: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
-    """Starting DoG parameters (K, S, 6) from the energy centroid or the largest pixel.
+    """Starting DoG parameters (K, S, 6), S = len(:data:`DOG_START_PLAN`).
 
-    The centre sigma is sqrt(mean variance of the energy) times the plan's factor, the
-    surround twice as wide; the two amplitudes are the least-squares optimum for the rest.
+    Centre at the energy centroid or the largest |pixel|; centre sigma sqrt(var_x + var_y)
+    of the energy times the plan's factor; surround twice as wide; the two amplitudes the
+    least-squares optimum for the rest.  Values are clipped inside ``bounds``.
     """
-    from .model import dog
-
     k, h, w = filters.shape
     x0, y0, cov = energy_moments(filters)
-    spread = np.sqrt(0.5 * (cov[:, 0, 0] + cov[:, 1, 1]) * 2.0)
+    spread = np.sqrt(cov[:, 0, 0] + cov[:, 1, 1])
     peak = np.abs(filters.reshape(k, -1)).argmax(1)
     px, py = (peak % w).astype(np.float64), (peak // w).astype(np.float64)
     starts = []
     for centre, scale in DOG_START_PLAN:
         cx, cy = (x0, y0) if centre == 0 else (px, py)
         starts.append(np.stack([cx, cy, scale * spread, np.full(k, 2.0), np.ones(k), np.zeros(k)], -1))
-    p = np.stack(starts, axis=1)
-    lo, hi = bounds
-    span = hi - lo
-    finite = np.isfinite(span)
-    p = np.clip(p, np.where(finite, lo + 0.02 * np.where(finite, span, 0), -np.inf),
-                np.where(finite, hi - 0.02 * np.where(finite, span, 0), np.inf))
-    x, y = pixel_grid((h, w))
-    flat = p.reshape(-1, 6)
-    basis = []
-    for amps in ((1.0, 0.0), (0.0, -1.0)):
-        q = flat.copy()
-        q[:, 4:] = amps
-        basis.append(dog(torch.from_numpy(q), x, y).numpy())
-    basis = np.stack(basis, axis=1).reshape(k, len(starts), 2, h * w)
-    p[..., 4:] = _linear_amplitudes(basis, filters.reshape(k, -1))
-    return p
+    p = _inside(np.stack(starts, axis=1), bounds)
+    return _with_best_amplitudes(dog, p, filters, ((1.0, 0.0), (0.0, -1.0)))

@@ -147,7 +147,7 @@ class _Trainer:
                     f"sparse coding loss became {float(loss)} at dictionary update {self.n_steps}; "
                     f"likely cause: learning_rate={s.learning_rate} too large, or lam={s.objective.lam} "
                     "out of range for the data")
-            weight = max(1.0 / self.n_steps, 1.0 / MEMORY)
+            weight = self.averaging_weight()
             self.code_gram.lerp_(codes.T @ codes / batch, weight)
             self.code_data.lerp_(codes.T @ X / batch, weight)
             energy = torch.diagonal(self.code_gram)
@@ -173,6 +173,9 @@ class _Trainer:
                 "sparsity": float((codes != 0).to(X.dtype).mean()),
                 "dictionary_change": float(change),
             }
+
+    def averaging_weight(self) -> float:
+        return max(1.0 / self.n_steps, 1.0 / MEMORY)
 
     def _resample(self, residual: torch.Tensor) -> None:
         dead = torch.nonzero(self.unused_steps >= self.settings.resample_after).flatten()

@@ -1,0 +1,37 @@
+"""Encoding models of simulated V1 neurons, and tests of their mechanisms.
+
+* :mod:`.neurons`: ground-truth LN simple cells and energy-model complex cells (Poisson spikes);
+* :mod:`.models`: a Poisson GLM and a small Poisson CNN fitted by maximum likelihood;
+* :mod:`.metrics`: held-out bits per spike and the fraction of explainable variance;
+* :mod:`.stimuli`: amplitude-preserving phase manipulations, gratings, natural-image stimuli;
+* :mod:`.architecture`: equivariance, pooling, weight sharing, receptive fields, conv gradients;
+* :mod:`.decoding`: a Bayes decoder of orientation built from the encoder and a prior;
+* :mod:`.identifiability`: permutation/rescaling symmetries and filter matching.
+
+See ``docs/mechanisms.md``.
+"""
+
+from .architecture import (LocallyConnected2d, conv_stack, conv_weight_gradient, equivariance_error,
+                           input_gradient_map, invariance_error, parameter_count, receptive_field_widths,
+                           theoretical_receptive_field, translate)
+from .decoding import (circular_mean_orientation, log_likelihood, orientation_error, orientation_population,
+                       population_rates, posterior, von_mises_prior)
+from .identifiability import match_filters, permute_hidden, rescale_hidden
+from .metrics import bits_per_spike, fev_from_repeats, fraction_explainable_variance, poisson_log_likelihood
+from .models import PoissonCNN, PoissonGLM, select_glm
+from .neurons import ComplexCell, SimpleCell, SimulatedNeuron, complex_gabor, gabor, make_complex_cell, make_simple_cell
+from .stimuli import (direction_sign, gratings, local_phase_shift, natural_patches, phase_scramble,
+                      preferred_grating)
+
+__all__ = [
+    "LocallyConnected2d", "conv_stack", "conv_weight_gradient", "equivariance_error", "input_gradient_map",
+    "invariance_error", "parameter_count", "receptive_field_widths", "theoretical_receptive_field", "translate",
+    "circular_mean_orientation", "log_likelihood", "orientation_error", "orientation_population",
+    "population_rates", "posterior", "von_mises_prior",
+    "match_filters", "permute_hidden", "rescale_hidden",
+    "bits_per_spike", "fev_from_repeats", "fraction_explainable_variance", "poisson_log_likelihood",
+    "PoissonCNN", "PoissonGLM", "select_glm",
+    "ComplexCell", "SimpleCell", "SimulatedNeuron", "complex_gabor", "gabor", "make_complex_cell",
+    "make_simple_cell",
+    "direction_sign", "gratings", "local_phase_shift", "natural_patches", "phase_scramble", "preferred_grating",
+]

@@ -1,0 +1,64 @@
+"""Contract test over every registered experiment, and a user's objective flowing through experiment 06."""
+
+import importlib
+from pathlib import Path
+
+import pytest
+import torch
+
+from effcode.cli import main
+from effcode.experiments import EXPERIMENTS, get_experiment
+from effcode.objectives import OBJECTIVES, Objective
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.parametrize("number", EXPERIMENTS.names())
+def test_experiment_contract(number):
+    exp = EXPERIMENTS.get(number)
+    assert exp.number == number and len(number) == 2
+    script = ROOT / "experiments" / f"{exp.slug}.py"
+    assert script.exists(), f"missing thin script {script}"
+    assert f'"run", "{number}"' in script.read_text()
+    assert set(exp.quick) <= set(exp.defaults), "quick settings must override existing keys"
+    quick, full = exp.config(quick=True), exp.config()
+    assert quick.keys() == full.keys() and "seed" in full and "source" in full
+    assert callable(exp.compute) and callable(exp.plot) and exp.title and exp.description
+    assert get_experiment(int(number)) is exp and get_experiment(exp.slug) is exp
+
+
+def test_the_suite_covers_the_numbered_experiments():
+    scripts = sorted(p.stem for p in (ROOT / "experiments").glob("[0-9][0-9]_*.py"))
+    assert scripts == [EXPERIMENTS.get(n).slug for n in EXPERIMENTS.names()]
+
+
+class Softplus(Objective):
+    """A user's penalty: S(a) = log(1 + |a|), prox by a few fixed-point steps."""
+
+    name = "my_objective"
+
+    def penalty(self, a):
+        return torch.log1p(a.abs())
+
+    def prox(self, v, step, dim=-1):
+        x = v.clone()
+        for _ in range(5):
+            x = torch.sign(v) * torch.clamp(v.abs() - step * self.lam / (1 + x.abs()), min=0)
+        return x
+
+
+def test_user_objective_flows_through_a_quick_sweep(tmp_path, small_image_folder):
+    OBJECTIVES.register("my_objective", Softplus)
+    try:
+        argv = ["run", "06", "--quick", "--quiet", "--results", str(tmp_path), "--set", "objectives=[l1,my_objective]",
+                "--set", "levels=[1.0]", "--set", "n_seeds=1", "--set", "n_filters=8", "--set", "patch_size=6",
+                "--set", "n_steps=5", "--set", f"source={small_image_folder}", "--set", "n_bootstrap=20"]
+        assert main(argv) == 0
+    finally:
+        OBJECTIVES.unregister("my_objective")
+    folder = tmp_path / "06_objective_sweep"
+    summary = importlib.import_module("json").loads((folder / "metrics.json").read_text())
+    assert set(summary) == {"l1@1.0", "my_objective@1.0"}
+    assert 0 < summary["my_objective@1.0"]["active_fraction"] <= 1
+    assert "my_objective" in (tmp_path / "REPORT.md").read_text()
+    assert (folder / "figures" / "sweep.png").exists()
