@@ -22,12 +22,16 @@ def conv(padding_mode="zeros", seed=0):
     return torch.nn.Conv2d(2, 3, 5, padding=2, padding_mode=padding_mode)
 
 
-@pytest.mark.parametrize("shift", [(0, 1), (3, -2), (5, 7)])
+@pytest.mark.parametrize("shift", [(0, 1), (3, -2), (-2, 4)])
 def test_conv_equivariance(x, shift):
     assert equivariance_error(conv("circular"), x, *shift) < 1e-6
     zero = conv("zeros")
-    assert equivariance_error(zero, x, *shift) > 0.05          # boundary effects
-    assert equivariance_error(zero, x, *shift, margin=2 + 7) < 1e-6  # none away from the edges
+    assert equivariance_error(zero, x, *shift) > 0.05  # circular shift, zero padding: boundary effects
+    assert equivariance_error(zero, x, *shift, mode="zeros") > 0.01
+    margin = 2 + max(map(abs, shift))  # kernel radius + shift
+    assert equivariance_error(zero, x, *shift, mode="zeros", margin=margin) < 1e-6  # none away from the edges
+    with pytest.raises(InputError, match="margin"):
+        equivariance_error(zero, x, *shift, margin=8)
 
 
 def test_pooling_equivariant_only_for_multiples_of_stride(x):

@@ -17,7 +17,8 @@ from .architecture import (LocallyConnected2d, conv_stack, conv_weight_gradient,
 from .decoding import (circular_mean_orientation, log_likelihood, orientation_error, orientation_population,
                        population_rates, posterior, von_mises_prior)
 from .identifiability import match_filters, permute_hidden, rescale_hidden
-from .metrics import bits_per_spike, fev_from_repeats, fraction_explainable_variance, poisson_log_likelihood
+from .metrics import (bits_per_spike, fev_from_repeats, filter_r2, fraction_explainable_variance,
+                      poisson_log_likelihood)
 from .models import PoissonCNN, PoissonGLM, select_glm
 from .neurons import ComplexCell, SimpleCell, SimulatedNeuron, complex_gabor, gabor, make_complex_cell, make_simple_cell
 from .stimuli import (direction_sign, gratings, local_phase_shift, natural_patches, phase_scramble,
@@ -29,7 +30,7 @@ __all__ = [
     "circular_mean_orientation", "log_likelihood", "orientation_error", "orientation_population",
     "population_rates", "posterior", "von_mises_prior",
     "match_filters", "permute_hidden", "rescale_hidden",
-    "bits_per_spike", "fev_from_repeats", "fraction_explainable_variance", "poisson_log_likelihood",
+    "bits_per_spike", "fev_from_repeats", "filter_r2", "fraction_explainable_variance", "poisson_log_likelihood",
     "PoissonCNN", "PoissonGLM", "select_glm",
     "ComplexCell", "SimpleCell", "SimulatedNeuron", "complex_gabor", "gabor", "make_complex_cell",
     "make_simple_cell",

@@ -25,9 +25,21 @@ from ..errors import InputError
 from ..validation import check_array, check_choice, check_int
 
 
-def translate(x: torch.Tensor, dy: int, dx: int) -> torch.Tensor:
-    """``T_a x``: circular shift of the last two axes by ``dy`` rows and ``dx`` columns."""
-    return torch.roll(x, shifts=(int(dy), int(dx)), dims=(-2, -1))
+def translate(x: torch.Tensor, dy: int, dx: int, mode: str = "circular") -> torch.Tensor:
+    """``T_a x``: shift the last two axes by ``dy`` rows and ``dx`` columns.
+
+    ``mode="circular"`` wraps around; ``"zeros"`` fills the uncovered rows/columns with zeros.
+    """
+    check_choice("mode", mode, ("circular", "zeros"))
+    dy, dx = int(dy), int(dx)
+    out = torch.roll(x, shifts=(dy, dx), dims=(-2, -1))
+    if mode == "zeros":
+        out = out.clone()
+        rows = slice(0, dy) if dy >= 0 else slice(x.shape[-2] + dy, None)
+        cols = slice(0, dx) if dx >= 0 else slice(x.shape[-1] + dx, None)
+        out[..., rows, :] = 0
+        out[..., :, cols] = 0
+    return out
 
 
 def _crop(x: torch.Tensor, margin: int) -> torch.Tensor:
@@ -39,20 +51,25 @@ def _relative(diff: torch.Tensor, ref: torch.Tensor) -> float:
 
 
 @torch.no_grad()
-def equivariance_error(f, x: torch.Tensor, dy: int, dx: int, *, stride: int = 1, margin: int = 0) -> float:
+def equivariance_error(f, x: torch.Tensor, dy: int, dx: int, *, stride: int = 1, margin: int = 0,
+                       mode: str = "circular") -> float:
     """Relative equivariance error of ``f`` for the input shift ``a = (dy, dx)``.
 
     ``min_b |f(T_a x) - T_b f(x)| / |f(x)|`` (Frobenius norms over the output with ``margin``
     pixels cut from each border), the minimum over output shifts ``b`` whose components are the
-    floor or ceiling of ``a / stride``.  0 when ``f`` commutes with the shift (exactly for a
-    circularly padded convolution; for a stride-``s`` map only when ``a`` is a multiple of ``s``).
+    floor or ceiling of ``a / stride``; ``mode`` is the shift's boundary (:func:`translate`).
+    0 when ``f`` commutes with the shift: exactly for a circularly padded convolution and
+    circular shifts; for a zero-padded one with zero-filled shifts, once ``margin`` exceeds the
+    kernel radius plus the shift; for a stride-``s`` map only when ``a`` is a multiple of ``s``.
     """
     stride = check_int("stride", stride)
     margin = check_int("margin", margin, minimum=0)
-    moved, ref = f(translate(x, dy, dx)), f(x)
+    moved, ref = f(translate(x, dy, dx, mode)), f(x)
+    if 2 * margin >= min(ref.shape[-2:]):
+        raise InputError(f"margin {margin} leaves nothing of the {tuple(ref.shape[-2:])} output to compare")
     candidates = itertools.product({int(np.floor(dy / stride)), int(np.ceil(dy / stride))},
                                    {int(np.floor(dx / stride)), int(np.ceil(dx / stride))})
-    return min(_relative(_crop(moved - translate(ref, by, bx), margin), _crop(ref, margin))
+    return min(_relative(_crop(moved - translate(ref, by, bx, mode), margin), _crop(ref, margin))
                for by, bx in candidates)
 
 
@@ -85,7 +102,7 @@ class LocallyConnected2d(torch.nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         cols = torch.nn.functional.unfold(x, self.kernel_size, padding=self.padding)  # (N, in*k*k, P)
-        out = torch.einsum("poi,nip->nop", self.weight, cols) + self.bias.T.unsqueeze(0)
+        out = torch.bmm(self.weight, cols.permute(2, 1, 0).contiguous()).permute(2, 1, 0) + self.bias.T.unsqueeze(0)
         return out.reshape(x.shape[0], -1, *self.out_size)
 
     @classmethod

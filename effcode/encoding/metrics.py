@@ -80,3 +80,24 @@ def fev_from_repeats(pred, responses) -> float:
     if explainable <= 0:
         raise InputError("the responses hold no explainable variance above the trial-to-trial noise")
     return float(1.0 - (np.mean((pred - m) ** 2) - noise) / explainable)
+
+
+def filter_r2(estimate, reference) -> float:
+    """How well a recovered filter matches the true one(s), up to scale and offset.
+
+    ``estimate`` (h, w); ``reference`` (h, w) or (m, h, w).  The R² of the least-squares fit of
+    the estimate's pixels by ``c_0 + sum_j c_j reference_j``: the squared correlation for one
+    reference; for a quadrature pair, the fraction of the estimate that lies in the pair's span.
+    """
+    est = check_array("estimate", estimate, ndim=2)
+    ref = check_array("reference", reference, ndim=(2, 3))
+    if ref.shape[-2:] != est.shape:
+        raise InputError(f"reference must hold filters of the estimate's shape {est.shape}, got {ref.shape}")
+    est, ref = est.ravel(), ref.reshape(-1, est.size)
+    design = np.column_stack([np.ones(est.size), ref.T])
+    coef, *_ = np.linalg.lstsq(design, est, rcond=None)
+    resid = est - design @ coef
+    total = np.sum((est - est.mean()) ** 2)
+    if total <= 0:
+        raise InputError("estimate is constant: R² is undefined")
+    return float(1.0 - np.sum(resid ** 2) / total)

@@ -9,7 +9,7 @@ import torch
 
 from ..validation import check_int, resolve_device
 from .common import MIN_SIGMA, centre_bounds, check_filters, compute_dtype, r_squared, unit_rms
-from .lm import Box, multistart
+from .lm import Box, multistart, single_threaded
 from .model import dog, pixel_grid
 from .starts import dog_starts
 
@@ -39,10 +39,16 @@ def fit_dogs(filters, *, device="cpu", n_iter: int = 30, progress: bool = False)
     Returns a dict of length-K arrays: ``r2`` (variance explained about the filter mean),
     ``x0``, ``y0`` (pixels), ``sigma_center`` <= ``sigma_surround`` (pixels, ratio <= 8),
     ``amp_center``, ``amp_surround`` (filter units; a centre-surround cell has both of one sign).
+    Computation in float32; on a CPU torch runs single-threaded during the call.
     """
     arr = check_filters(filters)
     n_iter = check_int("n_iter", n_iter, minimum=0)
     dev = resolve_device(device)
+    with single_threaded(dev):
+        return _fit(arr, dev, n_iter, progress)
+
+
+def _fit(arr: np.ndarray, dev: torch.device, n_iter: int, progress: bool) -> dict[str, np.ndarray]:
     dtype = compute_dtype(dev)
     k, h, w = arr.shape
     unit, scale = unit_rms(arr)
@@ -50,16 +56,15 @@ def fit_dogs(filters, *, device="cpu", n_iter: int = 30, progress: bool = False)
     starts = dog_starts(unit, (lo, hi))
     x, y = pixel_grid((h, w), device=dev, dtype=dtype)
     box = Box(torch.as_tensor(lo, dtype=dtype, device=dev), torch.as_tensor(hi, dtype=dtype, device=dev))
-    model = functools.partial(dog, x=x, y=y)
-    params, _ = multistart(model, box, torch.as_tensor(unit.reshape(k, -1), dtype=dtype, device=dev),
+    params, _ = multistart(functools.partial(dog, x=x, y=y), box,
+                           torch.as_tensor(unit.reshape(k, -1), dtype=dtype, device=dev),
                            torch.as_tensor(starts, dtype=dtype, device=dev), n_iter,
                            n_explore=max(1, n_iter // 3), progress=progress, desc="DoG fit")
     params = params.detach().cpu().to(torch.float64)
     params[:, 4:] *= torch.from_numpy(scale)[:, None]
-    fitted = dog(params, *pixel_grid((h, w))).numpy()
     p = params.numpy()
     return {
-        "r2": r_squared(arr, fitted), "x0": p[:, 0], "y0": p[:, 1], "sigma_center": p[:, 2],
-        "sigma_surround": p[:, 2] * p[:, 3], "amp_center": p[:, 4], "amp_surround": p[:, 5],
+        "r2": r_squared(arr, dog(params, *pixel_grid((h, w))).numpy()), "x0": p[:, 0], "y0": p[:, 1],
+        "sigma_center": p[:, 2], "sigma_surround": p[:, 2] * p[:, 3], "amp_center": p[:, 4],
+        "amp_surround": p[:, 5],
     }
-

@@ -12,7 +12,7 @@ from ..errors import InputError
 from ..validation import check_int, resolve_device
 from .common import MIN_SIGMA, centre_bounds, check_filters, compute_dtype, r_squared, unit_rms
 from .dog import fit_dogs
-from .lm import Box, multistart
+from .lm import Box, multistart, single_threaded
 from .model import BANDWIDTH_CONSTANT, gabor, gabor_from_table, pixel_grid
 from .starts import GABOR_START_PLAN, gabor_starts
 
@@ -55,7 +55,8 @@ def fit_gabors(filters, *, device="cpu", n_starts: int = 4, n_iter: int = 60, pr
     many LM iterations (the first ``n_iter // 3`` on every start, the rest on the best one;
     a fit stops early once it has converged); ``progress``: tqdm bars; ``dog``: also fit a
     difference of Gaussians (:func:`fit_dogs`) for the ``dog_r2`` and ``globular`` columns
-    (NaN / False when off).  Computation in float32 (see :func:`common.compute_dtype`).
+    (NaN / False when off).  Computation in float32 (see :func:`common.compute_dtype`); on
+    a CPU torch runs single-threaded during the call (see :func:`lm.single_threaded`).
 
     Returns a dict of length-K numpy arrays (a table for :func:`effcode.runs.write_csv`):
 
@@ -79,6 +80,16 @@ def fit_gabors(filters, *, device="cpu", n_starts: int = 4, n_iter: int = 60, pr
     n_starts = check_int("n_starts", n_starts, minimum=1, maximum=len(GABOR_START_PLAN))
     n_iter = check_int("n_iter", n_iter, minimum=0)
     dev = resolve_device(device)
+    with single_threaded(dev):
+        table = _fit(arr, dev, n_starts, n_iter, progress)
+        table["dog_r2"] = fit_dogs(arr, device=dev, progress=progress)["r2"] if dog else np.full(len(arr), np.nan)
+    elongation = np.maximum(table["sigma_x"], table["sigma_y"]) / np.minimum(table["sigma_x"], table["sigma_y"])
+    table["globular"] = (table["dog_r2"] > table["r2"]) & (elongation < GLOBULAR_MAX_ELONGATION)
+    return {name: table[name] for name in GABOR_COLUMNS}
+
+
+def _fit(arr: np.ndarray, dev: torch.device, n_starts: int, n_iter: int, progress: bool) -> dict[str, np.ndarray]:
+    """The Gabor fit proper: the table of :func:`fit_gabors` without the DoG columns."""
     dtype = compute_dtype(dev)
     k, h, w = arr.shape
     unit, scale = unit_rms(arr)      # the fit is scale invariant; unit RMS keeps the damping comparable
@@ -95,13 +106,7 @@ def fit_gabors(filters, *, device="cpu", n_starts: int = 4, n_iter: int = 60, pr
     table = gabor_table(params, (h, w))
     table["r2"] = r_squared(arr, gabor_from_table(table, (h, w)))
     table["failed"] = ~np.all(np.isfinite(params), axis=1) | ~(table["r2"] >= 0)
-    if dog:
-        table["dog_r2"] = fit_dogs(arr, device=device, progress=progress)["r2"]
-    else:
-        table["dog_r2"] = np.full(k, np.nan)
-    elongation = np.maximum(table["sigma_x"], table["sigma_y"]) / np.minimum(table["sigma_x"], table["sigma_y"])
-    table["globular"] = (table["dog_r2"] > table["r2"]) & (elongation < GLOBULAR_MAX_ELONGATION)
-    return {name: table[name] for name in GABOR_COLUMNS}
+    return table
 
 
 def gabor_table(params: np.ndarray, shape: tuple[int, int]) -> dict[str, np.ndarray]:

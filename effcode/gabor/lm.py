@@ -14,8 +14,9 @@ otherwise keeps the old point (``lam *= 4``).
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Iterator
 
 import torch
 from tqdm.auto import tqdm
@@ -60,15 +61,35 @@ class LMState:
         return LMState(self.z[index], self.cost[index], self.lam[index])
 
 
+@contextlib.contextmanager
+def single_threaded(device: torch.device) -> Iterator[None]:
+    """Run torch with one intra-op thread on a CPU (restored on exit; a no-op elsewhere).
+
+    The fits evaluate many small chunks; torch's threading of such small ops gains little on
+    an idle machine and stalls badly (10-30x slower) on an oversubscribed one.  This changes a
+    process-wide torch setting for the duration of the fit.
+    """
+    if device.type != "cpu":
+        yield
+        return
+    n_threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(n_threads)
+
+
 def _normal_equations(model: Model, box: Box, target: torch.Tensor, z: torch.Tensor):
     """Cost (B,), J'J (B, P, P) and J'r (B, P) at free parameters z, J = d residual / d z.
 
     All three come from one Gram matrix of [J_p, r] per problem.  On a CPU the batch is
-    evaluated in chunks of about 2^16 values, which keeps the temporaries in cache (several
-    times faster than one pass over a large batch).
+    evaluated in chunks of 2^15 values, which keeps the temporaries in cache: several times
+    faster than one pass over a large batch.
     """
     b, n = target.shape
-    chunk = b if z.device.type != "cpu" else max(1, 2 ** 16 * torch.get_num_threads() // n)
+    chunk = b if z.device.type != "cpu" else max(1, 2 ** 15 // n)
+
     grams = []
     for i in range(0, b, chunk):
         values, columns = model(box.to_params(z[i:i + chunk])[0], jacobian=True)

@@ -1,0 +1,105 @@
+"""ISA learner: independent subspaces of a known generative model are recovered; energies; errors."""
+
+import numpy as np
+import pytest
+import torch
+from scipy.linalg import subspace_angles
+from scipy.optimize import linear_sum_assignment
+
+from effcode.errors import InputError
+from effcode.learners.base import LEARNERS
+from effcode.learners.isa import ISA, group_by_energy_dependence
+
+N_SAMPLES, N_PIXELS = 20_000, 16
+ANGLE_BOUND_DEG = 5.0
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_torch_thread():
+    """Small torch ops: avoid thread oversubscription on a busy test machine."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def subspace_data(subspace_size: int, n_subspaces: int, seed: int = 2):
+    """x = A s: within subspace j, s_i = v_j * u_i with u_i ~ N(0, 1) and one shared scale v_j ~ Exp(1)."""
+    rng = np.random.default_rng(seed)
+    k = subspace_size * n_subspaces
+    scale = np.repeat(rng.exponential(size=(N_SAMPLES, n_subspaces)), subspace_size, axis=1)
+    sources = scale * rng.standard_normal((N_SAMPLES, k))
+    sources /= sources.std(axis=0)
+    mixing = rng.standard_normal((N_PIXELS, k))
+    return sources @ mixing.T, sources, mixing
+
+
+def matched_angles(mixing, basis, m):
+    """Largest principal angle (degrees) between each true subspace (columns of ``mixing``) and the
+    learned subspace (rows of ``basis``) it is matched to (Hungarian matching on the angles)."""
+    j = mixing.shape[1] // m
+    angles = np.array([[np.degrees(subspace_angles(mixing[:, a * m:(a + 1) * m], basis[b * m:(b + 1) * m].T).max())
+                        for b in range(j)] for a in range(j)])
+    rows, cols = linear_sum_assignment(angles)
+    return angles[rows, cols], angles
+
+
+@pytest.mark.parametrize("m, n_subspaces", [(2, 6), (4, 3)])
+def test_recovers_independent_subspaces(m, n_subspaces):
+    X, sources, mixing = subspace_data(m, n_subspaces)
+    model = ISA(m * n_subspaces, subspace_size=m, random_state=0).fit(X)
+    assert model.converged_
+    matched, angles = matched_angles(mixing, model.basis_, m)
+    assert matched.max() < ANGLE_BOUND_DEG
+    assert np.sort(angles, axis=1)[:, 1].min() > 45  # every other learned subspace is far away
+    # the energies estimate the shared scale of each true subspace (up to the chi noise of u)
+    true_energy = np.sqrt((sources ** 2).reshape(N_SAMPLES, -1, m).sum(axis=2))
+    energies = model.transform(X)
+    assert energies.shape == (N_SAMPLES, n_subspaces)
+    corr = np.corrcoef(true_energy.T, energies.T)[:n_subspaces, n_subspaces:]
+    assert corr.max(axis=1).min() > 0.99
+
+
+def test_transform_is_subspace_energy_and_conventions():
+    X, _, _ = subspace_data(2, 4, seed=3)
+    model = LEARNERS.create("isa", 8, subspace_size=2).fit(X)
+    y = model.sources(X)
+    np.testing.assert_allclose(model.transform(X), np.hypot(y[:, 0::2], y[:, 1::2]))
+    np.testing.assert_allclose(y.std(axis=0), 1.0, rtol=1e-9)
+    k = 8
+    assert model.basis_.shape == model.filters_.shape == model.components_.shape == (k, N_PIXELS)
+    peaks = model.basis_[np.arange(k), np.abs(model.basis_).argmax(axis=1)]
+    assert np.all(peaks > 0)
+    var = model.explained_variance_.reshape(4, 2)
+    assert np.all(np.diff(var.sum(axis=1)) <= 0) and np.all(np.diff(var, axis=1) <= 0)
+
+
+def test_energy_grouping_finds_dependent_pairs():
+    rng = np.random.default_rng(0)
+    scale = rng.exponential(size=(5000, 3))
+    y = np.repeat(scale, 2, axis=1) * rng.standard_normal((5000, 6))
+    shuffle = np.array([3, 0, 5, 1, 4, 2])  # units of subspace j sit at positions where shuffle == 2j, 2j+1
+    order = group_by_energy_dependence(torch.from_numpy(y[:, shuffle]), 2).numpy()
+    groups = {frozenset(shuffle[order[i:i + 2]] // 2) for i in range(0, 6, 2)}
+    assert groups == {frozenset({0}), frozenset({1}), frozenset({2})}
+
+
+def test_same_seed_bitwise_identical():
+    X, _, _ = subspace_data(2, 3, seed=4)
+    a = ISA(6, random_state=1).fit(X[:4000])
+    b = ISA(6, random_state=1).fit(X[:4000])
+    assert np.array_equal(a.components_, b.components_) and np.array_equal(a.basis_, b.basis_)
+
+
+@pytest.mark.parametrize("params, match", [
+    ({"n_components": 5, "subspace_size": 2}, "multiple of subspace_size"),
+    ({"n_components": 4, "subspace_size": 0}, "subspace_size"),
+    ({"n_components": 4, "epsilon": 0.0}, "epsilon"),
+    ({"n_components": 20}, "n_components"),
+])
+def test_bad_input(params, match):
+    X = np.random.default_rng(0).laplace(size=(200, 16))
+    with pytest.raises(InputError, match=match):
+        ISA(**params).fit(X)
+    with pytest.raises(InputError, match="not fitted"):
+        ISA(4).transform(X)
