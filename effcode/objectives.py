@@ -39,11 +39,13 @@ class Objective:
     """Base class: a penalty ``lam * S`` with its proximal map.
 
     Subclasses set ``name`` and implement :meth:`penalty` (elementwise S) and
-    :meth:`prox`.  Extra parameters (``sigma``, ``k``) are validated in
-    ``__init__`` and listed in :meth:`params`.
+    :meth:`prox`.  Extra parameters (``sigma``, ``k``) have defaults, are
+    validated in ``__init__`` and listed in :meth:`params`.  ``elementwise`` is
+    False for penalties that couple the entries of a slice (``topk``).
     """
 
     name: str = ""
+    elementwise: bool = True
 
     def __init__(self, lam: float):
         self.lam = check_float("lam", lam, minimum=0.0)
@@ -87,14 +89,13 @@ class L1(Objective):
 class NonNegL1(Objective):
     r"""S(a) = a for a >= 0 and +inf for a < 0; prox = one-sided threshold :math:`\max(v - t, 0)`.
 
-    ``value`` evaluates :math:`\lambda\sum|a|`, which equals the penalty on the
-    feasible set a >= 0 (where ``prox`` always lands) and stays finite elsewhere.
+    ``prox`` always returns non-negative codes; ``value`` is +inf if any entry is negative.
     """
 
     name = "nonneg_l1"
 
     def penalty(self, a):
-        return a.abs()
+        return torch.where(a >= 0, a, torch.full_like(a, float("inf")))
 
     def prox(self, v, step, dim=-1):
         return torch.clamp(v - step * self.lam, min=0)
@@ -186,12 +187,13 @@ class TopK(Objective):
     The prox is the projection onto that set: keep the k entries of largest |v|
     along ``dim`` and zero the rest (``lam`` and ``step`` do not enter).  ``value``
     returns 0 for codes that satisfy the constraint (what ``prox`` produces) and
-    +inf otherwise; it checks along the last dimension.
+    +inf otherwise; it checks along the last dimension.  Default k = 10.
     """
 
     name = "topk"
+    elementwise = False
 
-    def __init__(self, lam: float = 0.0, k: int = 1):
+    def __init__(self, lam: float = 0.0, k: int = 10):
         super().__init__(lam)
         self.k = check_int("k", k, minimum=1)
 

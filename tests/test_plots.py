@@ -114,7 +114,7 @@ def test_property_distributions(tmp_path):
     table = {"circular_variance": np.asarray(props["circular_variance"]),
              "ori_bandwidth_deg": rng.uniform(5, 120, 304),
              "peak_sf_cpd": 2 ** rng.normal(1.5, 1, 304),
-             "sf_bandwidth_oct": np.where(rng.uniform(size=304) < 0.2, np.nan, rng.uniform(0.5, 3, 304))}
+             "sf_bandwidth_oct_at_707": np.where(rng.uniform(size=304) < 0.2, np.nan, rng.uniform(0.5, 3, 304))}
     fig = plots.property_distributions(table, "toy", n_bootstrap=50, path=tmp_path / "props")
     _assert_written(tmp_path / "props")
     assert len(fig.axes) == 4

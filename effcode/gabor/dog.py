@@ -8,7 +8,7 @@ import numpy as np
 import torch
 
 from ..validation import check_int, resolve_device
-from .common import MIN_SIGMA, centre_bounds, check_filters, compute_dtype, r_squared, unit_rms
+from .common import FIT_DTYPE, MIN_SIGMA, centre_bounds, check_filters, r_squared, unit_rms
 from .lm import Box, multistart, single_threaded
 from .model import dog, pixel_grid
 from .starts import dog_starts
@@ -28,7 +28,7 @@ def dog_bounds(shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
             np.array(hi + [max(shape), MAX_RATIO, np.inf, np.inf]))
 
 
-def fit_dogs(filters, *, device="cpu", n_iter: int = 30, progress: bool = False) -> dict[str, np.ndarray]:
+def fit_dogs(filters, *, device="cpu", n_iter: int = 40, progress: bool = False) -> dict[str, np.ndarray]:
     """Least-squares concentric DoG fit of every filter of a (K, h, w) bank, all at once.
 
     For each filter h, minimises ``sum over pixels (h - g)^2`` with
@@ -49,7 +49,7 @@ def fit_dogs(filters, *, device="cpu", n_iter: int = 30, progress: bool = False)
 
 
 def _fit(arr: np.ndarray, dev: torch.device, n_iter: int, progress: bool) -> dict[str, np.ndarray]:
-    dtype = compute_dtype(dev)
+    dtype = FIT_DTYPE
     k, h, w = arr.shape
     unit, scale = unit_rms(arr)
     lo, hi = dog_bounds((h, w))

@@ -10,7 +10,7 @@ import torch
 
 from ..errors import InputError
 from ..validation import check_int, resolve_device
-from .common import MIN_SIGMA, centre_bounds, check_filters, compute_dtype, r_squared, unit_rms
+from .common import FIT_DTYPE, MIN_SIGMA, centre_bounds, check_filters, r_squared, unit_rms
 from .dog import fit_dogs
 from .lm import Box, multistart, single_threaded
 from .model import BANDWIDTH_CONSTANT, gabor, gabor_from_table, pixel_grid
@@ -55,7 +55,7 @@ def fit_gabors(filters, *, device="cpu", n_starts: int = 4, n_iter: int = 60, pr
     many LM iterations (the first ``n_iter // 3`` on every start, the rest on the best one;
     a fit stops early once it has converged); ``progress``: tqdm bars; ``dog``: also fit a
     difference of Gaussians (:func:`fit_dogs`) for the ``dog_r2`` and ``globular`` columns
-    (NaN / False when off).  Computation in float32 (see :func:`common.compute_dtype`); on
+    (NaN / False when off).  Computation in float32 (see :data:`common.FIT_DTYPE`); on
     a CPU torch runs single-threaded during the call (see :func:`lm.single_threaded`).
 
     Returns a dict of length-K numpy arrays (a table for :func:`effcode.runs.write_csv`):
@@ -90,7 +90,7 @@ def fit_gabors(filters, *, device="cpu", n_starts: int = 4, n_iter: int = 60, pr
 
 def _fit(arr: np.ndarray, dev: torch.device, n_starts: int, n_iter: int, progress: bool) -> dict[str, np.ndarray]:
     """The Gabor fit proper: the table of :func:`fit_gabors` without the DoG columns."""
-    dtype = compute_dtype(dev)
+    dtype = FIT_DTYPE
     k, h, w = arr.shape
     unit, scale = unit_rms(arr)      # the fit is scale invariant; unit RMS keeps the damping comparable
     lo, hi = gabor_bounds((h, w))

@@ -65,9 +65,10 @@ class LMState:
 def single_threaded(device: torch.device) -> Iterator[None]:
     """Run torch with one intra-op thread on a CPU (restored on exit; a no-op elsewhere).
 
-    The fits evaluate many small chunks; torch's threading of such small ops gains little on
-    an idle machine and stalls badly (10-30x slower) on an oversubscribed one.  This changes a
-    process-wide torch setting for the duration of the fit.
+    The fits evaluate many small chunks (2^15 values); torch's intra-op threading of such
+    small ops was measured 10-30x slower than one thread on an oversubscribed machine, while
+    one thread runs at a predictable speed.  This changes a process-wide torch setting for
+    the duration of the fit.
     """
     if device.type != "cpu":
         yield

@@ -45,32 +45,37 @@ def pixel_grid(shape: tuple[int, int], *, device=None, dtype=torch.float64) -> t
     return x.reshape(-1), y.reshape(-1)
 
 
-def gabor(p: torch.Tensor, x: torch.Tensor, y: torch.Tensor, *, jacobian: bool = False):
-    """Gabor values (B, N) at pixels (x, y) for parameters ``p`` (B, 8); with the 8 Jacobian columns."""
+def gabor(p, x, y, *, jacobian: bool = False, xp=torch):
+    """Gabor values (B, N) at pixels (x, y) for parameters ``p`` (B, 8); with the 8 Jacobian columns.
+
+    ``xp`` is the array module: torch (tensors) or numpy (arrays, used by the per-filter
+    baseline of benchmarks/bench_gabor_fit.py).
+    """
     x0, y0, theta, freq, sx, sy, a, b = (p[:, i:i + 1] for i in range(8))
     dx, dy = x - x0, y - y0
-    cos_t, sin_t = torch.cos(theta), torch.sin(theta)
-    xp = dx * cos_t + dy * sin_t
-    yp = dy * cos_t - dx * sin_t
-    u = _TWO_PI * freq * xp
-    cos_u, sin_u = torch.cos(u), torch.sin(u)
-    env = torch.exp(-0.5 * ((xp / sx) ** 2 + (yp / sy) ** 2))
-    carrier = a * cos_u - b * sin_u
-    g = env * carrier
+    cos_t, sin_t = xp.cos(theta), xp.sin(theta)
+    xr = dx * cos_t + dy * sin_t                            # x', across the bars
+    yr = dy * cos_t - dx * sin_t                            # y', along the bars
+    inv_sx2, inv_sy2 = 1.0 / (sx * sx), 1.0 / (sy * sy)
+    env = xp.exp((xr * xr) * (-0.5 * inv_sx2) + (yr * yr) * (-0.5 * inv_sy2))
+    u = xr * (_TWO_PI * freq)
+    env_cos, env_sin = env * xp.cos(u), env * xp.sin(u)
+    g = a * env_cos - b * env_sin
     if not jacobian:
         return g
-    d_carrier = -(a * sin_u + b * cos_u)                    # d carrier / d u
-    g_xp = env * (_TWO_PI * freq * d_carrier) - g * xp / sx ** 2   # d g / d x'
-    g_yp = -g * yp / sy ** 2                                  # d g / d y'
+    quad = -(a * env_sin + b * env_cos)                     # E * d carrier / d u
+    gx = g * xr * inv_sx2                                   # -(envelope part of d g / d x')
+    gy = g * yr * inv_sy2                                   # -d g / d y'
+    g_xr = quad * (_TWO_PI * freq) - gx                     # d g / d x'
     jac = [
-        -g_xp * cos_t + g_yp * sin_t,                          # x0
-        -g_xp * sin_t - g_yp * cos_t,                          # y0
-        g_xp * yp - g_yp * xp,                                 # theta
-        env * d_carrier * (_TWO_PI * xp),                      # freq
-        g * xp ** 2 / sx ** 3,                                 # sigma_x
-        g * yp ** 2 / sy ** 3,                                 # sigma_y
-        env * cos_u,                                           # a
-        -env * sin_u,                                          # b
+        -g_xr * cos_t - gy * sin_t,                         # x0   (d x'/d x0 = -cos, d y'/d x0 = sin)
+        gy * cos_t - g_xr * sin_t,                          # y0   (d x'/d y0 = -sin, d y'/d y0 = -cos)
+        g_xr * yr + gy * xr,                                # theta (d x'/d theta = y', d y'/d theta = -x')
+        quad * xr * _TWO_PI,                                # freq
+        gx * xr / sx,                                       # sigma_x
+        gy * yr / sy,                                       # sigma_y
+        env_cos,                                            # a
+        -env_sin,                                           # b
     ]
     return g, jac
 

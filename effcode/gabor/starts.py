@@ -14,8 +14,9 @@ from .model import dog, gabor, pixel_grid
 #: (envelope scale, spectral peak: 0 = highest, 1 = second, -1 = a low-frequency start) of each
 #: Gabor start, in order of use: ``n_starts`` takes the first n.
 GABOR_START_PLAN = ((1.0, 0), (1.0, 1), (1.0, -1), (0.6, 0), (1.6, 0), (0.6, 1))
-#: (centre from the energy centroid (0) or the largest |pixel| (1), centre-sigma scale) of each DoG start.
-DOG_START_PLAN = ((0, 1.0), (1, 0.5), (0, 0.5), (1, 1.0))
+#: (centre from the energy centroid (0) or the largest |pixel| (1), centre-sigma scale,
+#: surround/centre ratio) of each DoG start.
+DOG_START_PLAN = ((0, 1.0, 3.0), (1, 1.0, 3.0), (0, 0.6, 2.0), (1, 0.6, 5.0))
 
 
 def _padded_size(shape: tuple[int, int]) -> int:
@@ -127,8 +128,8 @@ def dog_starts(filters: np.ndarray, bounds: tuple[np.ndarray, np.ndarray]) -> np
     """Starting DoG parameters (K, S, 6), S = len(:data:`DOG_START_PLAN`).
 
     Centre at the energy centroid or the largest |pixel|; centre sigma sqrt(var_x + var_y)
-    of the energy times the plan's factor; surround twice as wide; the two amplitudes the
-    least-squares optimum for the rest.  Values are clipped inside ``bounds``.
+    of the energy (= sigma for a Gaussian) times the plan's factor; surround/centre ratio
+    from the plan; the two amplitudes the least-squares optimum for the rest.  Values are clipped inside ``bounds``.
     """
     k, h, w = filters.shape
     x0, y0, cov = energy_moments(filters)
@@ -136,8 +137,8 @@ def dog_starts(filters: np.ndarray, bounds: tuple[np.ndarray, np.ndarray]) -> np
     peak = np.abs(filters.reshape(k, -1)).argmax(1)
     px, py = (peak % w).astype(np.float64), (peak // w).astype(np.float64)
     starts = []
-    for centre, scale in DOG_START_PLAN:
+    for centre, scale, ratio in DOG_START_PLAN:
         cx, cy = (x0, y0) if centre == 0 else (px, py)
-        starts.append(np.stack([cx, cy, scale * spread, np.full(k, 2.0), np.ones(k), np.zeros(k)], -1))
+        starts.append(np.stack([cx, cy, scale * spread, np.full(k, ratio), np.ones(k), np.zeros(k)], -1))
     p = _inside(np.stack(starts, axis=1), bounds)
     return _with_best_amplitudes(dog, p, filters, ((1.0, 0.0), (0.0, -1.0)))

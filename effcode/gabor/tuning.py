@@ -33,7 +33,8 @@ from .common import check_filters
 DEFAULT_PIXELS_PER_DEGREE = 20.0
 
 TUNING_COLUMNS = ("preferred_orientation_deg", "circular_variance", "ori_bandwidth_deg", "orth_pref_ratio",
-                  "peak_sf_cpd", "sf_bandwidth_oct", "sf_lowpass", "f1_f0", "peak_response")
+                  "peak_sf_cpd", "sf_bandwidth_oct", "sf_bandwidth_oct_at_707", "sf_lowpass", "f1_f0",
+                  "peak_response")
 
 
 def default_sfs(pixels_per_degree: float) -> np.ndarray:
@@ -59,17 +60,21 @@ def grating_responses(filters, orientations_deg, sfs_cpp, *, n_phases: int = 32,
     x, y = (x - (w - 1) / 2).reshape(-1), (y - (h - 1) / 2).reshape(-1)
     across = np.cos(theta)[:, None] * x + np.sin(theta)[:, None] * y                 # (n_ori, N)
     arg = 2.0 * np.pi * sfs[None, :, None] * across[:, None, :]                      # (n_ori, n_sf, N)
-    basis_c, basis_s = np.cos(arg).reshape(-1, h * w).T, np.sin(arg).reshape(-1, h * w).T        # (N, n_ori*n_sf)
+    # Columns: the phi = 0 and phi = -pi/2 gratings, (N, 2 * n_ori * n_sf).
+    basis = np.concatenate([np.cos(arg).reshape(-1, h * w), np.sin(arg).reshape(-1, h * w)]).T
     phases = 2.0 * np.pi * np.arange(n_phases) / n_phases
-    f0 = np.empty((k, theta.size * sfs.size))
+    mix = np.stack([np.cos(phases), -np.sin(phases)])                # <h, G_phi> = C cos(phi) - S sin(phi)
+    harmonic = np.stack([np.cos(phases), np.sin(phases)], axis=1)     # (n_phases, 2)
+    n_grat = theta.size * sfs.size
+    f0 = np.empty((k, n_grat))
     f1 = np.empty_like(f0)
     flat = arr.reshape(k, -1)
     for i in range(0, k, 64):                          # chunks bound the (chunk, gratings, phases) array
-        c, s = flat[i:i + 64] @ basis_c, flat[i:i + 64] @ basis_s
-        linear = c[..., None] * np.cos(phases) - s[..., None] * np.sin(phases)     # <h, cos(k.x + phi)>
+        cs = (flat[i:i + 64] @ basis).reshape(-1, 2, n_grat).transpose(0, 2, 1)     # (chunk, n_grat, 2)
+        linear = cs @ mix                                                          # (chunk, n_grat, n_phases)
         r = np.maximum(linear, 0.0) if rectify == "halfwave" else np.abs(linear)
         f0[i:i + 64] = r.mean(-1)
-        f1[i:i + 64] = 2.0 * np.abs((r * np.exp(-1j * phases)).mean(-1))
+        f1[i:i + 64] = (2.0 / n_phases) * np.hypot(*np.moveaxis(r @ harmonic, -1, 0))
     shape = (k, theta.size, sfs.size)
     return f0.reshape(shape), f1.reshape(shape)
 
@@ -108,10 +113,11 @@ def _orientation_metrics(curve: np.ndarray, step_deg: float) -> tuple[float, flo
     return preferred, cv, bandwidth, orth / curve[peak]
 
 
-def _sf_metrics(curve: np.ndarray, sfs: np.ndarray) -> tuple[float, float, bool]:
-    """Peak SF (parabolic in log2 SF), full bandwidth at half height (octaves), low-pass flag."""
+def _sf_metrics(curve: np.ndarray, sfs: np.ndarray) -> tuple[float, float, float, bool]:
+    """Peak SF (parabolic in log2 SF), full bandwidths (octaves) at 1/2 and at 1/sqrt(2) of the
+    peak, and whether the low-SF flank stays above half height (low-pass)."""
     if not curve.max() > 0:
-        return np.nan, np.nan, False
+        return np.nan, np.nan, np.nan, False
     logf = np.log2(sfs)
     peak = int(curve.argmax())
     peak_log = logf[peak]
@@ -122,11 +128,13 @@ def _sf_metrics(curve: np.ndarray, sfs: np.ndarray) -> tuple[float, float, bool]
             shift = 0.5 * (y0 - y2) / denom                         # in samples, within (-0.5, 0.5)
             left_step, right_step = logf[peak] - logf[peak - 1], logf[peak + 1] - logf[peak]
             peak_log += shift * (right_step if shift > 0 else left_step)
-    level = 0.5 * curve[peak]
-    up = _crossing(curve[peak:], logf[peak:], level)
-    down = _crossing(curve[peak::-1], -logf[peak::-1], level)
-    lowpass = bool(np.isnan(down))
-    return 2.0 ** peak_log, up + down, lowpass
+
+    def flanks(level):                                  # octaves from the peak sample to each crossing
+        return (_crossing(curve[peak::-1], -logf[peak::-1], level * curve[peak]),
+                _crossing(curve[peak:], logf[peak:], level * curve[peak]))
+
+    (low_half, high_half), (low_707, high_707) = flanks(0.5), flanks(1.0 / np.sqrt(2.0))
+    return 2.0 ** peak_log, low_half + high_half, low_707 + high_707, bool(np.isnan(low_half))
 
 
 def grating_tuning(filters, *, pixels_per_degree: float = DEFAULT_PIXELS_PER_DEGREE, orientations: int = 36,
@@ -154,6 +162,8 @@ def grating_tuning(filters, *, pixels_per_degree: float = DEFAULT_PIXELS_PER_DEG
       refined by a parabola in log2 SF;
     - ``sf_bandwidth_oct``: full width at half height of the SF curve, octaves (NaN if either
       flank stays above half height within the sampled range);
+    - ``sf_bandwidth_oct_at_707``: the same at 1/sqrt(2) of the peak, the level of Schiller,
+      Finlay & Volman (1976) and of the Brain-Score SF-bandwidth benchmark;
     - ``sf_lowpass``: the low-SF flank never falls below half height;
     - ``f1_f0``: F1 / F0 at the preferred stimulus (pi/2 for every half-wave linear unit);
     - ``peak_response``: F0 at the preferred stimulus (filter units x grating amplitude).
@@ -177,7 +187,8 @@ def grating_tuning(filters, *, pixels_per_degree: float = DEFAULT_PIXELS_PER_DEG
         o, s = np.unravel_index(int(f0[i].argmax()), f0[i].shape)
         (table["preferred_orientation_deg"][i], table["circular_variance"][i], table["ori_bandwidth_deg"][i],
          table["orth_pref_ratio"][i]) = _orientation_metrics(f0[i, :, s], step)
-        peak_cpp, table["sf_bandwidth_oct"][i], table["sf_lowpass"][i] = _sf_metrics(f0[i, o, :], sfs_cpd / ppd)
+        (peak_cpp, table["sf_bandwidth_oct"][i], table["sf_bandwidth_oct_at_707"][i],
+         table["sf_lowpass"][i]) = _sf_metrics(f0[i, o, :], sfs_cpd / ppd)
         table["peak_sf_cpd"][i] = peak_cpp * ppd
         peak = f0[i, o, s]
         table["peak_response"][i] = peak

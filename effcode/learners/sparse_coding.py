@@ -20,8 +20,8 @@ so that ``X ≈ codes @ components_`` in the units of X.
 of FISTA/ISTA/LCA (early stop at relative code change ``tol``), then moves the
 dictionary down the gradient of the mean loss over recent batches, scaled per
 atom by its mean code energy (a diagonal Newton step), and renormalises the
-atoms.  Precisely, with running averages (weight 1/t for the t-th batch, at least
-``1 - memory``)
+atoms.  Precisely, with running averages whose memory grows with the step t
+(the newest batch has weight 1/W_t, W_t = clip(t/5, 1, 50) batches)
 
 .. math::  \bar G \leftarrow \text{avg}\big(\tfrac1B A^\top A\big),\quad
            \bar H \leftarrow \text{avg}\big(\tfrac1B A^\top X\big),\quad
@@ -63,8 +63,10 @@ from ..validation import check_array, check_choice, check_float, check_int, chec
 from . import inference
 from .base import LEARNERS, FilterLearner
 
-#: steps of memory in the running averages of the dictionary statistics (see module docstring)
-MEMORY = 20
+#: the running averages of the dictionary statistics remember about min(t / WINDOW_GROWTH, MEMORY)
+#: batches at step t: a short memory while the dictionary changes fast, a longer one later
+MEMORY = 50
+WINDOW_GROWTH = 5
 
 
 @dataclass
@@ -175,7 +177,8 @@ class _Trainer:
             }
 
     def averaging_weight(self) -> float:
-        return max(1.0 / self.n_steps, 1.0 / MEMORY)
+        """Weight of the newest batch in the running averages: 1 / clip(t / 5, 1, 50) at step t."""
+        return 1.0 / min(MEMORY, max(1.0, self.n_steps / WINDOW_GROWTH))
 
     def _resample(self, residual: torch.Tensor) -> None:
         dead = torch.nonzero(self.unused_steps >= self.settings.resample_after).flatten()
@@ -196,7 +199,7 @@ class _Trainer:
         self.n_resampled += int(dead.numel())
 
 
-def _initial_dictionary(X: np.ndarray | None, n_components: int, n_features: int, rng: np.random.Generator,
+def _initial_dictionary(n_components: int, n_features: int, rng: np.random.Generator,
                         device: torch.device) -> torch.Tensor:
     """Unit-norm random Gaussian atoms (K, d), drawn from ``rng`` (device-independent)."""
     atoms = rng.standard_normal((n_components, n_features))
@@ -205,14 +208,14 @@ def _initial_dictionary(X: np.ndarray | None, n_components: int, n_features: int
 
 
 def _data_scale(X: torch.Tensor) -> float:
-    """Root-mean-square entry of X (the unit in which lam is expressed)."""
-    scale = float(X.pow(2).mean().sqrt())
+    """Root-mean-square entry of X (the unit in which lam is expressed), computed in float64."""
+    scale = float(X.to(torch.float64).pow(2).mean().sqrt())
     if not scale > 0:
         raise InputError("X is all zeros; sparse coding needs patches with non-zero variance")
     return scale
 
 
-def sparse_encode(X, dictionary, *, lam: float = 0.2, objective: str = "l1", objective_params: dict | None = None,
+def sparse_encode(X, dictionary, *, lam: float, objective: str = "l1", objective_params: dict | None = None,
                   inference_method: str = "fista", n_iter: int = 200, tol: float = 1e-4, batch_size: int = 65536,
                   device="cpu") -> np.ndarray:
     r"""Sparse codes (n, K) of X (n, d) over ``dictionary`` (K, d), float32, in the units of X.
@@ -280,9 +283,9 @@ class SparseCoding(FilterLearner):
     n_steps_ : dictionary updates made; ``n_resampled_`` : atoms resampled so far.
     """
 
-    def __init__(self, n_components: int = 256, *, lam: float = 0.2, objective: str = "l1",
-                 objective_params: dict | None = None, inference: str = "fista", n_iter: int = 50,
-                 tol: float = 1e-3, learning_rate: float = 1.0, batch_size: int = 512, n_steps: int = 400,
+    def __init__(self, n_components: int = 256, *, lam: float = 2.0, objective: str = "l1",
+                 objective_params: dict | None = None, inference: str = "fista", n_iter: int = 20,
+                 tol: float = 1e-3, learning_rate: float = 0.5, batch_size: int = 512, n_steps: int = 300,
                  resample_after: int | None = 50, random_state: int = 0, device="cpu", progress: bool = False):
         self.n_components = n_components
         self.lam = lam
@@ -314,7 +317,7 @@ class SparseCoding(FilterLearner):
         """Fresh state: data scale from X, random dictionary, empty history."""
         self.scale_ = _data_scale(X)
         self._rng = check_random_state(self.random_state)
-        dictionary = _initial_dictionary(None, self.n_components, X.shape[1], self._rng, settings.device)
+        dictionary = _initial_dictionary(self.n_components, X.shape[1], self._rng, settings.device)
         self._trainer = _Trainer(dictionary, settings)
         self.n_features_in_ = X.shape[1]
         self.history_ = {"loss": [], "reconstruction_error": [], "sparsity": [], "dictionary_change": []}

@@ -140,8 +140,8 @@ TABLE_COLUMNS = {
     "modulation_ratio": ("f1_f0",),
     "preferred_orientation": ("theta",),
     "peak_sf": ("peak_sf_cpd",),
-    "sf_bandwidth": ("sf_bandwidth_oct",),
-    "sf_selective": ("sf_bandwidth_oct",),
+    "sf_bandwidth": ("sf_bandwidth_oct_at_707",),
+    "sf_selective": ("sf_bandwidth_oct_at_707",),
 }
 
 
@@ -186,8 +186,8 @@ def model_property_values(table: Mapping[str, np.ndarray], properties=None) -> d
         "modulation_ratio": lambda: col["f1_f0"],
         "preferred_orientation": lambda: np.degrees(col["theta"]),
         "peak_sf": lambda: col["peak_sf_cpd"],
-        "sf_bandwidth": lambda: col["sf_bandwidth_oct"],
-        "sf_selective": lambda: np.isfinite(col["sf_bandwidth_oct"]).astype(np.float64),
+        "sf_bandwidth": lambda: col["sf_bandwidth_oct_at_707"],
+        "sf_selective": lambda: np.isfinite(col["sf_bandwidth_oct_at_707"]).astype(np.float64),
     }
     with np.errstate(divide="ignore", invalid="ignore"):
         return {name: derive[name]() for name in properties}

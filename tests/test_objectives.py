@@ -1,0 +1,130 @@
+"""Contract tests run over every registered sparsity objective, plus known prox values."""
+
+import itertools
+
+import numpy as np
+import pytest
+import torch
+
+from effcode.errors import InputError
+from effcode.learners.sparse_coding import SparseCoding
+from effcode.objectives import OBJECTIVES, Objective, make_objective
+
+ALL = OBJECTIVES.names()
+ELEMENTWISE = [name for name in ALL if OBJECTIVES.get(name).elementwise]
+
+
+def test_registry_holds_the_documented_objectives():
+    assert {"l1", "cauchy", "l0", "topk", "nonneg_l1"} <= set(ALL)
+
+
+@pytest.mark.parametrize("name", ELEMENTWISE)
+@pytest.mark.parametrize("lam,step", [(0.3, 1.0), (1.0, 0.5), (2.0, 2.0)])
+def test_prox_minimises_its_energy_against_a_grid(name, lam, step):
+    """prox(v) attains min_x 0.5 (x - v)^2 + step*lam*S(x), checked by brute force on a fine grid."""
+    objective = make_objective(name, lam)
+    v = torch.linspace(-4.0, 4.0, 81, dtype=torch.float64)
+    x = objective.prox(v, step)
+    grid = torch.linspace(-5.0, 5.0, 20001, dtype=torch.float64)
+
+    def energy(points, centre):
+        return 0.5 * (points - centre) ** 2 + step * lam * objective.penalty(points)
+
+    for vi, xi in zip(v, x):
+        best_on_grid = energy(grid, vi).min()
+        assert energy(xi.reshape(1), vi)[0] <= best_on_grid + 1e-9, (name, float(vi), float(xi))
+
+
+def test_topk_prox_is_the_projection_on_k_sparse_vectors():
+    """Brute force over supports: the nearest vector with <= k non-zeros keeps the k largest |v|."""
+    rng = np.random.default_rng(0)
+    objective = make_objective("topk", 0.0, k=2)
+    v = torch.tensor(rng.standard_normal((20, 5)))
+    x = objective.prox(v, 1.0, dim=1)
+    for vi, xi in zip(v, x):
+        best = min(float((vi ** 2).sum() - (vi[list(s)] ** 2).sum()) for s in itertools.combinations(range(5), 2))
+        assert float(((xi - vi) ** 2).sum()) == pytest.approx(best, abs=1e-12)
+        assert int((xi != 0).sum()) == 2
+    along_rows = objective.prox(v.T, 1.0, dim=0)
+    assert torch.equal(along_rows, x.T)
+    assert float(objective.value(x)) == 0.0 and float(objective.value(v)) == float("inf")
+
+
+def test_known_threshold_values():
+    v = torch.tensor([-3.0, -1.0, -0.2, 0.0, 0.5, 2.0])
+    assert torch.allclose(make_objective("l1", 0.5).prox(v, 2.0), torch.tensor([-2.0, 0, 0, 0, 0, 1.0]))
+    assert torch.allclose(make_objective("nonneg_l1", 0.5).prox(v, 1.0), torch.tensor([0, 0, 0, 0, 0, 1.5]))
+    # hard threshold at sqrt(2 * step * lam) = sqrt(2 * 1 * 0.5) = 1: |v| = 1 is not above it
+    assert torch.equal(make_objective("l0", 0.5).prox(v, 1.0), torch.tensor([-3.0, 0, 0, 0, 0, 2.0]))
+    # cauchy: the prox satisfies x - v + 2 t x / (sigma^2 + x^2) = 0 at a non-zero solution
+    cauchy = make_objective("cauchy", 0.4, sigma=0.5)
+    x = cauchy.prox(torch.tensor([3.0], dtype=torch.float64), 1.0)
+    assert float(x - 3.0 + 2 * 0.4 * x / (0.25 + x ** 2)) == pytest.approx(0.0, abs=1e-12)
+
+
+def test_values_are_lam_times_summed_penalty():
+    a = torch.tensor([[1.0, -2.0, 0.0], [0.0, 0.5, 0.0]])
+    assert float(make_objective("l1", 2.0).value(a)) == pytest.approx(7.0)
+    assert float(make_objective("l0", 2.0).value(a)) == pytest.approx(6.0)
+    assert float(make_objective("cauchy", 1.0, sigma=1.0).value(a)) == pytest.approx(
+        np.log(2) + np.log(5) + np.log(1.25))
+    assert float(make_objective("nonneg_l1", 1.0).value(a.abs())) == pytest.approx(3.5)
+    assert float(make_objective("nonneg_l1", 1.0).value(a)) == float("inf")
+
+
+def test_l1_value_is_differentiable():
+    a = torch.tensor([1.0, -2.0], requires_grad=True)
+    make_objective("l1", 3.0).value(a).backward()
+    assert torch.equal(a.grad, torch.tensor([3.0, -3.0]))
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_every_objective_lowers_the_sparse_coding_loss(name):
+    """Contract: a short SparseCoding fit on synthetic sparse data lowers the loss."""
+    rng = np.random.default_rng(1)
+    atoms = rng.standard_normal((24, 16))
+    atoms /= np.linalg.norm(atoms, axis=1, keepdims=True)
+    codes = np.zeros((2048, 24))
+    for row in codes:
+        row[rng.choice(24, 2, replace=False)] = rng.laplace(size=2) * 3
+    X = codes @ atoms + 0.05 * rng.standard_normal((2048, 16))
+    model = SparseCoding(24, lam=0.2, objective=name, n_steps=40, batch_size=256, n_iter=50).fit(X)
+    loss = model.history_["loss"]
+    assert np.all(np.isfinite(loss))
+    assert np.mean(loss[-5:]) < 0.8 * np.mean(loss[:2]), (name, loss[:2], loss[-5:])
+
+
+def test_bad_objective_inputs():
+    with pytest.raises(InputError, match="objective"):
+        make_objective("l7", 1.0)
+    with pytest.raises(InputError, match="lam"):
+        make_objective("l1", -1.0)
+    with pytest.raises(InputError, match="sigma"):
+        make_objective("cauchy", 1.0, sigma=0.0)
+    with pytest.raises(InputError, match="k"):
+        make_objective("topk", 1.0, k=0)
+    with pytest.raises(InputError, match="parameters"):
+        make_objective("l1", 1.0, sigma=2.0)
+
+
+def test_a_new_objective_is_one_class_and_a_registry_entry():
+    """The elastic net, added as in docs/objectives.md, works through make_objective."""
+
+    class ElasticNet(Objective):
+        name = "elastic_net_test"
+
+        def penalty(self, a):
+            return a.abs() + 0.5 * a ** 2
+
+        def prox(self, v, step, dim=-1):
+            t = step * self.lam
+            return (v - torch.clamp(v, -t, t)) / (1 + t)
+
+    OBJECTIVES.register("elastic_net_test", ElasticNet)
+    try:
+        objective = make_objective("elastic_net_test", 0.5)
+        v = torch.tensor([3.0])
+        x = objective.prox(v, 2.0)  # minimises 0.5 (x - 3)^2 + |x| + 0.5 x^2 -> x = 1
+        assert torch.allclose(x, torch.tensor([1.0]))
+    finally:
+        OBJECTIVES.unregister("elastic_net_test")
