@@ -80,7 +80,7 @@ def main(argv=None) -> None:
 
     # --- core: same whitened data, same init, same tolerance
     z_t, w0_t = torch.from_numpy(Z), torch.from_numpy(W0)
-    sk = FastICA(k, whiten=False, fun="logcosh", algorithm="parallel", w_init=W0, tol=tol, max_iter=max_iter)
+    sk = FastICA(None, whiten=False, fun="logcosh", algorithm="parallel", w_init=W0, tol=tol, max_iter=max_iter)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         t_sk, min_sk, _ = timed(lambda: sk.fit(Z), reps)

@@ -23,8 +23,6 @@ Registered names (``OBJECTIVES.names()``): ``l1``, ``nonneg_l1``, ``l0``,
 
 from __future__ import annotations
 
-import math
-
 import torch
 
 from .errors import InputError
@@ -126,18 +124,23 @@ class Cauchy(Objective):
     r"""S(a) = log(1 + a²/sigma²), the Cauchy-prior penalty of Olshausen & Field (1996).
 
     The prox has no simple closed form.  For v >= 0 (odd symmetry gives v < 0) the
-    stationary points of :math:`\tfrac12(x-v)^2 + t\log(1+x^2/\sigma^2)` solve the cubic
+    stationary points of :math:`\tfrac12(x-v)^2 + t\log(1+x^2/\sigma^2)`, t = step·lam,
+    are the real roots of the cubic
 
-    .. math::  x^3 - v x^2 + (\sigma^2 + 2t) x - v\sigma^2 = 0,
+    .. math::  f(x) = x^3 - v x^2 + (\sigma^2 + 2t) x - v\sigma^2,
 
-    whose real roots all lie in [0, v].  We take every real root in closed form
-    (Cardano's formula, or the trigonometric form when there are three), polish
-    each with two Newton steps, and return the root with the lowest objective.
-    Because S is not convex, the prox can jump (from near 0 to near v) as |v| grows.
-    Computed in float64 and cast back to the input dtype.
+    all in [0, v]; the minimiser is the smallest or the largest root.  f is concave
+    on [0, v/3] and convex on [v/3, v], with f(0) < 0 < f(v), so Newton's method
+    started at 0 climbs monotonically to the smallest root and started at v
+    descends monotonically to the largest (when a root lies in the other half the
+    other start finds it).  We run ``NEWTON_STEPS`` = 12 steps from both starts at
+    once and keep the candidate with the lower energy.  Because S is not convex,
+    the prox jumps (from near 0 to near v) as |v| grows past a threshold.
+    Computed in the input dtype, elementwise operations only.
     """
 
     name = "cauchy"
+    NEWTON_STEPS = 12
 
     def __init__(self, lam: float, sigma: float = 1.0):
         super().__init__(lam)
@@ -150,34 +153,22 @@ class Cauchy(Objective):
         return torch.log1p((a / self.sigma) ** 2)
 
     def prox(self, v, step, dim=-1):
-        t = torch.as_tensor(step * self.lam, dtype=torch.float64, device=v.device)
-        w = v.detach().to(torch.float64).abs()
+        t = step * self.lam
         s2 = self.sigma ** 2
-        c = s2 + 2.0 * t  # cubic x^3 + b x^2 + c x + d with b = -w, d = -w s2
-        p = c - w * w / 3.0  # depressed cubic y^3 + p y + q, x = y + w/3
-        q = -2.0 * w ** 3 / 27.0 + w * c / 3.0 - w * s2
-        disc = q * q / 4.0 + p ** 3 / 27.0
-        # one real root (disc > 0): Cardano
-        root_disc = torch.sqrt(torch.clamp(disc, min=0))
-        one = _cbrt(-q / 2.0 + root_disc) + _cbrt(-q / 2.0 - root_disc)
-        # three real roots (disc <= 0, hence p <= 0): trigonometric form
-        m = 2.0 * torch.sqrt(torch.clamp(-p / 3.0, min=0))
-        safe_p = torch.where(p < 0, p, torch.full_like(p, -1.0))
-        arg = torch.clamp(3.0 * q / (2.0 * safe_p) * torch.sqrt(-3.0 / safe_p), -1.0, 1.0)
-        phi = torch.arccos(arg) / 3.0
-        three = [m * torch.cos(phi - 2.0 * math.pi * k / 3.0) for k in range(3)]
-        candidates = torch.stack([torch.where(disc > 0, one, y) for y in three]) + w / 3.0
-        candidates = torch.clamp(candidates, min=0) if candidates.numel() else candidates
-        candidates = torch.minimum(candidates, w.expand_as(candidates))
-        for _ in range(2):  # Newton polish on the cubic, kept only where it helps
-            f = ((candidates - w) * candidates + c) * candidates - w * s2
-            df = (3.0 * candidates - 2.0 * w) * candidates + c
-            moved = candidates - f / torch.where(df.abs() > 1e-300, df, torch.ones_like(df))
-            f_moved = ((moved - w) * moved + c) * moved - w * s2
-            candidates = torch.where(f_moved.abs() < f.abs(), moved, candidates)
-        energy = 0.5 * (candidates - w) ** 2 + t * torch.log1p(candidates ** 2 / s2)
-        best = torch.gather(candidates, 0, energy.argmin(dim=0, keepdim=True))[0]
-        return (torch.sign(v.detach()).to(torch.float64) * best).to(v.dtype)
+        w = v.abs()
+        c = s2 + 2.0 * t
+        constant = w * s2
+        x = torch.stack([w, torch.zeros_like(w)])  # starts for the largest and smallest root
+        for _ in range(self.NEWTON_STEPS):
+            f = ((x - w) * x + c) * x - constant
+            slope = (3.0 * x - 2.0 * w) * x + c
+            x = x - f / slope
+        x = torch.minimum(torch.nan_to_num(x, nan=0.0, posinf=0.0, neginf=0.0).clamp_min(0), w)
+        large, small = x[0], x[1]
+        # energy(large) - energy(small)
+        difference = 0.5 * ((large - w) ** 2 - (small - w) ** 2) + t * torch.log((s2 + large * large) /
+                                                                             (s2 + small * small))
+        return torch.sign(v) * torch.where(difference <= 0, large, small)
 
 
 @OBJECTIVES.register("topk")
@@ -215,11 +206,6 @@ class TopK(Objective):
             return v
         idx = v.abs().topk(self.k, dim=dim).indices
         return torch.zeros_like(v).scatter(dim, idx, v.gather(dim, idx))
-
-
-def _cbrt(x: torch.Tensor) -> torch.Tensor:
-    """Real cube root (odd), for tensors that may be negative."""
-    return torch.sign(x) * x.abs().pow(1.0 / 3.0)
 
 
 def make_objective(name: str, lam: float, **params) -> Objective:

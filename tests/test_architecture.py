@@ -142,3 +142,21 @@ def test_decoder_bad_inputs(encoder):
         log_likelihood(np.zeros((2, 5)), rates)
     with pytest.raises(InputError, match="prior"):
         posterior(np.zeros((2, 60)), np.ones(10))
+
+
+def test_experiment_10_runs_end_to_end(tmp_path, small_image_folder):
+    from effcode.cli import main
+    from effcode.runs import read_json
+
+    argv = ["run", "10", "--quick", "--quiet", "--results", str(tmp_path), "--set", f"source={small_image_folder}",
+            "--set", "image_size=16", "--set", "n_images=2", "--set", "max_shift=4", "--set", "param_sizes=[8]",
+            "--set", "max_depth=3", "--set", "erf_size=33", "--set", "n_trials=200", "--set", "n_thetas=30",
+            "--set", "contrasts=[0.5,1.0]"]
+    assert main(argv) == 0
+    m = read_json(tmp_path / "10_architecture" / "metrics.json")
+    assert m["conv_circular_max_error"] < 1e-12 and m["global_pool_max_invariance_error"] < 1e-12
+    assert m["parameter_ratio"] == [64.0] and m["parameter_ratio_equals_hw"]
+    assert m["erf"]["1"]["support"] == m["erf"]["1"]["theory"] == [3, 5, 7]
+    assert m["weight_gradient_relative_difference"] < 1e-10
+    assert (tmp_path / "10_architecture" / "figures" / "decoding.png").exists()
+    assert "Architecture principles" in (tmp_path / "REPORT.md").read_text()

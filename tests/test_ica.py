@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import torch
 from sklearn.base import clone
+from sklearn.exceptions import ConvergenceWarning
 
 from effcode.errors import InputError
 from effcode.learners.base import LEARNERS
@@ -82,16 +83,23 @@ def test_outputs_follow_conventions(laplacian_mixture, fitted):
     assert np.all(np.diff(model.explained_variance_) <= 0)
 
 
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 @pytest.mark.parametrize("algorithm", ["fastica", "infomax"])
 def test_same_seed_bitwise_identical(algorithm):
     rng = np.random.default_rng(5)
     X = rng.laplace(size=(3000, 6)) @ rng.standard_normal((6, 6))
-    a = ICA(6, algorithm=algorithm, random_state=3).fit(X)
-    b = ICA(6, algorithm=algorithm, random_state=3).fit(X)
+    a = ICA(6, algorithm=algorithm, random_state=3, max_iter=30).fit(X)
+    b = ICA(6, algorithm=algorithm, random_state=3, max_iter=30).fit(X)
     assert np.array_equal(a.components_, b.components_)
     assert np.array_equal(a.basis_, b.basis_)
     other = ICA(6, algorithm=algorithm, random_state=4, max_iter=2).fit(X)
     assert not np.array_equal(a.components_, other.components_)
+
+
+def test_warns_when_not_converged(laplacian_mixture):
+    with pytest.warns(ConvergenceWarning, match="did not converge"):
+        model = ICA(N_SOURCES, max_iter=2).fit(laplacian_mixture[0])
+    assert not model.converged_ and model.n_iter_ == 2
 
 
 def test_dimension_reduction_by_variance_fraction():

@@ -74,3 +74,17 @@ def test_match_filters_recovers_permutation_and_sign():
         match_filters(a, b[:5])
     with pytest.raises(InputError, match="all-zero"):
         match_filters(np.zeros((2, 4)), np.ones((2, 4)))
+
+
+@pytest.mark.slow
+def test_experiment_11_quick(tmp_path):
+    from effcode.cli import main
+    from effcode.runs import read_json
+
+    assert main(["run", "11", "--quick", "--quiet", "--results", str(tmp_path)]) == 0
+    m = read_json(tmp_path / "11_identifiability" / "metrics.json")
+    assert m["function"]["permuted_max_abs_output_difference"] < 1e-10
+    assert m["function"]["rescaled_max_abs_output_difference"] < 1e-10
+    assert m["function"]["permuted_max_abs_weight_difference"] > 0.01
+    for v in m["matching"].values():
+        assert v["matched_median_abs_cos"] > v["chance_matched_median_abs_cos"] + 0.2 > v["identity_median_abs_cos"]

@@ -84,11 +84,11 @@ def test_every_objective_lowers_the_sparse_coding_loss(name):
     rng = np.random.default_rng(1)
     atoms = rng.standard_normal((24, 16))
     atoms /= np.linalg.norm(atoms, axis=1, keepdims=True)
-    codes = np.zeros((2048, 24))
+    codes = np.zeros((1024, 24))
     for row in codes:
         row[rng.choice(24, 2, replace=False)] = rng.laplace(size=2) * 3
-    X = codes @ atoms + 0.05 * rng.standard_normal((2048, 16))
-    model = SparseCoding(24, lam=0.2, objective=name, n_steps=40, batch_size=256, n_iter=50).fit(X)
+    X = codes @ atoms + 0.05 * rng.standard_normal((1024, 16))
+    model = SparseCoding(24, lam=0.2, objective=name, n_steps=20, batch_size=128, n_iter=30).fit(X)
     loss = model.history_["loss"]
     assert np.all(np.isfinite(loss))
     assert np.mean(loss[-5:]) < 0.8 * np.mean(loss[:2]), (name, loss[:2], loss[-5:])

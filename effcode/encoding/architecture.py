@@ -149,17 +149,17 @@ def theoretical_receptive_field(net: torch.nn.Sequential) -> int:
     return 1 + sum((m.kernel_size[0] - 1) * m.dilation[0] for m in convs)
 
 
-def input_gradient_map(net: torch.nn.Module, size: int, *, n_samples: int = 16, seed: int = 0,
-                       device: str = "cpu") -> np.ndarray:
+def input_gradient_map(net: torch.nn.Module, size: int, *, n_samples: int = 16, seed: int = 0) -> np.ndarray:
     """Mean ``|d y_centre / d x|`` over ``n_samples`` standard-normal inputs (1, size, size).
 
-    ``y_centre`` is the sum over output channels at the central output pixel.  Returns a
-    (size, size) float64 map (units: output per input unit) whose spread is the effective
-    receptive field.
+    ``y_centre`` is the sum over output channels at the central output pixel; the inputs are
+    made on the device of ``net``'s parameters.  Returns a (size, size) float64 map (units:
+    output per input unit) whose spread is the effective receptive field.
     """
     size = check_int("size", size, minimum=3)
     n_samples = check_int("n_samples", n_samples)
     gen = torch.Generator().manual_seed(check_int("seed", seed, minimum=0))
+    device = next(net.parameters()).device
     x = torch.randn(n_samples, 1, size, size, generator=gen).to(device).requires_grad_(True)
     out = net(x)
     out[:, :, out.shape[-2] // 2, out.shape[-1] // 2].sum().backward()

@@ -97,7 +97,7 @@ class PoissonGLM(BaseEstimator):
         self.coef_ = w.detach().cpu().numpy()
         self.intercept_ = float(b.detach().cpu())
         self.filter_ = self.coef_.reshape(side, side)
-        self.n_iter_ = int(optimizer.state[optimizer._params[0]]["n_iter"])
+        self.n_iter_ = int(optimizer.state[w]["n_iter"])
         self.loss_ = loss
         return self
 

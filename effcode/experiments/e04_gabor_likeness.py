@@ -65,10 +65,9 @@ def compute(run) -> None:
     run.save_json("metrics.json", {label: r2_summary(values) for label, values in r2.items()})
 
 
-def threshold_bars(metrics: dict, path) -> None:
+def threshold_bars(metrics: dict, labels: list, path) -> None:
     fig = new_figure(8, 3.2)
     ax = fig.subplots()
-    labels = list(metrics)
     width = 0.8 / len(R2_THRESHOLDS)
     for j, t in enumerate(R2_THRESHOLDS):
         values = [metrics[label][f"frac_r2_{t:.1f}"] for label in labels]
@@ -88,7 +87,7 @@ def plot(run) -> Section:
     metrics = run.load_json("metrics.json")
     hist_path, bars_path = run.figure_path("r2_histograms"), run.figure_path("r2_fractions")
     r2_histogram(r2, title="Gabor-fit R²: learned filters and controls", path=hist_path)
-    threshold_bars(metrics, bars_path)
+    threshold_bars(metrics, labels, bars_path)
     rows = ["| population | filters | median R² | R² ≥ 0.7 | R² ≥ 0.8 | R² ≥ 0.9 |", "|---|---|---|---|---|---|"]
     for label in labels:
         m = metrics[label]

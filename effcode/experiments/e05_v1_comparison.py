@@ -9,6 +9,10 @@ from .base import Experiment, Section, register
 from .common import fmt, gabor_table, source_images
 
 
+#: fewest well-fit units for which population statistics are computed
+MIN_UNITS = 5
+
+
 def well_fit(fit: dict, threshold: float) -> np.ndarray:
     """Units whose Gabor fit explains at least ``threshold`` of the variance, succeeded and lies on the patch."""
     return (fit["r2"] >= threshold) & (fit["failed"] == 0) & (fit["off_patch"] == 0)
@@ -27,16 +31,22 @@ def compare(run, filters: np.ndarray) -> dict:
     good = well_fit(fit, cfg["r2_threshold"])
     table = {**{k: np.asarray(v)[good] for k, v in tuning.items()}, "theta": fit["theta"][good]}
     nx, ny = fit["nx"][good], fit["ny"][good]
-    result = {"n_units": int(filters.shape[0]), "n_well_fit": int(good.sum()),
-              "nxny": {k: v for k, v in v1.nxny_distance(nx, ny, n_bootstrap=cfg["n_bootstrap"], seed=run.seed).items()
-                       if np.ndim(v) == 0},
-              "median_nx": v1.bootstrap_median(nx, cfg["n_bootstrap"], run.seed),
-              "median_ny": v1.bootstrap_median(ny, cfg["n_bootstrap"], run.seed),
-              "scores": {name: {k: v for k, v in s.items() if np.ndim(v) == 0}
-                         for name, s in v1.similarity_scores(table, n_bootstrap=cfg["n_bootstrap"],
-                                                             seed=run.seed).items()}}
+    result = {"n_units": int(filters.shape[0]), "n_well_fit": int(good.sum()), "nxny": {}, "scores": {},
+              "median_nx": [float("nan")] * 3, "median_ny": [float("nan")] * 3}
+    if good.sum() >= MIN_UNITS:
+        n_boot = cfg["n_bootstrap"]
+        result["nxny"] = {k: v for k, v in v1.nxny_distance(nx, ny, n_bootstrap=n_boot, seed=run.seed).items()
+                          if np.ndim(v) == 0}
+        result["median_nx"] = v1.bootstrap_median(nx, n_boot, run.seed)
+        result["median_ny"] = v1.bootstrap_median(ny, n_boot, run.seed)
+        result["scores"] = {name: {k: v for k, v in s.items() if np.ndim(v) == 0}
+                            for name, s in v1.similarity_scores(table, n_bootstrap=n_boot, seed=run.seed).items()}
     return result, {**{f"fit_{k}": v for k, v in fit.items()}, **{f"tuning_{k}": v for k, v in tuning.items()},
                     "well_fit": good}
+
+
+def slug(label: str) -> str:
+    return label.replace(" ", "_").lower()
 
 
 def fit_key(filters: np.ndarray) -> str:
@@ -50,37 +60,44 @@ def compute(run) -> None:
 
     images = source_images(run)
     metrics = {}
-    for i, (label, bank) in enumerate(learned_banks(run, images).items()):
+    for label, bank in learned_banks(run, images).items():
         metrics[label], arrays = compare(run, bank.filters)
-        run.save_npz(f"population_{i}.npz", label=np.array(label), **arrays)
+        run.save_npz(f"population_{slug(label)}.npz", **arrays)
     run.save_json("metrics.json", metrics)
 
 
 def plot(run) -> Section:
     metrics = run.load_json("metrics.json")
     figures, scores = [], {}
-    for i, label in enumerate(metrics):
-        data = run.load_npz(f"population_{i}.npz")
+    for label in metrics:
+        if metrics[label]["n_well_fit"] < MIN_UNITS:
+            continue
+        data = run.load_npz(f"population_{slug(label)}.npz")
         good = data["well_fit"].astype(bool)
-        slug = label.replace(" ", "_").lower()
-        path = run.figure_path(f"nxny_{slug}")
+        path = run.figure_path(f"nxny_{slug(label)}")
         nxny_scatter(data["fit_nx"][good], data["fit_ny"][good], label=label, seed=run.seed,
                      title=f"{label}: nx–ny against Ringach (2002)", path=path)
         figures.append((f"{path}.png", f"{label}: (nx, ny) of well-fit units over the Ringach (2002) histogram."))
         table = {k[len("tuning_"):]: v[good] for k, v in data.items() if k.startswith("tuning_")}
         table["theta"] = data["fit_theta"][good]
-        path = run.figure_path(f"properties_{slug}")
+        path = run.figure_path(f"properties_{slug(label)}")
         property_distributions(table, label=label, seed=run.seed, n_bootstrap=run.config["n_bootstrap"],
                                title=f"{label}: tuning properties against V1", path=path)
         figures.append((f"{path}.png", f"{label}: grating-tuning properties against the V1 histograms."))
         scores[label] = {name: s["score"] for name, s in metrics[label]["scores"].items()}
     path = run.figure_path("similarity_table")
+    if not scores:
+        return Section("Comparison with V1", f"No learner had {MIN_UNITS} or more units with R² ≥ "
+                       f"{run.config['r2_threshold']}; nothing to compare.", figures)
     similarity_table(scores, title="Brain-Score-style similarity to V1 (1 = as close as V1 resamples)", path=path)
     figures.append((f"{path}.png", "Similarity scores per learner and property, with the ceilings."))
     rows = ["| learner | well-fit units | median nx [95% CI] | median ny [95% CI] | nx–ny TV distance "
             "(79-cell draws) | null median / 95% | mean similarity |", "|---|---|---|---|---|---|---|"]
     for label, m in metrics.items():
         nx, ny, d = m["median_nx"], m["median_ny"], m["nxny"]
+        if not d:
+            rows.append(f"| {label} | {m['n_well_fit']}/{m['n_units']} | – | – | – | – | – |")
+            continue
         mean_score = np.mean([s["score"] for s in m["scores"].values()])
         rows.append(f"| {label} | {m['n_well_fit']}/{m['n_units']} | {fmt(nx[0])} [{fmt(nx[1])}, {fmt(nx[2])}] | "
                     f"{fmt(ny[0])} [{fmt(ny[1])}, {fmt(ny[2])}] | {fmt(d['distance'])} ({fmt(d['model_79_median'])}) | "
@@ -101,6 +118,6 @@ register(Experiment(
                  "V1 itself; their tuning to simulated gratings (half-wave rectified responses) is compared with "
                  "De Valois 1982, Schiller 1976 and Ringach, Shapley & Hawken 2002 by the Brain-Score similarity "
                  "1 − KS/KS_max over bootstrap draws, divided by the V1 data's own ceiling."),
-    defaults={"r2_threshold": 0.7, "n_bootstrap": 1000, "pixels_per_degree": None},
+    defaults={"r2_threshold": 0.7, "n_bootstrap": 1000, "pixels_per_degree": 20.0},
     quick={"n_bootstrap": 200},
     compute=compute, plot=plot))

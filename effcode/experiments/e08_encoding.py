@@ -241,10 +241,10 @@ def plot(run) -> Section:
             f"{metrics['n_test']} held-out stimuli per cell). A model *captures* a cell's rate when its FEV is at "
             f"least {fmt(t)}. " + "; ".join(verdict) + ". The GLM filter R² is the fraction of the fitted "
             "filter explained, up to scale and offset, by the true receptive field (for the complex cell: by its "
-            "quadrature pair). For the threshold-linear simple cell the filter is right but the exponential link "
-            "is the wrong output nonlinearity: its rate predictions overshoot on high-contrast stimuli, which a "
-            "negative FEV exposes while the bits/spike stay positive. FEV in parentheses is estimated from "
-            "repeated trials without the true rate (`fev_from_repeats`).")
+            "quadrature pair). The GLM's exponential link is the right output nonlinearity only for the "
+            "exponential simple cell; for the threshold-linear one it can recover the filter while mispredicting "
+            "the rates. FEV in parentheses is estimated from repeated trials without the true rate "
+            "(`fev_from_repeats`).")
     return Section("Encoding models of simulated V1 neurons", text, [
         (f"{paths['scores']}.png", "Held-out log-likelihood gain over a mean-rate Poisson model (bits/spike; "
                                    "black: the true rate's) and FEV, per cell, GLM vs CNN."),

@@ -80,8 +80,7 @@ def receptive_fields(run, cfg: dict) -> dict:
         maps, support, effective, theory = [], [], [], []
         for depth in depths:
             net = conv_stack(int(depth), kernel_size=3, dilation=dilation, channels=cfg["channels"], seed=run.seed)
-            g = input_gradient_map(net, cfg["erf_size"], n_samples=cfg["erf_samples"], seed=run.seed,
-                                   device=run.device)
+            g = input_gradient_map(net, cfg["erf_size"], n_samples=cfg["erf_samples"], seed=run.seed)
             w = receptive_field_widths(g)
             maps.append(g / g.max())
             support.append(w["support"])
@@ -346,11 +345,10 @@ def plot(run) -> Section:
                 f"{fmt(dec['log_post_true|informative world|true prior'][low])}, "
                 f"{fmt(dec['log_post_true|informative world|flat prior'][low])} and "
                 f"{fmt(dec['log_post_true|informative world|wrong prior'][low])}. When orientations are uniform "
-                f"instead, the flat prior is the right one "
-                f"({fmt(dec['error_deg|uniform world|flat prior'][low], 1)}° vs "
-                f"{fmt(dec['error_deg|uniform world|true prior'][low], 1)}° with the informative prior). The "
-                "encoder (the likelihood) is the same throughout: the decoder's answer depends on p(θ), which "
-                "the encoding model does not contain.")
+                f"instead, the flat prior gives {fmt(dec['error_deg|uniform world|flat prior'][low], 1)}° and the "
+                f"informative prior {fmt(dec['error_deg|uniform world|true prior'][low], 1)}°. The encoder (the "
+                "likelihood) is the same throughout: the best decoder depends on p(θ), which the encoding model "
+                "does not contain.")
     text = "\n".join([
         f"- **Equivariance.** Max relative error over shifts 0–{cfg['max_shift']} px: circular-padded convolution "
         f"{m['conv_circular_max_error']:.1e}; zero-padded convolution {fmt(m['conv_zeros_max_error'], 3)} on the "

@@ -41,10 +41,12 @@ from __future__ import annotations
 
 import functools
 import math
+import warnings
 
 import numpy as np
 import torch
 from scipy import integrate
+from sklearn.exceptions import ConvergenceWarning
 
 from ..data import PatchWhitener, log_luminance, remove_dc, sample_patches
 from ..data.preprocess import _as_arrays
@@ -56,6 +58,9 @@ from .base import LEARNERS, FilterLearner
 ALGORITHMS = ("fastica", "infomax")
 #: patches sampled by ``fit_images`` when ``n_patches`` is None
 DEFAULT_N_PATCHES = 50_000
+#: fraction of the patch variance kept by PCA when ``whiten_components`` is None (about 113 of the
+#: 256 dimensions of DC-removed 16 x 16 patches of the default images; see docs/ica.md)
+DEFAULT_VARIANCE_FRACTION = 0.95
 
 
 def amari_index(unmixing, mixing) -> float:
@@ -183,6 +188,12 @@ def infomax_natural_gradient(z: torch.Tensor, w: torch.Tensor, *, max_iter: int,
     return w, max_iter, False
 
 
+def warn_if_not_converged(name: str, converged: bool, max_iter: int, tol: float) -> None:
+    if not converged:
+        warnings.warn(f"{name} did not converge to tol={tol} in max_iter={max_iter} iterations; the result is "
+                      "usable but not at the optimum (raise max_iter or tol)", ConvergenceWarning, stacklevel=3)
+
+
 def canonical_order(basis: np.ndarray, groups: int = 1) -> tuple[np.ndarray, np.ndarray]:
     """Signs and order of units from their (d, K) basis columns (unit-variance sources).
 
@@ -201,33 +212,38 @@ def canonical_order(basis: np.ndarray, groups: int = 1) -> tuple[np.ndarray, np.
     return signs, order
 
 
-def resolve_whitening(whiten_components, n_components, X: np.ndarray, *, multiple_of: int = 1) -> tuple[int, int]:
-    """(d', K): the number of PCA dimensions kept and of units.
+def resolve_whitening(whiten_components, n_components, X: np.ndarray, *, square: bool = False,
+                      multiple_of: int = 1) -> tuple[int, int]:
+    """(d', K): the number of PCA dimensions kept and of units, from the estimator's parameters.
 
-    ``whiten_components``: int (dimensions kept), float in (0, 1) (smallest number of leading
-    principal components explaining that fraction of the variance) or None (= ``n_components``,
-    or all d dimensions when both are None).  ``n_components`` None means K = d'.
+    ``whiten_components``: an int (dimensions kept); a float in (0, 1] (the fewest leading principal
+    components explaining that fraction of the variance of ``X``, but at least ``n_components``);
+    or None: ``n_components`` when the method is ``square`` (Infomax) and it is given, else the
+    fraction :data:`DEFAULT_VARIANCE_FRACTION`.  ``n_components`` None means K = d' (rounded down
+    to a multiple of ``multiple_of``).
     """
     d = X.shape[1]
     k = None if n_components is None else check_int("n_components", n_components, maximum=d)
     if whiten_components is None:
-        dim = d if k is None else k
-    elif isinstance(whiten_components, (float, np.floating)):
+        whiten_components = k if square and k is not None else DEFAULT_VARIANCE_FRACTION
+    if isinstance(whiten_components, (float, np.floating)):
         fraction = check_float("whiten_components", whiten_components, minimum=0.0, maximum=1.0,
                                strict_minimum=True)
         centred = X - X.mean(axis=0)
         eigvals = np.sort(np.clip(np.linalg.eigvalsh(centred.T @ centred), 0, None))[::-1]
-        cumulative = np.cumsum(eigvals) / eigvals.sum()
-        dim = int(np.searchsorted(cumulative, fraction) + 1)
+        cumulative = np.cumsum(eigvals) / max(eigvals.sum(), np.finfo(float).tiny)
+        dim = min(int(np.searchsorted(cumulative, fraction * (1 - 1e-12)) + 1), d)
+        dim = max(dim, k or 0)
     else:
         dim = check_int("whiten_components", whiten_components, maximum=d)
-    dim = min(dim, d)
-    k = dim if k is None else k
+    k = dim // multiple_of * multiple_of if k is None else k
     if k > dim:
-        raise InputError(f"n_components ({k}) must be <= the whitened dimension ({dim}); "
-                         "raise whiten_components")
-    if k % multiple_of:
-        raise InputError(f"n_components ({k}) must be a multiple of subspace_size ({multiple_of})")
+        raise InputError(f"n_components ({k}) must be <= the whitened dimension whiten_components ({dim})")
+    if k < 1 or k % multiple_of:
+        raise InputError(f"n_components ({k}) must be a positive multiple of subspace_size ({multiple_of})")
+    if square and k != dim:
+        raise InputError(f"algorithm='infomax' estimates a square unmixing matrix: n_components ({k}) must equal "
+                         f"whiten_components ({dim})")
     return dim, k
 
 
@@ -307,11 +323,12 @@ class ICA(WhitenedLinearLearner):
 
     Parameters
     ----------
-    n_components : number of independent components K (None: the whitened dimension).
+    n_components : number of independent components K (None: the whitened dimension d').  FastICA
+        may estimate fewer components than d' (it then finds the K most non-Gaussian directions).
     algorithm : ``"fastica"`` (symmetric, logcosh) or ``"infomax"`` (natural gradient, tanh score;
-        needs K equal to the whitened dimension).
-    whiten_components : PCA dimensions kept before ICA: int, fraction of variance in (0, 1), or
-        None (= n_components; all dimensions when both are None).
+        square: K = d').
+    whiten_components : PCA dimensions d' kept before ICA: an int, or a fraction of the variance in
+        (0, 1] (at least K dimensions are kept).  None: 95% of the variance for FastICA; K for Infomax.
     max_iter : FastICA iterations / Infomax epochs.
     tol : FastICA: max |1 - |w_new . w_old|| per iteration; Infomax: relative change of W per epoch.
     learning_rate, batch_size : Infomax natural-gradient step and mini-batch size.
@@ -353,22 +370,20 @@ class ICA(WhitenedLinearLearner):
         X = check_array("X", X, ndim=2)
         if X.shape[0] < 2:
             raise InputError(f"X must hold at least 2 patches (rows), got shape {X.shape}")
-        dim, k = resolve_whitening(self.whiten_components, self.n_components, X)
+        dim, k = resolve_whitening(self.whiten_components, self.n_components, X, square=algorithm == "infomax")
         whitener = PatchWhitener(kind="pca", n_components=dim).fit(X)
         z = torch.from_numpy(whitener.transform(X)).to(device)
         w0 = torch.from_numpy(_random_orthonormal(rng, k, dim)).to(device)
         if algorithm == "fastica":
             w, n_iter, converged = fastica_symmetric(z, w0, max_iter=max_iter, tol=tol, progress=progress)
         else:
-            if k != dim:
-                raise InputError(f"algorithm='infomax' estimates a square unmixing matrix: n_components ({k}) "
-                                 f"must equal whiten_components ({dim})")
             lr = check_float("learning_rate", self.learning_rate, minimum=0.0, strict_minimum=True)
             batch_size = check_int("batch_size", self.batch_size)
             gen = torch.Generator().manual_seed(int(rng.integers(2 ** 62)))
             w, n_iter, converged = infomax_natural_gradient(z, w0, max_iter=max_iter, tol=tol, learning_rate=lr,
                                                             batch_size=batch_size, generator=gen,
                                                             progress=progress)
+        warn_if_not_converged(type(self).__name__, converged, max_iter, tol)
         w = w.cpu().numpy()
         sources = z.cpu().numpy() @ w.T
         self._set_outputs(whitener, w, sources)

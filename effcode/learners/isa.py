@@ -11,24 +11,22 @@ subspaces are independent; within a subspace only the *energy*
            \quad \text{s.t. } W W^\top = I,
 
 (:math:`\log p(r) = -\sqrt{\varepsilon + r^2}` + const, a smoothed Laplacian of the subspace norm
-:math:`r`; ``epsilon`` in squared whitened units) with the FastISA fixed-point iteration
-(Hyvarinen & Koster 2006), :math:`g(e) = \tfrac12 (\varepsilon + e)^{-1/2}`,
+:math:`r`; ``epsilon`` in squared whitened units) by projected gradient ascent: the gradient
 
-.. math::  w_i \leftarrow \mathbb{E}\big[z\, y_i\, g(e_{j(i)})\big]
-           - \mathbb{E}\big[g(e_{j(i)}) + 2 y_i^2 g'(e_{j(i)})\big]\, w_i,
-           \qquad W \leftarrow (W W^\top)^{-1/2} W,
+.. math::  \frac{\partial J}{\partial w_i} = -\mathbb{E}\Big[\frac{y_i\, z}{\sqrt{\varepsilon + e_{j(i)}}}\Big]
 
-a Newton-like step on :math:`J` followed by symmetric orthogonalisation.
+is projected on the tangent space of :math:`W W^\top = I`, a step is taken and :math:`W` is
+re-orthonormalised, :math:`W \leftarrow (W W^\top)^{-1/2} W`; the step size adapts so that
+:math:`J` never decreases.  It stops when one iteration raises :math:`J` by less than
+``tol`` :math:`\cdot |J|`.
 
 Initialisation: :math:`J` has poor local optima in which units of different subspaces are paired
 (from random starts, synthetic subspaces were missed by principal angles of ~80 degrees).  So the
-iteration starts from symmetric FastICA outputs grouped by the correlation of their energies
+ascent starts from symmetric FastICA outputs grouped by the correlation of their energies
 (:func:`group_by_energy_dependence`): ICA separates the subspaces from each other but not within
 them (Cardoso 1998; Szabo, Poczos & Lorincz 2007), and units of one subspace share their energy
-fluctuations.  FastISA then refines the grouped solution.  The objective only
-identifies each subspace, not a basis within it (it is invariant to rotations inside a
-subspace), so convergence is measured on the subspaces: it stops when the largest principal
-angle between a subspace and its previous iterate has cosine above ``1 - tol``.
+fluctuations.  On natural images the ascent then converges slowly (the objective is flat along
+many directions); ``max_iter`` bounds it.
 
 ``transform`` returns the subspace energies :math:`\sqrt{\sum_{i \in S_j} y_i^2}` (no
 :math:`\varepsilon`), the complex-cell-like, phase-invariant responses.  See ``docs/ica.md``.
@@ -45,7 +43,11 @@ from ..data import PatchWhitener
 from ..errors import DivergenceError, InputError
 from ..validation import check_array, check_float, check_int, check_random_state, resolve_device
 from .base import LEARNERS
-from .ica import WhitenedLinearLearner, _iterations, fastica_symmetric, _random_orthonormal, _sym_decorrelate, resolve_whitening
+from .ica import WhitenedLinearLearner, _iterations, fastica_symmetric, warn_if_not_converged, _random_orthonormal, _sym_decorrelate, resolve_whitening
+
+
+#: FastICA tolerance of the initialisation (scikit-learn's criterion, see :func:`fastica_symmetric`)
+INIT_TOL = 1e-4
 
 
 def subspace_objective(y: torch.Tensor, subspace_size: int, epsilon: float) -> float:
@@ -83,36 +85,43 @@ def group_by_energy_dependence(y: torch.Tensor, subspace_size: int) -> torch.Ten
     return torch.as_tensor(order, device=y.device)
 
 
-def fastisa(z: torch.Tensor, w: torch.Tensor, *, subspace_size: int, epsilon: float, max_iter: int, tol: float,
-            progress: bool = False) -> tuple[torch.Tensor, int, bool]:
-    """FastISA fixed-point iteration on whitened ``z`` (n, d') from ``w`` (K, d').
+def isa_gradient_ascent(z: torch.Tensor, w: torch.Tensor, *, subspace_size: int, epsilon: float, max_iter: int,
+                        tol: float, progress: bool = False) -> tuple[torch.Tensor, float, int, bool]:
+    """Maximise J(W) on whitened ``z`` (n, d') from ``w`` (K, d') by projected gradient ascent.
 
-    Returns ``(W, n_iter, converged)``; W has orthonormal rows.  See the module docstring.
+    Each iteration takes the Euclidean gradient of J, projects it on the tangent space of the
+    orthonormal-rows constraint, steps, and re-orthonormalises (``(W W^T)^(-1/2) W``).  The step
+    size adapts: x1.5 after an accepted step, halved (and the step retried) while J would decrease,
+    so J never decreases.  Stops when an iteration raises J by less than ``tol * |J|``.
+    Returns ``(W, J, n_iter, converged)``.
     """
     n, m = z.shape[0], subspace_size
-    k = w.shape[0]
     w = _sym_decorrelate(w)
-    for it in _iterations(max_iter, progress, "FastISA"):
-        y = z @ w.T                                                   # (n, K)
-        energy = (y * y).reshape(n, k // m, m).sum(dim=2) + epsilon   # (n, J)
-        g = 0.5 * energy.rsqrt()                                      # G'(e) for G(e) = sqrt(eps + e)
-        g_prime = -0.5 * g / energy                                   # G''(e)
-        g = g.repeat_interleave(m, dim=1)
-        g_prime = g_prime.repeat_interleave(m, dim=1)
-        first = (y * g).T @ z / n
-        second = (g + 2 * y * y * g_prime).mean(dim=0)
-        w_new = _sym_decorrelate(first - second[:, None] * w)
-        # cosines of the principal angles between each new subspace and the old one
-        overlap = (w_new @ w.T).reshape(k // m, m, k // m, m).diagonal(dim1=0, dim2=2).permute(2, 0, 1)
-        cosines = torch.linalg.svdvals(overlap)
-        change = float(1 - cosines.min())
-        w = w_new
-        if not math.isfinite(change):
-            raise DivergenceError(f"FastISA produced NaN/Inf at iteration {it}; increase epsilon or reduce "
-                                  "whiten_components")
-        if change < tol:
-            return w, it, True
-    return w, max_iter, False
+    y = z @ w.T
+    value = subspace_objective(y, m, epsilon)
+    step = 1.0
+    for it in _iterations(max_iter, progress, "ISA"):
+        norm = ((y * y).reshape(n, -1, m).sum(dim=2) + epsilon).sqrt().repeat_interleave(m, dim=1)
+        grad = -(y / norm).T @ z / n                                     # dJ/dW, (K, d')
+        grad = grad - 0.5 * (grad @ w.T + w @ grad.T) @ w               # tangent to W W^T = I
+        while True:
+            w_new = _sym_decorrelate(w + step * grad)
+            y_new = z @ w_new.T
+            new_value = subspace_objective(y_new, m, epsilon)
+            if not math.isfinite(new_value):
+                raise DivergenceError(f"ISA produced NaN/Inf at iteration {it}; increase epsilon or reduce "
+                                      "whiten_components")
+            if new_value >= value:
+                break
+            step *= 0.5
+            if step < 1e-12:  # no ascent left at this precision
+                return w, value, it, True
+        gain = new_value - value
+        w, y, value = w_new, y_new, new_value
+        step *= 1.5
+        if gain <= tol * abs(value):
+            return w, value, it, True
+    return w, value, max_iter, False
 
 
 class ISA(WhitenedLinearLearner):
@@ -120,14 +129,14 @@ class ISA(WhitenedLinearLearner):
 
     Parameters
     ----------
-    n_components : number of linear units K (None: the whitened dimension); a multiple of
-        ``subspace_size``.
+    n_components : number of linear units K, a multiple of ``subspace_size`` (None: the whitened
+        dimension rounded down to a multiple).
     subspace_size : units per subspace m (2 or 4 typically).
-    whiten_components : PCA dimensions kept: int, fraction of variance in (0, 1), or None
-        (= n_components; all dimensions when both are None).
+    whiten_components : PCA dimensions d' kept: an int, or a fraction of the variance in (0, 1]
+        (at least K dimensions).  None: 95% of the variance.
     epsilon : smoothing of the subspace norm in the objective (squared whitened units).
-    max_iter, tol : FastISA iterations; stop when every subspace moved by less than
-        ``1 - cos(largest principal angle) < tol``.
+    max_iter, tol : gradient-ascent iterations; stop when an iteration raises J by less than
+        ``tol * |J|``.  (The FastICA initialisation uses its own criterion, tolerance 1e-4.)
     log_luminance : ``fit_images`` takes the log of luminance before sampling patches.
     random_state, device, progress : seed (int), torch device, tqdm bar.
 
@@ -143,7 +152,7 @@ class ISA(WhitenedLinearLearner):
     """
 
     def __init__(self, n_components=None, *, subspace_size=2, whiten_components=None, epsilon=1e-3, max_iter=200,
-                 tol=1e-4, log_luminance=False, random_state=0, device="cpu", progress=False):
+                 tol=1e-6, log_luminance=False, random_state=0, device="cpu", progress=False):
         self.n_components = n_components
         self.subspace_size = subspace_size
         self.whiten_components = whiten_components
@@ -169,11 +178,11 @@ class ISA(WhitenedLinearLearner):
         whitener = PatchWhitener(kind="pca", n_components=dim).fit(X)
         z = torch.from_numpy(whitener.transform(X)).to(device)
         w0 = torch.from_numpy(_random_orthonormal(rng, k, dim)).to(device)
-        w0, _, _ = fastica_symmetric(z, w0, max_iter=max_iter, tol=tol, progress=progress)
+        w0, _, _ = fastica_symmetric(z, w0, max_iter=max_iter, tol=INIT_TOL, progress=progress)
         w0 = w0[group_by_energy_dependence(z @ w0.T, m)]
-        w, n_iter, converged = fastisa(z, w0, subspace_size=m, epsilon=epsilon, max_iter=max_iter, tol=tol,
-                                       progress=progress)
-        self.objective_ = subspace_objective(z @ w.T, m, epsilon)
+        w, self.objective_, n_iter, converged = isa_gradient_ascent(z, w0, subspace_size=m, epsilon=epsilon,
+                                                                    max_iter=max_iter, tol=tol, progress=progress)
+        warn_if_not_converged(type(self).__name__, converged, max_iter, tol)
         w = w.cpu().numpy()
         self._set_outputs(whitener, w, z.cpu().numpy() @ w.T, groups=m)
         self.n_iter_ = n_iter

@@ -253,8 +253,7 @@ class SparseCNN(FilterLearner):
             raise InputError("the training images are all zero; expected image structure")
         images = [torch.as_tensor(a / self.scale_, dtype=torch.float32, device=dev) for a in arrays]
         rng = check_random_state(self.random_state)
-        init = torch.randn(self.n_components, 1, s, s, generator=torch.Generator().manual_seed(self.random_state))
-        atoms = _normalised(init).to(dev).requires_grad_(True)
+        atoms = _normalised(_initial_atoms(images, self.n_components, s, rng)).requires_grad_(True)
         optimizer = torch.optim.Adam([atoms], lr=self.learning_rate)
         mask = interior_mask(crop, crop, s, dev)
         n_positions = np.array([(a.shape[0] - crop + 1) * (a.shape[1] - crop + 1) for a in arrays], dtype=float)
@@ -327,6 +326,18 @@ class SparseCNN(FilterLearner):
         with torch.no_grad():
             a = torch.as_tensor(maps, device=self._fitted.device)
             return F.conv_transpose2d(a, self._atoms)[:, 0].cpu().numpy()
+
+
+def _initial_atoms(images: list[torch.Tensor], n_atoms: int, size: int, rng: np.random.Generator) -> torch.Tensor:
+    """(K, 1, s, s): the K highest-energy of 4K random s x s patches of the images.
+
+    Starting from data rather than noise makes every atom respond to the images from
+    the first step; random noise atoms mostly stay silent and never learn.
+    """
+    n_positions = np.array([(im.shape[0] - size + 1) * (im.shape[1] - size + 1) for im in images], dtype=float)
+    candidates = _draw_crops(images, n_positions, size, 4 * n_atoms, rng)
+    energy = candidates.pow(2).sum(dim=(1, 2, 3))
+    return candidates[torch.argsort(energy, descending=True, stable=True)[:n_atoms]]
 
 
 def _draw_crops(images: list[torch.Tensor], n_positions: np.ndarray, crop: int, batch_size: int,

@@ -1,0 +1,248 @@
+"""Benchmark: time for sparse dictionary learning to reach a stated quality on natural-image patches.
+
+Three implementations learn 256 atoms from the *same* whitened 16x16 patches (default images,
+Olshausen-Field whitening, unit variance per image; the patch set is rescaled to unit RMS pixel
+value) with the *same* objective, per patch
+
+    0.5 * ||x - D^T a||^2 + lam * ||a||_1,   lam = 2.0 (effcode's default), unit-norm atoms:
+
+* effcode ``SparseCoding`` with default parameters, fed batches of the training set by
+  ``partial_fit`` (epochs in a seeded random order);
+* scikit-learn ``MiniBatchDictionaryLearning(alpha=lam, fit_algorithm="cd", batch_size=256)``,
+  fed by ``partial_fit`` (its own default initialisation, n_jobs=None);
+* SPORCO ``BPDNDictLearn`` (batch ADMM, the settings of SPORCO's example script), if installed.
+
+Every ``--every`` units of work (effcode: 10 updates; scikit-learn: 1/4 epoch; SPORCO: 5
+iterations) the clock stops and the dictionary is scored:
+
+* held-out objective: the mean of the objective above over ``n_test`` held-out patches, codes
+  from the same FISTA (effcode ``sparse_encode``, 200 iterations, tol 1e-5) for every method;
+* median Gabor R^2 of the 256 atoms (``effcode.gabor.fit_gabors``).
+
+Quality targets: median R^2 >= 0.9 and held-out objective within ``--objective-tolerance``
+(default 2%) of the best held-out objective reached by any method in this run.  The figure of
+merit is the training time (clock stopped during scoring) until both targets are met;
+repetitions (``--reps``, different seeds) give the median.  Writes every checkpoint to
+``results/benchmarks/dictionary_learning_checkpoints.csv`` and the summary to
+``results/benchmarks/dictionary_learning.csv``.
+
+Run ``python benchmarks/bench_dictionary_learning.py [--quick] [--device cuda]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _report import FOLDER, publish  # noqa: E402
+
+from effcode.data import PatchSampler, load_images, whiten_images  # noqa: E402
+from effcode.gabor import fit_gabors  # noqa: E402
+from effcode.learners.sparse_coding import SparseCoding, sparse_encode  # noqa: E402
+from effcode.runs import write_csv  # noqa: E402
+
+PATCH = 16
+R2_TARGET = 0.9
+
+
+def patch_sets(n_train: int, n_test: int) -> tuple[np.ndarray, np.ndarray]:
+    """Training and held-out whitened patches (float32), scaled by the training set's RMS."""
+    images = whiten_images(load_images("default"))
+    train = PatchSampler(images, PATCH, seed=0).sample(n_train)
+    test = PatchSampler(images, PATCH, seed=1).sample(n_test)
+    scale = float(np.sqrt(np.mean(train.astype(np.float64) ** 2)))
+    return train / np.float32(scale), test / np.float32(scale)
+
+
+def unit_rows(dictionary: np.ndarray) -> np.ndarray:
+    dictionary = np.asarray(dictionary, dtype=np.float32)
+    return dictionary / np.maximum(np.linalg.norm(dictionary, axis=1, keepdims=True), 1e-12)
+
+
+def held_out_objective(dictionary: np.ndarray, test: np.ndarray, lam: float, device: str) -> float:
+    atoms = unit_rows(dictionary)
+    codes = sparse_encode(test, atoms, lam=lam, n_iter=200, tol=1e-5, device=device)
+    residual = test - codes @ atoms
+    return float(np.mean(0.5 * np.sum(residual ** 2, axis=1) + lam * np.sum(np.abs(codes), axis=1)))
+
+
+def median_r2(dictionary: np.ndarray) -> float:
+    return float(np.median(fit_gabors(unit_rows(dictionary).reshape(-1, PATCH, PATCH), dog=False)["r2"]))
+
+
+# ---------------------------------------------------------------- the three learners, as checkpoint streams
+# Each yields (units of work done, dictionary (K, d)) every ``every`` units; the caller times the work.
+
+
+def effcode_stream(train, k, lam, seed, device, every, max_units):
+    model = SparseCoding(k, lam=lam, random_state=seed, device=device)
+    rng = np.random.default_rng(seed)
+    order = np.empty(0, dtype=np.int64)
+    for step in range(1, max_units + 1):
+        if order.size < model.batch_size:
+            order = np.concatenate([order, rng.permutation(len(train))])
+        index, order = order[:model.batch_size], order[model.batch_size:]
+        model.partial_fit(train[index])
+        if step % every == 0:
+            yield step, model.components_
+
+
+def sklearn_stream(train, k, lam, seed, device, every, max_units):
+    from sklearn.decomposition import MiniBatchDictionaryLearning
+
+    model = MiniBatchDictionaryLearning(k, alpha=lam, fit_algorithm="cd", batch_size=256, random_state=seed)
+    rng = np.random.default_rng(seed)
+    n_batches = len(train) // 256
+    for epoch in range(max_units):
+        order = rng.permutation(len(train))
+        for b in range(n_batches):
+            model.partial_fit(train[order[b * 256:(b + 1) * 256]])
+            done = epoch + (b + 1) / n_batches
+            if (b + 1) % max(1, round(every * n_batches)) == 0 or b + 1 == n_batches:
+                yield round(done, 3), model.components_
+
+
+def sporco_stream(train, k, lam, seed, device, every, max_units):
+    from sporco.dictlrn import bpdndl
+
+    rng = np.random.default_rng(seed)
+    d0 = rng.standard_normal((train.shape[1], k))
+    d0 /= np.linalg.norm(d0, axis=0, keepdims=True)
+    signals = train.T.astype(np.float64)
+    opt = bpdndl.BPDNDictLearn.Options({"Verbose": False, "MaxMainIter": every,
+                                        "BPDN": {"rho": 10.0 * lam + 0.1},
+                                        "CMOD": {"rho": signals.shape[1] / 1e3}})
+    solver = bpdndl.BPDNDictLearn(d0, signals, lam, opt)
+    for done in range(every, max_units + 1, every):
+        solver.solve()
+        yield done, solver.getdict().T
+
+
+STREAMS = {"effcode": effcode_stream, "scikit-learn": sklearn_stream, "sporco": sporco_stream}
+UNITS = {"effcode": "updates", "scikit-learn": "epochs", "sporco": "iterations"}
+
+
+def run(name, train, test, *, k, lam, seed, device, every, max_units, max_seconds, progress):
+    """Checkpoints [(method, seed, units, train_seconds, objective, r2)] of one run."""
+    rows, elapsed = [], 0.0
+    stream = STREAMS[name](train, k, lam, seed, device, every, max_units)
+    while True:
+        start = time.perf_counter()
+        try:
+            units, dictionary = next(stream)
+        except StopIteration:
+            break
+        if device.startswith("cuda"):
+            torch.cuda.synchronize()
+        elapsed += time.perf_counter() - start
+        objective, r2 = held_out_objective(dictionary, test, lam, device), median_r2(dictionary)
+        rows.append(dict(method=name, seed=seed, units=units, unit=UNITS[name], train_s=elapsed,
+                         heldout_objective=objective, median_r2=r2))
+        if progress:
+            print(f"  {name} seed {seed}: {units} {UNITS[name]}, {elapsed:.1f} s, objective {objective:.3f}, "
+                  f"R2 {r2:.3f}", flush=True)
+        if elapsed > max_seconds or (r2 >= R2_TARGET and len(rows) >= 3 and
+                                     abs(rows[-3]["heldout_objective"] - objective) < 2e-3 * objective):
+            break  # out of time, or quality reached and the objective has levelled off
+    return rows
+
+
+def summarise(checkpoints, tolerance):
+    """Per method: median over seeds of the time to reach both targets (NaN if never)."""
+    best = min(row["heldout_objective"] for row in checkpoints)
+    target = (1 + tolerance) * best
+    table = {key: [] for key in ("method", "reps", "objective_target", "median_time_to_quality_s",
+                                 "median_units_to_quality", "unit", "median_final_r2",
+                                 "median_final_objective", "reps_reaching_quality")}
+    for method in dict.fromkeys(row["method"] for row in checkpoints):
+        times, units, final_r2, final_obj = [], [], [], []
+        seeds = dict.fromkeys(row["seed"] for row in checkpoints if row["method"] == method)
+        for seed in seeds:
+            rows = [r for r in checkpoints if r["method"] == method and r["seed"] == seed]
+            hit = next((r for r in rows if r["median_r2"] >= R2_TARGET and r["heldout_objective"] <= target), None)
+            times.append(hit["train_s"] if hit else float("nan"))
+            units.append(hit["units"] if hit else float("nan"))
+            final_r2.append(rows[-1]["median_r2"])
+            final_obj.append(rows[-1]["heldout_objective"])
+        reached = [t for t in times if np.isfinite(t)]
+        table["method"].append(method)
+        table["reps"].append(len(seeds))
+        table["objective_target"].append(target)
+        table["median_time_to_quality_s"].append(statistics.median(times) if len(reached) == len(times)
+                                                 else float("nan"))
+        table["median_units_to_quality"].append(statistics.median(units) if len(reached) == len(times)
+                                                else float("nan"))
+        table["unit"].append(UNITS[method])
+        table["median_final_r2"].append(statistics.median(final_r2))
+        table["median_final_objective"].append(statistics.median(final_obj))
+        table["reps_reaching_quality"].append(len(reached))
+    return table
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="tiny sizes and budgets (runs in under a minute)")
+    parser.add_argument("--device", default="cpu", help="torch device for effcode and the held-out FISTA")
+    parser.add_argument("--reps", type=int, default=None, help="repetitions per method (default 3, quick 1)")
+    parser.add_argument("--methods", default="effcode,scikit-learn,sporco")
+    parser.add_argument("--max-seconds", type=float, default=None,
+                        help="training-time budget per run (default 600, quick 10)")
+    parser.add_argument("--objective-tolerance", type=float, default=0.02)
+    parser.add_argument("--out", type=Path, default=FOLDER)
+    args = parser.parse_args(argv)
+    lam = 2.0
+    if args.quick:
+        k, n_train, n_test, reps, budget = 64, 4000, 500, 1, 10.0
+        plan = {"effcode": (5, 40), "scikit-learn": (0.5, 2), "sporco": (5, 10)}
+    else:
+        k, n_train, n_test, reps, budget = 256, 50_000, 4096, 3, 600.0
+        plan = {"effcode": (10, 1000), "scikit-learn": (0.25, 50), "sporco": (5, 200)}
+    reps = args.reps or reps
+    budget = args.max_seconds or budget
+    methods = [m.strip() for m in args.methods.split(",") if m.strip()]
+    if "sporco" in methods:
+        try:
+            import sporco  # noqa: F401
+        except ImportError:
+            print("SPORCO is not installed (pip install sporco): skipping it")
+            methods.remove("sporco")
+
+    train, test = patch_sets(n_train, n_test)
+    print(f"{n_train} training / {n_test} held-out whitened {PATCH}x{PATCH} patches, K={k}, lam={lam}, "
+          f"{torch.get_num_threads()} torch threads, device {args.device}")
+    checkpoints = []
+    for name in methods:
+        every, max_units = plan[name]
+        for seed in range(reps):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                checkpoints += run(name, train, test, k=k, lam=lam, seed=seed, device=args.device, every=every,
+                                   max_units=max_units, max_seconds=budget, progress=True)
+
+    write_csv(args.out / "dictionary_learning_checkpoints.csv",
+              {key: [row[key] for row in checkpoints] for key in checkpoints[0]})
+    table = summarise(checkpoints, args.objective_tolerance)
+    notes = (f"Targets: median Gabor R^2 >= {R2_TARGET} and held-out objective within "
+             f"{100 * args.objective_tolerance:g}% of the best value any method reached. Time = training time "
+             f"only (scoring excluded); NaN = not reached within the budget ({budget:g} s) by every repetition. "
+             f"{n_train} training patches, K={k}, lam={lam}.")
+    text = publish("dictionary_learning", table, title="Dictionary learning: time to quality",
+                   notes=notes, device=args.device, folder=args.out)
+    times = dict(zip(table["method"], table["median_time_to_quality_s"]))
+    for other in ("scikit-learn", "sporco"):
+        if other in times and "effcode" in times:
+            print(f"{other} / effcode time to quality: {times[other] / times['effcode']:.1f}x")
+    print(text)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,268 @@
+"""SparseCoding: inference against known solutions, dictionary recovery, options and errors."""
+
+import numpy as np
+import pytest
+import torch
+from scipy.optimize import least_squares, linear_sum_assignment
+from sklearn.base import clone
+from sklearn.linear_model import Lasso
+
+from effcode.errors import DivergenceError, InputError
+from effcode.learners.base import LEARNERS
+from effcode.learners.inference import lipschitz_constant
+from effcode.learners.sparse_coding import SparseCoding, learn_dictionary, sparse_encode
+from effcode.objectives import OBJECTIVES, Objective
+
+
+def sparse_data(d, k, n, *, active=3, noise=0.01, seed=0):
+    """X (n, d) = codes @ atoms + noise, with ``active`` non-zero codes of magnitude 1-2 per row."""
+    rng = np.random.default_rng(seed)
+    atoms = rng.standard_normal((k, d))
+    atoms /= np.linalg.norm(atoms, axis=1, keepdims=True)
+    codes = np.zeros((n, k))
+    for row in codes:
+        idx = rng.choice(k, active, replace=False)
+        row[idx] = rng.choice([-1.0, 1.0], active) * rng.uniform(1.0, 2.0, active)
+    return codes @ atoms + noise * rng.standard_normal((n, d)), atoms
+
+
+def matched_cosines(learned, true):
+    """|cosine| of learned and true atoms after Hungarian matching."""
+    cos = np.abs(learned @ true.T) / np.outer(np.linalg.norm(learned, axis=1), np.linalg.norm(true, axis=1))
+    rows, cols = linear_sum_assignment(-cos)
+    return cos[rows, cols]
+
+
+# ------------------------------------------------------------------ inference
+
+
+@pytest.mark.parametrize("method", ["fista", "ista", "lca"])
+def test_sparse_encode_matches_the_lasso_solution(method):
+    rng = np.random.default_rng(0)
+    dictionary = rng.standard_normal((48, 32))
+    dictionary /= np.linalg.norm(dictionary, axis=1, keepdims=True)
+    X = rng.standard_normal((12, 32))
+    lam = 0.3
+    codes = sparse_encode(X, dictionary, lam=lam, inference_method=method, n_iter=3000, tol=1e-6)
+    # scikit-learn's Lasso minimises (1/(2 n)) ||y - D^T a||^2 + alpha ||a||_1 with n = 32 rows
+    reference = np.array([Lasso(alpha=lam / 32, fit_intercept=False, tol=1e-12, max_iter=100000)
+                          .fit(dictionary.T, x).coef_ for x in X])
+    np.testing.assert_allclose(codes, reference, atol=5e-3)
+
+    def energy(a):
+        return 0.5 * np.sum((X - a @ dictionary) ** 2) + lam * np.sum(np.abs(a))
+
+    assert energy(codes) <= energy(reference) * (1 + 1e-5)
+
+
+def test_lipschitz_constant_is_the_top_eigenvalue():
+    rng = np.random.default_rng(0)
+    dictionary = torch.tensor(rng.standard_normal((40, 20)))
+    top = float(torch.linalg.eigvalsh(dictionary @ dictionary.T)[-1])
+    assert lipschitz_constant(dictionary, n_iter=200) == pytest.approx(1.01 * top, rel=1e-6)
+
+
+# ------------------------------------------------------------------ learning
+
+
+@pytest.mark.parametrize("d,k,active", [(64, 96, 3), (16, 6, 2)])
+def test_recovers_a_known_dictionary(d, k, active):
+    """Known answer: atoms that generated sparse data are found again (median |cos| >= 0.95)."""
+    X, atoms = sparse_data(d, k, 8192, active=active)
+    model = SparseCoding(k, lam=0.5, n_steps=30, batch_size=256).fit(X)
+    cosines = matched_cosines(model.components_, atoms)
+    assert np.median(cosines) >= 0.95
+    np.testing.assert_allclose(np.linalg.norm(model.components_, axis=1), 1.0, atol=1e-5)
+    # the codes reconstruct the data in its own units
+    codes = model.transform(X[:500])
+    error = np.sum((X[:500] - model.inverse_transform(codes)) ** 2) / np.sum(X[:500] ** 2)
+    assert error < 0.1  # l1 shrinkage biases the codes towards 0
+    assert np.mean(codes != 0) < 1.5 * active / k
+
+
+def test_history_records_a_converging_fit():
+    X, atoms = sparse_data(16, 12, 4096, seed=3)
+    model = SparseCoding(12, lam=1.0, n_steps=40, batch_size=256).fit(X)
+    history = model.history_
+    assert set(history) == {"loss", "reconstruction_error", "sparsity", "dictionary_change"}
+    assert all(len(values) == 40 for values in history.values())
+    # the loss approaches the loss of the generating dictionary (mean over patches, unit-RMS units)
+    Xs = X / model.scale_
+    codes = sparse_encode(Xs, atoms, lam=1.0, n_iter=1000, tol=1e-6)
+    true_loss = np.mean(0.5 * np.sum((Xs - codes @ atoms) ** 2, axis=1) + np.sum(np.abs(codes), axis=1))
+    assert history["loss"][0] > 1.2 * true_loss
+    assert np.mean(history["loss"][-10:]) < 1.03 * true_loss
+    assert np.mean(history["reconstruction_error"][-5:]) < 0.3
+    assert 0 < history["sparsity"][-1] < 0.35  # 3 of 12 atoms generate each sample
+    assert history["dictionary_change"][-1] < 0.1 * history["dictionary_change"][0]
+
+
+def test_lam_is_relative_to_the_data_scale():
+    X, _ = sparse_data(16, 12, 2048, seed=4)
+    small = SparseCoding(12, lam=0.3, n_steps=15, batch_size=256).fit(X)
+    large = SparseCoding(12, lam=0.3, n_steps=15, batch_size=256).fit(100.0 * X)
+    assert large.scale_ == pytest.approx(100.0 * small.scale_)
+    np.testing.assert_allclose(large.components_, small.components_, atol=1e-3)
+    np.testing.assert_allclose(large.transform(100.0 * X[:50]), 100.0 * small.transform(X[:50]), rtol=1e-3,
+                               atol=1e-3)
+
+
+def test_same_seed_same_dictionary_bitwise():
+    X, _ = sparse_data(16, 12, 2048, seed=5)
+    first = SparseCoding(12, lam=0.3, n_steps=10, batch_size=128, random_state=7).fit(X)
+    again = SparseCoding(12, lam=0.3, n_steps=10, batch_size=128, random_state=7).fit(X)
+    other = SparseCoding(12, lam=0.3, n_steps=10, batch_size=128, random_state=8).fit(X)
+    assert np.array_equal(first.components_, again.components_)
+    assert not np.array_equal(first.components_, other.components_)
+
+
+@pytest.mark.parametrize("resample_after", [3, None])
+def test_a_dead_atom_is_resampled(resample_after):
+    """Data live in the first 8 of 16 dimensions; an atom forced onto dimension 15 is never used."""
+    X, _ = sparse_data(8, 6, 4096, seed=6)
+    X = np.hstack([X, np.zeros((4096, 8))])
+    model = SparseCoding(6, lam=0.3, batch_size=256, resample_after=resample_after)
+    model.partial_fit(X[:256])
+    # move the atoms into the data subspace, except atom 0, which becomes orthogonal to everything
+    atoms = model._trainer.dictionary
+    atoms[:, 8:] = 0
+    atoms[0] = 0
+    atoms[0, 15] = 1.0
+    atoms /= atoms.norm(dim=1, keepdim=True)
+    for start in range(256, 4096, 256):
+        model.partial_fit(X[start:start + 256])
+    outside = np.linalg.norm(model.components_[0, 8:])
+    used = np.mean(model.transform(X[:1000])[:, 0] != 0)
+    if resample_after is None:
+        assert model.n_resampled_ == 0 and outside == pytest.approx(1.0)
+        assert used == 0
+    else:
+        assert model.n_resampled_ >= 1 and outside < 1e-4
+        assert used > 0.01
+
+
+def test_learn_dictionary_function_matches_the_estimator():
+    X, _ = sparse_data(16, 12, 1024, seed=8)
+    dictionary, history = learn_dictionary(X, 12, lam=0.3, n_steps=5, batch_size=128)
+    model = SparseCoding(12, lam=0.3, n_steps=5, batch_size=128).fit(X)
+    assert np.array_equal(dictionary, model.components_)
+    assert history["loss"] == model.history_["loss"]
+
+
+def test_fit_images_streams_whitened_patches():
+    rng = np.random.default_rng(9)
+    images = [rng.random((40, 50)), rng.random((48, 36))]
+    model = SparseCoding(20, n_steps=4, batch_size=128)
+    model.fit_images(images, patch_size=8, n_patches=640)
+    assert model.n_steps_ == 5 and len(model.history_["loss"]) == 5
+    bank = model.filter_bank((8, 8), method="sparse_coding")
+    assert bank.filters.shape == (20, 8, 8)
+    np.testing.assert_array_equal(bank.basis.reshape(20, 64), model.basis_)
+    # whitened images have unit variance, so the data scale is about 1
+    assert 0.5 < model.scale_ < 2.0
+    again = SparseCoding(20, n_steps=4, batch_size=128).fit_images(images, patch_size=8, n_patches=640)
+    assert np.array_equal(again.components_, model.components_)
+
+
+def test_registered_and_sklearn_compatible():
+    assert LEARNERS.get("sparse_coding") is SparseCoding
+    model = SparseCoding(32, lam=1.5, objective="cauchy", objective_params={"sigma": 0.5})
+    copy = clone(model)
+    assert copy.get_params() == model.get_params()
+    assert copy.set_params(lam=3.0).lam == 3.0
+
+
+# ------------------------------------------------------------------ errors
+
+
+def test_bad_inputs_raise_clear_errors():
+    X, _ = sparse_data(16, 8, 512)
+    with pytest.raises(InputError, match="lam"):
+        SparseCoding(8, lam=-1.0).fit(X)
+    with pytest.raises(InputError, match="objective"):
+        SparseCoding(8, objective="l2").fit(X)
+    with pytest.raises(InputError, match="inference"):
+        SparseCoding(8, inference="omp").fit(X)
+    with pytest.raises(InputError, match="n_components"):
+        SparseCoding(0).fit(X)
+    with pytest.raises(InputError, match="X"):
+        SparseCoding(8).fit(X[0])
+    with pytest.raises(InputError, match="NaN"):
+        SparseCoding(8).fit(np.full((10, 16), np.nan))
+    with pytest.raises(InputError, match="zeros"):
+        SparseCoding(8).fit(np.zeros((10, 16)))
+    with pytest.raises(Exception, match="not fitted"):
+        SparseCoding(8).transform(X)
+    model = SparseCoding(8, n_steps=2, batch_size=64).fit(X)
+    with pytest.raises(InputError, match="16 columns"):
+        model.transform(X[:, :10])
+    with pytest.raises(InputError, match="16 columns"):
+        model.partial_fit(X[:, :10])
+
+
+def test_nan_in_the_loss_raises_divergence_error():
+    class Broken(Objective):
+        name = "broken_test"
+
+        def penalty(self, a):
+            return a.abs()
+
+        def prox(self, v, step, dim=-1):
+            return v * float("nan")
+
+    OBJECTIVES.register("broken_test", Broken)
+    try:
+        X, _ = sparse_data(16, 8, 256)
+        with pytest.raises(DivergenceError, match="update 1.*learning_rate"):
+            SparseCoding(8, objective="broken_test", n_steps=2, batch_size=64).fit(X)
+    finally:
+        OBJECTIVES.unregister("broken_test")
+
+
+# ------------------------------------------------------------------ quality on natural images
+
+
+def _gabor_r2(filters):
+    """R^2 of a least-squares Gabor fit per filter (K, h, w) (used until effcode.gabor exists)."""
+    try:
+        from effcode.gabor import fit_gabors
+    except ImportError:
+        fit_gabors = None
+    if fit_gabors is not None:
+        return np.asarray(fit_gabors(filters)["r2"])
+    k, h, w = filters.shape
+    yy, xx = np.mgrid[0:h, 0:w].astype(float)
+    size = 64
+    freqs = np.fft.fftfreq(size)
+
+    def gabor(p):
+        x0, y0, theta, freq, phase, sx, sy, amp = p
+        xr = (xx - x0) * np.cos(theta) + (yy - y0) * np.sin(theta)
+        yr = -(xx - x0) * np.sin(theta) + (yy - y0) * np.cos(theta)
+        return amp * np.exp(-xr ** 2 / (2 * sx ** 2) - yr ** 2 / (2 * sy ** 2)) * np.cos(2 * np.pi * freq * xr + phase)
+
+    bounds = ([-1, -1, -np.inf, 0, -np.inf, 0.5, 0.5, -np.inf], [w, h, np.inf, 0.5, np.inf, 2 * w, 2 * h, np.inf])
+    r2 = np.empty(k)
+    for i, f in enumerate(filters.astype(np.float64)):
+        spectrum = np.abs(np.fft.fft2(f, (size, size)))
+        iy, ix = np.unravel_index(np.argmax(spectrum), spectrum.shape)
+        energy = f ** 2 / np.sum(f ** 2)
+        start = [np.sum(energy * xx), np.sum(energy * yy), np.arctan2(freqs[iy], freqs[ix]),
+                 np.clip(np.hypot(freqs[ix], freqs[iy]), 0.01, 0.49), 0.0, 2.0, 2.0, np.abs(f).max()]
+        best = np.inf
+        for phase in (0, np.pi / 2, np.pi, 3 * np.pi / 2):
+            start[4] = phase
+            fit = least_squares(lambda p: (gabor(p) - f).ravel(), start, bounds=bounds, max_nfev=200)
+            best = min(best, 2 * fit.cost)
+        r2[i] = 1 - best / np.sum((f - f.mean()) ** 2)
+    return r2
+
+
+@pytest.mark.slow
+def test_default_parameters_learn_gabor_like_atoms_from_natural_images():
+    from effcode.data import load_images
+
+    model = SparseCoding().fit_images(load_images("default"), patch_size=16)
+    r2 = _gabor_r2(model.basis_.reshape(-1, 16, 16))
+    assert np.median(r2) >= 0.90
+    assert np.mean(r2 >= 0.8) >= 0.90
