@@ -12,7 +12,7 @@ value) with the *same* objective, per patch
   fed by ``partial_fit`` (its own default initialisation, n_jobs=None);
 * SPORCO ``BPDNDictLearn`` (batch ADMM, the settings of SPORCO's example script), if installed.
 
-Every ``--every`` units of work (effcode: 10 updates; scikit-learn: 1/4 epoch; SPORCO: 5
+At checkpoints (effcode: every 10 updates; scikit-learn: every 1/4 epoch; SPORCO: every 5
 iterations) the clock stops and the dictionary is scored:
 
 * held-out objective: the mean of the objective above over ``n_test`` held-out patches, codes
@@ -22,7 +22,9 @@ iterations) the clock stops and the dictionary is scored:
 Quality targets: median R^2 >= 0.9 and held-out objective within ``--objective-tolerance``
 (default 2%) of the best held-out objective reached by any method in this run.  The figure of
 merit is the training time (clock stopped during scoring) until both targets are met;
-repetitions (``--reps``, different seeds) give the median.  Writes every checkpoint to
+repetitions (``--reps``, different seeds) give the median.  A run ends at its budget
+(``--max-seconds`` of training, or 1000 updates / 50 epochs / 200 iterations) or once both
+R^2 >= 0.9 and the held-out objective has levelled off (< 0.1% over 5 checkpoints).  Writes every checkpoint to
 ``results/benchmarks/dictionary_learning_checkpoints.csv`` and the summary to
 ``results/benchmarks/dictionary_learning.csv``.
 
@@ -52,6 +54,10 @@ from effcode.runs import write_csv  # noqa: E402
 
 PATCH = 16
 R2_TARGET = 0.9
+#: a run stops once R^2 >= R2_TARGET and the held-out objective fell by less than
+#: LEVEL_TOLERANCE (relative) over the last LEVEL_CHECKPOINTS checkpoints
+LEVEL_CHECKPOINTS = 5
+LEVEL_TOLERANCE = 1e-3
 
 
 def patch_sets(n_train: int, n_test: int) -> tuple[np.ndarray, np.ndarray]:
@@ -150,8 +156,9 @@ def run(name, train, test, *, k, lam, seed, device, every, max_units, max_second
         if progress:
             print(f"  {name} seed {seed}: {units} {UNITS[name]}, {elapsed:.1f} s, objective {objective:.3f}, "
                   f"R2 {r2:.3f}", flush=True)
-        if elapsed > max_seconds or (r2 >= R2_TARGET and len(rows) >= 3 and
-                                     abs(rows[-3]["heldout_objective"] - objective) < 2e-3 * objective):
+        if elapsed > max_seconds or (r2 >= R2_TARGET and len(rows) > LEVEL_CHECKPOINTS and
+                                     rows[-1 - LEVEL_CHECKPOINTS]["heldout_objective"] - objective
+                                     < LEVEL_TOLERANCE * objective):
             break  # out of time, or quality reached and the objective has levelled off
     return rows
 

@@ -115,7 +115,7 @@ class L0(Objective):
         return (a != 0).to(a.dtype)
 
     def prox(self, v, step, dim=-1):
-        threshold = torch.sqrt(torch.as_tensor(2.0 * step * self.lam, dtype=v.dtype, device=v.device))
+        threshold = (2.0 * step * self.lam) ** 0.5
         return torch.where(v.abs() > threshold, v, torch.zeros_like(v))
 
 

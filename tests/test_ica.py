@@ -164,9 +164,12 @@ def test_transform_errors():
 
 @pytest.mark.slow
 def test_natural_image_basis_is_gabor_like():
+    """Default preprocessing (raw luminance, DC removed, 95% of the variance kept: d' = 113), K = 64:
+    median Gabor R^2 of the basis 0.906 measured (0.904 and 0.916 with seeds 1 and 2)."""
     from effcode.data import load_images
     from effcode.gabor import fit_gabors
 
-    model = ICA(64).fit_images(load_images("default"), patch_size=16)
+    model = ICA(64, random_state=0).fit_images(load_images("default"), patch_size=16)
+    assert model.converged_
     r2 = fit_gabors(model.basis_.reshape(-1, 16, 16))["r2"]
     assert np.median(r2) >= 0.90

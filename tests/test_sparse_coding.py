@@ -141,6 +141,15 @@ def test_a_dead_atom_is_resampled(resample_after):
         assert used > 0.01
 
 
+def test_partial_fit_accepts_tensors_like_arrays():
+    X, _ = sparse_data(16, 12, 512, seed=10)
+    from_array = SparseCoding(12, lam=0.3).partial_fit(X[:256]).partial_fit(X[256:])
+    from_tensor = SparseCoding(12, lam=0.3).partial_fit(torch.from_numpy(X[:256])).partial_fit(
+        torch.from_numpy(X[256:]).float())
+    assert np.array_equal(from_array.components_, from_tensor.components_)
+    assert from_array.n_steps_ == 2
+
+
 def test_learn_dictionary_function_matches_the_estimator():
     X, _ = sparse_data(16, 12, 1024, seed=8)
     dictionary, history = learn_dictionary(X, 12, lam=0.3, n_steps=5, batch_size=128)

@@ -14,7 +14,8 @@ aliasing live) and estimate an unmixing matrix :math:`W` (:math:`K \times d'`), 
              \quad \text{s.t. } W W^\top = I, \qquad G(u) = \log\cosh u,\ \nu \sim N(0, 1),
 
   with the fixed-point iteration
-  :math:`W \leftarrow \mathrm{sym}\big(\mathbb{E}[\tanh(Wz) z^\top] - \mathrm{diag}(\mathbb{E}[1 - \tanh^2(Wz)]) W\big)`,
+  :math:`W \leftarrow \mathrm{sym}\big(\mathbb{E}[\tanh(Wz) z^\top]
+  - \mathrm{diag}(\mathbb{E}[1 - \tanh^2(Wz)]) W\big)`,
   :math:`\mathrm{sym}(W) = (W W^\top)^{-1/2} W`.  It stops when
   :math:`\max_k |1 - |w_k^{\text{new}\top} w_k|| < \text{tol}` (scikit-learn's criterion).
 
@@ -268,6 +269,23 @@ class WhitenedLinearLearner(FilterLearner):
         """Learn the filters from (n, d) patches (rows); returns self."""
         return self._fit(X, progress=bool(self.progress))
 
+    def _whiten(self, X, *, square: bool = False, multiple_of: int = 1):
+        """Validate ``X``, PCA-whiten it and draw a random orthonormal initial W.
+
+        Returns ``(whitener, z (n, d') tensor on the device, w0 (K, d') tensor, rng)``.
+        """
+        device = resolve_device(self.device)
+        rng = check_random_state(self.random_state)
+        X = check_array("X", X, ndim=2)
+        if X.shape[0] < 2:
+            raise InputError(f"X must hold at least 2 patches (rows), got shape {X.shape}")
+        dim, k = resolve_whitening(self.whiten_components, self.n_components, X, square=square,
+                                   multiple_of=multiple_of)
+        whitener = PatchWhitener(kind="pca", n_components=dim).fit(X)
+        z = torch.from_numpy(whitener.transform(X)).to(device)
+        w0 = torch.from_numpy(_random_orthonormal(rng, k, dim)).to(device)
+        return whitener, z, w0, rng
+
     def _set_outputs(self, whitener: PatchWhitener, w: np.ndarray, sources: np.ndarray, groups: int = 1):
         """Pixel-space filters/basis from whitened-space ``w`` (K, d'), unit-variance, canonical sign/order."""
         scale = sources.std(axis=0)
@@ -365,15 +383,7 @@ class ICA(WhitenedLinearLearner):
         algorithm = check_choice("algorithm", self.algorithm, ALGORITHMS)
         max_iter = check_int("max_iter", self.max_iter)
         tol = check_float("tol", self.tol, minimum=0.0, strict_minimum=True)
-        device = resolve_device(self.device)
-        rng = check_random_state(self.random_state)
-        X = check_array("X", X, ndim=2)
-        if X.shape[0] < 2:
-            raise InputError(f"X must hold at least 2 patches (rows), got shape {X.shape}")
-        dim, k = resolve_whitening(self.whiten_components, self.n_components, X, square=algorithm == "infomax")
-        whitener = PatchWhitener(kind="pca", n_components=dim).fit(X)
-        z = torch.from_numpy(whitener.transform(X)).to(device)
-        w0 = torch.from_numpy(_random_orthonormal(rng, k, dim)).to(device)
+        whitener, z, w0, rng = self._whiten(X, square=algorithm == "infomax")
         if algorithm == "fastica":
             w, n_iter, converged = fastica_symmetric(z, w0, max_iter=max_iter, tol=tol, progress=progress)
         else:
@@ -385,8 +395,7 @@ class ICA(WhitenedLinearLearner):
                                                             progress=progress)
         warn_if_not_converged(type(self).__name__, converged, max_iter, tol)
         w = w.cpu().numpy()
-        sources = z.cpu().numpy() @ w.T
-        self._set_outputs(whitener, w, sources)
+        self._set_outputs(whitener, w, z.cpu().numpy() @ w.T)
         self.n_iter_ = n_iter
         self.converged_ = converged
         return self

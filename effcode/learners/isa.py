@@ -7,8 +7,8 @@ subspaces are independent; within a subspace only the *energy*
 :math:`e_j = \sum_{i \in S_j} y_i^2` matters, with a sparse (super-Gaussian) density of the norm
 :math:`\sqrt{e_j}`.  ISA maximises the log-likelihood
 
-.. math::  \max_W \ J(W) = \mathbb{E}_z\Big[\sum_{j=1}^{J} -\sqrt{\varepsilon + \textstyle\sum_{i \in S_j} (w_i^\top z)^2}\Big]
-           \quad \text{s.t. } W W^\top = I,
+.. math::  \max_W \ J(W) = \mathbb{E}_z\Big[\sum_{j=1}^{J}
+           -\sqrt{\varepsilon + \textstyle\sum_{i \in S_j} (w_i^\top z)^2}\Big] \quad \text{s.t. } W W^\top = I,
 
 (:math:`\log p(r) = -\sqrt{\varepsilon + r^2}` + const, a smoothed Laplacian of the subspace norm
 :math:`r`; ``epsilon`` in squared whitened units) by projected gradient ascent: the gradient
@@ -39,11 +39,10 @@ import math
 import numpy as np
 import torch
 
-from ..data import PatchWhitener
-from ..errors import DivergenceError, InputError
-from ..validation import check_array, check_float, check_int, check_random_state, resolve_device
+from ..errors import DivergenceError
+from ..validation import check_float, check_int
 from .base import LEARNERS
-from .ica import WhitenedLinearLearner, _iterations, fastica_symmetric, warn_if_not_converged, _random_orthonormal, _sym_decorrelate, resolve_whitening
+from .ica import WhitenedLinearLearner, _iterations, _sym_decorrelate, fastica_symmetric, warn_if_not_converged
 
 
 #: FastICA tolerance of the initialisation (scikit-learn's criterion, see :func:`fastica_symmetric`)
@@ -169,15 +168,7 @@ class ISA(WhitenedLinearLearner):
         epsilon = check_float("epsilon", self.epsilon, minimum=0.0, strict_minimum=True)
         max_iter = check_int("max_iter", self.max_iter)
         tol = check_float("tol", self.tol, minimum=0.0, strict_minimum=True)
-        device = resolve_device(self.device)
-        rng = check_random_state(self.random_state)
-        X = check_array("X", X, ndim=2)
-        if X.shape[0] < 2:
-            raise InputError(f"X must hold at least 2 patches (rows), got shape {X.shape}")
-        dim, k = resolve_whitening(self.whiten_components, self.n_components, X, multiple_of=m)
-        whitener = PatchWhitener(kind="pca", n_components=dim).fit(X)
-        z = torch.from_numpy(whitener.transform(X)).to(device)
-        w0 = torch.from_numpy(_random_orthonormal(rng, k, dim)).to(device)
+        whitener, z, w0, _ = self._whiten(X, multiple_of=m)
         w0, _, _ = fastica_symmetric(z, w0, max_iter=max_iter, tol=INIT_TOL, progress=progress)
         w0 = w0[group_by_energy_dependence(z @ w0.T, m)]
         w, self.objective_, n_iter, converged = isa_gradient_ascent(z, w0, subspace_size=m, epsilon=epsilon,

@@ -28,7 +28,8 @@ atoms.  Precisely, with running averages whose memory grows with the step t
            D_k \leftarrow D_k - \eta\,\frac{(\bar G D - \bar H)_k}{\bar G_{kk} + \epsilon},
            \quad D_k \leftarrow D_k / \lVert D_k \rVert,
 
-where :math:`\bar G D - \bar H` is exactly the gradient, at the current D, of the
+with :math:`\epsilon = 10^{-3}` times the mean of :math:`\bar G_{kk}`, and where
+:math:`\bar G D - \bar H` is exactly the gradient, at the current D, of the
 mean reconstruction loss of the remembered batches with their codes held fixed
 (Mairal et al. 2010 keep the same statistics).  Because it is a mean, the
 learning rate :math:`\eta` does not depend on the batch size; the per-atom
@@ -37,8 +38,14 @@ loss exactly for each atom if the others were held fixed).
 
 **Dead atoms.**  With ``resample_after=n``, an atom that has not been used (all
 codes exactly 0) in n consecutive steps is replaced by the normalised residual
-x - D a of the worst-reconstructed patch of the current batch, and its
-statistics are reset.  ``resample_after=None`` disables this.
+x - D a of one of the worst-reconstructed patches of the current batch (a
+different patch per replaced atom), and its statistics are reset.
+``resample_after=None`` disables this.
+
+**Defaults.**  ``lam=2`` with 256 atoms on Olshausen-Field whitened 16x16 patches
+leaves about 5% of the codes non-zero and about 28% of the patch energy
+unexplained; 300 updates of 512 patches (20 FISTA iterations each) give Gabor-like
+atoms (median Gabor R² about 0.95 on the default images).
 
 **Filters.**  ``basis_`` and ``filters_`` are both the atoms (K, d).  Inference
 starts from the linear drive Dx (each unit's first response is the dot
@@ -58,7 +65,7 @@ from sklearn.utils.validation import check_is_fitted
 from tqdm.auto import tqdm
 
 from ..errors import DivergenceError, InputError
-from ..objectives import Objective, make_objective
+from ..objectives import OBJECTIVES, Objective, make_objective
 from ..validation import check_array, check_choice, check_float, check_int, check_random_state, resolve_device
 from . import inference
 from .base import LEARNERS, FilterLearner
@@ -85,7 +92,7 @@ class _Settings:
 def _check_settings(*, lam, objective, objective_params, inference_method, n_iter, tol, learning_rate,
                     resample_after, device) -> _Settings:
     lam = check_float("lam", lam, minimum=0.0)
-    check_choice("objective", objective, _objective_names())
+    OBJECTIVES.get(objective)  # a clear error for an unknown name
     if objective_params is not None and not isinstance(objective_params, dict):
         raise InputError(f"objective_params must be a dict or None, got {type(objective_params).__name__}")
     if resample_after is not None:
@@ -101,20 +108,19 @@ def _check_settings(*, lam, objective, objective_params, inference_method, n_ite
     )
 
 
-def _objective_names():
-    from ..objectives import OBJECTIVES
-
-    return OBJECTIVES.names()
-
-
 def _as_tensor(name: str, X, device, n_features: int | None = None) -> torch.Tensor:
-    """X as a float32 (n, d) tensor on ``device`` (validated)."""
+    """X (array or tensor) as a validated float32 (n, d) tensor on ``device``."""
     if isinstance(X, torch.Tensor):
-        X = X.detach().cpu().numpy()
-    arr = check_array(name, X, ndim=2, dtype=np.float32)
-    if n_features is not None and arr.shape[1] != n_features:
-        raise InputError(f"{name} must have {n_features} columns (features), got shape {arr.shape}")
-    return torch.from_numpy(np.ascontiguousarray(arr)).to(device)
+        tensor = X.detach().to(device=device, dtype=torch.float32)
+        if tensor.ndim != 2 or tensor.numel() == 0:
+            raise InputError(f"{name} must be a non-empty 2-D array, got shape {tuple(tensor.shape)}")
+        if not bool(torch.isfinite(tensor).all()):
+            raise InputError(f"{name} contains NaN or Inf values")
+    else:
+        tensor = torch.from_numpy(np.ascontiguousarray(check_array(name, X, ndim=2, dtype=np.float32))).to(device)
+    if n_features is not None and tensor.shape[1] != n_features:
+        raise InputError(f"{name} must have {n_features} columns (features), got shape {tuple(tensor.shape)}")
+    return tensor
 
 
 class _Trainer:
