@@ -204,6 +204,9 @@ def main(argv=None) -> None:
     parser.add_argument("--max-seconds", type=float, default=None,
                         help="training-time budget per run (default 600, quick 10)")
     parser.add_argument("--objective-tolerance", type=float, default=0.02)
+    parser.add_argument("--n-train", type=int, default=None,
+                        help="training patches (default 50,000, quick 4,000); SPORCO's cost per iteration grows "
+                             "with it, the others' cost per patch does not")
     parser.add_argument("--out", type=Path, default=FOLDER)
     args = parser.parse_args(argv)
     lam = 2.0
@@ -214,6 +217,7 @@ def main(argv=None) -> None:
         k, n_train, n_test, reps, budget = 256, 50_000, 4096, 3, 600.0
         plan = {"effcode": (10, 1000), "scikit-learn": (0.25, 50), "sporco": (5, 200)}
     reps = args.reps or reps
+    n_train = args.n_train or n_train
     budget = args.max_seconds or budget
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
     if "sporco" in methods:
@@ -241,7 +245,8 @@ def main(argv=None) -> None:
     notes = (f"Targets: median Gabor R^2 >= {R2_TARGET} and held-out objective within "
              f"{100 * args.objective_tolerance:g}% of the best value any method reached. Time = training time "
              f"only (scoring excluded); NaN = not reached within the budget ({budget:g} s) by every repetition. "
-             f"{n_train} training patches, K={k}, lam={lam}.")
+             f"{n_train} training patches, K={k}, lam={lam}, {torch.get_num_threads()} torch threads, "
+             f"device {args.device}.")
     text = publish("dictionary_learning", table, title="Dictionary learning: time to quality",
                    notes=notes, device=args.device, folder=args.out)
     times = dict(zip(table["method"], table["median_time_to_quality_s"]))

@@ -100,7 +100,8 @@ def main(argv=None) -> None:
             table[key].append(value)
         print(f"B={batch:6d}: {row['patches_per_s']:12.0f} patches/s, {row['gflops_per_s']:7.1f} GFLOP/s "
               f"({100 * row['fraction_of_matmul']:.0f}% of matmul)", flush=True)
-    notes = (f"K = d = {k}, {n_iter} FISTA iterations, l1, no early stop; median of {reps} runs. FLOPs counted: "
+    notes = (f"K = d = {k}, {n_iter} FISTA iterations, l1, no early stop; median of {reps} runs; "
+             f"{torch.get_num_threads()} torch threads. FLOPs counted: "
              "X D^T and D D^T once, then one (B,K)x(K,K) matmul per iteration; 'textbook' counts two "
              "(B,K)x(K,d) matmuls per iteration.")
     print(publish("fista_throughput", table, title="FISTA inference throughput", notes=notes,

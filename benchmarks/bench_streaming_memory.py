@@ -91,7 +91,7 @@ def main(argv=None) -> None:
                                   np.asarray(table["rss_mb"])[second_half], 1)
     extrapolated = intercept + slope * FULL
     rate = seen / (time.perf_counter() - start)
-    notes = (f"Measured {seen:,} patches ({rate:,.0f} patches/s; 10M would take {FULL / rate / 3600:.1f} h at this "
+    notes = (f"Measured {seen:,} patches ({rate:,.0f} patches/s with {torch.get_num_threads()} torch threads; 10M would take {FULL / rate / 3600:.1f} h at this "
              f"rate). RSS slope over the second half: {slope * 1e6:.3f} MiB per million patches; extrapolated RSS "
              f"at 10M patches: {extrapolated:.0f} MiB; peak RSS {max(table['peak_rss_mb']):.0f} MiB "
              f"(target < 2048 MiB).")

@@ -54,6 +54,6 @@ register(Experiment(
     description=("ICA on PCA-whitened, dimension-reduced patches of the default images finds a linear map whose "
                  "outputs are as independent (as non-Gaussian) as possible: FastICA maximises the log-cosh "
                  "negentropy approximation Σ_k E[G(w_kᵀz)] over orthonormal W."),
-    defaults={"n_filters": 128, "patch_size": 16, "n_patches": 100_000, "algorithm": "fastica"},
-    quick={"n_filters": 64, "n_patches": 30_000},
+    defaults={"n_filters": 64, "patch_size": 16, "n_patches": 50_000, "algorithm": "fastica"},
+    quick={"n_filters": 32, "n_patches": 20_000},
     compute=compute, plot=plot))

@@ -7,9 +7,11 @@ A :class:`FilterBank` holds what a learner produced:
 * ``basis`` (K, h, w), float32, *synthesis* functions: the patch is approximated by
   ``sum_k a_k * basis[k]``.
 
-For an orthogonal code (PCA, whitened ICA) the two coincide up to scale; for an
-overcomplete sparse code they differ.  Both are stored in the units of the
-preprocessed (whitened) patches the learner was trained on.
+For an orthogonal code the two coincide up to scale; for ICA on whitened data and
+for an overcomplete sparse code they differ.  Both are stored in the pixel space of
+the patches the learner was trained on: Olshausen–Field-whitened patches for sparse
+coding and the sparse CNN, DC-removed luminance patches for ICA and ISA (whose own
+PCA whitening is folded into the filters).
 """
 
 from __future__ import annotations

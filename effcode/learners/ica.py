@@ -49,8 +49,7 @@ import torch
 from scipy import integrate
 from sklearn.exceptions import ConvergenceWarning
 
-from ..data import PatchWhitener, log_luminance, remove_dc, sample_patches
-from ..data.preprocess import _as_arrays
+from ..data import Image, PatchWhitener, log_luminance, remove_dc, sample_patches
 from ..errors import DivergenceError, InputError
 from ..validation import (check_array, check_choice, check_float, check_int, check_random_state,
                           resolve_device)
@@ -249,13 +248,15 @@ def resolve_whitening(whiten_components, n_components, X: np.ndarray, *, square:
 
 
 def image_patches(images, patch_size: int, n_patches: int, *, log: bool, seed) -> np.ndarray:
-    """Raw-luminance (or log-luminance) patches with per-patch DC removed, (n, p*p) float64."""
+    """Raw-luminance (or log-luminance) patches with per-patch DC removed, (n, p*p) float64.
+
+    ``images``: a list of :class:`~effcode.data.Image` objects or 2-D arrays.
+    """
     patch_size = check_int("patch_size", patch_size)
     n_patches = check_int("n_patches", n_patches, minimum=2)
-    arrays = [array for array, _, _ in _as_arrays(images)]
     if log:
-        arrays = [log_luminance(a) for a in arrays]
-    return remove_dc(sample_patches(arrays, patch_size, n_patches, seed=seed, dtype=np.float64))
+        images = [log_luminance(image.array if isinstance(image, Image) else image) for image in images]
+    return remove_dc(sample_patches(images, patch_size, n_patches, seed=seed, dtype=np.float64))
 
 
 class WhitenedLinearLearner(FilterLearner):
@@ -327,8 +328,8 @@ class WhitenedLinearLearner(FilterLearner):
 
         Preprocessing: ``n_patches`` (default 50,000) random ``patch_size`` x ``patch_size``
         patches (seeded by ``random_state``), per-patch mean removed; ``fit`` then PCA-whitens
-        them with dimension reduction and learns the units.  No Olshausen-Field whitening: the
-        PCA step whitens.
+        them with dimension reduction (by default to 95% of the variance) and learns the units.
+        No Olshausen-Field whitening: the PCA step whitens.
         """
         n_patches = DEFAULT_N_PATCHES if n_patches is None else n_patches
         patches = image_patches(images, patch_size, n_patches, log=bool(self.log_luminance),
@@ -337,7 +338,11 @@ class WhitenedLinearLearner(FilterLearner):
 
 
 class ICA(WhitenedLinearLearner):
-    """Independent Component Analysis of patches (FastICA or Infomax) on PCA-whitened data.
+    r"""Independent Component Analysis of patches (FastICA or Infomax) on PCA-whitened data z.
+
+    FastICA: :math:`\max_W \sum_k (\mathbb{E}[\log\cosh(w_k^\top z)] - \mathbb{E}[\log\cosh\nu])^2`
+    s.t. :math:`W W^\top = I`.  Infomax: :math:`\max_W \mathbb{E}[\sum_k \log p(w_k^\top z)] + \log|\det W|`,
+    :math:`p(s) = 1/(\pi\cosh s)`.  See the module docstring.
 
     Parameters
     ----------
