@@ -368,7 +368,8 @@ class SparseCoding(FilterLearner):
         self._update(data)
         return self
 
-    def fit_images(self, images, *, patch_size: int = 16, n_patches: int | None = None, progress: bool = False):
+    def fit_images(self, images, *, patch_size: int = 16, n_patches: int | None = None, progress: bool = False,
+                   checkpoint=None, checkpoint_every: int = 100):
         """Fit on whitened patches streamed from ``images`` (default preprocessing).
 
         Olshausen-Field whitening and unit variance per image
@@ -376,10 +377,16 @@ class SparseCoding(FilterLearner):
         ``patch_size`` x ``patch_size`` patches (default ``n_steps * batch_size``)
         streamed by :class:`effcode.data.PatchSampler` in batches of ``batch_size``,
         one :meth:`partial_fit` step each.  Only one batch is held in memory at a time.
+
+        With ``checkpoint`` (a file path) the state is saved there every ``checkpoint_every``
+        steps (torch format, loadable with ``weights_only=True``); if the file already holds a
+        checkpoint of the same configuration, training continues from it and ends with the
+        result of an uninterrupted run.
         """
         from ..data import PatchSampler, whiten_images
+        from ..runs.checkpoint import Checkpointer
 
-        self._settings()
+        settings = self._settings()
         patch_size = check_int("patch_size", patch_size, minimum=2)
         n_total = self.n_steps * self.batch_size if n_patches is None else check_int("n_patches", n_patches)
         sampler = PatchSampler(whiten_images(images), patch_size, batch_size=self.batch_size,
@@ -388,10 +395,49 @@ class SparseCoding(FilterLearner):
             if hasattr(self, attr):
                 delattr(self, attr)
         n_batches = -(-n_total // self.batch_size)
-        for batch in tqdm(sampler.batches(n_total), total=n_batches, desc="sparse coding",
-                          disable=not (progress or self.progress)):
+        checkpoints = Checkpointer(checkpoint, checkpoint_every)
+        fingerprint = repr(sorted({**self.get_params(), "patch_size": patch_size, "n_total": n_total,
+                                   "images": [getattr(im, "sha256", None) for im in images]}.items()))
+        done = self._restore(checkpoints.load(), settings, fingerprint, checkpoint)
+        for step, batch in enumerate(tqdm(sampler.batches(n_total), total=n_batches, desc="sparse coding",
+                                          disable=not (progress or self.progress)), start=1):
+            if step <= done:
+                continue  # drawn and discarded, so the sampler continues exactly where it stopped
             self.partial_fit(batch)
+            if checkpoints.due(step):
+                checkpoints.save(self._checkpoint_state(step, fingerprint))
+            self._after_step(step)
         return self
+
+    def _after_step(self, step: int) -> None:
+        """Called after each step of :meth:`fit_images` (tests use it to simulate an interruption)."""
+
+    def _checkpoint_state(self, step: int, fingerprint: str) -> dict:
+        trainer = self._trainer
+        return {"step": step, "fingerprint": fingerprint, "scale": self.scale_, "n_features": self.n_features_in_,
+                "dictionary": trainer.dictionary.cpu(), "code_gram": trainer.code_gram.cpu(),
+                "code_data": trainer.code_data.cpu(), "unused_steps": trainer.unused_steps.cpu(),
+                "n_steps": trainer.n_steps, "n_resampled": trainer.n_resampled,
+                "history": {key: list(values) for key, values in self.history_.items()}}
+
+    def _restore(self, state: dict | None, settings: _Settings, fingerprint: str, path) -> int:
+        """Load a checkpoint's state; returns the number of steps it had done (0 without one)."""
+        if state is None:
+            return 0
+        if state["fingerprint"] != fingerprint:
+            raise InputError(f"checkpoint {path} was written by a different configuration or image set; "
+                             "delete it or give another checkpoint path")
+        device = settings.device
+        trainer = _Trainer(state["dictionary"].to(device), settings)
+        trainer.code_gram = state["code_gram"].to(device)
+        trainer.code_data = state["code_data"].to(device)
+        trainer.unused_steps = state["unused_steps"].to(device)
+        trainer.n_steps, trainer.n_resampled = state["n_steps"], state["n_resampled"]
+        self._trainer, self.scale_, self.n_features_in_ = trainer, state["scale"], state["n_features"]
+        self._rng = check_random_state(self.random_state)
+        self.history_ = {key: list(values) for key, values in state["history"].items()}
+        self._publish()
+        return state["step"]
 
     # ----------------------------------------------------------------- using the model
 
