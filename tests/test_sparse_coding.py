@@ -55,6 +55,22 @@ def test_sparse_encode_matches_the_lasso_solution(method):
     assert energy(codes) <= energy(reference) * (1 + 1e-5)
 
 
+def test_chunked_inference_equals_one_pass(monkeypatch):
+    from effcode.learners import inference
+    from effcode.objectives import make_objective
+
+    rng = np.random.default_rng(2)
+    dictionary = torch.tensor(rng.standard_normal((20, 16)), dtype=torch.float32)
+    dictionary /= dictionary.norm(dim=1, keepdim=True)
+    X = torch.tensor(rng.standard_normal((50, 16)), dtype=torch.float32)
+    objective = make_objective("l1", 0.5)
+    whole, _ = inference.solve(X, dictionary, objective, n_iter=100, tol=0)
+    monkeypatch.setattr(inference, "CPU_CHUNK_ROWS", 16)
+    chunked, n = inference.solve(X, dictionary, objective, n_iter=100, tol=0)
+    assert n == 100
+    torch.testing.assert_close(chunked, whole, atol=1e-5, rtol=1e-5)
+
+
 def test_lipschitz_constant_is_the_top_eigenvalue():
     rng = np.random.default_rng(0)
     dictionary = torch.tensor(rng.standard_normal((40, 20)))

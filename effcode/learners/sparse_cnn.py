@@ -45,8 +45,9 @@ filters are the atoms), D the transposed convolution, m the interior mask,
 
 The first step is one convolution layer (filters eta·d_k) followed by the
 nonlinearity, a plain sparse autoencoder's encoder; the later steps let overlapping
-atoms compete for the same structure ("explaining away"), which on the default
-images gives more localised, Gabor-like atoms (see ``docs/sparse_cnn.md``).  The step
+atoms compete for the same structure ("explaining away").  On the default images one
+step learns almost only horizontal and vertical low-frequency atoms and barely
+reconstructs; three steps give atoms of all orientations (``docs/sparse_cnn.md``).  The step
 is :math:`\eta = 1/L`, L the largest eigenvalue of :math:`D^\top D` (the maximum over
 spatial frequencies of :math:`\sum_k |\hat d_k|^2`, evaluated on an 8s x 8s frequency
 grid), recomputed from the atoms at every training step and held fixed within it.
@@ -154,10 +155,10 @@ def _normalised(atoms: torch.Tensor) -> torch.Tensor:
 class SparseCNN(FilterLearner):
     """Convolutional sparse autoencoder trained on large crops of whitened images.
 
-    Minimises the mean over crops of
+    Minimises, over the atoms, the mean over crops of
     E = [0.5 · sum over interior pixels (x - sum_k d_k * a_k)² + lam · sum S(a)] / M
     (M interior pixels, unit-norm atoms d_k, activations a from ``n_iter`` unrolled
-    ISTA steps with tied weights; see the module docstring).
+    FISTA steps on E with tied weights; see the module docstring).
 
     Parameters
     ----------
@@ -230,7 +231,7 @@ class SparseCNN(FilterLearner):
         return self._fit_arrays(list(images), n_steps=None, progress=self.progress)
 
     def fit_images(self, images, *, patch_size: int | None = None, n_patches: int | None = None,
-                   progress: bool = False):
+                   progress: bool = False, checkpoint=None, checkpoint_every: int = 100):
         """Fit on random crops of whitened images (the default preprocessing).
 
         ``images`` (Image objects or 2-D arrays, any sizes) go through
@@ -238,17 +239,30 @@ class SparseCNN(FilterLearner):
         ``patch_size``, when given, becomes ``kernel_size``.  ``n_patches``, when given,
         is the number of crops to train on (``ceil(n_patches / batch_size)`` steps
         instead of ``n_steps``); a crop, not a kernel-sized patch, is this learner's sample.
+
+        With ``checkpoint`` (a file path) the atoms, the Adam state, the crop generator and the
+        history are saved there every ``checkpoint_every`` steps (loadable with
+        ``weights_only=True``); an existing checkpoint of the same configuration is resumed,
+        ending with the result of an uninterrupted run.
         """
         from ..data import whiten_images
+        from ..runs.checkpoint import Checkpointer
 
         if patch_size is not None:
             self.kernel_size = check_int("patch_size", patch_size, minimum=2)
         n_steps = None
         if n_patches is not None:
             n_steps = -(-check_int("n_patches", n_patches) // check_int("batch_size", self.batch_size))
-        return self._fit_arrays(whiten_images(images), n_steps=n_steps, progress=progress or self.progress)
+        fingerprint = repr(sorted({**self.get_params(), "n_steps_total": n_steps,
+                                   "images": [getattr(im, "sha256", None) for im in images]}.items()))
+        return self._fit_arrays(whiten_images(images), n_steps=n_steps, progress=progress or self.progress,
+                                checkpoints=Checkpointer(checkpoint, checkpoint_every), fingerprint=fingerprint)
 
-    def _fit_arrays(self, arrays: list[np.ndarray], *, n_steps: int | None, progress: bool):
+    def _after_step(self, step: int) -> None:
+        """Called after each training step (tests use it to simulate an interruption)."""
+
+    def _fit_arrays(self, arrays: list[np.ndarray], *, n_steps: int | None, progress: bool, checkpoints=None,
+                    fingerprint: str = ""):
         settings = self._settings()
         s, crop, dev = settings.kernel_size, self.crop_size, settings.device
         for i, array in enumerate(arrays):
@@ -266,7 +280,19 @@ class SparseCNN(FilterLearner):
         n_positions = np.array([(a.shape[0] - crop + 1) * (a.shape[1] - crop + 1) for a in arrays], dtype=float)
         history = {key: [] for key in ("loss", "reconstruction_error", "penalty", "active_fraction")}
         total = self.n_steps if n_steps is None else n_steps
-        for step in tqdm(range(total), desc="sparse CNN", disable=not progress):
+        done = 0
+        state = checkpoints.load() if checkpoints is not None else None
+        if state is not None:
+            if state["fingerprint"] != fingerprint:
+                raise InputError(f"checkpoint {checkpoints.path} was written by a different configuration or "
+                                 "image set; delete it or give another checkpoint path")
+            with torch.no_grad():
+                atoms.copy_(state["atoms"].to(dev))
+            optimizer.load_state_dict(state["optimizer"])
+            rng.bit_generator.state = state["rng"]
+            history = {key: list(values) for key, values in state["history"].items()}
+            done = state["step"]
+        for step in tqdm(range(done, total), desc="sparse CNN", disable=not progress, initial=done, total=total):
             x = _draw_crops(images, n_positions, crop, self.batch_size, rng)
             eta = step_size(atoms)
             a = encode(x, atoms, settings.objective, eta, self.n_iter, mask, settings.rectify)
@@ -287,6 +313,11 @@ class SparseCNN(FilterLearner):
             history["reconstruction_error"].append(half_sq_error.item() / self.batch_size)
             history["penalty"].append(penalty.item() / self.batch_size)
             history["active_fraction"].append(float((a != 0).float().mean()))
+            if checkpoints is not None and checkpoints.due(step + 1):
+                checkpoints.save({"step": step + 1, "fingerprint": fingerprint, "atoms": atoms.detach().cpu(),
+                                  "optimizer": optimizer.state_dict(), "rng": rng.bit_generator.state,
+                                  "history": history})
+            self._after_step(step + 1)
         self._atoms = atoms.detach()
         self._fitted = settings
         self.step_size_ = step_size(self._atoms)
