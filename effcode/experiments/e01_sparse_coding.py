@@ -79,6 +79,6 @@ register(Experiment(
     description=("Sparse coding minimises ½‖x − Φa‖² + λ·S(a) over codes a and unit-norm atoms Φ, on "
                  "Olshausen–Field-whitened 16x16 patches of the default images. The learned atoms are fitted "
                  "with Gabors."),
-    defaults={"n_filters": 256, "patch_size": 16, "lam": 0.2, "objective": "l1", "n_steps": 400},
+    defaults={"n_filters": 256, "patch_size": 16, "lam": 2.0, "objective": "l1", "n_steps": 300},
     quick={"n_filters": 64, "n_steps": 150},
     compute=compute, plot=plot))

@@ -112,5 +112,5 @@ register(Experiment(
                  "transposed convolution, loss = ½‖x − x̂‖² + λ·S(a) per interior pixel, S from the objectives "
                  "registry."),
     defaults={"n_filters": 32, "patch_size": 16, "lam": 1.0, "n_steps": None, "example_size": 96},
-    quick={"n_steps": 200},
+    quick={"n_steps": 400},
     compute=compute, plot=plot))

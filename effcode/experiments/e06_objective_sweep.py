@@ -118,8 +118,8 @@ register(Experiment(
                  "units' (nx, ny) to Ringach (2002). Level multiplies the penalty weight λ (for topk it divides "
                  "the number of winners k). Any registered objective can be named, a user's own included."),
     defaults={"objectives": ["l1", "cauchy", "l0", "topk"], "levels": [0.5, 1.0, 2.0], "n_seeds": 3,
-              "n_filters": 256, "patch_size": 16, "n_steps": 400, "base_lam": {"l1": 0.2, "cauchy": 0.2, "l0": 0.1},
-              "default_lam": 0.2, "topk_k": 16, "r2_threshold": 0.7, "n_bootstrap": 200,
+              "n_filters": 256, "patch_size": 16, "n_steps": 300, "base_lam": {"l1": 2.0, "cauchy": 2.0, "l0": 1.0},
+              "default_lam": 2.0, "topk_k": 12, "r2_threshold": 0.7, "n_bootstrap": 200,
               "backend": "joblib", "n_jobs": 1, "scheduler": ""},
-    quick={"levels": [1.0, 2.0], "n_seeds": 2, "n_filters": 32, "patch_size": 10, "n_steps": 60},
+    quick={"levels": [1.0, 2.0], "n_seeds": 2, "n_filters": 32, "patch_size": 10, "n_steps": 60, "topk_k": 4},
     compute=compute, plot=plot))

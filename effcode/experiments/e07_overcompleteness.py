@@ -72,7 +72,7 @@ register(Experiment(
     number="07", name="overcompleteness", title="Overcompleteness (1x, 2x, 4x) and patch size",
     description=("Sparse coding (l1) with K = factor × patch pixels atoms, for factors 1, 2 and 4, and complete "
                  "dictionaries for several patch sizes; each scored by Gabor-likeness and nx–ny distance to V1."),
-    defaults={"factors": [1.0, 2.0, 4.0], "patch_sizes": [8, 12, 16], "patch_size": 16, "n_steps": 400,
-              "lam": 0.2, "r2_threshold": 0.7, "n_bootstrap": 200, "backend": "joblib", "n_jobs": 1},
+    defaults={"factors": [1.0, 2.0, 4.0], "patch_sizes": [8, 12, 16], "patch_size": 16, "n_steps": 300,
+              "lam": 2.0, "r2_threshold": 0.7, "n_bootstrap": 200, "backend": "joblib", "n_jobs": 1},
     quick={"patch_sizes": [6, 8], "patch_size": 8, "n_steps": 60},
     compute=compute, plot=plot))
