@@ -28,7 +28,7 @@ def sweep_points(run) -> list[dict]:
 def compute(run) -> None:
     cfg = run.config
     source_images(run)
-    rows = run_sweep(evaluate_point, sweep_points(run), run.path("points"), backend=cfg["backend"],
+    rows = run_sweep(evaluate_point, sweep_points(run), run.dir, backend=cfg["backend"],
                      n_jobs=cfg["n_jobs"], progress=run.progress)
     run.save_csv("sweep.csv", {"patch_size": [r["patch_size"] for r in rows],
                                "n_filters": [r["n_filters"] for r in rows],
