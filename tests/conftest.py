@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+import torch
 
 
 @pytest.fixture(scope="session")
@@ -14,3 +15,12 @@ def small_image_folder(tmp_path_factory):
     io.imsave(folder / "grass.png", np.asarray(data.grass()[100:196, 100:196] * 255, dtype=np.uint8)
               if data.grass().dtype != np.uint8 else data.grass()[100:196, 100:196], check_contrast=False)
     return folder
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """One torch thread for a module of small torch ops (avoids oversubscription on a busy machine)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

@@ -14,13 +14,7 @@ N_SOURCES, N_PIXELS, N_SAMPLES = 12, 20, 20_000
 AMARI_BOUND = 0.05
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    """Small torch ops: avoid thread oversubscription on a busy test machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

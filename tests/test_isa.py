@@ -14,13 +14,7 @@ N_SAMPLES, N_PIXELS = 20_000, 16
 ANGLE_BOUND_DEG = 5.0
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    """Small torch ops: avoid thread oversubscription on a busy test machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def subspace_data(subspace_size: int, n_subspaces: int, seed: int = 2):
