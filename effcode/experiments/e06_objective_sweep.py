@@ -39,6 +39,13 @@ def _evaluate(point: dict) -> dict:
     return evaluate_point(point)
 
 
+def _finite_stat(stat, values) -> float:
+    """``stat`` over the finite values (NaN when a setting left no well-fit units in any seed)."""
+    values = np.asarray(values, dtype=float)
+    finite = values[np.isfinite(values)]
+    return float(stat(finite)) if finite.size else float("nan")
+
+
 def compute(run) -> None:
     from ..objectives import OBJECTIVES
 
@@ -57,8 +64,8 @@ def compute(run) -> None:
             group = [r for r in rows if r["objective"] == objective and r["level"] == level]
             summary[f"{objective}@{level}"] = {
                 "objective": objective, "level": level, "n_seeds": len(group),
-                **{m: float(np.nanmean([r[m] for r in group])) for m in METRICS},
-                **{f"{m}_sd": float(np.nanstd([r[m] for r in group])) for m in METRICS}}
+                **{m: _finite_stat(np.mean, [r[m] for r in group]) for m in METRICS},
+                **{f"{m}_sd": _finite_stat(np.std, [r[m] for r in group]) for m in METRICS}}
     run.save_json("metrics.json", summary)
 
 
