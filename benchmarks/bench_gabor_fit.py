@@ -17,6 +17,7 @@ results/benchmarks/gabor_fit.csv.
 from __future__ import annotations
 
 import argparse
+import sys
 import os
 import platform
 import statistics
@@ -31,9 +32,9 @@ from effcode.gabor import fit_gabors, gabor_bounds, gabor_starts, render_gabors,
 from effcode.gabor.common import r_squared, unit_rms
 from effcode.gabor.fit import gabor_table
 from effcode.gabor.model import gabor, pixel_grid
-from effcode.runs import write_csv
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-RESULTS = Path(__file__).resolve().parents[1] / "results" / "benchmarks" / "gabor_fit.csv"
+from _report import FOLDER, publish  # noqa: E402
 
 
 def scipy_fit(filters: np.ndarray, n_starts: int) -> np.ndarray:
@@ -80,7 +81,7 @@ def main(argv=None) -> list[dict]:
     parser.add_argument("--n-starts", type=int, default=4)
     parser.add_argument("--filter-bank", default=None, help="a saved effcode FilterBank (.npz) to fit instead")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", default=str(RESULTS))
+    parser.add_argument("--out", type=Path, default=FOLDER, help="folder for the CSV, JSON record and README")
     args = parser.parse_args(argv)
 
     if args.filter_bank:
@@ -124,8 +125,11 @@ def main(argv=None) -> list[dict]:
     for r in rows:
         print(f"| {r['method']} | {r['device']} | {r['median_time_s']:.3f} | {r['median_cpu_s']:.3f} | "
               f"{r['speedup_vs_scipy']:.1f}x | {r['median_r2']:.4f} | {r['median_r2_scipy_minus_this']:+.2e} |")
-    write_csv(args.out, {key: [r[key] for r in rows] for key in rows[0]})
-    print(f"\nwrote {args.out}")
+    publish("gabor_fit", {key: [r[key] for r in rows] for key in rows[0] if key != "platform"},
+            title="Gabor fitting: batched fit against a per-filter scipy fit", device=args.device,
+            notes=f"{n} filters ({source}), {h}x{w}, {args.n_starts} starts each; same starts, bounds and objective "
+                  "for both; speedup = scipy median time / effcode median time.", folder=args.out)
+    print(f"\nwrote {args.out}/gabor_fit.csv and README.md")
     return rows
 
 

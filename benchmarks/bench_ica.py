@@ -21,6 +21,7 @@ Run ``python benchmarks/bench_ica.py [--quick]``; writes ``results/benchmarks/ic
 from __future__ import annotations
 
 import argparse
+import sys
 import statistics
 import time
 import warnings
@@ -34,9 +35,9 @@ from sklearn.exceptions import ConvergenceWarning
 from effcode.data import PatchWhitener, load_images
 from effcode.gabor import fit_gabors
 from effcode.learners.ica import ICA, _random_orthonormal, amari_index, fastica_symmetric, image_patches, negentropy
-from effcode.runs import write_csv
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-OUT = Path(__file__).resolve().parents[1] / "results" / "benchmarks" / "ica.csv"
+from _report import FOLDER, publish  # noqa: E402
 
 
 def timed(fn, reps: int):
@@ -57,7 +58,7 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small problem, 2 repetitions (smoke test)")
     parser.add_argument("--reps", type=int, default=None, help="repetitions per implementation (default 5, quick 2)")
-    parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument("--out", type=Path, default=FOLDER, help="folder for the CSV, JSON record and README")
     args = parser.parse_args(argv)
     n, k, reps = (10_000, 32, 2) if args.quick else (50_000, 64, 5)
     reps = args.reps or reps
@@ -107,7 +108,10 @@ def main(argv=None) -> None:
         add("end-to-end", f"effcode {algorithm}", t, fastest, model.n_iter_, w_whitened, ratio=t_sk2 / t)
 
     table = {key: [row[key] for row in rows] for key in rows[0]}
-    write_csv(args.out, table)
+    publish("ica", table, title="ICA: effcode against scikit-learn FastICA", folder=args.out,
+            notes=f"{n} DC-removed {patch}x{patch} patches of the default images, K = d' = {k}, tol {tol}, {reps} "
+                  "repetitions; 'core' = the same whitened data, start and stopping test; 'end-to-end' = raw "
+                  "patches in, filters out; sklearn_over_effcode = the speed ratio.")
     print(f"ICA on {n} DC-removed {patch}x{patch} patches of the default images, K = d' = {k}, tol {tol}, "
           f"{reps} reps, torch threads {torch.get_num_threads()}")
     header = f"{'task':<11} {'implementation':<17} {'median s':>9} {'iters':>6} {'negentropy':>11} " \
@@ -117,7 +121,7 @@ def main(argv=None) -> None:
         print(f"{row['task']:<11} {row['implementation']:<17} {row['median_s']:9.3f} {row['n_iter']:6d} "
               f"{row['median_negentropy']:11.5f} {row['median_gabor_r2']:9.3f} {row['amari_vs_sklearn']:12.4f} "
               f"{row['sklearn_over_effcode']:11.2f} {str(row['converged']):>10}")
-    print(f"wrote {args.out}")
+    print(f"wrote {args.out}/ica.csv and README.md")
 
 
 if __name__ == "__main__":
