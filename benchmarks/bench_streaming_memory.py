@@ -96,10 +96,13 @@ def main(argv=None) -> None:
                                   np.asarray(table["rss_mb"])[second_half], 1)
     extrapolated = intercept + slope * FULL
     rate = seen / (time.perf_counter() - start)
-    notes = (f"Measured {seen:,} patches ({rate:,.0f} patches/s with {torch.get_num_threads()} torch threads; 10M would take {FULL / rate / 3600:.1f} h at this "
-             f"rate). RSS slope over the second half: {slope * 1e6:.3f} MiB per million patches; extrapolated RSS "
-             f"at 10M patches: {extrapolated:.0f} MiB; peak RSS {max(table['peak_rss_mb']):.0f} MiB "
-             f"(target < 2048 MiB).")
+    threads = torch.get_num_threads()
+    extrapolation = "" if seen >= FULL else (
+        f" 10M patches would take {FULL / rate / 3600:.1f} h at this rate; extrapolated RSS at 10M patches: "
+        f"{extrapolated:.0f} MiB.")
+    notes = (f"Measured {seen:,} patches in {time.perf_counter() - start:.0f} s ({rate:,.0f} patches/s, {threads} "
+             f"torch threads, device {args.device}). RSS slope over the second half: {slope * 1e6:.3f} MiB per "
+             f"million patches; peak RSS {max(table['peak_rss_mb']):.0f} MiB (target < 2048 MiB).{extrapolation}")
     print(notes)
     print(publish("streaming_memory", table, title="Streaming memory of SparseCoding.partial_fit", notes=notes,
                   device=args.device, folder=args.out))
