@@ -21,6 +21,8 @@ Run ``python benchmarks/bench_ica.py [--quick]``; writes ``results/benchmarks/ic
 from __future__ import annotations
 
 import argparse
+import os
+import os
 import sys
 import statistics
 import time
@@ -110,8 +112,10 @@ def main(argv=None) -> None:
     table = {key: [row[key] for row in rows] for key in rows[0]}
     publish("ica", table, title="ICA: effcode against scikit-learn FastICA", folder=args.out,
             notes=f"{n} DC-removed {patch}x{patch} patches of the default images, K = d' = {k}, tol {tol}, {reps} "
-                  "repetitions; 'core' = the same whitened data, start and stopping test; 'end-to-end' = raw "
-                  "patches in, filters out; sklearn_over_effcode = the speed ratio.")
+                  f"repetitions, {torch.get_num_threads()} torch thread(s), OMP_NUM_THREADS="
+                  f"{os.environ.get('OMP_NUM_THREADS', 'unset')} (numpy's BLAS follows it); 'core' = the same "
+                  "whitened data, start and stopping test; 'end-to-end' = raw patches in, filters out; "
+                  "sklearn_over_effcode = the speed ratio.")
     print(f"ICA on {n} DC-removed {patch}x{patch} patches of the default images, K = d' = {k}, tol {tol}, "
           f"{reps} reps, torch threads {torch.get_num_threads()}")
     header = f"{'task':<11} {'implementation':<17} {'median s':>9} {'iters':>6} {'negentropy':>11} " \
