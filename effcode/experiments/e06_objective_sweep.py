@@ -69,6 +69,33 @@ def compute(run) -> None:
     run.save_json("metrics.json", summary)
 
 
+HARD_PENALTIES, SOFT_PENALTIES = ("l0", "topk"), ("l1", "cauchy")
+
+
+def harder_sparseness_answer(summary: dict) -> str:
+    """Two generated sentences on the experiment's question, read from ``summary``: how the nx–ny
+    distance moves as the level rises within each objective, and how often a hard penalty (l0, topk)
+    is closer to V1 than a soft one (l1, cauchy) at the same level."""
+    by = {(s["objective"], s["level"]): s["nxny_distance"] for s in summary.values()}
+    levels = sorted({level for _, level in by})
+    objectives = list(dict.fromkeys(objective for objective, _ in by))
+    sentences = []
+    if len(levels) > 1:
+        changes = {o: by[(o, levels[-1])] - by[(o, levels[0])] for o in objectives}
+        closer = [o for o, change in changes.items() if change < 0]
+        listed = ", ".join(f"{o} {change:+.2f}" for o, change in changes.items())
+        sentences.append(f"Raising the level from {levels[0]:g} to {levels[-1]:g} changes the distance by {listed}: "
+                         f"{len(closer)} of {len(changes)} objectives move toward V1.")
+    hard = [o for o in HARD_PENALTIES if o in objectives]
+    soft = [o for o in SOFT_PENALTIES if o in objectives]
+    pairs = [(by[(h, level)], by[(s, level)]) for level in levels for h in hard for s in soft]
+    if pairs:
+        wins = sum(h < s for h, s in pairs)
+        sentences.append(f"At equal level, a hard penalty ({', '.join(hard)}) is closer to V1 than a soft one "
+                         f"({', '.join(soft)}) in {wins} of {len(pairs)} comparisons.")
+    return " ".join(sentences)
+
+
 def plot(run) -> Section:
     from .. import v1
 
@@ -98,7 +125,7 @@ def plot(run) -> Section:
     axes[2].set(xlabel="median nx", ylabel="median ny", title="Population medians")
     for ax in axes:
         ax.grid(alpha=0.3)
-    axes[2].legend(frameon=False, fontsize=8)
+    axes[2].legend(frameon=False, fontsize=8, loc="lower left")
     path = run.figure_path("sweep")
     save_figure(fig, path)
     rows = ["| objective | level | active fraction | median R² | nx–ny distance | median nx | median ny |",
@@ -112,7 +139,7 @@ def plot(run) -> Section:
     text = "\n".join(rows) + (
         f"\n\nMean ± SD over {best['n_seeds']} seeds. The setting closest to V1's nx–ny distribution is "
         f"{best['objective']} at level {best['level']} (distance {fmt(best['nxny_distance'])}, "
-        f"fraction active {fmt(best['active_fraction'], 3)}).")
+        f"fraction active {fmt(best['active_fraction'], 3)}). " + harder_sparseness_answer(summary))
     return Section("Objective and sparsity sweep", text, [
         (f"{path}.png", "Distance to V1's nx–ny distribution, Gabor-likeness and population medians against "
                         "the measured fraction of active coefficients, per objective (mean ± SD over seeds).")])
