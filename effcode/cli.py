@@ -17,12 +17,14 @@ import time
 from .errors import EffcodeError
 
 EPILOG = ("Results go to RESULTS/NN_name/ (config.json, provenance.json, cached steps, metrics, figures/); "
-          "`effcode figures` rebuilds RESULTS/REPORT.md from them in seconds.")
+          "`effcode figures` rebuilds RESULTS/REPORT.md from them in seconds. RESULTS is ./results for full "
+          "runs and ./results/quick for --quick runs, so a quick run never overwrites a full one.")
+FULL_RESULTS, QUICK_RESULTS = "results", "results/quick"
 
 
 def _add_common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--results", default="results", metavar="DIR",
-                        help="results folder (default: ./results)")
+    parser.add_argument("--results", default=None, metavar="DIR",
+                        help=f"results folder (default: ./{FULL_RESULTS}, or ./{QUICK_RESULTS} with --quick)")
     parser.add_argument("--quiet", action="store_true", help="no progress bars or status lines")
     parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
 
@@ -56,6 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Redraw the figures of the given experiments (default: all with results) "
                        "from cached results only, and rewrite RESULTS/REPORT.md.")
     p.add_argument("experiments", nargs="*", metavar="NN")
+    p.add_argument("--quick", action="store_true", help=f"the quick suite's results (./{QUICK_RESULTS})")
     _add_common(p)
 
     p = sub.add_parser("sweep", help="learn and score filters over a parameter grid (joblib or dask)",
@@ -103,6 +106,10 @@ def _cmd_list(args) -> None:
                 print(f"    {key} = {value!r}{quick}")
 
 
+def _results_dir(args) -> str:
+    return args.results or (QUICK_RESULTS if getattr(args, "quick", False) else FULL_RESULTS)
+
+
 def _cmd_run(args) -> None:
     from .experiments import get_experiment, run_experiment
     from .runs import parse_assignments
@@ -113,17 +120,18 @@ def _cmd_run(args) -> None:
     for key in keys:
         started = time.perf_counter()
         run = run_experiment(key, quick=args.quick, overrides=overrides, device=args.device, seed=args.seed,
-                             results_dir=args.results, progress=progress, make_figures=not args.no_figures)
+                             results_dir=_results_dir(args), progress=progress, make_figures=not args.no_figures)
         if not args.quiet:
             print(f"experiment {key}: done in {time.perf_counter() - started:.1f} s -> {run.dir}/", flush=True)
     if not args.quiet and not args.no_figures:
-        print(f"figures: {args.results}/*/figures/   report: {args.results}/REPORT.md")
+        print(f"figures: {_results_dir(args)}/*/figures/   report: {_results_dir(args)}/REPORT.md")
 
 
 def _cmd_figures(args) -> None:
     from .experiments import regenerate_figures
 
-    report = regenerate_figures(_expand(args.experiments) if args.experiments else None, results_dir=args.results)
+    report = regenerate_figures(_expand(args.experiments) if args.experiments else None,
+                                results_dir=_results_dir(args))
     if not args.quiet:
         print(f"report: {report}")
 
@@ -165,7 +173,7 @@ def _cmd_sweep(args) -> None:
     fixed["device"] = args.device
     points = expand_grid(grid, fixed)
     name = args.name or f"sweep-{config_hash({'fixed': fixed, 'grid': grid})[:10]}"
-    folder = Path(args.results) / "sweeps" / name
+    folder = Path(_results_dir(args)) / "sweeps" / name
     write_json(folder / "sweep.json", {"fixed": fixed, "grid": grid})
     rows = run_sweep(evaluate_point, points, folder, backend=args.backend, n_jobs=args.n_jobs,
                      scheduler=args.scheduler, progress=sys.stderr.isatty() and not args.quiet)

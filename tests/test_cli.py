@@ -78,3 +78,16 @@ def test_tiny_run_then_figures_from_cache(tmp_path):
     assert main(["run", "01", *TINY_01, "--set", "n_steps=4", "--quiet", "--no-figures",
                  "--results", str(results)]) == 0
     assert len(list((run_dir / "cache").iterdir())) == 2  # a new bank and its Gabor fit
+
+
+@pytest.mark.parametrize("argv, folder", [
+    (["run", "01"], "results"),
+    (["run", "01", "--quick"], "results/quick"),
+    (["run", "01", "--quick", "--results", "elsewhere"], "elsewhere"),
+    (["figures", "--quick"], "results/quick"),
+    (["figures"], "results"),
+])
+def test_quick_runs_keep_out_of_the_full_results(argv, folder):
+    from effcode.cli import _results_dir, build_parser
+
+    assert _results_dir(build_parser().parse_args(argv)) == folder
