@@ -78,3 +78,44 @@ def test_divergence_names_step_and_cause_and_keeps_the_checkpoint(small_image_fo
     with pytest.raises(DivergenceError, match=r"update \d+.*(learning_rate|lam)"):
         model.fit_images(images, patch_size=8, checkpoint=path, checkpoint_every=5)
     assert torch.load(path, weights_only=True)["step"] == 5
+
+
+def test_an_experiment_killed_mid_training_resumes_from_its_checkpoint(small_image_folder, tmp_path, monkeypatch):
+    """learned_bank (the cached learning step of every experiment) checkpoints resumable learners every
+    100 steps in the run's cache: after an interruption at step 120 the re-run starts at step 101,
+    ends with the uninterrupted result, and removes the checkpoint."""
+    from effcode.data import load_images
+    from effcode.experiments.common import learned_bank
+    from effcode.learners.sparse_coding import SparseCoding
+    from effcode.runs import Run
+
+    images = load_images(str(small_image_folder))
+    params = {"n_steps": 130, "batch_size": 16}
+
+    def bank_in(folder):
+        return learned_bank(Run(folder, {"seed": 0}), "sparse_coding", images, n_filters=4, patch_size=8,
+                            params=params)
+
+    reference = bank_in(tmp_path / "reference" / "exp")   # its own results folder: no sharing of cached steps
+
+    def stop_at_120(self, step):
+        if step == 120:
+            raise Interrupt
+    monkeypatch.setattr(SparseCoding, "_after_step", stop_at_120)
+    with pytest.raises(Interrupt):
+        bank_in(tmp_path / "results" / "exp")
+    assert len(list((tmp_path / "results" / "exp" / "cache").glob("*.checkpoint.pt"))) == 1
+
+    steps = []
+    monkeypatch.setattr(SparseCoding, "_after_step", lambda self, step: steps.append(step))
+    resumed = bank_in(tmp_path / "results" / "exp")
+    assert steps[0] == 101 and steps[-1] == 130
+    assert np.array_equal(resumed.filters, reference.filters)
+    assert not list((tmp_path / "results" / "exp" / "cache").glob("*.checkpoint.pt"))
+
+
+def test_checkpoint_refused_for_a_learner_that_cannot_resume(small_image_folder, tmp_path):
+    from effcode.errors import InputError
+
+    with pytest.raises(InputError, match="checkpoint: learner 'ica' cannot resume.*sparse_coding"):
+        learn_filters("ica", str(small_image_folder), patch_size=8, n_filters=4, checkpoint=tmp_path / "x.pt")

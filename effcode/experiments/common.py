@@ -10,7 +10,7 @@ import hashlib
 
 import numpy as np
 
-from ..learners import FilterBank, learn_filters
+from ..learners import FilterBank, learn_filters, resumable
 
 R2_THRESHOLDS = (0.7, 0.8, 0.9)
 
@@ -26,18 +26,20 @@ def source_images(run):
 
 def learned_bank(run, method: str, images, *, n_filters: int | None, patch_size: int, params: dict | None = None,
                  n_patches: int | None = None) -> FilterBank:
-    """A :class:`FilterBank` learned by ``method`` (cached on every parameter, images included)."""
+    """A :class:`FilterBank` learned by ``method`` (cached on every parameter, images included; learners
+    that can resume save checkpoints in the cache, so a killed run continues mid-training)."""
     params = dict(params or {})
     key = {"method": method, "images": [im.sha256 for im in images], "n_filters": n_filters,
            "patch_size": patch_size, "seed": run.seed, "params": params, "device": run.device,
            "n_patches": n_patches}
 
-    def compute():
+    def compute(checkpoint=None):
         bank = learn_filters(method, images, n_filters=n_filters, patch_size=patch_size, seed=run.seed,
-                             device=run.device, n_patches=n_patches, progress=run.progress, **params)
+                             device=run.device, n_patches=n_patches, progress=run.progress, checkpoint=checkpoint,
+                             **params)
         return bank.to_arrays()
 
-    return FilterBank.from_arrays(run.step(f"bank-{method}", key, compute))
+    return FilterBank.from_arrays(run.step(f"bank-{method}", key, compute, resumable=resumable(method)))
 
 
 def gabor_table(run, filters: np.ndarray) -> dict[str, np.ndarray]:

@@ -7,6 +7,7 @@ Every module of this package that defines a learner registers it when imported;
 from __future__ import annotations
 
 import importlib
+import inspect
 import pkgutil
 from pathlib import Path
 
@@ -29,13 +30,20 @@ def make_learner(method: str, **params) -> FilterLearner:
     return cls(**params)
 
 
+def resumable(method: str) -> bool:
+    """Whether ``method``'s ``fit_images`` saves checkpoints and resumes from them."""
+    return "checkpoint" in inspect.signature(LEARNERS.get(method).fit_images).parameters
+
+
 def learn_filters(method: str, source="default", *, patch_size: int = 16, n_filters: int | None = None,
                   seed: int = 0, device: str = "cpu", n_patches: int | None = None, progress: bool = False,
-                  **params) -> FilterBank:
+                  checkpoint=None, **params) -> FilterBank:
     """Learn a bank of filters from an image source with ``method``'s default preprocessing.
 
     ``source`` is anything :func:`effcode.data.load_images` takes (``"default"``, a folder, ...)
     or a list of already-loaded images.  ``params`` go to the estimator (see its docstring).
+    ``checkpoint`` (a file path; learners for which :func:`resumable` is true) saves the training
+    state as it goes and continues an interrupted run from it.
     Returns a :class:`FilterBank` whose config and provenance record how it was made.
     """
     from ..data import load_images
@@ -46,8 +54,14 @@ def learn_filters(method: str, source="default", *, patch_size: int = 16, n_filt
     if n_filters is not None:
         params["n_components"] = check_int("n_filters", n_filters)
     learner = make_learner(method, **params)
+    fit_options = {}
+    if checkpoint is not None:
+        if not resumable(method):
+            raise InputError(f"checkpoint: learner {method!r} cannot resume from checkpoints; those that can: "
+                             f"{', '.join(m for m in LEARNERS.names() if resumable(m))}")
+        fit_options["checkpoint"] = checkpoint
     images = load_images(source) if isinstance(source, (str, Path)) else list(source)
-    learner.fit_images(images, patch_size=patch_size, n_patches=n_patches, progress=progress)
+    learner.fit_images(images, patch_size=patch_size, n_patches=n_patches, progress=progress, **fit_options)
     config = {"method": method, "source": str(source) if isinstance(source, (str, Path)) else "in-memory",
               "patch_size": patch_size, "n_patches": n_patches, **learner.get_params()}
     record = provenance(seed=seed, device=device,
@@ -55,4 +69,4 @@ def learn_filters(method: str, source="default", *, patch_size: int = 16, n_filt
     return learner.filter_bank((patch_size, patch_size), method=method, config=config, provenance=record)
 
 
-__all__ = ["LEARNERS", "FilterBank", "FilterLearner", "learn_filters", "make_learner"]
+__all__ = ["LEARNERS", "FilterBank", "FilterLearner", "learn_filters", "make_learner", "resumable"]

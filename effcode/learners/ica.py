@@ -133,7 +133,7 @@ def _iterations(n: int, progress: bool, desc: str):
 
 def fastica_symmetric(z: torch.Tensor, w: torch.Tensor, *, max_iter: int, tol: float,
                       progress: bool = False) -> tuple[torch.Tensor, int, bool]:
-    """Symmetric FastICA (logcosh) on whitened data ``z`` (n, d') from initial ``w`` (K, d').
+    r"""Symmetric FastICA (logcosh) on whitened data ``z`` (n, d') from initial ``w`` (K, d').
 
     Returns ``(W, n_iter, converged)``; W has orthonormal rows.  See the module docstring.
 

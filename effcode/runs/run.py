@@ -69,12 +69,16 @@ class Run:
         write_json(self.path("config.json"), self.config)
 
     # -- cached steps -------------------------------------------------------------------------
-    def step(self, name: str, params: Mapping, compute: Callable[[], Mapping[str, np.ndarray]]) -> dict:
+    def step(self, name: str, params: Mapping, compute: Callable[..., Mapping[str, np.ndarray]], *,
+             resumable: bool = False) -> dict:
         """Return ``compute()``'s arrays, loading them from ``cache/`` when ``params`` were seen before.
 
         ``params`` must hold everything the result depends on (sizes, seed, objective...).
         A step computed by another experiment of the same results folder with the same name
-        and parameters is copied from there rather than recomputed.
+        and parameters is copied from there rather than recomputed.  With ``resumable``,
+        ``compute`` is called with a checkpoint path in ``cache/`` (unique to the step and its
+        parameters) to save its progress to, so a killed run continues where it stopped; the
+        checkpoint is removed once the result is written.
         """
         key = config_hash({"step": name, "params": dict(params)})[:16]
         filename = f"{name}-{key}.npz"
@@ -85,8 +89,11 @@ class Run:
             arrays = read_npz(other)
             write_npz(path, **arrays)
             return arrays
-        arrays = {k: np.asarray(v) for k, v in dict(compute()).items()}
+        checkpoint = self.path(f"cache/{name}-{key}.checkpoint.pt")
+        result = compute(checkpoint) if resumable else compute()
+        arrays = {k: np.asarray(v) for k, v in dict(result).items()}
         write_npz(path, **arrays)
+        checkpoint.unlink(missing_ok=True)
         return arrays
 
     # -- artifacts and metrics ----------------------------------------------------------------
