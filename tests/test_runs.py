@@ -79,3 +79,34 @@ def test_parallel_writers_never_corrupt(tmp_path):
         pool.map(_writer, [(path, w) for w in range(4)])
     data = read_npz(path)
     assert len(set(data["worker"].tolist())) == 1 and data["i"] == 29
+
+
+def test_compute_time_counts_the_original_seconds_of_cached_steps_and_points(tmp_path):
+    import time
+
+    from effcode.experiments.base import _compute_time
+
+    def slow():
+        time.sleep(0.2)
+        return {"value": np.arange(3)}
+
+    first = Run(tmp_path / "01_a", {"seed": 0})
+    first.step("slow", {"n": 1}, slow)
+    assert first.cached_seconds == 0.0
+    shared = Run(tmp_path / "02_b", {"seed": 0})           # same step, another experiment: copied, not run
+    shared.step("slow", {"n": 1}, lambda: pytest.fail("recomputed a cached step"))
+    assert 0.2 <= shared.cached_seconds < 1.0
+    points = [{"x": 1}, {"x": 2}]
+    shared.sweep(_slow_point, points)
+    again = Run(tmp_path / "02_b", {"seed": 0})
+    again.sweep(_slow_point, points)
+    assert again.cached_seconds >= 0.2
+    assert _compute_time({"compute_seconds": 0.01, "total_compute_seconds": 12.0}).startswith("compute time 12 s (0.01 s")
+    assert _compute_time({"compute_seconds": 5.0}) == "compute time 5.0 s"
+
+
+def _slow_point(point):
+    import time
+
+    time.sleep(0.1)
+    return {"y": point["x"] * 2}

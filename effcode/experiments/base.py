@@ -87,7 +87,8 @@ def run_experiment(key, *, quick: bool = False, overrides: dict | None = None, d
     run.start()
     started = time.perf_counter()
     exp.compute(run)
-    run.finish(compute_seconds=round(time.perf_counter() - started, 2))
+    seconds = time.perf_counter() - started
+    run.finish(compute_seconds=round(seconds, 2), total_compute_seconds=round(seconds + run.cached_seconds, 2))
     if make_figures:
         draw(exp, run)
         write_report(results_dir)
@@ -128,6 +129,14 @@ def regenerate_figures(keys=None, *, results_dir="results") -> Path:
     return write_report(results_dir)
 
 
+def _compute_time(prov: dict) -> str:
+    """Compute time of a run: all its steps, those loaded from the cache included."""
+    total, last = prov.get("total_compute_seconds"), prov.get("compute_seconds", "?")
+    if total is None or total == last:
+        return f"compute time {last} s"
+    return f"compute time {total:.0f} s ({last} s in the invocation that wrote it, the rest from cached steps)"
+
+
 def _run_header(exp: Experiment, run: Run) -> str:
     prov = run.load_json("provenance.json") if run.path("provenance.json").exists() else {}
     hw = prov.get("hardware", {})
@@ -135,7 +144,7 @@ def _run_header(exp: Experiment, run: Run) -> str:
     mode = "quick" if run.config.get("quick") else "full"
     return (f"*Settings: {mode}; seed {run.seed}; command `{prov.get('command', '?')}`; "
             f"{hw.get('cpu', '?')} ({hw.get('cpu_count', '?')} cores){gpu}; device {prov.get('device', '?')}; "
-            f"compute time {prov.get('compute_seconds', '?')} s; effcode {prov.get('effcode_version', '?')} "
+            f"{_compute_time(prov)}; effcode {prov.get('effcode_version', '?')} "
             f"at commit {str(prov.get('git_commit'))[:12]}.*")
 
 

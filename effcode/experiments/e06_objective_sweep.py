@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 
 from ..plots.figure import new_figure, save_figure
-from ..runs import run_sweep
 from .base import Experiment, Section, register
 from .common import evaluate_point, fmt, source_images
 
@@ -54,7 +53,7 @@ def compute(run) -> None:
         OBJECTIVES.get(name)  # fail fast, listing the known objectives
     source_images(run)
     points = sweep_points(run)
-    rows = run_sweep(_evaluate, points, run.dir, backend=cfg["backend"], n_jobs=cfg["n_jobs"],
+    rows = run.sweep(_evaluate, points, backend=cfg["backend"], n_jobs=cfg["n_jobs"],
                      scheduler=cfg["scheduler"] or None, progress=run.progress)
     run.save_csv("sweep.csv", {"objective": [r["objective"] for r in rows], "level": [r["level"] for r in rows],
                                "seed": [r["seed"] for r in rows], **{m: [r[m] for r in rows] for m in METRICS}})

@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 
 from ..plots.figure import new_figure, save_figure
-from ..runs import run_sweep
 from .base import Experiment, Section, register
 from .common import evaluate_point, fmt, source_images
 
@@ -28,8 +27,8 @@ def sweep_points(run) -> list[dict]:
 def compute(run) -> None:
     cfg = run.config
     source_images(run)
-    rows = run_sweep(evaluate_point, sweep_points(run), run.dir, backend=cfg["backend"],
-                     n_jobs=cfg["n_jobs"], progress=run.progress)
+    rows = run.sweep(evaluate_point, sweep_points(run), backend=cfg["backend"], n_jobs=cfg["n_jobs"],
+                     progress=run.progress)
     run.save_csv("sweep.csv", {"patch_size": [r["patch_size"] for r in rows],
                                "n_filters": [r["n_filters"] for r in rows],
                                "overcompleteness": [r["n_filters"] / r["patch_size"] ** 2 for r in rows],

@@ -6,13 +6,15 @@ Layout::
         config.json        the config of the latest run
         provenance.json    code version, packages, hardware, seed, image ids and hashes, timing
         cache/STEP-HASH.npz  one file per computed step, keyed by the step's parameters
+        cache/STEP-HASH.seconds.json  the seconds that step took to compute
         *.npz / *.json / *.csv  artifacts and metrics of the latest run
         figures/*.png|pdf  figures regenerated from the above
 
 Every file is written atomically.  A step whose parameters did not change is
 loaded from ``cache/`` instead of being recomputed, so an interrupted run loses
 only the step in flight, and re-running with another parameter recomputes only
-what depends on it.
+what depends on it.  The compute time a run reports counts the original seconds of the
+steps (and sweep points) it loaded from the cache, so it does not shrink on a re-run.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ class Run:
         self.dir = Path(directory)
         self.config = dict(config)
         self.device = str(device)
+        self.cached_seconds = 0.0   # original compute seconds of the steps loaded from the cache
         self.progress = progress
 
     @classmethod
@@ -81,20 +84,33 @@ class Run:
         checkpoint is removed once the result is written.
         """
         key = config_hash({"step": name, "params": dict(params)})[:16]
-        filename = f"{name}-{key}.npz"
-        path = self.path(f"cache/{filename}")
-        if path.exists():
-            return read_npz(path)
-        for other in sorted(self.dir.parent.glob(f"*/cache/{filename}")):  # same step, another experiment
-            arrays = read_npz(other)
-            write_npz(path, **arrays)
-            return arrays
+        path = self.path(f"cache/{name}-{key}.npz")
+        seconds_path = self.path(f"cache/{name}-{key}.seconds.json")
+        for source in [path, *sorted(self.dir.parent.glob(f"*/cache/{path.name}"))]:  # here, or another experiment
+            if source.exists():
+                arrays = read_npz(source)
+                record = source.with_name(seconds_path.name)
+                seconds = read_json(record)["seconds"] if record.exists() else 0.0
+                if source != path:
+                    write_npz(path, **arrays)
+                    write_json(seconds_path, {"seconds": seconds})
+                self.cached_seconds += seconds
+                return arrays
         checkpoint = self.path(f"cache/{name}-{key}.checkpoint.pt")
+        started = time.perf_counter()
         result = compute(checkpoint) if resumable else compute()
         arrays = {k: np.asarray(v) for k, v in dict(result).items()}
         write_npz(path, **arrays)
+        write_json(seconds_path, {"seconds": round(time.perf_counter() - started, 3)})
         checkpoint.unlink(missing_ok=True)
         return arrays
+
+    def sweep(self, evaluate, points, **options) -> list[dict]:
+        """:func:`effcode.runs.run_sweep` in this run's folder (points saved under ``points/``)."""
+        from .sweep import cached_point_seconds, run_sweep
+
+        self.cached_seconds += cached_point_seconds(self.dir, points)
+        return run_sweep(evaluate, points, self.dir, **options)
 
     # -- artifacts and metrics ----------------------------------------------------------------
     def save_npz(self, name: str, **arrays) -> Path:

@@ -11,6 +11,7 @@ way because every point carries its own seed.
 from __future__ import annotations
 
 import itertools
+import time
 from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
@@ -37,8 +38,16 @@ def point_path(directory, point: Mapping) -> Path:
     return Path(directory) / "points" / f"{config_hash(dict(point))[:20]}.json"
 
 
-def _evaluate(evaluate: Callable[[dict], dict], index: int, point: dict) -> tuple[int, dict]:
-    return index, dict(evaluate(dict(point)))
+def _evaluate(evaluate: Callable[[dict], dict], index: int, point: dict) -> tuple[int, dict, float]:
+    started = time.perf_counter()
+    result = dict(evaluate(dict(point)))
+    return index, result, time.perf_counter() - started
+
+
+def cached_point_seconds(directory, points: Sequence[Mapping]) -> float:
+    """Evaluation seconds recorded by the points of ``points`` already saved in ``directory``."""
+    paths = (point_path(directory, p) for p in points)
+    return float(sum(read_json(path).get("seconds", 0.0) for path in paths if path.exists()))
 
 
 def run_sweep(evaluate: Callable[[dict], dict], points: Sequence[Mapping], directory, *, backend: str = "joblib",
@@ -46,7 +55,8 @@ def run_sweep(evaluate: Callable[[dict], dict], points: Sequence[Mapping], direc
     """Evaluate ``evaluate(point)`` for every point not already cached in ``directory``.
 
     ``evaluate`` must be a module-level function (it is sent to worker processes).
-    Returns, in the order of ``points``, ``{**point, **result}`` rows.
+    Returns, in the order of ``points``, ``{**point, **result}`` rows.  Each point's file also
+    records the seconds its evaluation took (:func:`cached_point_seconds` sums them).
     """
     check_choice("backend", backend, BACKENDS)
     n_jobs = check_int("n_jobs", n_jobs, minimum=-1)
@@ -63,15 +73,15 @@ def run_sweep(evaluate: Callable[[dict], dict], points: Sequence[Mapping], direc
                 delayed(_evaluate)(evaluate, i, points[i]) for i in todo)
         else:
             finished = _run_on_dask(evaluate, [(i, points[i]) for i in todo], scheduler)
-        for i, result in finished:  # each finished point is saved at once, in this process
-            write_json(paths[i], {"point": points[i], "result": result})
+        for i, result, seconds in finished:  # each finished point is saved at once, in this process
+            write_json(paths[i], {"point": points[i], "result": result, "seconds": round(seconds, 3)})
             bar.update()
         bar.close()
     return [{**p, **read_json(path)["result"]} for p, path in zip(points, paths)]
 
 
 def _run_on_dask(evaluate, todo, scheduler):
-    """Yield (index, result) as points finish on the cluster; workers need no shared disk."""
+    """Yield (index, result, seconds) as points finish on the cluster; workers need no shared disk."""
     try:
         from distributed import Client, as_completed
     except ImportError:
