@@ -65,7 +65,8 @@ def main(argv=None) -> None:
         resolvable = sd <= tol / 2
         rows.append({"criterion": col, "tolerance": label, "draws": int(stated.sum()),
                      "fit_within": float(np.mean(err < tol)), "ideal_within": float(np.mean(ideal(tol / sd))),
-                     "resolvable": int(resolvable.sum()), "fit_within_resolvable": float(np.mean(err[resolvable] < tol)),
+                     "resolvable": int(resolvable.sum()),
+                     "fit_within_resolvable": float(np.mean(err[resolvable] < tol)),
                      "median_error_over_bound": float(np.median(err / sd))})
     columns = {key: [row[key] for row in rows] for key in rows[0]}
     text = publish("gabor_recovery", columns, title="Gabor parameter recovery against the Cramér–Rao bound",

@@ -60,6 +60,7 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small problem, 2 repetitions (smoke test)")
     parser.add_argument("--reps", type=int, default=None, help="repetitions per implementation (default 5, quick 2)")
+    parser.add_argument("--device", default="cpu", help="torch device for effcode (scikit-learn runs on the CPU)")
     parser.add_argument("--out", type=Path, default=FOLDER, help="folder for the CSV, JSON record and README")
     args = parser.parse_args(argv)
     n, k, reps = (10_000, 32, 2) if args.quick else (50_000, 64, 5)
@@ -84,14 +85,14 @@ def main(argv=None) -> None:
                          sklearn_over_effcode=ratio))
 
     # --- core: same whitened data, same init, same tolerance
-    z_t, w0_t = torch.from_numpy(Z), torch.from_numpy(W0)
+    z_t, w0_t = torch.from_numpy(Z).to(args.device), torch.from_numpy(W0).to(args.device)
     sk = FastICA(None, whiten=False, fun="logcosh", algorithm="parallel", w_init=W0, tol=tol, max_iter=max_iter)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         t_sk, min_sk, _ = timed(lambda: sk.fit(Z), reps)
     t_ef, min_ef, (w_ef, it_ef, _) = timed(lambda: fastica_symmetric(z_t, w0_t, max_iter=max_iter, tol=tol), reps)
     add("core", "sklearn FastICA", t_sk, min_sk, sk.n_iter_, sk.components_)
-    add("core", "effcode fastica", t_ef, min_ef, it_ef, w_ef.numpy(), other=sk.components_, ratio=t_sk / t_ef)
+    add("core", "effcode fastica", t_ef, min_ef, it_ef, w_ef.cpu().numpy(), other=sk.components_, ratio=t_sk / t_ef)
 
     # --- end to end: raw patches in
     sk_full = FastICA(k, whiten="unit-variance", fun="logcosh", algorithm="parallel", tol=tol, max_iter=max_iter,
@@ -102,7 +103,8 @@ def main(argv=None) -> None:
     w_sk_whitened = sk_full.components_ @ np.linalg.pinv(whitener.whitening_)  # in the shared whitened space
     add("end-to-end", "sklearn FastICA", t_sk2, min_sk2, sk_full.n_iter_, w_sk_whitened)
     for algorithm in ("fastica", "infomax"):
-        model = ICA(k, algorithm=algorithm, whiten_components=k, tol=tol, max_iter=max_iter, random_state=0)
+        model = ICA(k, algorithm=algorithm, whiten_components=k, tol=tol, max_iter=max_iter, random_state=0,
+                    device=args.device)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)  # reported in the 'converged' column
             t, fastest, _ = timed(lambda: model.fit(X), reps)
@@ -110,12 +112,12 @@ def main(argv=None) -> None:
         add("end-to-end", f"effcode {algorithm}", t, fastest, model.n_iter_, w_whitened, ratio=t_sk2 / t)
 
     table = {key: [row[key] for row in rows] for key in rows[0]}
-    publish("ica", table, title="ICA: effcode against scikit-learn FastICA", folder=args.out,
+    publish("ica", table, title="ICA: effcode against scikit-learn FastICA", folder=args.out, device=args.device,
             notes=f"{n} DC-removed {patch}x{patch} patches of the default images, K = d' = {k}, tol {tol}, {reps} "
-                  f"repetitions, {torch.get_num_threads()} torch thread(s), OMP_NUM_THREADS="
-                  f"{os.environ.get('OMP_NUM_THREADS', 'unset')} (numpy's BLAS follows it); 'core' = the same "
-                  "whitened data, start and stopping test; 'end-to-end' = raw patches in, filters out; "
-                  "sklearn_over_effcode = the speed ratio.")
+                  f"repetitions, effcode on {args.device}, {torch.get_num_threads()} torch thread(s), "
+                  f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')} (numpy's BLAS follows it); "
+                  "'core' = the same whitened data, start and stopping test; 'end-to-end' = raw patches in, "
+                  "filters out; sklearn_over_effcode = the speed ratio.")
     print(f"ICA on {n} DC-removed {patch}x{patch} patches of the default images, K = d' = {k}, tol {tol}, "
           f"{reps} reps, torch threads {torch.get_num_threads()}")
     header = f"{'task':<11} {'implementation':<17} {'median s':>9} {'iters':>6} {'negentropy':>11} " \

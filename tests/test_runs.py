@@ -101,7 +101,8 @@ def test_compute_time_counts_the_original_seconds_of_cached_steps_and_points(tmp
     again = Run(tmp_path / "02_b", {"seed": 0})
     again.sweep(_slow_point, points)
     assert again.cached_seconds >= 0.2
-    assert _compute_time({"compute_seconds": 0.01, "total_compute_seconds": 12.0}).startswith("compute time 12 s (0.01 s")
+    text = _compute_time({"compute_seconds": 0.01, "total_compute_seconds": 12.0})
+    assert text.startswith("compute time 12 s (0.01 s")
     assert _compute_time({"compute_seconds": 5.0}) == "compute time 5.0 s"
 
 
