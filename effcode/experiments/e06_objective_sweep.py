@@ -95,6 +95,17 @@ def harder_sparseness_answer(summary: dict) -> str:
     return " ".join(sentences)
 
 
+def dense_objectives_remark(summary: dict) -> str:
+    """A sentence naming the objectives whose codes have no exact zeros (active fraction 1 at every level)."""
+    dense = [o for o in dict.fromkeys(s["objective"] for s in summary.values())
+             if all(s["active_fraction"] >= 0.999 for s in summary.values() if s["objective"] == o)]
+    if not dense:
+        return ""
+    one = len(dense) == 1
+    return (f" {', '.join(dense)} leave{'s' if one else ''} no exact zeros in the codes (active fraction 1 at every "
+            f"level), so on the activity axis {'its' if one else 'their'} levels stack at 1.")
+
+
 def plot(run) -> Section:
     from .. import v1
 
@@ -138,7 +149,8 @@ def plot(run) -> Section:
     text = "\n".join(rows) + (
         f"\n\nMean ± SD over {best['n_seeds']} seeds. The setting closest to V1's nx–ny distribution is "
         f"{best['objective']} at level {best['level']} (distance {fmt(best['nxny_distance'])}, "
-        f"fraction active {fmt(best['active_fraction'], 3)}). " + harder_sparseness_answer(summary))
+        f"fraction active {fmt(best['active_fraction'], 3)}). " + harder_sparseness_answer(summary)
+        + dense_objectives_remark(summary))
     return Section("Objective and sparsity sweep", text, [
         (f"{path}.png", "Distance to V1's nx–ny distribution, Gabor-likeness and population medians against "
                         "the measured fraction of active coefficients, per objective (mean ± SD over seeds).")])
