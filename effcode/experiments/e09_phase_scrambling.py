@@ -83,7 +83,7 @@ def compute(run) -> None:
     freqs = np.asarray(cfg["grating_freqs"], dtype=float)
     contrast = np.sqrt(2.0) * x.std()  # gratings with the stimuli's RMS contrast
     sweep = np.asarray(cfg["sweep_angles_deg"], dtype=float)
-    first = f"{pop['cells'][0]['spec']['theta_deg']:g}°"
+    first = f" {pop['cells'][0]['spec']['theta_deg']:g}°"
     rows, sweeps, examples = [], {}, {}
     for model in models(pop, isa, cfg):
         f = model["response"]
