@@ -62,3 +62,30 @@ def test_user_objective_flows_through_a_quick_sweep(tmp_path, small_image_folder
     assert 0 < summary["my_objective@1.0"]["active_fraction"] <= 1
     assert "my_objective" in (tmp_path / "REPORT.md").read_text()
     assert (folder / "figures" / "sweep.png").exists()
+
+
+def test_the_quick_suite_runs_end_to_end_and_redraws_from_its_cache(tmp_path):
+    """`effcode run all --quick` (the README's main job: every experiment, small sizes, the default
+    images) writes every experiment's results and a report whose figures all exist; `effcode figures`
+    then redraws everything from the cached results alone."""
+    import re
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")           # quick sizes stop some iterative fits at their caps
+        assert main(["run", "all", "--quick", "--quiet", "--results", str(tmp_path)]) == 0
+    report = (tmp_path / "REPORT.md").read_text()
+    for number in EXPERIMENTS.names():
+        exp = get_experiment(number)
+        assert f"## {number}. " in report, number
+        assert (tmp_path / exp.slug / "provenance.json").exists()
+    figures = re.findall(r"!\[[^\]]*\]\(([^)]+\.png)\)", report)
+    assert len(figures) >= len(EXPERIMENTS.names())
+    assert all((tmp_path / f).exists() for f in figures)
+    for folder in tmp_path.glob("*/cache"):
+        for path in folder.iterdir():
+            path.unlink()
+    for png in tmp_path.glob("*/figures/*.png"):
+        png.unlink()
+    assert main(["figures", "--quiet", "--results", str(tmp_path)]) == 0
+    assert all((tmp_path / f).exists() for f in figures)
