@@ -56,8 +56,9 @@ def rebuild_readme(folder: Path = FOLDER) -> Path:
         record = read_json(record_path)
         hw = record["hardware"]
         gpu = f", {hw['gpu']}" if hw.get("gpu") else ""
+        threads = f", {hw['torch_threads']} torch thread(s)" if hw.get("torch_threads") else ""
         lines += [f"## {record['title']}", "",
-                  f"`{record['command']}` — {record['date']}; {hw.get('cpu')} ({hw.get('cpu_count')} cores){gpu}; "
+                  f"`{record['command']}` — {record['date']}; {hw.get('cpu')} ({hw.get('cpu_count')} cores{threads}){gpu}; "
                   f"torch {record['packages'].get('torch')}, scikit-learn {record['packages'].get('scikit-learn')}.",
                   "", record["table"], ""]
         if record.get("notes"):

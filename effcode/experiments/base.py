@@ -137,13 +137,18 @@ def _compute_time(prov: dict) -> str:
     return f"compute time {total:.0f} s ({last} s in the invocation that wrote it, the rest from cached steps)"
 
 
+def _threads(hardware: dict) -> str:
+    threads = hardware.get("torch_threads")
+    return "" if threads is None else f", {threads} torch thread{'s' if threads != 1 else ''}"
+
+
 def _run_header(exp: Experiment, run: Run) -> str:
     prov = run.load_json("provenance.json") if run.path("provenance.json").exists() else {}
     hw = prov.get("hardware", {})
     gpu = f", GPU {hw['gpu']}" if hw.get("gpu") else ""
     mode = "quick" if run.config.get("quick") else "full"
     return (f"*Settings: {mode}; seed {run.seed}; command `{prov.get('command', '?')}`; "
-            f"{hw.get('cpu', '?')} ({hw.get('cpu_count', '?')} cores){gpu}; device {prov.get('device', '?')}; "
+            f"{hw.get('cpu', '?')} ({hw.get('cpu_count', '?')} cores{_threads(hw)}){gpu}; device {prov.get('device', '?')}; "
             f"{_compute_time(prov)}; effcode {prov.get('effcode_version', '?')} "
             f"at commit {str(prov.get('git_commit'))[:12]}.*")
 

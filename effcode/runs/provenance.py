@@ -36,9 +36,11 @@ def package_versions() -> dict[str, str | None]:
 
 
 def hardware(device: str = "cpu") -> dict:
-    """CPU model, core count and, for a CUDA device, the GPU name."""
+    """CPU model, core count, torch's CPU thread count and, for a CUDA device, the GPU name."""
+    import torch
+
     info = {"machine": platform.machine(), "cpu_count": os.cpu_count(), "cpu": platform.processor() or None,
-            "platform": platform.platform()}
+            "torch_threads": torch.get_num_threads(), "platform": platform.platform()}
     try:
         with open("/proc/cpuinfo") as fh:
             for line in fh:
@@ -48,8 +50,6 @@ def hardware(device: str = "cpu") -> dict:
     except OSError:
         pass
     if str(device).startswith("cuda"):
-        import torch
-
         info["gpu"] = torch.cuda.get_device_name(torch.device(device))
     return info
 
