@@ -5,6 +5,7 @@ import math
 import numpy as np
 import pytest
 import torch
+from scipy.special import erf
 
 from effcode.errors import InputError
 from effcode.gabor import (BANDWIDTH_CONSTANT, GABOR_COLUMNS, PRECISION_COLUMNS, fit_dogs, fit_gabors,
@@ -104,7 +105,8 @@ def test_recovers_noisy_synthetic_gabors_over_the_v1_range():
     wherever the bound's standard deviation is at most half the tolerance (an ideal unbiased
     estimator would then be inside it 95% of the time), the fit must be inside it at least as
     often; and over the whole range its errors must be those of an efficient estimator
-    (median |error| / bound near 0.674, the Gaussian value)."""
+    (median |error| / bound near 0.674, the Gaussian value), inside the tolerance about as often
+    as an ideal unbiased estimator at the bound would be."""
     shape = (16, 16)
     noisy, clean, truth = synthetic_gabors(1200, shape, snr=10.0, seed=2024)
     table = fit_gabors(noisy, dog=False)
@@ -118,10 +120,11 @@ def test_recovers_noisy_synthetic_gabors_over_the_v1_range():
         assert resolvable.sum() >= 400, col
         assert np.mean(errors[col][resolvable] < tol) >= 0.95, col
         assert np.median(errors[col][stated] / bound[col][stated]) < 0.8, col
-    # Over the whole stated range (measured 0.997, 0.944, 0.809, 0.846 with this seed):
-    within = {col: np.mean(errors[col] < tol) for col, tol in TOLERANCES.items()}
+        # the whole stated range (fit / ideal with this seed: theta 0.997 / 0.996, f 0.944 / 0.940,
+        # nx 0.809 / 0.819, ny 0.846 / 0.846)
+        ideal = np.mean(erf(tol / (bound[col][stated] * np.sqrt(2.0))))
+        assert np.mean(errors[col][stated] < tol) >= ideal - 0.03, col
     assert np.mean(errors["theta"][truth["ny"] >= 0.3] < TOLERANCES["theta"]) >= 0.99
-    assert within["freq"] >= 0.90 and within["nx"] >= 0.75 and within["ny"] >= 0.75
 
 
 def test_cramer_rao_bound_matches_monte_carlo_spread():
