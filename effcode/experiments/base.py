@@ -44,6 +44,8 @@ class Experiment:
     quick: dict
     compute: Callable[[Run], None]
     plot: Callable[[Run], Section]
+    #: for an experiment that defines a standard learner: config, seed -> its ``BankSpec``
+    bank: Callable[[dict, int], object] | None = None
 
     @property
     def slug(self) -> str:

@@ -1,4 +1,5 @@
-"""Steps shared by several experiments: load the source, learn a bank, fit Gabors, summarise.
+"""Steps shared by the experiments: load the source, learn a bank from its spec, fit Gabors, and
+score a population with the one scorer (:func:`effcode.v1.score_population`).
 
 Each step goes through :meth:`effcode.runs.Run.step`, so it is cached on its parameters
 and computed once even when several experiments ask for it.
@@ -7,12 +8,39 @@ and computed once even when several experiments ask for it.
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from ..learners import FilterBank, learn_filters, resumable
+from ..v1.scorer import R2_LEVELS as R2_THRESHOLDS  # noqa: F401  (the levels every R² table reports)
+from ..v1.scorer import r2_summary  # noqa: F401
 
-R2_THRESHOLDS = (0.7, 0.8, 0.9)
+#: the scorer's settings, declared once: every experiment that compares with V1 has these keys
+SCORER_DEFAULTS = {"population": "basis", "r2_threshold": 0.7, "max_relative_se": 0.2, "pixels_per_degree": 20.0,
+                   "n_bootstrap": 1000}
+
+
+@dataclass(frozen=True)
+class BankSpec:
+    """What a learned bank is: the method, its sizes and parameters, and the seed.
+
+    Experiments ask for banks through a spec (never through another experiment's internals);
+    two experiments asking for the same spec share one cached bank.
+    """
+
+    method: str
+    patch_size: int
+    n_filters: int | None = None
+    params: dict = field(default_factory=dict)
+    n_patches: int | None = None
+    seed: int = 0
+
+    def with_seed(self, seed: int) -> "BankSpec":
+        return replace(self, seed=int(seed))
+
+    def with_params(self, **params) -> "BankSpec":
+        return replace(self, params={**self.params, **params})
 
 
 def source_images(run):
@@ -24,22 +52,39 @@ def source_images(run):
     return images
 
 
-def learned_bank(run, method: str, images, *, n_filters: int | None, patch_size: int, params: dict | None = None,
-                 n_patches: int | None = None) -> FilterBank:
-    """A :class:`FilterBank` learned by ``method`` (cached on every parameter, images included; learners
+def learned_bank(run, spec: BankSpec, images) -> FilterBank:
+    """The :class:`FilterBank` of ``spec`` (cached on every field of the spec and the images; learners
     that can resume save checkpoints in the cache, so a killed run continues mid-training)."""
-    params = dict(params or {})
-    key = {"method": method, "images": [im.sha256 for im in images], "n_filters": n_filters,
-           "patch_size": patch_size, "seed": run.seed, "params": params, "device": run.device,
-           "n_patches": n_patches}
+    key = {"method": spec.method, "images": [im.sha256 for im in images], "n_filters": spec.n_filters,
+           "patch_size": spec.patch_size, "seed": spec.seed, "params": dict(spec.params), "device": run.device,
+           "n_patches": spec.n_patches}
 
     def compute(checkpoint=None):
-        bank = learn_filters(method, images, n_filters=n_filters, patch_size=patch_size, seed=run.seed,
-                             device=run.device, n_patches=n_patches, progress=run.progress, checkpoint=checkpoint,
-                             **params)
+        bank = learn_filters(spec.method, images, n_filters=spec.n_filters, patch_size=spec.patch_size,
+                             seed=spec.seed, device=run.device, n_patches=spec.n_patches, progress=run.progress,
+                             checkpoint=checkpoint, **spec.params)
         return bank.to_arrays()
 
-    return FilterBank.from_arrays(run.step(f"bank-{method}", key, compute, resumable=resumable(method)))
+    return FilterBank.from_arrays(run.step(f"bank-{spec.method}", key, compute, resumable=resumable(spec.method)))
+
+
+def standard_spec(label: str, *, quick: bool, seed: int) -> BankSpec:
+    """The bank spec of a standard learner ("sparse coding", "ICA", "sparse CNN"): the one its own
+    experiment (01, 02, 03) learns at its default (or quick) settings, with ``seed``."""
+    from .base import get_experiment
+
+    exp = get_experiment(STANDARD_LEARNERS[label])
+    return exp.bank(exp.config(quick=quick), seed)
+
+
+#: the standard learners and the experiment that defines each one's bank
+STANDARD_LEARNERS = {"sparse coding": "01", "ICA": "02", "sparse CNN": "03"}
+
+
+def filters_digest(filters: np.ndarray) -> str:
+    """The hash that identifies a (K, h, w) filter array in the cache."""
+    filters = np.ascontiguousarray(filters, dtype=np.float32)
+    return hashlib.sha256(filters.tobytes() + str(filters.shape).encode()).hexdigest()
 
 
 def gabor_table(run, filters: np.ndarray) -> dict[str, np.ndarray]:
@@ -47,16 +92,34 @@ def gabor_table(run, filters: np.ndarray) -> dict[str, np.ndarray]:
     from ..gabor import fit_gabors
 
     filters = np.ascontiguousarray(filters, dtype=np.float32)
-    digest = hashlib.sha256(filters.tobytes() + str(filters.shape).encode()).hexdigest()
-    return run.step("gabor", {"filters": digest}, lambda: fit_gabors(filters, device=run.device))
+    return run.step("gabor", {"filters": filters_digest(filters)}, lambda: fit_gabors(filters, device=run.device))
 
 
-def r2_summary(r2) -> dict[str, float]:
-    """Median R² and the fractions of filters at or above 0.7, 0.8 and 0.9."""
-    r2 = np.asarray(r2, dtype=float)
-    out = {"median_r2": float(np.median(r2)), "n_filters": int(r2.size)}
-    out.update({f"frac_r2_{t:.1f}": float(np.mean(r2 >= t)) for t in R2_THRESHOLDS})
-    return out
+def tuning_table(run, filters: np.ndarray, pixels_per_degree: float) -> dict[str, np.ndarray]:
+    """Grating tuning of every filter of a (K, h, w) array (cached on the array's bytes)."""
+    from ..gabor import grating_tuning
+
+    filters = np.ascontiguousarray(filters, dtype=np.float32)
+    return run.step("tuning", {"filters": filters_digest(filters), "ppd": pixels_per_degree},
+                    lambda: grating_tuning(filters, pixels_per_degree=pixels_per_degree))
+
+
+def scorer_settings(cfg: dict) -> dict:
+    """The scorer's keyword arguments from an experiment config (keys of :data:`SCORER_DEFAULTS`)."""
+    return {k: cfg[k] for k in SCORER_DEFAULTS if k != "population"}
+
+
+def score(run, bank: FilterBank, *, name: str, cfg: dict, population: str | None = None, seed: int | None = None):
+    """:func:`effcode.v1.score_population` of one bank's ``population`` (default: the config's), with the
+    Gabor fit and grating tuning cached in the run."""
+    from ..v1 import score_population
+
+    population = population or cfg["population"]
+    filters = getattr(bank, population)
+    settings = scorer_settings(cfg)
+    return score_population(filters, population=population, name=name, seed=run.seed if seed is None else seed,
+                            device=run.device, fit=gabor_table(run, filters),
+                            tuning=tuning_table(run, filters, settings["pixels_per_degree"]), **settings)
 
 
 def fmt(value, digits: int = 2) -> str:
@@ -66,33 +129,44 @@ def fmt(value, digits: int = 2) -> str:
     return f"{value:.{digits}f}"
 
 
-def evaluate_point(point: dict) -> dict:
-    """Learn a bank for one sweep point and score it: Gabor-likeness and distance to V1's nx–ny.
+#: the scalar metrics a sweep point reports (flattened from the scorer's result)
+POINT_METRICS = ("median_r2", "frac_r2_0.7", "frac_r2_0.8", "frac_r2_0.9", "n_resolved", "n_unresolved", "n_in_grid",
+                 "nxny_distance", "nxny_p_value", "nxny_null_95", "nxny_distance_in_grid", "median_nx", "median_ny",
+                 "blob_fraction", "mean_similarity", "active_fraction")
 
-    ``point`` keys: ``method``, ``source``, ``n_filters``, ``patch_size``, ``seed``, ``device``,
-    ``r2_threshold``, ``n_bootstrap``; every other key is passed to the learner.  Module-level so
-    that joblib and dask can send it to worker processes.
+
+def point_metrics(scored, bank: FilterBank) -> dict:
+    """The flat row of :data:`POINT_METRICS` for one scored bank."""
+    m = scored.metrics()
+    nan = float("nan")
+    return {"median_r2": m["r2"]["median_r2"], **{f"frac_r2_{t:.1f}": m["r2"][f"frac_r2_{t:.1f}"]
+                                                   for t in R2_THRESHOLDS},
+            "n_resolved": m["funnel"]["nx and ny resolved"], "n_unresolved": m["n_unresolved"],
+            "n_in_grid": m["funnel"]["inside the reference grid"],
+            "nxny_distance": m["nxny_distance"], "nxny_p_value": m["nxny_p_value"],
+            "nxny_null_95": m["nxny"].get("null_95", nan), "nxny_distance_in_grid": m["nxny_in_grid"].get("distance", nan),
+            "median_nx": m["median_nx"]["value"], "median_ny": m["median_ny"]["value"],
+            "blob_fraction": m["findings"]["fewer_blobs"]["fraction"], "mean_similarity": m["mean_similarity"],
+            "active_fraction": float(bank.history["sparsity"][-1]) if "sparsity" in bank.history else nan}
+
+
+def evaluate_point(point: dict) -> dict:
+    """Learn a bank for one sweep point and score it with the one scorer.
+
+    ``point`` keys: ``method``, ``source``, ``n_filters``, ``patch_size``, ``seed``, ``device``, and the
+    scorer's keys (:data:`SCORER_DEFAULTS`; missing ones take their defaults); every other key is
+    passed to the learner.  Returns :func:`point_metrics`.  Module-level so that joblib and dask can
+    send it to worker processes.
     """
-    from .. import v1
     from ..data import load_images
-    from ..gabor import fit_gabors
+    from ..v1 import score_population
 
     point = dict(point)
-    fixed = {k: point.pop(k) for k in ("method", "source", "n_filters", "patch_size", "seed", "device",
-                                       "r2_threshold", "n_bootstrap")}
+    fixed = {k: point.pop(k) for k in ("method", "source", "n_filters", "patch_size", "seed", "device")}
+    settings = {k: point.pop(k, default) for k, default in SCORER_DEFAULTS.items()}
     bank = learn_filters(fixed["method"], load_images(fixed["source"]), n_filters=fixed["n_filters"],
                          patch_size=fixed["patch_size"], seed=fixed["seed"], device=fixed["device"], **point)
-    fit = fit_gabors(bank.basis, device=fixed["device"])
-    good = (fit["r2"] >= fixed["r2_threshold"]) & (fit["failed"] == 0) & (fit["off_patch"] == 0)
-    result = r2_summary(fit["r2"])
-    result["n_well_fit"] = int(good.sum())
-    result["active_fraction"] = float(bank.history["sparsity"][-1]) if "sparsity" in bank.history else float("nan")
-    if good.sum() >= 2:
-        distance = v1.nxny_distance(fit["nx"][good], fit["ny"][good], n_bootstrap=fixed["n_bootstrap"],
-                                    seed=fixed["seed"])
-        result.update(nxny_distance=distance["distance"], nxny_null_95=distance["null_95"],
-                      median_nx=float(np.median(fit["nx"][good])), median_ny=float(np.median(fit["ny"][good])))
-    else:
-        result.update(nxny_distance=float("nan"), nxny_null_95=float("nan"), median_nx=float("nan"),
-                      median_ny=float("nan"))
-    return result
+    population = settings.pop("population")
+    scored = score_population(bank, population=population, name=fixed["method"], seed=fixed["seed"],
+                              device=fixed["device"], **settings)
+    return point_metrics(scored, bank)

@@ -9,19 +9,26 @@ Reference data (packaged, cited in ``effcode/v1/data/README.md`` and ``docs/v1.m
 
 Metrics: :func:`distribution_similarity` / :func:`ceiling` (Brain-Score KS similarity),
 :func:`similarity_scores` (all properties of a tuning table), :func:`nxny_distance`
-(2-D total variation with a 79-cell bootstrap null), :func:`bootstrap_median`.
+(2-D total variation with a calibrated two-sample permutation test), :func:`bootstrap_median`.
+
+The one scorer: :func:`score_population` fits, selects (with a funnel a reader can audit) and
+compares a population with V1; every experiment, sweep and report table goes through it.
+Literature tests: :func:`ringach_findings`.
 """
 
-from .nxny import nxny_distance, nxny_histogram
+from .findings import FINDINGS, ringach_findings
+from .nxny import nxny_counts, nxny_distance, nxny_histogram
 from .reference import (NxNyHistogram, PropertyReference, citation, histogram_median, property_names,
                         property_reference, ringach2002_nxny_histogram, ringach2002_orientation_db,
                         ringach2002_properties)
 from .similarity import (TABLE_COLUMNS, ceiling, distribution_similarity, ks_similarity,
                          model_property_values, similarity_scores)
+from .scorer import EXCLUDED_FROM_MEAN, STAGES, PopulationScore, score_population
 from .stats import bootstrap_median
 
 __all__ = [
-    "NxNyHistogram", "PropertyReference", "TABLE_COLUMNS", "bootstrap_median", "ceiling", "citation",
+    "EXCLUDED_FROM_MEAN", "FINDINGS", "PopulationScore", "STAGES", "nxny_counts", "ringach_findings",
+    "score_population", "NxNyHistogram", "PropertyReference", "TABLE_COLUMNS", "bootstrap_median", "ceiling", "citation",
     "distribution_similarity", "histogram_median", "ks_similarity", "model_property_values",
     "nxny_distance", "nxny_histogram", "property_names", "property_reference",
     "ringach2002_nxny_histogram", "ringach2002_orientation_db", "ringach2002_properties",

@@ -88,6 +88,20 @@ class NxNyHistogram:
         counts, edges = self.marginal(axis)
         return histogram_median(counts, edges, scale="log10")
 
+    def sample(self, n: int, seed=0) -> tuple[np.ndarray, np.ndarray]:
+        """``n`` synthetic cells drawn from the histogram: a bin with probability
+        :attr:`probabilities`, then (nx, ny) log-uniform inside it (the per-cell values are not
+        public, so this is the simplest population the histogram allows)."""
+        from ..validation import check_random_state
+
+        rng = check_random_state(seed)
+        flat = rng.choice(25, size=n, p=self.probabilities.ravel())
+        i, j = np.divmod(flat, 5)
+        lx, ly = np.log10(self.nx_edges), np.log10(self.ny_edges)
+        nx = 10 ** rng.uniform(lx[i], lx[i + 1])
+        ny = 10 ** rng.uniform(ly[j], ly[j + 1])
+        return nx, ny
+
 
 @functools.lru_cache(maxsize=None)
 def ringach2002_nxny_histogram() -> NxNyHistogram:
