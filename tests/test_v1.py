@@ -156,26 +156,49 @@ def test_similarity_scores_from_tuning_table():
 # ------------------------------------------------------------------------------ nx-ny
 
 
-def _sample_ringach(n, rng):
+def _sample_ringach(n, seed):
     """n (nx, ny) pairs drawn from the Ringach histogram, log-uniform within bins."""
-    hist = v1.ringach2002_nxny_histogram()
-    flat = rng.choice(25, size=n, p=hist.probabilities.ravel())
-    i, j = np.divmod(flat, 5)
-    lx, ly = np.log10(hist.nx_edges), np.log10(hist.ny_edges)
-    nx = 10 ** rng.uniform(lx[i], lx[i + 1])
-    ny = 10 ** rng.uniform(ly[j], ly[j + 1])
-    return nx, ny
+    return v1.ringach2002_nxny_histogram().sample(n, seed=seed)
+
+
+def test_histogram_sample_follows_the_histogram():
+    nx, ny = _sample_ringach(20000, seed=0)
+    p, outside = v1.nxny_histogram(nx, ny)
+    np.testing.assert_allclose(p, v1.ringach2002_nxny_histogram().probabilities, atol=0.01)
+    assert outside == 0.0
+
+
+@pytest.mark.parametrize("n_units", [24, 60])
+def test_nxny_test_is_calibrated_on_populations_drawn_from_v1(n_units):
+    # known answer: V1-like populations are rejected at the 5% level in at most 10% of 40 seeds
+    rejected = [v1.nxny_distance(*_sample_ringach(n_units, seed=s), n_bootstrap=999, seed=s)["p_value"] < 0.05
+                for s in range(40)]
+    assert np.mean(rejected) <= 0.10
+
+
+def test_nxny_test_rejects_an_elongated_population():
+    # known answer: nx in 0.3-0.6 and ny in 1.0-1.5 (long, few subfields) is rejected in >= 90% of seeds
+    rejected = []
+    for s in range(40):
+        rng = np.random.default_rng(s)
+        result = v1.nxny_distance(rng.uniform(0.3, 0.6, 24), rng.uniform(1.0, 1.5, 24), n_bootstrap=999, seed=s)
+        rejected.append(result["p_value"] < 0.05)
+    assert np.mean(rejected) >= 0.90
+
+
+def test_nxny_null_is_the_one_for_the_population_size():
+    # the two-sample null shrinks with the model's size toward the 79-cell floor
+    nulls = [v1.nxny_distance(*_sample_ringach(n, seed=1), n_bootstrap=2000)["null_95"] for n in (24, 57, 176)]
+    assert nulls[0] > nulls[1] > nulls[2]
+    assert nulls[0] == pytest.approx(0.40, abs=0.03) and nulls[2] == pytest.approx(0.24, abs=0.03)
 
 
 def test_nxny_distance_v1_like_population_within_null():
-    rng = np.random.default_rng(0)
-    nx, ny = _sample_ringach(4000, rng)
+    nx, ny = _sample_ringach(4000, seed=0)
     result = v1.nxny_distance(nx, ny, n_bootstrap=500)
     assert result["distance"] < 0.05
     assert result["distance"] < result["null_median"] < result["null_95"]
     assert result["p_value"] > 0.5
-    # 79-cell draws from a V1-like model are as far as the null's
-    assert result["model_79_median"] == pytest.approx(result["null_median"], abs=0.04)
     assert result["outside_fraction"] == 0.0
 
 

@@ -46,7 +46,7 @@ from ..errors import InputError
 from ..validation import check_choice, check_float, check_int
 from .findings import blob_like, ringach_findings
 from .nxny import nxny_distance, outside_grid
-from .similarity import similarity_scores
+from .similarity import distribution_similarity, model_property_values, similarity_scores
 
 POPULATIONS = ("filters", "basis")
 
@@ -228,9 +228,8 @@ def score_population(filters, *, population: str = "filters", name: str = "model
         else:
             tuning = {k: np.asarray(v)[r2_ok] for k, v in tuning.items()}
         table = {**tuning, "theta": fit["theta"][r2_ok]}
-        scores = similarity_scores(table, n_bootstrap=n_bootstrap, seed=seed)
-        similarity = {p: float(s["score"]) for p, s in scores.items()}
-        informative = [s for p, s in similarity.items() if p not in EXCLUDED_FROM_MEAN]
+        similarity = _similarities(table, n_bootstrap, seed)
+        informative = [s for p, s in similarity.items() if p not in EXCLUDED_FROM_MEAN and np.isfinite(s)]
         mean_similarity = float(np.mean(informative)) if informative else math.nan
         per_cpp = np.asarray(tuning["peak_sf_cpd"]) / ppd
         peak_sf = {f"{p:g}": float(similarity_scores({"peak_sf_cpd": per_cpp * p}, ["peak_sf"], n_bootstrap=n_bootstrap,
@@ -246,6 +245,14 @@ def score_population(filters, *, population: str = "filters", name: str = "model
                            r2=r2_summary(fit["r2"]), median_nx=medians["nx"], median_ny=medians["ny"], nxny=nxny,
                            nxny_in_grid=nxny_in_grid, similarity=similarity, mean_similarity=mean_similarity,
                            peak_sf_by_ppd=peak_sf, findings=ringach_findings(nx, ny), units=units)
+
+
+def _similarities(table: dict, n_bootstrap: int, seed: int) -> dict[str, float]:
+    """Brain-Score similarity of every property of the tuning table; NaN for a property that no
+    unit defines (e.g. SF bandwidth when every unit is low-pass)."""
+    values = model_property_values(table)
+    return {name: float(distribution_similarity(v, name, n_bootstrap=n_bootstrap, seed=seed)["score"])
+            if np.any(np.isfinite(v)) else math.nan for name, v in values.items()}
 
 
 def _distance_interval(nx, ny, n_bootstrap, rng) -> dict:
