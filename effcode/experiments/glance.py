@@ -1,0 +1,100 @@
+"""The README's "Results at a glance": a table and sentences made from the scorer's metrics.
+
+Pure functions of :meth:`effcode.v1.PopulationScore.metrics` dicts (one per seed and learner),
+so the README's numbers are computed, tested, and rewritten by ``effcode figures`` from the
+committed results (:func:`update_readme`), never typed by hand.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+
+from ..stats import seed_interval
+from ..v1.findings import FINDINGS
+
+START, END = "<!-- results-at-a-glance:start -->", "<!-- results-at-a-glance:end -->"
+
+POPULATION_WORDS = {"basis": "basis functions", "filters": "filters"}
+
+
+def interval(values, digits: int = 2) -> str:
+    """"mean [lo, hi]" over seeds (95% t-interval), or the single value when there is one seed."""
+    s = seed_interval(values)
+    if s["n"] == 0:
+        return "–"
+    if s["n"] == 1:
+        return f"{s['mean']:.{digits}f}"
+    return f"{s['mean']:.{digits}f} [{s['lo']:.{digits}f}, {s['hi']:.{digits}f}]"
+
+
+def _column(seeds: list[dict], *path) -> list[float]:
+    out = []
+    for m in seeds:
+        for key in path:
+            m = m.get(key, float("nan")) if isinstance(m, dict) else float("nan")
+        out.append(float(m))
+    return out
+
+
+def glance_table(per_learner: dict[str, list[dict]]) -> str:
+    """Markdown table: one row per learner, every cell a mean [95% interval] over seeds."""
+    rows = ["| learner (population) | seeds | median Gabor R² | resolved / R² ≥ 0.7 / all units | median nx | "
+            "median ny | nx–ny distance (p, largest over seeds) | blob-like fraction (V1 0.24) |",
+            "|---|---|---|---|---|---|---|---|"]
+    for label, seeds in per_learner.items():
+        population = POPULATION_WORDS.get(seeds[0]["population"], seeds[0]["population"])
+        funnel = [np.mean([m["funnel"][stage] for m in seeds]) for stage in
+                  ("nx and ny resolved", "R² ≥ threshold", "all units")]
+        p = max(_column(seeds, "nxny_p_value"))
+        rows.append(f"| {label} ({population}) | {len(seeds)} | {interval(_column(seeds, 'r2', 'median_r2'))} | "
+                    f"{funnel[0]:.0f} / {funnel[1]:.0f} / {funnel[2]:.0f} | "
+                    f"{interval(_column(seeds, 'median_nx', 'value'))} | {interval(_column(seeds, 'median_ny', 'value'))} | "
+                    f"{interval(_column(seeds, 'nxny_distance'))} (p ≤ {p:.3f}) | "
+                    f"{interval(_column(seeds, 'findings', 'fewer_blobs', 'fraction'))} |")
+    return "\n".join(rows)
+
+
+def findings_sentences(per_learner: dict[str, list[dict]]) -> str:
+    """One sentence per Ringach (2002) finding: for which learners it holds in every seed, in some, in none."""
+    sentences = []
+    for key, statement in FINDINGS.items():
+        groups = {"every": [], "some": [], "no": []}
+        for label, seeds in per_learner.items():
+            held = sum(bool(m["findings"][key]["holds"]) for m in seeds)
+            groups["every" if held == len(seeds) else "some" if held else "no"].append(f"{label} ({held}/{len(seeds)})")
+        parts = [f"holds in every seed for {', '.join(groups['every'])}" if groups["every"] else "",
+                 f"in some seeds for {', '.join(groups['some'])}" if groups["some"] else "",
+                 f"in no seed for {', '.join(groups['no'])}" if groups["no"] else ""]
+        sentences.append(f"Ringach (2002): {statement} — " + "; ".join(p for p in parts if p) + ".")
+    return " ".join(sentences)
+
+
+def glance_block(per_learner: dict[str, list[dict]], extra_sentences: str = "") -> str:
+    """The README section's body: the table, the findings, and any sentences the sweeps add."""
+    settings = next(iter(per_learner.values()))[0]["settings"]
+    text = [glance_table(per_learner), "",
+            f"Mean [95% t-interval] over seeds. Units enter nx–ny when their Gabor fit has R² ≥ "
+            f"{settings['r2_threshold']:g} and resolves nx and ny (standard error ≤ "
+            f"{100 * settings['max_relative_se']:.0f}% of the value); off-grid units are clipped into the edge bins. "
+            "The p-value is the two-sample permutation test against Ringach's 79 cells.", "",
+            findings_sentences(per_learner)]
+    if extra_sentences:
+        text += ["", extra_sentences]
+    return "\n".join(text)
+
+
+def update_readme(readme: Path, block: str) -> bool:
+    """Replace the text between the README's markers with ``block``; True if the file changed."""
+    from ..runs import write_text
+
+    text = readme.read_text()
+    pattern = re.compile(re.escape(START) + ".*?" + re.escape(END), re.S)
+    if not pattern.search(text):
+        return False
+    new = pattern.sub(lambda _: f"{START}\n{block}\n{END}", text)
+    if new != text:
+        write_text(readme, new)
+    return new != text
