@@ -62,8 +62,11 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(p)
 
     p = sub.add_parser("sweep", help="learn and score filters over a parameter grid (joblib or dask)",
-                       description="Learn a filter bank at every point of a grid and score it (median Gabor R², "
-                       "fractions above 0.7/0.8/0.9, nx–ny distance to Ringach 2002). Each finished point is "
+                       description="Learn a filter bank at every point of a grid and score its `population` "
+                       "with the one scorer (effcode.v1.score_population): median Gabor R², fractions above "
+                       "0.7/0.8/0.9, the selection funnel (resolved, unresolved, in-grid units), nx–ny distance to "
+                       "Ringach 2002 with its permutation p-value and null, median nx and ny, blob-like fraction, "
+                       "mean tuning similarity and active fraction. Each finished point is "
                        "saved at once under RESULTS/sweeps/NAME/points/, so a killed sweep resumes where it "
                        "stopped; the table goes to RESULTS/sweeps/NAME/results.csv.",
                        epilog="Grid file (YAML or JSON): {method: sparse_coding, fixed: {n_filters: 64}, "
@@ -136,9 +139,12 @@ def _cmd_figures(args) -> None:
         print(f"report: {report}")
 
 
-#: fixed keys of a sweep point and their defaults (other keys go to the learner)
+#: fixed keys of a sweep point and their defaults (other keys go to the learner); the last five are the
+#: one scorer's settings (the keys of ``effcode.experiments.common.SCORER_DEFAULTS``, kept literal here so
+#: that ``effcode --help`` stays fast; a test checks they match)
 SWEEP_DEFAULTS = {"method": "sparse_coding", "source": "default", "n_filters": 64, "patch_size": 16, "seed": 0,
-                  "r2_threshold": 0.7, "n_bootstrap": 200}
+                  "population": "basis", "r2_threshold": 0.7, "max_relative_se": 0.2, "pixels_per_degree": 20.0,
+                  "n_bootstrap": 200}
 
 
 def _sweep_spec(args) -> tuple[dict, dict]:
@@ -165,13 +171,16 @@ def _cmd_sweep(args) -> None:
     from .experiments.common import evaluate_point
     from .learners import LEARNERS
     from .runs import config_hash, expand_grid, run_sweep, write_csv, write_json
-    from .validation import resolve_device
+    from .v1.scorer import POPULATIONS
+    from .validation import check_choice, resolve_device
 
     fixed, grid = _sweep_spec(args)
     LEARNERS.get(fixed["method"])
     resolve_device(args.device)
     fixed["device"] = args.device
     points = expand_grid(grid, fixed)
+    for point in points:  # fail fast, before any learning
+        check_choice("population", point["population"], POPULATIONS)
     name = args.name or f"sweep-{config_hash({'fixed': fixed, 'grid': grid})[:10]}"
     folder = Path(_results_dir(args)) / "sweeps" / name
     write_json(folder / "sweep.json", {"fixed": fixed, "grid": grid})

@@ -95,3 +95,22 @@ def equivalence_test(difference: float, standard_error: float, margin: float) ->
     return {"difference": float(difference), "margin": float(margin), "p_value": p,
             "lo": float(difference - z * standard_error), "hi": float(difference + z * standard_error),
             "equivalent": bool(p < 0.05)}
+
+
+def holm(p_values: Sequence[float]) -> list[float]:
+    """Holm's step-down adjusted p-values of one family of tests, in the order given.
+
+    With the m finite p-values sorted, p_(1) <= ... <= p_(m), the adjusted value of the j-th is
+    max over i <= j of min(1, (m − i + 1) · p_(i)); rejecting where it is below α controls the
+    family-wise error rate at α.  A NaN (a test that could not be made) stays NaN and does not
+    count in m.
+    """
+    p = [float(v) for v in p_values]
+    if any(math.isfinite(v) and not 0.0 <= v <= 1.0 for v in p):
+        raise InputError(f"p-values must lie in [0, 1], got {p}")
+    finite = sorted((i for i, v in enumerate(p) if math.isfinite(v)), key=lambda i: p[i])
+    out, running = [math.nan] * len(p), 0.0
+    for rank, i in enumerate(finite):
+        running = max(running, min(1.0, (len(finite) - rank) * p[i]))
+        out[i] = running
+    return out

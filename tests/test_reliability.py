@@ -85,7 +85,7 @@ def test_an_experiment_killed_mid_training_resumes_from_its_checkpoint(small_ima
     100 steps in the run's cache: after an interruption at step 120 the re-run starts at step 101,
     ends with the uninterrupted result, and removes the checkpoint."""
     from effcode.data import load_images
-    from effcode.experiments.common import learned_bank
+    from effcode.experiments.common import BankSpec, learned_bank
     from effcode.learners.sparse_coding import SparseCoding
     from effcode.runs import Run
 
@@ -93,8 +93,8 @@ def test_an_experiment_killed_mid_training_resumes_from_its_checkpoint(small_ima
     params = {"n_steps": 130, "batch_size": 16}
 
     def bank_in(folder):
-        return learned_bank(Run(folder, {"seed": 0}), "sparse_coding", images, n_filters=4, patch_size=8,
-                            params=params)
+        return learned_bank(Run(folder, {"seed": 0}),
+                            BankSpec("sparse_coding", patch_size=8, n_filters=4, params=params), images)
 
     reference = bank_in(tmp_path / "reference" / "exp")   # its own results folder: no sharing of cached steps
 

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from effcode.experiments.common import evaluate_point
+from effcode.experiments.common import POINT_METRICS, SCORER_DEFAULTS, evaluate_point
 from effcode.runs import expand_grid, run_sweep
 
 FIXED = {"method": "sparse_coding", "n_filters": 8, "patch_size": 6, "n_steps": 5,
@@ -48,4 +48,23 @@ def test_killed_sweep_resumes_without_recomputing(tmp_path, small_image_folder):
     subprocess.run(command, check=True)
     after = {p.name: p.stat().st_mtime_ns for p in points.iterdir()}
     assert len(after) == 4 and all(after[name] == stamp for name, stamp in done.items())
-    assert (tmp_path / "sweeps" / "k" / "results.csv").read_text().count("\n") == 5
+    table = (tmp_path / "sweeps" / "k" / "results.csv").read_text()
+    assert table.count("\n") == 5
+    header = table.splitlines()[0].split(",")
+    assert set(POINT_METRICS) <= set(header) and set(SCORER_DEFAULTS) <= set(header)
+
+
+def test_sweep_fixed_keys_carry_the_scorer_settings():
+    from effcode.cli import SWEEP_DEFAULTS
+
+    assert set(SCORER_DEFAULTS) <= set(SWEEP_DEFAULTS)
+    assert {k: SWEEP_DEFAULTS[k] for k in SCORER_DEFAULTS if k != "n_bootstrap"} == \
+        {k: v for k, v in SCORER_DEFAULTS.items() if k != "n_bootstrap"}
+
+
+def test_sweep_refuses_an_unknown_population_before_learning(tmp_path, capsys):
+    from effcode.cli import main
+
+    assert main(["sweep", "--grid", "population=[basis,nope]", "--results", str(tmp_path), "--quiet"]) == 2
+    assert "population must be one of filters, basis; got 'nope'" in capsys.readouterr().err
+    assert not (tmp_path / "sweeps").exists()

@@ -7,6 +7,7 @@ and computed once even when several experiments ask for it.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from dataclasses import dataclass, field, replace
 
@@ -150,6 +151,20 @@ def point_metrics(scored, bank: FilterBank) -> dict:
             "active_fraction": float(bank.history["sparsity"][-1]) if "sparsity" in bank.history else nan}
 
 
+@contextlib.contextmanager
+def one_torch_thread():
+    """One torch thread while a point is learned (joblib's and dask's workers would otherwise get
+    cores / n_jobs each, and results are reproducible for a fixed thread count); restored after."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
 def evaluate_point(point: dict) -> dict:
     """Learn a bank for one sweep point and score it with the one scorer.
 
@@ -164,9 +179,10 @@ def evaluate_point(point: dict) -> dict:
     point = dict(point)
     fixed = {k: point.pop(k) for k in ("method", "source", "n_filters", "patch_size", "seed", "device")}
     settings = {k: point.pop(k, default) for k, default in SCORER_DEFAULTS.items()}
-    bank = learn_filters(fixed["method"], load_images(fixed["source"]), n_filters=fixed["n_filters"],
-                         patch_size=fixed["patch_size"], seed=fixed["seed"], device=fixed["device"], **point)
-    population = settings.pop("population")
-    scored = score_population(bank, population=population, name=fixed["method"], seed=fixed["seed"],
-                              device=fixed["device"], **settings)
+    with one_torch_thread():
+        bank = learn_filters(fixed["method"], load_images(fixed["source"]), n_filters=fixed["n_filters"],
+                             patch_size=fixed["patch_size"], seed=fixed["seed"], device=fixed["device"], **point)
+        population = settings.pop("population")
+        scored = score_population(bank, population=population, name=fixed["method"], seed=fixed["seed"],
+                                  device=fixed["device"], **settings)
     return point_metrics(scored, bank)

@@ -1,15 +1,342 @@
-"""Experiment 06: does harder sparseness move the population toward V1? (Rehn & Sommer 2007)."""
+"""Experiment 06: does harder sparseness move the population toward V1? (Rehn & Sommer 2007).
+
+Every point is learned and scored by :func:`effcode.experiments.common.evaluate_point` (the one
+scorer).  ``compute`` saves the per-seed rows, the per-setting summary (``metrics.json``: each
+setting's per-seed values and their means with 95% t-intervals across seeds) and the paired
+tests across seeds (``comparisons.json``); ``plot`` words the report from those two files only,
+through the pure functions below (tested with hand-made metrics in
+``tests/test_report_e06_e07.py``).
+
+**Claims.**  A sentence that one setting is closer to V1 than another is made only from a paired
+test across seeds (:func:`effcode.stats.paired_test`: difference, 95% interval, p, Cohen's d_z),
+significant at 5% after Holm's correction over the family of tests that answer the same question
+(:func:`holm`).  Otherwise the report says there is no significant difference, with the p-value.
+"""
 
 from __future__ import annotations
 
+import math
+from typing import Mapping, Sequence
+
 import numpy as np
 
+from ..errors import InputError
 from ..plots.figure import new_figure, save_figure
+from ..stats import holm, paired_test, seed_interval
 from .base import Experiment, Section, register
-from .common import evaluate_point, fmt, source_images
+from .common import POINT_METRICS, SCORER_DEFAULTS, evaluate_point, fmt, source_images
 
-METRICS = ("median_r2", "nxny_distance", "nxny_null_95", "median_nx", "median_ny", "active_fraction", "frac_r2_0.8")
+#: significance level of every claim (after Holm's correction within its family)
+ALPHA = 0.05
 
+HARD_PENALTIES, SOFT_PENALTIES = ("l0", "topk"), ("l1", "cauchy")
+
+#: what a lower value of each compared metric means, and its name in sentences
+METRIC_WORDS = {
+    "nxny_distance": ("nx–ny distance", "is closer to V1 than", "is farther from V1 than"),
+    "median_nx": ("median nx", "has a lower median nx (fewer subfields) than", "has a higher median nx than"),
+    "median_ny": ("median ny", "has a lower median ny (less elongated) than", "has a higher median ny than"),
+    "blob_fraction": ("blob-like fraction", "has fewer blob-like units than", "has more blob-like units than"),
+    "median_r2": ("median R²", "has a lower median R² than", "has a higher median R² than"),
+}
+
+#: Rehn & Sommer (2007): the direction they reported for hard- minus soft-sparse codes (-1: lower)
+REHN_SOMMER_DIRECTIONS = {"nxny_distance": -1, "median_nx": -1, "median_ny": -1, "blob_fraction": +1}
+
+REHN_SOMMER_CLAIM = (
+    "Rehn & Sommer (2007, J Comput Neurosci 22:135) reported that a hard-sparse code (few active units: their "
+    "sparse-set coding) gives receptive fields whose nx–ny distribution is much closer to V1's than a "
+    "soft-sparse code (SparseNet's smooth penalty): fewer subfields (lower nx), less elongated (lower ny), and "
+    "blob-like fields as V1 has.")
+
+
+# -- statistics: pure functions ---------------------------------------------------------------
+
+def per_seed(entry: Mapping, metric: str) -> dict[int, float]:
+    """Seed -> value of ``metric`` for one summary entry."""
+    return {int(s): float(v) for s, v in zip(entry["seeds"], entry["values"][metric])}
+
+
+def paired(a: Mapping[int, float], b: Mapping[int, float]) -> dict:
+    """:func:`effcode.stats.paired_test` of ``a − b`` over the seeds where both have a finite value
+    (a seed whose population left too few resolved units has no distance); ``seeds`` lists them."""
+    seeds = sorted(s for s in a if s in b and math.isfinite(a[s]) and math.isfinite(b[s]))
+    return {**paired_test([a[s] for s in seeds], [b[s] for s in seeds]), "seeds": seeds}
+
+
+def family(name: str, tests: list[dict], alpha: float = ALPHA) -> dict:
+    """A family of paired tests answering one question: each test gets its Holm-adjusted p-value
+    (``p_holm``) and ``significant`` (p_holm < alpha); ``n_tests`` counts the tests that could be made."""
+    adjusted = holm([t["p_value"] for t in tests])
+    tests = [{**t, "p_holm": p, "significant": bool(math.isfinite(p) and p < alpha)} for t, p in zip(tests, adjusted)]
+    return {"name": name, "alpha": alpha, "n_tests": sum(math.isfinite(p) for p in adjusted), "tests": tests}
+
+
+def comparison(a: str, b: str, metric: str, values_a: Mapping[int, float], values_b: Mapping[int, float]) -> dict:
+    """One paired test of ``metric`` between settings labelled ``a`` and ``b`` (difference = a − b)."""
+    return {"a": a, "b": b, "metric": metric, **paired(values_a, values_b)}
+
+
+# -- words: pure functions --------------------------------------------------------------------
+
+def fmt_p(p: float) -> str:
+    """A p-value for a table: three decimals, "< 0.001" below that, an en dash when missing."""
+    if not math.isfinite(p):
+        return "–"
+    return "< 0.001" if p < 0.001 else f"{p:.3f}"
+
+
+def p_text(p: float, name: str = "p") -> str:
+    """A p-value in a sentence: "p = 0.034" or "p < 0.001"."""
+    text = fmt_p(p)
+    return f"{name} {text}" if text.startswith("<") else f"{name} = {text}"
+
+
+def fmt_dz(dz: float) -> str:
+    if math.isinf(dz):
+        return "+∞" if dz > 0 else "−∞"
+    return fmt(dz)
+
+
+def statistic_text(test: Mapping) -> str:
+    """The statistic of one test, for a sentence: difference with its 95% interval, p, Holm's p, d_z, seeds."""
+    if not math.isfinite(test["p_value"]):
+        return f"{test['n']} seed{'s' if test['n'] != 1 else ''} with values on both sides, too few to test"
+    holm_p = f", {p_text(test['p_holm'], 'Holm-adjusted p')}" if "p_holm" in test else ""
+    return (f"difference {test['difference']:+.3f} [95% CI {test['lo']:+.3f}, {test['hi']:+.3f}], "
+            f"{p_text(test['p_value'])}{holm_p}, d_z = {fmt_dz(test['cohens_dz'])}, {test['n']} seeds")
+
+
+def claim(test: Mapping) -> str:
+    """The sentence a test supports: "A is closer to V1 than B (statistic)" when significant after
+    Holm's correction, else "no significant difference in ... between A and B (statistic)"."""
+    name, lower, higher = METRIC_WORDS.get(test["metric"], (test["metric"], f"has a lower {test['metric']} than",
+                                                             f"has a higher {test['metric']} than"))
+    if test.get("significant"):
+        return f"{test['a']} {lower if test['difference'] < 0 else higher} {test['b']} ({statistic_text(test)})"
+    return f"no significant difference in {name} between {test['a']} and {test['b']} ({statistic_text(test)})"
+
+
+def comparison_table(fam: Mapping) -> str:
+    """Markdown table of one family: each test's difference, interval, p, Holm's p, d_z, seeds where
+    A < B, and the verdict."""
+    rows = ["| A | B | metric | A − B [95% CI] | p | Holm p | d_z | seeds A < B | verdict |",
+            "|---|---|---|---|---|---|---|---|---|"]
+    for t in fam["tests"]:
+        name = METRIC_WORDS.get(t["metric"], (t["metric"],))[0]
+        verdict = ("significant" if t["significant"] else "n.s.") if math.isfinite(t["p_value"]) else "not testable"
+        rows.append(f"| {t['a']} | {t['b']} | {name} | {fmt(t['difference'], 3)} [{fmt(t['lo'], 3)}, "
+                    f"{fmt(t['hi'], 3)}] | {fmt_p(t['p_value'])} | {fmt_p(t['p_holm'])} | {fmt_dz(t['cohens_dz'])} | "
+                    f"{t['wins_a']} of {t['n']} | {verdict} |")
+    return "\n".join(rows)
+
+
+def family_summary(fam: Mapping, question: str) -> str:
+    """One paragraph on a family: how many tests, the correction, and the claims it supports (or none)."""
+    n = fam["n_tests"]
+    if not fam["tests"]:
+        return f"{question}: nothing to test in this sweep."
+    if n == 0:
+        return f"{question}: no test could be made (fewer than two seeds with values on both sides)."
+    made = [claim(t) for t in fam["tests"] if t["significant"]]
+    head = (f"{question}: 1 paired test across seeds (a family of one, so Holm's correction leaves its p as it "
+            f"is)." if n == 1 else f"{question}: {n} paired tests across seeds, Holm-corrected at {fam['alpha']:g} "
+            f"over these {n}.")
+    if not made:
+        best = min((t for t in fam["tests"] if math.isfinite(t["p_value"])), key=lambda t: t["p_value"])
+        return (f"{head} None is significant after the correction, so no such claim is made (smallest p: "
+                f"{best['a']} against {best['b']}, {statistic_text(best)}).")
+    return f"{head} Significant: " + "; ".join(made) + "."
+
+
+# -- experiment 06: summary, tests and sentences (pure functions) -----------------------------
+
+def summarise(rows: Sequence[Mapping], metrics: Sequence[str] = POINT_METRICS) -> dict:
+    """Per-setting summary of per-seed rows (``objective``, ``level``, ``seed`` and ``metrics``),
+    keyed ``"objective@level"`` in the order met: ``seeds`` and per-seed ``values``, and for every
+    metric its mean with the 95% t-interval across seeds (``metric``, ``metric_lo``, ``metric_hi``)."""
+    groups: dict[str, list] = {}
+    for row in rows:
+        groups.setdefault(f"{row['objective']}@{row['level']}", []).append(row)
+    summary = {}
+    for index, (key, group) in enumerate(groups.items()):
+        group = sorted(group, key=lambda r: r["seed"])
+        values = {m: [float(r[m]) for r in group] for m in metrics}
+        intervals = {m: seed_interval(values[m]) for m in metrics}
+        summary[key] = {"index": index, "objective": group[0]["objective"], "level": float(group[0]["level"]),
+                        "n_seeds": len(group), "seeds": [int(r["seed"]) for r in group], "values": values,
+                        **{m: i["mean"] for m, i in intervals.items()},
+                        **{f"{m}_lo": i["lo"] for m, i in intervals.items()},
+                        **{f"{m}_hi": i["hi"] for m, i in intervals.items()}}
+    return summary
+
+
+def _ordered(summary: Mapping) -> list[dict]:
+    return sorted(summary.values(), key=lambda s: s.get("index", 0))
+
+
+def _objectives_levels(summary: Mapping) -> tuple[list[str], list[float]]:
+    entries = _ordered(summary)
+    return list(dict.fromkeys(s["objective"] for s in entries)), sorted({s["level"] for s in entries})
+
+
+def _pooled(summary: Mapping, objectives: Sequence[str], metric: str) -> dict[int, float]:
+    """Seed -> mean of ``metric`` over the settings of ``objectives`` (all levels; finite values only)."""
+    by_seed: dict[int, list] = {}
+    for s in summary.values():
+        if s["objective"] in objectives:
+            for seed, value in per_seed(s, metric).items():
+                by_seed.setdefault(seed, []).append(value)
+    out = {}
+    for seed, values in by_seed.items():
+        finite = [v for v in values if math.isfinite(v)]
+        out[seed] = float(np.mean(finite)) if finite else math.nan
+    return out
+
+
+def comparisons(summary: Mapping, alpha: float = ALPHA) -> dict:
+    """The three families of paired tests (same seeds) of the sweep:
+
+    * ``hard_vs_soft``: nx–ny distance of each hard penalty (l0, topk) against each soft one (l1,
+      cauchy) at every level;
+    * ``level``: nx–ny distance at the highest level against the lowest, within each objective;
+    * ``rehn_sommer``: hard against soft penalties on distance, median nx, median ny and blob-like
+      fraction, each seed's values averaged over the objectives of its kind and all levels.
+    """
+    objectives, levels = _objectives_levels(summary)
+    key = {(s["objective"], s["level"]): s for s in summary.values()}
+    hard = [o for o in HARD_PENALTIES if o in objectives]
+    soft = [o for o in SOFT_PENALTIES if o in objectives]
+    d = "nxny_distance"
+    hard_vs_soft = [comparison(f"{h} at level {level:g}", f"{s} at level {level:g}", d,
+                               per_seed(key[(h, level)], d), per_seed(key[(s, level)], d))
+                    for level in levels for h in hard for s in soft if (h, level) in key and (s, level) in key]
+    by_level = []
+    if len(levels) > 1:
+        for o in objectives:
+            if (o, levels[-1]) in key and (o, levels[0]) in key:
+                by_level.append(comparison(f"{o} at level {levels[-1]:g}", f"{o} at level {levels[0]:g}", d,
+                                           per_seed(key[(o, levels[-1])], d), per_seed(key[(o, levels[0])], d)))
+    rehn_sommer = []
+    if hard and soft:
+        a, b = f"hard sparseness ({', '.join(hard)})", f"soft sparseness ({', '.join(soft)})"
+        rehn_sommer = [comparison(a, b, m, _pooled(summary, hard, m), _pooled(summary, soft, m))
+                       for m in REHN_SOMMER_DIRECTIONS]
+    return {"hard_vs_soft": family("hard vs soft penalty at equal level", hard_vs_soft, alpha),
+            "level": family("highest vs lowest level within each objective", by_level, alpha),
+            "rehn_sommer": family("Rehn & Sommer (2007): hard vs soft sparseness", rehn_sommer, alpha)}
+
+
+def harder_sparseness_answer(tests: Mapping) -> str:
+    """The answer to the experiment's question, worded from the ``hard_vs_soft`` and ``level``
+    families of :func:`comparisons`: only significant tests become claims."""
+    return " ".join([
+        family_summary(tests["hard_vs_soft"], "Hard against soft penalty at equal level (nx–ny distance)"),
+        family_summary(tests["level"], "Highest against lowest level within each objective (nx–ny distance)")])
+
+
+def rehn_sommer_answer(tests: Mapping) -> str:
+    """Rehn & Sommer's (2007) claim, and whether effcode reproduces it, from the ``rehn_sommer``
+    family of :func:`comparisons`.  Reproduced: the nx–ny distance of hard codes is significantly
+    lower; contradicted: significantly higher; otherwise not reproduced (no significant difference)."""
+    fam = tests["rehn_sommer"]
+    by = {t["metric"]: t for t in fam["tests"]}
+    if "nxny_distance" not in by:
+        return f"{REHN_SOMMER_CLAIM} This sweep has no hard and soft penalty to compare, so the claim is not tested."
+    dist = by["nxny_distance"]
+    if not math.isfinite(dist["p_value"]):
+        verdict = ("Too few seeds have distances on both sides to test the claim, so it is neither reproduced "
+                   "nor refuted.")
+    elif dist["significant"] and dist["difference"] < 0:
+        verdict = "effcode reproduces the claim: " + claim(dist) + "."
+    elif dist["significant"]:
+        verdict = "effcode contradicts the claim: " + claim(dist) + "."
+    else:
+        verdict = ("effcode does not reproduce the claim: there is no significant difference in nx–ny distance "
+                   f"between hard and soft penalties ({statistic_text(dist)}).")
+    details = []
+    for metric, direction in REHN_SOMMER_DIRECTIONS.items():
+        if metric == "nxny_distance" or metric not in by:
+            continue
+        t = by[metric]
+        agrees = (not t["significant"]) or np.sign(t["difference"]) == direction
+        details.append(claim(t) + ("" if agrees else ", the opposite of their report"))
+    return (f"{REHN_SOMMER_CLAIM} Test here: {fam['tests'][0]['a']} against {fam['tests'][0]['b']}, each seed's "
+            f"values averaged over the objectives of its kind and all levels, paired across seeds; "
+            f"{fam['n_tests']} tests (distance, median nx, median ny, blob-like fraction), Holm-corrected at "
+            f"{fam['alpha']:g}. {verdict} The shape statistics: " + "; ".join(details) + ".")
+
+
+def dense_objectives_remark(summary: Mapping) -> str:
+    """A sentence naming the objectives whose codes have no exact zeros (active fraction 1 in every
+    seed at every level); empty when there are none."""
+    objectives, _ = _objectives_levels(summary)
+    dense = [o for o in objectives
+             if all(v >= 0.999 for s in summary.values() if s["objective"] == o
+                    for v in s["values"]["active_fraction"])]
+    if not dense:
+        return ""
+    one = len(dense) == 1
+    return (f"{', '.join(dense)} leave{'s' if one else ''} no exact zeros in the codes (active fraction 1 at every "
+            f"level and seed), so on the activity axis {'its' if one else 'their'} levels stack at 1.")
+
+
+def interval(entry: Mapping, metric: str, digits: int = 2) -> str:
+    """``mean [lo, hi]`` of one metric of a summary entry: the mean alone when one seed gives no interval,
+    and "(k of n seeds)" when only k seeds have a value (a population with too few resolved units has
+    no distance or medians)."""
+    mean, lo, hi = entry[metric], entry[f"{metric}_lo"], entry[f"{metric}_hi"]
+    text = fmt(mean, digits)
+    if isinstance(lo, (int, float)) and math.isfinite(lo):
+        text += f" [{fmt(lo, digits)}, {fmt(hi, digits)}]"
+    values = entry.get("values", {}).get(metric, [])
+    k = sum(1 for v in values if math.isfinite(v))
+    if 0 < k < len(values):
+        text += f" ({k} of {len(values)} seeds)"
+    return text
+
+
+def scorer_sentence(settings: Mapping) -> str:
+    """Which population was scored and which units entered the comparison."""
+    return (f"Scored population: **{settings['population']}** (the learner's "
+            f"{'synthesis functions' if settings['population'] == 'basis' else 'analysis filters'}), by the one "
+            f"scorer: units with Gabor R² ≥ {settings['r2_threshold']:g} whose nx and ny are resolved (relative "
+            f"standard error ≤ {settings['max_relative_se']:g}) enter the nx–ny comparison with Ringach (2002); "
+            f"{settings['n_bootstrap']} permutation and bootstrap draws per population.")
+
+
+def sweep_table(summary: Mapping) -> str:
+    """Markdown table of every setting: means and 95% t-intervals across seeds."""
+    rows = ["| objective | level | seeds | active fraction | median R² | resolved units | nx–ny distance | "
+            "median nx | median ny | blob-like fraction | seeds distinguishable from V1 (p < 0.05) |",
+            "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for s in _ordered(summary):
+        p = [v for v in s["values"]["nxny_p_value"] if math.isfinite(v)]
+        rows.append(f"| {s['objective']} | {s['level']:g} | {s['n_seeds']} | {interval(s, 'active_fraction', 3)} | "
+                    f"{interval(s, 'median_r2')} | {interval(s, 'n_resolved', 0)} | {interval(s, 'nxny_distance')} | "
+                    f"{interval(s, 'median_nx')} | {interval(s, 'median_ny')} | {interval(s, 'blob_fraction')} | "
+                    f"{sum(v < 0.05 for v in p)} of {len(p)} |")
+    return "\n".join(rows)
+
+
+def report_text(summary: Mapping, tests: Mapping, settings: Mapping) -> str:
+    """The section's text: scorer, table, answer to the question, Rehn & Sommer, and the test tables."""
+    n = sorted({s["n_seeds"] for s in summary.values()})
+    seeds = f"{n[0]}" if len(n) == 1 else f"{n[0]}–{n[-1]}"
+    parts = [scorer_sentence(settings), sweep_table(summary),
+             f"Mean [95% t-interval] across {seeds} seeds (a dash: no seed left enough resolved units). Every "
+             f"setting is run with the same seeds, so settings are compared by paired tests across seeds. The last "
+             f"column counts the seeds whose population the calibrated two-sample permutation test tells apart "
+             f"from Ringach's 79 cells.",
+             harder_sparseness_answer(tests), dense_objectives_remark(summary),
+             "**Rehn & Sommer (2007).** " + rehn_sommer_answer(tests)]
+    for fam in tests.values():
+        if fam["tests"]:
+            parts.append(f"*{fam['name']}* ({fam['n_tests']} tests, Holm-corrected):\n\n" + comparison_table(fam))
+    return "\n\n".join(p for p in parts if p)
+
+
+# -- the experiment ---------------------------------------------------------------------------
 
 def objective_settings(cfg: dict, objective: str, level: float) -> dict:
     """Learner parameters of ``objective`` at sparsity ``level`` (1 = its base setting, 2 = twice as sparse).
@@ -23,11 +350,15 @@ def objective_settings(cfg: dict, objective: str, level: float) -> dict:
     return {"objective": objective, "lam": float(lam)}
 
 
+def scorer_config(cfg: dict) -> dict:
+    """The scorer's keys of a config (:data:`SCORER_DEFAULTS`), passed with every point."""
+    return {k: cfg[k] for k in SCORER_DEFAULTS}
+
+
 def sweep_points(run) -> list[dict]:
     cfg = run.config
     fixed = {"method": "sparse_coding", "source": cfg["source"], "n_filters": cfg["n_filters"],
-             "patch_size": cfg["patch_size"], "device": run.device, "r2_threshold": cfg["r2_threshold"],
-             "n_bootstrap": cfg["n_bootstrap"], "n_steps": cfg["n_steps"]}
+             "patch_size": cfg["patch_size"], "device": run.device, "n_steps": cfg["n_steps"], **scorer_config(cfg)}
     return [{**fixed, **objective_settings(cfg, objective, level), "seed": run.seed + s, "level": level}
             for objective in cfg["objectives"] for level in cfg["levels"] for s in range(cfg["n_seeds"])]
 
@@ -38,11 +369,13 @@ def _evaluate(point: dict) -> dict:
     return evaluate_point(point)
 
 
-def _finite_stat(stat, values) -> float:
-    """``stat`` over the finite values (NaN when a setting left no well-fit units in any seed)."""
-    values = np.asarray(values, dtype=float)
-    finite = values[np.isfinite(values)]
-    return float(stat(finite)) if finite.size else float("nan")
+def worker_jobs(cfg: dict) -> int:
+    """``n_jobs``, or 1 when an objective was registered outside effcode (a user's own, registered in
+    this process): joblib's worker processes import effcode afresh and would not know it."""
+    from ..objectives import OBJECTIVES
+
+    modules = [getattr(OBJECTIVES.get(name), "__module__", "") for name in cfg["objectives"]]
+    return cfg["n_jobs"] if all(m.startswith("effcode.") for m in modules) else 1
 
 
 def compute(run) -> None:
@@ -52,80 +385,45 @@ def compute(run) -> None:
     for name in cfg["objectives"]:
         OBJECTIVES.get(name)  # fail fast, listing the known objectives
     source_images(run)
-    points = sweep_points(run)
-    rows = run.sweep(_evaluate, points, backend=cfg["backend"], n_jobs=cfg["n_jobs"],
+    rows = run.sweep(_evaluate, sweep_points(run), backend=cfg["backend"], n_jobs=worker_jobs(cfg),
                      scheduler=cfg["scheduler"] or None, progress=run.progress)
     run.save_csv("sweep.csv", {"objective": [r["objective"] for r in rows], "level": [r["level"] for r in rows],
-                               "seed": [r["seed"] for r in rows], **{m: [r[m] for r in rows] for m in METRICS}})
-    summary = {}
-    for objective in cfg["objectives"]:
-        for level in cfg["levels"]:
-            group = [r for r in rows if r["objective"] == objective and r["level"] == level]
-            summary[f"{objective}@{level}"] = {
-                "objective": objective, "level": level, "n_seeds": len(group),
-                **{m: _finite_stat(np.mean, [r[m] for r in group]) for m in METRICS},
-                **{f"{m}_sd": _finite_stat(np.std, [r[m] for r in group]) for m in METRICS}}
+                               "seed": [r["seed"] for r in rows], **{m: [r[m] for r in rows] for m in POINT_METRICS}})
+    summary = summarise(rows)
     run.save_json("metrics.json", summary)
+    run.save_json("comparisons.json", {"settings": scorer_config(cfg), "tests": comparisons(summary)})
 
 
-HARD_PENALTIES, SOFT_PENALTIES = ("l0", "topk"), ("l1", "cauchy")
-
-
-def harder_sparseness_answer(summary: dict) -> str:
-    """Two generated sentences on the experiment's question, read from ``summary``: how the nx–ny
-    distance moves as the level rises within each objective, and how often a hard penalty (l0, topk)
-    is closer to V1 than a soft one (l1, cauchy) at the same level."""
-    by = {(s["objective"], s["level"]): s["nxny_distance"] for s in summary.values()}
-    levels = sorted({level for _, level in by})
-    objectives = list(dict.fromkeys(objective for objective, _ in by))
-    sentences = []
-    if len(levels) > 1:
-        changes = {o: by[(o, levels[-1])] - by[(o, levels[0])] for o in objectives}
-        closer = [o for o, change in changes.items() if change < 0]
-        listed = ", ".join(f"{o} {change:+.2f}" for o, change in changes.items())
-        sentences.append(f"Raising the level from {levels[0]:g} to {levels[-1]:g} changes the distance by {listed}: "
-                         f"{len(closer)} of {len(changes)} objectives move toward V1.")
-    hard = [o for o in HARD_PENALTIES if o in objectives]
-    soft = [o for o in SOFT_PENALTIES if o in objectives]
-    pairs = [(by[(h, level)], by[(s, level)]) for level in levels for h in hard for s in soft]
-    if pairs:
-        wins = sum(h < s for h, s in pairs)
-        sentences.append(f"At equal level, a hard penalty ({', '.join(hard)}) is closer to V1 than a soft one "
-                         f"({', '.join(soft)}) in {wins} of {len(pairs)} comparisons.")
-    return " ".join(sentences)
-
-
-def dense_objectives_remark(summary: dict) -> str:
-    """A sentence naming the objectives whose codes have no exact zeros (active fraction 1 at every level)."""
-    dense = [o for o in dict.fromkeys(s["objective"] for s in summary.values())
-             if all(s["active_fraction"] >= 0.999 for s in summary.values() if s["objective"] == o)]
-    if not dense:
-        return ""
-    one = len(dense) == 1
-    return (f" {', '.join(dense)} leave{'s' if one else ''} no exact zeros in the codes (active fraction 1 at every "
-            f"level), so on the activity axis {'its' if one else 'their'} levels stack at 1.")
+def _errors(group, metric):
+    mean = np.array([s[metric] for s in group], dtype=float)
+    lo = np.array([s[f"{metric}_lo"] for s in group], dtype=float)
+    hi = np.array([s[f"{metric}_hi"] for s in group], dtype=float)
+    return np.nan_to_num(np.vstack([mean - lo, hi - mean]), nan=0.0)
 
 
 def plot(run) -> Section:
     from .. import v1
 
     summary = run.load_json("metrics.json")
-    objectives = list(dict.fromkeys(s["objective"] for s in summary.values()))
+    saved = run.load_json("comparisons.json")
+    objectives, _ = _objectives_levels(summary)
     fig = new_figure(12, 3.4)
     axes = fig.subplots(1, 3)
     ref = v1.ringach2002_nxny_histogram()
     for objective in objectives:
         group = sorted((s for s in summary.values() if s["objective"] == objective), key=lambda s: s["level"])
         x = [s["active_fraction"] for s in group]
-        axes[0].errorbar(x, [s["nxny_distance"] for s in group], yerr=[s["nxny_distance_sd"] for s in group],
+        axes[0].errorbar(x, [s["nxny_distance"] for s in group], yerr=_errors(group, "nxny_distance"),
                          marker="o", capsize=3, label=objective)
-        axes[1].errorbar(x, [s["median_r2"] for s in group], yerr=[s["median_r2_sd"] for s in group],
+        axes[1].errorbar(x, [s["median_r2"] for s in group], yerr=_errors(group, "median_r2"),
                          marker="o", capsize=3, label=objective)
         axes[2].errorbar([s["median_nx"] for s in group], [s["median_ny"] for s in group],
-                         xerr=[s["median_nx_sd"] for s in group], yerr=[s["median_ny_sd"] for s in group],
+                         xerr=_errors(group, "median_nx"), yerr=_errors(group, "median_ny"),
                          marker="o", capsize=3, label=objective)
-    null_95 = np.nanmean([s["nxny_null_95"] for s in summary.values()])
-    axes[0].axhline(null_95, color="k", ls="--", lw=1, label="V1 vs 79-cell V1 draws (95%)")
+    null_95 = [s["nxny_null_95"] for s in summary.values() if np.isfinite(s["nxny_null_95"])]
+    if null_95:
+        axes[0].axhline(np.mean(null_95), color="k", ls="--", lw=1,
+                        label="95% of V1-vs-V1 distances (model's size)")
     axes[0].legend(frameon=False, fontsize=8)
     axes[0].set(xscale="log", xlabel="fraction of active coefficients", ylabel="nx–ny TV distance to Ringach 2002",
                 title="Distance to V1 (lower is closer)")
@@ -138,33 +436,25 @@ def plot(run) -> Section:
     axes[2].legend(frameon=False, fontsize=8, loc="lower left")
     path = run.figure_path("sweep")
     save_figure(fig, path)
-    rows = ["| objective | level | active fraction | median R² | nx–ny distance | median nx | median ny |",
-            "|---|---|---|---|---|---|---|"]
-    for s in summary.values():
-        rows.append(f"| {s['objective']} | {s['level']} | {fmt(s['active_fraction'], 3)} | "
-                    f"{fmt(s['median_r2'])} ± {fmt(s['median_r2_sd'])} | "
-                    f"{fmt(s['nxny_distance'])} ± {fmt(s['nxny_distance_sd'])} | {fmt(s['median_nx'])} | "
-                    f"{fmt(s['median_ny'])} |")
-    best = min(summary.values(), key=lambda s: np.nan_to_num(s["nxny_distance"], nan=np.inf))
-    text = "\n".join(rows) + (
-        f"\n\nMean ± SD over {best['n_seeds']} seeds. The setting closest to V1's nx–ny distribution is "
-        f"{best['objective']} at level {best['level']} (distance {fmt(best['nxny_distance'])}, "
-        f"fraction active {fmt(best['active_fraction'], 3)}). " + harder_sparseness_answer(summary)
-        + dense_objectives_remark(summary))
-    return Section("Objective and sparsity sweep", text, [
-        (f"{path}.png", "Distance to V1's nx–ny distribution, Gabor-likeness and population medians against "
-                        "the measured fraction of active coefficients, per objective (mean ± SD over seeds).")])
+    return Section("Objective and sparsity sweep", report_text(summary, saved["tests"], saved["settings"]), [
+        (f"{path}.png", f"Distance to V1's nx–ny distribution, Gabor-likeness and population medians "
+                        f"({saved['settings']['population']} population) against the measured fraction of active "
+                        f"coefficients, per objective (mean and 95% t-interval across seeds).")])
 
 
 register(Experiment(
     number="06", name="objective_sweep", title="Objective and sparsity sweep (Rehn & Sommer 2007)",
-    description=("Sparse coding with each penalty S in `objectives` at several sparsity levels and seeds; each "
-                 "dictionary is scored by Gabor-likeness and by the total-variation distance of its well-fit "
-                 "units' (nx, ny) to Ringach (2002). Level multiplies the penalty weight λ (for topk it divides "
-                 "the number of winners k). Any registered objective can be named, a user's own included."),
+    description=("Sparse coding with each penalty S in `objectives` at several sparsity levels and `n_seeds` seeds; "
+                 "each dictionary is scored by the one scorer (Gabor-likeness, and the total-variation distance of "
+                 "its resolved units' (nx, ny) to Ringach 2002). Level multiplies the penalty weight λ (for topk it "
+                 "divides the number of winners k). Hard against soft penalties, and high against low levels, are "
+                 "compared by paired tests across seeds with Holm's correction. Any registered objective can be "
+                 "named, a user's own included (its points then run in this process: `n_jobs` worker processes "
+                 "would not know it)."),
     defaults={"objectives": ["l1", "cauchy", "l0", "topk"], "levels": [0.5, 1.0, 2.0], "n_seeds": 3,
               "n_filters": 256, "patch_size": 16, "n_steps": 300, "base_lam": {"l1": 2.0, "cauchy": 2.0, "l0": 1.0},
-              "default_lam": 2.0, "topk_k": 12, "r2_threshold": 0.7, "n_bootstrap": 200,
-              "backend": "joblib", "n_jobs": 1, "scheduler": ""},
-    quick={"levels": [1.0, 2.0], "n_seeds": 2, "n_filters": 32, "patch_size": 10, "n_steps": 60, "topk_k": 4},
+              "default_lam": 2.0, "topk_k": 12, **SCORER_DEFAULTS, "n_bootstrap": 200,
+              "backend": "joblib", "n_jobs": 2, "scheduler": ""},
+    quick={"levels": [1.0, 2.0], "n_seeds": 2, "n_filters": 32, "patch_size": 10, "n_steps": 60, "topk_k": 4,
+           "n_jobs": 1},
     compute=compute, plot=plot))

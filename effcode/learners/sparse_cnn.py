@@ -269,7 +269,7 @@ class SparseCNN(FilterLearner):
             if min(array.shape) < crop:
                 raise InputError(f"crop_size={crop} does not fit image {i} of shape {array.shape}; "
                                  f"expected crop_size <= the smallest image side ({min(min(a.shape) for a in arrays)})")
-        self.scale_ = float(np.sqrt(np.mean([np.mean(np.square(a)) for a in arrays])))
+        self.scale_ = rms_scale(arrays)
         if not self.scale_ > 0:
             raise InputError("the training images are all zero; expected image structure")
         images = [torch.as_tensor(a / self.scale_, dtype=torch.float32, device=dev) for a in arrays]
@@ -318,15 +318,45 @@ class SparseCNN(FilterLearner):
                                   "optimizer": optimizer.state_dict(), "rng": rng.bit_generator.state,
                                   "history": history})
             self._after_step(step + 1)
-        self._atoms = atoms.detach()
+        self.history_ = {key: np.asarray(values) for key, values in history.items()}
+        return self._set_fitted(atoms.detach(), settings)
+
+    def _set_fitted(self, atoms: torch.Tensor, settings: _Settings):
+        self._atoms = atoms
         self._fitted = settings
         self.step_size_ = step_size(self._atoms)
-        self.history_ = {key: np.asarray(values) for key, values in history.items()}
         weights = self._atoms.reshape(self.n_components, -1).cpu().numpy().astype(np.float32)
         self.components_ = weights
         self.basis_ = weights
         self.filters_ = weights
         return self
+
+    def set_atoms(self, atoms, *, scale: float = 1.0):
+        """Make this estimator a fitted model with the given atoms, without training.
+
+        ``atoms`` (K, s, s) or (K, s*s with s*s a square), unit norm: e.g. the ``basis`` of a saved
+        :class:`~effcode.learners.FilterBank` of this learner, so that a cached bank can encode and
+        reconstruct again.  ``scale`` is ``scale_``, the RMS pixel value of the training images
+        (:func:`rms_scale` of them; 1 up to rounding for :func:`effcode.data.whiten_images` output).
+        ``n_components`` and ``kernel_size`` are set from the atoms; ``lam``, ``objective``,
+        ``n_iter`` and ``nonlinearity`` must be those the atoms were trained with.  No ``history_``.
+        """
+        weights = check_array("atoms", atoms, ndim=(2, 3), dtype=np.float32)
+        if weights.ndim == 2:
+            side = math.isqrt(weights.shape[1])
+            if side * side != weights.shape[1]:
+                raise InputError(f"atoms of shape {weights.shape} are not square patches; expected (K, s, s)")
+            weights = weights.reshape(-1, side, side)
+        if weights.ndim != 3 or weights.shape[1] != weights.shape[2]:
+            raise InputError(f"atoms must have shape (K, s, s), got {weights.shape}")
+        norms = np.linalg.norm(weights.reshape(len(weights), -1), axis=1)
+        if not np.allclose(norms, 1.0, atol=1e-3):
+            raise InputError(f"atoms must have unit norm (this model's atoms do), got norms from "
+                             f"{norms.min():.3g} to {norms.max():.3g}")
+        self.scale_ = check_float("scale", scale, minimum=0.0, strict_minimum=True)
+        self.n_components, self.kernel_size = int(weights.shape[0]), int(weights.shape[1])
+        settings = self._settings()
+        return self._set_fitted(torch.as_tensor(weights[:, None], device=settings.device), settings)
 
     # ----------------------------------------------------------------- using the model
 
@@ -372,6 +402,11 @@ class SparseCNN(FilterLearner):
             return F.conv_transpose2d(a, self._atoms)[:, 0].cpu().numpy()
 
 
+def rms_scale(arrays) -> float:
+    """RMS pixel value of a list of images (``SparseCNN.scale_`` of a model trained on them)."""
+    return float(np.sqrt(np.mean([np.mean(np.square(a)) for a in arrays])))
+
+
 def _initial_atoms(images: list[torch.Tensor], n_atoms: int, size: int, rng: np.random.Generator) -> torch.Tensor:
     """(K, 1, s, s): the K highest-energy of 4K random s x s patches of the images.
 
@@ -399,4 +434,4 @@ def _draw_crops(images: list[torch.Tensor], n_positions: np.ndarray, crop: int, 
 
 LEARNERS.register("sparse_cnn", SparseCNN)
 
-__all__ = ["SparseCNN", "encode", "energy_terms", "interior_mask", "step_size"]
+__all__ = ["SparseCNN", "encode", "energy_terms", "interior_mask", "rms_scale", "step_size"]

@@ -1,0 +1,309 @@
+"""The report sections of experiments 06 and 07 are worded from saved metrics by pure functions:
+hand-made metrics with known answers (claims only from significant paired tests, Holm's correction)."""
+
+import json
+import math
+
+import numpy as np
+import pytest
+from scipy import stats as st
+
+from effcode.errors import InputError
+from effcode.experiments import e06_objective_sweep as e06
+from effcode.experiments import e07_overcompleteness as e07
+from effcode.experiments.common import POINT_METRICS, SCORER_DEFAULTS
+from effcode.stats import paired_test, seed_interval
+
+SETTINGS = {**SCORER_DEFAULTS, "n_bootstrap": 200}
+
+
+def _row(seed, distance, **extra):
+    """One per-seed row with every point metric (distance given, the rest plausible constants)."""
+    row = {m: 0.5 for m in POINT_METRICS}
+    row.update({"seed": seed, "nxny_distance": distance, "active_fraction": 0.05, "n_resolved": 20.0,
+                "nxny_p_value": 0.01})
+    row.update(extra)
+    return row
+
+
+def sweep06(distances: dict, **per_metric) -> dict:
+    """The 06 summary of {(objective, level): [distance per seed]} (seeds 0, 1, 2, ...); ``per_metric``
+    gives other metrics the same way."""
+    rows = []
+    for (objective, level), values in distances.items():
+        for seed, d in enumerate(values):
+            extra = {m: v[(objective, level)][seed] for m, v in per_metric.items() if (objective, level) in v}
+            rows.append({"objective": objective, "level": level, **_row(seed, d, **extra)})
+    return e06.summarise(rows)
+
+
+# -- Holm's correction ------------------------------------------------------------------------
+
+def test_holm_adjusts_step_down_in_the_given_order():
+    # sorted 0.005, 0.01, 0.03, 0.04 -> 4·0.005, 3·0.01, 2·0.03, max(0.06, 1·0.04)
+    assert e06.holm([0.01, 0.04, 0.03, 0.005]) == pytest.approx([0.03, 0.06, 0.06, 0.02])
+    assert e06.holm([0.5, 0.9]) == pytest.approx([1.0, 1.0])            # capped at 1
+    assert e06.holm([0.02]) == pytest.approx([0.02])                     # a family of one is not corrected
+    assert e06.holm([]) == []
+
+
+def test_holm_leaves_untestable_out_of_the_family():
+    out = e06.holm([0.01, math.nan, 0.02])
+    assert out[0] == pytest.approx(0.02) and math.isnan(out[1]) and out[2] == pytest.approx(0.02)
+
+
+def test_holm_refuses_values_that_are_not_p_values():
+    with pytest.raises(InputError, match=r"\[0, 1\]"):
+        e06.holm([0.1, 1.5])
+
+
+def test_family_marks_significance_after_the_correction():
+    # m = 2 testable: 2·0.02 = 0.04, then max(0.04, 1·0.03) = 0.04; the NaN is not testable
+    fam = e06.family("f", [{"p_value": 0.02}, {"p_value": 0.03}, {"p_value": math.nan}])
+    assert fam["n_tests"] == 2 and fam["alpha"] == 0.05
+    assert [t["p_holm"] for t in fam["tests"][:2]] == pytest.approx([0.04, 0.04])
+    assert [t["significant"] for t in fam["tests"]] == [True, True, False]
+    fam = e06.family("f", [{"p_value": 0.02}, {"p_value": 0.03}, {"p_value": 0.04}])   # 3·0.02 = 0.06
+    assert not any(t["significant"] for t in fam["tests"])
+
+
+# -- summary ----------------------------------------------------------------------------------
+
+def test_summary_keeps_per_seed_values_and_their_interval():
+    summary = sweep06({("l1", 1.0): [0.4, 0.5, 0.6], ("l0", 1.0): [0.3, 0.35, 0.2]})
+    assert list(summary) == ["l1@1.0", "l0@1.0"]
+    entry = summary["l1@1.0"]
+    interval = seed_interval([0.4, 0.5, 0.6])
+    assert entry["seeds"] == [0, 1, 2] and entry["values"]["nxny_distance"] == [0.4, 0.5, 0.6]
+    assert (entry["nxny_distance"], entry["nxny_distance_lo"], entry["nxny_distance_hi"]) == pytest.approx(
+        (interval["mean"], interval["lo"], interval["hi"]))
+    table = e06.sweep_table(summary)
+    assert f"0.50 [{interval['lo']:.2f}, {interval['hi']:.2f}]" in table and "±" not in table
+    assert "3 of 3" in table    # every seed's population is told apart from V1 (p = 0.01)
+
+
+def test_a_seed_without_a_distance_is_left_out_of_the_pairs():
+    summary = sweep06({("l1", 1.0): [0.4, math.nan, 0.6], ("l0", 1.0): [0.3, 0.35, 0.2]})
+    test = e06.comparisons(summary)["hard_vs_soft"]["tests"][0]
+    assert test["seeds"] == [0, 2] and test["n"] == 2
+    assert "0.50 [" in e06.interval(summary["l1@1.0"], "nxny_distance") and \
+        e06.interval(summary["l1@1.0"], "nxny_distance").endswith("(2 of 3 seeds)")
+    assert test["difference"] == pytest.approx(paired_test([0.3, 0.2], [0.4, 0.6])["difference"])
+
+
+# -- claims from tests ------------------------------------------------------------------------
+
+def test_all_seeds_closer_but_not_significant_makes_no_claim():
+    hard, soft = [0.30, 0.31, 0.40], [0.31, 0.50, 0.41]          # hard lower in 3 of 3 seeds
+    tests = e06.comparisons(sweep06({("l1", 1.0): soft, ("l0", 1.0): hard}))
+    test = tests["hard_vs_soft"]["tests"][0]
+    assert test["wins_a"] == 3 and test["p_value"] > 0.05
+    answer = e06.harder_sparseness_answer(tests)
+    assert "closer to V1 than" not in answer
+    assert "None is significant" in answer and "no such claim is made" in answer
+    assert f"p = {test['p_value']:.3f}" in answer and "1 paired test across seeds" in answer
+
+
+def test_a_significant_difference_is_claimed_with_its_statistic():
+    hard, soft = [0.20, 0.25, 0.30], [0.40, 0.46, 0.49]
+    tests = e06.comparisons(sweep06({("l1", 1.0): soft, ("l0", 1.0): hard}))
+    test = tests["hard_vs_soft"]["tests"][0]
+    expected = paired_test(hard, soft)
+    assert test["p_value"] == pytest.approx(expected["p_value"]) and test["p_value"] < 0.05
+    answer = e06.harder_sparseness_answer(tests)
+    assert "l0 at level 1 is closer to V1 than l1 at level 1" in answer
+    assert (f"difference {expected['difference']:+.3f} [95% CI {expected['lo']:+.3f}, {expected['hi']:+.3f}]"
+            in answer)
+    assert f"d_z = {expected['cohens_dz']:.2f}" in answer and "3 seeds" in answer
+
+
+def test_a_raw_p_below_5_percent_is_not_claimed_when_holm_lifts_it():
+    # two hard x two soft penalties at one level: a family of four tests
+    soft = [0.40, 0.42, 0.38]
+    distances = {("l1", 1.0): soft, ("cauchy", 1.0): [0.35, 0.45, 0.30],
+                 ("l0", 1.0): [0.30, 0.30, 0.30], ("topk", 1.0): [0.50, 0.20, 0.45]}
+    tests = e06.comparisons(sweep06(distances))
+    fam = tests["hard_vs_soft"]
+    assert fam["n_tests"] == 4
+    first = fam["tests"][0]                                     # l0 against l1
+    assert (first["a"], first["b"]) == ("l0 at level 1", "l1 at level 1")
+    assert first["p_value"] < 0.05 < first["p_holm"] and not first["significant"]
+    answer = e06.harder_sparseness_answer(tests)
+    assert "4 paired tests across seeds, Holm-corrected at 0.05 over these 4" in answer
+    assert "closer to V1 than" not in answer
+
+
+def test_a_significantly_farther_setting_is_said_to_be_farther():
+    tests = e06.comparisons(sweep06({("l1", 0.5): [0.2, 0.21, 0.19], ("l1", 2.0): [0.5, 0.53, 0.49]}))
+    answer = e06.harder_sparseness_answer(tests)
+    assert "l1 at level 2 is farther from V1 than l1 at level 0.5" in answer
+
+
+def test_the_level_family_compares_highest_with_lowest_level_within_each_objective():
+    distances = {(o, level): [0.3, 0.4, 0.5] for o in ("l1", "l0") for level in (0.5, 1.0, 2.0)}
+    fam = e06.comparisons(sweep06(distances))["level"]
+    assert [(t["a"], t["b"]) for t in fam["tests"]] == [("l1 at level 2", "l1 at level 0.5"),
+                                                        ("l0 at level 2", "l0 at level 0.5")]
+    assert all(t["p_value"] == 1.0 and not t["significant"] for t in fam["tests"])   # no difference at all
+    hard_vs_soft = e06.comparisons(sweep06(distances))["hard_vs_soft"]
+    assert [t["a"] for t in hard_vs_soft["tests"]] == ["l0 at level 0.5", "l0 at level 1", "l0 at level 2"]
+
+
+# -- Rehn & Sommer (2007) ---------------------------------------------------------------------
+
+def _rehn_sommer(hard, soft):
+    distances = {("l1", 1.0): soft, ("l0", 1.0): hard}
+    nx = {"median_nx": {("l1", 1.0): [0.6, 0.7, 0.65], ("l0", 1.0): [0.3, 0.32, 0.29]}}
+    return e06.comparisons(sweep06(distances, **nx))
+
+
+def test_rehn_sommer_reproduced_when_hard_codes_are_significantly_closer():
+    tests = _rehn_sommer([0.20, 0.25, 0.30], [0.40, 0.46, 0.49])
+    fam = tests["rehn_sommer"]
+    assert [t["metric"] for t in fam["tests"]] == ["nxny_distance", "median_nx", "median_ny", "blob_fraction"]
+    text = e06.rehn_sommer_answer(tests)
+    assert text.startswith("Rehn & Sommer (2007, J Comput Neurosci 22:135) reported")
+    assert "effcode reproduces the claim: hard sparseness (l0) is closer to V1 than soft sparseness (l1)" in text
+    assert "hard sparseness (l0) has a lower median nx (fewer subfields) than soft sparseness (l1)" in text
+    assert "no significant difference in median ny" in text          # constant 0.5: p = 1
+    assert "tests (distance, median nx, median ny, blob-like fraction), Holm-corrected" in text
+
+
+def test_rehn_sommer_not_reproduced_without_a_significant_difference():
+    tests = _rehn_sommer([0.30, 0.31, 0.40], [0.31, 0.50, 0.41])
+    text = e06.rehn_sommer_answer(tests)
+    dist = tests["rehn_sommer"]["tests"][0]
+    assert "effcode does not reproduce the claim: there is no significant difference in nx–ny distance" in text
+    assert f"p = {dist['p_value']:.3f}" in text and f"Holm-adjusted p = {dist['p_holm']:.3f}" in text
+
+
+def test_rehn_sommer_contradicted_when_hard_codes_are_significantly_farther():
+    text = e06.rehn_sommer_answer(_rehn_sommer([0.40, 0.46, 0.49], [0.20, 0.25, 0.30]))
+    assert "effcode contradicts the claim" in text
+
+
+def test_rehn_sommer_untested_without_both_kinds_of_penalty():
+    tests = e06.comparisons(sweep06({("l1", 1.0): [0.3, 0.4, 0.5], ("cauchy", 1.0): [0.3, 0.4, 0.6]}))
+    assert "not tested" in e06.rehn_sommer_answer(tests)
+    assert "nothing to test" in e06.harder_sparseness_answer(tests)
+
+
+def test_rehn_sommer_pools_each_seed_over_objectives_and_levels():
+    distances = {("l1", 1.0): [0.4, 0.5, 0.6], ("l1", 2.0): [0.6, 0.5, 0.4],
+                 ("l0", 1.0): [0.1, 0.2, 0.3], ("topk", 1.0): [0.3, 0.2, math.nan]}
+    test = e06.comparisons(sweep06(distances))["rehn_sommer"]["tests"][0]
+    hard = [np.mean([0.1, 0.3]), np.mean([0.2, 0.2]), 0.3]
+    soft = [0.5, 0.5, 0.5]
+    assert test["difference"] == pytest.approx(np.mean(np.subtract(hard, soft)))
+
+
+# -- other sentences --------------------------------------------------------------------------
+
+def test_dense_objectives_remark():
+    summary = sweep06({("l1", 1.0): [0.3, 0.4, 0.5], ("cauchy", 1.0): [0.3, 0.4, 0.5]},
+                      active_fraction={("cauchy", 1.0): [1.0, 1.0, 1.0]})
+    remark = e06.dense_objectives_remark(summary)
+    assert remark.startswith("cauchy leaves no exact zeros")
+    assert e06.dense_objectives_remark(sweep06({("l1", 1.0): [0.3, 0.4, 0.5]})) == ""
+
+
+def test_the_06_section_names_the_population_and_survives_a_json_round_trip(tmp_path):
+    from effcode.runs import read_json, write_json
+
+    summary = sweep06({(o, level): list(np.add([0.3, 0.4, 0.5], i / 10)) for i, o in enumerate(("l1", "l0"))
+                       for level in (1.0, 2.0)})
+    write_json(tmp_path / "m.json", summary)
+    write_json(tmp_path / "c.json", {"settings": SETTINGS, "tests": e06.comparisons(summary)})
+    saved = read_json(tmp_path / "c.json")
+    text = e06.report_text(read_json(tmp_path / "m.json"), saved["tests"], saved["settings"])
+    assert "Scored population: **basis**" in text and "R² ≥ 0.7" in text and "relative standard error ≤ 0.2" in text
+    assert "Mean [95% t-interval] across 3 seeds" in text and "Rehn & Sommer (2007" in text
+    assert "| A | B | metric | A − B [95% CI] | p | Holm p | d_z | seeds A < B | verdict |" in text
+    assert text.index("l1 | 1 |") < text.index("l0 | 1 |")     # the sweep's order, not the JSON's sorted keys
+    json.dumps(saved)
+
+
+# -- experiment 07 ----------------------------------------------------------------------------
+
+def sweep07(distances: dict) -> dict:
+    """The 07 summary of {(patch_size, n_filters): [distance per seed]}."""
+    return e07.summarise([{"patch_size": p, "n_filters": k, "n_iter": 20 * max(1, k // p ** 2), **_row(s, d)}
+                          for (p, k), values in distances.items() for s, d in enumerate(values)])
+
+
+def test_07_tests_each_overcompleteness_against_1x_as_one_family():
+    summary = sweep07({(8, 64): [0.50, 0.55, 0.60], (8, 128): [0.49, 0.56, 0.58], (8, 256): [0.30, 0.36, 0.40],
+                       (6, 36): [0.7, 0.7, 0.7]})
+    tests = e07.comparisons(summary, patch_size=8)
+    fam = tests["overcompleteness"]
+    assert [(t["a"], t["b"]) for t in fam["tests"]] == [("2x", "1x"), ("4x", "1x")] and fam["n_tests"] == 2
+    two, four = fam["tests"]
+    expected = paired_test([0.30, 0.36, 0.40], [0.50, 0.55, 0.60])
+    assert four["p_value"] == pytest.approx(expected["p_value"])
+    assert [two["p_holm"], four["p_holm"]] == pytest.approx(e06.holm([two["p_value"], four["p_value"]]))
+    assert four["significant"] and not two["significant"]
+    answer = e07.overcompleteness_answer(tests)
+    assert "2 paired tests across seeds" in answer and "4x is closer to V1 than 1x" in answer
+    assert "2x is" not in answer
+
+
+def test_07_no_claim_when_not_significant():
+    summary = sweep07({(8, 64): [0.50, 0.55, 0.60], (8, 128): [0.45, 0.56, 0.59]})
+    tests = e07.comparisons(summary, patch_size=8)
+    answer = e07.overcompleteness_answer(tests)
+    assert "None is significant" in answer and "closer to V1 than" not in answer
+
+
+def test_07_table_and_section():
+    summary = sweep07({(8, 64): [0.50, 0.55, 0.60], (8, 256): [0.30, 0.36, 0.40]})
+    text = e07.report_text(summary, e07.comparisons(summary, patch_size=8), SETTINGS)
+    interval = seed_interval([0.30, 0.36, 0.40])
+    assert f"| 8 | 256 | 4x | 80 | 3 |" in text
+    assert f"{interval['mean']:.2f} [{interval['lo']:.2f}, {interval['hi']:.2f}]" in text
+    assert "Scored population: **basis**" in text and "Holm-corrected" in text
+
+
+def test_07_points_give_every_seed_its_point_and_scale_fista_with_overcompleteness():
+    from types import SimpleNamespace
+
+    from effcode.experiments import get_experiment
+
+    cfg = get_experiment("07").config(quick=True)
+    points = e07.sweep_points(SimpleNamespace(config=cfg, seed=5, device="cpu"))
+    seeds = sorted({p["seed"] for p in points})
+    assert seeds == [5 + s for s in range(cfg["n_seeds"])]
+    per_seed_points = [p for p in points if p["seed"] == 5]
+    assert len(points) == cfg["n_seeds"] * len(per_seed_points)
+    at = {p["n_filters"]: p["n_iter"] for p in per_seed_points if p["patch_size"] == cfg["patch_size"]}
+    assert at == {int(f * cfg["patch_size"] ** 2): int(round(cfg["n_iter"] * max(1.0, f))) for f in cfg["factors"]}
+    assert all(p[k] == cfg[k] for p in points for k in SCORER_DEFAULTS)
+
+
+def test_06_points_carry_the_scorer_keys_and_one_n_steps():
+    from types import SimpleNamespace
+
+    from effcode.experiments import get_experiment
+
+    cfg = get_experiment("06").config(quick=True, overrides={"n_steps": 1234})
+    points = e06.sweep_points(SimpleNamespace(config=cfg, seed=0, device="cpu"))
+    assert len(points) == len(cfg["objectives"]) * len(cfg["levels"]) * cfg["n_seeds"]
+    assert all(p["n_steps"] == 1234 and all(p[k] == cfg[k] for k in SCORER_DEFAULTS) for p in points)
+    assert get_experiment("06").config()["population"] == "basis"
+    assert get_experiment("06").config()["n_jobs"] == get_experiment("07").config()["n_jobs"] == 2
+
+
+def test_a_users_objective_runs_in_process():
+    from effcode.experiments import get_experiment
+    from effcode.objectives import OBJECTIVES
+
+    cfg = get_experiment("06").config()
+    assert e06.worker_jobs(cfg) == 2
+
+    class Mine(OBJECTIVES.get("l1")):
+        pass
+
+    OBJECTIVES.register("mine_e06", Mine)
+    try:
+        assert e06.worker_jobs({**cfg, "objectives": ["l1", "mine_e06"]}) == 1
+    finally:
+        OBJECTIVES.unregister("mine_e06")
