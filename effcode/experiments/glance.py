@@ -98,3 +98,24 @@ def update_readme(readme: Path, block: str) -> bool:
     if new != text:
         write_text(readme, new)
     return new != text
+
+
+def glance_from_results(results_dir) -> str | None:
+    """The block from a results folder's experiments 05, 06 and 07 (None without experiment 05)."""
+    from ..runs.atomic import read_json
+    from .e06_objective_sweep import harder_sparseness_answer, rehn_sommer_answer
+    from .e07_overcompleteness import overcompleteness_answer
+
+    results_dir = Path(results_dir)
+    e05 = results_dir / "05_v1_comparison" / "metrics.json"
+    if not e05.exists():
+        return None
+    sentences = []
+    e06 = results_dir / "06_objective_sweep" / "comparisons.json"
+    if e06.exists():
+        tests = read_json(e06)["tests"]
+        sentences += [f"Sparseness (experiment 06): {harder_sparseness_answer(tests)}", rehn_sommer_answer(tests)]
+    e07 = results_dir / "07_overcompleteness" / "comparisons.json"
+    if e07.exists():
+        sentences.append(f"Overcompleteness (experiment 07): {overcompleteness_answer(read_json(e07)['tests'])}")
+    return glance_block(read_json(e05)["per_seed"], " ".join(s for s in sentences if s))
