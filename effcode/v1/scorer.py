@@ -46,6 +46,7 @@ from ..errors import InputError
 from ..validation import check_choice, check_float, check_int
 from .findings import blob_like, ringach_findings
 from .nxny import nxny_distance, outside_grid
+from .stats import median_interval
 from .similarity import distribution_similarity, model_property_values, similarity_scores
 
 POPULATIONS = ("filters", "basis")
@@ -87,15 +88,6 @@ def residual_sd(filters: np.ndarray, r2: np.ndarray, n_params: int = 8) -> np.nd
     total = ((flat - flat.mean(axis=1, keepdims=True)) ** 2).sum(axis=1)
     sse = np.clip(1.0 - r2, 0.0, None) * total
     return np.sqrt(np.maximum(sse / max(1, flat.shape[1] - n_params), 1e-12 * total / flat.shape[1] + 1e-30))
-
-
-def bootstrap_median(values: np.ndarray, n_bootstrap: int, rng: np.random.Generator) -> dict:
-    """Median of ``values`` with its 95% percentile-bootstrap interval and bootstrap SE."""
-    if values.size == 0:
-        return {"value": math.nan, "lo": math.nan, "hi": math.nan, "se": math.nan}
-    draws = np.median(values[rng.integers(0, values.size, (n_bootstrap, values.size))], axis=1)
-    lo, hi = np.percentile(draws, [2.5, 97.5])
-    return {"value": float(np.median(values)), "lo": float(lo), "hi": float(hi), "se": float(draws.std(ddof=1))}
 
 
 @dataclass
@@ -214,7 +206,7 @@ def score_population(filters, *, population: str = "filters", name: str = "model
 
     rng = np.random.default_rng([seed, 5])
     nx, ny = fit["nx"][resolved], fit["ny"][resolved]
-    medians = {axis: bootstrap_median(values, n_bootstrap, rng) for axis, values in
+    medians = {axis: median_interval(values, n_bootstrap, rng) for axis, values in
                (("nx", nx), ("ny", ny))}
     nxny = _nxny(nx, ny, n_bootstrap, seed)
     if nx.size >= MIN_UNITS:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..validation import check_array, check_int
@@ -9,22 +11,30 @@ from ..validation import check_array, check_int
 _MAX_CHUNK_ELEMENTS = 2_000_000
 
 
-def bootstrap_median(values, n_bootstrap: int = 1000, seed: int = 0) -> tuple[float, float, float]:
-    """Median of ``values`` with a 95 % percentile-bootstrap interval.
+def median_interval(values: np.ndarray, n_bootstrap: int, rng: np.random.Generator) -> dict:
+    """Median of ``values`` with its 95% percentile-bootstrap interval and the bootstrap SE.
 
-    Draws ``n_bootstrap`` resamples of ``len(values)`` values with replacement and returns
-    ``(median, lo, hi)`` with ``lo`` / ``hi`` the 2.5th / 97.5th percentiles of the resampled
-    medians (same units as ``values``; NaN values are refused: drop them first).
+    Returns ``value``, ``lo``, ``hi`` (2.5th / 97.5th percentiles of the medians of ``n_bootstrap``
+    resamples with replacement) and ``se`` (their SD), in the units of ``values``; all NaN when
+    ``values`` is empty.
     """
-    values = check_array("values", values, ndim=1)
-    n_bootstrap = check_int("n_bootstrap", n_bootstrap)
-    rng = np.random.default_rng(check_int("seed", seed, minimum=0))
     n = values.size
+    if n == 0:
+        return {"value": math.nan, "lo": math.nan, "hi": math.nan, "se": math.nan}
     chunk = max(1, _MAX_CHUNK_ELEMENTS // n)
     medians = np.empty(n_bootstrap)
     for start in range(0, n_bootstrap, chunk):
         stop = min(start + chunk, n_bootstrap)
-        index = rng.integers(0, n, size=(stop - start, n))
-        medians[start:stop] = np.median(values[index], axis=1)
+        medians[start:stop] = np.median(values[rng.integers(0, n, size=(stop - start, n))], axis=1)
     lo, hi = np.percentile(medians, [2.5, 97.5])
-    return float(np.median(values)), float(lo), float(hi)
+    return {"value": float(np.median(values)), "lo": float(lo), "hi": float(hi),
+            "se": float(medians.std(ddof=1)) if n_bootstrap > 1 else math.nan}
+
+
+def bootstrap_median(values, n_bootstrap: int = 1000, seed: int = 0) -> tuple[float, float, float]:
+    """``(median, lo, hi)`` of ``values`` with a 95 % percentile-bootstrap interval
+    (:func:`median_interval` seeded with ``seed``; NaN values are refused: drop them first)."""
+    values = check_array("values", values, ndim=1)
+    n_bootstrap = check_int("n_bootstrap", n_bootstrap)
+    out = median_interval(values, n_bootstrap, np.random.default_rng(check_int("seed", seed, minimum=0)))
+    return out["value"], out["lo"], out["hi"]
