@@ -1,14 +1,18 @@
-"""ISA learner: independent subspaces of a known generative model are recovered; energies; errors."""
+"""ISA learner: independent subspaces of a known generative model are recovered; convergence and the
+stopping rule; energies; errors."""
+
+import warnings
 
 import numpy as np
 import pytest
 import torch
 from scipy.linalg import subspace_angles
 from scipy.optimize import linear_sum_assignment
+from sklearn.exceptions import ConvergenceWarning
 
 from effcode.errors import InputError
 from effcode.learners.base import LEARNERS
-from effcode.learners.isa import ISA, group_by_energy_dependence
+from effcode.learners.isa import ISA, STOP_WINDOW, group_by_energy_dependence, stalled
 
 N_SAMPLES, N_PIXELS = 20_000, 16
 ANGLE_BOUND_DEG = 5.0
@@ -52,6 +56,55 @@ def test_recovers_independent_subspaces(m, n_subspaces):
     assert energies.shape == (N_SAMPLES, n_subspaces)
     corr = np.corrcoef(true_energy.T, energies.T)[:n_subspaces, n_subspaces:]
     assert corr.max(axis=1).min() > 0.99
+
+
+def test_stopping_rule_is_not_fooled_by_one_small_step():
+    """J rises by 1e-3 per iteration except one step that gains 1e-15: a rule looking at one step would
+    stop there; the windowed rule does not, and stops only after a whole window without gain."""
+    gains = np.full(60, 1e-3)
+    gains[30] = 1e-15
+    history = list(-10.0 + np.concatenate([[0.0], np.cumsum(gains)]))
+    assert history[31] - history[30] <= 1e-9 * abs(history[31])  # that one step alone is below tol
+    assert not any(stalled(history[:k], 1e-9) for k in range(1, len(history) + 1))
+    flat = history + [history[-1] + 1e-12 * i for i in range(1, STOP_WINDOW + 1)]
+    assert stalled(flat, 1e-9) and not stalled(flat[:-1], 1e-9)
+    assert not stalled([-1.0] * STOP_WINDOW, 1e-9)  # fewer iterations than the window never stop
+    assert stalled([-1.0] * (STOP_WINDOW + 1), 0.0) and not stalled(flat[:-1], 0.0)
+
+
+@pytest.fixture(scope="module")
+def natural_8x8():
+    """5,000 contrast-normalised 8 x 8 patches of the whitened default images (experiment 09's stimuli, smaller)."""
+    from effcode.data import load_images
+    from effcode.encoding import natural_patches
+
+    return natural_patches(load_images("default"), 8, 5000, seed=0)
+
+
+#: the stated tolerance: J where ISA stops lies within this (relative) of J after a 10x longer run
+CONVERGENCE_RTOL = 1e-6
+
+
+def test_stops_within_tolerance_of_a_long_run(natural_8x8):
+    """Known answer: the long run (10 x max_iter, tol = 0, so it goes on until J stops rising at float
+    precision) follows the same path; where the default fit stops, J is within CONVERGENCE_RTOL of
+    the long run's (measured 8e-12).  On the way the ascent crosses a plateau where single steps gain
+    < 1e-8 |J| while J is still 1e-3 below the optimum: a one-step rule would have stopped there."""
+    model = ISA(16, subspace_size=2).fit(natural_8x8)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        long = ISA(16, subspace_size=2, max_iter=10 * model.max_iter, tol=0.0).fit(natural_8x8)
+    assert model.converged_ and model.n_iter_ < model.max_iter
+    history = model.history_["objective"]
+    assert len(history) == len(model.history_["gradient_norm"]) == model.n_iter_ + 1
+    assert len(model.history_["step"]) == model.n_iter_ and history[-1] == model.objective_
+    assert np.all(np.diff(history) >= 0)
+    np.testing.assert_array_equal(history, long.history_["objective"][:len(history)])
+    assert long.n_iter_ > model.n_iter_
+    gap = (long.objective_ - model.objective_) / abs(long.objective_)
+    assert 0 <= gap < CONVERGENCE_RTOL
+    small = np.flatnonzero(np.diff(history) <= 1e-8 * np.abs(history[1:]))
+    assert small.size and (long.objective_ - history[small[0] + 1]) / abs(long.objective_) > 1e-3
 
 
 def test_transform_is_subspace_energy_and_conventions():
