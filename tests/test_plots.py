@@ -96,16 +96,53 @@ def test_r2_histogram(tmp_path):
 def test_nxny_scatter(tmp_path):
     rng = np.random.default_rng(0)
     nx, ny = rng.lognormal(np.log(0.5), 0.4, 60), rng.lognormal(np.log(0.6), 0.4, 60)
-    nx[0] = 0.0
-    fig = plots.nxny_scatter(nx, ny, "ICA", n_bootstrap=100, path=tmp_path / "nxny")
+    nx[0] = 0.0                        # beyond the axes: drawn on the edge
+    nx[1], ny[1] = 2.5, 0.5            # resolved but outside Ringach's grid
+    resolved = np.ones(60, bool)
+    resolved[[0, 2, 3]] = False
+    fig = plots.nxny_scatter(nx, ny, "ICA", resolved=resolved, distance=0.4321, p_value=0.0004, null_95=0.25,
+                             path=tmp_path / "nxny")
     _assert_written(tmp_path / "nxny")
     ax = fig.axes[0]
     assert ax.get_xscale() == "log" and ax.get_yscale() == "log"
-    legend = ax.get_legend().get_texts()[0].get_text()
-    distance = v1.nxny_distance(nx, ny, n_bootstrap=100)["distance"]
-    assert f"TV = {distance:.2f}" in legend and "1 at 0 not drawn" in legend
+    legend = [t.get_text() for t in fig.legends[0].get_texts()]
+    outside = v1.nxny.outside_grid(nx, ny)
+    assert legend[0] == (f"ICA, nx and ny resolved: n = 57, {int(outside[resolved].sum())} outside the grid\n"
+                         "TV = 0.43, p < 0.001, null 95% at n = 57: 0.25")
+    assert legend[1] == f"unresolved, not compared: n = 3, {int(outside[~resolved].sum())} outside the grid"
+    assert any("1 beyond" in t and "drawn on the edge" in t for t in legend)
+    # resolved units are filled dots, unresolved ones hollow circles
+    filled, hollow = ax.collections[1], ax.collections[2]
+    assert filled.get_offsets().shape[0] == 57 and hollow.get_offsets().shape[0] == 2
+    assert hollow.get_facecolors().size == 0 or hollow.get_facecolors()[0][3] == 0
+    # only draws: no statistic unless it is given
+    bare = plots.nxny_scatter(nx, ny)
+    assert "TV" not in bare.legends[0].get_texts()[0].get_text()
     with pytest.raises(InputError, match="same length"):
         plots.nxny_scatter(nx, ny[:5])
+    with pytest.raises(InputError, match="boolean mask"):
+        plots.nxny_scatter(nx, ny, resolved=resolved[:5])
+
+
+def test_funnel_chart(tmp_path):
+    from effcode.plots.v1 import funnel_chart
+
+    def funnel(resolved):
+        return {"all units": 100, "fit succeeded": 98, "R² ≥ threshold": 90, "nx and ny resolved": resolved,
+                "inside the reference grid": resolved - 10}
+
+    fig = funnel_chart({"sparse coding": [funnel(60), funnel(70)], "ICA": funnel(80)}, population="basis functions",
+                       path=tmp_path / "funnel")
+    _assert_written(tmp_path / "funnel")
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_xticklabels()][4].startswith("unresolved")
+    texts = [t.get_text() for t in ax.texts]
+    assert "25" in texts and "10" in texts        # mean unresolved counts: (30 + 20) / 2, 90 - 80
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["sparse coding (2 seeds)", "ICA (1 seed)"]
+    with pytest.raises(InputError, match="non-empty"):
+        funnel_chart({})
+    with pytest.raises(InputError, match="lacks the stage"):
+        funnel_chart({"ICA": [{"all units": 3}]})
 
 
 def test_property_distributions(tmp_path):

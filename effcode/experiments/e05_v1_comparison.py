@@ -1,123 +1,517 @@
-"""Experiment 05: compare each learner's population with V1 (Ringach 2002, De Valois 1982, Schiller 1976)."""
+"""Experiment 05: each standard learner's population against V1 (Ringach 2002, De Valois 1982, Schiller 1976),
+over several seeds, through the one scorer (:func:`effcode.v1.score_population`).
+
+``compute`` learns every standard learner's bank (:func:`~effcode.experiments.common.standard_spec`) for
+each of ``n_seeds`` seeds, scores it with :func:`~effcode.experiments.common.score` and saves
+
+* ``metrics.json``: ``per_seed[label]`` (one ``PopulationScore.metrics()`` per seed, with its ``seed``),
+  ``summary[label]`` (:func:`seed_summary`: mean and 95% interval over seeds of every headline statistic,
+  and the count of seeds in which each of Ringach's findings holds), the ``population`` scored, the scorer
+  ``settings`` and the ``v1`` reference values the report quotes;
+* ``nxny_<learner>_seed<seed>.npz`` (keys ``nx``, ``ny``, ``resolved``: the arguments of
+  :func:`effcode.plots.nxny_scatter`, for the units with R² ≥ threshold) and ``tuning_<learner>.npz`` (the
+  grating-tuning table of the same units of the first seed, the argument of
+  :func:`effcode.plots.property_distributions`).
+
+Every sentence and table of the report section is made from ``metrics.json`` by the module-level
+functions :func:`funnel_table`, :func:`headline_table`, :func:`similarity_note`, :func:`peak_sf_table`,
+:func:`ordering_text` and :func:`findings_text` (tested with hand-made metrics in ``tests/test_report_e05.py``).
+"""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
-from ..plots import nxny_scatter, property_distributions, similarity_table
+from ..stats import seed_interval
+from ..v1.scorer import MIN_UNITS as SCORER_MIN_UNITS
 from .base import Experiment, Section, register
-from .common import fmt, gabor_table, source_images
+from .common import (SCORER_DEFAULTS, STANDARD_LEARNERS, fmt, learned_bank, score, scorer_settings, source_images,
+                     standard_spec, tuning_table)
 
+#: what each scored population is called in the tables
+POPULATION_NAMES = {"basis": "basis functions", "filters": "analysis filters"}
 
-#: fewest well-fit units for which population statistics are computed
-MIN_UNITS = 5
+#: fewest units of a population for which the scorer computes population statistics (and a figure is drawn)
+MIN_UNITS = SCORER_MIN_UNITS
 
+#: significance level of every statement of the section
+LEVEL = 0.05
 
-def well_fit(fit: dict, threshold: float) -> np.ndarray:
-    """Units whose Gabor fit explains at least ``threshold`` of the variance, succeeded and lies on the patch."""
-    return (fit["r2"] >= threshold) & (fit["failed"] == 0) & (fit["off_patch"] == 0)
+#: the across-seed statistics of :func:`seed_summary`: name -> how to read it from one seed's metrics
+SUMMARY_STATS = {
+    "median_r2": lambda m: m["r2"]["median_r2"],
+    "median_nx": lambda m: m["median_nx"]["value"],
+    "median_ny": lambda m: m["median_ny"]["value"],
+    "nxny_distance": lambda m: m["nxny_distance"],
+    "nxny_p_value": lambda m: m["nxny_p_value"],
+    "nxny_null_95": lambda m: m["nxny"].get("null_95", math.nan),
+    "nxny_distance_in_grid": lambda m: m["nxny_in_grid"].get("distance", math.nan),
+    "nxny_p_value_in_grid": lambda m: m["nxny_in_grid"].get("p_value", math.nan),
+    "blob_fraction": lambda m: m["findings"]["fewer_blobs"]["fraction"],
+    "mean_similarity": lambda m: m["mean_similarity"],
+    **{f"n_{key}": (lambda m, stage=stage: m["funnel"][stage]) for key, stage in (
+        ("all", "all units"), ("fit_ok", "fit succeeded"), ("r2_ok", "R² ≥ threshold"),
+        ("resolved", "nx and ny resolved"), ("in_grid", "inside the reference grid"))},
+    "n_unresolved": lambda m: m["n_unresolved"],
+}
 
-
-def compare(run, filters: np.ndarray) -> dict:
-    """nx–ny distance, bootstrap medians and Brain-Score similarities of one filter population."""
-    from .. import v1
-    from ..gabor import grating_tuning
-
-    cfg = run.config
-    fit = gabor_table(run, filters)
-    ppd = cfg["pixels_per_degree"]
-    tuning = run.step("tuning", {"filters": fit_key(filters), "ppd": ppd},
-                      lambda: grating_tuning(filters, pixels_per_degree=ppd))
-    good = well_fit(fit, cfg["r2_threshold"])
-    table = {**{k: np.asarray(v)[good] for k, v in tuning.items()}, "theta": fit["theta"][good]}
-    nx, ny = fit["nx"][good], fit["ny"][good]
-    result = {"n_units": int(filters.shape[0]), "n_well_fit": int(good.sum()), "nxny": {}, "scores": {},
-              "median_nx": [float("nan")] * 3, "median_ny": [float("nan")] * 3}
-    if good.sum() >= MIN_UNITS:
-        n_boot = cfg["n_bootstrap"]
-        result["nxny"] = {k: v for k, v in v1.nxny_distance(nx, ny, n_bootstrap=n_boot, seed=run.seed).items()
-                          if np.ndim(v) == 0}
-        result["median_nx"] = v1.bootstrap_median(nx, n_boot, run.seed)
-        result["median_ny"] = v1.bootstrap_median(ny, n_boot, run.seed)
-        result["scores"] = {name: {k: v for k, v in s.items() if np.ndim(v) == 0}
-                            for name, s in v1.similarity_scores(table, n_bootstrap=n_boot, seed=run.seed).items()}
-    return result, {**{f"fit_{k}": v for k, v in fit.items()}, **{f"tuning_{k}": v for k, v in tuning.items()},
-                    "well_fit": good}
+#: short names of Ringach's findings in the tables
+FINDING_NAMES = {"more_subfields": "more subfields (larger nx)", "more_elongated": "more elongated (larger ny)",
+                 "fewer_blobs": "fewer blob-like units"}
 
 
 def slug(label: str) -> str:
     return label.replace(" ", "_").lower()
 
 
-def fit_key(filters: np.ndarray) -> str:
-    import hashlib
+def seeds(cfg: dict) -> list[int]:
+    """The seeds of a config: ``seed``, ``seed + 1``, ... (``n_seeds`` of them)."""
+    return [int(cfg["seed"]) + i for i in range(int(cfg["n_seeds"]))]
 
-    return hashlib.sha256(np.ascontiguousarray(filters, dtype=np.float32).tobytes()).hexdigest()
+
+# ----------------------------------------------------------------------------- computing
+
+
+def _number(value) -> float:
+    return float(value) if value is not None else math.nan
+
+
+def seed_summary(per_seed: list[dict]) -> dict:
+    """Across-seed summary of one learner's per-seed ``PopulationScore.metrics()``.
+
+    Every statistic of :data:`SUMMARY_STATS` becomes :func:`effcode.stats.seed_interval` of its per-seed
+    values plus ``values`` (the values themselves); ``nxny_p_value`` also has ``max`` (the largest p) and
+    ``n_significant`` (seeds with p < :data:`LEVEL`).  ``peak_sf`` holds one interval per pixels-per-degree
+    value.  ``findings[name]``: ``holds`` (seeds in which it holds), ``n``, ``p_values``, ``effects``
+    (P(model > V1) for nx and ny; the blob-like fraction for blobs) and ``contradicted`` (see
+    :func:`contradicted`).
+    """
+    out = {}
+    for name, read in SUMMARY_STATS.items():
+        values = [_number(read(m)) for m in per_seed]
+        out[name] = {**seed_interval(values), "values": values}
+    ps = [p for p in out["nxny_p_value"]["values"] if math.isfinite(p)]
+    out["nxny_p_value"].update(max=max(ps) if ps else math.nan, n_significant=sum(p < LEVEL for p in ps))
+    ppds = sorted({k for m in per_seed for k in m.get("peak_sf_by_ppd", {})}, key=float)
+    out["peak_sf"] = {k: seed_interval([_number(m["peak_sf_by_ppd"].get(k)) for m in per_seed]) for k in ppds}
+    findings = {}
+    for name in FINDING_NAMES:
+        results = [m["findings"][name] for m in per_seed]
+        effect_key = "fraction" if name == "fewer_blobs" else "effect"
+        entry = {"holds": sum(bool(r["holds"]) for r in results), "n": len(results),
+                 "p_values": [_number(r.get("p_value")) for r in results],
+                 "effects": [_number(r.get(effect_key)) for r in results],
+                 "n_units": [_number(r.get("n_model")) for r in results]}
+        if name == "fewer_blobs" and results:
+            entry["v1_fraction"] = _number(results[0].get("v1_fraction"))
+        entry["contradicted"] = contradicted(name, entry)
+        findings[name] = entry
+    out["findings"] = findings
+    out["n_seeds"] = len(per_seed)
+    return out
+
+
+def contradicted(name: str, entry: dict) -> bool:
+    """Whether effcode's data contradict a finding: in every seed the population lies significantly the
+    *other* way.  The stored tests are one-sided in the published direction, so a one-sided p ≥ 0.95 with the
+    effect on the other side (P(model > V1) < 0.5; a blob-like fraction above V1's) is the opposite one-sided
+    test rejecting at about the 5% level."""
+    ps, effects = entry["p_values"], entry["effects"]
+    if not ps:
+        return False
+    centre = entry.get("v1_fraction", math.nan) if name == "fewer_blobs" else 0.5
+    other_side = [(e > centre) if name == "fewer_blobs" else (e < centre) for e in effects]
+    return all(math.isfinite(p) and p >= 1 - LEVEL for p in ps) and all(other_side)
+
+
+def v1_reference() -> dict:
+    """The V1 values the report quotes (Ringach 2002's packaged histogram)."""
+    from ..v1 import ringach2002_nxny_histogram
+    from ..v1.findings import BLOB_EDGE, v1_blob_count
+
+    ref = ringach2002_nxny_histogram()
+    k, n = v1_blob_count()
+    return {"n_cells": ref.n_cells, "median_nx": ref.median("nx"), "median_ny": ref.median("ny"),
+            "blob_count": k, "blob_fraction": k / n, "blob_edge": BLOB_EDGE,
+            "grid": [float(ref.nx_edges[0]), float(ref.nx_edges[-1])]}
 
 
 def compute(run) -> None:
-    from .e04_gabor_likeness import learned_banks
-
+    cfg = run.config
     images = source_images(run)
-    metrics = {}
-    for label, bank in learned_banks(run, images).items():
-        metrics[label], arrays = compare(run, bank.filters)
-        run.save_npz(f"population_{slug(label)}.npz", **arrays)
-    run.save_json("metrics.json", metrics)
+    population = cfg["population"]
+    per_seed = {}
+    for label in STANDARD_LEARNERS:
+        per_seed[label] = []
+        for i, seed in enumerate(seeds(cfg)):
+            bank = learned_bank(run, standard_spec(label, quick=bool(cfg.get("quick")), seed=seed), images)
+            scored = score(run, bank, name=label, cfg=cfg, seed=seed)
+            per_seed[label].append({**scored.metrics(), "seed": seed})
+            units = scored.units
+            shown = units["r2_ok"]
+            run.save_npz(f"nxny_{slug(label)}_seed{seed}.npz", nx=units["fit_nx"][shown],
+                         ny=units["fit_ny"][shown], resolved=units["resolved"][shown])
+            if i == 0:
+                tuning = tuning_table(run, getattr(bank, population), cfg["pixels_per_degree"])
+                run.save_npz(f"tuning_{slug(label)}.npz", **{k: np.asarray(v)[shown] for k, v in tuning.items()},
+                             theta=units["fit_theta"][shown])
+    run.save_json("metrics.json", {
+        "learners": list(STANDARD_LEARNERS), "population": population, "seeds": seeds(cfg),
+        "settings": scorer_settings(cfg), "per_seed": per_seed,
+        "summary": {label: seed_summary(ms) for label, ms in per_seed.items()}, "v1": v1_reference()})
+
+
+# ----------------------------------------------------------------------------- the report
+
+
+#: the range each statistic can take: its interval over seeds is clipped to it in the tables
+BOUNDS = {"median_r2": (-math.inf, 1.0), "median_nx": (0.0, math.inf), "median_ny": (0.0, math.inf),
+          "nxny_distance": (0.0, 1.0), "nxny_null_95": (0.0, 1.0), "nxny_distance_in_grid": (0.0, 1.0),
+          "blob_fraction": (0.0, 1.0)}
+
+
+def interval(s: dict, digits: int = 2, bounds: tuple = (-math.inf, math.inf)) -> str:
+    """``mean [lo, hi]`` of a :func:`effcode.stats.seed_interval` dict, the interval clipped to ``bounds``
+    (the range the statistic can take); the mean alone for one seed."""
+    if not math.isfinite(s.get("mean", math.nan)):
+        return "–"
+    if not math.isfinite(s.get("lo", math.nan)):
+        return fmt(s["mean"], digits)
+    lo, hi = max(s["lo"], bounds[0]), min(s["hi"], bounds[1])
+    return f"{fmt(s['mean'], digits)} [{fmt(lo, digits)}, {fmt(hi, digits)}]"
+
+
+def _iv(s: dict, name: str) -> str:
+    return interval(s[name], bounds=BOUNDS.get(name, (-math.inf, math.inf)))
+
+
+def fmt_p(p: float) -> str:
+    """A p-value: three decimals, "< 0.001" below that, an en dash when missing."""
+    if p is None or not math.isfinite(p):
+        return "–"
+    return "< 0.001" if p < 0.001 else f"{p:.3f}"
+
+
+def _count(s: dict) -> str:
+    """A count over seeds: the mean, and the range when the seeds differ."""
+    values = [v for v in s["values"] if math.isfinite(v)]
+    if not values:
+        return "–"
+    lo, hi = min(values), max(values)
+    mean = f"{np.mean(values):.0f}" if float(np.mean(values)).is_integer() else f"{np.mean(values):.1f}"
+    return mean if lo == hi else f"{mean} ({lo:.0f}–{hi:.0f})"
+
+
+def learners(metrics: dict) -> list[str]:
+    """The learners in the order of the comparison (``metrics["learners"]``; the JSON file sorts its keys)."""
+    return [label for label in metrics.get("learners", sorted(metrics["summary"])) if label in metrics["summary"]]
+
+
+def p_text(p: float) -> str:
+    """A p-value in a sentence: "p = 0.034" or "p < 0.001"."""
+    text = fmt_p(p)
+    return f"p {text}" if text.startswith("<") else f"p = {text}"
+
+
+def population_name(metrics: dict) -> str:
+    return POPULATION_NAMES.get(metrics["population"], metrics["population"])
+
+
+def _seeds_phrase(metrics: dict) -> str:
+    n = len(metrics["seeds"])
+    return f"{n} seed{'s' * (n != 1)}"
+
+
+def funnel_table(metrics: dict) -> str:
+    """The selection funnel per learner (markdown), unresolved units as their own column."""
+    thr = fmt(metrics["settings"]["r2_threshold"])
+    se = fmt(metrics["settings"]["max_relative_se"])
+    rows = [f"Selection funnel of the {population_name(metrics)} ({metrics['population']}), mean over "
+            f"{_seeds_phrase(metrics)} (range over seeds in brackets when they differ):", "",
+            f"| learner | all units | fit succeeded | R² ≥ {thr} | nx and ny resolved | unresolved (R² ≥ {thr}, "
+            f"SE of nx or ny > {se}·value) | inside Ringach's grid | resolved but outside the grid (clipped "
+            "into edge bins) |", "|---|---|---|---|---|---|---|---|"]
+    for label in learners(metrics):
+        s = metrics["summary"][label]
+        outside = {"values": [r - g for r, g in zip(s["n_resolved"]["values"], s["n_in_grid"]["values"])]}
+        rows.append(f"| {label} | {_count(s['n_all'])} | {_count(s['n_fit_ok'])} | {_count(s['n_r2_ok'])} | "
+                    f"{_count(s['n_resolved'])} | {_count(s['n_unresolved'])} | {_count(s['n_in_grid'])} | "
+                    f"{_count(outside)} |")
+    return "\n".join(rows)
+
+
+def headline_table(metrics: dict) -> str:
+    """The headline comparison (markdown): every statistic as mean [95% CI] over seeds."""
+    ref = metrics["v1"]
+    rows = [f"Headline comparison of the {population_name(metrics)} with V1: mean [95% t-interval] over "
+            f"{_seeds_phrase(metrics)}, clipped to the range a statistic can take. nx–ny statistics are on the "
+            "units whose nx and ny are resolved (off-grid units clipped into the edge bins); the null 95th "
+            "percentile is that of a two-sample permutation test at each population's own size; the last distance "
+            "uses the units inside Ringach's grid only.",
+            "", "| learner | median R² (all units) | median nx | median ny | nx–ny TV distance | largest p "
+            "(seeds with p < 0.05) | null 95% at this size | distance, in-grid units | blob-like fraction "
+            f"(V1: {ref['blob_count']}/{ref['n_cells']} = {fmt(ref['blob_fraction'])}) | mean similarity |",
+            "|---|---|---|---|---|---|---|---|---|---|"]
+    for label in learners(metrics):
+        s = metrics["summary"][label]
+        p = s["nxny_p_value"]
+        n_p = sum(math.isfinite(v) for v in p["values"])
+        rows.append(f"| {label} | {_iv(s, 'median_r2')} | {_iv(s, 'median_nx')} | {_iv(s, 'median_ny')} | "
+                    f"{_iv(s, 'nxny_distance')} | {fmt_p(p['max'])} ({p['n_significant']}/{n_p}) | "
+                    f"{_iv(s, 'nxny_null_95')} | {_iv(s, 'nxny_distance_in_grid')} | {_iv(s, 'blob_fraction')} | "
+                    f"{_iv(s, 'mean_similarity')} |")
+    rows.append(f"| V1 (Ringach 2002, {ref['n_cells']} cells) | – | {fmt(ref['median_nx'])} | "
+                f"{fmt(ref['median_ny'])} | 0 | – | – | – | {fmt(ref['blob_fraction'])} | 1 (ceiling) |")
+    return "\n".join(rows)
+
+
+def averaged_properties(metrics: dict) -> list[str]:
+    """The properties the mean similarity averages: those scored in every seed, less the excluded ones."""
+    excluded = excluded_properties(metrics)
+    common = None
+    for per_seed in metrics["per_seed"].values():
+        for m in per_seed:
+            if m["similarity"]:
+                keys = set(m["similarity"])
+                common = keys if common is None else common & keys
+    return sorted((common or set()) - set(excluded))
+
+
+def excluded_properties(metrics: dict) -> dict:
+    for per_seed in metrics["per_seed"].values():
+        for m in per_seed:
+            if m.get("excluded_from_mean"):
+                return m["excluded_from_mean"]
+    return {}
+
+
+def similarity_note(metrics: dict) -> str:
+    """Which properties the mean similarity averages, which it leaves out, and why."""
+    averaged = averaged_properties(metrics)
+    excluded = excluded_properties(metrics)
+    if not averaged:
+        return "No learner had enough units with R² ≥ threshold for the similarity scores."
+    text = (f"Mean similarity is the Brain-Score similarity (1 − KS/KS_max over the V1 data's own ceiling; 1 = as "
+            f"close as V1 resamples) of the units with R² ≥ {fmt(metrics['settings']['r2_threshold'])}, averaged "
+            f"over {len(averaged)} properties: {', '.join(averaged)}.")
+    if excluded:
+        text += " Left out: " + "; ".join(f"{name} ({why})" for name, why in excluded.items()) + "."
+    return text
+
+
+def peak_sf_table(metrics: dict) -> str:
+    """Peak-SF similarity at every assumed pixels-per-degree value (markdown)."""
+    ppds = sorted({k for s in metrics["summary"].values() for k in s["peak_sf"]}, key=float)
+    if not ppds:
+        return ""
+    rows = ["Peak spatial frequency in cycles/degree scales with the assumed sampling, so its similarity to "
+            f"De Valois et al. (1982) is shown at each sampling (mean [95% CI] over {_seeds_phrase(metrics)}):", "",
+            "| learner | " + " | ".join(f"{float(k):g} px/deg" for k in ppds) + " |",
+            "|---|" + "---|" * len(ppds)]
+    for label in learners(metrics):
+        s = metrics["summary"][label]
+        rows.append(f"| {label} | " + " | ".join(interval(s["peak_sf"].get(k, {})) for k in ppds) + " |")
+    return "\n".join(rows)
+
+
+def _welch(a: list[float], b: list[float]) -> float:
+    from scipy import stats as st
+
+    a, b = [v for v in a if math.isfinite(v)], [v for v in b if math.isfinite(v)]
+    if len(a) < 2 or len(b) < 2 or (np.std(a) == 0 and np.std(b) == 0):
+        return math.nan
+    return float(st.ttest_ind(a, b, equal_var=False).pvalue)
+
+
+def ordering_text(metrics: dict) -> str:
+    """Whether the distances order the learners: "X is closer to V1 than Y" only where a Welch t-test over
+    the per-seed distances rejects at 5%; otherwise the pair is said not to be distinguished."""
+    summary = metrics["summary"]
+    labels = [label for label in learners(metrics) if summary[label]["nxny_distance"]["n"] > 0]
+    parts = []
+    for i, a in enumerate(labels):
+        for b in labels[i + 1:]:
+            da, db = summary[a]["nxny_distance"], summary[b]["nxny_distance"]
+            p = _welch(da["values"], db["values"])
+            near, far = (a, b) if da["mean"] < db["mean"] else (b, a)
+            if math.isfinite(p) and p < LEVEL:
+                parts.append(f"{near} is closer to V1 than {far} (Welch t-test over seeds, {p_text(p)})")
+            else:
+                parts.append(f"{a} and {b} are not distinguished (Welch t-test over seeds, "
+                             f"{p_text(p) if math.isfinite(p) else 'too few seeds for a test'})")
+    beyond = []
+    for label in labels:
+        s = summary[label]
+        n, missing = s["nxny_distance"]["n"], s.get("n_seeds", s["nxny_distance"]["n"]) - s["nxny_distance"]["n"]
+        beyond.append(f"{label} in {s['nxny_p_value']['n_significant']} of {n} seeds"
+                      + (f" ({missing} more had fewer than {MIN_UNITS} resolved units: no distance)" if missing > 0
+                         else ""))
+    text = ""
+    if beyond:
+        text = ("The nx–ny distribution differs from V1's by more than sampling noise explains (permutation p < "
+                f"0.05) for {'; '.join(beyond)}.")
+    if parts:
+        text += " Between learners: " + "; ".join(parts) + "."
+    return text.strip()
+
+
+def _finding_cell(name: str, entry: dict) -> str:
+    if entry["n"] == 0:
+        return "–"
+    ps = ", ".join(fmt_p(p) for p in entry["p_values"])
+    effects = [e for e in entry["effects"] if math.isfinite(e)]
+    effect = fmt(float(np.mean(effects))) if effects else "–"
+    what = "blob-like fraction" if name == "fewer_blobs" else "P(model > V1)"
+    return f"{entry['holds']}/{entry['n']} (p: {ps}; mean {what} {effect})"
+
+
+def findings_table(metrics: dict) -> str:
+    """Seeds in which each of Ringach's findings holds, per learner (markdown)."""
+    rows = ["| learner | " + " | ".join(FINDING_NAMES.values()) + " |", "|---|" + "---|" * len(FINDING_NAMES)]
+    for label in learners(metrics):
+        s = metrics["summary"][label]
+        rows.append(f"| {label} | " + " | ".join(_finding_cell(n, s["findings"][n]) for n in FINDING_NAMES) + " |")
+    return "\n".join(rows)
+
+
+def finding_verdict(name: str, label: str, entry: dict) -> str:
+    """One learner's verdict on one finding, worded by the seeds in which it holds."""
+    k, n = entry["holds"], entry["n"]
+    ps = [p for p in entry["p_values"] if math.isfinite(p)]
+    if n == 0 or not ps:
+        return f"{label}: too few resolved units to test"
+    if entry["contradicted"]:
+        effects = [e for e in entry["effects"] if math.isfinite(e)]
+        if name == "fewer_blobs":
+            detail = (f"its blob-like fraction ({fmt(float(np.mean(effects)))}) exceeds V1's "
+                      f"({fmt(entry.get('v1_fraction', math.nan))})")
+        else:
+            axis = "nx" if name == "more_subfields" else "ny"
+            detail = f"its {axis} is smaller than V1's (P(model > V1) = {fmt(float(np.mean(effects)))})"
+        return (f"{label}: contradicted — in every seed ({n} of {n}) {detail}, the opposite of the published "
+                f"finding (one-sided p ≥ {fmt(min(ps))})")
+    if k == n:
+        return f"{label}: holds in every seed, {k} of {n} (largest {p_text(max(ps))})"
+    units = _units_tested(entry)
+    if k == 0:
+        return (f"{label}: holds in none of {n} seeds (smallest {p_text(min(ps))}{units}); effcode's data do not "
+                "reproduce it")
+    return (f"{label}: holds in {k} of {n} seeds (p: {', '.join(fmt_p(p) for p in entry['p_values'])}{units}); "
+            "not established")
+
+
+def _units_tested(entry: dict) -> str:
+    n = [v for v in entry.get("n_units", []) if math.isfinite(v)]
+    if not n:
+        return ""
+    return f"; {min(n):.0f} units tested" if min(n) == max(n) else f"; {min(n):.0f}–{max(n):.0f} units tested"
+
+
+def findings_text(metrics: dict) -> str:
+    """"The literature, tested": each of Ringach's (2002) findings, the verdict per learner, and a plain
+    statement of where effcode's data contradict (or do not reproduce) it."""
+    from ..v1.findings import FINDINGS
+
+    summary = metrics["summary"]
+    lines = [f"**The literature, tested.** Ringach (2002) reported three differences between ICA/sparse-coding "
+             f"filters and V1 simple cells. Each is tested per seed on the resolved units (one-sided, 5% level; "
+             f"Mann–Whitney on Ringach's bins for nx and ny, Fisher's exact test for the blob-like fraction, "
+             f"blob-like = nx and ny < {fmt(metrics['v1']['blob_edge'])}). Seeds in which the finding holds:", "",
+             findings_table(metrics), ""]
+    contradictions, unreproduced = [], []
+    for name, statement in FINDINGS.items():
+        lines.append(f"- *{statement}*")
+        for label in learners(metrics):
+            entry = summary[label]["findings"][name]
+            lines.append(f"  - {finding_verdict(name, label, entry)}.")
+            if entry["contradicted"]:
+                contradictions.append(f"{FINDING_NAMES[name]} for {label}")
+            elif entry["n"] and entry["holds"] == 0 and any(math.isfinite(p) for p in entry["p_values"]):
+                unreproduced.append(f"{FINDING_NAMES[name]} for {label}")
+    lines.append("")
+    if contradictions:
+        lines.append("effcode's data contradict the published finding of " + "; ".join(contradictions) + ".")
+    else:
+        lines.append("effcode's data contradict none of the published findings (no finding is significantly "
+                     "reversed in every seed).")
+    if unreproduced:
+        lines.append("They do not reproduce (the finding holds in no seed): " + "; ".join(unreproduced) + ".")
+    return "\n".join(lines)
+
+
+def section_text(metrics: dict) -> str:
+    """The whole text of the section, from ``metrics.json`` alone."""
+    parts = [funnel_table(metrics), headline_table(metrics), similarity_note(metrics), ordering_text(metrics),
+             peak_sf_table(metrics), findings_text(metrics)]
+    return "\n\n".join(p for p in parts if p)
+
+
+# ----------------------------------------------------------------------------- figures
 
 
 def plot(run) -> Section:
-    metrics = run.load_json("metrics.json")
-    figures, scores = [], {}
-    for label in metrics:
-        if metrics[label]["n_well_fit"] < MIN_UNITS:
-            continue
-        data = run.load_npz(f"population_{slug(label)}.npz")
-        good = data["well_fit"].astype(bool)
-        path = run.figure_path(f"nxny_{slug(label)}")
-        nxny_scatter(data["fit_nx"][good], data["fit_ny"][good], label=label, seed=run.seed,
-                     title=f"{label}: nx–ny against Ringach (2002)", path=path)
-        figures.append((f"{path}.png", f"{label}: (nx, ny) of well-fit units over the Ringach (2002) histogram."))
-        table = {k[len("tuning_"):]: v[good] for k, v in data.items() if k.startswith("tuning_")}
-        table["theta"] = data["fit_theta"][good]
-        path = run.figure_path(f"properties_{slug(label)}")
-        property_distributions(table, label=label, seed=run.seed, n_bootstrap=run.config["n_bootstrap"],
-                               title=f"{label}: tuning properties against V1", path=path)
-        figures.append((f"{path}.png", f"{label}: grating-tuning properties against the V1 histograms."))
-        scores[label] = {name: s["score"] for name, s in metrics[label]["scores"].items()}
-    path = run.figure_path("similarity_table")
-    if not scores:
-        return Section("Comparison with V1", f"No learner had {MIN_UNITS} or more units with R² ≥ "
-                       f"{run.config['r2_threshold']}; nothing to compare.", figures)
-    similarity_table(scores, title="Brain-Score-style similarity to V1 (1 = as close as V1 resamples)", path=path)
-    figures.append((f"{path}.png", "Similarity scores per learner and property, with the ceilings."))
-    rows = ["| learner | well-fit units | median nx [95% CI] | median ny [95% CI] | nx–ny TV distance "
-            "(79-cell draws) | null median / 95% | mean similarity |", "|---|---|---|---|---|---|---|"]
-    for label, m in metrics.items():
-        nx, ny, d = m["median_nx"], m["median_ny"], m["nxny"]
-        if not d:
-            rows.append(f"| {label} | {m['n_well_fit']}/{m['n_units']} | – | – | – | – | – |")
-            continue
-        mean_score = np.mean([s["score"] for s in m["scores"].values()])
-        rows.append(f"| {label} | {m['n_well_fit']}/{m['n_units']} | {fmt(nx[0])} [{fmt(nx[1])}, {fmt(nx[2])}] | "
-                    f"{fmt(ny[0])} [{fmt(ny[1])}, {fmt(ny[2])}] | {fmt(d['distance'])} ({fmt(d['model_79_median'])}) | "
-                    f"{fmt(d['null_median'])} / {fmt(d['null_95'])} | {fmt(mean_score)} |")
-    from .. import v1
+    from ..plots import nxny_scatter, property_distributions, similarity_table
+    from ..plots.v1 import funnel_chart
 
-    ref = v1.ringach2002_nxny_histogram()
-    text = "\n".join(rows) + (f"\n\nFor reference, Ringach's (2002) {ref.n_cells} simple cells have median nx "
-                              f"{fmt(ref.median('nx'))} and ny {fmt(ref.median('ny'))} (from the packaged histogram).")
-    return Section("Comparison with V1", text, figures)
+    metrics = run.load_json("metrics.json")
+    per_seed, population = metrics["per_seed"], population_name(metrics)
+    first = metrics["seeds"][0]
+    figures = []
+    path = run.figure_path("funnel")
+    funnel_chart({label: [m["funnel"] for m in ms] for label, ms in per_seed.items()}, population=population,
+                 title=f"Selection funnel of the {population} (R² ≥ {fmt(metrics['settings']['r2_threshold'])})",
+                 path=path)
+    figures.append((f"{path}.png", f"Selection funnel per learner ({population}): fraction of all units at each "
+                    "stage, mean over seeds (dots: seeds; numbers: mean counts); unresolved units hatched."))
+    scores = {}
+    for label, ms in per_seed.items():
+        m = ms[0]
+        data = run.load_npz(f"nxny_{slug(label)}_seed{first}.npz")
+        if data["nx"].size:
+            path = run.figure_path(f"nxny_{slug(label)}")
+            nxny_scatter(data["nx"], data["ny"], label=label, resolved=data["resolved"].astype(bool),
+                         distance=m["nxny"].get("distance"), p_value=m["nxny"].get("p_value"),
+                         null_95=m["nxny"].get("null_95"), title=f"{label} ({population}, seed {first}): nx–ny "
+                         "against Ringach (2002)", path=path)
+            figures.append((f"{path}.png", f"{label}, seed {first}: (nx, ny) of the {population} with R² ≥ "
+                            f"{fmt(metrics['settings']['r2_threshold'])} over the Ringach (2002) histogram; hollow "
+                            "circles are unresolved units (not compared), the dashed square is Ringach's grid."))
+        if m["funnel"]["R² ≥ threshold"] >= MIN_UNITS:
+            table = run.load_npz(f"tuning_{slug(label)}.npz")
+            path = run.figure_path(f"properties_{slug(label)}")
+            property_distributions(table, label=label, seed=first, n_bootstrap=metrics["settings"]["n_bootstrap"],
+                                   title=f"{label} ({population}, seed {first}): tuning properties against V1",
+                                   path=path)
+            figures.append((f"{path}.png", f"{label}, seed {first}: grating-tuning properties against the V1 "
+                            "histograms."))
+        means = {}
+        for prop in set(averaged_properties(metrics)) & {p for m in ms for p in m["similarity"]}:
+            values = [m["similarity"][prop] for m in ms if prop in m["similarity"]]
+            means[prop] = float(np.mean(values))
+        if means:
+            scores[label] = means
+    if scores:
+        path = run.figure_path("similarity_table")
+        similarity_table(scores, title="Brain-Score-style similarity to V1, mean over seeds (1 = as close as V1 "
+                         "resamples)", path=path)
+        figures.append((f"{path}.png", "Similarity per learner and property (mean over seeds), with the ceilings, "
+                        "for the properties the mean similarity averages."))
+    return Section("Comparison with V1", section_text(metrics), figures)
 
 
 register(Experiment(
     number="05", name="v1_comparison", title="Learned populations against V1 statistics",
-    description=("Each learner's filters (experiments 01-03) are fitted with Gabors; units with R² ≥ r2_threshold "
-                 "enter the comparison. Their (nx, ny) = (σx·f, σy·f) are compared with Ringach (2002) by the "
-                 "total-variation distance between 5x5 log-binned histograms, against a null of 79-cell draws from "
-                 "V1 itself; their tuning to simulated gratings (half-wave rectified responses) is compared with "
-                 "De Valois 1982, Schiller 1976 and Ringach, Shapley & Hawken 2002 by the Brain-Score similarity "
-                 "1 − KS/KS_max over bootstrap draws, divided by the V1 data's own ceiling."),
-    defaults={"r2_threshold": 0.7, "n_bootstrap": 1000, "pixels_per_degree": 20.0},
-    quick={"n_bootstrap": 200},
+    description=("Each standard learner (experiments 01-03, at their own settings) is trained with n_seeds seeds "
+                 "and every bank is scored by effcode's one scorer (effcode.v1.score_population) on the population "
+                 "named by `population`: Gabor fits; a selection funnel (fit succeeded, R² ≥ r2_threshold, nx and "
+                 "ny resolved to max_relative_se, inside Ringach's grid); the total-variation distance of the "
+                 "(nx, ny) = (σx·f, σy·f) histogram to Ringach (2002) with a two-sample permutation test; "
+                 "Brain-Score similarities (1 − KS/KS_max over the V1 data's ceiling) of tuning to simulated "
+                 "gratings against De Valois 1982, Schiller 1976 and Ringach, Shapley & Hawken 2002; and Ringach's "
+                 "(2002) three findings about model filters as tests. Every statistic is reported as the mean and "
+                 "95% t-interval over seeds."),
+    defaults={**SCORER_DEFAULTS, "n_seeds": 3},
+    quick={"n_seeds": 2, "n_bootstrap": 200},
     compute=compute, plot=plot))

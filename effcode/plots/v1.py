@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import math
-from typing import Mapping
+from typing import Mapping, Sequence
 
 import matplotlib
 import numpy as np
 from matplotlib.colors import BoundaryNorm
+from matplotlib.patches import Rectangle
 
 from .. import v1
 from ..errors import InputError
+from ..v1.nxny import outside_grid
 from ..v1.reference import bin_index
 from ..validation import check_array
 from .figure import DEFAULT_DPI, maybe_save, new_figure
@@ -45,21 +47,43 @@ SHORT_NAMES = {
 DEFAULT_PROPERTIES = ("circular_variance", "orientation_bandwidth", "peak_sf", "sf_bandwidth")
 
 
-def nxny_scatter(nx, ny, label: str = "model", *, n_bootstrap: int = 1000, seed: int = 0,
-                 title: str | None = None, path=None, dpi: int = DEFAULT_DPI):
+#: display range of the (nx, ny) scatter: units beyond it are drawn on its edge
+NXNY_DISPLAY_RANGE = (0.02, 20.0)
+
+
+def _p_text(p) -> str:
+    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
+
+
+def nxny_scatter(nx, ny, label: str = "model", *, resolved=None, distance: float | None = None,
+                 p_value: float | None = None, null_95: float | None = None, title: str | None = None, path=None,
+                 dpi: int = DEFAULT_DPI):
     """A model's (nx, ny) population over the Ringach (2002) 5x5 histogram, log-log axes.
 
-    Bins are shaded by Ringach's cell counts (written in each bin); model cells are dots;
-    cells with nx or ny = 0 cannot be drawn on log axes and are counted in the legend. The
-    total-variation distance of :func:`effcode.v1.nxny_distance` and its 79-cell null
-    (95th percentile) are given in the legend.
+    Only draws: every statistic written on the figure is passed in.
+
+    ``nx``, ``ny``: fitted values of the units to show (e.g. every unit with R² ≥ threshold).
+    ``resolved``: boolean mask of the units whose fit resolves nx and ny (default: all).  Resolved
+    units are red dots; unresolved units are hollow grey circles, their own class (the scorer leaves
+    them out of the comparison).  Ringach's grid [0.1, 1.585]² is outlined; units outside it are
+    drawn where they lie and counted in the legend (the distance clips them into the edge bins).
+    Units beyond :data:`NXNY_DISPLAY_RANGE` (or at 0) are drawn on the edge of the axes as
+    triangles and counted.  ``distance``, ``p_value``, ``null_95``: the precomputed nx–ny
+    comparison of the resolved units (e.g. :attr:`effcode.v1.PopulationScore.nxny`), written in the
+    legend when given.  Bins are shaded by Ringach's cell counts (written in each bin).
     """
     nx = check_array("nx", nx, ndim=1)
     ny = check_array("ny", ny, ndim=1)
-    result = v1.nxny_distance(nx, ny, n_bootstrap=n_bootstrap, seed=seed)  # validates nx, ny
+    if nx.size != ny.size:
+        raise InputError(f"nx and ny must have the same length, got {nx.size} and {ny.size}")
+    resolved = np.ones(nx.size, bool) if resolved is None else np.asarray(resolved)
+    if resolved.shape != nx.shape or resolved.dtype.kind not in "bui":
+        raise InputError(f"resolved must be a boolean mask of {nx.size} units, got shape {resolved.shape} "
+                         f"and dtype {resolved.dtype}")
+    resolved = resolved.astype(bool)
     ref = v1.ringach2002_nxny_histogram()
 
-    fig = new_figure(6.2, 5.0)
+    fig = new_figure(7.0, 6.4)
     ax = fig.add_subplot()
     levels = np.arange(0, ref.counts.max() + 2) - 0.5
     cmap = matplotlib.colormaps["Blues"]
@@ -74,23 +98,109 @@ def nxny_scatter(nx, ny, label: str = "model", *, n_bootstrap: int = 1000, seed:
                         zorder=4)
     fig.colorbar(mesh, ax=ax, label=f"V1 simple cells per bin (Ringach 2002, n = {ref.n_cells})",
                  ticks=np.arange(0, ref.counts.max() + 1, 5))
+    ax.add_patch(Rectangle((ref.nx_edges[0], ref.ny_edges[0]), ref.nx_edges[-1] - ref.nx_edges[0],
+                           ref.ny_edges[-1] - ref.ny_edges[0], fill=False, edgecolor="0.2", linewidth=1.0,
+                           linestyle="--", zorder=3))
 
-    drawable = (nx > 0) & (ny > 0)
-    dropped = int((~drawable).sum())
-    legend = (f"{label} (n = {nx.size}{f', {dropped} at 0 not drawn' if dropped else ''}): "
-              f"TV = {result['distance']:.2f}, 79-cell null 95% = {result['null_95']:.2f}")
-    ax.scatter(nx[drawable], ny[drawable], s=10, color="tab:red", alpha=0.6, edgecolors="none", label=legend)
+    low, high = NXNY_DISPLAY_RANGE
+    with np.errstate(invalid="ignore"):
+        beyond = ~((nx >= low) & (nx <= high) & (ny >= low) & (ny <= high))
+    outside = outside_grid(nx, ny)
+    shown_x, shown_y = np.clip(np.nan_to_num(nx, nan=low), low, high), np.clip(np.nan_to_num(ny, nan=low), low, high)
+
+    n_res = int(resolved.sum())
+    stats = []
+    if distance is not None and np.isfinite(distance):
+        stats.append(f"TV = {distance:.2f}")
+    if p_value is not None and np.isfinite(p_value):
+        stats.append(_p_text(p_value))
+    if null_95 is not None and np.isfinite(null_95):
+        stats.append(f"null 95% at n = {n_res}: {null_95:.2f}")
+    groups = [(resolved, True, f"{label}, nx and ny resolved: n = {n_res}, {int((resolved & outside).sum())} "
+                               "outside the grid" + (f"\n{', '.join(stats)}" if stats else ""),
+               dict(s=12, color="tab:red", alpha=0.65, edgecolors="none")),
+              (~resolved, False, f"unresolved, not compared: n = {int((~resolved).sum())}, "
+                                 f"{int((~resolved & outside).sum())} outside the grid",
+               dict(s=16, facecolors="none", edgecolors="0.35", linewidths=0.7))]
+    for mask, always, text, style in groups:
+        if not (always or mask.any()):
+            continue
+        inside = mask & ~beyond
+        ax.scatter(shown_x[inside], shown_y[inside], label=text, zorder=5, **style)
+        if (mask & beyond).any():
+            ax.scatter(shown_x[mask & beyond], shown_y[mask & beyond], marker="^", zorder=5,
+                       **{k: v for k, v in style.items() if k != "s"}, s=22)
+    if beyond.any():
+        ax.scatter([], [], marker="^", facecolors="none", edgecolors="0.35",
+                   label=f"{int(beyond.sum())} beyond [{low:g}, {high:g}] or at 0, drawn on the edge")
+    ax.plot([], [], color="0.2", linestyle="--", linewidth=1.0, label="Ringach's grid (V1 histogram range)")
     ax.set_xscale("log")
     ax.set_yscale("log")
-    low = min(ref.nx_edges[0], *(nx[drawable].min(initial=1.0), ny[drawable].min(initial=1.0))) / 1.2
-    high = max(ref.nx_edges[-1], *(nx[drawable].max(initial=1.0), ny[drawable].max(initial=1.0))) * 1.2
-    ax.set_xlim(low, high)
-    ax.set_ylim(low, high)
+    lo_ax = min(ref.nx_edges[0], shown_x.min(initial=1.0), shown_y.min(initial=1.0)) / 1.2
+    hi_ax = max(ref.nx_edges[-1], shown_x.max(initial=1.0), shown_y.max(initial=1.0)) * 1.2
+    ax.set_xlim(lo_ax, hi_ax)
+    ax.set_ylim(lo_ax, hi_ax)
     ax.set_aspect("equal")
     ax.set_xlabel(r"$n_x = \sigma_x f$  (envelope SD across the bars × spatial frequency, cycles)")
     ax.set_ylabel(r"$n_y = \sigma_y f$  (envelope SD along the bars × spatial frequency, cycles)")
     ax.set_title(title or f"Gabor shape: {label} vs. macaque V1 simple cells", fontsize=10)
-    ax.legend(fontsize=7, loc="upper left", frameon=True)
+    fig.legend(*ax.get_legend_handles_labels(), fontsize=7, loc="outside lower center", ncols=2, frameon=False)
+    return maybe_save(fig, path, dpi)
+
+
+def funnel_chart(funnels: Mapping[str, Sequence[Mapping[str, int]]], *, population: str | None = None,
+                 title: str | None = None, path=None, dpi: int = DEFAULT_DPI):
+    """The selection funnel of :func:`effcode.v1.score_population`, per learner.
+
+    ``funnels[label]``: one funnel dict per seed (``{stage: count}`` with the keys of
+    :data:`effcode.v1.STAGES`).  Bars: the mean fraction of all units at each stage, with one dot
+    per seed and the mean count written above; the unresolved units (R² ≥ threshold but nx or ny
+    not resolved) are a hatched bar of their own.  Only draws.
+    """
+    if not isinstance(funnels, Mapping) or not funnels:
+        raise InputError("funnels must be a non-empty dict {label: [funnel per seed]}")
+    stages = list(v1.STAGES)
+    classes = stages[:4] + ["unresolved"] + stages[4:]
+    table = {}
+    for label, per_seed in funnels.items():
+        if isinstance(per_seed, Mapping):
+            per_seed = [per_seed]
+        if not per_seed:
+            raise InputError(f"funnels[{label!r}] holds no funnel")
+        rows = []
+        for f in per_seed:
+            missing = [s for s in stages if s not in f]
+            if missing:
+                raise InputError(f"funnels[{label!r}] lacks the stage(s) {', '.join(map(repr, missing))}")
+            counts = {s: f[s] for s in stages}
+            counts["unresolved"] = f[stages[2]] - f[stages[3]]
+            rows.append([counts[c] / max(1, f[stages[0]]) for c in classes] + [counts[c] for c in classes])
+        table[str(label)] = np.asarray(rows, dtype=float)
+
+    fig = new_figure(2.2 + 1.5 * len(classes), 3.8)
+    ax = fig.add_subplot()
+    width = 0.8 / len(table)
+    x = np.arange(len(classes))
+    colours = matplotlib.colormaps["tab10"]
+    for k, (label, rows) in enumerate(table.items()):
+        pos = x - 0.4 + width * (k + 0.5)
+        fractions, counts = rows[:, :len(classes)], rows[:, len(classes):]
+        mean = fractions.mean(axis=0)
+        hatch = ["//" if c == "unresolved" else "" for c in classes]
+        for i in range(len(classes)):
+            ax.bar(pos[i], mean[i], width * 0.92, color=colours(k), alpha=0.75 if classes[i] != "unresolved" else 0.35,
+                   hatch=hatch[i], edgecolor=colours(k), label=f"{label} ({len(rows)} seed{'s' * (len(rows) != 1)})"
+                   if i == 0 else None)
+            top = max(mean[i], fractions[:, i].max())
+            ax.text(pos[i], top + 0.02, f"{counts[:, i].mean():.0f}", ha="center", va="bottom", fontsize=6)
+        ax.scatter(np.repeat(pos[None], len(rows), axis=0).ravel(), fractions.ravel(), s=6, color="0.15", zorder=4)
+    ax.set_xticks(x, [c.replace("nx and ny resolved", "nx, ny resolved").replace(" the reference", "\nthe")
+                      .replace("unresolved", "unresolved\n(own class)") for c in classes], fontsize=8)
+    ax.set_ylim(0, 1.12)
+    ax.set_ylabel("fraction of all units (mean over seeds; dots: seeds)")
+    ax.legend(fontsize=7, frameon=False, loc="upper right")
+    ax.set_title(title or "Selection funnel" + (f" ({population})" if population else ""), fontsize=10)
+    ax.grid(axis="y", alpha=0.3)
     return maybe_save(fig, path, dpi)
 
 
