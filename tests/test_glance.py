@@ -8,7 +8,7 @@ from effcode.experiments.glance import (END, START, findings_sentences, glance_b
 
 def metrics(distance, p, nx, holds_subfields, population="basis"):
     return {"population": population, "nxny_distance": distance, "nxny_p_value": p, "r2": {"median_r2": 0.9},
-            "median_nx": {"value": nx}, "median_ny": {"value": 1.2},
+            "median_nx": {"value": nx}, "median_ny": {"value": 1.2}, "nxny_in_grid": {"distance": 0.5},
             "funnel": {"all units": 100, "fit succeeded": 100, "R² ≥ threshold": 90, "nx and ny resolved": 60,
                        "inside the reference grid": 50},
             "findings": {"more_subfields": {"holds": holds_subfields}, "more_elongated": {"holds": True},
@@ -20,6 +20,8 @@ def test_interval_known_answer():
     assert interval([1.0, 2.0, 3.0]) == "2.00 [-0.48, 4.48]"
     assert interval([0.5]) == "0.50"
     assert interval([math.nan]) == "–"
+    assert interval([1.0, 2.0, 3.0], low=0.0) == "2.00 [0.00, 4.48]"
+    assert interval([0.5, math.nan]) == "0.50 (1 of 2 seeds)"
 
 
 def test_table_rows_carry_intervals_population_and_the_largest_p():
@@ -27,7 +29,7 @@ def test_table_rows_carry_intervals_population_and_the_largest_p():
                                   metrics(0.75, 0.002, 0.55, True)]})
     row = table.splitlines()[2]
     assert row.startswith("| ICA (basis functions) | 3 | 0.90 [0.90, 0.90] | 60 / 90 / 100 |")
-    assert "0.75 [0.63, 0.87] (p ≤ 0.004)" in row
+    assert "| 0.75 [0.63, 0.87] (p ≤ 0.004) | 0.50 [0.50, 0.50] |" in row
 
 
 def test_findings_are_counted_per_seed_not_claimed():

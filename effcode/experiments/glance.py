@@ -20,14 +20,17 @@ START, END = "<!-- results-at-a-glance:start -->", "<!-- results-at-a-glance:end
 POPULATION_WORDS = {"basis": "basis functions", "filters": "filters"}
 
 
-def interval(values, digits: int = 2) -> str:
-    """"mean [lo, hi]" over seeds (95% t-interval), or the single value when there is one seed."""
+def interval(values, digits: int = 2, *, low: float = -np.inf, high: float = np.inf) -> str:
+    """"mean [lo, hi]" over seeds (95% t-interval clipped to the statistic's range [low, high]), the single
+    value when one seed has a value, and "(k of n seeds)" when some seeds have none."""
     s = seed_interval(values)
+    missing = f" ({s['n']} of {len(values)} seeds)" if 0 < s["n"] < len(values) else ""
     if s["n"] == 0:
         return "–"
     if s["n"] == 1:
-        return f"{s['mean']:.{digits}f}"
-    return f"{s['mean']:.{digits}f} [{s['lo']:.{digits}f}, {s['hi']:.{digits}f}]"
+        return f"{s['mean']:.{digits}f}{missing}"
+    lo, hi = max(s["lo"], low), min(s["hi"], high)
+    return f"{s['mean']:.{digits}f} [{lo:.{digits}f}, {hi:.{digits}f}]{missing}"
 
 
 def _column(seeds: list[dict], *path) -> list[float]:
@@ -42,18 +45,23 @@ def _column(seeds: list[dict], *path) -> list[float]:
 def glance_table(per_learner: dict[str, list[dict]]) -> str:
     """Markdown table: one row per learner, every cell a mean [95% interval] over seeds."""
     rows = ["| learner (population) | seeds | median Gabor R² | resolved / R² ≥ 0.7 / all units | median nx | "
-            "median ny | nx–ny distance (p, largest over seeds) | blob-like fraction (V1 0.24) |",
-            "|---|---|---|---|---|---|---|---|"]
+            "median ny | nx–ny distance (p, largest over seeds) | distance, in-grid units only | "
+            "blob-like fraction (V1 0.24) |",
+            "|---|---|---|---|---|---|---|---|---|"]
     for label, seeds in per_learner.items():
         population = POPULATION_WORDS.get(seeds[0]["population"], seeds[0]["population"])
         funnel = [np.mean([m["funnel"][stage] for m in seeds]) for stage in
                   ("nx and ny resolved", "R² ≥ threshold", "all units")]
-        p = max(_column(seeds, "nxny_p_value"))
-        rows.append(f"| {label} ({population}) | {len(seeds)} | {interval(_column(seeds, 'r2', 'median_r2'))} | "
+        p = np.nanmax(_column(seeds, "nxny_p_value")) if np.any(np.isfinite(_column(seeds, "nxny_p_value"))) else None
+        p_text = f" (p ≤ {p:.3f})" if p is not None else ""
+        rows.append(f"| {label} ({population}) | {len(seeds)} | "
+                    f"{interval(_column(seeds, 'r2', 'median_r2'), high=1.0)} | "
                     f"{funnel[0]:.0f} / {funnel[1]:.0f} / {funnel[2]:.0f} | "
-                    f"{interval(_column(seeds, 'median_nx', 'value'))} | {interval(_column(seeds, 'median_ny', 'value'))} | "
-                    f"{interval(_column(seeds, 'nxny_distance'))} (p ≤ {p:.3f}) | "
-                    f"{interval(_column(seeds, 'findings', 'fewer_blobs', 'fraction'))} |")
+                    f"{interval(_column(seeds, 'median_nx', 'value'), low=0.0)} | "
+                    f"{interval(_column(seeds, 'median_ny', 'value'), low=0.0)} | "
+                    f"{interval(_column(seeds, 'nxny_distance'), low=0.0, high=1.0)}{p_text} | "
+                    f"{interval(_column(seeds, 'nxny_in_grid', 'distance'), low=0.0, high=1.0)} | "
+                    f"{interval(_column(seeds, 'findings', 'fewer_blobs', 'fraction'), low=0.0, high=1.0)} |")
     return "\n".join(rows)
 
 
@@ -118,4 +126,6 @@ def glance_from_results(results_dir) -> str | None:
     e07 = results_dir / "07_overcompleteness" / "comparisons.json"
     if e07.exists():
         sentences.append(f"Overcompleteness (experiment 07): {overcompleteness_answer(read_json(e07)['tests'])}")
-    return glance_block(read_json(e05)["per_seed"], " ".join(s for s in sentences if s))
+    metrics = read_json(e05)
+    per_seed = {label: metrics["per_seed"][label] for label in metrics.get("learners", metrics["per_seed"])}
+    return glance_block(per_seed, " ".join(s for s in sentences if s))
