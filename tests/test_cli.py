@@ -7,7 +7,7 @@ import pytest
 
 from effcode.cli import main
 
-TINY_01 = ["--set", "n_filters=8", "--set", "patch_size=6", "--set", "n_steps=3"]
+TINY_01 = ["--set", "n_filters=8", "--set", "patch_size=6", "--set", "n_steps=3", "--set", "n_seeds=2"]
 
 
 @pytest.mark.parametrize("argv", [[], ["run"], ["figures"], ["list"], ["sweep"]])
@@ -77,7 +77,7 @@ def test_tiny_run_then_figures_from_cache(tmp_path):
     # a changed parameter recomputes
     assert main(["run", "01", *TINY_01, "--set", "n_steps=4", "--quiet", "--no-figures",
                  "--results", str(results)]) == 0
-    assert len(list((run_dir / "cache").glob("*.npz"))) == 2  # a new bank and its Gabor fit
+    assert len(list((run_dir / "cache").glob("*.npz"))) == 4  # a new bank and its Gabor fit per seed
 
 
 @pytest.mark.parametrize("argv, folder", [
