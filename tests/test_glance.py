@@ -8,7 +8,7 @@ from effcode.experiments.glance import (END, START, findings_sentences, glance_b
 
 def metrics(distance, p, nx, holds_subfields, population="basis"):
     return {"population": population, "nxny_distance": distance, "nxny_p_value": p, "r2": {"median_r2": 0.9},
-            "median_nx": {"value": nx}, "median_ny": {"value": 1.2}, "nxny_in_grid": {"distance": 0.5},
+            "median_nx": {"value": nx}, "median_ny": {"value": 1.2}, "nxny_in_grid": {"distance": 0.5}, "mean_similarity": 0.6,
             "funnel": {"all units": 100, "fit succeeded": 100, "R² ≥ threshold": 90, "nx and ny resolved": 60,
                        "inside the reference grid": 50},
             "findings": {"more_subfields": {"holds": holds_subfields}, "more_elongated": {"holds": True},
@@ -47,3 +47,9 @@ def test_readme_block_is_replaced_between_markers(tmp_path):
     text = readme.read_text()
     assert "OLD TEXT" not in text and "Sweeps: none." in text and text.endswith(f"{END}\nrest\n")
     assert not update_readme(readme, block)
+
+
+def test_the_block_says_which_properties_are_averaged():
+    text = glance_block({"ICA": [metrics(0.7, 0.001, 0.5, True)]})
+    assert "averages circular variance" in text and "leaves out modulation ratio (F1/F0" in text
+    assert "peak sf (peak SF in cycles/degree scales" in text

@@ -46,8 +46,8 @@ def glance_table(per_learner: dict[str, list[dict]]) -> str:
     """Markdown table: one row per learner, every cell a mean [95% interval] over seeds."""
     rows = ["| learner (population) | seeds | median Gabor R² | resolved / R² ≥ 0.7 / all units | median nx | "
             "median ny | nx–ny distance (p, largest over seeds) | distance, in-grid units only | "
-            "blob-like fraction (V1 0.24) |",
-            "|---|---|---|---|---|---|---|---|---|"]
+            "blob-like fraction (V1 0.24) | mean tuning similarity |",
+            "|---|---|---|---|---|---|---|---|---|---|"]
     for label, seeds in per_learner.items():
         population = POPULATION_WORDS.get(seeds[0]["population"], seeds[0]["population"])
         funnel = [np.mean([m["funnel"][stage] for m in seeds]) for stage in
@@ -61,7 +61,8 @@ def glance_table(per_learner: dict[str, list[dict]]) -> str:
                     f"{interval(_column(seeds, 'median_ny', 'value'), low=0.0)} | "
                     f"{interval(_column(seeds, 'nxny_distance'), low=0.0, high=1.0)}{p_text} | "
                     f"{interval(_column(seeds, 'nxny_in_grid', 'distance'), low=0.0, high=1.0)} | "
-                    f"{interval(_column(seeds, 'findings', 'fewer_blobs', 'fraction'), low=0.0, high=1.0)} |")
+                    f"{interval(_column(seeds, 'findings', 'fewer_blobs', 'fraction'), low=0.0, high=1.0)} | "
+                    f"{interval(_column(seeds, 'mean_similarity'), low=0.0)} |")
     return "\n".join(rows)
 
 
@@ -80,6 +81,17 @@ def findings_sentences(per_learner: dict[str, list[dict]]) -> str:
     return " ".join(sentences)
 
 
+def averaged_sentence() -> str:
+    """Which tuning properties the mean similarity averages, and which it leaves out and why."""
+    from ..v1.scorer import EXCLUDED_FROM_MEAN
+    from ..v1.similarity import TABLE_COLUMNS
+
+    kept = [p.replace("_", " ") for p in TABLE_COLUMNS if p not in EXCLUDED_FROM_MEAN]
+    left = "; ".join(f"{p.replace('_', ' ')} ({why})" for p, why in EXCLUDED_FROM_MEAN.items())
+    return (f"Mean tuning similarity (Brain-Score's 1 − KS/KS_max over the V1 data's ceiling) averages "
+            f"{', '.join(kept)}; it leaves out {left}.")
+
+
 def glance_block(per_learner: dict[str, list[dict]], extra_sentences: str = "") -> str:
     """The README section's body: the table, the findings, and any sentences the sweeps add."""
     settings = next(iter(per_learner.values()))[0]["settings"]
@@ -87,7 +99,7 @@ def glance_block(per_learner: dict[str, list[dict]], extra_sentences: str = "") 
             f"Mean [95% t-interval] over seeds. Units enter nx–ny when their Gabor fit has R² ≥ "
             f"{settings['r2_threshold']:g} and resolves nx and ny (standard error ≤ "
             f"{100 * settings['max_relative_se']:.0f}% of the value); off-grid units are clipped into the edge bins. "
-            "The p-value is the two-sample permutation test against Ringach's 79 cells.", "",
+            "The p-value is the two-sample permutation test against Ringach's 79 cells. " + averaged_sentence(), "",
             findings_sentences(per_learner)]
     if extra_sentences:
         text += ["", extra_sentences]
