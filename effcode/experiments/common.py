@@ -7,7 +7,6 @@ and computed once even when several experiments ask for it.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 from dataclasses import dataclass, field, replace
 
@@ -151,20 +150,6 @@ def point_metrics(scored, bank: FilterBank) -> dict:
             "active_fraction": float(bank.history["sparsity"][-1]) if "sparsity" in bank.history else nan}
 
 
-@contextlib.contextmanager
-def one_torch_thread():
-    """One torch thread while a point is learned (joblib's and dask's workers would otherwise get
-    cores / n_jobs each, and results are reproducible for a fixed thread count); restored after."""
-    import torch
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
-
-
 def evaluate_point(point: dict) -> dict:
     """Learn a bank for one sweep point and score it with the one scorer.
 
@@ -173,13 +158,17 @@ def evaluate_point(point: dict) -> dict:
     passed to the learner.  Returns :func:`point_metrics`.  Module-level so that joblib and dask can
     send it to worker processes.
     """
+    import torch
+
     from ..data import load_images
+    from ..gabor.lm import single_threaded
     from ..v1 import score_population
 
     point = dict(point)
     fixed = {k: point.pop(k) for k in ("method", "source", "n_filters", "patch_size", "seed", "device")}
     settings = {k: point.pop(k, default) for k, default in SCORER_DEFAULTS.items()}
-    with one_torch_thread():
+    # one torch thread per point: joblib's and dask's workers would otherwise get cores / n_jobs each
+    with single_threaded(torch.device("cpu")):
         bank = learn_filters(fixed["method"], load_images(fixed["source"]), n_filters=fixed["n_filters"],
                              patch_size=fixed["patch_size"], seed=fixed["seed"], device=fixed["device"], **point)
         population = settings.pop("population")
