@@ -281,14 +281,20 @@ def dense_objectives_remark(summary: Mapping) -> str:
             f"level and seed), so on the activity axis {'its' if one else 'their'} levels stack at 1.")
 
 
+#: metrics that cannot exceed 1 (every metric of a point is >= 0); intervals are clipped to the range
+AT_MOST_ONE = {"median_r2", "frac_r2_0.7", "frac_r2_0.8", "frac_r2_0.9", "nxny_distance", "nxny_p_value",
+               "nxny_null_95", "nxny_distance_in_grid", "blob_fraction", "active_fraction"}
+
+
 def interval(entry: Mapping, metric: str, digits: int = 2) -> str:
-    """``mean [lo, hi]`` of one metric of a summary entry: the mean alone when one seed gives no interval,
-    and "(k of n seeds)" when only k seeds have a value (a population with too few resolved units has
-    no distance or medians)."""
+    """``mean [lo, hi]`` of one metric of a summary entry, clipped to the metric's range: the mean alone
+    when one seed gives no interval, and "(k of n seeds)" when only k seeds have a value (a population
+    with too few resolved units has no distance or medians)."""
     mean, lo, hi = entry[metric], entry[f"{metric}_lo"], entry[f"{metric}_hi"]
     text = fmt(mean, digits)
     if isinstance(lo, (int, float)) and math.isfinite(lo):
-        text += f" [{fmt(lo, digits)}, {fmt(hi, digits)}]"
+        hi = min(hi, 1.0) if metric in AT_MOST_ONE else hi
+        text += f" [{fmt(max(lo, 0.0), digits)}, {fmt(hi, digits)}]"
     values = entry.get("values", {}).get(metric, [])
     k = sum(1 for v in values if math.isfinite(v))
     if 0 < k < len(values):
