@@ -92,6 +92,24 @@ def averaged_sentence() -> str:
             f"{', '.join(kept)}; it leaves out {left}.")
 
 
+STATISTIC_WORDS = {"median_r2": "median R²", "median_nx": "median nx", "median_ny": "median ny",
+                   "nxny_distance": "nx–ny distance"}
+
+
+def convergence_sentence(verdict: dict, committed: dict) -> str:
+    """Experiment 12's verdict in one sentence: per learner, the statistics past the plateau and those not."""
+    parts = []
+    for learner, stats in verdict.items():
+        past = [STATISTIC_WORDS.get(k, k) for k, v in stats.items() if v["past_plateau"]]
+        short = [f"{STATISTIC_WORDS.get(k, k)} ({v['change']:+.3f} from {v['committed_length']} to "
+                 f"{v['longest_length']}, beyond ±{v['half_width']:.3f})" for k, v in stats.items()
+                 if v["past_plateau"] is False]
+        text = f"{learner} at {committed[learner]}: " + (f"past the plateau for {', '.join(past)}" if past else "")
+        parts.append(text + (f"; not past it for {', '.join(short)}" if short else ""))
+    return ("Training length (experiment 12; past the plateau = the change to the longest length measured is "
+            "smaller than the committed length's 95% half-width over seeds): " + "; ".join(parts) + ".")
+
+
 def glance_block(per_learner: dict[str, list[dict]], extra_sentences: str = "") -> str:
     """The README section's body: the table, the findings, and any sentences the sweeps add."""
     settings = next(iter(per_learner.values()))[0]["settings"]
@@ -131,13 +149,21 @@ def glance_from_results(results_dir) -> str | None:
     if not e05.exists():
         return None
     sentences = []
-    e06 = results_dir / "06_objective_sweep" / "comparisons.json"
-    if e06.exists():
-        tests = read_json(e06)["tests"]
-        sentences += [f"Sparseness (experiment 06): {harder_sparseness_answer(tests)}", rehn_sommer_answer(tests)]
-    e07 = results_dir / "07_overcompleteness" / "comparisons.json"
-    if e07.exists():
-        sentences.append(f"Overcompleteness (experiment 07): {overcompleteness_answer(read_json(e07)['tests'])}")
+    e12 = results_dir / "12_training_length" / "metrics.json"
+    if e12.exists():
+        m12 = read_json(e12)
+        sentences.append(convergence_sentence(m12["verdict"], m12["committed"]))
+    e06 = results_dir / "06_objective_sweep"
+    if (e06 / "comparisons.json").exists():
+        tests = read_json(e06 / "comparisons.json")["tests"]
+        steps = read_json(e06 / "config.json")["n_steps"]
+        sentences += [f"Sparseness (experiment 06, {steps} updates per dictionary): {harder_sparseness_answer(tests)}",
+                      rehn_sommer_answer(tests)]
+    e07 = results_dir / "07_overcompleteness"
+    if (e07 / "comparisons.json").exists():
+        steps = read_json(e07 / "config.json")["n_steps"]
+        sentences.append(f"Overcompleteness (experiment 07, {steps} updates per dictionary): "
+                         f"{overcompleteness_answer(read_json(e07 / 'comparisons.json')['tests'])}")
     metrics = read_json(e05)
     per_seed = {label: metrics["per_seed"][label] for label in metrics.get("learners", metrics["per_seed"])}
-    return glance_block(per_seed, " ".join(s for s in sentences if s))
+    return glance_block(per_seed, "\n\n".join(s for s in sentences if s))
