@@ -17,6 +17,7 @@ from effcode.experiments import e01_sparse_coding as e01
 from effcode.experiments import e02_ica as e02
 from effcode.experiments import e03_sparse_cnn as e03
 from effcode.experiments import e04_gabor_likeness as e04
+from effcode.experiments import seed_report
 from effcode.stats import holm
 from effcode.experiments.common import BankSpec, standard_spec
 from effcode.stats import paired_test
@@ -32,50 +33,50 @@ def r2_row(median, f7=0.9, f8=0.8, f9=0.6, n=64):
 
 
 def test_interval_text_gives_mean_and_t_interval():
-    assert e01.interval_text([0.94, 0.95, 0.96]) == "0.95 [0.93, 0.97]"
-    assert e01.interval_text([0.94, 0.95, 0.96], 3) == "0.950 [0.925, 0.975]"
-    assert e01.interval_text([0.5, 0.6, 0.7], percent=True) == "60% [35%, 85%]"
-    assert e01.interval_text([0.95]) == "0.95 (one seed)"
-    assert e01.interval_text([]) == "–"
+    assert seed_report.interval_text([0.94, 0.95, 0.96]) == "0.95 [0.93, 0.97]"
+    assert seed_report.interval_text([0.94, 0.95, 0.96], 3) == "0.950 [0.925, 0.975]"
+    assert seed_report.interval_text([0.5, 0.6, 0.7], percent=True) == "60% [35%, 85%]"
+    assert seed_report.interval_text([0.95]) == "0.95 (one seed)"
+    assert seed_report.interval_text([]) == "–"
 
 
 def test_intervals_are_clipped_to_the_range_of_the_statistic():
-    assert e01.interval_text([0.8, 0.9, 1.0], percent=True) == "90% [65%, 100%]"
-    assert e01.interval_text([0.0, 0.0, 0.1], percent=True) == "3% [0%, 18%]"
-    assert e01.interval_text([0.8, 0.9, 1.0], bounds=e01.R2_BOUNDS) == "0.90 [0.65, 1.00]"
-    assert e01.interval_text([0.8, 0.9, 1.0]) == "0.90 [0.65, 1.15]"  # unbounded statistic: as computed
+    assert seed_report.interval_text([0.8, 0.9, 1.0], percent=True) == "90% [65%, 100%]"
+    assert seed_report.interval_text([0.0, 0.0, 0.1], percent=True) == "3% [0%, 18%]"
+    assert seed_report.interval_text([0.8, 0.9, 1.0], bounds=seed_report.R2_BOUNDS) == "0.90 [0.65, 1.00]"
+    assert seed_report.interval_text([0.8, 0.9, 1.0]) == "0.90 [0.65, 1.15]"  # unbounded statistic: as computed
 
 
 def test_seed_table_has_a_row_per_seed_and_the_interval_row():
     per_seed = [{"seed": s, "median_r2": m, "frac_r2_0.8": f} for s, m, f in ((3, 0.94, 0.8), (4, 0.95, 0.9),
                                                                                 (5, 0.96, 1.0))]
-    table = e01.seed_table(per_seed, [("median_r2", "median R²", 2, False), ("frac_r2_0.8", "R² ≥ 0.8", 0, True)])
+    table = seed_report.seed_table(per_seed, [("median_r2", "median R²", 2, False), ("frac_r2_0.8", "R² ≥ 0.8", 0, True)])
     lines = table.splitlines()
     assert lines[0] == "| seed | median R² | R² ≥ 0.8 |"
     assert lines[2:5] == ["| 3 | 0.94 | 80% |", "| 4 | 0.95 | 90% |", "| 5 | 0.96 | 100% |"]
     assert lines[5] == "| mean [95% CI] | 0.95 [0.93, 0.97] | 90% [65%, 100%] |"
-    assert len(e01.seed_table(per_seed[:1], [("median_r2", "m", 2, False)]).splitlines()) == 3  # no interval row
+    assert len(seed_report.seed_table(per_seed[:1], [("median_r2", "m", 2, False)]).splitlines()) == 3  # no interval row
 
 
 def test_seed_list_and_notes():
-    assert e01.seed_list({"n_seeds": 3}, 5) == [5, 6, 7]
+    assert seed_report.seed_list({"n_seeds": 3}, 5) == [5, 6, 7]
     with pytest.raises(InputError, match="n_seeds"):
-        e01.seed_list({"n_seeds": 0}, 0)
-    assert "95% t-interval over 3 seeds" in e01.seeds_note(3)
-    assert "no interval" in e01.seeds_note(1)
-    assert e01.seeds_phrase([{"seed": 0}, {"seed": 1}]) == "2 seeds (0, 1)"
+        seed_report.seed_list({"n_seeds": 0}, 0)
+    assert "95% t-interval over 3 seeds" in seed_report.seeds_note(3)
+    assert "no interval" in seed_report.seeds_note(1)
+    assert seed_report.seeds_phrase([{"seed": 0}, {"seed": 1}]) == "2 seeds (0, 1)"
 
 
 def test_verdict_needs_two_seeds_an_interval_excluding_zero_and_a_small_p():
     higher = paired_test([0.90, 0.92, 0.94], [0.50, 0.51, 0.55])
-    assert e01.verdict(higher) == "higher"
-    assert e01.verdict(paired_test([0.50, 0.51, 0.55], [0.90, 0.92, 0.94])) == "lower"
+    assert seed_report.verdict(higher) == "higher"
+    assert seed_report.verdict(paired_test([0.50, 0.51, 0.55], [0.90, 0.92, 0.94])) == "lower"
     noisy = paired_test([0.9, 0.5, 0.8], [0.6, 0.7, 0.6])
-    assert noisy["p_value"] > 0.05 and e01.verdict(noisy) == "not shown"
-    assert e01.verdict(paired_test([0.9], [0.1])) == "no test"
-    assert e01.verdict(higher, p_value=0.2) == "not shown"  # an adjusted p-value decides
-    assert e01.difference_text(higher) == "+0.40 [0.38, 0.42], p < 0.001, Cohen's dz = 40.0"
-    assert e01.difference_text(noisy) == f"+0.10 [-0.56, 0.76], p = {noisy['p_value']:.3f}, Cohen's dz = 0.4"
+    assert noisy["p_value"] > 0.05 and seed_report.verdict(noisy) == "not shown"
+    assert seed_report.verdict(paired_test([0.9], [0.1])) == "no test"
+    assert seed_report.verdict(higher, p_value=0.2) == "not shown"  # an adjusted p-value decides
+    assert seed_report.difference_text(higher) == "+0.40 [0.38, 0.42], p < 0.001, Cohen's dz = 40.0"
+    assert seed_report.difference_text(noisy) == f"+0.10 [-0.56, 0.76], p = {noisy['p_value']:.3f}, Cohen's dz = 0.4"
 
 
 # ----------------------------------------------------------------- experiment 01

@@ -6,13 +6,13 @@ import math
 
 import numpy as np
 import pytest
-from scipy import stats as st
 
 from effcode.errors import InputError
 from effcode.experiments import e06_objective_sweep as e06
 from effcode.experiments import e07_overcompleteness as e07
+from effcode.experiments import sweep_report
 from effcode.experiments.common import POINT_METRICS, SCORER_DEFAULTS
-from effcode.stats import paired_test, seed_interval
+from effcode.stats import holm, paired_test, seed_interval
 
 SETTINGS = {**SCORER_DEFAULTS, "n_bootstrap": 200}
 
@@ -41,29 +41,29 @@ def sweep06(distances: dict, **per_metric) -> dict:
 
 def test_holm_adjusts_step_down_in_the_given_order():
     # sorted 0.005, 0.01, 0.03, 0.04 -> 4·0.005, 3·0.01, 2·0.03, max(0.06, 1·0.04)
-    assert e06.holm([0.01, 0.04, 0.03, 0.005]) == pytest.approx([0.03, 0.06, 0.06, 0.02])
-    assert e06.holm([0.5, 0.9]) == pytest.approx([1.0, 1.0])            # capped at 1
-    assert e06.holm([0.02]) == pytest.approx([0.02])                     # a family of one is not corrected
-    assert e06.holm([]) == []
+    assert holm([0.01, 0.04, 0.03, 0.005]) == pytest.approx([0.03, 0.06, 0.06, 0.02])
+    assert holm([0.5, 0.9]) == pytest.approx([1.0, 1.0])            # capped at 1
+    assert holm([0.02]) == pytest.approx([0.02])                     # a family of one is not corrected
+    assert holm([]) == []
 
 
 def test_holm_leaves_untestable_out_of_the_family():
-    out = e06.holm([0.01, math.nan, 0.02])
+    out = holm([0.01, math.nan, 0.02])
     assert out[0] == pytest.approx(0.02) and math.isnan(out[1]) and out[2] == pytest.approx(0.02)
 
 
 def test_holm_refuses_values_that_are_not_p_values():
     with pytest.raises(InputError, match=r"\[0, 1\]"):
-        e06.holm([0.1, 1.5])
+        holm([0.1, 1.5])
 
 
 def test_family_marks_significance_after_the_correction():
     # m = 2 testable: 2·0.02 = 0.04, then max(0.04, 1·0.03) = 0.04; the NaN is not testable
-    fam = e06.family("f", [{"p_value": 0.02}, {"p_value": 0.03}, {"p_value": math.nan}])
+    fam = sweep_report.family("f", [{"p_value": 0.02}, {"p_value": 0.03}, {"p_value": math.nan}])
     assert fam["n_tests"] == 2 and fam["alpha"] == 0.05
     assert [t["p_holm"] for t in fam["tests"][:2]] == pytest.approx([0.04, 0.04])
     assert [t["significant"] for t in fam["tests"]] == [True, True, False]
-    fam = e06.family("f", [{"p_value": 0.02}, {"p_value": 0.03}, {"p_value": 0.04}])   # 3·0.02 = 0.06
+    fam = sweep_report.family("f", [{"p_value": 0.02}, {"p_value": 0.03}, {"p_value": 0.04}])   # 3·0.02 = 0.06
     assert not any(t["significant"] for t in fam["tests"])
 
 
@@ -86,8 +86,8 @@ def test_a_seed_without_a_distance_is_left_out_of_the_pairs():
     summary = sweep06({("l1", 1.0): [0.4, math.nan, 0.6], ("l0", 1.0): [0.3, 0.35, 0.2]})
     test = e06.comparisons(summary)["hard_vs_soft"]["tests"][0]
     assert test["seeds"] == [0, 2] and test["n"] == 2
-    assert "0.50 [" in e06.interval(summary["l1@1.0"], "nxny_distance") and \
-        e06.interval(summary["l1@1.0"], "nxny_distance").endswith("(2 of 3 seeds)")
+    assert "0.50 [" in sweep_report.interval(summary["l1@1.0"], "nxny_distance") and \
+        sweep_report.interval(summary["l1@1.0"], "nxny_distance").endswith("(2 of 3 seeds)")
     assert test["difference"] == pytest.approx(paired_test([0.3, 0.2], [0.4, 0.6])["difference"])
 
 
@@ -240,7 +240,7 @@ def test_07_tests_each_overcompleteness_against_1x_as_one_family():
     two, four = fam["tests"]
     expected = paired_test([0.30, 0.36, 0.40], [0.50, 0.55, 0.60])
     assert four["p_value"] == pytest.approx(expected["p_value"])
-    assert [two["p_holm"], four["p_holm"]] == pytest.approx(e06.holm([two["p_value"], four["p_value"]]))
+    assert [two["p_holm"], four["p_holm"]] == pytest.approx(holm([two["p_value"], four["p_value"]]))
     assert four["significant"] and not two["significant"]
     answer = e07.overcompleteness_answer(tests)
     assert "2 paired tests across seeds" in answer and "4x is closer to V1 than 1x" in answer
@@ -258,7 +258,7 @@ def test_07_table_and_section():
     summary = sweep07({(8, 64): [0.50, 0.55, 0.60], (8, 256): [0.30, 0.36, 0.40]})
     text = e07.report_text(summary, e07.comparisons(summary, patch_size=8), SETTINGS)
     interval = seed_interval([0.30, 0.36, 0.40])
-    assert f"| 8 | 256 | 4x | 80 | 3 |" in text
+    assert "| 8 | 256 | 4x | 80 | 3 |" in text
     assert f"{interval['mean']:.2f} [{interval['lo']:.2f}, {interval['hi']:.2f}]" in text
     assert "Scored population: **basis**" in text and "Holm-corrected" in text
 

@@ -13,8 +13,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from ..learners import FilterBank, learn_filters, resumable
-from ..v1.scorer import R2_LEVELS as R2_THRESHOLDS  # noqa: F401  (the levels every R² table reports)
-from ..v1.scorer import r2_summary  # noqa: F401
+from ..v1.scorer import R2_LEVELS
 
 #: the scorer's settings, declared once: every experiment that compares with V1 has these keys
 SCORER_DEFAULTS = {"population": "basis", "r2_threshold": 0.7, "max_relative_se": 0.2, "pixels_per_degree": 20.0,
@@ -104,9 +103,14 @@ def tuning_table(run, filters: np.ndarray, pixels_per_degree: float) -> dict[str
                     lambda: grating_tuning(filters, pixels_per_degree=pixels_per_degree))
 
 
+def scorer_config(cfg: dict) -> dict:
+    """The scorer's keys of a config (:data:`SCORER_DEFAULTS`), passed with every point."""
+    return {k: cfg[k] for k in SCORER_DEFAULTS}
+
+
 def scorer_settings(cfg: dict) -> dict:
-    """The scorer's keyword arguments from an experiment config (keys of :data:`SCORER_DEFAULTS`)."""
-    return {k: cfg[k] for k in SCORER_DEFAULTS if k != "population"}
+    """The scorer's keyword arguments from an experiment config (:func:`scorer_config` less ``population``)."""
+    return {k: v for k, v in scorer_config(cfg).items() if k != "population"}
 
 
 def score(run, bank: FilterBank, *, name: str, cfg: dict, population: str | None = None, seed: int | None = None):
@@ -140,7 +144,7 @@ def point_metrics(scored, bank: FilterBank) -> dict:
     m = scored.metrics()
     nan = float("nan")
     return {"median_r2": m["r2"]["median_r2"], **{f"frac_r2_{t:.1f}": m["r2"][f"frac_r2_{t:.1f}"]
-                                                   for t in R2_THRESHOLDS},
+                                                   for t in R2_LEVELS},
             "n_resolved": m["funnel"]["nx and ny resolved"], "n_unresolved": m["n_unresolved"],
             "n_in_grid": m["funnel"]["inside the reference grid"],
             "nxny_distance": m["nxny_distance"], "nxny_p_value": m["nxny_p_value"],

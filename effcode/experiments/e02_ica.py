@@ -7,9 +7,10 @@ import numpy as np
 from ..plots import filter_mosaic, r2_histogram
 from ..stats import paired_test
 from .base import Experiment, Section, register
-from .common import BankSpec, gabor_table, learned_bank, r2_summary, source_images
-from .e01_sparse_coding import (ALPHA, R2_BOUNDS, column, difference_text, interval_text, pooled_note, seed_list,
-                                seed_table, seeds_note, seeds_phrase, verdict)
+from ..v1.scorer import r2_summary
+from .common import BankSpec, gabor_table, learned_bank, source_images
+from .seed_report import (ALPHA, R2_BOUNDS, column, difference_text, interval_text, pooled_note, seed_list,
+                          seed_table, seeds_note, seeds_phrase, verdict)
 
 #: the two populations of an ICA bank: FilterBank attribute -> how the report names it
 POPULATIONS = {"basis": "basis functions (columns of the mixing matrix, synthesis)",

@@ -9,9 +9,10 @@ from ..learners import FilterBank
 from ..plots import filter_mosaic, r2_histogram
 from ..plots.figure import new_figure, save_figure
 from .base import Experiment, Section, register
-from .common import BankSpec, filters_digest, gabor_table, learned_bank, r2_summary, source_images
-from .e01_sparse_coding import (R2_BOUNDS, column, interval_text, pooled_note, seed_list, seed_table, seeds_note,
-                                seeds_phrase, steps_text, summarise)
+from ..v1.scorer import r2_summary
+from .common import BankSpec, filters_digest, gabor_table, learned_bank, source_images
+from .seed_report import (R2_BOUNDS, column, interval_text, pooled_note, seed_list, seed_table, seeds_note,
+                          seeds_phrase, steps_text, summarise)
 
 N_EXAMPLES = 3
 COLUMNS = [("median_r2", "median R²", 2, False), ("frac_r2_0.8", "R² ≥ 0.8", 0, True),

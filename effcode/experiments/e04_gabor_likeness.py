@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 
 import numpy as np
 
@@ -11,10 +10,11 @@ from ..plots.figure import new_figure, save_figure
 from ..stats import holm, paired_test, seed_interval
 from ..validation import check_choice
 from .base import Experiment, Section, register
-from .common import (R2_THRESHOLDS, SCORER_DEFAULTS, STANDARD_LEARNERS, fmt, gabor_table, learned_bank, r2_summary,
-                     source_images, standard_spec)
-from .e01_sparse_coding import (ALPHA, R2_BOUNDS, column, dz_text, interval_text, p_text, pooled_note, seed_list,
-                                seeds_note, verdict)
+from ..v1.scorer import R2_LEVELS as R2_THRESHOLDS
+from ..v1.scorer import r2_summary
+from .common import SCORER_DEFAULTS, STANDARD_LEARNERS, fmt, gabor_table, learned_bank, source_images, standard_spec
+from .seed_report import (ALPHA, R2_BOUNDS, column, dz_text, interval_text, p_text, pooled_note, seed_list,
+                          seeds_note, verdict)
 
 #: the controls, which should not be Gabor-like
 CONTROLS = ("PCA components", "random filters", "sparse coding on white noise")

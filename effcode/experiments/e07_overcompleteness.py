@@ -16,9 +16,9 @@ import numpy as np
 
 from ..plots.figure import new_figure, save_figure
 from .base import Experiment, Section, register
-from .common import POINT_METRICS, SCORER_DEFAULTS, evaluate_point, source_images
-from .e06_objective_sweep import (ALPHA, comparison, comparison_table, family, family_summary, interval, per_seed,
-                                  scorer_config, scorer_sentence)
+from .common import POINT_METRICS, SCORER_DEFAULTS, evaluate_point, scorer_config, source_images
+from .sweep_report import (ALPHA, comparison, comparison_table, family, family_summary, interval, per_seed,
+                           scorer_sentence)
 
 #: the columns that identify a point of this sweep (besides its seed)
 POINT_KEYS = ("patch_size", "n_filters", "n_iter")

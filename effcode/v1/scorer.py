@@ -22,7 +22,7 @@ and the report all call it.
 clipped into the edge bins (``nxny``, the headline), and on the units of stage 5 only
 (``nxny_in_grid``).  Medians of nx and ny (stage 4) with 95% percentile-bootstrap intervals.
 
-**Tuning similarity** (:func:`similarity_scores`, Brain-Score's 1 − KS/KS_max over the
+**Tuning similarity** (:func:`effcode.v1.similarity_scores`, Brain-Score's 1 − KS/KS_max over the
 ceiling) on the units of stage 3, from simulated gratings.  ``mean_similarity`` averages only
 the informative properties: those in :data:`EXCLUDED_FROM_MEAN` are left out, with the reason.
 Peak SF, which scales with the assumed ``pixels_per_degree``, is reported at every value of
@@ -47,7 +47,7 @@ from ..validation import check_choice, check_float, check_int
 from .findings import blob_like, ringach_findings
 from .nxny import nxny_distance, outside_grid
 from .stats import median_interval
-from .similarity import distribution_similarity, model_property_values, similarity_scores
+from .similarity import distribution_similarity, model_property_values
 
 POPULATIONS = ("filters", "basis")
 
@@ -224,8 +224,8 @@ def score_population(filters, *, population: str = "filters", name: str = "model
         informative = [s for p, s in similarity.items() if p not in EXCLUDED_FROM_MEAN and np.isfinite(s)]
         mean_similarity = float(np.mean(informative)) if informative else math.nan
         per_cpp = np.asarray(tuning["peak_sf_cpd"]) / ppd
-        peak_sf = {f"{p:g}": float(similarity_scores({"peak_sf_cpd": per_cpp * p}, ["peak_sf"], n_bootstrap=n_bootstrap,
-                                                     seed=seed)["peak_sf"]["score"])
+        peak_sf = {f"{p:g}": float(distribution_similarity(per_cpp * p, "peak_sf", n_bootstrap=n_bootstrap,
+                                                           seed=seed)["score"])
                    for p in PIXELS_PER_DEGREE_RANGE}
 
     units = {**{f"fit_{k}": v for k, v in fit.items()}, "se_nx": se["nx"], "se_ny": se["ny"], "fit_ok": fit_ok,

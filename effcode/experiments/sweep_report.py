@@ -1,0 +1,153 @@
+"""Paired comparisons of sweep settings across seeds, and their wording, for experiments 06 and 07.
+
+A sentence that one setting is closer to V1 than another is made only from a paired test across
+seeds (:func:`effcode.stats.paired_test`: difference, 95% interval, p, Cohen's d_z), significant at
+5% after Holm's correction over the family of tests that answer the same question.  Pure
+functions, tested in ``tests/test_report_e06_e07.py``.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Mapping
+
+from ..stats import holm, paired_test
+from .common import fmt
+
+#: what a lower value of each compared metric means, and its name in sentences
+METRIC_WORDS = {
+    "nxny_distance": ("nx–ny distance", "is closer to V1 than", "is farther from V1 than"),
+    "median_nx": ("median nx", "has a lower median nx (fewer subfields) than", "has a higher median nx than"),
+    "median_ny": ("median ny", "has a lower median ny (less elongated) than", "has a higher median ny than"),
+    "blob_fraction": ("blob-like fraction", "has fewer blob-like units than", "has more blob-like units than"),
+    "median_r2": ("median R²", "has a lower median R² than", "has a higher median R² than"),
+}
+
+
+#: significance level of every claim (after Holm's correction within its family)
+ALPHA = 0.05
+
+
+def per_seed(entry: Mapping, metric: str) -> dict[int, float]:
+    """Seed -> value of ``metric`` for one summary entry."""
+    return {int(s): float(v) for s, v in zip(entry["seeds"], entry["values"][metric])}
+
+
+def paired(a: Mapping[int, float], b: Mapping[int, float]) -> dict:
+    """:func:`effcode.stats.paired_test` of ``a − b`` over the seeds where both have a finite value
+    (a seed whose population left too few resolved units has no distance); ``seeds`` lists them."""
+    seeds = sorted(s for s in a if s in b and math.isfinite(a[s]) and math.isfinite(b[s]))
+    return {**paired_test([a[s] for s in seeds], [b[s] for s in seeds]), "seeds": seeds}
+
+
+def family(name: str, tests: list[dict], alpha: float = ALPHA) -> dict:
+    """A family of paired tests answering one question: each test gets its Holm-adjusted p-value
+    (``p_holm``) and ``significant`` (p_holm < alpha); ``n_tests`` counts the tests that could be made."""
+    adjusted = holm([t["p_value"] for t in tests])
+    tests = [{**t, "p_holm": p, "significant": bool(math.isfinite(p) and p < alpha)} for t, p in zip(tests, adjusted)]
+    return {"name": name, "alpha": alpha, "n_tests": sum(math.isfinite(p) for p in adjusted), "tests": tests}
+
+
+def comparison(a: str, b: str, metric: str, values_a: Mapping[int, float], values_b: Mapping[int, float]) -> dict:
+    """One paired test of ``metric`` between settings labelled ``a`` and ``b`` (difference = a − b)."""
+    return {"a": a, "b": b, "metric": metric, **paired(values_a, values_b)}
+
+
+def fmt_p(p: float) -> str:
+    """A p-value for a table: three decimals, "< 0.001" below that, an en dash when missing."""
+    if not math.isfinite(p):
+        return "–"
+    return "< 0.001" if p < 0.001 else f"{p:.3f}"
+
+
+def p_text(p: float, name: str = "p") -> str:
+    """A p-value in a sentence: "p = 0.034" or "p < 0.001"."""
+    text = fmt_p(p)
+    return f"{name} {text}" if text.startswith("<") else f"{name} = {text}"
+
+
+def fmt_dz(dz: float) -> str:
+    if math.isinf(dz):
+        return "+∞" if dz > 0 else "−∞"
+    return fmt(dz)
+
+
+def statistic_text(test: Mapping) -> str:
+    """The statistic of one test, for a sentence: difference with its 95% interval, p, Holm's p, d_z, seeds."""
+    if not math.isfinite(test["p_value"]):
+        return f"{test['n']} seed{'s' if test['n'] != 1 else ''} with values on both sides, too few to test"
+    holm_p = f", {p_text(test['p_holm'], 'Holm-adjusted p')}" if "p_holm" in test else ""
+    return (f"difference {test['difference']:+.3f} [95% CI {test['lo']:+.3f}, {test['hi']:+.3f}], "
+            f"{p_text(test['p_value'])}{holm_p}, d_z = {fmt_dz(test['cohens_dz'])}, {test['n']} seeds")
+
+
+def claim(test: Mapping) -> str:
+    """The sentence a test supports: "A is closer to V1 than B (statistic)" when significant after
+    Holm's correction, else "no significant difference in ... between A and B (statistic)"."""
+    name, lower, higher = METRIC_WORDS.get(test["metric"], (test["metric"], f"has a lower {test['metric']} than",
+                                                             f"has a higher {test['metric']} than"))
+    if test.get("significant"):
+        return f"{test['a']} {lower if test['difference'] < 0 else higher} {test['b']} ({statistic_text(test)})"
+    return f"no significant difference in {name} between {test['a']} and {test['b']} ({statistic_text(test)})"
+
+
+def comparison_table(fam: Mapping) -> str:
+    """Markdown table of one family: each test's difference, interval, p, Holm's p, d_z, seeds where
+    A < B, and the verdict."""
+    rows = ["| A | B | metric | A − B [95% CI] | p | Holm p | d_z | seeds A < B | verdict |",
+            "|---|---|---|---|---|---|---|---|---|"]
+    for t in fam["tests"]:
+        name = METRIC_WORDS.get(t["metric"], (t["metric"],))[0]
+        verdict = ("significant" if t["significant"] else "n.s.") if math.isfinite(t["p_value"]) else "not testable"
+        rows.append(f"| {t['a']} | {t['b']} | {name} | {fmt(t['difference'], 3)} [{fmt(t['lo'], 3)}, "
+                    f"{fmt(t['hi'], 3)}] | {fmt_p(t['p_value'])} | {fmt_p(t['p_holm'])} | {fmt_dz(t['cohens_dz'])} | "
+                    f"{t['wins_a']} of {t['n']} | {verdict} |")
+    return "\n".join(rows)
+
+
+def family_summary(fam: Mapping, question: str) -> str:
+    """One paragraph on a family: how many tests, the correction, and the claims it supports (or none)."""
+    n = fam["n_tests"]
+    if not fam["tests"]:
+        return f"{question}: nothing to test in this sweep."
+    if n == 0:
+        return f"{question}: no test could be made (fewer than two seeds with values on both sides)."
+    made = [claim(t) for t in fam["tests"] if t["significant"]]
+    head = (f"{question}: 1 paired test across seeds (a family of one, so Holm's correction leaves its p as it "
+            f"is)." if n == 1 else f"{question}: {n} paired tests across seeds, Holm-corrected at {fam['alpha']:g} "
+            f"over these {n}.")
+    if not made:
+        best = min((t for t in fam["tests"] if math.isfinite(t["p_value"])), key=lambda t: t["p_value"])
+        return (f"{head} None is significant after the correction, so no such claim is made (smallest p: "
+                f"{best['a']} against {best['b']}, {statistic_text(best)}).")
+    return f"{head} Significant: " + "; ".join(made) + "."
+
+
+#: metrics that cannot exceed 1 (every metric of a point is >= 0); intervals are clipped to the range
+AT_MOST_ONE = {"median_r2", "frac_r2_0.7", "frac_r2_0.8", "frac_r2_0.9", "nxny_distance", "nxny_p_value",
+               "nxny_null_95", "nxny_distance_in_grid", "blob_fraction", "active_fraction"}
+
+
+def interval(entry: Mapping, metric: str, digits: int = 2) -> str:
+    """``mean [lo, hi]`` of one metric of a summary entry, clipped to the metric's range: the mean alone
+    when one seed gives no interval, and "(k of n seeds)" when only k seeds have a value (a population
+    with too few resolved units has no distance or medians)."""
+    mean, lo, hi = entry[metric], entry[f"{metric}_lo"], entry[f"{metric}_hi"]
+    text = fmt(mean, digits)
+    if isinstance(lo, (int, float)) and math.isfinite(lo):
+        hi = min(hi, 1.0) if metric in AT_MOST_ONE else hi
+        text += f" [{fmt(max(lo, 0.0), digits)}, {fmt(hi, digits)}]"
+    values = entry.get("values", {}).get(metric, [])
+    k = sum(1 for v in values if math.isfinite(v))
+    if 0 < k < len(values):
+        text += f" ({k} of {len(values)} seeds)"
+    return text
+
+
+def scorer_sentence(settings: Mapping) -> str:
+    """Which population was scored and which units entered the comparison."""
+    return (f"Scored population: **{settings['population']}** (the learner's "
+            f"{'synthesis functions' if settings['population'] == 'basis' else 'analysis filters'}), by the one "
+            f"scorer: units with Gabor R² ≥ {settings['r2_threshold']:g} whose nx and ny are resolved (relative "
+            f"standard error ≤ {settings['max_relative_se']:g}) enter the nx–ny comparison with Ringach (2002); "
+            f"{settings['n_bootstrap']} permutation and bootstrap draws per population.")
