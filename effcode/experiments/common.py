@@ -154,13 +154,13 @@ def point_metrics(scored, bank: FilterBank) -> dict:
             "active_fraction": float(bank.history["sparsity"][-1]) if "sparsity" in bank.history else nan}
 
 
-def evaluate_point(point: dict) -> dict:
-    """Learn a bank for one sweep point and score it with the one scorer.
+def learn_and_score(point: dict):
+    """Learn a bank for one sweep point and score it with the one scorer; returns ``(scored, bank)``.
 
     ``point`` keys: ``method``, ``source``, ``n_filters``, ``patch_size``, ``seed``, ``device``, and the
     scorer's keys (:data:`SCORER_DEFAULTS`; missing ones take their defaults); every other key is
-    passed to the learner.  Returns :func:`point_metrics`.  Module-level so that joblib and dask can
-    send it to worker processes.
+    passed to the learner.  Runs on one torch thread: joblib's and dask's workers would otherwise get
+    cores / n_jobs each.
     """
     import torch
 
@@ -171,11 +171,16 @@ def evaluate_point(point: dict) -> dict:
     point = dict(point)
     fixed = {k: point.pop(k) for k in ("method", "source", "n_filters", "patch_size", "seed", "device")}
     settings = {k: point.pop(k, default) for k, default in SCORER_DEFAULTS.items()}
-    # one torch thread per point: joblib's and dask's workers would otherwise get cores / n_jobs each
     with single_threaded(torch.device("cpu")):
         bank = learn_filters(fixed["method"], load_images(fixed["source"]), n_filters=fixed["n_filters"],
                              patch_size=fixed["patch_size"], seed=fixed["seed"], device=fixed["device"], **point)
         population = settings.pop("population")
         scored = score_population(bank, population=population, name=fixed["method"], seed=fixed["seed"],
                                   device=fixed["device"], **settings)
-    return point_metrics(scored, bank)
+    return scored, bank
+
+
+def evaluate_point(point: dict) -> dict:
+    """:func:`point_metrics` of one sweep point (:func:`learn_and_score`).  Module-level so that joblib
+    and dask can send it to worker processes."""
+    return point_metrics(*learn_and_score(point))

@@ -139,7 +139,7 @@ def update_readme(readme: Path, block: str) -> bool:
 
 
 def glance_from_results(results_dir) -> str | None:
-    """The block from a results folder's experiments 05, 06 and 07 (None without experiment 05)."""
+    """The block from a results folder's experiments 05, 06, 07, 12 and 13 (None without experiment 05)."""
     from ..runs.atomic import read_json
     from .e06_objective_sweep import harder_sparseness_answer, rehn_sommer_answer
     from .e07_overcompleteness import overcompleteness_answer
@@ -164,6 +164,13 @@ def glance_from_results(results_dir) -> str | None:
         steps = read_json(e07 / "config.json")["n_steps"]
         sentences.append(f"Overcompleteness (experiment 07, {steps} updates per dictionary): "
                          f"{overcompleteness_answer(read_json(e07 / 'comparisons.json')['tests'])}")
+    e13 = results_dir / "13_v1_like_codes"
+    if (e13 / "comparisons.json").exists():
+        from .e13_v1_like_codes import answer, verdicts
+
+        saved = read_json(e13 / "comparisons.json")
+        sentences.append(f"Which codes look like V1 (experiment 13): "
+                         f"{answer(verdicts(read_json(e13 / 'metrics.json'), saved['tests']))}")
     metrics = read_json(e05)
     per_seed = {label: metrics["per_seed"][label] for label in metrics.get("learners", metrics["per_seed"])}
     return glance_block(per_seed, "\n\n".join(s for s in sentences if s))

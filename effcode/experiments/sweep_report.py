@@ -21,6 +21,10 @@ METRIC_WORDS = {
     "median_ny": ("median ny", "has a lower median ny (less elongated) than", "has a higher median ny than"),
     "blob_fraction": ("blob-like fraction", "has fewer blob-like units than", "has more blob-like units than"),
     "median_r2": ("median R²", "has a lower median R² than", "has a higher median R² than"),
+    "nx_spread": ("spread of log nx", "has less diverse nx (narrower spread of log nx) than",
+                  "has more diverse nx (wider spread of log nx) than"),
+    "ny_spread": ("spread of log ny", "has less diverse ny (narrower spread of log ny) than",
+                  "has more diverse ny (wider spread of log ny) than"),
 }
 
 

@@ -57,7 +57,7 @@ def _p_text(p) -> str:
 
 def nxny_scatter(nx, ny, label: str = "model", *, resolved=None, distance: float | None = None,
                  p_value: float | None = None, null_95: float | None = None, title: str | None = None, path=None,
-                 dpi: int = DEFAULT_DPI):
+                 dpi: int = DEFAULT_DPI, ax=None, colorbar: bool = True, legend: bool = True):
     """A model's (nx, ny) population over the Ringach (2002) 5x5 histogram, log-log axes.
 
     Only draws: every statistic written on the figure is passed in.
@@ -71,6 +71,10 @@ def nxny_scatter(nx, ny, label: str = "model", *, resolved=None, distance: float
     triangles and counted.  ``distance``, ``p_value``, ``null_95``: the precomputed nx–ny
     comparison of the resolved units (e.g. :attr:`effcode.v1.PopulationScore.nxny`), written in the
     legend when given.  Bins are shaded by Ringach's cell counts (written in each bin).
+
+    ``ax``: draw into this axes (e.g. one panel of a grid) and return it; without it a new figure is
+    made, saved to ``path`` when given, and returned.  ``colorbar`` and ``legend`` switch off the
+    colour scale and the legend (a grid of panels shares one of each).
     """
     nx = check_array("nx", nx, ndim=1)
     ny = check_array("ny", ny, ndim=1)
@@ -83,8 +87,12 @@ def nxny_scatter(nx, ny, label: str = "model", *, resolved=None, distance: float
     resolved = resolved.astype(bool)
     ref = v1.ringach2002_nxny_histogram()
 
-    fig = new_figure(7.0, 6.4)
-    ax = fig.add_subplot()
+    own_figure = ax is None
+    if own_figure:
+        fig = new_figure(7.0, 6.4)
+        ax = fig.add_subplot()
+    else:
+        fig = ax.figure
     levels = np.arange(0, ref.counts.max() + 2) - 0.5
     cmap = matplotlib.colormaps["Blues"]
     mesh = ax.pcolormesh(ref.nx_edges, ref.ny_edges, ref.counts.T, cmap=cmap,
@@ -96,8 +104,9 @@ def nxny_scatter(nx, ny, label: str = "model", *, resolved=None, distance: float
             if ref.counts[i, j]:
                 ax.text(cx, cy, str(ref.counts[i, j]), ha="center", va="center", fontsize=7, color="0.1",
                         zorder=4)
-    fig.colorbar(mesh, ax=ax, label=f"V1 simple cells per bin (Ringach 2002, n = {ref.n_cells})",
-                 ticks=np.arange(0, ref.counts.max() + 1, 5))
+    if colorbar:
+        fig.colorbar(mesh, ax=ax, label=f"V1 simple cells per bin (Ringach 2002, n = {ref.n_cells})",
+                     ticks=np.arange(0, ref.counts.max() + 1, 5))
     ax.add_patch(Rectangle((ref.nx_edges[0], ref.ny_edges[0]), ref.nx_edges[-1] - ref.nx_edges[0],
                            ref.ny_edges[-1] - ref.ny_edges[0], fill=False, edgecolor="0.2", linewidth=1.0,
                            linestyle="--", zorder=3))
@@ -144,8 +153,13 @@ def nxny_scatter(nx, ny, label: str = "model", *, resolved=None, distance: float
     ax.set_xlabel(r"$n_x = \sigma_x f$  (envelope SD across the bars × spatial frequency, cycles)")
     ax.set_ylabel(r"$n_y = \sigma_y f$  (envelope SD along the bars × spatial frequency, cycles)")
     ax.set_title(title or f"Gabor shape: {label} vs. macaque V1 simple cells", fontsize=10)
-    fig.legend(*ax.get_legend_handles_labels(), fontsize=7, loc="outside lower center", ncols=2, frameon=False)
-    return maybe_save(fig, path, dpi)
+    if legend:
+        if own_figure:
+            fig.legend(*ax.get_legend_handles_labels(), fontsize=7, loc="outside lower center", ncols=2,
+                       frameon=False)
+        else:
+            ax.legend(fontsize=6, loc="upper left", frameon=False)
+    return maybe_save(fig, path, dpi) if own_figure else ax
 
 
 def funnel_chart(funnels: Mapping[str, Sequence[Mapping[str, int]]], *, population: str | None = None,

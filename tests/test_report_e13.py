@@ -1,0 +1,118 @@
+"""Experiment 13's report is worded from saved metrics by pure functions: hand-made per-seed rows
+with known answers (a verdict only from significant tests, Holm's correction)."""
+
+import math
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from effcode.experiments import e13_v1_like_codes as e13
+from effcode.experiments import get_experiment
+from effcode.experiments.common import SCORER_DEFAULTS
+
+
+def _row(code, factor, seed, distance, **extra):
+    row = {m: 0.5 for m in e13.METRICS}
+    row.update({"code": code, "factor": factor, "n_filters": int(factor * 144), "seed": seed,
+                "nxny_distance": distance, "nxny_p_value": 0.001, "fewer_blobs_p": 0.001, "blob_fraction": 0.0,
+                "unit_nx": [0.3 + seed], "unit_ny": [0.5]})
+    row.update(extra)
+    return row
+
+
+def _summary(table: dict, **per_metric) -> dict:
+    """The summary of {(code, factor): [distance per seed]}; ``per_metric`` gives other metrics alike."""
+    rows = []
+    for (code, factor), values in table.items():
+        for seed, d in enumerate(values):
+            extra = {m: v[(code, factor)][seed] for m, v in per_metric.items() if (code, factor) in v}
+            rows.append(_row(code, factor, seed, d, **extra))
+    return e13.summarise(rows)
+
+
+def test_sweep_points_cover_every_code_size_and_seed_with_the_same_patches():
+    cfg = get_experiment("13").config()
+    points = e13.sweep_points(SimpleNamespace(config=cfg, seed=3, device="cpu"))
+    settings = len(cfg["sailnet_factors"]) + len(cfg["objectives"]) * len(cfg["factors"])
+    assert len(points) == settings * cfg["n_seeds"] and cfg["n_seeds"] >= 3
+    assert {p["seed"] for p in points} == {3, 4, 5}
+    assert {p["patch_size"] for p in points} == {cfg["patch_size"]}
+    assert all(p[k] == cfg[k] for p in points for k in SCORER_DEFAULTS)
+    l1 = {p["factor"]: p for p in points if p["code"] == "l1" and p["seed"] == 3}
+    assert {f: p["n_filters"] for f, p in l1.items()} == {1.0: 144, 2.0: 288, 4.0: 576}
+    assert {f: p["n_iter"] for f, p in l1.items()} == {1.0: 20, 2.0: 40, 4.0: 80}
+    topk = [p for p in points if p["code"] == "topk"]
+    assert {p["objective_params"]["k"] for p in topk} == {cfg["topk_k"]}      # k fixed across sizes
+    assert {p["method"] for p in points if p["code"] == "sailnet"} == {"sailnet"}
+
+
+def test_shape_spread_is_the_interquartile_range_of_log10():
+    values = 10.0 ** np.linspace(-1, 1, 101)                   # log10 uniform on [-1, 1]: IQR 1
+    assert e13.shape_spread(values) == pytest.approx(1.0)
+    assert math.isnan(e13.shape_spread([0.3, 0.4, 0.0, np.nan]))    # fewer than 5 usable units
+
+
+def test_pooled_units_keep_every_seed_and_code_order_follows_the_claims():
+    rows = [_row("topk", 1.0, 1, 0.5), _row("l1", 1.0, 0, 0.5), _row("topk", 1.0, 0, 0.5)]
+    units = e13.pooled_units(rows)
+    assert units["topk@1x"]["nx"] == [0.3, 1.3] and units["topk@1x"]["seed"] == [0, 1]
+    assert e13.code_order(["topk", "mine", "l1", "sailnet"]) == ["sailnet", "l1", "topk", "mine"]
+
+
+HARD_WINS = {("l1", 1.0): [0.80, 0.82, 0.81], ("l1", 4.0): [0.70, 0.71, 0.69],
+             ("l0", 1.0): [0.50, 0.52, 0.49], ("l0", 4.0): [0.30, 0.33, 0.31],
+             ("topk", 1.0): [0.55, 0.54, 0.56], ("topk", 4.0): [0.35, 0.36, 0.33]}
+
+
+def test_rehn_sommer_reproduced_when_hard_codes_win_at_every_size_and_improve_with_size():
+    tests = e13.comparisons(_summary(HARD_WINS))
+    assert tests["rehn_sommer"]["n_tests"] == 4 and tests["rehn_sommer_size"]["n_tests"] == 2
+    assert e13.rehn_sommer_verdict(tests).startswith("effcode reproduces both parts")
+
+
+def test_rehn_sommer_not_reproduced_when_hard_codes_are_farther():
+    farther = {k: ([v + 0.4 for v in vals] if k[0] != "l1" else vals) for k, vals in HARD_WINS.items()}
+    flat = {**farther, ("l0", 4.0): farther[("l0", 1.0)], ("topk", 4.0): [0.95, 0.94, 0.96]}
+    verdict = e13.rehn_sommer_verdict(e13.comparisons(_summary(flat)))
+    assert verdict.startswith("effcode does not reproduce it") and "farther in" in verdict
+
+
+def test_olshausen_reproduced_only_by_a_significantly_wider_spread():
+    table = {("l1", 1.0): [0.8, 0.8, 0.8], ("l1", 4.0): [0.7, 0.7, 0.7]}
+    wider = {("l1", 1.0): [0.20, 0.22, 0.21], ("l1", 4.0): [0.40, 0.43, 0.41]}
+    same = {("l1", 1.0): [0.20, 0.22, 0.21], ("l1", 4.0): [0.22, 0.20, 0.21]}
+    assert e13.olshausen_verdict(e13.comparisons(_summary(table, nx_spread=wider))).startswith(
+        "effcode reproduces it")
+    assert "does not reproduce" in e13.olshausen_verdict(e13.comparisons(_summary(table, nx_spread=same)))
+    narrower = {("l1", 1.0): wider[("l1", 4.0)], ("l1", 4.0): wider[("l1", 1.0)]}
+    assert "contradicts" in e13.olshausen_verdict(e13.comparisons(_summary(table, nx_spread=narrower)))
+
+
+def test_sailnet_verdict_needs_no_rejection_in_any_seed_and_no_fewer_blobs():
+    table = {("sailnet", 1.0): [0.30, 0.32, 0.31], ("l1", 1.0): [0.80, 0.82, 0.81]}
+    like_v1 = {("sailnet", 1.0): [0.4, 0.6, 0.3]}
+    ok = e13.comparisons(_summary(table, nxny_p_value=like_v1, fewer_blobs_p=like_v1))
+    text = e13.sailnet_verdict(_summary(table), ok)
+    assert text.startswith("effcode reproduces it") and "rejected in 0 of 3 seeds" in text
+    assert "SAILnet 1x is closer to V1 than L1 sparse coding 1x" in text
+    one_rejected = {("sailnet", 1.0): [0.4, 0.001, 0.3]}
+    bad = e13.comparisons(_summary(table, nxny_p_value=one_rejected, fewer_blobs_p=like_v1))
+    assert e13.sailnet_verdict(_summary(table), bad).startswith("effcode does not reproduce it")
+    # three p-values of 0.02: Holm across seeds adjusts all to 0.06, so no seed rejects at 5%
+    borderline = {("sailnet", 1.0): [0.02, 0.02, 0.02]}
+    fam = e13.permutation_family(_summary(table, nxny_p_value=borderline)["sailnet@1x"])
+    assert fam["p_holm"] == pytest.approx([0.06, 0.06, 0.06]) and not any(fam["rejected"])
+
+
+def test_report_text_names_each_paper_and_its_verdict():
+    table = {**HARD_WINS, ("sailnet", 1.0): [0.6, 0.62, 0.61]}
+    summary = _summary(table)
+    tests = e13.comparisons(summary)
+    text = e13.report_text(summary, tests, {**SCORER_DEFAULTS, "n_bootstrap": 200}, "Training: test.")
+    for paper in ("Zylberberg", "Rehn & Sommer", "Olshausen (2013"):
+        assert paper in text
+    assert "| SAILnet | 1x | 144 | 3 |" in text
+    found = e13.verdicts(summary, tests)
+    assert found["sailnet"].startswith("effcode does not reproduce it")     # p = 0.001 in every seed
+    assert e13.answer(found).count("reported that") == 3
