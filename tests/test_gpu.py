@@ -8,7 +8,8 @@ pytestmark = [pytest.mark.gpu,
               pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")]
 
 SMALL = {"sparse_coding": {"n_filters": 16, "n_steps": 20}, "ica": {"n_filters": 16, "n_patches": 5000},
-         "isa": {"n_filters": 16, "n_patches": 5000}, "sparse_cnn": {"n_filters": 8, "n_steps": 20}}
+         "isa": {"n_filters": 16, "n_patches": 5000}, "sparse_cnn": {"n_filters": 8, "n_steps": 20},
+         "sailnet": {"n_filters": 16, "n_steps": 20}}
 
 
 @pytest.mark.parametrize("method", sorted(SMALL))

@@ -10,6 +10,7 @@ from effcode.learners import make_learner
 
 SMALL = {"sparse_coding": {"n_filters": 12, "n_steps": 8, "batch_size": 64},
          "ica": {"n_filters": 8, "n_patches": 3000},
+         "sailnet": {"n_filters": 12, "n_steps": 8, "batch_size": 64},
          "sparse_cnn": {"n_filters": 4, "n_steps": 4, "crop_size": 32, "batch_size": 2}}
 
 
@@ -30,6 +31,7 @@ class Interrupt(Exception):
 
 @pytest.mark.parametrize("method, params", [
     ("sparse_coding", {"n_components": 12, "n_steps": 12, "batch_size": 64}),
+    ("sailnet", {"n_components": 12, "n_steps": 12, "batch_size": 64}),
     ("sparse_cnn", {"n_components": 4, "n_steps": 12, "crop_size": 32, "batch_size": 2, "kernel_size": 8}),
 ])
 def test_resume_from_checkpoint_matches_an_uninterrupted_run(method, params, small_image_folder, tmp_path):

@@ -17,6 +17,7 @@ from sklearn.utils.estimator_checks import check_estimator
 
 from effcode.learners.ica import ICA
 from effcode.learners.isa import ISA
+from effcode.learners.sailnet import SAILnet
 from effcode.learners.sparse_coding import SparseCoding
 
 OWN_MESSAGES = {
@@ -34,6 +35,8 @@ ONE_UNIT = "the check sets n_components=1, which ISA refuses when subspace_size=
 EXPECTED = {
     SparseCoding: {**OWN_MESSAGES,
                    "check_transformer_preserve_dtypes": "codes are computed and returned in float32 (torch)"},
+    SAILnet: {**OWN_MESSAGES,
+              "check_transformer_preserve_dtypes": "spike counts are computed and returned in float32 (torch)"},
     ICA: ICA_LIKE,
     "ISA-1": ICA_LIKE,
     "ISA-2": {**ICA_LIKE, **{check: ONE_UNIT for check in (
@@ -42,6 +45,7 @@ EXPECTED = {
 }
 ESTIMATORS = {
     SparseCoding: lambda: SparseCoding(n_components=3, n_steps=5, batch_size=16),
+    SAILnet: lambda: SAILnet(n_components=3, n_steps=5, batch_size=16),
     ICA: lambda: ICA(n_components=2),
     "ISA-1": lambda: ISA(n_components=2, subspace_size=1),
     "ISA-2": lambda: ISA(n_components=2, subspace_size=2),

@@ -1,0 +1,430 @@
+r"""SAILnet (Zylberberg, Murphy & DeWeese 2011): sparse coding with spiking neurons and local plasticity.
+
+K leaky integrate-and-fire units see a patch x (d,) through feed-forward weights Q
+(K, d) and inhibit each other through non-negative lateral weights W (K, K, zero
+diagonal).  While the patch is shown, unit i's membrane potential u_i follows
+
+.. math::  \tau\,\frac{du_i}{dt} = -u_i + \sum_j Q_{ij} x_j - \sum_{m \ne i} W_{im}\, s_m(t),
+
+integrated with Euler steps of ``dt`` for ``n_timesteps`` steps (a presentation of
+``n_timesteps * dt`` time units; u starts at 0).  s_m(t) ∈ {0, 1} marks whether unit m
+spiked at the previous step: a unit spikes when u_i ≥ θ_i and its potential is then
+reset to 0.  Unit i's output n_i is its spike count over the presentation.  In
+discrete time, with η = dt/τ:
+
+.. math::  u \leftarrow (1-\eta)\,u + \eta\,(Qx - W s),\qquad s = [u \ge \theta],
+           \qquad n \mathrel{+}= s,\qquad u \leftarrow u\,(1 - s).
+
+**Learning.**  After each batch of B patches the three local rules of the paper are
+applied with batch means (as in the authors' released MATLAB code):
+
+.. math::  \Delta W_{im} = \alpha\,(\langle n_i n_m\rangle - p^2),\quad
+           W \leftarrow \max(W, 0),\ W_{ii} = 0            \quad\text{(anti-Hebbian, Földiák)}
+
+           \Delta Q_{ij} = \beta\,\langle n_i\,(x_j - n_i Q_{ij})\rangle \quad\text{(Hebbian, Oja)}
+
+           \Delta\theta_i = \gamma\,(\langle n_i\rangle - p)       \quad\text{(homeostatic threshold)}
+
+with p the target spike count per unit per patch.  Each rule uses only quantities
+available at the synapse (pre- and post-synaptic spike counts, the input, the weight
+itself).  The paper shows that, with sparse and decorrelated outputs, these rules
+approximately minimise the error of the linear generative model x ≈ Σ_i n_i Q_i
+under the constraints ⟨n_i⟩ = p and ⟨n_i n_m⟩ = p².
+
+**Units.**  Patches are normalised before they reach the network (``normalize``):
+``"patch"`` (the paper's) gives each patch zero mean and unit variance across its
+pixels; ``"global"`` divides every patch by s, the root-mean-square pixel value of
+the first training batch (``scale_``), keeping relative contrast.  Q (``components_``)
+is in those normalised pixel units; θ (``thresholds_``) and u in units of the drive
+Qx; W (``lateral_``) in units of drive per spike; spike counts n (``transform``) are
+integers in [0, ``n_timesteps``], stored as float32.
+
+**Defaults.**  The paper's model on the paper's input: Olshausen-Field-whitened
+16x16 patches, each normalised to zero mean and unit variance; target rate p = 0.05
+spikes per unit per patch; Euler step η = dt/τ = 0.1 for 50 steps (a presentation of
+five membrane time constants); initial thresholds 2, lateral weights 0 and random
+unit-norm Q; and the learning rates α = 1, β = 0.01, γ = 0.1 applied to batch means of
+100 patches, all as in the authors' released MATLAB code (github.com/jzlab/SAILnet,
+``init.m`` and ``activities.m``), which trains 25,000 batches.  Two choices differ,
+for speed: 3,000 batches (300,000 patches) instead of 25,000, and 256 units (the
+released code's complete network) rather than the overcomplete network of the
+paper's figures (about 75 spikes per patch at p = 0.05, its Fig. 2 caption, i.e. on
+the order of 1,500 units), whose (K, K) lateral step would cost about 36 times more
+per presentation.  On the default images,
+``learn_filters("sailnet", "default", patch_size=16, seed=0)`` trains in about
+35-50 s on one CPU thread and gives median Gabor R² 0.95 (all 256 units ≥ 0.7, 99% ≥
+0.8; ``effcode.v1.score_population(bank, population="basis")``), a mean rate of 0.051
+spikes per unit per patch over the last 100 batches (1.6% of unit-patch pairs spike),
+``reconstruction_error`` 0.74 and ``decoder_gain`` 0.42.  Already after 1,500
+batches (about 16 s) the median R² is 0.94.
+
+**Filters.**  ``filters_``, ``basis_`` and ``components_`` are all Q (K, d): the
+feed-forward weights, which the paper shows as the units' receptive fields.
+By the Oja rule Q_i tends to ⟨n_i x⟩/⟨n_i²⟩, the spike-triggered average scaled to
+be the unit's decoding vector in the linear generative model.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from sklearn.utils.validation import check_is_fitted
+from tqdm.auto import tqdm
+
+from ..errors import DivergenceError, InputError
+from ..validation import check_array, check_choice, check_float, check_int, check_random_state, resolve_device
+from .base import LEARNERS, FilterLearner
+
+NORMALIZATIONS = ("patch", "global")
+
+
+@dataclass
+class _Settings:
+    """Validated hyper-parameters of the network and its plasticity."""
+
+    p: float
+    alpha: float
+    beta: float
+    gamma: float
+    eta: float  # dt / tau
+    n_timesteps: int
+    initial_threshold: float
+    normalize: str
+    device: torch.device
+
+
+def _as_tensor(name: str, X, device, n_features: int | None = None) -> torch.Tensor:
+    """X (array or tensor) as a validated float32 (n, d) tensor on ``device``."""
+    if isinstance(X, torch.Tensor):
+        tensor = X.detach().to(device=device, dtype=torch.float32)
+        if tensor.ndim != 2 or tensor.numel() == 0:
+            raise InputError(f"{name} must be a non-empty 2-D array, got shape {tuple(tensor.shape)}")
+        if not bool(torch.isfinite(tensor).all()):
+            raise InputError(f"{name} contains NaN or Inf values")
+    else:
+        tensor = torch.from_numpy(np.ascontiguousarray(check_array(name, X, ndim=2, dtype=np.float32))).to(device)
+    if n_features is not None and tensor.shape[1] != n_features:
+        raise InputError(f"{name} must have {n_features} columns (features), got shape {tuple(tensor.shape)}")
+    return tensor
+
+
+def _normalise_patches(X: torch.Tensor) -> torch.Tensor:
+    """Each row with zero mean and unit variance (a constant row becomes zeros)."""
+    centred = X - X.mean(dim=1, keepdim=True)
+    std = centred.pow(2).mean(dim=1, keepdim=True).sqrt()
+    return centred / std.clamp_min(1e-8)
+
+
+def _data_scale(X: torch.Tensor) -> float:
+    """Root-mean-square entry of X, computed in float64."""
+    scale = float(X.to(torch.float64).pow(2).mean().sqrt())
+    if not scale > 0:
+        raise InputError("X is all zeros; SAILnet needs patches with non-zero variance")
+    return scale
+
+
+class _Network:
+    """Q, W, θ and the plasticity step, all torch on one device."""
+
+    def __init__(self, Q: torch.Tensor, W: torch.Tensor, theta: torch.Tensor, settings: _Settings):
+        self.settings = settings
+        self.Q, self.W, self.theta = Q, W, theta
+        self.n_steps = 0
+
+    def spike_counts(self, X: torch.Tensor) -> torch.Tensor:
+        """Spike counts (B, K) of the LIF network shown the normalised patches X (B, d)."""
+        s = self.settings
+        drive = X @ self.Q.T
+        u = torch.zeros_like(drive)
+        spikes = torch.zeros_like(drive)
+        counts = torch.zeros_like(drive)
+        lateral = self.W.T.contiguous()
+        for _ in range(s.n_timesteps):
+            u = (1.0 - s.eta) * u + s.eta * (drive - spikes @ lateral)
+            spikes = (u >= self.theta).to(drive.dtype)
+            counts += spikes
+            u = u * (1.0 - spikes)
+        return counts
+
+    def step(self, X: torch.Tensor) -> dict:
+        """One plasticity step on the normalised batch X (B, d); returns the step's record."""
+        s = self.settings
+        self.n_steps += 1
+        with torch.no_grad():
+            n = self.spike_counts(X)
+            batch = X.shape[0]
+            rate = n.mean(dim=0)
+            decoded = n @ self.Q
+            # the generative model's decoding with its best single gain c (see history_)
+            gain = (decoded * X).sum() / decoded.pow(2).sum().clamp_min(torch.finfo(X.dtype).tiny)
+            residual = X - gain * decoded
+            # the three local rules, from the same spike counts
+            W = self.W + s.alpha * (n.T @ n / batch - s.p ** 2)
+            W.fill_diagonal_(0.0)
+            W.clamp_(min=0.0)
+            Q = self.Q + s.beta * (n.T @ X / batch - n.pow(2).mean(dim=0)[:, None] * self.Q)
+            theta = self.theta + s.gamma * (rate - s.p)
+            if not (torch.isfinite(Q).all() and torch.isfinite(W).all() and torch.isfinite(theta).all()):
+                raise DivergenceError(
+                    f"SAILnet weights became NaN/Inf at update {self.n_steps}; likely cause: learning rates "
+                    f"alpha={s.alpha}, beta={s.beta}, gamma={s.gamma} too large, or NaN/Inf in the patches")
+            change = torch.linalg.vector_norm(Q - self.Q)
+            self.Q, self.W, self.theta = Q, W, theta
+            x_energy = X.pow(2).sum().clamp_min(torch.finfo(X.dtype).tiny)
+            return {
+                "firing_rate": float(rate.mean()),
+                "sparsity": float((n > 0).to(X.dtype).mean()),
+                "reconstruction_error": float(residual.pow(2).sum() / x_energy),
+                "decoder_gain": float(gain),
+                "threshold": float(theta.mean()),
+                "lateral": float(W.mean()),
+                "weight_change": float(change),
+            }
+
+
+class SAILnet(FilterLearner):
+    """SAILnet: spiking LIF units with local Hebbian, anti-Hebbian and homeostatic plasticity.
+
+    See the module docstring for the dynamics, the rules and the units.
+
+    Parameters
+    ----------
+    n_components : number of units K.
+    p : target spike count per unit per patch (the paper's 0.05).
+    alpha : rate of the lateral (anti-Hebbian) rule, per spike² of correlation.
+    beta : rate of the feed-forward (Oja) rule.
+    gamma : rate of the threshold rule, drive units per spike.
+    tau : membrane time constant; ``dt`` the Euler step (same time unit); only dt/tau
+        matters, and it must be in (0, 1].
+    n_timesteps : Euler steps per patch presentation (a presentation lasts n_timesteps·dt).
+    initial_threshold : starting θ of every unit, in drive units.
+    normalize : ``"patch"`` (zero mean, unit variance per patch, as in the paper) or
+        ``"global"`` (divide by the RMS of the first training batch).
+    batch_size : patches per plasticity step; ``n_steps`` steps made by ``fit`` and
+        (``n_steps * batch_size`` patches) by ``fit_images``.
+    random_state : seed of the initial weights and of batch order.
+    device : torch device for all computation.
+    progress : show a progress bar in ``fit`` / ``fit_images``.
+
+    Attributes
+    ----------
+    components_, basis_, filters_ : (K, d) float32 feed-forward weights Q (the same values).
+    lateral_ : (K, K) float32 inhibitory weights W (≥ 0, zero diagonal), drive units per spike.
+    thresholds_ : (K,) float32 thresholds θ, drive units.
+    scale_ : RMS of the first training batch (used by ``normalize="global"``).
+    history_ : dict of per-step lists: ``firing_rate`` (mean spikes per unit per patch),
+        ``sparsity`` (fraction of (patch, unit) pairs with at least one spike),
+        ``reconstruction_error`` (||X - c n Q||² / ||X||² on the normalised patches: the
+        paper's linear generative model x ≈ n Q with the batch's least-squares gain c),
+        ``decoder_gain`` (that c), ``threshold`` (mean θ), ``lateral`` (mean W),
+        ``weight_change`` (Frobenius norm of the change of Q).
+    n_steps_ : plasticity steps made.
+    """
+
+    def __init__(self, n_components: int = 256, *, p: float = 0.05, alpha: float = 1.0, beta: float = 0.01,
+                 gamma: float = 0.1, tau: float = 1.0, dt: float = 0.1, n_timesteps: int = 50,
+                 initial_threshold: float = 2.0, normalize: str = "patch", batch_size: int = 100,
+                 n_steps: int = 3000, random_state: int = 0, device="cpu", progress: bool = False):
+        self.n_components = n_components
+        self.p = p
+        self.alpha = alpha
+        self.beta = beta
+        self.gamma = gamma
+        self.tau = tau
+        self.dt = dt
+        self.n_timesteps = n_timesteps
+        self.initial_threshold = initial_threshold
+        self.normalize = normalize
+        self.batch_size = batch_size
+        self.n_steps = n_steps
+        self.random_state = random_state
+        self.device = device
+        self.progress = progress
+
+    # ----------------------------------------------------------------- fitting
+
+    def _settings(self) -> _Settings:
+        check_int("n_components", self.n_components)
+        check_int("batch_size", self.batch_size)
+        check_int("n_steps", self.n_steps)
+        tau = check_float("tau", self.tau, minimum=0.0, strict_minimum=True)
+        dt = check_float("dt", self.dt, minimum=0.0, strict_minimum=True)
+        if dt > tau:
+            raise InputError(f"dt must be <= tau (Euler steps longer than the membrane time constant are "
+                             f"unstable), got dt={dt}, tau={tau}")
+        return _Settings(
+            p=check_float("p", self.p, minimum=0.0, strict_minimum=True),
+            alpha=check_float("alpha", self.alpha, minimum=0.0),
+            beta=check_float("beta", self.beta, minimum=0.0, strict_minimum=True),
+            gamma=check_float("gamma", self.gamma, minimum=0.0),
+            eta=dt / tau,
+            n_timesteps=check_int("n_timesteps", self.n_timesteps),
+            initial_threshold=check_float("initial_threshold", self.initial_threshold, minimum=0.0,
+                                          strict_minimum=True),
+            normalize=check_choice("normalize", self.normalize, NORMALIZATIONS),
+            device=resolve_device(self.device),
+        )
+
+    def _prepare(self, X: torch.Tensor) -> torch.Tensor:
+        """Patches as the network sees them (see ``normalize``)."""
+        if self.normalize == "patch":
+            return _normalise_patches(X)
+        return X / self.scale_
+
+    def _start(self, X: torch.Tensor, settings: _Settings) -> None:
+        """Fresh state: data scale from X, random unit-norm Q, W = 0, θ = initial_threshold."""
+        self.scale_ = _data_scale(X)
+        self._rng = check_random_state(self.random_state)
+        k, d = self.n_components, X.shape[1]
+        Q = self._rng.standard_normal((k, d))
+        Q /= np.linalg.norm(Q, axis=1, keepdims=True)
+        device = settings.device
+        self._network = _Network(torch.from_numpy(Q.astype(np.float32)).to(device),
+                                 torch.zeros(k, k, dtype=torch.float32, device=device),
+                                 torch.full((k,), settings.initial_threshold, dtype=torch.float32, device=device),
+                                 settings)
+        self.n_features_in_ = d
+        self.history_ = {"firing_rate": [], "sparsity": [], "reconstruction_error": [], "decoder_gain": [],
+                         "threshold": [], "lateral": [], "weight_change": []}
+
+    def _update(self, batch: torch.Tensor) -> None:
+        record = self._network.step(self._prepare(batch))
+        for key, value in record.items():
+            self.history_[key].append(value)
+        self._publish()
+
+    def _publish(self) -> None:
+        net = self._network
+        weights = net.Q.cpu().numpy().copy()
+        self.components_ = weights
+        self.basis_ = weights
+        self.filters_ = weights
+        self.lateral_ = net.W.cpu().numpy().copy()
+        self.thresholds_ = net.theta.cpu().numpy().copy()
+        self.n_steps_ = net.n_steps
+
+    def fit(self, X, y=None):
+        """Learn Q, W and θ from X (n, d): ``n_steps`` plasticity steps on random batches (epochs of X)."""
+        settings = self._settings()
+        data = _as_tensor("X", X, settings.device)
+        self._start(data, settings)
+        n = data.shape[0]
+        batch = min(self.batch_size, n)
+        order = np.empty(0, dtype=np.int64)
+        for _ in tqdm(range(self.n_steps), desc="SAILnet", disable=not self.progress):
+            if order.size < batch:
+                order = np.concatenate([order, self._rng.permutation(n)])
+            index, order = order[:batch], order[batch:]
+            self._update(data[torch.from_numpy(index).to(settings.device)])
+        return self
+
+    def partial_fit(self, X, y=None):
+        """One plasticity step on the batch X (n, d); the first call initialises the network."""
+        if not hasattr(self, "_network"):
+            settings = self._settings()
+            data = _as_tensor("X", X, settings.device)
+            self._start(data, settings)
+        else:
+            data = _as_tensor("X", X, self._network.settings.device, self.n_features_in_)
+        self._update(data)
+        return self
+
+    def fit_images(self, images, *, patch_size: int = 16, n_patches: int | None = None, progress: bool = False,
+                   checkpoint=None, checkpoint_every: int = 100):
+        """Fit on whitened patches streamed from ``images`` (the sparse-coding preprocessing).
+
+        Olshausen-Field whitening and unit variance per image
+        (:func:`effcode.data.whiten_images`), then ``n_patches`` random
+        ``patch_size`` x ``patch_size`` patches (default ``n_steps * batch_size``)
+        streamed by :class:`effcode.data.PatchSampler` in batches of ``batch_size``,
+        one :meth:`partial_fit` step each (which then normalises each patch, see
+        ``normalize``).  Only one batch is held in memory at a time.
+
+        With ``checkpoint`` (a file path) the state is saved there every ``checkpoint_every``
+        steps (torch format, loadable with ``weights_only=True``); if the file already holds a
+        checkpoint of the same configuration, training continues from it and ends with the
+        result of an uninterrupted run.
+        """
+        from ..data import PatchSampler, whiten_images
+        from ..runs.checkpoint import Checkpointer
+
+        settings = self._settings()
+        patch_size = check_int("patch_size", patch_size, minimum=2)
+        n_total = self.n_steps * self.batch_size if n_patches is None else check_int("n_patches", n_patches)
+        sampler = PatchSampler(whiten_images(images), patch_size, batch_size=self.batch_size,
+                               seed=self.random_state)
+        for attr in ("_network", "components_"):
+            if hasattr(self, attr):
+                delattr(self, attr)
+        n_batches = -(-n_total // self.batch_size)
+        checkpoints = Checkpointer(checkpoint, checkpoint_every)
+        fingerprint = repr(sorted({**self.get_params(), "patch_size": patch_size, "n_total": n_total,
+                                   "images": [getattr(im, "sha256", None) for im in images]}.items()))
+        done = self._restore(checkpoints.load(), settings, fingerprint, checkpoint)
+        for step, batch in enumerate(tqdm(sampler.batches(n_total), total=n_batches, desc="SAILnet",
+                                          disable=not (progress or self.progress)), start=1):
+            if step <= done:
+                continue  # drawn and discarded, so the sampler continues exactly where it stopped
+            self.partial_fit(batch)
+            if checkpoints.due(step):
+                checkpoints.save(self._checkpoint_state(step, fingerprint))
+            self._after_step(step)
+        return self
+
+    def _after_step(self, step: int) -> None:
+        """Called after each step of :meth:`fit_images` (tests use it to simulate an interruption)."""
+
+    def _checkpoint_state(self, step: int, fingerprint: str) -> dict:
+        net = self._network
+        return {"step": step, "fingerprint": fingerprint, "scale": self.scale_, "n_features": self.n_features_in_,
+                "Q": net.Q.cpu(), "W": net.W.cpu(), "theta": net.theta.cpu(), "n_steps": net.n_steps,
+                "history": {key: list(values) for key, values in self.history_.items()}}
+
+    def _restore(self, state: dict | None, settings: _Settings, fingerprint: str, path) -> int:
+        """Load a checkpoint's state; returns the number of steps it had done (0 without one)."""
+        if state is None:
+            return 0
+        if state["fingerprint"] != fingerprint:
+            raise InputError(f"checkpoint {path} was written by a different configuration or image set; "
+                             "delete it or give another checkpoint path")
+        device = settings.device
+        net = _Network(state["Q"].to(device), state["W"].to(device), state["theta"].to(device), settings)
+        net.n_steps = state["n_steps"]
+        self._network, self.scale_, self.n_features_in_ = net, state["scale"], state["n_features"]
+        self._rng = check_random_state(self.random_state)
+        self.history_ = {key: list(values) for key, values in state["history"].items()}
+        self._publish()
+        return state["step"]
+
+    # ----------------------------------------------------------------- using the model
+
+    def transform(self, X, batch_size: int = 65536) -> np.ndarray:
+        """Spike counts (n, K), float32 integers in [0, n_timesteps], of the trained network shown X (n, d)."""
+        check_is_fitted(self, "components_")
+        net = self._network
+        data = check_array("X", X, ndim=2, dtype=np.float32)
+        if data.shape[1] != self.n_features_in_:
+            raise InputError(f"X must have {self.n_features_in_} columns (features), got shape {data.shape}")
+        batch_size = check_int("batch_size", batch_size)
+        out = np.empty((data.shape[0], self.components_.shape[0]), dtype=np.float32)
+        with torch.no_grad():
+            for start in range(0, data.shape[0], batch_size):
+                chunk = torch.from_numpy(np.ascontiguousarray(data[start:start + batch_size]))
+                counts = net.spike_counts(self._prepare(chunk.to(net.settings.device)))
+                out[start:start + chunk.shape[0]] = counts.cpu().numpy()
+        return out
+
+    def inverse_transform(self, counts) -> np.ndarray:
+        """The linear generative model's patches (n, d) = counts @ components_, in normalised patch units."""
+        check_is_fitted(self, "components_")
+        counts = check_array("counts", counts, ndim=2, dtype=np.float32)
+        if counts.shape[1] != self.components_.shape[0]:
+            raise InputError(f"counts must have {self.components_.shape[0]} columns, got shape {counts.shape}")
+        return counts @ self.components_
+
+
+LEARNERS.register("sailnet", SAILnet)
+
+__all__ = ["SAILnet"]
