@@ -112,7 +112,7 @@ def test_report_text_names_each_paper_and_its_verdict():
     text = e13.report_text(summary, tests, {**SCORER_DEFAULTS, "n_bootstrap": 200}, "Training: test.")
     for paper in ("Zylberberg", "Rehn & Sommer", "Olshausen (2013"):
         assert paper in text
-    assert "| SAILnet | 1x | 144 | 3 |" in text
+    assert "| SAILnet | 1x | 144 | 3 | 72.0 |" in text
     found = e13.verdicts(summary, tests)
     assert found["sailnet"].startswith("effcode does not reproduce it")     # p = 0.001 in every seed
     assert e13.answer(found).count("reported that") == 3

@@ -317,13 +317,15 @@ def claims_table(found: Mapping[str, str]) -> str:
 
 def settings_table(summary: Mapping) -> str:
     """Markdown table of every setting: means and 95% t-intervals across seeds."""
-    rows = ["| code | overcompleteness | units | seeds | median R² | resolved units | nx–ny distance | largest p | "
-            "blob-like fraction | median nx | median ny | spread of log nx | spread of log ny |",
-            "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    rows = ["| code | overcompleteness | units | seeds | active units per patch | median R² | resolved units | "
+            "nx–ny distance | largest p | blob-like fraction | median nx | median ny | spread of log nx | "
+            "spread of log ny |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for s in sorted(summary.values(), key=lambda s: s["index"]):
         p = [v for v in s["values"]["nxny_p_value"] if math.isfinite(v)]
+        active = s["active_fraction"] * s["n_filters"]
         rows.append(f"| {CODE_NAMES.get(s['code'], s['code'])} | {s['factor']:g}x | {s['n_filters']} | {s['n_seeds']} | "
-                    f"{interval(s, 'median_r2')} | {interval(s, 'n_resolved', 0)} | {interval(s, 'nxny_distance')} | "
+                    f"{fmt(active, 1)} | {interval(s, 'median_r2')} | {interval(s, 'n_resolved', 0)} | {interval(s, 'nxny_distance')} | "
                     f"{fmt_p(max(p)) if p else '–'} | {interval(s, 'blob_fraction')} | {interval(s, 'median_nx')} | "
                     f"{interval(s, 'median_ny')} | {interval(s, 'nx_spread')} | {interval(s, 'ny_spread')} |")
     return "\n".join(rows)
@@ -338,7 +340,8 @@ def answer(found: Mapping[str, str]) -> str:
 def report_text(summary: Mapping, tests: Mapping, settings: Mapping, training: str) -> str:
     found = verdicts(summary, tests)
     parts = [scorer_sentence(settings), training, settings_table(summary),
-             "Mean [95% t-interval] across seeds; \"largest p\" is the largest over seeds of the permutation test "
+             "Mean [95% t-interval] across seeds; active units per patch is the mean over seeds of the last training "
+             "batch's non-zero codes (SAILnet: units that spiked); \"largest p\" is the largest over seeds of the permutation test "
              "against Ringach's cells; the spread is the interquartile range of log10 nx (ny) over resolved units.",
              claims_table(found)]
     for key, text in found.items():
@@ -456,7 +459,7 @@ register(Experiment(
                  "shorter than experiment 01's 2,400 (experiment 12), so every code is compared at equal, and not "
                  "full, training."),
     defaults={"patch_size": 12, "factors": [1.0, 2.0, 4.0], "objectives": ["l1", "l0", "topk"],
-              "sailnet_factors": [1.0], "lam": {"l1": 2.0, "l0": 1.0}, "topk_k": 8, "n_seeds": 3, "n_steps": 800,
+              "sailnet_factors": [1.0, 4.0], "lam": {"l1": 2.0, "l0": 1.0}, "topk_k": 8, "n_seeds": 3, "n_steps": 800,
               "n_iter": 20, "sailnet_steps": None, **SCORER_DEFAULTS, "n_bootstrap": 200, "backend": "joblib",
               "n_jobs": 2, "scheduler": ""},
     quick={"patch_size": 8, "factors": [1.0, 2.0], "topk_k": 4, "n_seeds": 2, "n_steps": 40, "sailnet_steps": 40,
