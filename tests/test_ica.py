@@ -99,8 +99,12 @@ def test_warns_when_not_converged(laplacian_mixture):
 def test_dimension_reduction_by_variance_fraction():
     rng = np.random.default_rng(2)
     X = rng.laplace(size=(4000, 5)) @ rng.standard_normal((5, 30)) + 1e-4 * rng.standard_normal((4000, 30))
-    model = ICA(whiten_components=0.999).fit(X)
+    model = ICA(5, whiten_components=0.999).fit(X)
     assert model.components_.shape == (5, 30)           # 5 signal dimensions kept, noise dropped
+    assert model.whitener_.n_components == 5
+    half = ICA(whiten_components=0.999).fit(X)           # n_components None: FastICA estimates half of d'
+    assert half.components_.shape == (2, 30)
+    assert ICA(algorithm="infomax", whiten_components=4, max_iter=5).fit(X).components_.shape == (4, 30)
     fewer = ICA(3, whiten_components=5).fit(X)           # FastICA may estimate fewer units than d'
     assert fewer.components_.shape == (3, 30)
     assert np.allclose(np.corrcoef(fewer.transform(X).T), np.eye(3), atol=1e-6)
