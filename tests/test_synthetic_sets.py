@@ -102,6 +102,23 @@ def test_noisy_photos_are_noisier_than_their_clean_sources():
 
 
 @pytest.mark.parametrize("name", SETS)
-def test_sets_take_no_argument(name):
+def test_sets_refuse_a_bad_argument(name):
     with pytest.raises(InputError):
         load_images(f"{name}:x")
+
+
+def test_noisy_photos_full_well_argument_sets_the_noise_level():
+    from effcode.data.synthetic_sets import _noisy_photo_sources
+
+    clean = dict(_noisy_photo_sources())
+    default, noisier = load_images("noisy_photos"), load_images("noisy_photos:250")
+    assert [im.id.split("/", 1)[1] for im in noisier][0].endswith("@250e")
+    for a, b in zip(default, noisier):
+        name = a.id.split("/", 1)[1]
+        # a quarter of the photo-electrons: about twice the shot-noise SD (more where 8-bit steps mattered)
+        ratio = (b.array - clean[name]).std() / (a.array - clean[name]).std()
+        assert 1.6 < ratio < 2.6, (name, ratio)
+    assert np.array_equal(load_images("noisy_photos:1000")[0].array, default[0].array)
+    for bad in ("noisy_photos:-5", "noisy_photos:lots"):
+        with pytest.raises(InputError, match="positive number of photo-electrons"):
+            load_images(bad)

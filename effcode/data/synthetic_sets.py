@@ -23,6 +23,7 @@ ships inside scikit-image, scikit-learn or matplotlib.  See ``docs/data.md``.
 from __future__ import annotations
 
 import functools
+import math
 
 import numpy as np
 
@@ -193,19 +194,24 @@ def _noisy_photo_sources() -> list[tuple[str, np.ndarray]]:
     return named
 
 
-@functools.lru_cache(maxsize=1)
-def _noisy_photo_set() -> tuple[Image, ...]:
+@functools.lru_cache(maxsize=2)
+def _noisy_photo_set(full_well: float = FULL_WELL) -> tuple[Image, ...]:
     images = []
+    suffix = "" if full_well == FULL_WELL else f"@{full_well:g}e"
     for i, (name, clean) in enumerate(_noisy_photo_sources()):
         rng = np.random.default_rng(NOISY_PHOTOS_SEED + i)
-        image = make_image(add_sensor_noise(clean, rng), f"noisy_photos/{name}", "noisy_photos")
+        image = make_image(add_sensor_noise(clean, rng, full_well=full_well), f"noisy_photos/{name}{suffix}",
+                           "noisy_photos")
         image.array.setflags(write=False)
         images.append(image)
     return tuple(images)
 
 
-def noisy_photo_images() -> list[Image]:
+def noisy_photo_images(full_well: float = FULL_WELL) -> list[Image]:
     """The ``"noisy_photos"`` set: 8 photographs, 256 x 512, Poisson-Gaussian sensor noise, 8 bits.
+
+    ``full_well``: photo-electrons at full white (default 1000, a compact camera at moderate ISO;
+    250 is four times the shot-noise variance, a small sensor at high ISO).
 
     Crops, in order: the top-left and bottom-right 256 x 512 of the right frame of
     ``stereo_motorcycle``; that frame resized to 512 px wide (345 x 512) and centre-cropped;
@@ -213,15 +219,25 @@ def noisy_photo_images() -> list[Image]:
     ``flower.jpg`` (scikit-learn) and ``rocket`` (scikit-image) resized to 0.8x (342 x 512) and
     centre-cropped.  Noise seeds 20240602 + i; model in :func:`add_sensor_noise`.
     """
-    return [image.copy() for image in _noisy_photo_set()]
+    return [image.copy() for image in _noisy_photo_set(float(full_well))]
 
 
 @SOURCES.register("noisy_photos")
 def load_noisy_photos(argument: str | None = None, *, linearize_srgb: bool = False) -> list[Image]:
-    """8 noisy 8-bit 256 x 512 photographs (5 of them held out of the default set; no download)."""
+    """8 noisy 8-bit 256 x 512 photographs (5 of them held out of the default set; no download).
+
+    ``"noisy_photos:250"`` sets the full well to 250 photo-electrons (noisier); default 1000.
+    """
+    full_well = FULL_WELL
     if argument:
-        raise InputError(f"image source 'noisy_photos' takes no argument, got 'noisy_photos:{argument}'")
-    images = noisy_photo_images()
+        try:
+            full_well = float(argument)
+        except ValueError:
+            full_well = math.nan
+        if not (math.isfinite(full_well) and full_well > 0):
+            raise InputError(f"image source 'noisy_photos:{argument}': expected a positive number of "
+                             "photo-electrons at full white, e.g. 'noisy_photos:250'")
+    images = noisy_photo_images(full_well)
     if linearize_srgb:
         return [make_image(srgb_to_linear(im.array), im.id, im.source) for im in images]
     return images

@@ -151,6 +151,6 @@ register(Experiment(
                  "transposed convolution, loss = ½‖x − x̂‖² + λ·S(a) per interior pixel, S from the objectives "
                  "registry. The network is trained with several seeds (config key n_seeds); n_steps None means "
                  "the learner's default number of training steps."),
-    defaults={"n_filters": 32, "patch_size": 16, "lam": 1.0, "n_steps": None, "example_size": 96, "n_seeds": 3},
+    defaults={"n_filters": 32, "patch_size": 16, "lam": 2.0, "n_steps": None, "example_size": 96, "n_seeds": 3},
     quick={"n_steps": 250, "n_seeds": 2},
     compute=compute, plot=plot, bank=bank_spec))
