@@ -13,7 +13,7 @@ from pathlib import Path
 
 from ..errors import InputError
 from ..validation import check_int
-from .base import LEARNERS, FilterBank, FilterLearner
+from .base import LEARNERS, FilterBank, FilterLearner, StreamedPatchLearner
 
 for _module in sorted(m.name for m in pkgutil.iter_modules(__path__) if m.name not in ("base", "inference")):
     importlib.import_module(f"{__name__}.{_module}")
@@ -69,4 +69,4 @@ def learn_filters(method: str, source="default", *, patch_size: int = 16, n_filt
     return learner.filter_bank((patch_size, patch_size), method=method, config=config, provenance=record)
 
 
-__all__ = ["LEARNERS", "FilterBank", "FilterLearner", "learn_filters", "make_learner", "resumable"]
+__all__ = ["LEARNERS", "FilterBank", "FilterLearner", "StreamedPatchLearner", "learn_filters", "make_learner", "resumable"]

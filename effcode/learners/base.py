@@ -22,10 +22,12 @@ from pathlib import Path
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
+from tqdm.auto import tqdm
 
 from ..errors import InputError
 from ..registry import Registry
 from ..runs.atomic import read_npz, write_npz
+from ..validation import check_int
 
 #: name -> estimator class; every class accepts ``n_components``, ``random_state`` and ``device``.
 LEARNERS: Registry = Registry("learner")
@@ -109,3 +111,74 @@ class FilterLearner(TransformerMixin, BaseEstimator):
         return FilterBank(filters=np.asarray(self.filters_).reshape(k, h, w),
                           basis=np.asarray(self.basis_).reshape(k, h, w), method=method,
                           config=config or {}, provenance=provenance or {}, history=history)
+
+
+class StreamedPatchLearner(FilterLearner):
+    """Base of the learners trained by one :meth:`partial_fit` step per batch of whitened patches.
+
+    :meth:`fit_images` is the template shared by :class:`~effcode.learners.SparseCoding` and
+    :class:`~effcode.learners.sailnet.SAILnet`: preprocessing, the seeded patch stream, and
+    checkpoint/resume.  Subclasses provide ``_settings()`` (validated parameters, raising on bad
+    ones before any work), ``partial_fit``, ``_training_state()`` (the tensors and numbers that
+    continue training, for :class:`~effcode.runs.checkpoint.Checkpointer`) and
+    ``_load_state(state, settings)`` (its inverse); they declare ``progress_label`` (the progress
+    bar's name) and ``fit_attributes`` (what a fit sets, removed before a new one).
+    Parameters ``n_steps``, ``batch_size`` and ``random_state`` are expected.
+    """
+
+    progress_label = ""
+    fit_attributes: tuple[str, ...] = ("components_",)
+
+    def fit_images(self, images, *, patch_size: int = 16, n_patches: int | None = None, progress: bool = False,
+                   checkpoint=None, checkpoint_every: int = 100):
+        """Fit on whitened patches streamed from ``images``.
+
+        Olshausen-Field whitening and unit variance per image
+        (:func:`effcode.data.whiten_images`), then ``n_patches`` random
+        ``patch_size`` x ``patch_size`` patches (default ``n_steps * batch_size``)
+        streamed by :class:`effcode.data.PatchSampler` in batches of ``batch_size``,
+        one :meth:`partial_fit` step each.  Only one batch is held in memory at a time.
+
+        With ``checkpoint`` (a file path) the state is saved there every ``checkpoint_every``
+        steps (torch format, loadable with ``weights_only=True``); if the file already holds a
+        checkpoint of the same configuration, training continues from it and ends with the
+        result of an uninterrupted run.
+        """
+        from ..data import PatchSampler, whiten_images
+        from ..runs.checkpoint import Checkpointer
+
+        settings = self._settings()
+        patch_size = check_int("patch_size", patch_size, minimum=2)
+        n_total = self.n_steps * self.batch_size if n_patches is None else check_int("n_patches", n_patches)
+        sampler = PatchSampler(whiten_images(images), patch_size, batch_size=self.batch_size,
+                               seed=self.random_state)
+        for attr in self.fit_attributes:
+            if hasattr(self, attr):
+                delattr(self, attr)
+        n_batches = -(-n_total // self.batch_size)
+        checkpoints = Checkpointer(checkpoint, checkpoint_every)
+        fingerprint = repr(sorted({**self.get_params(), "patch_size": patch_size, "n_total": n_total,
+                                   "images": [getattr(im, "sha256", None) for im in images]}.items()))
+        done = self._resume(checkpoints.load(), settings, fingerprint, checkpoint)
+        for step, batch in enumerate(tqdm(sampler.batches(n_total), total=n_batches, desc=self.progress_label,
+                                          disable=not (progress or self.progress)), start=1):
+            if step <= done:
+                continue  # drawn and discarded, so the sampler continues exactly where it stopped
+            self.partial_fit(batch)
+            if checkpoints.due(step):
+                checkpoints.save({"step": step, "fingerprint": fingerprint, **self._training_state()})
+            self._after_step(step)
+        return self
+
+    def _after_step(self, step: int) -> None:
+        """Called after each step of :meth:`fit_images` (tests use it to simulate an interruption)."""
+
+    def _resume(self, state: dict | None, settings, fingerprint: str, path) -> int:
+        """Load a checkpoint's state; returns the number of steps it had done (0 without one)."""
+        if state is None:
+            return 0
+        if state["fingerprint"] != fingerprint:
+            raise InputError(f"checkpoint {path} was written by a different configuration or image set; "
+                             "delete it or give another checkpoint path")
+        self._load_state(state, settings)
+        return state["step"]

@@ -76,7 +76,7 @@ from tqdm.auto import tqdm
 
 from ..errors import DivergenceError, InputError
 from ..validation import check_array, check_choice, check_float, check_int, check_random_state, resolve_device
-from .base import LEARNERS, FilterLearner
+from .base import LEARNERS, StreamedPatchLearner
 
 NORMALIZATIONS = ("patch", "global")
 
@@ -185,7 +185,7 @@ class _Network:
             }
 
 
-class SAILnet(FilterLearner):
+class SAILnet(StreamedPatchLearner):
     """SAILnet: spiking LIF units with local Hebbian, anti-Hebbian and homeostatic plasticity.
 
     See the module docstring for the dynamics, the rules and the units.
@@ -222,7 +222,13 @@ class SAILnet(FilterLearner):
         ``decoder_gain`` (that c), ``threshold`` (mean θ), ``lateral`` (mean W),
         ``weight_change`` (Frobenius norm of the change of Q).
     n_steps_ : plasticity steps made.
+
+    ``fit_images`` (whitened patches streamed from images, each then normalised as ``normalize``
+    says; checkpoint and resume) is :meth:`effcode.learners.base.StreamedPatchLearner.fit_images`.
     """
+
+    progress_label = "SAILnet"
+    fit_attributes = ("_network", "components_")
 
     def __init__(self, n_components: int = 256, *, p: float = 0.05, alpha: float = 1.0, beta: float = 0.01,
                  gamma: float = 0.1, tau: float = 1.0, dt: float = 0.1, n_timesteps: int = 50,
@@ -332,64 +338,13 @@ class SAILnet(FilterLearner):
         self._update(data)
         return self
 
-    def fit_images(self, images, *, patch_size: int = 16, n_patches: int | None = None, progress: bool = False,
-                   checkpoint=None, checkpoint_every: int = 100):
-        """Fit on whitened patches streamed from ``images`` (the sparse-coding preprocessing).
-
-        Olshausen-Field whitening and unit variance per image
-        (:func:`effcode.data.whiten_images`), then ``n_patches`` random
-        ``patch_size`` x ``patch_size`` patches (default ``n_steps * batch_size``)
-        streamed by :class:`effcode.data.PatchSampler` in batches of ``batch_size``,
-        one :meth:`partial_fit` step each (which then normalises each patch, see
-        ``normalize``).  Only one batch is held in memory at a time.
-
-        With ``checkpoint`` (a file path) the state is saved there every ``checkpoint_every``
-        steps (torch format, loadable with ``weights_only=True``); if the file already holds a
-        checkpoint of the same configuration, training continues from it and ends with the
-        result of an uninterrupted run.
-        """
-        from ..data import PatchSampler, whiten_images
-        from ..runs.checkpoint import Checkpointer
-
-        settings = self._settings()
-        patch_size = check_int("patch_size", patch_size, minimum=2)
-        n_total = self.n_steps * self.batch_size if n_patches is None else check_int("n_patches", n_patches)
-        sampler = PatchSampler(whiten_images(images), patch_size, batch_size=self.batch_size,
-                               seed=self.random_state)
-        for attr in ("_network", "components_"):
-            if hasattr(self, attr):
-                delattr(self, attr)
-        n_batches = -(-n_total // self.batch_size)
-        checkpoints = Checkpointer(checkpoint, checkpoint_every)
-        fingerprint = repr(sorted({**self.get_params(), "patch_size": patch_size, "n_total": n_total,
-                                   "images": [getattr(im, "sha256", None) for im in images]}.items()))
-        done = self._restore(checkpoints.load(), settings, fingerprint, checkpoint)
-        for step, batch in enumerate(tqdm(sampler.batches(n_total), total=n_batches, desc="SAILnet",
-                                          disable=not (progress or self.progress)), start=1):
-            if step <= done:
-                continue  # drawn and discarded, so the sampler continues exactly where it stopped
-            self.partial_fit(batch)
-            if checkpoints.due(step):
-                checkpoints.save(self._checkpoint_state(step, fingerprint))
-            self._after_step(step)
-        return self
-
-    def _after_step(self, step: int) -> None:
-        """Called after each step of :meth:`fit_images` (tests use it to simulate an interruption)."""
-
-    def _checkpoint_state(self, step: int, fingerprint: str) -> dict:
+    def _training_state(self) -> dict:
         net = self._network
-        return {"step": step, "fingerprint": fingerprint, "scale": self.scale_, "n_features": self.n_features_in_,
+        return {"scale": self.scale_, "n_features": self.n_features_in_,
                 "Q": net.Q.cpu(), "W": net.W.cpu(), "theta": net.theta.cpu(), "n_steps": net.n_steps,
                 "history": {key: list(values) for key, values in self.history_.items()}}
 
-    def _restore(self, state: dict | None, settings: _Settings, fingerprint: str, path) -> int:
-        """Load a checkpoint's state; returns the number of steps it had done (0 without one)."""
-        if state is None:
-            return 0
-        if state["fingerprint"] != fingerprint:
-            raise InputError(f"checkpoint {path} was written by a different configuration or image set; "
-                             "delete it or give another checkpoint path")
+    def _load_state(self, state: dict, settings: _Settings) -> None:
         device = settings.device
         net = _Network(state["Q"].to(device), state["W"].to(device), state["theta"].to(device), settings)
         net.n_steps = state["n_steps"]
@@ -397,7 +352,6 @@ class SAILnet(FilterLearner):
         self._rng = check_random_state(self.random_state)
         self.history_ = {key: list(values) for key, values in state["history"].items()}
         self._publish()
-        return state["step"]
 
     # ----------------------------------------------------------------- using the model
 

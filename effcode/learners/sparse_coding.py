@@ -68,7 +68,7 @@ from ..errors import DivergenceError, InputError
 from ..objectives import OBJECTIVES, Objective, make_objective
 from ..validation import check_array, check_choice, check_float, check_int, check_random_state, resolve_device
 from . import inference
-from .base import LEARNERS, FilterLearner
+from .base import LEARNERS, StreamedPatchLearner
 
 #: the running averages of the dictionary statistics remember about min(t / WINDOW_GROWTH, MEMORY)
 #: batches at step t: a short memory while the dictionary changes fast, a longer one later
@@ -257,7 +257,7 @@ def learn_dictionary(X, n_components: int = 256, **params) -> tuple[np.ndarray, 
     return model.components_.copy(), {key: list(values) for key, values in model.history_.items()}
 
 
-class SparseCoding(FilterLearner):
+class SparseCoding(StreamedPatchLearner):
     """Sparse coding: learn an (over)complete dictionary of unit-norm atoms with sparse codes.
 
     Minimises the mean over patches of 0.5·||x/s - D a||² + lam·S(a) (see the module
@@ -287,7 +287,13 @@ class SparseCoding(FilterLearner):
         ``reconstruction_error`` (||X - AD||² / ||X||²), ``sparsity`` (fraction of
         non-zero codes), ``dictionary_change`` (Frobenius norm of the change of D).
     n_steps_ : dictionary updates made; ``n_resampled_`` : atoms resampled so far.
+
+    ``fit_images`` (whitened patches streamed from images, checkpoint and resume) is
+    :meth:`effcode.learners.base.StreamedPatchLearner.fit_images`.
     """
+
+    progress_label = "sparse coding"
+    fit_attributes = ("_trainer", "components_")
 
     def __init__(self, n_components: int = 256, *, lam: float = 2.0, objective: str = "l1",
                  objective_params: dict | None = None, inference: str = "fista", n_iter: int = 20,
@@ -368,65 +374,15 @@ class SparseCoding(FilterLearner):
         self._update(data)
         return self
 
-    def fit_images(self, images, *, patch_size: int = 16, n_patches: int | None = None, progress: bool = False,
-                   checkpoint=None, checkpoint_every: int = 100):
-        """Fit on whitened patches streamed from ``images`` (default preprocessing).
-
-        Olshausen-Field whitening and unit variance per image
-        (:func:`effcode.data.whiten_images`), then ``n_patches`` random
-        ``patch_size`` x ``patch_size`` patches (default ``n_steps * batch_size``)
-        streamed by :class:`effcode.data.PatchSampler` in batches of ``batch_size``,
-        one :meth:`partial_fit` step each.  Only one batch is held in memory at a time.
-
-        With ``checkpoint`` (a file path) the state is saved there every ``checkpoint_every``
-        steps (torch format, loadable with ``weights_only=True``); if the file already holds a
-        checkpoint of the same configuration, training continues from it and ends with the
-        result of an uninterrupted run.
-        """
-        from ..data import PatchSampler, whiten_images
-        from ..runs.checkpoint import Checkpointer
-
-        settings = self._settings()
-        patch_size = check_int("patch_size", patch_size, minimum=2)
-        n_total = self.n_steps * self.batch_size if n_patches is None else check_int("n_patches", n_patches)
-        sampler = PatchSampler(whiten_images(images), patch_size, batch_size=self.batch_size,
-                               seed=self.random_state)
-        for attr in ("_trainer", "components_"):
-            if hasattr(self, attr):
-                delattr(self, attr)
-        n_batches = -(-n_total // self.batch_size)
-        checkpoints = Checkpointer(checkpoint, checkpoint_every)
-        fingerprint = repr(sorted({**self.get_params(), "patch_size": patch_size, "n_total": n_total,
-                                   "images": [getattr(im, "sha256", None) for im in images]}.items()))
-        done = self._restore(checkpoints.load(), settings, fingerprint, checkpoint)
-        for step, batch in enumerate(tqdm(sampler.batches(n_total), total=n_batches, desc="sparse coding",
-                                          disable=not (progress or self.progress)), start=1):
-            if step <= done:
-                continue  # drawn and discarded, so the sampler continues exactly where it stopped
-            self.partial_fit(batch)
-            if checkpoints.due(step):
-                checkpoints.save(self._checkpoint_state(step, fingerprint))
-            self._after_step(step)
-        return self
-
-    def _after_step(self, step: int) -> None:
-        """Called after each step of :meth:`fit_images` (tests use it to simulate an interruption)."""
-
-    def _checkpoint_state(self, step: int, fingerprint: str) -> dict:
+    def _training_state(self) -> dict:
         trainer = self._trainer
-        return {"step": step, "fingerprint": fingerprint, "scale": self.scale_, "n_features": self.n_features_in_,
+        return {"scale": self.scale_, "n_features": self.n_features_in_,
                 "dictionary": trainer.dictionary.cpu(), "code_gram": trainer.code_gram.cpu(),
                 "code_data": trainer.code_data.cpu(), "unused_steps": trainer.unused_steps.cpu(),
                 "n_steps": trainer.n_steps, "n_resampled": trainer.n_resampled,
                 "history": {key: list(values) for key, values in self.history_.items()}}
 
-    def _restore(self, state: dict | None, settings: _Settings, fingerprint: str, path) -> int:
-        """Load a checkpoint's state; returns the number of steps it had done (0 without one)."""
-        if state is None:
-            return 0
-        if state["fingerprint"] != fingerprint:
-            raise InputError(f"checkpoint {path} was written by a different configuration or image set; "
-                             "delete it or give another checkpoint path")
+    def _load_state(self, state: dict, settings: _Settings) -> None:
         device = settings.device
         trainer = _Trainer(state["dictionary"].to(device), settings)
         trainer.code_gram = state["code_gram"].to(device)
@@ -437,7 +393,6 @@ class SparseCoding(FilterLearner):
         self._rng = check_random_state(self.random_state)
         self.history_ = {key: list(values) for key, values in state["history"].items()}
         self._publish()
-        return state["step"]
 
     # ----------------------------------------------------------------- using the model
 
