@@ -116,3 +116,18 @@ def test_report_text_names_each_paper_and_its_verdict():
     found = e13.verdicts(summary, tests)
     assert found["sailnet"].startswith("effcode does not reproduce it")     # p = 0.001 in every seed
     assert e13.answer(found).count("reported that") == 3
+
+
+def test_a_collapsed_code_is_reported_but_left_out_of_the_tests():
+    table = dict(HARD_WINS)
+    table[("l0", 4.0)] = [0.95, 0.96, 0.94]                 # far from V1, but with 0.2 active units per patch
+    active = {("l0", 4.0): [0.2 / 576] * 3}
+    summary = _summary(table, active_fraction=active)
+    assert e13.collapsed(summary) == ["l0@4x"]
+    tests = e13.comparisons(summary)
+    assert tests["collapsed"] == {"l0@4x": pytest.approx(0.2)}
+    assert all("l0 (hard) 4x" not in (t["a"], t["b"]) for name in ("rehn_sommer", "rehn_sommer_size")
+               for t in tests[name]["tests"])
+    verdict = e13.rehn_sommer_verdict(tests)
+    assert "left out as collapsed" in verdict and "l0@4x (0.20 active)" in verdict
+    assert "l0 (hard) (collapsed, not tested) | 4x" in e13.settings_table(summary)

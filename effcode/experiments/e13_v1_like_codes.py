@@ -42,6 +42,10 @@ from .sweep_report import (ALPHA, claim, comparison, comparison_table, family, f
 CODE_NAMES = {"sailnet": "SAILnet", "l1": "L1 sparse coding", "l0": "l0 (hard)", "topk": "top-k (hard)"}
 HARD_CODES, SOFT_CODE = ("l0", "topk"), "l1"
 
+#: a setting whose code has fewer active units per patch than this (mean over seeds) has collapsed: it
+#: cannot represent the patches, so it is reported and drawn but left out of every test
+MIN_ACTIVE_UNITS = 1.0
+
 #: the scalar metrics of a point: the scorer's, plus the spread of the resolved units' shapes
 METRICS = (*POINT_METRICS, "nx_spread", "ny_spread", "fewer_blobs_p")
 
@@ -177,8 +181,21 @@ def pooled_units(rows: Sequence[Mapping]) -> dict:
     return units
 
 
+def active_units(entry: Mapping) -> float:
+    """Mean active units per patch of a summary entry (active fraction × units)."""
+    return float(entry["active_fraction"]) * entry["n_filters"]
+
+
+def collapsed(summary: Mapping) -> list[str]:
+    """Keys of the settings whose code has collapsed (fewer than :data:`MIN_ACTIVE_UNITS` active per patch)."""
+    return [key for key, s in summary.items() if not active_units(s) >= MIN_ACTIVE_UNITS]
+
+
 def _entries(summary: Mapping, code: str) -> list[dict]:
-    return sorted((s for s in summary.values() if s["code"] == code), key=lambda s: s["factor"])
+    """The settings of ``code`` that have not collapsed, by overcompleteness."""
+    gone = collapsed(summary)
+    return sorted((s for key, s in summary.items() if s["code"] == code and key not in gone),
+                  key=lambda s: s["factor"])
 
 
 def permutation_family(entry: Mapping, alpha: float = ALPHA) -> dict:
@@ -204,10 +221,12 @@ def comparisons(summary: Mapping, alpha: float = ALPHA) -> dict:
       paired tests of SAILnet against L1 at the same overcompleteness (nx–ny distance);
     * ``rehn_sommer``: each hard code against L1 at every overcompleteness (distance);
     * ``rehn_sommer_size``: each hard code at its highest overcompleteness against 1x (distance);
-    * ``olshausen``: L1 at its highest overcompleteness against 1x (spreads, blob fraction, distance).
+    * ``olshausen``: L1 at its highest overcompleteness against 1x (spreads, blob fraction, distance);
+    * ``collapsed``: the settings left out of every test (:func:`collapsed`).
     """
     d = "nxny_distance"
-    by_key = {(s["code"], s["factor"]): s for s in summary.values()}
+    gone = collapsed(summary)
+    by_key = {(s["code"], s["factor"]): s for key, s in summary.items() if key not in gone}
     sailnet = _entries(summary, "sailnet")
     against_l1 = [comparison(setting_label("sailnet", s["factor"]), setting_label(SOFT_CODE, s["factor"]), d,
                              per_seed(s, d), per_seed(by_key[(SOFT_CODE, s["factor"])], d))
@@ -235,7 +254,8 @@ def comparisons(summary: Mapping, alpha: float = ALPHA) -> dict:
                         "against_l1": family("SAILnet against L1 sparse coding (nx–ny distance)", against_l1, alpha)},
             "rehn_sommer": family("hard (l0, top-k) against soft (L1) sparseness at equal size", hard_vs_soft, alpha),
             "rehn_sommer_size": family("hard codes at the highest overcompleteness against 1x", by_size, alpha),
-            "olshausen": family("L1 at the highest overcompleteness against 1x", olshausen, alpha)}
+            "olshausen": family("L1 at the highest overcompleteness against 1x", olshausen, alpha),
+            "collapsed": {key: active_units(summary[key]) for key in gone}}
 
 
 # -- verdicts and report (pure functions) ----------------------------------------------------
@@ -284,7 +304,10 @@ def rehn_sommer_verdict(tests: Mapping) -> str:
     detail = (f"hard codes closer to V1 than L1 in {len(closer)} of {len(fam['tests'])} paired comparisons"
               + (f", farther in {len(farther)}" if farther else "") +
               f"; closer at the highest overcompleteness than at 1x for {len(grows)} of {len(size['tests'])} hard codes")
-    return f"{verdict} ({detail}, Holm-corrected within each family)."
+    gone = tests.get("collapsed", {})
+    left_out = (f"; left out as collapsed (fewer than {MIN_ACTIVE_UNITS:g} active unit per patch): "
+                + ", ".join(f"{key} ({units:.2f} active)" for key, units in gone.items())) if gone else ""
+    return f"{verdict} ({detail}, Holm-corrected within each family{left_out})."
 
 
 def olshausen_verdict(tests: Mapping) -> str:
@@ -323,8 +346,9 @@ def settings_table(summary: Mapping) -> str:
             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for s in sorted(summary.values(), key=lambda s: s["index"]):
         p = [v for v in s["values"]["nxny_p_value"] if math.isfinite(v)]
-        active = s["active_fraction"] * s["n_filters"]
-        rows.append(f"| {CODE_NAMES.get(s['code'], s['code'])} | {s['factor']:g}x | {s['n_filters']} | {s['n_seeds']} | "
+        active = active_units(s)
+        name = CODE_NAMES.get(s["code"], s["code"]) + ("" if active >= MIN_ACTIVE_UNITS else " (collapsed, not tested)")
+        rows.append(f"| {name} | {s['factor']:g}x | {s['n_filters']} | {s['n_seeds']} | "
                     f"{fmt(active, 1)} | {interval(s, 'median_r2')} | {interval(s, 'n_resolved', 0)} | {interval(s, 'nxny_distance')} | "
                     f"{fmt_p(max(p)) if p else '–'} | {interval(s, 'blob_fraction')} | {interval(s, 'median_nx')} | "
                     f"{interval(s, 'median_ny')} | {interval(s, 'nx_spread')} | {interval(s, 'ny_spread')} |")
@@ -414,8 +438,9 @@ def plot_distance(summary: Mapping, path) -> None:
     with the permutation null's 95th percentile as the level a V1-like population stays under."""
     fig = new_figure(6.5, 4.0)
     ax = fig.add_subplot()
+    gone = [summary[key] for key in collapsed(summary)]
     for code in code_order(s["code"] for s in summary.values()):
-        entries = _entries(summary, code)
+        entries = sorted((s for s in summary.values() if s["code"] == code), key=lambda s: s["factor"])
         x = np.array([e["factor"] for e in entries])
         mean = np.array([e["nxny_distance"] for e in entries], dtype=float)
         err = np.nan_to_num(np.vstack([mean - [e["nxny_distance_lo"] for e in entries],
@@ -424,6 +449,9 @@ def plot_distance(summary: Mapping, path) -> None:
         null = np.array([e["nxny_null_95"] for e in entries], dtype=float)
         ax.plot(x, null, ":", color=ax.lines[-1].get_color(), linewidth=1)
     ax.plot([], [], ":", color="0.3", label="null 95th percentile at each population's size")
+    if gone:
+        ax.scatter([e["factor"] for e in gone], [e["nxny_distance"] for e in gone], s=140, facecolors="none",
+                   edgecolors="0.2", zorder=5, label=f"collapsed (< {MIN_ACTIVE_UNITS:g} active unit per patch), not tested")
     ax.set(xscale="log", xlabel="overcompleteness (units / patch pixels)", ylabel="nx–ny distance to V1 (TV)",
            ylim=(0, 1.05))
     ax.set_xticks(sorted({s["factor"] for s in summary.values()}))
