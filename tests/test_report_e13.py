@@ -68,14 +68,23 @@ HARD_WINS = {("l1", 1.0): [0.80, 0.82, 0.81], ("l1", 4.0): [0.70, 0.71, 0.69],
 def test_rehn_sommer_reproduced_when_hard_codes_win_at_every_size_and_improve_with_size():
     tests = e13.comparisons(_summary(HARD_WINS))
     assert tests["rehn_sommer"]["n_tests"] == 4 and tests["rehn_sommer_size"]["n_tests"] == 2
-    assert e13.rehn_sommer_verdict(tests).startswith("effcode reproduces both parts")
+    assert e13.rehn_sommer_verdict(tests).startswith("effcode reproduces it:")
 
 
 def test_rehn_sommer_not_reproduced_when_hard_codes_are_farther():
     farther = {k: ([v + 0.4 for v in vals] if k[0] != "l1" else vals) for k, vals in HARD_WINS.items()}
     flat = {**farther, ("l0", 4.0): farther[("l0", 1.0)], ("topk", 4.0): [0.95, 0.94, 0.96]}
     verdict = e13.rehn_sommer_verdict(e13.comparisons(_summary(flat)))
-    assert verdict.startswith("effcode does not reproduce it") and "farther in" in verdict
+    assert verdict.startswith("effcode does not reproduce it:")
+    assert "hard closer than soft: not reproduced (significantly closer in 0 of 4" in verdict
+
+
+def test_rehn_sommer_same_direction_without_significance_is_said_so():
+    noisy = {("l1", 1.0): [0.80, 0.60, 0.81], ("l0", 1.0): [0.70, 0.55, 0.80],
+             ("l1", 4.0): [0.70, 0.50, 0.72], ("l0", 4.0): [0.50, 0.49, 0.50]}
+    verdict = e13.rehn_sommer_verdict(e13.comparisons(_summary(noisy)))
+    assert "hard closer than soft: same direction, not significant" in verdict
+    assert verdict.startswith("effcode does not reproduce it at 5% (Holm)")
 
 
 def test_olshausen_reproduced_only_by_a_significantly_wider_spread():
@@ -130,4 +139,5 @@ def test_a_collapsed_code_is_reported_but_left_out_of_the_tests():
                for t in tests[name]["tests"])
     verdict = e13.rehn_sommer_verdict(tests)
     assert "left out as collapsed" in verdict and "l0@4x (0.20 active)" in verdict
+    assert verdict.startswith("effcode reproduces it:")
     assert "l0 (hard) (collapsed, not tested) | 4x" in e13.settings_table(summary)
