@@ -180,3 +180,19 @@ def test_similarity_table(tmp_path):
 
 def test_labels_cover_every_property():
     assert set(AXIS_LABELS) == set(v1.property_names()) == set(SHORT_NAMES)
+
+
+def test_nxny_scatter_draws_an_empty_population_and_into_a_given_axes():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from effcode.plots.figure import new_figure
+    from effcode.plots.v1 import nxny_scatter
+
+    fig = nxny_scatter([], [], label="none")
+    assert fig.axes and fig.axes[0].get_xscale() == "log"
+    host = new_figure(6, 3)
+    axes = host.subplots(1, 2)
+    drawn = nxny_scatter([0.3, 0.5], [0.6, 1.2], ax=axes[1], colorbar=False, legend=False, title="panel")
+    assert drawn is axes[1] and drawn.get_title() == "panel"
+    assert len(host.axes) == 2                      # no colorbar axes added

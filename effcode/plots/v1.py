@@ -76,8 +76,8 @@ def nxny_scatter(nx, ny, label: str = "model", *, resolved=None, distance: float
     made, saved to ``path`` when given, and returned.  ``colorbar`` and ``legend`` switch off the
     colour scale and the legend (a grid of panels shares one of each).
     """
-    nx = check_array("nx", nx, ndim=1)
-    ny = check_array("ny", ny, ndim=1)
+    nx = check_array("nx", nx, ndim=1, min_size=0)   # a population with no unit to show still gets the reference
+    ny = check_array("ny", ny, ndim=1, min_size=0)
     if nx.size != ny.size:
         raise InputError(f"nx and ny must have the same length, got {nx.size} and {ny.size}")
     resolved = np.ones(nx.size, bool) if resolved is None else np.asarray(resolved)
