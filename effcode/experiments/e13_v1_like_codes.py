@@ -53,8 +53,8 @@ METRICS = (*POINT_METRICS, "nx_spread", "ny_spread", "fewer_blobs_p")
 CLAIMS = {
     "sailnet": {
         "paper": "Zylberberg, Murphy & DeWeese (2011, PLoS Comput Biol 7:e1002250)",
-        "where": "their comparison of SAILnet's receptive-field shapes with Ringach's (2002) macaque cells in the "
-                 "nx–ny plane (the figure of RF shape statistics)",
+        "where": "the figure that plots SAILnet's receptive fields in the nx–ny plane over Ringach's (2002) "
+                 "macaque simple cells",
         "claim": "SAILnet's receptive fields span the diversity of V1 simple cells in the nx–ny plane, blob-like "
                  "fields included, unlike earlier sparse codes",
         "check": "the permutation test of SAILnet's nx–ny histogram against V1's (per seed, Holm across seeds); "
@@ -63,8 +63,8 @@ CLAIMS = {
     },
     "rehn_sommer": {
         "paper": "Rehn & Sommer (2007, J Comput Neurosci 22:135)",
-        "where": "their nx–ny comparison of sparse-set coding, SparseNet and Ringach's cells, at increasing "
-                 "overcompleteness",
+        "where": "the figure that plots sparse-set coding's and SparseNet's receptive fields in the nx–ny plane "
+                 "over Ringach's cells, at increasing overcompleteness",
         "claim": "a hard-sparse code (few active units) has receptive fields much closer to V1's nx–ny "
                  "distribution than a soft-sparse code, and moves further toward V1 as overcompleteness grows",
         "check": "nx–ny distance of l0 and top-k against L1 at each overcompleteness, and of each hard code at "
@@ -72,7 +72,7 @@ CLAIMS = {
     },
     "olshausen": {
         "paper": "Olshausen (2013, Proc SPIE 8651, 'Highly overcomplete sparse coding')",
-        "where": "his comparison of complete and highly overcomplete L1 codes' basis functions",
+        "where": "the figures of basis functions learned at increasing overcompleteness",
         "claim": "a highly overcomplete sparse code learns a more diverse set of receptive fields",
         "check": "L1 sparse coding at the highest overcompleteness against 1x: spread of log nx and log ny, "
                  "blob-like fraction and nx–ny distance (paired across seeds, Holm over the four)",
