@@ -94,3 +94,21 @@ def check_random_state(seed) -> np.random.Generator:
     if isinstance(seed, np.random.Generator):
         return seed
     return np.random.default_rng(check_int("seed", seed, minimum=0))
+
+
+def check_tensor(name: str, X, device, n_features: int | None = None) -> "torch.Tensor":
+    """X (numpy array or torch tensor) as a validated, non-empty float32 (n, d) tensor on ``device``;
+    ``n_features``, when given, is the number of columns required."""
+    import torch
+
+    if isinstance(X, torch.Tensor):
+        tensor = X.detach().to(device=device, dtype=torch.float32)
+        if tensor.ndim != 2 or tensor.numel() == 0:
+            raise InputError(f"{name} must be a non-empty 2-D array, got shape {tuple(tensor.shape)}")
+        if not bool(torch.isfinite(tensor).all()):
+            raise InputError(f"{name} contains NaN or Inf values")
+    else:
+        tensor = torch.from_numpy(np.ascontiguousarray(check_array(name, X, ndim=2, dtype=np.float32))).to(device)
+    if n_features is not None and tensor.shape[1] != n_features:
+        raise InputError(f"{name} must have {n_features} columns (features), got shape {tuple(tensor.shape)}")
+    return tensor

@@ -27,7 +27,7 @@ from tqdm.auto import tqdm
 from ..errors import InputError
 from ..registry import Registry
 from ..runs.atomic import read_npz, write_npz
-from ..validation import check_int
+from ..validation import check_int, check_random_state, check_tensor
 
 #: name -> estimator class; every class accepts ``n_components``, ``random_state`` and ``device``.
 LEARNERS: Registry = Registry("learner")
@@ -123,11 +123,48 @@ class StreamedPatchLearner(FilterLearner):
     continue training, for :class:`~effcode.runs.checkpoint.Checkpointer`) and
     ``_load_state(state, settings)`` (its inverse); they declare ``progress_label`` (the progress
     bar's name) and ``fit_attributes`` (what a fit sets, removed before a new one).
-    Parameters ``n_steps``, ``batch_size`` and ``random_state`` are expected.
+    Parameters ``n_steps``, ``batch_size``, ``random_state``, ``device`` and ``progress`` are expected.
+    ``_start(X, settings)`` builds a fresh training state in the attribute ``state_attribute``
+    (whose ``settings.device`` is the device); ``_update(batch)`` makes one step on a tensor batch.
     """
 
     progress_label = ""
-    fit_attributes: tuple[str, ...] = ("components_",)
+    #: the attribute that holds the training state (an object with ``settings``)
+    state_attribute = "_state"
+
+    @property
+    def fit_attributes(self) -> tuple[str, ...]:
+        """What a fit sets, removed before a new :meth:`fit_images`."""
+        return (self.state_attribute, "components_")
+
+    def fit(self, X, y=None):
+        """Learn from X (n, d): ``n_steps`` steps on random batches of ``batch_size`` rows (epochs of X)."""
+        import torch
+
+        settings = self._settings()
+        data = check_tensor("X", X, settings.device)
+        self._start(data, settings)
+        n = data.shape[0]
+        batch = min(self.batch_size, n)
+        order = np.empty(0, dtype=np.int64)
+        for _ in tqdm(range(self.n_steps), desc=self.progress_label, disable=not self.progress):
+            if order.size < batch:
+                order = np.concatenate([order, self._rng.permutation(n)])
+            index, order = order[:batch], order[batch:]
+            self._update(data[torch.from_numpy(index).to(settings.device)])
+        return self
+
+    def partial_fit(self, X, y=None):
+        """One step on the batch X (n, d); the first call initialises the model."""
+        state = getattr(self, self.state_attribute, None)
+        if state is None:
+            settings = self._settings()
+            data = check_tensor("X", X, settings.device)
+            self._start(data, settings)
+        else:
+            data = check_tensor("X", X, state.settings.device, self.n_features_in_)
+        self._update(data)
+        return self
 
     def fit_images(self, images, *, patch_size: int = 16, n_patches: int | None = None, progress: bool = False,
                    checkpoint=None, checkpoint_every: int = 100):
@@ -180,5 +217,17 @@ class StreamedPatchLearner(FilterLearner):
         if state["fingerprint"] != fingerprint:
             raise InputError(f"checkpoint {path} was written by a different configuration or image set; "
                              "delete it or give another checkpoint path")
+        self._rng = check_random_state(self.random_state)
         self._load_state(state, settings)
         return state["step"]
+
+
+def data_scale(X, learner: str) -> float:
+    """Root-mean-square entry of the tensor X, computed in float64 (the unit of the learner's
+    normalised patches); a one-line error naming ``learner`` when X is all zeros."""
+    import torch
+
+    scale = float(X.to(torch.float64).pow(2).mean().sqrt())
+    if not scale > 0:
+        raise InputError(f"X is all zeros; {learner} needs patches with non-zero variance")
+    return scale

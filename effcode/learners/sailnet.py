@@ -72,11 +72,10 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 from sklearn.utils.validation import check_is_fitted
-from tqdm.auto import tqdm
 
 from ..errors import DivergenceError, InputError
 from ..validation import check_array, check_choice, check_float, check_int, check_random_state, resolve_device
-from .base import LEARNERS, StreamedPatchLearner
+from .base import LEARNERS, StreamedPatchLearner, data_scale
 
 NORMALIZATIONS = ("patch", "global")
 
@@ -96,34 +95,11 @@ class _Settings:
     device: torch.device
 
 
-def _as_tensor(name: str, X, device, n_features: int | None = None) -> torch.Tensor:
-    """X (array or tensor) as a validated float32 (n, d) tensor on ``device``."""
-    if isinstance(X, torch.Tensor):
-        tensor = X.detach().to(device=device, dtype=torch.float32)
-        if tensor.ndim != 2 or tensor.numel() == 0:
-            raise InputError(f"{name} must be a non-empty 2-D array, got shape {tuple(tensor.shape)}")
-        if not bool(torch.isfinite(tensor).all()):
-            raise InputError(f"{name} contains NaN or Inf values")
-    else:
-        tensor = torch.from_numpy(np.ascontiguousarray(check_array(name, X, ndim=2, dtype=np.float32))).to(device)
-    if n_features is not None and tensor.shape[1] != n_features:
-        raise InputError(f"{name} must have {n_features} columns (features), got shape {tuple(tensor.shape)}")
-    return tensor
-
-
 def _normalise_patches(X: torch.Tensor) -> torch.Tensor:
     """Each row with zero mean and unit variance (a constant row becomes zeros)."""
     centred = X - X.mean(dim=1, keepdim=True)
     std = centred.pow(2).mean(dim=1, keepdim=True).sqrt()
     return centred / std.clamp_min(1e-8)
-
-
-def _data_scale(X: torch.Tensor) -> float:
-    """Root-mean-square entry of X, computed in float64."""
-    scale = float(X.to(torch.float64).pow(2).mean().sqrt())
-    if not scale > 0:
-        raise InputError("X is all zeros; SAILnet needs patches with non-zero variance")
-    return scale
 
 
 class _Network:
@@ -228,7 +204,7 @@ class SAILnet(StreamedPatchLearner):
     """
 
     progress_label = "SAILnet"
-    fit_attributes = ("_network", "components_")
+    state_attribute = "_network"
 
     def __init__(self, n_components: int = 256, *, p: float = 0.05, alpha: float = 1.0, beta: float = 0.01,
                  gamma: float = 0.1, tau: float = 1.0, dt: float = 0.1, n_timesteps: int = 50,
@@ -282,7 +258,7 @@ class SAILnet(StreamedPatchLearner):
 
     def _start(self, X: torch.Tensor, settings: _Settings) -> None:
         """Fresh state: data scale from X, random unit-norm Q, W = 0, θ = initial_threshold."""
-        self.scale_ = _data_scale(X)
+        self.scale_ = data_scale(X, "SAILnet")
         self._rng = check_random_state(self.random_state)
         k, d = self.n_components, X.shape[1]
         Q = self._rng.standard_normal((k, d))
@@ -312,32 +288,6 @@ class SAILnet(StreamedPatchLearner):
         self.thresholds_ = net.theta.cpu().numpy().copy()
         self.n_steps_ = net.n_steps
 
-    def fit(self, X, y=None):
-        """Learn Q, W and θ from X (n, d): ``n_steps`` plasticity steps on random batches (epochs of X)."""
-        settings = self._settings()
-        data = _as_tensor("X", X, settings.device)
-        self._start(data, settings)
-        n = data.shape[0]
-        batch = min(self.batch_size, n)
-        order = np.empty(0, dtype=np.int64)
-        for _ in tqdm(range(self.n_steps), desc="SAILnet", disable=not self.progress):
-            if order.size < batch:
-                order = np.concatenate([order, self._rng.permutation(n)])
-            index, order = order[:batch], order[batch:]
-            self._update(data[torch.from_numpy(index).to(settings.device)])
-        return self
-
-    def partial_fit(self, X, y=None):
-        """One plasticity step on the batch X (n, d); the first call initialises the network."""
-        if not hasattr(self, "_network"):
-            settings = self._settings()
-            data = _as_tensor("X", X, settings.device)
-            self._start(data, settings)
-        else:
-            data = _as_tensor("X", X, self._network.settings.device, self.n_features_in_)
-        self._update(data)
-        return self
-
     def _training_state(self) -> dict:
         net = self._network
         return {"scale": self.scale_, "n_features": self.n_features_in_,
@@ -349,7 +299,6 @@ class SAILnet(StreamedPatchLearner):
         net = _Network(state["Q"].to(device), state["W"].to(device), state["theta"].to(device), settings)
         net.n_steps = state["n_steps"]
         self._network, self.scale_, self.n_features_in_ = net, state["scale"], state["n_features"]
-        self._rng = check_random_state(self.random_state)
         self.history_ = {key: list(values) for key, values in state["history"].items()}
         self._publish()
 

@@ -62,13 +62,13 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 from sklearn.utils.validation import check_is_fitted
-from tqdm.auto import tqdm
 
 from ..errors import DivergenceError, InputError
 from ..objectives import OBJECTIVES, Objective, make_objective
-from ..validation import check_array, check_choice, check_float, check_int, check_random_state, resolve_device
+from ..validation import (check_array, check_choice, check_float, check_int, check_random_state, check_tensor,
+                          resolve_device)
 from . import inference
-from .base import LEARNERS, StreamedPatchLearner
+from .base import LEARNERS, StreamedPatchLearner, data_scale
 
 #: the running averages of the dictionary statistics remember about min(t / WINDOW_GROWTH, MEMORY)
 #: batches at step t: a short memory while the dictionary changes fast, a longer one later
@@ -106,21 +106,6 @@ def _check_settings(*, lam, objective, objective_params, inference_method, n_ite
         resample_after=resample_after,
         device=resolve_device(device),
     )
-
-
-def _as_tensor(name: str, X, device, n_features: int | None = None) -> torch.Tensor:
-    """X (array or tensor) as a validated float32 (n, d) tensor on ``device``."""
-    if isinstance(X, torch.Tensor):
-        tensor = X.detach().to(device=device, dtype=torch.float32)
-        if tensor.ndim != 2 or tensor.numel() == 0:
-            raise InputError(f"{name} must be a non-empty 2-D array, got shape {tuple(tensor.shape)}")
-        if not bool(torch.isfinite(tensor).all()):
-            raise InputError(f"{name} contains NaN or Inf values")
-    else:
-        tensor = torch.from_numpy(np.ascontiguousarray(check_array(name, X, ndim=2, dtype=np.float32))).to(device)
-    if n_features is not None and tensor.shape[1] != n_features:
-        raise InputError(f"{name} must have {n_features} columns (features), got shape {tuple(tensor.shape)}")
-    return tensor
 
 
 class _Trainer:
@@ -213,14 +198,6 @@ def _initial_dictionary(n_components: int, n_features: int, rng: np.random.Gener
     return torch.from_numpy(atoms.astype(np.float32)).to(device)
 
 
-def _data_scale(X: torch.Tensor) -> float:
-    """Root-mean-square entry of X (the unit in which lam is expressed), computed in float64."""
-    scale = float(X.to(torch.float64).pow(2).mean().sqrt())
-    if not scale > 0:
-        raise InputError("X is all zeros; sparse coding needs patches with non-zero variance")
-    return scale
-
-
 def sparse_encode(X, dictionary, *, lam: float, objective: str = "l1", objective_params: dict | None = None,
                   inference_method: str = "fista", n_iter: int = 200, tol: float = 1e-4, batch_size: int = 65536,
                   device="cpu") -> np.ndarray:
@@ -233,7 +210,7 @@ def sparse_encode(X, dictionary, *, lam: float, objective: str = "l1", objective
     settings = _check_settings(lam=lam, objective=objective, objective_params=objective_params,
                                inference_method=inference_method, n_iter=n_iter, tol=tol, learning_rate=1.0,
                                resample_after=None, device=device)
-    D = _as_tensor("dictionary", dictionary, settings.device)
+    D = check_tensor("dictionary", dictionary, settings.device)
     data = check_array("X", X, ndim=2, dtype=np.float32)
     if data.shape[1] != D.shape[1]:
         raise InputError(f"X has {data.shape[1]} features but dictionary atoms have {D.shape[1]}")
@@ -293,7 +270,7 @@ class SparseCoding(StreamedPatchLearner):
     """
 
     progress_label = "sparse coding"
-    fit_attributes = ("_trainer", "components_")
+    state_attribute = "_trainer"
 
     def __init__(self, n_components: int = 256, *, lam: float = 2.0, objective: str = "l1",
                  objective_params: dict | None = None, inference: str = "fista", n_iter: int = 20,
@@ -327,7 +304,7 @@ class SparseCoding(StreamedPatchLearner):
 
     def _start(self, X: torch.Tensor, settings: _Settings) -> None:
         """Fresh state: data scale from X, random dictionary, empty history."""
-        self.scale_ = _data_scale(X)
+        self.scale_ = data_scale(X, "sparse coding")
         self._rng = check_random_state(self.random_state)
         dictionary = _initial_dictionary(self.n_components, X.shape[1], self._rng, settings.device)
         self._trainer = _Trainer(dictionary, settings)
@@ -348,32 +325,6 @@ class SparseCoding(StreamedPatchLearner):
         self.n_steps_ = self._trainer.n_steps
         self.n_resampled_ = self._trainer.n_resampled
 
-    def fit(self, X, y=None):
-        """Learn the dictionary from X (n, d): ``n_steps`` updates on random batches (epochs of X)."""
-        settings = self._settings()
-        data = _as_tensor("X", X, settings.device)
-        self._start(data, settings)
-        n = data.shape[0]
-        batch = min(self.batch_size, n)
-        order = np.empty(0, dtype=np.int64)
-        for _ in tqdm(range(self.n_steps), desc="sparse coding", disable=not self.progress):
-            if order.size < batch:
-                order = np.concatenate([order, self._rng.permutation(n)])
-            index, order = order[:batch], order[batch:]
-            self._update(data[torch.from_numpy(index).to(settings.device)])
-        return self
-
-    def partial_fit(self, X, y=None):
-        """One dictionary update on the batch X (n, d); the first call initialises the model."""
-        if not hasattr(self, "_trainer"):
-            settings = self._settings()
-            data = _as_tensor("X", X, settings.device)
-            self._start(data, settings)
-        else:
-            data = _as_tensor("X", X, self._trainer.settings.device, self.n_features_in_)
-        self._update(data)
-        return self
-
     def _training_state(self) -> dict:
         trainer = self._trainer
         return {"scale": self.scale_, "n_features": self.n_features_in_,
@@ -390,7 +341,6 @@ class SparseCoding(StreamedPatchLearner):
         trainer.unused_steps = state["unused_steps"].to(device)
         trainer.n_steps, trainer.n_resampled = state["n_steps"], state["n_resampled"]
         self._trainer, self.scale_, self.n_features_in_ = trainer, state["scale"], state["n_features"]
-        self._rng = check_random_state(self.random_state)
         self.history_ = {key: list(values) for key, values in state["history"].items()}
         self._publish()
 
