@@ -502,7 +502,7 @@ register(Experiment(
                  "shorter than experiment 01's 2,400 (experiment 12), so every code is compared at equal, and not "
                  "full, training."),
     defaults={"patch_size": 12, "factors": [1.0, 2.0, 4.0], "objectives": ["l1", "l0", "topk"],
-              "sailnet_factors": [1.0, 4.0], "lam": {"l1": 2.0, "l0": 1.0}, "topk_k": 8, "n_seeds": 3, "n_steps": 800,
+              "sailnet_factors": [1.0, 4.0], "lam": {"l1": 2.0, "l0": 1.0}, "topk_k": 8, "n_seeds": 5, "n_steps": 800,
               "n_iter": 20, "sailnet_steps": None, **SCORER_DEFAULTS, "n_bootstrap": 200, "backend": "joblib",
               "n_jobs": 2, "scheduler": ""},
     quick={"patch_size": 8, "factors": [1.0, 2.0], "topk_k": 4, "n_seeds": 2, "n_steps": 40, "sailnet_steps": 40,
