@@ -91,3 +91,10 @@ def test_quick_runs_keep_out_of_the_full_results(argv, folder):
     from effcode.cli import _results_dir, build_parser
 
     assert _results_dir(build_parser().parse_args(argv)) == folder
+
+
+def test_figures_with_nothing_cached_is_a_one_line_error(tmp_path, capsys):
+    assert main(["figures", "--results", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("effcode: error: no cached results in") and len(err.splitlines()) == 1
+    assert not (tmp_path / "REPORT.md").exists()

@@ -120,6 +120,9 @@ def regenerate_figures(keys=None, *, results_dir="results") -> Path:
     """Redraw figures from cached results only (all experiments, or those in ``keys``) and
     rewrite ``results/REPORT.md`` from every run's report section."""
     runs = completed_runs(results_dir)
+    if not runs:
+        raise InputError(f"no cached results in {results_dir}: nothing to redraw; run `effcode run NN` (or "
+                         "`effcode run all --quick`) first, or give --results the folder a run wrote")
     wanted = {get_experiment(k).number for k in keys} if keys else {exp.number for exp, _ in runs}
     missing = wanted - {exp.number for exp, _ in runs}
     if missing:
