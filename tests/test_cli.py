@@ -98,3 +98,19 @@ def test_figures_with_nothing_cached_is_a_one_line_error(tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert err.startswith("effcode: error: no cached results in") and len(err.splitlines()) == 1
     assert not (tmp_path / "REPORT.md").exists()
+
+
+def test_report_links_are_relative_to_the_report_wherever_effcode_ran(tmp_path, monkeypatch):
+    import re
+    import shutil
+
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)                       # run from one folder with a relative --results path
+    assert main(["run", "01", *TINY_01, "--quiet", "--results", "../res"]) == 0
+    moved = tmp_path / "moved" / "res"
+    shutil.move(str(tmp_path / "res"), moved)          # move the folder, then redraw from yet another folder
+    monkeypatch.chdir(tmp_path)
+    assert main(["figures", "--quiet", "--results", str(moved)]) == 0
+    links = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", (moved / "REPORT.md").read_text())
+    assert links and all(not link.startswith(("/", "..")) and (moved / link).exists() for link in links)
