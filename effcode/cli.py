@@ -116,9 +116,12 @@ def _results_dir(args) -> str:
 def _cmd_run(args) -> None:
     from .experiments import get_experiment, run_experiment
     from .runs import parse_assignments
+    from .validation import check_results_folder, resolve_device
 
     overrides = parse_assignments(args.overrides)
     keys = [get_experiment(k).number for k in _expand(args.experiments)]  # fail fast on unknown numbers
+    resolve_device(args.device)
+    check_results_folder(_results_dir(args))
     progress = sys.stderr.isatty() and not args.quiet
     for key in keys:
         started = time.perf_counter()
@@ -172,7 +175,7 @@ def _cmd_sweep(args) -> None:
     from .learners import LEARNERS
     from .runs import config_hash, expand_grid, run_sweep, write_csv, write_json
     from .v1.scorer import POPULATIONS
-    from .validation import check_choice, resolve_device
+    from .validation import check_choice, check_results_folder, resolve_device
 
     fixed, grid = _sweep_spec(args)
     LEARNERS.get(fixed["method"])
@@ -182,7 +185,7 @@ def _cmd_sweep(args) -> None:
     for point in points:  # fail fast, before any learning
         check_choice("population", point["population"], POPULATIONS)
     name = args.name or f"sweep-{config_hash({'fixed': fixed, 'grid': grid})[:10]}"
-    folder = Path(_results_dir(args)) / "sweeps" / name
+    folder = check_results_folder(Path(_results_dir(args)) / "sweeps" / name)
     write_json(folder / "sweep.json", {"fixed": fixed, "grid": grid})
     rows = run_sweep(evaluate_point, points, folder, backend=args.backend, n_jobs=args.n_jobs,
                      scheduler=args.scheduler, progress=sys.stderr.isatty() and not args.quiet)

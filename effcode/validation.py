@@ -84,6 +84,9 @@ def resolve_device(device) -> "torch.device":
         raise InputError(f"device must be 'cpu', 'cuda' or 'cuda:N', got {device!r}") from None
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise InputError(f"device {device!r} was requested but CUDA is not available on this machine")
+    if dev.type == "mps" and not torch.backends.mps.is_available():
+        raise InputError(f"device {device!r} was requested but this PyTorch build has no MPS (Apple GPU) support "
+                         "on this machine; use 'cpu' or 'cuda'")
     if dev.type not in ("cpu", "cuda", "mps"):
         raise InputError(f"device must be 'cpu', 'cuda' or 'cuda:N', got {device!r}")
     return dev
@@ -112,3 +115,22 @@ def check_tensor(name: str, X, device, n_features: int | None = None) -> "torch.
     if n_features is not None and tensor.shape[1] != n_features:
         raise InputError(f"{name} must have {n_features} columns (features), got shape {tuple(tensor.shape)}")
     return tensor
+
+
+def check_results_folder(path) -> "Path":
+    """The results folder ``path``, created if needed and checked writable before any computation;
+    a one-line :class:`InputError` when it is a file or cannot be written."""
+    import tempfile
+    from pathlib import Path
+
+    folder = Path(path)
+    if folder.exists() and not folder.is_dir():
+        raise InputError(f"results folder {folder} is a file; expected a folder (give --results a directory)")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".write-test-"):
+            pass
+    except OSError as exc:
+        raise InputError(f"results folder {folder} is not writable ({exc.strerror or exc}); expected a folder "
+                         "this user can write to") from None
+    return folder

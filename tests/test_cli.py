@@ -31,6 +31,7 @@ def test_module_entry_point_lists_experiments():
     (["run", "01", "--set", "source=no-such-source"], "no-such-source"),
     (["run", "01", "--set", "n_filters"], "--set expects key=value"),
     (["run", "01", "--device", "cuda:7"], "cuda"),
+    (["run", "01", "--device", "mps"], "device 'mps'"),
     (["figures", "02"], "no cached results"),
     (["sweep"], "at least one --grid"),
     (["sweep", "--grid", "lam=0.1"], "needs a non-empty list"),
@@ -114,3 +115,23 @@ def test_report_links_are_relative_to_the_report_wherever_effcode_ran(tmp_path, 
     assert main(["figures", "--quiet", "--results", str(moved)]) == 0
     links = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", (moved / "REPORT.md").read_text())
     assert links and all(not link.startswith(("/", "..")) and (moved / link).exists() for link in links)
+
+
+def test_results_folder_is_checked_before_any_computation(tmp_path, capsys, monkeypatch):
+    import tempfile
+
+    afile = tmp_path / "afile"
+    afile.write_text("")
+    assert main(["run", "01", *TINY_01, "--results", str(afile)]) == 2
+    assert "is a file; expected a folder" in capsys.readouterr().err
+
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    import effcode.experiments
+
+    monkeypatch.setattr(tempfile, "NamedTemporaryFile", refuse)
+    monkeypatch.setattr(effcode.experiments, "run_experiment", lambda *a, **k: pytest.fail("computation started"))
+    assert main(["run", "01", *TINY_01, "--results", str(tmp_path / "ro")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "is not writable (Permission denied)" in err and len(err.splitlines()) == 1
