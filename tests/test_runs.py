@@ -32,6 +32,24 @@ def test_parse_assignments_and_merge_types():
         parse_assignments(["novalue"])
 
 
+def test_scientific_notation_dict_merging_and_list_elements():
+    assert parse_assignments(["lam=1e-3", "big=2E+4", "levels=[1e-1, 2]", "base={l1: 3e0}"]) == {
+        "lam": 0.001, "big": 20000.0, "levels": [0.1, 2], "base": {"l1": 3.0}}
+    assert parse_assignments(["name=e5"]) == {"name": "e5"}          # not a number: stays text
+    with pytest.raises(InputError, match=r"write \{l1: 3\}, with a space after the colon"):
+        parse_assignments(["base_lam={l1:3}"])
+    defaults = {"base_lam": {"l1": 2.0, "l0": 1.0}, "levels": [0.5, 1.0], "sizes": [8, 12], "names": ["l1"]}
+    merged = merge_config(defaults, parse_assignments(["base_lam={l1: 3}", "levels=[1, 2]"]))
+    assert merged["base_lam"] == {"l1": 3.0, "l0": 1.0} and merged["levels"] == [1.0, 2.0]
+    assert merge_config(defaults, {"base_lam": {"mine": 0.5}})["base_lam"] == {"l1": 2.0, "l0": 1.0, "mine": 0.5}
+    with pytest.raises(InputError, match=r"key 'levels' element 0 expects float"):
+        merge_config(defaults, parse_assignments(["levels=[a,b]"]))
+    with pytest.raises(InputError, match=r"key 'sizes' element 1 expects int"):
+        merge_config(defaults, {"sizes": [8, 12.5]})
+    with pytest.raises(InputError, match=r"key 'base_lam' entry 'l0' expects float"):
+        merge_config(defaults, {"base_lam": {"l0": "high"}})
+
+
 def test_npz_refuses_objects_and_loads_without_pickle(tmp_path):
     with pytest.raises(TypeError):
         write_npz(tmp_path / "x.npz", a=np.array([{"a": 1}], dtype=object))

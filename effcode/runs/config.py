@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from pathlib import Path
 
 import yaml
@@ -11,12 +12,35 @@ import yaml
 from ..errors import InputError
 
 
+#: scientific notation without a decimal point ("1e-3"), which YAML 1.1 reads as text
+_SCIENTIFIC = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)[eE][+-]?\d+")
+
+
+def _numbers(value, text: str):
+    """``value`` with every string in scientific notation made a float; a mapping entry written
+    without a space after its colon (``{l1:3}``, which YAML reads as the key "l1:3") is refused."""
+    if isinstance(value, str) and _SCIENTIFIC.fullmatch(value.strip()):
+        return float(value)
+    if isinstance(value, list):
+        return [_numbers(v, text) for v in value]
+    if isinstance(value, dict):
+        for key, entry in value.items():
+            if entry is None and isinstance(key, str) and ":" in key:
+                name, _, number = key.partition(":")
+                raise InputError(f"could not parse value {text!r}: write {{{name}: {number}}}, with a space after "
+                                 "the colon")
+        return {k: _numbers(v, text) for k, v in value.items()}
+    return value
+
+
 def parse_value(text: str):
-    """Parse a command-line value with YAML rules: ``3`` -> int, ``[l1,l0]`` -> list, ``cuda`` -> str."""
+    """Parse a command-line value with YAML rules: ``3`` -> int, ``[l1,l0]`` -> list, ``cuda`` -> str,
+    ``{l1: 3}`` -> dict; ``1e-3`` is a float (YAML alone reads it as text)."""
     try:
-        return yaml.safe_load(text)
+        value = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise InputError(f"could not parse value {text!r}: {exc.problem}") from None
+    return _numbers(value, text)
 
 
 def parse_assignments(items) -> dict:
@@ -44,19 +68,37 @@ def _type_ok(default, value) -> bool:
     return isinstance(value, type(default))
 
 
+def _typed(default, value, where: str):
+    """``value`` checked against ``default``'s type (ints widen to floats); the elements of a list
+    against the type of the default's elements, and a dict merged into the default key by key."""
+    if not _type_ok(default, value):
+        raise InputError(f"{where} expects {type(default).__name__} (like {default!r}), got {value!r} "
+                         f"({type(value).__name__})")
+    if isinstance(default, float) and isinstance(value, int):
+        return float(value)
+    if isinstance(default, (list, tuple)):
+        kinds = {type(v) for v in default}
+        like = default[0] if len(kinds) == 1 and default else None
+        return [_typed(like, v, f"{where} element {i}") for i, v in enumerate(value)]
+    if isinstance(default, dict):
+        merged = dict(default)
+        for key, entry in value.items():
+            merged[key] = _typed(default.get(key), entry, f"{where} entry {key!r}")
+        return merged
+    return value
+
+
 def merge_config(defaults: dict, overrides: dict, *, where: str = "config") -> dict:
-    """``defaults`` updated by ``overrides``; unknown keys and wrong types raise :class:`InputError`."""
+    """``defaults`` updated by ``overrides``; unknown keys and wrong types raise :class:`InputError`.
+
+    A dict value is merged into the default key by key (``base_lam={l1: 3}`` changes only l1); list
+    elements are checked against the default's element type."""
     config = dict(defaults)
     for key, value in overrides.items():
         if key not in defaults:
             known = ", ".join(sorted(defaults))
             raise InputError(f"unknown {where} key {key!r}; known keys: {known}")
-        if not _type_ok(defaults[key], value):
-            raise InputError(f"{where} key {key!r} expects {type(defaults[key]).__name__} "
-                             f"(like {defaults[key]!r}), got {value!r} ({type(value).__name__})")
-        if isinstance(defaults[key], float) and isinstance(value, int):
-            value = float(value)
-        config[key] = list(value) if isinstance(value, tuple) else value
+        config[key] = _typed(defaults[key], value, f"{where} key {key!r}")
     return config
 
 
