@@ -68,3 +68,18 @@ def test_sweep_refuses_an_unknown_population_before_learning(tmp_path, capsys):
     assert main(["sweep", "--grid", "population=[basis,nope]", "--results", str(tmp_path), "--quiet"]) == 2
     assert "population must be one of filters, basis; got 'nope'" in capsys.readouterr().err
     assert not (tmp_path / "sweeps").exists()
+
+
+def test_bad_workers_and_unreachable_schedulers_are_one_line_errors(tmp_path, monkeypatch):
+    from effcode.errors import InputError
+    from effcode.runs import sweep
+
+    points = [dict(FIXED, source="default")]
+    with pytest.raises(InputError, match="n_jobs must be a positive number"):
+        run_sweep(evaluate_point, points, tmp_path, n_jobs=0)
+    pytest.importorskip("distributed")
+    monkeypatch.setattr(sweep, "SCHEDULER_TIMEOUT_S", 2)
+    for address in ("foo", "tcp://127.0.0.1:9"):          # malformed; nothing listening
+        with pytest.raises(InputError, match=f"could not reach the dask scheduler '{address}' within 2 s"):
+            run_sweep(evaluate_point, points, tmp_path, backend="dask", scheduler=address)
+    assert not list(tmp_path.glob("points/*.json"))        # nothing computed, nothing written

@@ -60,6 +60,8 @@ def run_sweep(evaluate: Callable[[dict], dict], points: Sequence[Mapping], direc
     """
     check_choice("backend", backend, BACKENDS)
     n_jobs = check_int("n_jobs", n_jobs, minimum=-1)
+    if n_jobs == 0:
+        raise InputError("n_jobs must be a positive number of worker processes, or -1 for one per core; got 0")
     points = [dict(p) for p in points]
     paths = [point_path(directory, p) for p in points]
     todo = [i for i, path in enumerate(paths) if not path.exists()]
@@ -80,6 +82,10 @@ def run_sweep(evaluate: Callable[[dict], dict], points: Sequence[Mapping], direc
     return [{**p, **read_json(path)["result"]} for p, path in zip(points, paths)]
 
 
+#: seconds to wait for a dask scheduler to answer before giving up
+SCHEDULER_TIMEOUT_S = 20
+
+
 def _run_on_dask(evaluate, todo, scheduler):
     """Yield (index, result, seconds) as points finish on the cluster; workers need no shared disk."""
     try:
@@ -88,7 +94,12 @@ def _run_on_dask(evaluate, todo, scheduler):
         raise InputError("backend 'dask' needs dask.distributed: pip install 'effcode[dask]'") from None
     if not scheduler:
         raise InputError("backend 'dask' needs --scheduler ADDRESS (e.g. tcp://127.0.0.1:8786)")
-    with Client(scheduler, timeout="20s") as client:
+    try:
+        client = Client(scheduler, timeout=f"{SCHEDULER_TIMEOUT_S}s")
+    except (OSError, ValueError, TypeError) as exc:   # a malformed address, or nothing listening there
+        raise InputError(f"could not reach the dask scheduler {scheduler!r} within {SCHEDULER_TIMEOUT_S} s "
+                         f"({exc}); expected an address such as tcp://HOST:8786 of a running scheduler") from None
+    with client:
         futures = [client.submit(_evaluate, evaluate, i, p, pure=False) for i, p in todo]
         for future in as_completed(futures):
             yield future.result()
