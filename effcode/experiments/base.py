@@ -17,6 +17,7 @@ from typing import Callable
 from ..errors import InputError
 from ..registry import Registry
 from ..runs import Run, merge_config, write_text
+from ..runs.config import check_ranges
 from ..validation import check_int, resolve_device
 
 EXPERIMENTS: Registry = Registry("experiment")
@@ -54,7 +55,8 @@ class Experiment:
     def config(self, *, quick: bool = False, overrides: dict | None = None) -> dict:
         defaults = {**COMMON_DEFAULTS, **self.defaults}
         config = merge_config(defaults, self.quick if quick else {}, where=f"experiment {self.number} quick")
-        return merge_config(config, overrides or {}, where=f"experiment {self.number} config")
+        config = merge_config(config, overrides or {}, where=f"experiment {self.number} config")
+        return check_ranges(config, where=f"experiment {self.number} config")
 
 
 def register(experiment: Experiment) -> Experiment:

@@ -104,7 +104,8 @@ def code_params(cfg: dict, code: str, factor: float) -> dict:
     """
     if code == "sailnet":
         return {"method": "sailnet", **({"n_steps": cfg["sailnet_steps"]} if cfg["sailnet_steps"] else {})}
-    params = {"method": "sparse_coding", "n_steps": cfg["n_steps"], "n_iter": int(round(cfg["n_iter"] * max(1.0, factor)))}
+    params = {"method": "sparse_coding", "n_steps": cfg["n_steps"],
+              "n_iter": int(round(cfg["n_iter"] * max(1.0, factor)))}
     if code == "topk":
         return {**params, "objective": "topk", "objective_params": {"k": cfg["topk_k"]}}
     return {**params, "objective": code, "lam": float(cfg["lam"][code])}
@@ -248,9 +249,9 @@ def comparisons(summary: Mapping, alpha: float = ALPHA) -> dict:
         olshausen = [comparison(setting_label(SOFT_CODE, top["factor"]), setting_label(SOFT_CODE, base["factor"]), m,
                                 per_seed(top, m), per_seed(base, m))
                      for m in ("nx_spread", "ny_spread", "blob_fraction", d)]
-    return {"sailnet": {"populations": {setting_key("sailnet", s["factor"]): {"permutation": permutation_family(s, alpha),
-                                                                              "blobs": blob_family(s, alpha)}
-                                        for s in sailnet},
+    populations = {setting_key("sailnet", s["factor"]): {"permutation": permutation_family(s, alpha),
+                                                           "blobs": blob_family(s, alpha)} for s in sailnet}
+    return {"sailnet": {"populations": populations,
                         "against_l1": family("SAILnet against L1 sparse coding (nx–ny distance)", against_l1, alpha)},
             "rehn_sommer": family("hard (l0, top-k) against soft (L1) sparseness at equal size", hard_vs_soft, alpha),
             "rehn_sommer_size": family("hard codes at the highest overcompleteness against 1x", by_size, alpha),

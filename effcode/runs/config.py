@@ -102,6 +102,30 @@ def merge_config(defaults: dict, overrides: dict, *, where: str = "config") -> d
     return config
 
 
+#: allowed ranges (inclusive; None: unbounded) of the config keys that several experiments share;
+#: checked on every experiment config before anything runs
+KEY_RANGES = {
+    "seed": (0, None), "n_seeds": (1, None), "n_filters": (1, None), "patch_size": (2, None), "patch_sizes": (2, None),
+    "n_steps": (1, None), "n_patches": (1, None), "n_iter": (1, None), "n_bootstrap": (10, None),
+    "r2_threshold": (0.0, 1.0), "max_relative_se": (1e-9, None), "pixels_per_degree": (1e-9, None),
+    "lam": (0.0, None), "n_jobs": (-1, None), "topk_k": (1, None),
+}
+
+
+def check_ranges(config: dict, *, where: str = "config") -> dict:
+    """``config`` unchanged, after checking every number of :data:`KEY_RANGES` it holds (a list's
+    elements one by one); out-of-range values raise :class:`InputError`."""
+    for key, (low, high) in KEY_RANGES.items():
+        value = config.get(key)
+        values = value if isinstance(value, list) else [value]
+        for v in values:
+            if isinstance(v, (int, float)) and not isinstance(v, bool) and (
+                    (low is not None and v < low) or (high is not None and v > high)):
+                bounds = f">= {low:g}" if high is None else f"in [{low:g}, {high:g}]"
+                raise InputError(f"{where} key {key!r} must be {bounds}, got {v!r}")
+    return config
+
+
 def load_config_file(path) -> dict:
     """A YAML or JSON file of key: value pairs."""
     path = Path(path)
