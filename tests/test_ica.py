@@ -170,3 +170,9 @@ def test_natural_image_basis_is_gabor_like():
     assert model.converged_
     r2 = fit_gabors(model.basis_.reshape(-1, 16, 16))["r2"]
     assert np.median(r2) >= 0.90
+
+
+def test_too_few_patches_for_the_whitened_dimensions_is_refused():
+    X = np.random.default_rng(0).laplace(size=(10, 64))
+    with pytest.raises(InputError, match=r"10 patches give at most 9 principal components.*expected at least 33"):
+        ICA(32).fit(X)

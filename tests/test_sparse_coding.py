@@ -1,5 +1,7 @@
 """SparseCoding: inference against known solutions, dictionary recovery, options and errors."""
 
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -291,3 +293,12 @@ def test_default_parameters_learn_gabor_like_atoms_from_natural_images():
     r2 = _gabor_r2(model.basis_.reshape(-1, 16, 16))
     assert np.median(r2) >= 0.90
     assert np.mean(r2 >= 0.8) >= 0.90
+
+
+def test_a_fit_whose_codes_are_all_zero_warns_and_names_lam():
+    X = np.random.default_rng(0).standard_normal((600, 36))
+    with pytest.warns(RuntimeWarning, match=r"every code was zero .* lam=1000000.0 is too large"):
+        SparseCoding(16, lam=1e6, n_steps=3, batch_size=200).fit(X)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        SparseCoding(16, lam=0.1, n_steps=3, batch_size=200).fit(X)     # a working fit stays quiet

@@ -17,6 +17,7 @@ PCA whitening is folded into the filters).
 from __future__ import annotations
 
 import json
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -116,7 +117,7 @@ class FilterLearner(TransformerMixin, BaseEstimator):
 class StreamedPatchLearner(FilterLearner):
     """Base of the learners trained by one :meth:`partial_fit` step per batch of whitened patches.
 
-    :meth:`fit_images` is the template shared by :class:`~effcode.learners.SparseCoding` and
+    :meth:`fit_images` is the template shared by :class:`~effcode.learners.sparse_coding.SparseCoding` and
     :class:`~effcode.learners.sailnet.SAILnet`: preprocessing, the seeded patch stream, and
     checkpoint/resume.  Subclasses provide ``_settings()`` (validated parameters, raising on bad
     ones before any work), ``partial_fit``, ``_training_state()`` (the tensors and numbers that
@@ -152,6 +153,7 @@ class StreamedPatchLearner(FilterLearner):
                 order = np.concatenate([order, self._rng.permutation(n)])
             index, order = order[:batch], order[batch:]
             self._update(data[torch.from_numpy(index).to(settings.device)])
+        self._check_fit()
         return self
 
     def partial_fit(self, X, y=None):
@@ -205,7 +207,22 @@ class StreamedPatchLearner(FilterLearner):
             if checkpoints.due(step):
                 checkpoints.save({"step": step, "fingerprint": fingerprint, **self._training_state()})
             self._after_step(step)
+        self._check_fit()
         return self
+
+    def _check_fit(self) -> None:
+        """Called at the end of :meth:`fit` and :meth:`fit_images`: warn about a fit that learned
+        nothing.  The training record's ``sparsity`` (fraction of non-zero codes) of the last step is
+        checked: all-zero codes mean the sparsity weight silenced every unit."""
+        sparsity = getattr(self, "history_", {}).get("sparsity", [])
+        if len(sparsity) and sparsity[-1] == 0:
+            warnings.warn(f"{type(self).__name__}: every code was zero in the last training step, so the "
+                          f"filters learned nothing from it; {self._silencing_parameter()} is too large for this "
+                          "data: lower it", RuntimeWarning, stacklevel=3)
+
+    def _silencing_parameter(self) -> str:
+        """The parameter to lower when every code is zero (named in :meth:`_check_fit`'s warning)."""
+        return "the sparsity weight"
 
     def _after_step(self, step: int) -> None:
         """Called after each step of :meth:`fit_images` (tests use it to simulate an interruption)."""

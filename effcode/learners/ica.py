@@ -239,7 +239,7 @@ def resolve_whitening(whiten_components, n_components, X: np.ndarray, *, square:
     fraction :data:`DEFAULT_VARIANCE_FRACTION`.  ``n_components`` None means K = ``share`` · d'
     (rounded down to a multiple of ``multiple_of``, at least one multiple).
     """
-    d = X.shape[1]
+    n, d = X.shape
     k = None if n_components is None else check_int("n_components", n_components, maximum=d)
     if whiten_components is None:
         whiten_components = k if square and k is not None else DEFAULT_VARIANCE_FRACTION
@@ -253,6 +253,10 @@ def resolve_whitening(whiten_components, n_components, X: np.ndarray, *, square:
         dim = max(dim, k or 0)
     else:
         dim = check_int("whiten_components", whiten_components, maximum=d)
+    if dim > n - 1:   # PCA of n centred patches has at most n - 1 directions
+        raise InputError(f"{n} patches give at most {n - 1} principal components, fewer than the {dim} dimensions to "
+                         f"whiten (whiten_components, at least n_components); expected at least {dim + 1} patches "
+                         "(raise n_patches, or lower n_components)")
     k = max(multiple_of, int(share * dim) // multiple_of * multiple_of) if k is None else k
     if k > dim:
         raise InputError(f"n_components ({k}) must be <= the whitened dimension whiten_components ({dim})")

@@ -272,6 +272,9 @@ class SAILnet(StreamedPatchLearner):
         self.history_ = {"firing_rate": [], "sparsity": [], "reconstruction_error": [], "decoder_gain": [],
                          "threshold": [], "lateral": [], "weight_change": []}
 
+    def _silencing_parameter(self) -> str:
+        return f"initial_threshold={self.initial_threshold} (or gamma={self.gamma}, which raises thresholds)"
+
     def _update(self, batch: torch.Tensor) -> None:
         record = self._network.step(self._prepare(batch))
         for key, value in record.items():

@@ -311,6 +311,9 @@ class SparseCoding(StreamedPatchLearner):
         self.n_features_in_ = X.shape[1]
         self.history_ = {"loss": [], "reconstruction_error": [], "sparsity": [], "dictionary_change": []}
 
+    def _silencing_parameter(self) -> str:
+        return f"lam={self.lam}" if self.objective != "topk" else "the objective"
+
     def _update(self, batch: torch.Tensor) -> None:
         record = self._trainer.step(batch / self.scale_)
         for key, value in record.items():
