@@ -134,3 +134,28 @@ def check_results_folder(path) -> "Path":
         raise InputError(f"results folder {folder} is not writable ({exc.strerror or exc}); expected a folder "
                          "this user can write to") from None
     return folder
+
+
+def available_memory() -> int | None:
+    """Bytes of memory available to a new allocation on this machine (None if unknown)."""
+    import os
+
+    try:
+        import psutil
+
+        return int(psutil.virtual_memory().available)
+    except ImportError:
+        pass
+    try:
+        return int(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def check_memory(nbytes: float, what: str, fix: str) -> None:
+    """A one-line :class:`InputError` before allocating ``nbytes`` for ``what`` when that exceeds the
+    memory available now; ``fix`` names the parameter to change."""
+    available = available_memory()
+    if available is not None and nbytes > available:
+        raise InputError(f"{what} needs about {nbytes / 2**30:.1f} GiB, more than the {available / 2**30:.1f} GiB "
+                         f"available; {fix}")

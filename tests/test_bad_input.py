@@ -109,3 +109,18 @@ def test_bad_sweep_file(tmp_path, text, words):
     message = _sweep_file(tmp_path, text).lower()
     for word in words:
         assert word.lower() in message
+
+
+def test_an_allocation_larger_than_memory_is_refused_before_it_starts(monkeypatch):
+    from effcode import validation
+    from effcode.learners.sailnet import SAILnet
+    from effcode.learners.sparse_coding import SparseCoding
+
+    monkeypatch.setattr(validation, "available_memory", lambda: 2**30)       # pretend 1 GiB is free
+    X = np.random.default_rng(0).standard_normal((64, 36)).astype(np.float32)
+    for model, what in ((SparseCoding(20_000, n_steps=1), "sparse coding with 20000 atoms"),
+                        (SAILnet(20_000, n_steps=1), "SAILnet with 20000 units")):
+        with pytest.raises(InputError, match=rf"{what} needs about \d+\.\d GiB, more than the 1.0 GiB available; "
+                                             r"lower n_components"):
+            model.fit(X)
+    SparseCoding(16, n_steps=1, batch_size=32).fit(X)                        # small fits are untouched

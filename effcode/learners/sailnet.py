@@ -74,7 +74,8 @@ import torch
 from sklearn.utils.validation import check_is_fitted
 
 from ..errors import DivergenceError, InputError
-from ..validation import check_array, check_choice, check_float, check_int, check_random_state, resolve_device
+from ..validation import (check_array, check_choice, check_float, check_int, check_memory, check_random_state,
+                          resolve_device)
 from .base import LEARNERS, StreamedPatchLearner, data_scale
 
 NORMALIZATIONS = ("patch", "global")
@@ -258,6 +259,10 @@ class SAILnet(StreamedPatchLearner):
 
     def _start(self, X: torch.Tensor, settings: _Settings) -> None:
         """Fresh state: data scale from X, random unit-norm Q, W = 0, θ = initial_threshold."""
+        k, d, b = self.n_components, X.shape[1], self.batch_size
+        # float32: W and its update (2 x K x K), Q and its update (2 x K x d), potentials and spikes (6 x B x K)
+        check_memory(4.0 * (2 * k * k + 2 * k * d + 6 * b * k), f"SAILnet with {k} units",
+                     "lower n_components (n_filters) or batch_size")
         self.scale_ = data_scale(X, "SAILnet")
         self._rng = check_random_state(self.random_state)
         k, d = self.n_components, X.shape[1]

@@ -65,8 +65,8 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..errors import DivergenceError, InputError
 from ..objectives import OBJECTIVES, Objective, make_objective
-from ..validation import (check_array, check_choice, check_float, check_int, check_random_state, check_tensor,
-                          resolve_device)
+from ..validation import (check_array, check_choice, check_float, check_int, check_memory, check_random_state,
+                          check_tensor, resolve_device)
 from . import inference
 from .base import LEARNERS, StreamedPatchLearner, data_scale
 
@@ -304,6 +304,10 @@ class SparseCoding(StreamedPatchLearner):
 
     def _start(self, X: torch.Tensor, settings: _Settings) -> None:
         """Fresh state: data scale from X, random dictionary, empty history."""
+        k, d, b = self.n_components, X.shape[1], self.batch_size
+        # float32: the code Gram matrix (K x K), dictionary, statistics and update (4 x K x d), codes (6 x B x K)
+        check_memory(4.0 * (k * k + 4 * k * d + 6 * b * k), f"sparse coding with {k} atoms",
+                     "lower n_components (n_filters) or batch_size")
         self.scale_ = data_scale(X, "sparse coding")
         self._rng = check_random_state(self.random_state)
         dictionary = _initial_dictionary(self.n_components, X.shape[1], self._rng, settings.device)
