@@ -7,10 +7,15 @@ input and says what was expected.
 from __future__ import annotations
 
 import numbers
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .errors import InputError
+
+if TYPE_CHECKING:   # torch is imported where it is used, so that importing effcode stays light
+    import torch
 
 
 def check_int(name: str, value, *, minimum: int | None = 1, maximum: int | None = None) -> int:
@@ -74,7 +79,7 @@ def check_array(name: str, array, *, ndim: int | tuple[int, ...] | None = None, 
     return arr
 
 
-def resolve_device(device) -> "torch.device":
+def resolve_device(device) -> torch.device:
     """A torch device from a name such as "cpu", "cuda" or "cuda:1"; clear error if unavailable."""
     import torch
 
@@ -99,7 +104,7 @@ def check_random_state(seed) -> np.random.Generator:
     return np.random.default_rng(check_int("seed", seed, minimum=0))
 
 
-def check_tensor(name: str, X, device, n_features: int | None = None) -> "torch.Tensor":
+def check_tensor(name: str, X, device, n_features: int | None = None) -> torch.Tensor:
     """X (numpy array or torch tensor) as a validated, non-empty float32 (n, d) tensor on ``device``;
     ``n_features``, when given, is the number of columns required."""
     import torch
@@ -117,11 +122,10 @@ def check_tensor(name: str, X, device, n_features: int | None = None) -> "torch.
     return tensor
 
 
-def check_results_folder(path) -> "Path":
+def check_results_folder(path) -> Path:
     """The results folder ``path``, created if needed and checked writable before any computation;
     a one-line :class:`InputError` when it is a file or cannot be written."""
     import tempfile
-    from pathlib import Path
 
     folder = Path(path)
     if folder.exists() and not folder.is_dir():
