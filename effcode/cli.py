@@ -26,13 +26,16 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--results", default=None, metavar="DIR",
                         help=f"results folder (default: ./{FULL_RESULTS}, or ./{QUICK_RESULTS} with --quick)")
     parser.add_argument("--quiet", action="store_true", help="no progress bars or status lines")
-    parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
+    # SUPPRESS: a --debug given before the subcommand is not reset by the subcommand's default
+    parser.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                        help="show full tracebacks on errors (before or after the command)")
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="effcode", description="Efficient-coding experiments: learn filters from natural images, "
         "score how Gabor-like they are and compare them with V1.", epilog=EPILOG)
+    parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
 

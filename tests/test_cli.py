@@ -47,11 +47,12 @@ def test_bad_input_is_one_clear_line(argv, message, tmp_path, capsys):
     assert len(err.splitlines()) == 1
 
 
-def test_debug_shows_the_traceback(tmp_path):
+@pytest.mark.parametrize("argv", [["run", "99", "--debug"], ["--debug", "run", "99"]])
+def test_debug_shows_the_traceback_before_or_after_the_command(argv, tmp_path):
     from effcode.errors import InputError
 
     with pytest.raises(InputError):
-        main(["run", "99", "--debug", "--results", str(tmp_path)])
+        main([*argv, "--results", str(tmp_path)])
 
 
 def test_tiny_run_then_figures_from_cache(tmp_path):
