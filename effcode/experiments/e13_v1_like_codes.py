@@ -411,9 +411,11 @@ def compute(run) -> None:
 
 
 def training_sentence(cfg: Mapping) -> str:
+    from ..learners.sparse_coding import SparseCoding
+
     return (f"All codes learn from the same {cfg['patch_size']}x{cfg['patch_size']} Olshausen–Field-whitened patches "
             f"of `{cfg['source']}` with the same {cfg['n_seeds']} seeds. Sparse codes: {cfg['n_steps']} dictionary "
-            f"updates of 512 patches, FISTA with {cfg['n_iter']} iterations per 1x of overcompleteness, λ = "
+            f"updates of {SparseCoding().batch_size} patches, FISTA with {cfg['n_iter']} iterations per 1x of overcompleteness, λ = "
             f"{cfg['lam']['l1']:g} (L1) and {cfg['lam']['l0']:g} (l0) on unit-RMS patches, top-k with k = "
             f"{cfg['topk_k']} active units at every size."
             + (" SAILnet: its defaults" + (f" with {cfg['sailnet_steps']} training steps" if cfg["sailnet_steps"]

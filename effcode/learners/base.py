@@ -122,11 +122,11 @@ class StreamedPatchLearner(FilterLearner):
     checkpoint/resume.  Subclasses provide ``_settings()`` (validated parameters, raising on bad
     ones before any work), ``partial_fit``, ``_training_state()`` (the tensors and numbers that
     continue training, for :class:`~effcode.runs.checkpoint.Checkpointer`) and
-    ``_load_state(state, settings)`` (its inverse); they declare ``progress_label`` (the progress
-    bar's name) and ``fit_attributes`` (what a fit sets, removed before a new one).
-    Parameters ``n_steps``, ``batch_size``, ``random_state``, ``device`` and ``progress`` are expected.
-    ``_start(X, settings)`` builds a fresh training state in the attribute ``state_attribute``
-    (whose ``settings.device`` is the device); ``_update(batch)`` makes one step on a tensor batch.
+    ``_load_state(state, settings)`` (its inverse), ``_start(X, settings)`` (a fresh training state,
+    stored in the attribute named by ``state_attribute``, whose ``settings.device`` is the device) and
+    ``_update(batch)`` (one step on a tensor batch); they declare ``progress_label`` (the progress
+    bar's name) and ``state_attribute``.  Parameters ``n_steps``, ``batch_size``, ``random_state``,
+    ``device`` and ``progress`` are expected.
     """
 
     progress_label = ""
