@@ -4,6 +4,7 @@
     effcode run NN [NN ...] | all [--quick] [--set key=value ...] [--device cpu|cuda] [--seed S]
     effcode figures [NN ...]                   redraw figures and results/REPORT.md from cached results
     effcode sweep --grid key=[v1,v2] ... [--file grid.yml] [--backend joblib|dask --scheduler ADDRESS]
+    effcode --version                          the installed version
 
 Errors in what you typed print as one line (exit status 2); add --debug for the traceback.
 """
@@ -14,6 +15,7 @@ import argparse
 import sys
 import time
 
+from . import __version__
 from .errors import EffcodeError
 
 EPILOG = ("Results go to RESULTS/NN_name/ (config.json, provenance.json, cached steps, metrics, figures/); "
@@ -36,6 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="effcode", description="Efficient-coding experiments: learn filters from natural images, "
         "score how Gabor-like they are and compare them with V1.", epilog=EPILOG)
     parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
+    parser.add_argument("--version", action="version", version=f"effcode {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
 
