@@ -397,6 +397,17 @@ class SparseCNN(FilterLearner):
                 out.append((a[0] * self.scale_).cpu().numpy())
         return np.stack(out)
 
+    def transform_images(self, images) -> list[np.ndarray]:
+        """Activation maps of images of any sizes, preprocessed as :meth:`fit_images` preprocesses them.
+
+        ``images`` (Image objects or 2-D arrays, e.g. ``load_images("default")``) go through
+        :func:`effcode.data.whiten_images`, then :meth:`transform` one at a time.  Returns a list
+        with one float32 array (K, H - s + 1, W - s + 1) per image, in the order given.
+        """
+        from ..data import whiten_images
+
+        return [self.transform(white[None])[0] for white in whiten_images(images)]
+
     def inverse_transform(self, codes) -> np.ndarray:
         """Images (n, H, W) = sum_k d_k * a_k of activation maps (n, K, H', W'), units of the maps.
 
