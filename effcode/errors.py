@@ -16,3 +16,11 @@ class InputError(EffcodeError, ValueError):
 
 class DivergenceError(EffcodeError, FloatingPointError):
     """Training produced NaN or Inf; the message names the step and the likely cause."""
+
+
+class CorruptFileError(InputError):
+    """A file effcode wrote earlier is unreadable or does not match its checksum; the message names it."""
+
+
+class IntegrityWarning(UserWarning):
+    """A cached file was corrupt and is being recomputed (or a checkpoint ignored)."""

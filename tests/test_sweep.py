@@ -39,14 +39,15 @@ def test_killed_sweep_resumes_without_recomputing(tmp_path, small_image_folder):
     points = tmp_path / "sweeps" / "k" / "points"
     proc = subprocess.Popen(command, start_new_session=True)
     deadline = time.time() + 120
-    while time.time() < deadline and not (points.exists() and any(points.iterdir())):
+    saved = "[!.]*.json"   # finished points; a kill mid-write leaves only a hidden temporary file
+    while time.time() < deadline and not (points.exists() and any(points.glob(saved))):
         time.sleep(0.05)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
-    done = {p.name: p.stat().st_mtime_ns for p in points.iterdir()}
+    done = {p.name: p.stat().st_mtime_ns for p in points.glob(saved)}
     assert 1 <= len(done) < 4, "the sweep should have been killed part-way"
     subprocess.run(command, check=True)
-    after = {p.name: p.stat().st_mtime_ns for p in points.iterdir()}
+    after = {p.name: p.stat().st_mtime_ns for p in points.glob(saved)}
     assert len(after) == 4 and all(after[name] == stamp for name, stamp in done.items())
     table = (tmp_path / "sweeps" / "k" / "results.csv").read_text()
     assert table.count("\n") == 5

@@ -12,10 +12,13 @@ import io
 import json
 import os
 import tempfile
+import zipfile
 from pathlib import Path
 from typing import Iterator, Mapping
 
 import numpy as np
+
+from ..errors import CorruptFileError
 
 
 @contextlib.contextmanager
@@ -51,7 +54,8 @@ def write_text(path, text: str) -> Path:
     return write_bytes(path, text.encode("utf-8"))
 
 
-def _json_default(obj):
+def json_default(obj):
+    """JSON for numpy numbers and arrays, and paths."""
     if isinstance(obj, np.generic):
         return obj.item()
     if isinstance(obj, np.ndarray):
@@ -62,12 +66,17 @@ def _json_default(obj):
 
 
 def write_json(path, obj) -> Path:
-    return write_text(path, json.dumps(obj, indent=2, sort_keys=True, default=_json_default) + "\n")
+    return write_text(path, json.dumps(obj, indent=2, sort_keys=True, default=json_default) + "\n")
 
 
 def read_json(path):
-    with open(path, encoding="utf-8") as fh:
-        return json.load(fh)
+    """A JSON file; one that cannot be parsed raises :class:`CorruptFileError` naming it."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return json.load(fh)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise CorruptFileError(f"{path} is not valid JSON ({type(exc).__name__} at byte "
+                               f"{getattr(exc, 'pos', getattr(exc, 'start', '?'))}); corrupt or truncated") from None
 
 
 def write_npz(path, **arrays) -> Path:
@@ -81,9 +90,19 @@ def write_npz(path, **arrays) -> Path:
 
 
 def read_npz(path) -> dict[str, np.ndarray]:
-    """Load every array of an ``.npz`` with ``allow_pickle=False``."""
-    with np.load(path, allow_pickle=False) as data:
-        return {k: data[k] for k in data.files}
+    """Load every array of an ``.npz`` with ``allow_pickle=False``; a file that is not a readable
+    archive of plain arrays (truncated, bit flips, empty, not an npz) raises
+    :class:`CorruptFileError` naming it."""
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            if not hasattr(data, "files"):
+                raise ValueError("a single .npy array, not an .npz archive")
+            return {k: data[k] for k in data.files}
+    except FileNotFoundError:
+        raise
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError) as exc:
+        reason = "not an .npz archive" if "pickle" in str(exc) else type(exc).__name__
+        raise CorruptFileError(f"{path} is not a readable .npz archive ({reason}); corrupt or truncated") from None
 
 
 def write_csv(path, table: Mapping[str, "np.ndarray | list"]) -> Path:
@@ -99,8 +118,13 @@ def write_csv(path, table: Mapping[str, "np.ndarray | list"]) -> Path:
 
 def read_csv(path) -> dict[str, np.ndarray]:
     """Read a CSV written by :func:`write_csv` into numeric (or string) columns."""
-    with open(path, newline="", encoding="utf-8") as fh:
-        rows = list(csv.reader(fh))
+    try:
+        with open(path, newline="", encoding="utf-8") as fh:
+            rows = list(csv.reader(fh))
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise CorruptFileError(f"{path} is not a readable CSV file ({type(exc).__name__})") from None
+    if not rows or any(len(row) != len(rows[0]) for row in rows):
+        raise CorruptFileError(f"{path} is not a complete CSV table (empty, or rows of unequal length)")
     header, body = rows[0], rows[1:]
     out = {}
     for i, name in enumerate(header):

@@ -4,30 +4,45 @@ Layout::
 
     results/NN_name/
         config.json        the config of the latest run
-        provenance.json    code version, packages, hardware, seed, image ids and hashes, timing
-        cache/STEP-HASH.npz  one file per computed step, keyed by the step's parameters
-        cache/STEP-HASH.seconds.json  the seconds that step took to compute
+        provenance.json    code version, packages, hardware, seed, image ids and hashes, timing,
+                           and every step: the code hash, version and commit that computed it,
+                           and whether this run took it from the cache
+        checksums.json     sha256 of every artifact below, checked before figures are drawn
+        cache/STEP-KEY.npz one file per computed step: its arrays and a record of how it was computed
+        cache/STEP-KEY.checkpoint.pt  training state of a step in flight (removed once it finishes)
+        points/*.json      sweep points (:mod:`effcode.runs.sweep`)
         *.npz / *.json / *.csv  artifacts and metrics of the latest run
         figures/*.png|pdf  figures regenerated from the above
 
-Every file is written atomically.  A step whose parameters did not change is
-loaded from ``cache/`` instead of being recomputed, so an interrupted run loses
-only the step in flight, and re-running with another parameter recomputes only
-what depends on it.  The compute time a run reports counts the original seconds of the
-steps (and sweep points) it loaded from the cache, so it does not shrink on a re-run.
+Every file is written atomically.  A step's KEY hashes its name, its parameters and the code it
+depends on (:func:`~effcode.runs.codehash.code_hash`), so a step is loaded from ``cache/`` only
+when the same code computed it with the same parameters; an interrupted run loses only the step
+in flight, and re-running with another parameter (or changed code) recomputes only what depends
+on it.  Cached files carry checksums (:mod:`effcode.runs.integrity`): a corrupt one is named in a
+one-line warning and recomputed.  The compute time a run reports counts the original seconds of
+the steps (and sweep points) it loaded from the cache, so it does not shrink on a re-run.
+
+One run at a time writes a run folder: :meth:`Run.lock` holds a lock file in it, and a second run
+of the same experiment into the same folder waits for the first to finish.
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import sys
 import time
 from pathlib import Path
-from typing import Callable, Mapping
+from typing import Callable, Iterator, Mapping
 
 import numpy as np
 
+from ..errors import CorruptFileError
 from .atomic import read_csv, read_json, read_npz, write_csv, write_json, write_npz
+from .codehash import code_hash
 from .config import config_hash
-from .provenance import provenance
+from .integrity import MANIFEST, read_checked_npz, record_artifacts, verify_artifacts, warn_corrupt, write_checked_npz
+from .provenance import git_commit, provenance
 
 
 class Run:
@@ -39,14 +54,24 @@ class Run:
         self.device = str(device)
         self.cached_seconds = 0.0   # original compute seconds of the steps loaded from the cache
         self.progress = progress
+        self.steps: list[dict] = []  # one record per step and sweep, in the order this run met them
 
     @classmethod
     def open(cls, directory) -> "Run":
-        """Open an existing run directory (for plotting from cached results)."""
+        """Open an existing run directory (for plotting from cached results), after checking every
+        artifact against the checksums its run recorded."""
         directory = Path(directory)
+        verify_artifacts(directory)
         config = read_json(directory / "config.json")
         prov = read_json(directory / "provenance.json") if (directory / "provenance.json").exists() else {}
         return cls(directory, config, device=prov.get("device", "cpu"))
+
+    @contextlib.contextmanager
+    def lock(self) -> Iterator[None]:
+        """Hold this run folder's lock: other runs into the same folder wait until it is released,
+        so config, artifacts and figures always come from one run."""
+        with folder_lock(self.dir):
+            yield
 
     @property
     def seed(self) -> int:
@@ -56,7 +81,9 @@ class Run:
         return self.dir / name
 
     def start(self) -> None:
-        """Begin a run: the provenance record is kept in memory until :meth:`finish`."""
+        """Begin a run: the provenance record is kept in memory until :meth:`finish`; the folder's
+        checksum manifest is removed until then, since its artifacts are about to be rewritten."""
+        self.path(MANIFEST).unlink(missing_ok=True)
         self._provenance = provenance(seed=self.seed, device=self.device)
         self._provenance["started"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
 
@@ -65,56 +92,83 @@ class Run:
         self._provenance["images"] = [{"id": im.id, "sha256": im.sha256} for im in images]
 
     def finish(self, **fields) -> None:
-        """Write ``config.json`` and ``provenance.json``, only once the computation succeeded,
-        so that a failed run leaves the previous results of this folder consistent."""
-        self._provenance.update(fields)
+        """Write ``config.json`` and ``provenance.json`` (with the record of every step), only once
+        the computation succeeded, so that a failed run leaves the previous results of this folder
+        consistent; then the checksums of every artifact of the folder."""
+        self._provenance.update(fields, steps=self.steps)
         write_json(self.path("provenance.json"), self._provenance)
         write_json(self.path("config.json"), self.config)
+        record_artifacts(self.dir, [p.name for p in sorted(self.dir.iterdir())
+                                    if p.is_file() and not p.name.startswith(".") and p.name != MANIFEST])
+
+    @functools.cached_property
+    def _computed_by(self) -> dict:
+        """What computes this run's steps: effcode's version and commit."""
+        from .. import __version__
+
+        return {"effcode_version": __version__, "git_commit": git_commit()}
 
     # -- cached steps -------------------------------------------------------------------------
     def step(self, name: str, params: Mapping, compute: Callable[..., Mapping[str, np.ndarray]], *,
              resumable: bool = False) -> dict:
-        """Return ``compute()``'s arrays, loading them from ``cache/`` when ``params`` were seen before.
+        """Return ``compute()``'s arrays, loading them from ``cache/`` when the same code computed
+        them with the same ``params`` before.
 
-        ``params`` must hold everything the result depends on (sizes, seed, objective...).
-        A step computed by another experiment of the same results folder with the same name
-        and parameters is copied from there rather than recomputed.  With ``resumable``,
-        ``compute`` is called with a checkpoint path in ``cache/`` (unique to the step and its
-        parameters) to save its progress to, so a killed run continues where it stopped; the
-        checkpoint is removed once the result is written.
+        ``params`` must hold everything the result depends on (sizes, seed, objective...); the
+        code is covered by :func:`~effcode.runs.codehash.code_hash` of ``compute``'s module.
+        A step computed by another experiment of the same results folder with the same name,
+        parameters and code is copied from there rather than recomputed.  A cached file that is
+        corrupt or does not match its checksum is named in a warning and recomputed.  With
+        ``resumable``, ``compute`` is called with a checkpoint path in ``cache/`` (unique to the
+        step, its parameters and code) to save its progress to, so a killed run continues where
+        it stopped; the checkpoint is removed once the result is written.
         """
-        key = config_hash({"step": name, "params": dict(params)})[:16]
+        code = code_hash(compute)
+        key = config_hash({"step": name, "params": dict(params), "code": code})[:16]
         path = self.path(f"cache/{name}-{key}.npz")
-        seconds_path = self.path(f"cache/{name}-{key}.seconds.json")
         for source in [path, *sorted(self.dir.parent.glob(f"*/cache/{path.name}"))]:  # here, or another experiment
-            if source.exists():
-                arrays = read_npz(source)
-                record = source.with_name(seconds_path.name)
-                seconds = read_json(record)["seconds"] if record.exists() else 0.0
+            cached = _read_cached(source)
+            if cached is not None:
+                arrays, record = cached
                 if source != path:
-                    write_npz(path, **arrays)
-                    write_json(seconds_path, {"seconds": seconds})
-                self.cached_seconds += seconds
+                    write_checked_npz(path, record, **arrays)
+                self.cached_seconds += record.get("seconds", 0.0)
+                self.steps.append({"step": name, "file": f"cache/{path.name}", "from_cache": True,
+                                   **{k: record.get(k) for k in ("code_hash", "effcode_version", "git_commit",
+                                                                 "computed_at", "seconds")}})
                 return arrays
         checkpoint = self.path(f"cache/{name}-{key}.checkpoint.pt")
         started = time.perf_counter()
         result = compute(checkpoint) if resumable else compute()
         arrays = {k: np.asarray(v) for k, v in dict(result).items()}
-        write_npz(path, **arrays)
-        write_json(seconds_path, {"seconds": round(time.perf_counter() - started, 3)})
+        record = {"code_hash": code, **self._computed_by, "computed_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                  "seconds": round(time.perf_counter() - started, 3)}
+        write_checked_npz(path, record, **arrays)
         checkpoint.unlink(missing_ok=True)
+        self.steps.append({"step": name, "file": f"cache/{path.name}", "from_cache": False, **record})
         return arrays
 
     def sweep(self, evaluate, points, **options) -> list[dict]:
-        """:func:`effcode.runs.run_sweep` in this run's folder (points saved under ``points/``)."""
-        from .sweep import cached_point_seconds, run_sweep
+        """:func:`effcode.runs.run_sweep` in this run's folder (points saved under ``points/``);
+        the provenance records, per sweep, how many points came from the cache and what computed
+        each."""
+        from .sweep import run_sweep
 
-        self.cached_seconds += cached_point_seconds(self.dir, points)
-        return run_sweep(evaluate, points, self.dir, **options)
+        records: list[dict] = []
+        rows = run_sweep(evaluate, points, self.dir, records=records, **options)
+        self.cached_seconds += sum(r.get("seconds", 0.0) for r in records if r["from_cache"])
+        self.steps.append({"sweep": f"{evaluate.__module__}.{evaluate.__name__}", "points": records,
+                           "from_cache": sum(r["from_cache"] for r in records), "computed": sum(
+                               not r["from_cache"] for r in records)})
+        return rows
 
     # -- artifacts and metrics ----------------------------------------------------------------
     def save_npz(self, name: str, **arrays) -> Path:
         return write_npz(self.path(name), **arrays)
+
+    def record_artifacts(self, *names: str) -> None:
+        """Add the checksums of artifacts written after :meth:`finish` (figures' sections)."""
+        record_artifacts(self.dir, names)
 
     def load_npz(self, name: str) -> dict:
         return read_npz(self.path(name))
@@ -134,3 +188,34 @@ class Run:
     def figure_path(self, name: str) -> Path:
         """Where a figure goes, without suffix (plots write ``.png`` and ``.pdf``)."""
         return self.path(f"figures/{name}")
+
+
+def _read_cached(path: Path) -> tuple[dict, dict] | None:
+    """A cached step's arrays and record, or None when absent or unusable (then warned and removed)."""
+    if not path.exists():
+        return None
+    try:
+        return read_checked_npz(path)
+    except CorruptFileError as error:
+        warn_corrupt(error, "recomputing it")
+        path.unlink(missing_ok=True)
+        return None
+
+
+@contextlib.contextmanager
+def folder_lock(folder) -> Iterator[None]:
+    """Hold ``folder/.lock`` (a process-wide file lock); say on stderr when waiting for another run."""
+    from filelock import FileLock, Timeout
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(folder / ".lock")
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        print(f"effcode: waiting for another run writing {folder} to finish", file=sys.stderr, flush=True)
+        lock.acquire()
+    try:
+        yield
+    finally:
+        lock.release()

@@ -1,8 +1,11 @@
 """Parameter sweeps: a grid of points, each evaluated once and cached as its own file.
 
 A point is a dict of parameters; its result (a JSON-able dict of metrics) is
-written atomically to ``DIR/points/<hash>.json`` as soon as it finishes.  A sweep
-that is killed and started again recomputes only the points that were in flight.
+written atomically to ``DIR/points/<hash>.json`` as soon as it finishes, with a checksum and
+a record of the code that computed it.  The hash covers the point and the code the evaluating
+function depends on (:func:`~effcode.runs.codehash.code_hash`), so a point is reused only when
+the same code computed it.  A sweep that is killed and started again recomputes only the points
+that were in flight (and any whose file is corrupt, after a one-line warning).
 Points run locally through joblib, or on a dask.distributed cluster with
 ``backend="dask"`` (``pip install effcode[dask]``); the results are the same either
 way because every point carries its own seed.
@@ -17,10 +20,11 @@ from typing import Callable, Mapping, Sequence
 
 from tqdm.auto import tqdm
 
-from ..errors import InputError
+from ..errors import CorruptFileError, InputError
 from ..validation import check_choice, check_int
-from .atomic import read_json, write_json
+from .codehash import code_hash
 from .config import config_hash
+from .integrity import read_checked_json, warn_corrupt, write_checked_json
 
 BACKENDS = ("joblib", "dask")
 
@@ -34,8 +38,25 @@ def expand_grid(grid: Mapping[str, Sequence], fixed: Mapping | None = None) -> l
     return [{**(fixed or {}), **dict(zip(keys, combo))} for combo in itertools.product(*(grid[k] for k in keys))]
 
 
-def point_path(directory, point: Mapping) -> Path:
-    return Path(directory) / "points" / f"{config_hash(dict(point))[:20]}.json"
+#: the entries of a point file its checksum covers
+CHECKED = ("point", "result")
+
+
+def point_path(directory, point: Mapping, code: str) -> Path:
+    """Where ``point``, evaluated by code of hash ``code``, is saved."""
+    return Path(directory) / "points" / f"{config_hash({'point': dict(point), 'code': code})[:20]}.json"
+
+
+def _read_point(path: Path) -> dict | None:
+    """A saved point, or None when absent or unusable (then warned and removed)."""
+    if not path.exists():
+        return None
+    try:
+        return read_checked_json(path, checked=CHECKED)
+    except CorruptFileError as error:
+        warn_corrupt(error, "recomputing that point")
+        path.unlink(missing_ok=True)
+        return None
 
 
 def _evaluate(evaluate: Callable[[dict], dict], index: int, point: dict) -> tuple[int, dict, float]:
@@ -44,28 +65,32 @@ def _evaluate(evaluate: Callable[[dict], dict], index: int, point: dict) -> tupl
     return index, result, time.perf_counter() - started
 
 
-def cached_point_seconds(directory, points: Sequence[Mapping]) -> float:
-    """Evaluation seconds recorded by the points of ``points`` already saved in ``directory``."""
-    paths = (point_path(directory, p) for p in points)
-    return float(sum(read_json(path).get("seconds", 0.0) for path in paths if path.exists()))
-
-
 def run_sweep(evaluate: Callable[[dict], dict], points: Sequence[Mapping], directory, *, backend: str = "joblib",
-              n_jobs: int = 1, scheduler: str | None = None, progress: bool = False) -> list[dict]:
-    """Evaluate ``evaluate(point)`` for every point not already cached in ``directory``.
+              n_jobs: int = 1, scheduler: str | None = None, progress: bool = False,
+              records: list | None = None) -> list[dict]:
+    """Evaluate ``evaluate(point)`` for every point not already saved in ``directory`` by the same code.
 
     ``evaluate`` must be a module-level function (it is sent to worker processes).
     Returns, in the order of ``points``, ``{**point, **result}`` rows.  Each point's file also
-    records the seconds its evaluation took (:func:`cached_point_seconds` sums them).
+    records the seconds its evaluation took and the code hash, effcode version and commit that
+    computed it; ``records``, when given, receives one such record per point, with
+    ``from_cache`` telling whether this call computed it.
     """
+    from .. import __version__
+    from .provenance import git_commit
+
     check_choice("backend", backend, BACKENDS)
     n_jobs = check_int("n_jobs", n_jobs, minimum=-1)
     if n_jobs == 0:
         raise InputError("n_jobs must be a positive number of worker processes, or -1 for one per core; got 0")
     points = [dict(p) for p in points]
-    paths = [point_path(directory, p) for p in points]
-    todo = [i for i, path in enumerate(paths) if not path.exists()]
+    code = code_hash(evaluate)
+    paths = [point_path(directory, p, code) for p in points]
+    saved = [_read_point(path) for path in paths]
+    todo = [i for i, entry in enumerate(saved) if entry is None]
+    cached = set(range(len(points))) - set(todo)
     if todo:
+        computed_by = {"code_hash": code, "effcode_version": __version__, "git_commit": git_commit()}
         bar = tqdm(total=len(points), initial=len(points) - len(todo), desc="sweep", unit="point",
                    disable=not progress)
         if backend == "joblib":
@@ -76,10 +101,15 @@ def run_sweep(evaluate: Callable[[dict], dict], points: Sequence[Mapping], direc
         else:
             finished = _run_on_dask(evaluate, [(i, points[i]) for i in todo], scheduler)
         for i, result, seconds in finished:  # each finished point is saved at once, in this process
-            write_json(paths[i], {"point": points[i], "result": result, "seconds": round(seconds, 3)})
+            saved[i] = write_checked_json(paths[i], {"point": points[i], "result": result,
+                                                     "seconds": round(seconds, 3), **computed_by}, checked=CHECKED)
             bar.update()
         bar.close()
-    return [{**p, **read_json(path)["result"]} for p, path in zip(points, paths)]
+    if records is not None:
+        records += [{"file": f"points/{path.name}", "from_cache": i in cached,
+                     **{k: entry.get(k) for k in ("seconds", "code_hash", "effcode_version", "git_commit")}}
+                    for i, (path, entry) in enumerate(zip(paths, saved))]
+    return [{**p, **entry["result"]} for p, entry in zip(points, saved)]
 
 
 #: seconds to wait for a dask scheduler to answer before giving up
