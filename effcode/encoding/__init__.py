@@ -1,30 +1,45 @@
 """Encoding models of simulated V1 neurons, and tests of their mechanisms.
 
+* :mod:`.population`: :func:`fit_encoding_model`, population encoding models of recorded (or
+  simulated) cells behind the registry ``ENCODING_MODELS`` (``glm``, ``cnn``, ``efficient``);
+  :mod:`.noise` (Poisson and Gaussian likelihoods), :mod:`.readouts` (the factorised readout and
+  the CNN), :mod:`.frontends` (the learned filter bank front end);
+* :mod:`.datasets`: recordings to fit them to (``DATASETS``: ``antolik2016``; a user's npz or folder);
 * :mod:`.neurons`: ground-truth LN simple cells and energy-model complex cells (Poisson spikes);
-* :mod:`.models`: a Poisson GLM and a small Poisson CNN fitted by maximum likelihood;
-* :mod:`.metrics`: held-out bits per spike and the fraction of explainable variance;
+* :mod:`.models`: a Poisson GLM and a small Poisson CNN of one cell, fitted by maximum likelihood;
+* :mod:`.metrics`: held-out correlation, bits per spike and the fraction of explainable variance;
 * :mod:`.stimuli`: amplitude-preserving phase manipulations, gratings, natural-image stimuli;
 * :mod:`.architecture`: equivariance, pooling, weight sharing, receptive fields, conv gradients;
 * :mod:`.decoding`: a Bayes decoder of orientation built from the encoder and a prior;
 * :mod:`.identifiability`: permutation/rescaling symmetries and filter matching.
 
-See ``docs/mechanisms.md``.
+See ``docs/encoding.md`` and ``docs/mechanisms.md``.
 """
 
 from .architecture import (LocallyConnected2d, conv_stack, conv_weight_gradient, equivariance_error,
                            input_gradient_map, invariance_error, parameter_count, receptive_field_widths,
                            theoretical_receptive_field, translate)
+from .datasets import (ANTOLIK2016_SHA256, DATASETS, USER_LAYOUT, Recordings, fetch_antolik2016, load_antolik2016,
+                       load_recordings, load_user_recordings)
 from .decoding import (circular_mean_orientation, log_likelihood, orientation_error, orientation_population,
                        population_rates, posterior, von_mises_prior)
 from .identifiability import match_filters, permute_hidden, rescale_hidden
-from .metrics import (bits_per_spike, fev_from_repeats, filter_r2, fraction_explainable_variance,
-                      poisson_log_likelihood)
+from .metrics import (bits_per_spike, bits_per_spike_per_cell, correlation_per_cell, feve_per_cell, fev_from_repeats,
+                      filter_r2, fraction_explainable_variance, poisson_log_likelihood)
+from .noise import NOISE_MODELS
+from .population import (ENCODING_MODELS, EfficientModel, EncodingModel, PopulationCNN, PopulationGLM,
+                         PopulationScores, fit_encoding_model, load_encoding_model)
 from .models import PoissonCNN, PoissonGLM, select_glm
 from .neurons import ComplexCell, SimpleCell, SimulatedNeuron, complex_gabor, gabor, make_complex_cell, make_simple_cell
 from .stimuli import (direction_sign, gratings, local_phase_shift, natural_patches, phase_scramble,
                       preferred_grating)
 
 __all__ = [
+    "ANTOLIK2016_SHA256", "DATASETS", "USER_LAYOUT", "Recordings", "fetch_antolik2016", "load_antolik2016",
+    "load_recordings", "load_user_recordings",
+    "NOISE_MODELS", "ENCODING_MODELS", "EfficientModel", "EncodingModel", "PopulationCNN", "PopulationGLM",
+    "PopulationScores", "fit_encoding_model", "load_encoding_model",
+    "bits_per_spike_per_cell", "correlation_per_cell", "feve_per_cell",
     "LocallyConnected2d", "conv_stack", "conv_weight_gradient", "equivariance_error", "input_gradient_map",
     "invariance_error", "parameter_count", "receptive_field_widths", "theoretical_receptive_field", "translate",
     "circular_mean_orientation", "log_likelihood", "orientation_error", "orientation_population",

@@ -101,3 +101,70 @@ def filter_r2(estimate, reference) -> float:
     if total <= 0:
         raise InputError("estimate is constant: R² is undefined")
     return float(1.0 - np.sum(resid ** 2) / total)
+
+
+# -- populations: one value per cell ------------------------------------------------------------------
+
+
+def _per_cell(pred, responses):
+    """``pred`` (n, cells) and ``responses`` as (repeats, n, cells)."""
+    pred = check_array("predictions", pred, ndim=2)
+    responses = check_array("responses", responses, ndim=(2, 3))
+    trials = responses if responses.ndim == 3 else responses[None]
+    if trials.shape[1:] != pred.shape:
+        raise InputError(f"responses {responses.shape} must be (n, cells) or (repeats, n, cells) with (n, cells) = "
+                         f"{pred.shape}, the predictions' shape")
+    return pred, trials
+
+
+def correlation_per_cell(pred, responses) -> np.ndarray:
+    """Pearson correlation of each cell's prediction with its trial-averaged response, (cells,);
+    NaN for a cell whose prediction or response is constant over the stimuli."""
+    pred, trials = _per_cell(pred, responses)
+    mean = trials.mean(axis=0)
+    a, b = pred - pred.mean(axis=0), mean - mean.mean(axis=0)
+    denominator = np.sqrt(np.sum(a ** 2, axis=0) * np.sum(b ** 2, axis=0))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(denominator > 0, np.sum(a * b, axis=0) / denominator, np.nan)
+
+
+def feve_per_cell(pred, responses) -> np.ndarray:
+    """Fraction of explainable variance explained of each cell, from repeated trials, (cells,).
+
+    ``responses`` (repeats R >= 2, n, cells).  The estimator of :func:`fev_from_repeats`, per cell:
+    with ``m`` the trial mean and ``s2`` the across-trial variance (ddof 1) of each stimulus,
+    ``noise = mean(s2) / R`` is the noise variance left in ``m``, and
+    ``FEVE = 1 - (mean((pred - m)^2) - noise) / (var(m) - noise)``.  NaN for a cell whose
+    responses hold no explainable variance above the noise (``var(m) <= noise``).
+    """
+    pred, trials = _per_cell(pred, responses)
+    if trials.shape[0] < 2:
+        raise InputError(f"FEVE needs repeated trials, (repeats >= 2, n, cells); got responses of shape "
+                         f"{np.shape(responses)}")
+    m = trials.mean(axis=0)
+    noise = trials.var(axis=0, ddof=1).mean(axis=0) / trials.shape[0]
+    explainable = m.var(axis=0) - noise
+    with np.errstate(invalid="ignore", divide="ignore"):
+        feve = 1.0 - (np.mean((pred - m) ** 2, axis=0) - noise) / explainable
+    return np.where(explainable > 0, feve, np.nan)
+
+
+def bits_per_spike_per_cell(pred, responses, null_rate) -> np.ndarray:
+    """Held-out Poisson log-likelihood gain over a constant rate, bits per spike, per cell (cells,).
+
+    ``pred`` (n, cells) rates; ``responses`` counts (n, cells) or (repeats, n, cells), every trial
+    scored; ``null_rate`` (cells,) the constant rate of the null model (the training mean).
+    ``sum_trials [y log(pred / null) - (pred - null)] / (ln 2 sum y)``; NaN for a cell without
+    spikes in ``responses``.
+    """
+    pred, trials = _per_cell(pred, responses)
+    null = check_array("null_rate", null_rate, ndim=1)
+    if null.shape != pred.shape[1:] or np.any(null <= 0):
+        raise InputError(f"null_rate must hold one positive rate per cell ({pred.shape[1]}), got {null}")
+    if np.any(trials < 0) or np.any(pred < 0):
+        raise InputError("bits per spike needs non-negative counts and rates")
+    rate = np.maximum(pred, _MIN_RATE)
+    gain = np.sum(trials * np.log(rate / null) - (rate - null), axis=(0, 1))
+    spikes = trials.sum(axis=(0, 1))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(spikes > 0, gain / (np.log(2.0) * spikes), np.nan)

@@ -148,8 +148,10 @@ class ComplexCell(SimulatedNeuron):
 
 def make_simple_cell(X, *, theta: float, freq: float, sigma: float, phase: float = 0.0, aspect: float = 1.0,
                      nonlinearity: str = "exp", mean_rate: float = 2.0, drive_std: float = 1.0,
-                     threshold: float = 0.0) -> SimpleCell:
+                     threshold: float = 0.0, x0: float | None = None, y0: float | None = None) -> SimpleCell:
     """A simple cell with a Gabor receptive field, calibrated on stimuli ``X`` (n, p*p).
+
+    ``x0``, ``y0``: the receptive field's centre in pixels (default: the patch centre).
 
     ``"exp"``: the gain makes the log-rate's standard deviation over ``X`` equal ``drive_std``
     and the offset makes the mean rate over ``X`` equal ``mean_rate`` (spikes/bin).
@@ -163,7 +165,7 @@ def make_simple_cell(X, *, theta: float, freq: float, sigma: float, phase: float
     check_choice("nonlinearity", nonlinearity, NONLINEARITIES)
     mean_rate = check_float("mean_rate", mean_rate, minimum=0.0, strict_minimum=True)
     drive_std = check_float("drive_std", drive_std, minimum=0.0, strict_minimum=True)
-    params = dict(theta=theta, freq=freq, sigma=sigma, phase=phase, aspect=aspect)
+    params = dict(theta=theta, freq=freq, sigma=sigma, phase=phase, aspect=aspect, x0=x0, y0=y0)
     cell = SimpleCell(gabor(size, **params), nonlinearity, params=params)
     z = cell.drive(X)
     if nonlinearity == "exp":
@@ -179,8 +181,9 @@ def make_simple_cell(X, *, theta: float, freq: float, sigma: float, phase: float
 
 
 def make_complex_cell(X, *, theta: float, freq: float, sigma: float, aspect: float = 1.0, mean_rate: float = 2.0,
-                      baseline_fraction: float = 0.1) -> ComplexCell:
-    """An energy-model complex cell (a quadrature pair of Gabors) calibrated on stimuli ``X``.
+                      baseline_fraction: float = 0.1, x0: float | None = None, y0: float | None = None) -> ComplexCell:
+    """An energy-model complex cell (a quadrature pair of Gabors) calibrated on stimuli ``X``;
+    ``x0``, ``y0`` its centre in pixels (default: the patch centre).
 
     The baseline is ``baseline_fraction * mean_rate`` and the gain makes the mean rate over ``X``
     equal ``mean_rate`` (spikes/bin).
@@ -191,7 +194,7 @@ def make_complex_cell(X, *, theta: float, freq: float, sigma: float, aspect: flo
         raise InputError(f"X must hold flattened square patches, got {X.shape[1]} columns")
     mean_rate = check_float("mean_rate", mean_rate, minimum=0.0, strict_minimum=True)
     fraction = check_float("baseline_fraction", baseline_fraction, minimum=0.0, maximum=1.0)
-    params = dict(theta=theta, freq=freq, sigma=sigma, aspect=aspect)
+    params = dict(theta=theta, freq=freq, sigma=sigma, aspect=aspect, x0=x0, y0=y0)
     g = complex_gabor(size, **params)
     cell = ComplexCell(g.real, g.imag, params=params)
     cell.baseline = fraction * mean_rate

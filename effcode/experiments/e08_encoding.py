@@ -1,4 +1,10 @@
-"""Experiment 08: GLM and CNN encoding models of simulated V1 simple and complex cells."""
+"""Experiment 08: population encoding models (GLM, CNN, efficient-coding front end) of V1 cells.
+
+On a simulated population (LN simple cells and energy-model complex cells with Poisson spikes,
+known ground truth), or on recordings (``recordings=antolik2016`` or a user's npz/folder), the
+three models of :func:`effcode.encoding.fit_encoding_model` are fitted to every cell at once and
+scored on held-out stimuli.
+"""
 
 from __future__ import annotations
 
@@ -6,85 +12,44 @@ import numpy as np
 
 from ..plots.figure import new_figure, save_figure
 from .base import Experiment, Section, register
-from .common import fmt, source_images
+from .common import BankSpec, fmt, learned_bank, source_images
 
-#: a cell type: (label, kind, nonlinearity, Gabor phase)
-CELL_TYPES = (("simple (exp)", "simple", "exp", 0.0), ("simple (relu)", "simple", "relu", np.pi / 2),
-              ("complex (energy)", "complex", None, 0.0))
-
-
-def cell_specs(cfg: dict) -> list[dict]:
-    """One simple-exp, one simple-relu and one complex cell per orientation of the config."""
-    return [{"label": f"{label} {theta:g}°", "type": label, "kind": kind, "nonlinearity": nonlinearity,
-             "phase": phase, "theta_deg": float(theta)}
-            for theta in cfg["orientations_deg"] for label, kind, nonlinearity, phase in CELL_TYPES]
+MODELS = ("glm", "cnn", "efficient")
+MODEL_LABELS = {"glm": "GLM", "cnn": "CNN", "efficient": "efficient (learned filters)"}
+CELL_TYPES = ("simple", "complex")
+#: scores against the recorded (here: simulated) trials, as for real data
+METRICS = ("correlation", "feve", "bits_per_spike")
+METRIC_LABELS = {"correlation": "held-out correlation", "feve": "FEVE", "bits_per_spike": "bits/spike",
+                 "true_correlation": "correlation with the true rate", "filter_r2": "GLM filter R²"}
+COLOURS = {"glm": "tab:orange", "cnn": "tab:blue", "efficient": "tab:green"}
 
 
-def stimuli(run, cfg: dict, images) -> tuple[np.ndarray, np.ndarray]:
-    """Training and test patches (contrast-normalised whitened natural images), (n, p*p) each."""
-    from ..encoding import natural_patches
+# ----------------------------------------------------------------------------- the simulated population
 
-    x = natural_patches(images, cfg["patch_size"], cfg["n_train"] + cfg["n_test"], seed=run.seed)
-    return x[:cfg["n_train"]], x[cfg["n_train"]:]
+
+def cell_specs(cfg: dict, seed: int) -> list[dict]:
+    """``n_simple`` simple and ``n_complex`` complex cells: random orientation, phase and centre."""
+    rng = np.random.default_rng([seed, 8])
+    centre = (cfg["patch_size"] - 1) / 2
+    specs = []
+    for kind in CELL_TYPES:
+        for _ in range(cfg[f"n_{kind}"]):
+            x0, y0 = centre + rng.uniform(-cfg["position_jitter"], cfg["position_jitter"], 2)
+            specs.append({"kind": kind, "theta_deg": float(rng.uniform(0, 180)), "phase": float(rng.uniform(0, 2 * np.pi)),
+                          "x0": float(x0), "y0": float(y0)})
+    return specs
 
 
 def make_cell(spec: dict, cfg: dict, x_train: np.ndarray):
-    """The ground-truth neuron of ``spec``, calibrated to the mean rate on the training stimuli."""
+    """The ground-truth neuron of ``spec``, calibrated to ``mean_rate`` on the training stimuli."""
     from ..encoding import make_complex_cell, make_simple_cell
 
-    gabor = dict(theta=np.radians(spec["theta_deg"]), freq=cfg["freq"], sigma=cfg["sigma"])
+    gabor = dict(theta=np.radians(spec["theta_deg"]), freq=cfg["freq"], sigma=cfg["sigma"], x0=spec["x0"],
+                 y0=spec["y0"])
     if spec["kind"] == "simple":
-        return make_simple_cell(x_train, **gabor, phase=spec["phase"], nonlinearity=spec["nonlinearity"],
-                                mean_rate=cfg["mean_rate"], drive_std=cfg["drive_std"])
+        return make_simple_cell(x_train, **gabor, phase=spec["phase"], mean_rate=cfg["mean_rate"],
+                                drive_std=cfg["drive_std"])
     return make_complex_cell(x_train, **gabor, mean_rate=cfg["mean_rate"])
-
-
-def spikes(run, index: int, cell, x: np.ndarray, stream: int, n_repeats: int | None = None) -> np.ndarray:
-    """Poisson counts of cell ``index`` (stream 0: training, 1: test, 2: test repeats), seeded."""
-    return cell.sample(x, np.random.default_rng([run.seed, index, stream]), n_repeats=n_repeats)
-
-
-def cnn_params(cfg: dict, device: str) -> dict:
-    return dict(n_channels=cfg["cnn_channels"], kernel_size=cfg["cnn_kernel"], hidden_channels=cfg["cnn_hidden"],
-                pool=cfg["cnn_pool"], n_epochs=cfg["cnn_epochs"], learning_rate=cfg["cnn_learning_rate"],
-                device=device)
-
-
-def fitted_models(run, cfg: dict, index: int, spec: dict, images, x_train, y_train):
-    """The GLM (smoothness chosen on held-out data) and CNN fitted to one cell (cached)."""
-    from ..encoding import PoissonCNN, PoissonGLM, select_glm
-
-    keys = ("patch_size", "n_train", "freq", "sigma", "mean_rate", "drive_std", "glm_smoothness", "cnn_channels",
-            "cnn_kernel", "cnn_hidden", "cnn_pool", "cnn_epochs", "cnn_learning_rate")
-    key = {"cell": spec, "index": index, "images": [im.sha256 for im in images], "seed": run.seed,
-           "device": run.device, **{k: cfg[k] for k in keys}}
-
-    def compute():
-        glm, scores = select_glm(x_train, y_train, cfg["glm_smoothness"], seed=run.seed, device=run.device)
-        cnn = PoissonCNN(**cnn_params(cfg, run.device), random_state=run.seed,
-                         progress=run.progress).fit(x_train, y_train)
-        return {"glm_coef": glm.coef_, "glm_intercept": glm.intercept_, "glm_smoothness": glm.smoothness,
-                "glm_scores": scores, "cnn_train_loss": cnn.history_["train_loss"],
-                "cnn_val_loss": cnn.history_["val_loss"], **cnn.state_arrays()}
-
-    arrays = run.step("encoding-fit", key, compute)
-    glm = PoissonGLM(smoothness=float(arrays["glm_smoothness"]))
-    glm.coef_, glm.intercept_ = arrays["glm_coef"], float(arrays["glm_intercept"])
-    glm.filter_ = glm.coef_.reshape(cfg["patch_size"], cfg["patch_size"])
-    cnn = PoissonCNN(**cnn_params(cfg, run.device)).load_state_arrays(arrays)
-    return glm, cnn, arrays
-
-
-def population(run, cfg: dict, images) -> dict:
-    """Everything experiments 08 and 09 need: stimuli, ground-truth cells, their fitted models."""
-    x_train, x_test = stimuli(run, cfg, images)
-    cells = []
-    for index, spec in enumerate(cell_specs(cfg)):
-        cell = make_cell(spec, cfg, x_train)
-        y_train = spikes(run, index, cell, x_train, 0)
-        glm, cnn, arrays = fitted_models(run, cfg, index, spec, images, x_train, y_train)
-        cells.append({"spec": spec, "cell": cell, "y_train": y_train, "glm": glm, "cnn": cnn, "arrays": arrays})
-    return {"x_train": x_train, "x_test": x_test, "cells": cells}
 
 
 def true_filters(cell) -> np.ndarray:
@@ -92,186 +57,422 @@ def true_filters(cell) -> np.ndarray:
     return cell.filter[None] if hasattr(cell, "filter") else np.stack([cell.even, cell.odd])
 
 
-def compute(run) -> None:
-    from ..encoding import bits_per_spike, fev_from_repeats, filter_r2, fraction_explainable_variance
+def simulated_data(run, cfg: dict, images) -> dict:
+    """Stimuli (flattened and as images), cells, true rates, training counts and test trials."""
+    from ..encoding import natural_patches
 
-    cfg = run.config
-    images = source_images(run)
+    p = cfg["patch_size"]
+    x = natural_patches(images, p, cfg["n_train"] + cfg["n_test"], seed=run.seed)
+    x_train, x_test = x[:cfg["n_train"]], x[cfg["n_train"]:]
+    specs = cell_specs(cfg, run.seed)
+    cells = [make_cell(spec, cfg, x_train) for spec in specs]
+    rng = np.random.default_rng([run.seed, 8, 1])
+    train_rate = np.stack([c.rate(x_train) for c in cells], axis=1)
+    test_rate = np.stack([c.rate(x_test) for c in cells], axis=1)
+    return {"x_train": x_train, "x_test": x_test, "train_images": x_train.reshape(-1, p, p),
+            "test_images": x_test.reshape(-1, p, p), "specs": specs, "cells": cells, "test_rate": test_rate,
+            "y_train": rng.poisson(train_rate).astype(np.float64),
+            "test_trials": rng.poisson(test_rate, size=(cfg["n_repeats"], *test_rate.shape)).astype(np.float64)}
+
+
+def true_response(cells, patch_size: int):
+    """The ground-truth population as a model: images (n, p, p) -> rates (n, cells)."""
+    return lambda images: np.stack([c.rate(np.asarray(images).reshape(len(images), -1)) for c in cells], axis=1)
+
+
+# ------------------------------------------------------------------------------------- fitting
+
+
+def efficient_spec(cfg: dict, seed: int) -> BankSpec:
+    """The filter bank of the efficient model's front end, learned from the natural images."""
+    return BankSpec(cfg["efficient_method"], patch_size=cfg["efficient_patch_size"],
+                    n_filters=cfg["efficient_n_filters"], n_patches=cfg["efficient_n_patches"], seed=seed)
+
+
+def model_params(name: str, cfg: dict) -> dict:
+    """The keyword arguments of ``fit_encoding_model`` for model ``name`` (the bank excluded)."""
+    if name == "glm":
+        return {"smoothness": cfg["glm_smoothness"]}
+    if name == "cnn":
+        return {"n_channels": cfg["cnn_channels"], "kernel_size": cfg["cnn_kernel"],
+                "hidden_channels": cfg["cnn_hidden"], "n_epochs": cfg["cnn_epochs"],
+                "readout_l1": cfg["cnn_readout_l1"]}
+    return {"front_end": cfg["efficient_front_end"], "readout_l1": cfg["efficient_readout_l1"],
+            "n_epochs": cfg["efficient_epochs"]}
+
+
+def fitted_model(run, cfg: dict, name: str, images, train_images, train_responses, data_key):
+    """Model ``name`` fitted to the population (cached on everything it depends on)."""
+    from ..encoding import fit_encoding_model, load_encoding_model
+
+    params = model_params(name, cfg)
+    bank = learned_bank(run, efficient_spec(cfg, run.seed), images) if name == "efficient" else None
+    key = {"model": name, "data": data_key, "params": params, "noise": cfg["noise"], "seed": run.seed,
+           "device": run.device, "validation_fraction": cfg["validation_fraction"],
+           "bank": None if bank is None else {"spec": str(efficient_spec(cfg, run.seed)),
+                                              "images": [im.sha256 for im in images]}}
+
+    def compute():
+        extra = {"bank": bank.filters} if bank is not None else {}
+        model = fit_encoding_model(train_images, train_responses, model=name, noise=cfg["noise"], seed=run.seed,
+                                   device=run.device, validation_fraction=cfg["validation_fraction"], **params,
+                                   **extra)
+        return model.to_arrays()
+
+    return load_encoding_model(run.step(f"encoding-{name}", key, compute), device=run.device)
+
+
+def simulated_key(run, cfg: dict, images) -> dict:
+    keys = ("patch_size", "n_train", "n_test", "n_repeats", "n_simple", "n_complex", "position_jitter", "freq",
+            "sigma", "mean_rate", "drive_std")
+    return {"images": [im.sha256 for im in images], "seed": run.seed, **{k: cfg[k] for k in keys}}
+
+
+def population(run, cfg: dict, images) -> dict:
+    """The simulated population and the three models fitted to it (used by experiments 09 and 11).
+
+    ``cells`` lists, per cell, its ``spec``, ground-truth ``cell`` and the population ``cnn``
+    (shared by all cells)."""
+    data = simulated_data(run, cfg, images)
+    key = simulated_key(run, cfg, images)
+    models = {name: fitted_model(run, cfg, name, images, data["train_images"], data["y_train"], key)
+              for name in MODELS}
+    data["models"] = models
+    data["cells"] = [{"spec": spec, "cell": cell, "cnn": models["cnn"]} for spec, cell in zip(data["specs"],
+                                                                                            data["cells"])]
+    return data
+
+
+def recordings_models(run, cfg: dict, images) -> list[dict]:
+    """Per recorded population of ``cfg["recordings"]``: its data and the three fitted models."""
+    from ..encoding import load_recordings
+
+    out = []
+    for rec in load_recordings(cfg["recordings"]):
+        import hashlib
+
+        digest = hashlib.sha256()
+        for array in (rec.train_stimuli, rec.train_responses):
+            digest.update(np.ascontiguousarray(array).tobytes())
+        key = {"recordings": rec.name, "sha256": digest.hexdigest()}
+        models = {name: fitted_model(run, cfg, name, images, rec.train_stimuli, rec.train_responses, key)
+                  for name in MODELS}
+        out.append({"recordings": rec, "models": models})
+    return out
+
+
+# ------------------------------------------------------------------------------------- compute
+
+
+def paired_difference(a: np.ndarray, b: np.ndarray, n_bootstrap: int, seed: int) -> dict:
+    """Median over cells of ``a - b`` with a 95% bootstrap interval (cells with both values)."""
+    return median_summary(np.asarray(a, dtype=float) - np.asarray(b, dtype=float), n_bootstrap, seed)
+
+
+def median_summary(values, n_bootstrap: int, seed: int) -> dict:
+    """Median of the finite ``values`` with a 95% bootstrap interval and the number of cells (NaN when none)."""
+    from ..v1 import bootstrap_median
+
+    values = np.asarray(values, dtype=float)
+    values = values[np.isfinite(values)]
+    if not values.size:
+        return {"median": float("nan"), "lo": float("nan"), "hi": float("nan"), "n_cells": 0}
+    median, lo, hi = bootstrap_median(values, n_bootstrap, seed)
+    return {"median": median, "lo": lo, "hi": hi, "n_cells": int(values.size)}
+
+
+def summaries(values: dict, groups: dict, n_bootstrap: int, seed: int) -> dict:
+    """``{model: {group: {metric: median/lo/hi/n_cells}}}`` from per-cell ``values[model][metric]``."""
+    return {name: {group: {metric: median_summary(np.asarray(v)[selection], n_bootstrap, seed)
+                           for metric, v in metrics.items()}
+                   for group, selection in groups.items()}
+            for name, metrics in values.items()}
+
+
+def compute_simulated(run, cfg: dict, images) -> None:
+    from ..encoding import correlation_per_cell, filter_r2
+
     pop = population(run, cfg, images)
-    x_test = pop["x_test"]
-    rows, predictions, filters = [], {}, {}
-    for index, entry in enumerate(pop["cells"]):
-        spec, cell = entry["spec"], entry["cell"]
-        y_test = spikes(run, index, cell, x_test, 1)
-        repeats = spikes(run, index, cell, x_test, 2, n_repeats=cfg["n_repeats"])
-        null = float(entry["y_train"].mean())
-        rate = cell.rate(x_test)
-        row = {"cell": spec["label"], "type": spec["type"], "theta_deg": spec["theta_deg"],
-               "mean_rate_test": float(rate.mean()), "max_rate_test": float(rate.max()),
-               "oracle_bits_per_spike": bits_per_spike(y_test, rate, null),
-               "glm_smoothness": float(entry["arrays"]["glm_smoothness"]),
-               "glm_filter_r2": filter_r2(entry["glm"].filter_, true_filters(cell)),
-               "cnn_best_epoch": int(np.argmin(entry["arrays"]["cnn_val_loss"]) + 1)}
-        for name in ("glm", "cnn"):
-            pred = entry[name].predict(x_test)
-            row[f"{name}_bits_per_spike"] = bits_per_spike(y_test, pred, null)
-            row[f"{name}_fev"] = fraction_explainable_variance(pred, rate)
-            row[f"{name}_fev_repeats"] = fev_from_repeats(pred, repeats)
-            predictions[f"{name}_{index}"] = pred[:cfg["n_plot"]]
-        predictions[f"true_{index}"] = rate[:cfg["n_plot"]]
-        filters[f"true_{index}"] = true_filters(cell)
-        filters[f"glm_{index}"] = entry["glm"].filter_
-        filters[f"cnn_{index}"] = entry["cnn"].conv_filters_
-        rows.append(row)
-    run.save_csv("cells.csv", {k: np.array([r[k] for r in rows]) for k in rows[0]})
+    kinds = np.array([s["kind"] for s in pop["specs"]])
+    table = {"cell": np.arange(len(kinds)), "kind": kinds,
+             **{k: np.array([s[k] for s in pop["specs"]]) for k in ("theta_deg", "phase", "x0", "y0")}}
+    values, predictions = {}, {"true_rate": pop["test_rate"][:cfg["n_plot"]]}
+    for name, model in pop["models"].items():
+        scores = model.score(pop["test_images"], pop["test_trials"])
+        pred = model.predict(pop["test_images"])
+        values[name] = {"correlation": scores.correlation, "feve": scores.feve, "bits_per_spike": scores.bits_per_spike,
+                        "true_correlation": correlation_per_cell(pred, pop["test_rate"])}
+        predictions[name] = pred[:cfg["n_plot"]]
+    glm = pop["models"]["glm"]
+    values["glm"]["filter_r2"] = np.array([filter_r2(glm.filters_[i], true_filters(entry["cell"]))
+                                           for i, entry in enumerate(pop["cells"])])
+    for name, metrics in values.items():
+        for metric, v in metrics.items():
+            table[f"{name}_{metric}"] = v
+    run.save_csv("cells.csv", table)
     run.save_npz("predictions.npz", **predictions)
-    run.save_npz("filters.npz", **filters)
-    by_type = {}
-    for label, *_ in CELL_TYPES:
-        sel = [r for r in rows if r["type"] == label]
-        by_type[label] = {k: float(np.mean([r[k] for r in sel])) for k in (
-            "oracle_bits_per_spike", "glm_bits_per_spike", "cnn_bits_per_spike", "glm_fev", "cnn_fev",
-            "glm_fev_repeats", "cnn_fev_repeats", "glm_filter_r2")}
-        by_type[label]["n_cells"] = len(sel)
-    run.save_json("metrics.json", {"by_type": by_type, "n_train": cfg["n_train"], "n_test": cfg["n_test"],
-                                   "fev_threshold": cfg["fev_threshold"]})
+    run.save_npz("filters.npz", true=np.stack([true_filters(e["cell"])[0] for e in pop["cells"]]),
+                 glm=glm.filters_, cnn=pop["models"]["cnn"].conv_filters_,
+                 efficient=pop["models"]["efficient"].bank_filters_,
+                 cnn_masks=pop["models"]["cnn"].spatial_masks_, kinds=kinds)
+    groups = {kind: kinds == kind for kind in CELL_TYPES}
+    bridge = {kind: {metric: paired_difference(values["efficient"][metric][groups[kind]],
+                                               values["cnn"][metric][groups[kind]], cfg["n_bootstrap"], run.seed)
+                     for metric in ("feve", "true_correlation")} for kind in CELL_TYPES}
+    run.save_json("metrics.json", {
+        "recordings": "simulated", "table": summaries(values, groups, cfg["n_bootstrap"], run.seed), "bridge": bridge,
+        "n_cells": {kind: int(groups[kind].sum()) for kind in CELL_TYPES}, "n_train": cfg["n_train"],
+        "n_test": cfg["n_test"], "n_repeats": cfg["n_repeats"],
+        "chosen": {"glm_smoothness_median": float(np.median(glm.smoothness_)),
+                   "cnn_readout_l1": pop["models"]["cnn"].readout_l1_,
+                   "cnn_best_epoch": pop["models"]["cnn"].best_epoch_,
+                   "efficient_readout_l1": pop["models"]["efficient"].readout_l1_,
+                   "efficient_best_epoch": pop["models"]["efficient"].best_epoch_},
+        "efficient_bank": {"method": cfg["efficient_method"], "n_filters": cfg["efficient_n_filters"],
+                           "patch_size": cfg["efficient_patch_size"], "front_end": cfg["efficient_front_end"]}})
 
 
-def _tile(ax, image, title):
-    lim = np.abs(image).max() or 1.0
-    ax.imshow(image, cmap="gray", vmin=-lim, vmax=lim, interpolation="nearest")
-    ax.set_title(title, fontsize=7)
-    ax.set_axis_off()
+def compute_recordings(run, cfg: dict, images) -> None:
+    results, table = {}, {"recordings": [], "cell": []}
+    values = {name: {m: [] for m in METRICS} for name in MODELS}
+    for entry in recordings_models(run, cfg, images):
+        rec = entry["recordings"]
+        table["recordings"] += [rec.name] * rec.n_cells
+        table["cell"] += list(range(rec.n_cells))
+        per_model = {}
+        for name, model in entry["models"].items():
+            scores = model.score(rec.test_stimuli, rec.test_responses)
+            per_model[name] = {m: getattr(scores, m) for m in METRICS}
+            for m in METRICS:
+                values[name][m].append(per_model[name][m])
+        results[rec.name] = {name: {m: np.asarray(v) for m, v in per_model[name].items()} for name in MODELS}
+        results[rec.name]["noise"] = entry["models"]["glm"].noise_
+    flat = {name: {m: np.concatenate(v) for m, v in metrics.items()} for name, metrics in values.items()}
+    for name in MODELS:
+        for m in METRICS:
+            table[f"{name}_{m}"] = flat[name][m]
+    run.save_csv("cells.csv", {k: np.asarray(v) for k, v in table.items()})
+    names = np.asarray(table["recordings"])
+    groups = {rec: names == rec for rec in results}
+    run.save_json("metrics.json", {
+        "recordings": cfg["recordings"], "table": summaries(flat, groups, cfg["n_bootstrap"], run.seed),
+        "noise": {rec: r["noise"] for rec, r in results.items()},
+        "n_cells": {rec: int(sel.sum()) for rec, sel in groups.items()}})
 
 
-def plot_filters(cells: dict, filters: dict, path) -> None:
-    """Per cell: the true receptive field(s), the GLM filter, and four CNN first-layer filters."""
-    n = len(cells["cell"])
-    fig = new_figure(8.5, 1.25 * n + 0.4)
-    axes = fig.subplots(n, 7, squeeze=False)
-    for i in range(n):
-        true = filters[f"true_{i}"]
-        for j in range(2):
-            if j < len(true):
-                _tile(axes[i, j], true[j], ("true RF" if len(true) == 1 else ("true even", "true odd")[j]))
-            else:
-                axes[i, j].set_axis_off()
-        _tile(axes[i, 2], filters[f"glm_{i}"], f"GLM, R²={cells['glm_filter_r2'][i]:.2f}")
-        cnn = filters[f"cnn_{i}"]
-        order = np.argsort(-np.abs(cnn).reshape(len(cnn), -1).sum(axis=1))[:4]
-        for j, k in enumerate(order):
-            _tile(axes[i, 3 + j], cnn[k], f"CNN conv {k}")
-        axes[i, 0].text(-0.15, 0.5, str(cells["cell"][i]), transform=axes[i, 0].transAxes, rotation=90,
-                        ha="right", va="center", fontsize=7)
-    fig.suptitle("Ground-truth receptive fields and recovered filters", fontsize=9)
+def compute(run) -> None:
+    cfg = run.config
+    if cfg["recordings"] != "simulated":
+        from ..encoding import load_recordings
+
+        load_recordings(cfg["recordings"])   # a one-line error now if the data are not there
+    images = source_images(run)
+    if cfg["recordings"] == "simulated":
+        compute_simulated(run, cfg, images)
+    else:
+        compute_recordings(run, cfg, images)
+
+
+# ------------------------------------------------------------------------------------- report
+
+
+def _cell(summary: dict, digits: int = 2) -> str:
+    if summary["n_cells"] == 0 or not np.isfinite(summary["median"]):
+        return "–"
+    return f"{fmt(summary['median'], digits)} [{fmt(summary['lo'], digits)}, {fmt(summary['hi'], digits)}]"
+
+
+def table_text(metrics: dict) -> str:
+    """The markdown table: a row per model and group (cell type or recording), a column per metric."""
+    simulated = metrics["recordings"] == "simulated"
+    columns = list(METRICS) + (["true_correlation", "filter_r2"] if simulated else [])
+    group_label = "cell type" if simulated else "recordings"
+    rows = [f"| model | {group_label} | cells | " + " | ".join(METRIC_LABELS[c] for c in columns) + " |",
+            "|" + "---|" * (3 + len(columns))]
+    for name in MODELS:
+        groups = CELL_TYPES if simulated else list(metrics["table"][name])
+        for group in groups:
+            table = metrics["table"][name][group]
+            cells = [_cell(table[c], 3 if c == "bits_per_spike" else 2) if c in table else "–" for c in columns]
+            rows.append(f"| {MODEL_LABELS[name]} | {group} | {metrics['n_cells'][group]} | " + " | ".join(cells) + " |")
+    return "\n".join(rows)
+
+
+def _compare(d: dict, a: str, b: str, what: str) -> str:
+    interval = f"(median difference {fmt(d['median'])} [95% CI {fmt(d['lo'])}, {fmt(d['hi'])}], {d['n_cells']} cells)"
+    if d["hi"] < 0:
+        return f"{a} predicts {what} worse than {b} {interval}"
+    if d["lo"] > 0:
+        return f"{a} predicts {what} better than {b} {interval}"
+    return f"{a} predicts {what} as well as {b}: no difference resolved {interval}"
+
+
+def bridge_text(metrics: dict) -> str:
+    """The answer to "do filters learned from natural images predict V1 responses as well as a network
+    trained on the responses?" on the simulated population, per cell type."""
+    b = metrics["efficient_bank"]
+    parts = []
+    for kind in CELL_TYPES:
+        d = metrics["bridge"][kind]["feve"]
+        parts.append(_compare(d, "the efficient model", "the CNN", f"{kind} cells (FEVE)"))
+    return (f"Do filters learned from natural images predict V1 responses as well as a network trained on the "
+            f"responses? On this simulated population, with {b['n_filters']} {b['method']} filters of "
+            f"{b['patch_size']} x {b['patch_size']} pixels and a{'n' if b['front_end'][0] in 'ae' else ''} "
+            f"{b['front_end']} front end (paired over cells, efficient − CNN): " + "; ".join(parts) + ".")
+
+
+def _where_each_succeeds(metrics: dict) -> str:
+    t = metrics["table"]
+    best = {kind: max(MODELS, key=lambda m: t[m][kind]["feve"]["median"]) for kind in CELL_TYPES}
+    return ("Highest median FEVE: " + "; ".join(f"{kind} cells: {MODEL_LABELS[best[kind]]} "
+                                                  f"({fmt(t[best[kind]][kind]['feve']['median'])})"
+                                                  for kind in CELL_TYPES) + ".")
+
+
+def plot_scores(cells: dict, metrics: dict, group_key: str, path) -> None:
+    """Per metric, every cell's score by model and group (dots), with the median and its interval."""
+    groups = [g for g in CELL_TYPES if g in metrics["table"]["glm"]] or list(metrics["table"]["glm"])
+    fig = new_figure(3.2 * len(METRICS), 3.2)
+    axes = fig.subplots(1, len(METRICS), squeeze=False)[0]
+    labels = np.asarray(cells[group_key]).astype(str)
+    for ax, metric in zip(axes, METRICS):
+        for g, group in enumerate(groups):
+            for m, name in enumerate(MODELS):
+                v = np.asarray(cells[f"{name}_{metric}"], dtype=float)[labels == group]
+                x = g + (m - 1) * 0.25
+                ax.scatter(np.full(v.size, x) + np.linspace(-0.06, 0.06, v.size), v, s=4, alpha=0.4,
+                           color=COLOURS[name], label=MODEL_LABELS[name] if g == 0 else None, rasterized=True)
+                s = metrics["table"][name][group][metric]
+                if s["n_cells"]:
+                    ax.errorbar(x, s["median"], yerr=[[s["median"] - s["lo"]], [s["hi"] - s["median"]]], fmt="_",
+                                color="k", ms=12, capsize=2)
+        ax.set_xticks(range(len(groups)), groups, fontsize=7, rotation=20 if len(groups) > 2 else 0)
+        ax.set_title(METRIC_LABELS[metric], fontsize=9)
+        ax.axhline(0, color="k", lw=0.5)
+        ax.grid(alpha=0.3, axis="y")
+    axes[0].legend(fontsize=6, markerscale=2, loc="lower left")
     save_figure(fig, path)
 
 
 def plot_predictions(cells: dict, predictions: dict, path) -> None:
-    """Predicted against true rate on held-out stimuli, one panel per cell type (first orientation)."""
-    first = {}
-    for i, t in enumerate(cells["type"]):
-        first.setdefault(t, i)
-    fig = new_figure(3.0 * len(first), 3.0)
-    axes = fig.subplots(1, len(first), squeeze=False)[0]
-    for ax, (t, i) in zip(axes, first.items()):
-        true = predictions[f"true_{i}"]
-        top = np.percentile(true, 99.5)
-        for name, colour in (("glm", "tab:orange"), ("cnn", "tab:blue")):
-            ax.scatter(true, predictions[f"{name}_{i}"], s=2, alpha=0.3, color=colour,
-                       label=f"{name.upper()} (FEV {cells[f'{name}_fev'][i]:.2f})", rasterized=True)
+    """Predicted against true rate on held-out stimuli, for the best-driven cell of each type."""
+    kinds = np.asarray(cells["kind"]).astype(str)
+    fig = new_figure(3.0 * len(CELL_TYPES), 3.0)
+    axes = fig.subplots(1, len(CELL_TYPES), squeeze=False)[0]
+    true = predictions["true_rate"]
+    for ax, kind in zip(axes, CELL_TYPES):
+        i = int(np.flatnonzero(kinds == kind)[0])
+        top = np.percentile(true[:, i], 99.5)
+        for name in MODELS:
+            r = cells[f"{name}_true_correlation"][i]
+            ax.scatter(true[:, i], predictions[name][:, i], s=2, alpha=0.3, color=COLOURS[name], rasterized=True,
+                       label=f"{MODEL_LABELS[name]} (r = {r:.2f})")
         ax.plot([0, top], [0, top], color="k", lw=0.8)
         ax.set_xlim(0, top)
-        ax.set_ylim(0, top * 1.2)
+        ax.set_ylim(0, top * 1.3)
         ax.set_xlabel("true rate (spikes/bin)")
         ax.set_ylabel("predicted rate (spikes/bin)")
-        ax.set_title(str(cells["cell"][i]), fontsize=9)
-        ax.legend(fontsize=7, markerscale=4, loc="upper left")
+        ax.set_title(f"{kind} cell {i}", fontsize=9)
+        ax.legend(fontsize=6, markerscale=4, loc="upper left")
     save_figure(fig, path)
 
 
-def plot_scores(cells: dict, path) -> None:
-    """Held-out bits/spike (with the true-rate ceiling) and FEV of both models, per cell."""
-    n = len(cells["cell"])
-    x = np.arange(n)
-    fig = new_figure(max(6.0, 0.7 * n + 2), 4.2)
-    top, bottom = fig.subplots(2, 1, sharex=True)
-    top.bar(x - 0.2, cells["glm_bits_per_spike"], 0.4, label="GLM", color="tab:orange")
-    top.bar(x + 0.2, cells["cnn_bits_per_spike"], 0.4, label="CNN", color="tab:blue")
-    top.scatter(x, cells["oracle_bits_per_spike"], marker="_", s=300, color="k", label="true rate", zorder=3)
-    top.set_ylabel("held-out bits/spike")
-    top.legend(fontsize=7)
-    floor = -1.0  # FEV below this is drawn at the floor and printed
-    for offset, name, colour in ((-0.2, "glm", "tab:orange"), (0.2, "cnn", "tab:blue")):
-        fev = np.asarray(cells[f"{name}_fev"], dtype=float)
-        bottom.bar(x + offset, np.maximum(fev, floor), 0.4, color=colour)
-        for xi, v in zip(x + offset, fev):
-            if v < floor:
-                bottom.text(xi, floor + 0.05, f"{v:.1f}", ha="center", va="bottom", fontsize=7, rotation=90)
-    bottom.axhline(0, color="k", lw=0.6)
-    bottom.set_ylabel("fraction of explainable\nvariance explained")
-    bottom.set_ylim(floor, 1.05)
-    bottom.set_xticks(x, [str(c) for c in cells["cell"]], rotation=45, ha="right", fontsize=7)
-    for ax in (top, bottom):
-        ax.grid(alpha=0.3, axis="y")
+def _tile(ax, image, title=""):
+    lim = np.abs(image).max() or 1.0
+    ax.imshow(image, cmap="gray", vmin=-lim, vmax=lim, interpolation="nearest")
+    ax.set_title(title, fontsize=6)
+    ax.set_axis_off()
+
+
+def plot_filters(cells: dict, filters: dict, path, n: int = 6) -> None:
+    """Top: true receptive fields and GLM filters of ``n`` simple cells; bottom: CNN first-layer kernels
+    and filters of the efficient model's bank."""
+    kinds = filters["kinds"].astype(str)
+    simple = np.flatnonzero(kinds == "simple")[:n]
+    fig = new_figure(1.1 * 2 * n, 4.6)
+    axes = fig.subplots(4, 2 * n, squeeze=False)
+    for j, i in enumerate(simple):
+        _tile(axes[0, j], filters["true"][i], f"true RF {i}")
+        _tile(axes[1, j], filters["glm"][i], f"GLM, R²={cells['glm_filter_r2'][i]:.2f}")
+    for j in range(len(simple), 2 * n):
+        axes[0, j].set_axis_off()
+        axes[1, j].set_axis_off()
+    for row, (name, label) in enumerate((("cnn", "CNN conv"), ("efficient", "bank")), start=2):
+        for j in range(2 * n):
+            if j < len(filters[name]):
+                _tile(axes[row, j], filters[name][j], f"{label} {j}")
+            else:
+                axes[row, j].set_axis_off()
+    fig.suptitle("Simple cells' true receptive fields and GLM filters; CNN kernels; the efficient model's filters",
+                 fontsize=8)
     save_figure(fig, path)
 
 
 def plot(run) -> Section:
     cells = run.load_csv("cells.csv")
     metrics = run.load_json("metrics.json")
-    paths = {n: run.figure_path(n) for n in ("filters", "predictions", "scores")}
-    plot_filters(cells, run.load_npz("filters.npz"), paths["filters"])
-    plot_predictions(cells, run.load_npz("predictions.npz"), paths["predictions"])
-    plot_scores(cells, paths["scores"])
-    rows = ["| cell type | cells | true-rate bits/spike | GLM bits/spike | CNN bits/spike | GLM FEV (repeats) | "
-            "CNN FEV (repeats) | GLM filter R² |", "|---|---|---|---|---|---|---|---|"]
-    for label, m in metrics["by_type"].items():
-        rows.append(f"| {label} | {m['n_cells']} | {fmt(m['oracle_bits_per_spike'], 3)} | "
-                    f"{fmt(m['glm_bits_per_spike'], 3)} | {fmt(m['cnn_bits_per_spike'], 3)} | "
-                    f"{fmt(m['glm_fev'])} ({fmt(m['glm_fev_repeats'])}) | {fmt(m['cnn_fev'])} "
-                    f"({fmt(m['cnn_fev_repeats'])}) | {fmt(m['glm_filter_r2'])} |")
-    t = metrics["fev_threshold"]
-    verdict = []
-    for label, m in metrics["by_type"].items():
-        glm, cnn = ("captures" if m[f"{k}_fev"] >= t else "misses" for k in ("glm", "cnn"))
-        verdict.append(f"{label}: the GLM {glm} its rate (FEV {fmt(m['glm_fev'])}) and recovers its receptive "
-                       f"field with R² {fmt(m['glm_filter_r2'])}; the CNN {cnn} its rate (FEV {fmt(m['cnn_fev'])})")
-    text = ("\n".join(rows) + f"\n\nMeans over the cells of each type ({metrics['n_train']} training and "
-            f"{metrics['n_test']} held-out stimuli per cell). A model *captures* a cell's rate when its FEV is at "
-            f"least {fmt(t)}. " + "; ".join(verdict) + ". The GLM filter R² is the fraction of the fitted "
-            "filter explained, up to scale and offset, by the true receptive field (for the complex cell: by its "
-            "quadrature pair). The GLM's exponential link is the right output nonlinearity only for the "
-            "exponential simple cell; for the threshold-linear one it can recover the filter while mispredicting "
-            "the rates. FEV in parentheses is estimated from repeated trials without the true rate "
-            "(`fev_from_repeats`).")
-    return Section("Encoding models of simulated V1 neurons", text, [
-        (f"{paths['scores']}.png", "Held-out log-likelihood gain over a mean-rate Poisson model (bits/spike; "
-                                   "black: the true rate's) and FEV, per cell, GLM vs CNN."),
-        (f"{paths['predictions']}.png", "Predicted vs true rate on held-out stimuli, one cell of each type."),
-        (f"{paths['filters']}.png", "True receptive fields, the recovered GLM filters and CNN conv filters."),
-    ])
+    paths = {n: run.figure_path(n) for n in ("scores", "predictions", "filters")}
+    simulated = metrics["recordings"] == "simulated"
+    plot_scores(cells, metrics, "kind" if simulated else "recordings", paths["scores"])
+    figures = [(f"{paths['scores']}.png", "Held-out scores of every cell, by model and "
+                f"{'cell type' if simulated else 'recording'}; black: median with its 95% bootstrap interval.")]
+    estimator = ("FEVE = 1 − (mean((prediction − m)²) − σ²/R) / (var(m) − σ²/R), with m the trial-averaged test "
+                 "response, σ² the across-trial variance (ddof 1) averaged over stimuli, and R the number of "
+                 "repeats; cells with var(m) ≤ σ²/R have no explainable variance and are left out")
+    if simulated:
+        plot_predictions(cells, run.load_npz("predictions.npz"), paths["predictions"])
+        plot_filters(cells, run.load_npz("filters.npz"), paths["filters"])
+        figures += [(f"{paths['predictions']}.png", "Predicted vs true rate on held-out stimuli, one cell of each "
+                                                     "type."),
+                    (f"{paths['filters']}.png", "True receptive fields and recovered GLM filters; CNN kernels; "
+                                                 "filters of the efficient model's front end.")]
+        c = metrics["chosen"]
+        text = (table_text(metrics) + f"\n\nMedians over cells [95% bootstrap interval over cells]; "
+                f"{metrics['n_cells']['simple']} simple and {metrics['n_cells']['complex']} complex cells, "
+                f"{metrics['n_train']} training stimuli (one trial) and {metrics['n_test']} held-out stimuli "
+                f"({metrics['n_repeats']} repeats). Held-out correlation: with the trial-averaged response. "
+                f"{estimator}. Bits/spike: log-likelihood gain over the training mean rate on every held-out trial. "
+                "Correlation with the true rate and the GLM filter R² (the fraction of the fitted filter explained by "
+                "the true receptive field, or for a complex cell its quadrature pair) use the known ground truth. "
+                + _where_each_succeeds(metrics) + " " + bridge_text(metrics) +
+                f" Chosen on the validation split: GLM smoothness median {fmt(c['glm_smoothness_median'], 3)}; CNN "
+                f"readout L1 {c['cnn_readout_l1']:g} (best epoch {c['cnn_best_epoch']}); efficient readout L1 "
+                f"{c['efficient_readout_l1']:g} (best epoch {c['efficient_best_epoch']}).")
+    else:
+        noise = ", ".join(f"{k}: {v}" for k, v in metrics["noise"].items())
+        text = (table_text(metrics) + f"\n\nRecordings {metrics['recordings']}; medians over cells [95% bootstrap "
+                f"interval]. Noise model: {noise}. {estimator}. Published held-out results on antolik2016 for "
+                "comparison are in docs/encoding.md.")
+    return Section("Population encoding models: GLM, CNN and an efficient-coding front end", text, figures)
 
 
 ENCODING_DEFAULTS = {
-    "patch_size": 16, "n_train": 40_000, "n_test": 10_000, "n_repeats": 10, "orientations_deg": [0, 60, 120],
-    "freq": 0.2, "sigma": 2.5, "mean_rate": 2.0, "drive_std": 0.6, "glm_smoothness": [0.01, 0.03, 0.1, 0.3],
-    "cnn_channels": 8, "cnn_kernel": 9, "cnn_hidden": 8, "cnn_pool": 2, "cnn_epochs": 20,
-    "cnn_learning_rate": 3e-3,
+    "recordings": "simulated", "noise": "auto", "validation_fraction": 0.2,
+    "patch_size": 16, "n_train": 20_000, "n_test": 2_000, "n_repeats": 10, "n_simple": 30, "n_complex": 30,
+    "position_jitter": 2.0, "freq": 0.2, "sigma": 2.5, "mean_rate": 2.0, "drive_std": 0.6,
+    "glm_smoothness": [0.003, 0.01, 0.03, 0.1, 0.3, 1.0],
+    "cnn_channels": 16, "cnn_kernel": 9, "cnn_hidden": 16, "cnn_epochs": 40, "cnn_readout_l1": [0.01],
+    "efficient_method": "ica", "efficient_patch_size": 10, "efficient_n_filters": 64, "efficient_n_patches": 50_000,
+    "efficient_front_end": "energy", "efficient_readout_l1": [0.001, 0.01], "efficient_epochs": 60,
+    "n_bootstrap": 1000,
 }
-ENCODING_QUICK = {"n_train": 15_000, "n_test": 5_000, "orientations_deg": [60], "cnn_epochs": 10}
+ENCODING_QUICK = {"n_train": 5_000, "n_test": 1_000, "n_simple": 10, "n_complex": 10, "cnn_epochs": 20,
+                  "efficient_n_filters": 32, "efficient_n_patches": 20_000, "efficient_epochs": 30,
+                  "glm_smoothness": [0.01, 0.1, 1.0], "n_bootstrap": 200}
 
 register(Experiment(
-    number="08", name="encoding", title="GLM and CNN encoding models of simulated V1 cells",
+    number="08", name="encoding", title="Population encoding models: GLM, CNN, efficient-coding front end",
     description=(
-        "Ground-truth neurons respond to contrast-normalised patches of whitened natural images with Poisson "
-        "spike counts: LN simple cells (a Gabor filter, then exp or threshold-linear output) and energy-model "
-        "complex cells (the summed squares of a quadrature pair of Gabors), at a mean of mean_rate spikes/bin. "
-        "A Poisson GLM (exp link; smoothness penalty chosen on held-out data) and a small CNN (conv, ReLU, 1x1 "
-        "conv, ReLU, average pooling, dense readout, exp output) are fitted to each cell by maximum likelihood. "
-        "Scores on held-out stimuli: bits/spike = (LL(model) − LL(training mean rate)) / (n_spikes · ln 2); "
-        "FEV = 1 − mean((prediction − true rate)²) / var(true rate), the fraction of the explainable "
-        "(non-Poisson-noise) variance explained."),
-    defaults={**ENCODING_DEFAULTS, "n_plot": 2000, "fev_threshold": 0.8},
+        "Three encoding models are fitted to every cell of a population at once with "
+        "`effcode.encoding.fit_encoding_model` and scored on held-out stimuli: a GLM (a linear filter per cell, "
+        "canonical link, smoothness prior chosen per cell on a validation split of the training data), a CNN (a "
+        "shared convolutional core and a per-cell readout factorised into a spatial mask and feature weights, "
+        "after Klindt et al. 2017; early stopping on the validation split), and an efficient-coding model (a fixed "
+        "front end of filters learned from natural images by an effcode learner, energy features, and the same "
+        "per-cell readout). Default population: simulated LN simple cells (Gabor filter, exp output) and "
+        "energy-model complex cells with Poisson spikes, responding to contrast-normalised whitened natural image "
+        "patches (known ground truth). `--set recordings=antolik2016` (once fetched into the data cache) or a "
+        "path to a user's .npz/folder runs the same models on recordings."),
+    defaults={**ENCODING_DEFAULTS, "n_plot": 2000},
     quick=ENCODING_QUICK,
     compute=compute, plot=plot))

@@ -1,0 +1,615 @@
+"""Encoding models of a recorded (or simulated) population: :func:`fit_encoding_model`.
+
+``stimuli`` are images (n, H, W); ``responses`` are (n, cells), or (repeats, n, cells) for
+repeated presentations (models are fitted to the trial average; the trials are kept for the
+noise ceiling when scoring).  Every model predicts the mean response of every cell,
+``predict(stimuli) -> (n, cells)``, and scores itself on held-out data with ``score``.
+
+Models (registry :data:`ENCODING_MODELS`):
+
+* ``glm`` (:class:`PopulationGLM`): a linear filter per cell over the whole image with the
+  noise model's canonical link (exp for Poisson, identity for Gaussian) and a smoothness plus L2
+  prior; the smoothness is chosen per cell from a grid by the validation loss, then the model is
+  refitted on all the training data (the objective is convex).
+* ``cnn`` (:class:`PopulationCNN`): a convolutional core shared by all cells and a per-cell
+  readout factorised into a spatial mask ("where") and feature weights ("what"), after Klindt et
+  al. (2017); trained by Adam with early stopping on the validation split, the readout's L1
+  weight chosen from a grid by the validation loss.
+* ``efficient`` (:class:`EfficientModel`): a fixed front end made of a learned effcode filter
+  bank (rectified, energy or subunit features: :mod:`.frontends`) and the same per-cell readout.
+
+The validation split is drawn from the training data (``validation_fraction``, seeded); the
+test set is never seen during fitting.  Stimuli are standardised by the mean and standard
+deviation of the training pixels (two scalars, stored and applied by ``predict``).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn.base import BaseEstimator
+
+from ..errors import DivergenceError, InputError
+from ..registry import Registry
+from ..validation import check_array, check_choice, check_float, check_int, check_random_state, resolve_device
+from .metrics import bits_per_spike_per_cell, correlation_per_cell, feve_per_cell
+from .noise import OUTPUTS, apply_output, canonical_output, choose_noise, initial_offset, loss_per_cell
+
+ENCODING_MODELS: Registry = Registry("encoding model")
+
+#: fewest stimuli the validation split may hold
+MIN_VALIDATION = 10
+
+
+def check_recordings(stimuli, responses) -> tuple[np.ndarray, np.ndarray]:
+    """``stimuli`` (n, H, W) and ``responses`` (n, cells) or (repeats, n, cells), checked."""
+    stimuli = check_array("stimuli", stimuli, ndim=3)
+    responses = check_array("responses", responses, ndim=(2, 3))
+    if responses.shape[-2] != stimuli.shape[0]:
+        raise InputError(f"responses of shape {responses.shape} (n, cells) or (repeats, n, cells) hold "
+                         f"{responses.shape[-2]} stimuli, but stimuli of shape {stimuli.shape} hold {stimuli.shape[0]}")
+    if min(stimuli.shape[1:]) < 4:
+        raise InputError(f"stimuli must be images of at least 4 x 4 pixels, got shape {stimuli.shape}")
+    return stimuli, responses
+
+
+@dataclass
+class PopulationScores:
+    """Held-out scores of one model, one value per cell (NaN where a metric is undefined)."""
+
+    #: Pearson correlation of the prediction with the trial-averaged response
+    correlation: np.ndarray
+    #: fraction of explainable variance explained (repeats needed; :func:`feve_per_cell`)
+    feve: np.ndarray
+    #: log-likelihood gain over the training mean rate, bits/spike (Poisson counts only)
+    bits_per_spike: np.ndarray
+
+    METRICS = ("correlation", "feve", "bits_per_spike")
+
+    def medians(self, n_bootstrap: int = 1000, seed: int = 0) -> dict:
+        """Per metric: the median over cells with a 95% percentile-bootstrap interval over cells
+        (``median``, ``lo``, ``hi``) and ``n_cells`` (cells with a defined value); NaN when none."""
+        from ..v1 import bootstrap_median
+
+        out = {}
+        for name in self.METRICS:
+            values = np.asarray(getattr(self, name), dtype=float)
+            values = values[np.isfinite(values)]
+            if values.size:
+                median, lo, hi = bootstrap_median(values, n_bootstrap, seed)
+            else:
+                median = lo = hi = float("nan")
+            out[name] = {"median": median, "lo": lo, "hi": hi, "n_cells": int(values.size)}
+        return out
+
+
+class EncodingModel(BaseEstimator):
+    """Base class: data checks, the validation split, standardisation, ``predict`` and ``score``.
+
+    Subclasses implement ``_fit(x_fit, y_fit, x_val, y_val)`` on standardised stimuli
+    (n, 1, H, W) float tensors and trial-averaged responses (n, cells), ``_eta(x)`` (the output
+    nonlinearity's input, (n, cells)), and ``parameters_per_cell(image_shape)``.
+    """
+
+    #: the name under which the class is registered
+    name = ""
+
+    def parameters_per_cell(self, image_shape: tuple[int, int]) -> tuple[int, str]:
+        """The number of parameters fitted to each cell alone, and what they are."""
+        raise NotImplementedError
+
+    def fit(self, stimuli, responses) -> "EncodingModel":
+        import torch
+
+        stimuli, responses = check_recordings(stimuli, responses)
+        self.noise_ = choose_noise(self.noise, responses)
+        if self.noise_ == "poisson" and np.any(responses < 0):
+            raise InputError(f"responses hold negative values (minimum {responses.min():g}), impossible for counts "
+                             "under noise='poisson'; use noise='gaussian' for calcium or other continuous signals")
+        mean = responses.mean(axis=0) if responses.ndim == 3 else responses
+        fraction = check_float("validation_fraction", self.validation_fraction, minimum=0.0, strict_minimum=True,
+                               maximum=0.5)
+        order = check_random_state(check_int("seed", self.random_state, minimum=0)).permutation(len(stimuli))
+        n_val = int(round(fraction * len(stimuli)))
+        val, fit = np.sort(order[:n_val]), np.sort(order[n_val:])
+        n_params, what = self.parameters_per_cell(stimuli.shape[1:])
+        if n_val < MIN_VALIDATION or len(fit) < n_params:
+            raise InputError(f"stimuli: {len(stimuli)} stimuli leave {len(fit)} for fitting and {n_val} for validation "
+                             f"(validation_fraction {fraction:g}); model {self.name!r} needs at least {n_params} for "
+                             f"fitting ({what}) and {MIN_VALIDATION} for validation: record more stimuli, or use "
+                             "smaller images")
+        self.output_ = self._output()
+        self.train_mean_ = mean[fit].mean(axis=0)
+        self.noise_variance_ = mean[fit].var(axis=0)
+        if self.noise_ == "poisson" and np.any(self.train_mean_ <= 0):
+            silent = np.flatnonzero(self.train_mean_ <= 0)
+            raise InputError(f"responses: cell(s) {silent[:10].tolist()} never respond in the training split; drop them "
+                             "before fitting a Poisson model")
+        if np.any(self.noise_variance_ <= 0):
+            flat = np.flatnonzero(self.noise_variance_ <= 0)
+            raise InputError(f"responses: cell(s) {flat[:10].tolist()} respond the same to every training stimulus; "
+                             "drop them before fitting")
+        if self.output_ in ("exp", "softplus") and np.any(self.train_mean_ <= 0):
+            raise InputError(f"output {self.output_!r} predicts positive responses, but some cells' mean response is "
+                             "not positive; use output='linear'")
+        self.stimulus_mean_ = float(stimuli[fit].mean())
+        self.stimulus_scale_ = float(stimuli[fit].std())
+        if self.stimulus_scale_ <= 0:
+            raise InputError("stimuli are constant: there is nothing to predict responses from")
+        self.image_shape_ = tuple(int(v) for v in stimuli.shape[1:])
+        self.n_cells_ = int(mean.shape[1])
+        self.device_ = resolve_device(self.device)
+        x = self._tensor(stimuli)
+        y = torch.as_tensor(mean, dtype=x.dtype, device=self.device_)
+        self._fit(x[fit], y[fit], x[val], y[val])
+        return self
+
+    def _output(self) -> str:
+        return canonical_output(self.noise_)
+
+    @property
+    def _dtype(self):
+        import torch
+
+        return torch.float32
+
+    def _tensor(self, stimuli: np.ndarray):
+        import torch
+
+        x = (stimuli - self.stimulus_mean_) / self.stimulus_scale_
+        return torch.as_tensor(x[:, None], dtype=self._dtype, device=self.device_)
+
+    def _loss_scale(self, y):
+        import torch
+
+        return torch.as_tensor(self.noise_variance_, dtype=y.dtype, device=y.device)
+
+    def predict(self, stimuli, batch_size: int = 4096) -> np.ndarray:
+        """Predicted mean response of every cell, (n, cells), in the units of the training responses."""
+        import torch
+
+        stimuli = check_array("stimuli", stimuli, ndim=3)
+        if stimuli.shape[1:] != self.image_shape_:
+            raise InputError(f"stimuli must be images of shape {self.image_shape_}, like the training stimuli; got "
+                             f"{stimuli.shape[1:]}")
+        out = []
+        with torch.no_grad():
+            for start in range(0, len(stimuli), batch_size):
+                eta = self._eta(self._tensor(stimuli[start:start + batch_size]))
+                out.append(apply_output(self.output_, eta).double().cpu().numpy())
+        return np.concatenate(out)
+
+    def score(self, stimuli, responses) -> PopulationScores:
+        """Held-out correlation, FEVE (repeats needed) and bits/spike (Poisson counts) of every cell."""
+        stimuli, responses = check_recordings(stimuli, responses)
+        if responses.shape[-1] != self.n_cells_:
+            raise InputError(f"responses hold {responses.shape[-1]} cells; the model was fitted to {self.n_cells_}")
+        pred = self.predict(stimuli)
+        nan = np.full(self.n_cells_, np.nan)
+        repeated = responses.ndim == 3 and responses.shape[0] >= 2
+        counts = self.noise_ == "poisson" and np.all(responses >= 0) and np.all(responses == np.round(responses))
+        return PopulationScores(correlation=correlation_per_cell(pred, responses),
+                                feve=feve_per_cell(pred, responses) if repeated else nan,
+                                bits_per_spike=bits_per_spike_per_cell(pred, responses, self.train_mean_) if counts
+                                else nan)
+
+    # -- caching ------------------------------------------------------------------------------------
+
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        """The fitted model as plain arrays (for :meth:`effcode.runs.Run.step`); see :func:`load_encoding_model`."""
+        params = {k: v for k, v in self.get_params().items() if k not in self._unsaved_params}
+        fitted = {"noise_": self.noise_, "output_": self.output_, "stimulus_mean_": self.stimulus_mean_,
+                  "stimulus_scale_": self.stimulus_scale_, "image_shape_": list(self.image_shape_),
+                  "n_cells_": self.n_cells_, **self._fitted_scalars()}
+        return {"model": np.array(self.name), "params": np.array(json.dumps(params, default=list)),
+                "fitted": np.array(json.dumps(fitted)), "train_mean_": self.train_mean_,
+                "noise_variance_": self.noise_variance_, **self._state_arrays()}
+
+    _unsaved_params: tuple = ()
+
+    def _fitted_scalars(self) -> dict:
+        return {}
+
+
+def load_encoding_model(arrays, device: str = "cpu") -> EncodingModel:
+    """A fitted model from :meth:`EncodingModel.to_arrays`."""
+    cls = ENCODING_MODELS.get(str(arrays["model"]))
+    model = cls(**json.loads(str(arrays["params"])))
+    for key, value in json.loads(str(arrays["fitted"])).items():
+        setattr(model, key, tuple(value) if key == "image_shape_" else value)
+    model.train_mean_, model.noise_variance_ = np.asarray(arrays["train_mean_"]), np.asarray(arrays["noise_variance_"])
+    model.device = device
+    model.device_ = resolve_device(device)
+    model._restore(arrays)
+    return model
+
+
+# ----------------------------------------------------------------------------------------------- GLM
+
+
+@ENCODING_MODELS.register("glm")
+class PopulationGLM(EncodingModel):
+    """A GLM per cell: ``eta_c = w_c . x + b_c``, response ``g(eta_c)`` with the canonical link.
+
+    Minimises, per cell, the mean loss of the noise model (:mod:`.noise`) plus
+    ``smoothness_c |D w_c|^2 + l2 |w_c|^2``, with ``D`` the differences between horizontally and
+    vertically adjacent pixels of the filter seen as an image; L-BFGS in float64, all cells at once
+    (the objective is a sum of independent convex terms).  ``smoothness_c`` is the value of the grid
+    ``smoothness`` with the lowest validation loss of cell ``c``; the model is then refitted on the
+    whole training set.
+
+    Attributes after ``fit``: ``filters_`` (cells, H, W) in response-link units per standardised
+    pixel, ``intercept_`` (cells,), ``smoothness_`` (cells,) the chosen values, ``validation_loss_``
+    (grid, cells).
+    """
+
+    name = "glm"
+
+    def __init__(self, noise: str = "auto", smoothness=(0.003, 0.01, 0.03, 0.1, 0.3, 1.0), l2: float = 1e-4,
+                 max_iter: int = 500, validation_fraction: float = 0.2, random_state: int = 0, device: str = "cpu"):
+        self.noise = noise
+        self.smoothness = smoothness
+        self.l2 = l2
+        self.max_iter = max_iter
+        self.validation_fraction = validation_fraction
+        self.random_state = random_state
+        self.device = device
+
+    def parameters_per_cell(self, image_shape):
+        return int(np.prod(image_shape)) + 1, f"{int(np.prod(image_shape))} filter weights and an offset"
+
+    @property
+    def _dtype(self):
+        import torch
+
+        return torch.float64
+
+    def _fit(self, x_fit, y_fit, x_val, y_val):
+        import torch
+
+        grid = check_array("smoothness", self.smoothness, ndim=1)
+        if np.any(grid < 0):
+            raise InputError(f"smoothness values must be >= 0, got {grid}")
+        check_float("l2", self.l2, minimum=0.0)
+        check_int("max_iter", self.max_iter)
+        scores = []
+        for value in grid:
+            w, b = self._solve(x_fit, y_fit, np.full(self.n_cells_, value))
+            with torch.no_grad():
+                eta = x_val.flatten(1) @ w.T + b
+                scores.append(loss_per_cell(self.noise_, self.output_, eta, y_val, self._loss_scale(y_val)).cpu().numpy())
+        self.validation_loss_ = np.asarray(scores)
+        self.smoothness_ = grid[np.argmin(self.validation_loss_, axis=0)]
+        w, b = self._solve(torch.cat([x_fit, x_val]), torch.cat([y_fit, y_val]), self.smoothness_)
+        self.filters_ = w.detach().cpu().numpy().reshape(self.n_cells_, *self.image_shape_)
+        self.intercept_ = b.detach().cpu().numpy()
+
+    def _solve(self, x, y, smoothness: np.ndarray):
+        import torch
+
+        X = x.flatten(1)
+        lam = torch.as_tensor(smoothness, dtype=X.dtype, device=X.device)
+        scale = self._loss_scale(y)
+        w = torch.zeros((self.n_cells_, X.shape[1]), dtype=X.dtype, device=X.device, requires_grad=True)
+        offset = initial_offset(self.noise_, self.output_, self.train_mean_)
+        b = torch.tensor(offset, dtype=X.dtype, device=X.device, requires_grad=True)
+        optimizer = torch.optim.LBFGS([w, b], max_iter=int(self.max_iter), tolerance_grad=1e-9, tolerance_change=1e-12,
+                                      history_size=20, line_search_fn="strong_wolfe")
+
+        def objective():
+            loss = loss_per_cell(self.noise_, self.output_, X @ w.T + b, y, scale)
+            image = w.view(self.n_cells_, *self.image_shape_)
+            rough = torch.sum(torch.diff(image, dim=1) ** 2, dim=(1, 2)) + torch.sum(torch.diff(image, dim=2) ** 2,
+                                                                                      dim=(1, 2))
+            return torch.sum(loss + lam * rough + self.l2 * torch.sum(w ** 2, dim=1))
+
+        def closure():
+            optimizer.zero_grad()
+            value = objective()
+            value.backward()
+            return value
+
+        optimizer.step(closure)
+        if not torch.isfinite(objective()):
+            raise DivergenceError("glm: the objective became non-finite; raise l2 or use noise='gaussian'")
+        return w.detach(), b.detach()
+
+    def _eta(self, x):
+        import torch
+
+        w = torch.as_tensor(self.filters_.reshape(self.n_cells_, -1), dtype=x.dtype, device=x.device)
+        return x.flatten(1) @ w.T + torch.as_tensor(self.intercept_, dtype=x.dtype, device=x.device)
+
+    def _state_arrays(self):
+        return {"filters_": self.filters_, "intercept_": self.intercept_, "smoothness_": self.smoothness_,
+                "validation_loss_": self.validation_loss_}
+
+    def _restore(self, arrays):
+        for key in ("filters_", "intercept_", "smoothness_", "validation_loss_"):
+            setattr(self, key, np.asarray(arrays[key]))
+
+
+# ------------------------------------------------------------------------------- readout models
+
+
+class ReadoutModel(EncodingModel):
+    """Shared by ``cnn`` and ``efficient``: a network ending in a :class:`~.readouts.FactorisedReadout`,
+    trained by Adam on minibatches with early stopping, the readout L1 weight chosen from the grid
+    ``readout_l1`` by the lowest validation loss (the mean loss over cells, without penalties).
+
+    Attributes after ``fit``: ``network_``, ``readout_l1_`` (the chosen value), ``validation_loss_``
+    (best per grid value), ``best_epoch_``, ``history_`` (``train_loss``, ``val_loss`` per epoch of
+    the chosen fit), ``spatial_masks_`` (cells, h, w).
+    """
+
+    def _output(self) -> str:
+        if self.output is None:
+            return "softplus" if self.noise_ == "poisson" else "linear"
+        return check_choice("output", self.output, OUTPUTS)
+
+    def _build(self, generator):
+        raise NotImplementedError
+
+    def _penalty(self, network):
+        return 0.0
+
+    def _fit(self, x_fit, y_fit, x_val, y_val):
+        import torch
+
+        grid = check_array("readout_l1", self.readout_l1, ndim=1)
+        if np.any(grid < 0):
+            raise InputError(f"readout_l1 values must be >= 0, got {grid}")
+        for name in ("n_epochs", "batch_size", "patience"):
+            check_int(name, getattr(self, name))
+        check_float("learning_rate", self.learning_rate, minimum=0.0, strict_minimum=True)
+        best, losses = None, []
+        for value in grid:
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(self.random_state)
+                generator = torch.Generator().manual_seed(self.random_state)
+                network = self._build(generator).to(self.device_)
+            fitted = self._train(network, float(value), x_fit, y_fit, x_val, y_val, generator)
+            losses.append(fitted["val_loss"])
+            if best is None or fitted["val_loss"] < best["val_loss"]:
+                best = {**fitted, "readout_l1": float(value)}
+        self.network_ = best["network"].eval()
+        self.readout_l1_ = best["readout_l1"]
+        self.validation_loss_ = np.asarray(losses)
+        self.best_epoch_ = best["epoch"]
+        self.history_ = best["history"]
+
+    def _train(self, network, l1, x_fit, y_fit, x_val, y_val, generator) -> dict:
+        import torch
+
+        fixed = getattr(network, "fixed_features", False)
+        with torch.no_grad():   # a fixed front end's features are computed once
+            f_fit, f_val = (self._batched(network.features, x) for x in (x_fit, x_val)) if fixed else (x_fit, x_val)
+        forward = network.readout if fixed else network
+        params = [p for p in network.parameters() if p.requires_grad]
+        optimizer = torch.optim.Adam(params, lr=self.learning_rate)
+        scale = self._loss_scale(y_fit)
+        history = {"train_loss": [], "val_loss": []}
+        best = {"val_loss": np.inf, "epoch": 0, "state": None}
+        for epoch in range(self.n_epochs):
+            network.train()
+            order = torch.randperm(len(f_fit), generator=generator).to(self.device_)
+            total = 0.0
+            for start in range(0, len(order), self.batch_size):
+                idx = order[start:start + self.batch_size]
+                optimizer.zero_grad()
+                fit_loss = loss_per_cell(self.noise_, self.output_, forward(f_fit[idx]), y_fit[idx], scale).mean()
+                loss = fit_loss + l1 * network.readout.l1_penalty() + self._penalty(network)
+                loss.backward()
+                optimizer.step()
+                total += float(fit_loss.detach()) * len(idx)
+            network.eval()
+            with torch.no_grad():
+                val_loss = float(loss_per_cell(self.noise_, self.output_, self._batched(forward, f_val), y_val,
+                                               scale).mean())
+            if not (np.isfinite(total) and np.isfinite(val_loss)):
+                raise DivergenceError(f"{self.name}: non-finite loss at epoch {epoch + 1}; lower learning_rate")
+            history["train_loss"].append(total / len(order))
+            history["val_loss"].append(val_loss)
+            if val_loss < best["val_loss"]:
+                best = {"val_loss": val_loss, "epoch": epoch + 1, "state": copy.deepcopy(network.state_dict())}
+            elif epoch + 1 - best["epoch"] >= self.patience:
+                break
+        network.load_state_dict(best["state"])
+        return {"network": network, "val_loss": best["val_loss"], "epoch": best["epoch"],
+                "history": {k: np.asarray(v) for k, v in history.items()}}
+
+    @staticmethod
+    def _batched(function, x, batch: int = 4096):
+        import torch
+
+        return torch.cat([function(x[s:s + batch]) for s in range(0, len(x), batch)])
+
+    def _eta(self, x):
+        return self.network_(x)
+
+    @property
+    def spatial_masks_(self) -> np.ndarray:
+        return self.network_.readout.spatial_masks(*self.readout_shape_)
+
+    def _fitted_scalars(self):
+        return {"readout_l1_": self.readout_l1_, "best_epoch_": self.best_epoch_,
+                "readout_shape_": list(self.readout_shape_)}
+
+    def _state_arrays(self):
+        state = {f"state.{k}": v.detach().cpu().numpy() for k, v in self.network_.state_dict().items()}
+        return {**state, "validation_loss_": self.validation_loss_,
+                **{f"history_{k}": v for k, v in self.history_.items()}}
+
+    def _restore(self, arrays):
+        import torch
+
+        self.readout_shape_ = tuple(self.readout_shape_)
+        state = {k[len("state."):]: torch.as_tensor(np.asarray(v)) for k, v in arrays.items() if k.startswith("state.")}
+        self.network_ = self._build_from_state(state, torch.Generator().manual_seed(0))
+        self.network_.load_state_dict(state)
+        self.network_.to(self.device_).eval()
+        self.validation_loss_ = np.asarray(arrays["validation_loss_"])
+        self.history_ = {k[len("history_"):]: np.asarray(v) for k, v in arrays.items() if k.startswith("history_")}
+
+    def _build_from_state(self, state, generator):
+        return self._build(generator)
+
+
+@ENCODING_MODELS.register("cnn")
+class PopulationCNN(ReadoutModel):
+    """Shared convolutional core and factorised per-cell readout (Klindt et al. 2017); see
+    :class:`~.readouts.ConvNetwork` and :class:`ReadoutModel`.
+
+    Penalties: ``readout_l1`` (grid, chosen on validation) times the mean ``|mask|_1 |features|_1``
+    over cells, and ``smoothness`` times the first layer's relative squared pixel differences.
+    """
+
+    name = "cnn"
+
+    def __init__(self, noise: str = "auto", n_channels: int = 16, kernel_size: int = 9, hidden_channels: int = 16,
+                 output: str | None = None, readout_l1=(0.01,), smoothness: float = 0.01, n_epochs: int = 40,
+                 patience: int = 5, batch_size: int = 128, learning_rate: float = 3e-3,
+                 validation_fraction: float = 0.2, random_state: int = 0, device: str = "cpu"):
+        self.noise = noise
+        self.n_channels = n_channels
+        self.kernel_size = kernel_size
+        self.hidden_channels = hidden_channels
+        self.output = output
+        self.readout_l1 = readout_l1
+        self.smoothness = smoothness
+        self.n_epochs = n_epochs
+        self.patience = patience
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.validation_fraction = validation_fraction
+        self.random_state = random_state
+        self.device = device
+
+    def parameters_per_cell(self, image_shape):
+        k = check_int("kernel_size", self.kernel_size, maximum=min(image_shape))
+        hidden = check_int("hidden_channels", self.hidden_channels)
+        h, w = (s - k + 1 for s in image_shape)
+        return h * w + hidden + 1, f"a {h} x {w} spatial mask, {hidden} feature weights and an offset"
+
+    def _build(self, generator):
+        from .readouts import ConvNetwork
+
+        check_int("n_channels", self.n_channels)
+        check_float("smoothness", self.smoothness, minimum=0.0)
+        self.readout_shape_ = tuple(s - self.kernel_size + 1 for s in self.image_shape_)
+        return ConvNetwork(self.n_channels, self.kernel_size, self.hidden_channels, self.readout_shape_,
+                           self.n_cells_, initial_offset(self.noise_, self.output_, self.train_mean_), generator)
+
+    def _penalty(self, network):
+        return self.smoothness * network.smoothness_penalty()
+
+    @property
+    def conv_filters_(self) -> np.ndarray:
+        """First-layer kernels, (n_channels, k, k)."""
+        return self.network_.conv.weight.detach().cpu().numpy()[:, 0]
+
+
+@ENCODING_MODELS.register("efficient")
+class EfficientModel(ReadoutModel):
+    """A fixed front end made of a learned effcode filter bank, and a trained per-cell readout.
+
+    ``bank``: a :class:`effcode.learners.FilterBank`, the path of one saved with
+    ``FilterBank.save``, an array of filters (K, k, k), or the name of an effcode learner
+    (``"ica"``, ``"sparse_coding"``, ...), learned on the fly from the images ``bank_source``
+    with ``bank_n_filters`` filters of ``bank_patch_size`` pixels (seeded by ``random_state``).
+    ``front_end``: ``rectified``, ``energy`` or ``subunit`` (:mod:`.frontends`).  The bank's filters
+    are applied to the standardised stimuli; a bank learned from whitened images suits stimuli
+    whitened the same way.
+    """
+
+    name = "efficient"
+    _unsaved_params = ("bank",)
+
+    def __init__(self, noise: str = "auto", bank="ica", front_end: str = "energy", bank_source="default",
+                 bank_n_filters: int = 64, bank_patch_size: int = 10, output: str | None = None,
+                 readout_l1=(0.001, 0.01), n_epochs: int = 60, patience: int = 5, batch_size: int = 128,
+                 learning_rate: float = 1e-2, validation_fraction: float = 0.2, random_state: int = 0,
+                 device: str = "cpu"):
+        self.noise = noise
+        self.bank = bank
+        self.front_end = front_end
+        self.bank_source = bank_source
+        self.bank_n_filters = bank_n_filters
+        self.bank_patch_size = bank_patch_size
+        self.output = output
+        self.readout_l1 = readout_l1
+        self.n_epochs = n_epochs
+        self.patience = patience
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.validation_fraction = validation_fraction
+        self.random_state = random_state
+        self.device = device
+
+    def _filters(self) -> np.ndarray:
+        """The bank's filters (K, k, k), loaded or learned once per fit."""
+        if getattr(self, "_bank_filters", None) is not None:
+            return self._bank_filters
+        from pathlib import Path
+
+        from ..learners import FilterBank, learn_filters
+
+        bank = self.bank
+        if isinstance(bank, (str, Path)) and Path(bank).suffix == ".npz":
+            if not Path(bank).is_file():
+                raise InputError(f"bank: FilterBank file {bank} does not exist")
+            bank = FilterBank.load(bank)
+        elif isinstance(bank, str):
+            bank = learn_filters(bank, self.bank_source, n_filters=self.bank_n_filters,
+                                 patch_size=self.bank_patch_size, seed=self.random_state, device=self.device)
+        filters = bank.filters if isinstance(bank, FilterBank) else bank
+        self._bank_filters = check_array("bank filters", filters, ndim=3)
+        return self._bank_filters
+
+    def parameters_per_cell(self, image_shape):
+        check_choice("front_end", self.front_end, ("rectified", "energy", "subunit"))
+        filters = self._filters()
+        k = filters.shape[-1]
+        if k > min(image_shape):
+            raise InputError(f"bank: filters of {k} x {k} pixels do not fit in stimuli of shape {image_shape}")
+        channels = len(filters) * (1 if self.front_end == "energy" else 2)
+        h, w = (s - k + 1 for s in image_shape)
+        return h * w + channels + 1, f"a {h} x {w} spatial mask, {channels} feature weights and an offset"
+
+    def _build(self, generator, filters=None):
+        from .frontends import FilterBankFrontEnd, FrontEndNetwork
+
+        front = FilterBankFrontEnd(self._filters() if filters is None else filters, self.front_end)
+        self.readout_shape_ = tuple(s - front.kernel_size + 1 for s in self.image_shape_)
+        return FrontEndNetwork(front, self.readout_shape_, self.n_cells_,
+                               initial_offset(self.noise_, self.output_, self.train_mean_), generator)
+
+    def _build_from_state(self, state, generator):
+        return self._build(generator, filters=state["front_end.filters"].numpy()[:, 0])
+
+    @property
+    def bank_filters_(self) -> np.ndarray:
+        """The front end's (unit-norm) filters, (K, k, k)."""
+        return self.network_.front_end.filters.cpu().numpy()[:, 0]
+
+
+def fit_encoding_model(stimuli, responses, *, model: str = "glm", noise: str = "auto", seed: int = 0,
+                       device: str = "cpu", **params) -> EncodingModel:
+    """Fit an encoding model of every recorded cell.
+
+    ``stimuli`` (n, H, W); ``responses`` (n, cells) or (repeats, n, cells); ``model`` one of
+    :data:`ENCODING_MODELS` (``glm``, ``cnn``, ``efficient``); ``noise`` ``"poisson"`` (counts),
+    ``"gaussian"`` (calcium or trial-averaged signals) or ``"auto"`` (Poisson when every response
+    is a non-negative integer); ``params`` go to the model's class (see its docstring).  Returns
+    the fitted model: ``predict(stimuli)`` -> (n, cells), ``score(stimuli, responses)`` ->
+    :class:`PopulationScores`.
+    """
+    cls = ENCODING_MODELS.get(model)
+    try:
+        estimator = cls(noise=noise, random_state=seed, device=device, **params)
+    except TypeError as exc:
+        raise InputError(f"model {model!r}: {exc}") from None
+    return estimator.fit(stimuli, responses)
