@@ -11,6 +11,7 @@ from sklearn.base import clone
 from effcode.errors import DivergenceError, InputError
 from effcode.learners import LEARNERS, FilterBank, learn_filters, make_learner, resumable
 from effcode.learners.sailnet import SAILnet
+from effcode.runs.checkpoint import Checkpointer
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -183,7 +184,7 @@ def test_resume_from_checkpoint_equals_an_uninterrupted_run(tmp_path):
     interrupted._after_step = stop_after_seven
     with pytest.raises(Interrupt):
         interrupted.fit_images(images, patch_size=8, checkpoint=path, checkpoint_every=5)
-    assert torch.load(path, weights_only=True)["step"] == 5
+    assert Checkpointer(path).load()["step"] == 5
     steps = []
     resumed = SAILnet(**params)
     resumed._after_step = steps.append

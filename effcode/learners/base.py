@@ -17,7 +17,6 @@ PCA whitening is folded into the filters).
 from __future__ import annotations
 
 import json
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,7 +27,8 @@ from tqdm.auto import tqdm
 from ..errors import InputError
 from ..registry import Registry
 from ..runs.atomic import read_npz, write_npz
-from ..validation import check_int, check_random_state, check_tensor
+from ..validation import check_int, check_tensor
+from .training import IterativeLearner, data_fingerprint
 
 #: name -> estimator class; every class accepts ``n_components``, ``random_state`` and ``device``.
 LEARNERS: Registry = Registry("learner")
@@ -114,7 +114,7 @@ class FilterLearner(TransformerMixin, BaseEstimator):
                           config=config or {}, provenance=provenance or {}, history=history)
 
 
-class StreamedPatchLearner(FilterLearner):
+class StreamedPatchLearner(IterativeLearner, FilterLearner):
     """Base of the learners trained by one :meth:`partial_fit` step per batch of whitened patches.
 
     :meth:`fit_images` is the template shared by :class:`~effcode.learners.sparse_coding.SparseCoding` and
@@ -181,10 +181,9 @@ class StreamedPatchLearner(FilterLearner):
         With ``checkpoint`` (a file path) the state is saved there every ``checkpoint_every``
         steps (torch format, loadable with ``weights_only=True``); if the file already holds a
         checkpoint of the same configuration, training continues from it and ends with the
-        result of an uninterrupted run.
+        result of an uninterrupted run (:class:`~effcode.learners.training.TrainingCheckpoints`).
         """
         from ..data import PatchSampler, whiten_images
-        from ..runs.checkpoint import Checkpointer
 
         settings = self._settings()
         patch_size = check_int("patch_size", patch_size, minimum=2)
@@ -195,48 +194,21 @@ class StreamedPatchLearner(FilterLearner):
             if hasattr(self, attr):
                 delattr(self, attr)
         n_batches = -(-n_total // self.batch_size)
-        checkpoints = Checkpointer(checkpoint, checkpoint_every)
-        fingerprint = repr(sorted({**self.get_params(), "patch_size": patch_size, "n_total": n_total,
-                                   "images": [getattr(im, "sha256", None) for im in images]}.items()))
-        done = self._resume(checkpoints.load(), settings, fingerprint, checkpoint)
+        checkpoints = self._checkpoints(checkpoint, checkpoint_every, patch_size=patch_size, n_total=n_total,
+                                        images=data_fingerprint(images))
+        state = checkpoints.resume()
+        done = 0
+        if state is not None:
+            self._load_state(state, settings)
+            done = state["step"]
         for step, batch in enumerate(tqdm(sampler.batches(n_total), total=n_batches, desc=self.progress_label,
                                           disable=not (progress or self.progress)), start=1):
             if step <= done:
                 continue  # drawn and discarded, so the sampler continues exactly where it stopped
             self.partial_fit(batch)
-            if checkpoints.due(step):
-                checkpoints.save({"step": step, "fingerprint": fingerprint, **self._training_state()})
-            self._after_step(step)
+            checkpoints.completed(step, self._training_state)
         self._check_fit()
         return self
-
-    def _check_fit(self) -> None:
-        """Called at the end of :meth:`fit` and :meth:`fit_images`: warn about a fit that learned
-        nothing.  The training record's ``sparsity`` (fraction of non-zero codes) of the last step is
-        checked: all-zero codes mean the sparsity weight silenced every unit."""
-        sparsity = getattr(self, "history_", {}).get("sparsity", [])
-        if len(sparsity) and sparsity[-1] == 0:
-            warnings.warn(f"{type(self).__name__}: every code was zero in the last training step, so the "
-                          f"filters learned nothing from it; {self._silencing_parameter()} is too large for this "
-                          "data: lower it", RuntimeWarning, stacklevel=3)
-
-    def _silencing_parameter(self) -> str:
-        """The parameter to lower when every code is zero (named in :meth:`_check_fit`'s warning)."""
-        return "the sparsity weight"
-
-    def _after_step(self, step: int) -> None:
-        """Called after each step of :meth:`fit_images` (tests use it to simulate an interruption)."""
-
-    def _resume(self, state: dict | None, settings, fingerprint: str, path) -> int:
-        """Load a checkpoint's state; returns the number of steps it had done (0 without one)."""
-        if state is None:
-            return 0
-        if state["fingerprint"] != fingerprint:
-            raise InputError(f"checkpoint {path} was written by a different configuration or image set; "
-                             "delete it or give another checkpoint path")
-        self._rng = check_random_state(self.random_state)
-        self._load_state(state, settings)
-        return state["step"]
 
 
 def data_scale(X, learner: str) -> float:

@@ -54,6 +54,7 @@ from ..errors import DivergenceError, InputError
 from ..validation import (check_array, check_choice, check_float, check_int, check_random_state,
                           resolve_device)
 from .base import LEARNERS, FilterLearner
+from .training import IterativeLearner, data_fingerprint
 
 ALGORITHMS = ("fastica", "infomax")
 #: patches sampled by ``fit_images`` when ``n_patches`` is None
@@ -130,19 +131,37 @@ def _random_orthonormal(rng: np.random.Generator, k: int, d: int) -> np.ndarray:
     return (q * np.sign(np.diag(r))).T
 
 
-def _iterations(n: int, progress: bool, desc: str):
+def _iterations(n: int, progress: bool, desc: str, start: int = 1):
+    """Iterations ``start`` .. ``n`` (counted from 1), with a progress bar when ``progress``."""
     if not progress:
-        return range(1, n + 1)
+        return range(start, n + 1)
     from tqdm.auto import tqdm
 
-    return tqdm(range(1, n + 1), desc=desc, leave=False)
+    return tqdm(range(start, n + 1), desc=desc, leave=False, initial=start - 1, total=n)
+
+
+def _resumed_iteration(checkpoints, w: torch.Tensor) -> tuple[torch.Tensor, int, dict]:
+    """``(W, first iteration, saved state)`` to continue from: a checkpoint's W (on ``w``'s device) and
+    the iteration after its step, or ``w``, 1 and an empty state without one."""
+    state = checkpoints.resume() if checkpoints is not None else None
+    if state is None:
+        return w, 1, {}
+    return state["w"].to(device=w.device, dtype=w.dtype), state["step"] + 1, state
+
+
+def _completed(checkpoints, iteration: int, training_state) -> None:
+    if checkpoints is not None:
+        checkpoints.completed(iteration, training_state)
 
 
 def fastica_symmetric(z: torch.Tensor, w: torch.Tensor, *, max_iter: int, tol: float,
-                      progress: bool = False) -> tuple[torch.Tensor, int, bool]:
+                      progress: bool = False, checkpoints=None) -> tuple[torch.Tensor, int, bool]:
     r"""Symmetric FastICA (logcosh) on whitened data ``z`` (n, d') from initial ``w`` (K, d').
 
     Returns ``(W, n_iter, converged)``; W has orthonormal rows.  See the module docstring.
+    ``checkpoints`` (a :class:`~effcode.learners.training.TrainingCheckpoints`) saves W every few
+    iterations and continues from a saved one (an iteration depends on W alone, so the result is
+    that of an uninterrupted run).
 
     Each iteration makes one elementwise pass over the (K, n) responses: with
     :math:`s = \sigma(2Wz)` (logistic), :math:`\tanh(Wz) = 2s - 1` and
@@ -154,9 +173,9 @@ def fastica_symmetric(z: torch.Tensor, w: torch.Tensor, *, max_iter: int, tol: f
     n = z.shape[0]
     zt = z.T.contiguous()              # (d', n): row-major responses make every per-unit reduction contiguous
     z_mean = zt.mean(dim=1)
-    w = _sym_decorrelate(w)
+    w, start, _ = _resumed_iteration(checkpoints, _sym_decorrelate(w))
     s = zt.new_empty((w.shape[0], n))   # reused: a fresh (K, n) buffer per iteration costs page faults
-    for it in _iterations(max_iter, progress, "FastICA"):
+    for it in _iterations(max_iter, progress, "FastICA", start):
         torch.sigmoid_(torch.mm(2.0 * w, zt, out=s))                    # (K, n), tanh(Wz) = 2s - 1
         g_prime = 4.0 * (s.mean(dim=1) - torch.linalg.vector_norm(s, dim=1) ** 2 / n)   # E[1 - tanh^2]
         w_new = _sym_decorrelate((2.0 / n) * (s @ zt.T) - z_mean - g_prime[:, None] * w)
@@ -167,22 +186,46 @@ def fastica_symmetric(z: torch.Tensor, w: torch.Tensor, *, max_iter: int, tol: f
                                   "constant or duplicated dimensions (reduce whiten_components)")
         if change < tol:
             return w, it, True
+        _completed(checkpoints, it, lambda: {"w": w.cpu()})
     return w, max_iter, False
+
+
+def infomax_loss(z: torch.Tensor, w: torch.Tensor) -> float:
+    """Infomax's negative log-likelihood per patch, up to a constant: mean over patches of
+    sum_k log cosh(w_k . z), minus log|det W| (the density p(s) = 1 / (pi cosh s))."""
+    y = (z @ w.T).abs()
+    logcosh = y + torch.log1p(torch.exp(-2.0 * y)) - math.log(2.0)
+    return float(logcosh.sum(dim=1).mean() - torch.linalg.slogdet(w)[1])
 
 
 def infomax_natural_gradient(z: torch.Tensor, w: torch.Tensor, *, max_iter: int, tol: float, learning_rate: float,
                              batch_size: int, generator: torch.Generator, anneal: float = 0.9,
-                             progress: bool = False) -> tuple[torch.Tensor, int, bool]:
+                             progress: bool = False, checkpoints=None) -> tuple[torch.Tensor, int, bool, dict]:
     """Mini-batch natural-gradient Infomax (tanh score) on whitened ``z`` (n, d') from square ``w``.
 
     ``max_iter`` counts epochs (passes over the shuffled data); ``generator`` (a CPU
-    ``torch.Generator``) draws the shuffles.  Returns ``(W, n_epochs, converged)``.
+    ``torch.Generator``) draws the shuffles.  ``checkpoints`` (a
+    :class:`~effcode.learners.training.TrainingCheckpoints`) saves W, the annealed rate, the last
+    epoch's update and the generator's state every few epochs and continues from a saved state.
+    Returns ``(W, n_epochs, converged, history)``; ``history["loss"]`` holds :func:`infomax_loss`
+    after each epoch.
     """
     n = z.shape[0]
     eye = torch.eye(w.shape[0], dtype=w.dtype, device=w.device)
-    lr = learning_rate
-    previous_step = None
-    for epoch in _iterations(max_iter, progress, "Infomax"):
+    w, start, state = _resumed_iteration(checkpoints, w)
+    lr = state.get("learning_rate", learning_rate)
+    previous_step = state.get("previous_step")
+    if previous_step is not None:
+        previous_step = previous_step.to(device=w.device, dtype=w.dtype)
+    if "generator" in state:
+        generator.set_state(state["generator"])
+    history = {"loss": list(state.get("loss", []))}
+
+    def training_state() -> dict:
+        return {"w": w.cpu(), "learning_rate": lr, "generator": generator.get_state(), "loss": history["loss"],
+                "previous_step": None if previous_step is None else previous_step.cpu()}
+
+    for epoch in _iterations(max_iter, progress, "Infomax", start):
         w_start = w
         order = torch.randperm(n, generator=generator).to(z.device)
         for start in range(0, n, batch_size):
@@ -194,15 +237,17 @@ def infomax_natural_gradient(z: torch.Tensor, w: torch.Tensor, *, max_iter: int,
         if not math.isfinite(change):
             raise DivergenceError(f"Infomax produced NaN/Inf in epoch {epoch}; lower learning_rate "
                                   f"(was {learning_rate})")
+        history["loss"].append(infomax_loss(z, w))
         if change < tol:
-            return w, epoch, True
+            return w, epoch, True, history
         if previous_step is not None:
             cosine = float((step * previous_step).sum() / (torch.linalg.matrix_norm(step)
                                                           * torch.linalg.matrix_norm(previous_step)))
             if cosine < 0.5:  # turned by more than 60 degrees: oscillating around the optimum
                 lr *= anneal
         previous_step = step
-    return w, max_iter, False
+        _completed(checkpoints, epoch, training_state)
+    return w, max_iter, False, history
 
 
 def warn_if_not_converged(name: str, converged: bool, max_iter: int, tol: float) -> None:
@@ -280,16 +325,25 @@ def image_patches(images, patch_size: int, n_patches: int, *, log: bool, seed) -
     return remove_dc(sample_patches(images, patch_size, n_patches, seed=seed, dtype=np.float64))
 
 
-class WhitenedLinearLearner(FilterLearner):
+class WhitenedLinearLearner(IterativeLearner, FilterLearner):
     """Shared machinery of :class:`ICA` and :class:`~effcode.learners.isa.ISA`: linear units learned on
     PCA-whitened patches, mapped back to pixel space with a canonical sign and order.
 
-    Subclasses implement ``_fit(X, progress=...)`` and call :meth:`_set_outputs`.
+    Subclasses implement ``_fit(X, progress=..., checkpoints=...)`` (``checkpoints`` a
+    :class:`~effcode.learners.training.TrainingCheckpoints` for their iterations) and call
+    :meth:`_set_outputs`.
     """
 
-    def fit(self, X, y=None):
-        """Learn the filters from (n, d) patches (rows); returns self."""
-        return self._fit(X, progress=bool(self.progress))
+    def fit(self, X, y=None, *, checkpoint=None, checkpoint_every: int = 20):
+        """Learn the filters from (n, d) patches (rows); returns self.
+
+        With ``checkpoint`` (a file path) the iteration's state is saved there every
+        ``checkpoint_every`` iterations (epochs for Infomax); an existing checkpoint of the same
+        parameters and data is resumed, ending with the result of an uninterrupted run.
+        """
+        data = {"X": data_fingerprint([X])} if checkpoint is not None else {}
+        return self._fit(X, progress=bool(self.progress),
+                         checkpoints=self._checkpoints(checkpoint, checkpoint_every, **data))
 
     def _whiten(self, X, *, square: bool = False, multiple_of: int = 1, share: float = 1.0):
         """Validate ``X``, PCA-whiten it and draw a random orthonormal initial W.
@@ -344,18 +398,23 @@ class WhitenedLinearLearner(FilterLearner):
             raise InputError("inverse_transform needs a fitted model and S of shape (n, n_components)")
         return S @ self.basis_ + self.mean_
 
-    def fit_images(self, images, *, patch_size: int = 16, n_patches: int | None = None, progress: bool = False):
+    def fit_images(self, images, *, patch_size: int = 16, n_patches: int | None = None, progress: bool = False,
+                   checkpoint=None, checkpoint_every: int = 20):
         """Fit on patches sampled from raw luminance images (log luminance if ``log_luminance``).
 
         Preprocessing: ``n_patches`` (default 50,000) random ``patch_size`` x ``patch_size``
         patches (seeded by ``random_state``), per-patch mean removed; ``fit`` then PCA-whitens
         them with dimension reduction (by default to 95% of the variance) and learns the units.
-        No Olshausen-Field whitening: the PCA step whitens.
+        No Olshausen-Field whitening: the PCA step whitens.  ``checkpoint`` and
+        ``checkpoint_every`` as in :meth:`fit`.
         """
         n_patches = DEFAULT_N_PATCHES if n_patches is None else n_patches
         patches = image_patches(images, patch_size, n_patches, log=bool(self.log_luminance),
                                 seed=self.random_state)
-        return self._fit(patches, progress=bool(progress or self.progress))
+        data = ({"patch_size": patch_size, "n_patches": n_patches, "images": data_fingerprint(images)}
+                if checkpoint is not None else {})
+        return self._fit(patches, progress=bool(progress or self.progress),
+                         checkpoints=self._checkpoints(checkpoint, checkpoint_every, **data))
 
 
 class ICA(WhitenedLinearLearner):
@@ -388,6 +447,7 @@ class ICA(WhitenedLinearLearner):
     explained_variance_ : (K,) ``||basis_k||^2``, variance each unit adds back (squared input units).
     negentropy_ : (K,) logcosh negentropy approximation of each source on the training data.
     mean_ (d,), whitener_ (the fitted :class:`~effcode.data.PatchWhitener`), n_iter_, converged_.
+    history_ : Infomax: ``loss`` (:func:`infomax_loss` after each epoch); FastICA: empty.
     """
 
     def __init__(self, n_components=None, *, algorithm="fastica", whiten_components=None, max_iter=200,
@@ -405,22 +465,26 @@ class ICA(WhitenedLinearLearner):
         self.device = device
         self.progress = progress
 
-    def _fit(self, X, *, progress: bool):
+    def _fit(self, X, *, progress: bool, checkpoints):
         algorithm = check_choice("algorithm", self.algorithm, ALGORITHMS)
         max_iter = check_int("max_iter", self.max_iter)
         tol = check_float("tol", self.tol, minimum=0.0, strict_minimum=True)
         square = algorithm == "infomax"
         whitener, z, w0, rng = self._whiten(X, square=square, share=1.0 if square else FASTICA_SHARE)
         if algorithm == "fastica":
-            w, n_iter, converged = fastica_symmetric(z, w0, max_iter=max_iter, tol=tol, progress=progress)
+            w, n_iter, converged = fastica_symmetric(z, w0, max_iter=max_iter, tol=tol, progress=progress,
+                                                     checkpoints=checkpoints)
+            self.history_ = {}
         else:
             lr = check_float("learning_rate", self.learning_rate, minimum=0.0, strict_minimum=True)
             batch_size = check_int("batch_size", self.batch_size)
             gen = torch.Generator().manual_seed(int(rng.integers(2 ** 62)))
-            w, n_iter, converged = infomax_natural_gradient(z, w0, max_iter=max_iter, tol=tol, learning_rate=lr,
-                                                            batch_size=batch_size, generator=gen,
-                                                            progress=progress)
+            w, n_iter, converged, history = infomax_natural_gradient(
+                z, w0, max_iter=max_iter, tol=tol, learning_rate=lr, batch_size=batch_size, generator=gen,
+                progress=progress, checkpoints=checkpoints)
+            self.history_ = {key: np.asarray(values, dtype=np.float64) for key, values in history.items()}
         warn_if_not_converged(type(self).__name__, converged, max_iter, tol)
+        self._check_fit()
         w = w.cpu().numpy()
         self._set_outputs(whitener, w, z.cpu().numpy() @ w.T)
         self.n_iter_ = n_iter
@@ -430,6 +494,10 @@ class ICA(WhitenedLinearLearner):
     def transform(self, X):
         """Source estimates (n, K), unit variance on the training data: ``(X - mean_) @ components_.T``."""
         return self.sources(X)
+
+    def _step_size_parameter(self) -> str | None:
+        """Infomax's learning rate; FastICA's fixed-point iteration has no step size to tune."""
+        return f"learning_rate={self.learning_rate}" if self.algorithm == "infomax" else None
 
 
 LEARNERS.register("ica", ICA)

@@ -51,7 +51,8 @@ import torch
 from ..errors import DivergenceError
 from ..validation import check_float, check_int
 from .base import LEARNERS
-from .ica import WhitenedLinearLearner, _iterations, _sym_decorrelate, fastica_symmetric, warn_if_not_converged
+from .ica import (WhitenedLinearLearner, _completed, _iterations, _resumed_iteration, _sym_decorrelate,
+                  fastica_symmetric, warn_if_not_converged)
 
 
 #: FastICA tolerance and iteration cap of the initialisation (scikit-learn's criterion, see
@@ -112,7 +113,7 @@ def stalled(history, tol: float, window: int = STOP_WINDOW) -> bool:
 
 
 def isa_gradient_ascent(z: torch.Tensor, w: torch.Tensor, *, subspace_size: int, epsilon: float, max_iter: int,
-                        tol: float, progress: bool = False) -> tuple[torch.Tensor, int, bool, dict]:
+                        tol: float, progress: bool = False, checkpoints=None) -> tuple[torch.Tensor, int, bool, dict]:
     """Maximise J(W) on whitened ``z`` (n, d') from ``w`` (K, d') by Riemannian gradient ascent.
 
     Each iteration takes the Euclidean gradient of J, projects it on the tangent space of the
@@ -126,7 +127,9 @@ def isa_gradient_ascent(z: torch.Tensor, w: torch.Tensor, *, subspace_size: int,
     ``tol * |J|``), or when no step above 1e-12 raises J (converged at this precision).
     Returns ``(W, n_iter, converged, history)``; ``history`` holds per-iteration lists:
     ``objective`` and ``gradient_norm`` (|G|) at the start and after each iteration, and ``step``
-    (the accepted step sizes).
+    (the accepted step sizes).  ``checkpoints`` (a :class:`~effcode.learners.training.TrainingCheckpoints`)
+    saves W, the trial step and the history every few iterations and continues from a saved state with
+    the result of an uninterrupted run.
     """
     n, m = z.shape[0], subspace_size
 
@@ -139,12 +142,19 @@ def isa_gradient_ascent(z: torch.Tensor, w: torch.Tensor, *, subspace_size: int,
         grad = -(y / norm.repeat_interleave(m, dim=1)).T @ z / n                  # dJ/dW, (K, d')
         return grad - 0.5 * (grad @ w.T + w @ grad.T) @ w                          # tangent to W W^T = I
 
-    w = _sym_decorrelate(w)
+    w, start, state = _resumed_iteration(checkpoints, w)
+    if start == 1:
+        w = _sym_decorrelate(w)
     value, y, norm = evaluate(w)
     grad = gradient(w, y, norm)
-    history = {"objective": [value], "gradient_norm": [float(torch.linalg.vector_norm(grad))], "step": []}
-    step = 1.0
-    for it in _iterations(max_iter, progress, "ISA"):
+    history = state.get("history", {"objective": [value], "gradient_norm": [float(torch.linalg.vector_norm(grad))],
+                                    "step": []})
+    step = state.get("trial_step", 1.0)
+
+    def training_state() -> dict:
+        return {"w": w.cpu(), "trial_step": step, "history": history}
+
+    for it in _iterations(max_iter, progress, "ISA", start):
         slope = float((grad * grad).sum())
         while True:
             w_new = _sym_decorrelate(w + step * grad)
@@ -170,6 +180,7 @@ def isa_gradient_ascent(z: torch.Tensor, w: torch.Tensor, *, subspace_size: int,
         history["gradient_norm"].append(float(torch.linalg.vector_norm(grad)))
         if stalled(history["objective"], tol):
             return w, it, True, history
+        _completed(checkpoints, it, training_state)
     return w, max_iter, False, history
 
 
@@ -218,24 +229,32 @@ class ISA(WhitenedLinearLearner):
         self.device = device
         self.progress = progress
 
-    def _fit(self, X, *, progress: bool):
+    def _fit(self, X, *, progress: bool, checkpoints):
         m = check_int("subspace_size", self.subspace_size)
         epsilon = check_float("epsilon", self.epsilon, minimum=0.0, strict_minimum=True)
         max_iter = check_int("max_iter", self.max_iter)
         tol = check_float("tol", self.tol, minimum=0.0)
         whitener, z, w0, _ = self._whiten(X, multiple_of=m)
-        w0, _, _ = fastica_symmetric(z, w0, max_iter=INIT_MAX_ITER, tol=INIT_TOL, progress=progress)
-        w0 = w0[group_by_energy_dependence(z @ w0.T, m)]
+        if checkpoints.resume() is None:  # a resumed ascent continues from its saved W, past the initialisation
+            w0, _, _ = fastica_symmetric(z, w0, max_iter=INIT_MAX_ITER, tol=INIT_TOL, progress=progress)
+            w0 = w0[group_by_energy_dependence(z @ w0.T, m)]
         w, n_iter, converged, history = isa_gradient_ascent(z, w0, subspace_size=m, epsilon=epsilon,
-                                                            max_iter=max_iter, tol=tol, progress=progress)
+                                                            max_iter=max_iter, tol=tol, progress=progress,
+                                                            checkpoints=checkpoints)
         self.objective_ = history["objective"][-1]
         self.history_ = {key: np.asarray(values, dtype=np.float64) for key, values in history.items()}
         warn_if_not_converged(type(self).__name__, converged, max_iter, tol)
+        self._check_fit()
         w = w.cpu().numpy()
         self._set_outputs(whitener, w, z.cpu().numpy() @ w.T, groups=m)
         self.n_iter_ = n_iter
         self.converged_ = converged
         return self
+
+    def _step_size_parameter(self) -> None:
+        """None: the ascent picks its own steps (Barzilai-Borwein, halved until J rises), so J never
+        decreases and no step size can be too large."""
+        return None
 
     def transform(self, X):
         """Subspace energies (n, K/m): ``sqrt(sum_{i in S_j} y_i^2)`` of the linear outputs ``y = sources(X)``.

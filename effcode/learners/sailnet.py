@@ -280,6 +280,14 @@ class SAILnet(StreamedPatchLearner):
     def _silencing_parameter(self) -> str:
         return f"initial_threshold={self.initial_threshold} (or gamma={self.gamma}, which raises thresholds)"
 
+    def _step_size_parameter(self) -> str:
+        return f"beta={self.beta} (the feed-forward learning rate)"
+
+    def _loss_history(self):
+        """SAILnet descends no loss function; its reconstruction error by the linear generative model falls
+        as the feed-forward weights learn the patches' structure."""
+        return self.history_.get("reconstruction_error", [])
+
     def _update(self, batch: torch.Tensor) -> None:
         record = self._network.step(self._prepare(batch))
         for key, value in record.items():

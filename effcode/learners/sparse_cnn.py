@@ -90,6 +90,7 @@ from ..errors import DivergenceError, InputError
 from ..objectives import OBJECTIVES, Objective, make_objective
 from ..validation import check_array, check_choice, check_float, check_int, check_random_state, resolve_device
 from .base import LEARNERS, FilterLearner
+from .training import IterativeLearner, data_fingerprint
 
 NONLINEARITIES = ("prox", "rectified")
 
@@ -161,7 +162,7 @@ def _normalised(atoms: torch.Tensor) -> torch.Tensor:
 # ----------------------------------------------------------------- the estimator
 
 
-class SparseCNN(FilterLearner):
+class SparseCNN(IterativeLearner, FilterLearner):
     """Convolutional sparse autoencoder trained on large crops of whitened images.
 
     Minimises, over the atoms, the mean over crops of
@@ -255,23 +256,18 @@ class SparseCNN(FilterLearner):
         ending with the result of an uninterrupted run.
         """
         from ..data import whiten_images
-        from ..runs.checkpoint import Checkpointer
 
         if patch_size is not None:
             self.kernel_size = check_int("patch_size", patch_size, minimum=2)
         n_steps = None
         if n_patches is not None:
             n_steps = -(-check_int("n_patches", n_patches) // check_int("batch_size", self.batch_size))
-        fingerprint = repr(sorted({**self.get_params(), "n_steps_total": n_steps,
-                                   "images": [getattr(im, "sha256", None) for im in images]}.items()))
+        checkpoints = self._checkpoints(checkpoint, checkpoint_every, n_steps_total=n_steps,
+                                        images=data_fingerprint(images))
         return self._fit_arrays(whiten_images(images), n_steps=n_steps, progress=progress or self.progress,
-                                checkpoints=Checkpointer(checkpoint, checkpoint_every), fingerprint=fingerprint)
+                                checkpoints=checkpoints)
 
-    def _after_step(self, step: int) -> None:
-        """Called after each training step (tests use it to simulate an interruption)."""
-
-    def _fit_arrays(self, arrays: list[np.ndarray], *, n_steps: int | None, progress: bool, checkpoints=None,
-                    fingerprint: str = ""):
+    def _fit_arrays(self, arrays: list[np.ndarray], *, n_steps: int | None, progress: bool, checkpoints=None):
         settings = self._settings()
         s, crop, dev = settings.kernel_size, self.crop_size, settings.device
         for i, array in enumerate(arrays):
@@ -282,27 +278,28 @@ class SparseCNN(FilterLearner):
         if not self.scale_ > 0:
             raise InputError("the training images are all zero; expected image structure")
         images = [torch.as_tensor(a / self.scale_, dtype=torch.float32, device=dev) for a in arrays]
-        rng = check_random_state(self.random_state)
-        atoms = _normalised(_initial_atoms(images, self.n_components, s, rng)).requires_grad_(True)
+        self._rng = check_random_state(self.random_state)
+        atoms = _normalised(_initial_atoms(images, self.n_components, s, self._rng)).requires_grad_(True)
         optimizer = torch.optim.Adam([atoms], lr=self.learning_rate)
         mask = interior_mask(crop, crop, s, dev)
         n_positions = np.array([(a.shape[0] - crop + 1) * (a.shape[1] - crop + 1) for a in arrays], dtype=float)
         history = {key: [] for key in ("loss", "reconstruction_error", "penalty", "active_fraction")}
         total = self.n_steps if n_steps is None else n_steps
+        checkpoints = checkpoints or self._checkpoints(None, 1)
         done = 0
-        state = checkpoints.load() if checkpoints is not None else None
+        state = checkpoints.resume()
         if state is not None:
-            if state["fingerprint"] != fingerprint:
-                raise InputError(f"checkpoint {checkpoints.path} was written by a different configuration or "
-                                 "image set; delete it or give another checkpoint path")
             with torch.no_grad():
                 atoms.copy_(state["atoms"].to(dev))
             optimizer.load_state_dict(state["optimizer"])
-            rng.bit_generator.state = state["rng"]
             history = {key: list(values) for key, values in state["history"].items()}
             done = state["step"]
+
+        def training_state() -> dict:
+            return {"atoms": atoms.detach().cpu(), "optimizer": optimizer.state_dict(), "history": history}
+
         for step in tqdm(range(done, total), desc="sparse CNN", disable=not progress, initial=done, total=total):
-            x = _draw_crops(images, n_positions, crop, self.batch_size, rng)
+            x = _draw_crops(images, n_positions, crop, self.batch_size, self._rng)
             eta = step_size(atoms)
             a = encode(x, atoms, settings.objective, eta, self.n_iter, mask, settings.rectify)
             half_sq_error, penalty = energy_terms(x, a, atoms, settings.objective, mask)
@@ -322,13 +319,13 @@ class SparseCNN(FilterLearner):
             history["reconstruction_error"].append(half_sq_error.item() / self.batch_size)
             history["penalty"].append(penalty.item() / self.batch_size)
             history["active_fraction"].append(float((a != 0).float().mean()))
-            if checkpoints is not None and checkpoints.due(step + 1):
-                checkpoints.save({"step": step + 1, "fingerprint": fingerprint, "atoms": atoms.detach().cpu(),
-                                  "optimizer": optimizer.state_dict(), "rng": rng.bit_generator.state,
-                                  "history": history})
-            self._after_step(step + 1)
+            checkpoints.completed(step + 1, training_state)
         self.history_ = {key: np.asarray(values) for key, values in history.items()}
+        self._check_fit()
         return self._set_fitted(atoms.detach(), settings)
+
+    def _silencing_parameter(self) -> str:
+        return f"lam={self.lam}" if self.objective != "topk" else "the objective"
 
     def _set_fitted(self, atoms: torch.Tensor, settings: _Settings):
         self._atoms = atoms
