@@ -12,6 +12,7 @@ Errors in what you typed print as one line (exit status 2); add --debug for the 
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 import time
 
@@ -205,9 +206,19 @@ def _cmd_sweep(args) -> None:
 COMMANDS = {"list": _cmd_list, "run": _cmd_run, "figures": _cmd_figures, "sweep": _cmd_sweep}
 
 
+def _show_status_messages(quiet: bool) -> None:
+    """effcode's INFO log lines (e.g. a training resuming from its checkpoint) on stderr, unless ``--quiet``."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("effcode: %(message)s"))
+    logger = logging.getLogger("effcode")
+    logger.handlers = [handler]
+    logger.setLevel(logging.WARNING if quiet else logging.INFO)
+
+
 def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    _show_status_messages(quiet=getattr(args, "quiet", False))
     try:
         COMMANDS[args.command](args)
     except (EffcodeError, FileNotFoundError) as exc:

@@ -1,4 +1,5 @@
-"""effcode.plots: every figure is written as PNG + PDF from small synthetic inputs."""
+"""effcode.plots: every figure is written as PNG + PDF from small synthetic inputs, every plot function
+draws into an axes (or figure) of the user's own and returns it, and R² distributions are exact ECDFs."""
 
 import numpy as np
 import pytest
@@ -59,13 +60,15 @@ def test_filter_mosaic(tmp_path):
     filters = fitted + 0.2 * np.random.default_rng(1).normal(size=fitted.shape)
     r2 = np.linspace(0.2, 0.95, 10)
     r2[4] = np.nan
-    fig = plots.filter_mosaic(filters, fitted, r2, path=tmp_path / "mosaic")
+    ax = plots.filter_mosaic(filters, fitted, r2, path=tmp_path / "mosaic")
     _assert_written(tmp_path / "mosaic")
-    image = fig.axes[0].images[0].get_array()
+    image = ax.images[0].get_array()
     # the first tile is the best fit (index 9), scaled to max |value| = 1
     tile = image[:12, :12]
     np.testing.assert_allclose(tile, filters[9] / np.abs(filters[9]).max())
-    assert "sorted by decreasing R²" in fig.axes[0].get_title()
+    assert "sorted by decreasing R²" in ax.get_title()
+    colorbar, = [a for a in ax.figure.axes if a is not ax]            # the tiles' scale
+    assert colorbar.get_ylim() == (-1.0, 1.0) and "max|w|" in colorbar.get_ylabel()
     plots.filter_mosaic(filters, order="index", max_filters=4, path=tmp_path / "plain")
     _assert_written(tmp_path / "plain")
     with pytest.raises(InputError, match="fitted must have the shape"):
@@ -76,21 +79,44 @@ def test_filter_mosaic(tmp_path):
         plots.filter_mosaic(filters[0])
 
 
-def test_r2_histogram(tmp_path):
+def test_ecdf_steps_are_k_over_n():
+    x, y = plots.ecdf(np.array([0.9, np.nan, 0.2, 0.9, 0.5]))
+    np.testing.assert_array_equal(x, [-np.inf, 0.2, 0.5, 0.9, 0.9])      # a failed fit (NaN) lies below all
+    np.testing.assert_array_equal(y, [0.2, 0.4, 0.6, 0.8, 1.0])
+    x, y = plots.ecdf(np.arange(7.0)[::-1])
+    np.testing.assert_array_equal(x, np.arange(7.0))
+    np.testing.assert_allclose(y, np.arange(1, 8) / 7)
+
+
+def test_r2_ecdf(tmp_path):
     rng = np.random.default_rng(0)
     populations = {"ICA": rng.uniform(0.5, 1.0, 100),
                    "sparse coding": np.r_[rng.uniform(-0.2, 1, 49), np.nan]}
-    fig = plots.r2_histogram(populations, path=tmp_path / "r2")
+    ax = plots.r2_ecdf(populations, path=tmp_path / "r2")
     _assert_written(tmp_path / "r2")
-    legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
     ica = populations["ICA"]
     expected = f">0.8: {np.mean(ica > 0.8):.0%}"
     assert legend[0].startswith("ICA (n=100)") and expected in legend[0]
     assert "1 failed" in legend[1]
+    # the curves are the ECDFs: after the k-th smallest value the height is k/n (failed fits and R² < 0 at 0)
+    ica_line, sc_line = ax.get_lines()[:2]
+    np.testing.assert_allclose(ica_line.get_ydata()[1:-1], np.arange(1, 101) / 100)
+    np.testing.assert_allclose(ica_line.get_xdata()[1:-1], np.sort(ica))
+    sc = populations["sparse coding"]
+    at_zero = np.mean(np.nan_to_num(sc, nan=-1) <= 0)
+    x, y = sc_line.get_xdata(), sc_line.get_ydata()
+    assert y[np.flatnonzero(x == 0)[-1]] == pytest.approx(at_zero)
+    # 1 - the height at a threshold is the fraction above it
+    height_at_08 = y[np.flatnonzero(x <= 0.8)[-1]]
+    assert 1 - height_at_08 == pytest.approx(np.mean(np.nan_to_num(sc, nan=-1) > 0.8))
+    # the legend sits below the axes, clear of the curves
+    ax.figure.canvas.draw()
+    assert ax.get_legend().get_window_extent().y1 < ax.get_window_extent().y0
     with pytest.raises(InputError, match="non-empty dict"):
-        plots.r2_histogram({})
+        plots.r2_ecdf({})
     with pytest.raises(InputError, match="1-D"):
-        plots.r2_histogram({"a": np.zeros((2, 2))})
+        plots.r2_ecdf({"a": np.zeros((2, 2))})
 
 
 def test_nxny_scatter(tmp_path):
@@ -100,12 +126,11 @@ def test_nxny_scatter(tmp_path):
     nx[1], ny[1] = 2.5, 0.5            # resolved but outside Ringach's grid
     resolved = np.ones(60, bool)
     resolved[[0, 2, 3]] = False
-    fig = plots.nxny_scatter(nx, ny, "ICA", resolved=resolved, distance=0.4321, p_value=0.0004, null_95=0.25,
-                             path=tmp_path / "nxny")
+    ax = plots.nxny_scatter(nx, ny, "ICA", resolved=resolved, distance=0.4321, p_value=0.0004, null_95=0.25,
+                            path=tmp_path / "nxny")
     _assert_written(tmp_path / "nxny")
-    ax = fig.axes[0]
     assert ax.get_xscale() == "log" and ax.get_yscale() == "log"
-    legend = [t.get_text() for t in fig.legends[0].get_texts()]
+    legend = [t.get_text() for t in ax.figure.legends[0].get_texts()]
     outside = v1.nxny.outside_grid(nx, ny)
     assert legend[0] == (f"ICA, nx and ny resolved: n = 57, {int(outside[resolved].sum())} outside the grid\n"
                          "TV = 0.43, p < 0.001, null 95% at n = 57: 0.25")
@@ -117,7 +142,7 @@ def test_nxny_scatter(tmp_path):
     assert hollow.get_facecolors().size == 0 or hollow.get_facecolors()[0][3] == 0
     # only draws: no statistic unless it is given
     bare = plots.nxny_scatter(nx, ny)
-    assert "TV" not in bare.legends[0].get_texts()[0].get_text()
+    assert "TV" not in bare.figure.legends[0].get_texts()[0].get_text()
     with pytest.raises(InputError, match="same length"):
         plots.nxny_scatter(nx, ny[:5])
     with pytest.raises(InputError, match="boolean mask"):
@@ -131,10 +156,9 @@ def test_funnel_chart(tmp_path):
         return {"all units": 100, "fit succeeded": 98, "R² ≥ threshold": 90, "nx and ny resolved": resolved,
                 "inside the reference grid": resolved - 10}
 
-    fig = funnel_chart({"sparse coding": [funnel(60), funnel(70)], "ICA": funnel(80)}, population="basis functions",
-                       path=tmp_path / "funnel")
+    ax = funnel_chart({"sparse coding": [funnel(60), funnel(70)], "ICA": funnel(80)}, population="basis functions",
+                      path=tmp_path / "funnel")
     _assert_written(tmp_path / "funnel")
-    ax = fig.axes[0]
     assert [t.get_text() for t in ax.get_xticklabels()][4].startswith("unresolved")
     texts = [t.get_text() for t in ax.texts]
     assert "25" in texts and "10" in texts        # mean unresolved counts: (30 + 20) / 2, 90 - 80
@@ -167,9 +191,9 @@ def test_property_distributions(tmp_path):
 def test_similarity_table(tmp_path):
     scores = {"ICA": {"circular_variance": 0.8, "peak_sf": {"score": 0.6}},
               "SC": {"circular_variance": 0.9}}
-    fig = plots.similarity_table(scores, path=tmp_path / "table")
+    ax = plots.similarity_table(scores, path=tmp_path / "table")
     _assert_written(tmp_path / "table")
-    cells = fig.axes[0].tables[0].get_celld()
+    cells = ax.tables[0].get_celld()
     texts = {cell.get_text().get_text() for cell in cells.values()}
     assert {"0.800", "0.600", "0.900", "0.700", "–", "0.959"} <= texts  # 0.700 = ICA mean
     with pytest.raises(InputError, match="unknown property"):
@@ -189,10 +213,80 @@ def test_nxny_scatter_draws_an_empty_population_and_into_a_given_axes():
     from effcode.plots.figure import new_figure
     from effcode.plots.v1 import nxny_scatter
 
-    fig = nxny_scatter([], [], label="none")
-    assert fig.axes and fig.axes[0].get_xscale() == "log"
+    ax = nxny_scatter([], [], label="none")
+    assert ax.get_xscale() == "log"
     host = new_figure(6, 3)
     axes = host.subplots(1, 2)
     drawn = nxny_scatter([0.3, 0.5], [0.6, 1.2], ax=axes[1], colorbar=False, legend=False, title="panel")
     assert drawn is axes[1] and drawn.get_title() == "panel"
     assert len(host.axes) == 2                      # no colorbar axes added
+
+
+def _toy_inputs():
+    """Small valid arguments of every public plot function (keyword ax or fig is added by the test)."""
+    rng = np.random.default_rng(0)
+    stages = {"all units": 10, "fit succeeded": 9, "R² ≥ threshold": 8, "nx and ny resolved": 6,
+              "inside the reference grid": 5}
+    props = v1.ringach2002_properties()
+    return {
+        "filter_mosaic": ((_gabors(4),), {"order": "index"}),
+        "r2_ecdf": (({"a": rng.uniform(0, 1, 20), "b": rng.uniform(0, 1, 30)},), {}),
+        "nxny_scatter": (([0.3, 0.5, 0.7], [0.6, 1.2, 0.4]), {}),
+        "funnel_chart": (({"a": [stages]},), {}),
+        "similarity_table": (({"a": {"circular_variance": 0.8}},), {}),
+        "property_distributions": (({"circular_variance": np.asarray(props["circular_variance"])},),
+                                   {"n_bootstrap": 5}),
+    }
+
+
+PLOT_FUNCTIONS = sorted(_toy_inputs())
+MULTI_PANEL = {"property_distributions"}
+
+
+def test_every_public_plot_function_is_covered():
+    helpers = {"DEFAULT_DPI", "save_figure", "ecdf", "ringach_count_scale"}
+    assert set(plots.__all__) - helpers == set(PLOT_FUNCTIONS)
+
+
+@pytest.mark.parametrize("name", PLOT_FUNCTIONS)
+def test_plot_function_draws_into_the_users_axes_and_returns_it(name, tmp_path):
+    args, kwargs = _toy_inputs()[name]
+    function = getattr(plots, name)
+    user = Figure(figsize=(10, 4), layout="constrained")
+    if name in MULTI_PANEL:
+        left, right = user.subfigures(1, 2)
+        right.add_subplot().plot([0, 1])                       # the user's own panel stays as it was
+        drawn = function(*args, fig=left, **kwargs, path=tmp_path / name)
+        assert drawn is left and left.axes
+        assert all(ax.lines or ax.patches or ax.collections for ax in left.axes)
+        assert len(right.axes) == 1 and len(right.axes[0].lines) == 1
+    else:
+        mine, theirs = user.subplots(1, 2)
+        theirs.plot([0, 1])
+        drawn = function(*args, ax=theirs, **kwargs, path=tmp_path / name)
+        assert drawn is theirs
+        artists = theirs.lines + theirs.patches + theirs.collections + theirs.images + theirs.tables
+        assert len(artists) > 1                                # the user's line plus what was drawn
+        assert not (mine.lines or mine.patches or mine.collections or mine.images or mine.tables)
+    _assert_written(tmp_path / name)                           # the user's whole figure
+
+
+def test_plot_functions_refuse_what_is_not_an_axes():
+    with pytest.raises(InputError, match="ax must be a matplotlib Axes"):
+        plots.r2_ecdf({"a": np.ones(3)}, ax="left")
+    with pytest.raises(InputError, match="fig must be a matplotlib Figure or SubFigure"):
+        plots.property_distributions({"circular_variance": np.ones(3)}, fig=object())
+
+
+def test_ringach_count_scale_gives_one_colour_per_count_for_shared_colorbars():
+    counts = v1.ringach2002_nxny_histogram().counts
+    scale = plots.ringach_count_scale()
+    np.testing.assert_array_equal(scale.norm.boundaries, np.arange(counts.max() + 2) - 0.5)
+    # every panel drawn with it maps a count to the same colour
+    host = Figure()
+    axes = host.subplots(1, 2)
+    for ax in axes:
+        plots.nxny_scatter([0.3], [0.6], ax=ax, colorbar=False, legend=False)
+    meshes = [ax.collections[0] for ax in axes]
+    assert all(m.norm.boundaries.tolist() == scale.norm.boundaries.tolist() for m in meshes)
+    np.testing.assert_array_equal(meshes[0].to_rgba(meshes[0].get_array()), meshes[1].to_rgba(meshes[1].get_array()))

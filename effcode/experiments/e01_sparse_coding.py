@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..plots import filter_mosaic, r2_histogram
+from ..plots import filter_mosaic, r2_ecdf
 from ..plots.figure import new_figure, save_figure
 from .base import Experiment, Section, register
 from ..v1.scorer import r2_summary
@@ -120,8 +120,8 @@ def plot(run) -> Section:
     filter_mosaic(bank.basis, fitted=render_gabors(table, bank.patch_shape), r2=table["r2"], max_filters=64,
                   title="Atoms (left) and fitted Gabors (right), best R² first", path=paths["basis_vs_gabor"])
     training_curves(run.load_npz("histories.npz"), metrics["seeds"], paths["training"])
-    r2_histogram({"sparse coding": np.concatenate([r2[f"r2_seed{s}"] for s in metrics["seeds"]])},
-                 title="Gabor fit of the sparse-coding basis", path=paths["r2_histogram"])
+    r2_ecdf({"sparse coding": np.concatenate([r2[f"r2_seed{s}"] for s in metrics["seeds"]])},
+            title="Gabor fit of the sparse-coding basis", path=paths["r2_histogram"])
     return Section("Sparse coding on natural images", summary_text(metrics),
                    [(f"{paths[name]}.png", caption) for name, caption in captions.items()])
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..plots import filter_mosaic, r2_histogram
+from ..plots import filter_mosaic, r2_ecdf
 from ..stats import paired_test
 from .base import Experiment, Section, register
 from ..v1.scorer import r2_summary
@@ -101,7 +101,7 @@ def plot(run) -> Section:
                   path=paths["basis"])
     pooled = {label: np.concatenate([r2[f"r2_{population}_seed{s}"] for s in metrics["seeds"]])
               for population, label in (("basis", "basis functions"), ("filters", "filters"))}
-    r2_histogram(pooled, title="Gabor fit of ICA basis functions and filters", path=paths["r2_histogram"])
+    r2_ecdf(pooled, title="Gabor fit of ICA basis functions and filters", path=paths["r2_histogram"])
     return Section("ICA of natural images", summary_text(metrics),
                    [(f"{paths[name]}.png", caption) for name, caption in captions.items()])
 

@@ -6,7 +6,7 @@ import numpy as np
 from matplotlib.patches import Rectangle
 
 from ..learners import FilterBank
-from ..plots import filter_mosaic, r2_histogram
+from ..plots import filter_mosaic, r2_ecdf
 from ..plots.figure import new_figure, save_figure
 from .base import Experiment, Section, register
 from ..v1.scorer import r2_summary
@@ -138,8 +138,8 @@ def plot(run) -> Section:
     filter_mosaic(bank.filters, fitted=render_gabors(table, bank.patch_shape), r2=table["r2"],
                   title="First-layer filters (left) and fitted Gabors (right)", path=paths["filters"])
     reconstruction_figure(run.load_npz("reconstructions.npz"), bank.patch_shape[0], paths["reconstructions"])
-    r2_histogram({"sparse CNN layer 1": np.concatenate([r2[f"r2_seed{s}"] for s in metrics["seeds"]])},
-                 title="Gabor fit of the CNN's first layer", path=paths["r2_histogram"])
+    r2_ecdf({"sparse CNN layer 1": np.concatenate([r2[f"r2_seed{s}"] for s in metrics["seeds"]])},
+            title="Gabor fit of the CNN's first layer", path=paths["r2_histogram"])
     return Section("Sparsity-penalised CNN", summary_text(metrics),
                    [(f"{paths[name]}.png", caption) for name, caption in captions.items()])
 

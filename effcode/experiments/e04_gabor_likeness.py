@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..plots import r2_histogram
+from ..plots import r2_ecdf
 from ..plots.figure import new_figure, save_figure
 from ..stats import holm, paired_test, seed_interval
 from ..validation import check_choice
@@ -208,7 +208,7 @@ def plot(run) -> Section:
               for i, label in enumerate(labels)}
     captions = figure_captions(metrics)
     paths = {name: run.figure_path(name) for name in captions}
-    r2_histogram(pooled, title="Gabor-fit R²: learned filters and controls", path=paths["r2_histograms"])
+    r2_ecdf(pooled, title="Gabor-fit R²: learned filters and controls", path=paths["r2_histograms"])
     threshold_bars(threshold_intervals(metrics), paths["r2_fractions"])
     return Section("Gabor-likeness across learners, with controls", summary_text(metrics),
                    [(f"{paths[name]}.png", caption) for name, caption in captions.items()])

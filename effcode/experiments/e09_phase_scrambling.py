@@ -21,7 +21,8 @@ def invariance_index(before: np.ndarray, after: np.ndarray) -> float:
 
 
 def isa_model(run, cfg: dict, x_train: np.ndarray):
-    """ISA fitted to the training stimuli of experiment 08 (cached); ``transform`` gives subspace energies."""
+    """ISA fitted to the training stimuli of experiment 08 (cached, and checkpointed in the run's cache so a
+    killed run resumes the ascent); ``transform`` gives subspace energies."""
     from ..learners.isa import ISA
 
     params = dict(n_components=cfg["isa_components"], subspace_size=cfg["isa_subspace_size"],
@@ -29,12 +30,12 @@ def isa_model(run, cfg: dict, x_train: np.ndarray):
     n = cfg["isa_n_train"]
     key = {**params, "n": n, "data": hashlib.sha256(np.ascontiguousarray(x_train[:n]).tobytes()).hexdigest()}
 
-    def compute():
-        isa = ISA(**params, progress=run.progress).fit(x_train[:n])
+    def compute(checkpoint):
+        isa = ISA(**params, progress=run.progress).fit(x_train[:n], checkpoint=checkpoint)
         return {"components": isa.components_, "mean": isa.mean_, "n_iter": isa.n_iter_,
                 "converged": isa.converged_, "objective_history": isa.history_["objective"]}
 
-    arrays = run.step("isa", key, compute)
+    arrays = run.step("isa", key, compute, resumable=True)
     isa = ISA(**params)
     isa.components_, isa.mean_ = arrays["components"], arrays["mean"]
     isa.n_features_in_ = isa.components_.shape[1]

@@ -10,7 +10,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from matplotlib.figure import Figure
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure, SubFigure
 
 from ..errors import InputError
 from ..runs import atomic_path
@@ -52,3 +53,33 @@ def maybe_save(fig: Figure, path, dpi: int) -> Figure:
     if path is not None:
         save_figure(fig, path, dpi=dpi)
     return fig
+
+
+def target_axes(ax, width: float, height: float) -> Axes:
+    """``ax`` when the caller gives one (a panel of their own figure), else the axes of a new
+    ``width`` x ``height`` inch figure."""
+    if ax is None:
+        return new_figure(width, height).add_subplot()
+    if not isinstance(ax, Axes):
+        raise InputError(f"ax must be a matplotlib Axes, got {type(ax).__name__}")
+    return ax
+
+
+def target_figure(fig, width: float, height: float) -> Figure | SubFigure:
+    """``fig`` when the caller gives one (a Figure or a SubFigure of theirs), else a new figure."""
+    if fig is None:
+        return new_figure(width, height)
+    if not isinstance(fig, (Figure, SubFigure)):
+        raise InputError(f"fig must be a matplotlib Figure or SubFigure, got {type(fig).__name__}")
+    return fig
+
+
+def save_drawing(drawn, path, dpi: int):
+    """Save the whole figure that holds ``drawn`` (Axes, Figure or SubFigure) when ``path`` is given;
+    return ``drawn``."""
+    if path is not None:
+        root = drawn.figure if isinstance(drawn, Axes) else drawn
+        while not isinstance(root, Figure):
+            root = root.figure
+        save_figure(root, path, dpi=dpi)
+    return drawn

@@ -1,4 +1,4 @@
-"""Figures of learned filters: the filter / fitted-Gabor mosaic and R^2 histograms."""
+"""Figures of learned filters: the filter / fitted-Gabor mosaic and the ECDF of Gabor-fit R^2."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..validation import check_array, check_choice, check_int
-from .figure import DEFAULT_DPI, maybe_save, new_figure
+from .figure import DEFAULT_DPI, save_drawing, target_axes
 
 _ANNOTATE_MAX = 64  # write R^2 beside each tile up to this many tiles
 
@@ -32,16 +32,19 @@ def filter_order(r2: np.ndarray | None, n: int, order: str) -> np.ndarray:
 
 
 def filter_mosaic(filters, fitted=None, r2=None, order: str = "r2", *, max_filters: int | None = None,
-                  n_cols: int | None = None, title: str | None = None, path=None,
-                  dpi: int = DEFAULT_DPI):
+                  n_cols: int | None = None, title: str | None = None, ax=None, colorbar: bool = True,
+                  path=None, dpi: int = DEFAULT_DPI):
     """Mosaic of filters (K, h, w), each followed on its right by its fitted Gabor.
 
     Tiles are ordered by decreasing ``r2`` (``order="r2"``, failed fits with NaN last) or
     by index (``order="index"``); at most ``max_filters`` are shown. Every tile is scaled to
     its own ±max|value| and drawn with a grey colormap (mid-grey = 0, white = positive).
     ``fitted`` (K, h, w), e.g. from ``effcode.gabor.render_gabors``, is optional; with
-    ``r2`` and at most 64 tiles, each pair is labelled with its R^2. Saves
-    ``<path>.png/.pdf`` when ``path`` is given; returns the Figure.
+    ``r2`` and at most 64 tiles, each pair is labelled with its R^2. A colour bar gives the
+    scale (w / max|w| of each tile) unless ``colorbar=False``.
+
+    ``ax``: draw into this axes of your own figure; without it a new figure is made. Returns
+    the Axes drawn into; given ``path``, its whole figure is saved as ``<path>.png/.pdf``.
     """
     filters = check_array("filters", filters, ndim=3)
     n_filters, h, w = filters.shape
@@ -81,11 +84,13 @@ def filter_mosaic(filters, fitted=None, r2=None, order: str = "r2", *, max_filte
 
     width = min(14.0, max(4.0, canvas.shape[1] * 0.06))
     height = max(2.5, width * canvas.shape[0] / canvas.shape[1] + 0.8)
-    fig = new_figure(width, height)
-    ax = fig.add_subplot()
+    ax = target_axes(ax, width, height)
     cmap = matplotlib.colormaps["gray"].with_extremes(bad="white")
-    ax.imshow(canvas, cmap=cmap, vmin=-1.0, vmax=1.0, interpolation="nearest")
+    image = ax.imshow(canvas, cmap=cmap, vmin=-1.0, vmax=1.0, interpolation="nearest")
     ax.set_axis_off()
+    if colorbar:
+        ax.figure.colorbar(image, ax=ax, ticks=[-1, 0, 1], shrink=0.6, aspect=30,
+                           label="w / max|w| of its tile")
     if r2 is not None and n <= _ANNOTATE_MAX:
         for slot, (x, y) in enumerate(origins):
             value = r2[shown[slot]]
@@ -95,7 +100,7 @@ def filter_mosaic(filters, fitted=None, r2=None, order: str = "r2", *, max_filte
     what = "filters (left) and fitted Gabors (right)" if fitted is not None else "filters"
     how = "sorted by decreasing R²" if order == "r2" else "in index order"
     ax.set_title(title or f"{n} of {n_filters} {what}, {how}; each tile scaled to ±max|w|", fontsize=9)
-    return maybe_save(fig, path, dpi)
+    return save_drawing(ax, path, dpi)
 
 
 def fraction_above(values: np.ndarray, threshold: float) -> float:
@@ -103,40 +108,52 @@ def fraction_above(values: np.ndarray, threshold: float) -> float:
     return float(np.mean(np.nan_to_num(values, nan=-np.inf) > threshold))
 
 
-def r2_histogram(r2_by_label: Mapping[str, np.ndarray], *, thresholds=(0.7, 0.8, 0.9), n_bins: int = 40,
-                 title: str | None = None, path=None, dpi: int = DEFAULT_DPI):
-    """Histograms of Gabor-fit R^2, one step curve per population, as fractions of filters.
+def ecdf(values) -> tuple[np.ndarray, np.ndarray]:
+    """The empirical distribution function of ``values`` as its steps.
 
-    R^2 below 0 is drawn in the first bin (at 0). Dashed lines mark ``thresholds``; the
-    legend gives, per population, its size, the number of failed fits (NaN) and the
-    fraction of filters with R^2 above each threshold (NaN counts as below).
+    Returns ``(x, y)``: the values sorted ascending (NaN, e.g. a failed fit, as -inf: below every
+    value) and ``y[k - 1] = k / n``, the fraction of values <= ``x[k - 1]``.
+    """
+    x = np.sort(np.where(np.isnan(values), -np.inf, values))
+    return x, np.arange(1, x.size + 1) / x.size
+
+
+def r2_ecdf(r2_by_label: Mapping[str, np.ndarray], *, thresholds=(0.7, 0.8, 0.9), title: str | None = None,
+            ax=None, path=None, dpi: int = DEFAULT_DPI):
+    """Empirical distribution functions of Gabor-fit R^2, one step curve per population.
+
+    The curve of a population gives, at each x, the fraction of its filters with R^2 <= x, so
+    1 minus its height at a dashed threshold is the fraction above it. Failed fits (NaN) and
+    R^2 below 0 are counted at 0: a curve starts at the fraction of those. The legend, below the
+    axes and clear of the curves, gives each population's size, failed fits and the fraction
+    with R^2 above each of ``thresholds`` (NaN counts as below).
+
+    ``ax``: draw into this axes of your own figure; without it a new figure is made. Returns
+    the Axes drawn into; given ``path``, its whole figure is saved as ``<path>.png/.pdf``.
     """
     if not isinstance(r2_by_label, Mapping) or not r2_by_label:
         raise InputError("r2_by_label must be a non-empty dict {label: array of R^2 values}")
-    n_bins = check_int("n_bins", n_bins, minimum=2)
     populations = {str(label): check_array(f"r2_by_label[{label!r}]", values, ndim=1, finite=False)
                    for label, values in r2_by_label.items()}
     thresholds = sorted(float(t) for t in thresholds)
-    edges = np.linspace(0.0, 1.0, n_bins + 1)
 
-    fig = new_figure(6.4, 4.0)
-    ax = fig.add_subplot()
+    ax = target_axes(ax, 6.4, 4.2 + 0.18 * len(populations))
     colors = matplotlib.colormaps["tab10"].colors
     for k, (label, values) in enumerate(populations.items()):
-        finite = values[np.isfinite(values)]
-        counts = np.histogram(np.clip(finite, 0.0, 1.0), bins=edges)[0] / values.size
+        x, y = ecdf(values)
         above = ", ".join(f">{t:g}: {fraction_above(values, t):.0%}" for t in thresholds)
-        failed = values.size - finite.size
+        failed = int(np.isnan(values).sum())
         legend = f"{label} (n={values.size}{f', {failed} failed' if failed else ''}): {above}"
-        color = colors[k % len(colors)]
-        ax.stairs(counts, edges, color=color, linewidth=1.6, label=legend)
-        ax.stairs(counts, edges, color=color, alpha=0.15, fill=True)
+        ax.step(np.r_[0.0, np.clip(x, 0.0, 1.0), 1.0], np.r_[0.0, y, 1.0], where="post",
+                color=colors[k % len(colors)], linewidth=1.6, label=legend)
     for t in thresholds:
         ax.axvline(t, color="0.3", linestyle="--", linewidth=0.9)
         ax.text(t, 1.0, f"{t:g}", transform=ax.get_xaxis_transform(), ha="center", va="bottom", fontsize=8)
     ax.set_xlim(0.0, 1.0)
-    ax.set_xlabel("Gabor fit R² (variance explained; values < 0 drawn at 0)")
-    ax.set_ylabel("fraction of filters per bin")
+    ax.set_ylim(0.0, 1.02)
+    ax.set_xlabel("Gabor fit R² (variance explained; failed fits and values < 0 at 0)")
+    ax.set_ylabel("fraction of filters with R² ≤ x")
     ax.set_title(title or "Goodness of Gabor fit", fontsize=10, pad=14)
-    ax.legend(fontsize=7, loc="upper left", frameon=False)
-    return maybe_save(fig, path, dpi)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncols=1)
+    return save_drawing(ax, path, dpi)

@@ -7,6 +7,7 @@ from typing import Mapping, Sequence
 
 import matplotlib
 import numpy as np
+from matplotlib.cm import ScalarMappable
 from matplotlib.colors import BoundaryNorm
 from matplotlib.patches import Rectangle
 
@@ -15,7 +16,7 @@ from ..errors import InputError
 from ..v1.nxny import outside_grid
 from ..v1.reference import bin_index
 from ..validation import check_array
-from .figure import DEFAULT_DPI, maybe_save, new_figure
+from .figure import DEFAULT_DPI, save_drawing, target_axes, target_figure
 
 #: Axis label (with units) of each V1 property, in the reference's units.
 AXIS_LABELS = {
@@ -51,6 +52,21 @@ DEFAULT_PROPERTIES = ("circular_variance", "orientation_bandwidth", "peak_sf", "
 NXNY_DISPLAY_RANGE = (0.02, 20.0)
 
 
+def ringach_count_scale() -> ScalarMappable:
+    """The colour scale of Ringach's (2002) cells per (nx, ny) bin: one colour per count.
+
+    :func:`nxny_scatter` shades the reference histogram with it; a grid of panels drawn with
+    ``colorbar=False`` shares it, so one ``fig.colorbar(ringach_count_scale(), ax=axes)`` labels all.
+    """
+    counts = v1.ringach2002_nxny_histogram().counts
+    cmap = matplotlib.colormaps["Blues"]
+    return ScalarMappable(norm=BoundaryNorm(np.arange(0, counts.max() + 2) - 0.5, cmap.N), cmap=cmap)
+
+
+#: Colour-bar label of :func:`ringach_count_scale`.
+RINGACH_COUNT_LABEL = "V1 simple cells per bin (Ringach 2002)"
+
+
 def _p_text(p) -> str:
     return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
 
@@ -72,9 +88,10 @@ def nxny_scatter(nx, ny, label: str = "model", *, resolved=None, distance: float
     comparison of the resolved units (e.g. :attr:`effcode.v1.PopulationScore.nxny`), written in the
     legend when given.  Bins are shaded by Ringach's cell counts (written in each bin).
 
-    ``ax``: draw into this axes (e.g. one panel of a grid) and return it; without it a new figure is
-    made, saved to ``path`` when given, and returned.  ``colorbar`` and ``legend`` switch off the
-    colour scale and the legend (a grid of panels shares one of each).
+    ``ax``: draw into this axes of your own figure (e.g. one panel of a grid); without it a new
+    figure is made.  Returns the Axes drawn into; given ``path``, its whole figure is saved as
+    ``<path>.png/.pdf``.  ``colorbar`` and ``legend`` switch off the colour scale and the legend (a
+    grid of panels shares one of each: :func:`ringach_count_scale`).
     """
     nx = check_array("nx", nx, ndim=1, min_size=0)   # a population with no unit to show still gets the reference
     ny = check_array("ny", ny, ndim=1, min_size=0)
@@ -88,15 +105,11 @@ def nxny_scatter(nx, ny, label: str = "model", *, resolved=None, distance: float
     ref = v1.ringach2002_nxny_histogram()
 
     own_figure = ax is None
-    if own_figure:
-        fig = new_figure(7.0, 6.4)
-        ax = fig.add_subplot()
-    else:
-        fig = ax.figure
-    levels = np.arange(0, ref.counts.max() + 2) - 0.5
-    cmap = matplotlib.colormaps["Blues"]
-    mesh = ax.pcolormesh(ref.nx_edges, ref.ny_edges, ref.counts.T, cmap=cmap,
-                         norm=BoundaryNorm(levels, cmap.N), alpha=0.85, edgecolors="0.6", linewidth=0.4)
+    ax = target_axes(ax, 7.0, 6.4)
+    fig = ax.figure
+    scale = ringach_count_scale()
+    mesh = ax.pcolormesh(ref.nx_edges, ref.ny_edges, ref.counts.T, cmap=scale.cmap, norm=scale.norm, alpha=0.85,
+                         edgecolors="0.6", linewidth=0.4)
     centre_x = np.sqrt(ref.nx_edges[:-1] * ref.nx_edges[1:])
     centre_y = np.sqrt(ref.ny_edges[:-1] * ref.ny_edges[1:])
     for i, cx in enumerate(centre_x):
@@ -105,7 +118,7 @@ def nxny_scatter(nx, ny, label: str = "model", *, resolved=None, distance: float
                 ax.text(cx, cy, str(ref.counts[i, j]), ha="center", va="center", fontsize=7, color="0.1",
                         zorder=4)
     if colorbar:
-        fig.colorbar(mesh, ax=ax, label=f"V1 simple cells per bin (Ringach 2002, n = {ref.n_cells})",
+        fig.colorbar(mesh, ax=ax, label=f"{RINGACH_COUNT_LABEL}, n = {ref.n_cells}",
                      ticks=np.arange(0, ref.counts.max() + 1, 5))
     ax.add_patch(Rectangle((ref.nx_edges[0], ref.ny_edges[0]), ref.nx_edges[-1] - ref.nx_edges[0],
                            ref.ny_edges[-1] - ref.ny_edges[0], fill=False, edgecolor="0.2", linewidth=1.0,
@@ -157,19 +170,22 @@ def nxny_scatter(nx, ny, label: str = "model", *, resolved=None, distance: float
         if own_figure:
             fig.legend(*ax.get_legend_handles_labels(), fontsize=7, loc="outside lower center", ncols=2,
                        frameon=False)
-        else:
-            ax.legend(fontsize=6, loc="upper left", frameon=False)
-    return maybe_save(fig, path, dpi) if own_figure else ax
+        else:                      # below the axes, clear of the units
+            ax.legend(fontsize=6, loc="upper center", bbox_to_anchor=(0.5, -0.14), frameon=False)
+    return save_drawing(ax, path, dpi)
 
 
 def funnel_chart(funnels: Mapping[str, Sequence[Mapping[str, int]]], *, population: str | None = None,
-                 title: str | None = None, path=None, dpi: int = DEFAULT_DPI):
+                 title: str | None = None, ax=None, path=None, dpi: int = DEFAULT_DPI):
     """The selection funnel of :func:`effcode.v1.score_population`, per learner.
 
     ``funnels[label]``: one funnel dict per seed (``{stage: count}`` with the keys of
     :data:`effcode.v1.STAGES`).  Bars: the mean fraction of all units at each stage, with one dot
     per seed and the mean count written above; the unresolved units (R² ≥ threshold but nx or ny
     not resolved) are a hatched bar of their own.  Only draws.
+
+    ``ax``: draw into this axes of your own figure; without it a new figure is made.  Returns the
+    Axes drawn into; given ``path``, its whole figure is saved as ``<path>.png/.pdf``.
     """
     if not isinstance(funnels, Mapping) or not funnels:
         raise InputError("funnels must be a non-empty dict {label: [funnel per seed]}")
@@ -191,8 +207,7 @@ def funnel_chart(funnels: Mapping[str, Sequence[Mapping[str, int]]], *, populati
             rows.append([counts[c] / max(1, f[stages[0]]) for c in classes] + [counts[c] for c in classes])
         table[str(label)] = np.asarray(rows, dtype=float)
 
-    fig = new_figure(2.2 + 1.5 * len(classes), 3.8)
-    ax = fig.add_subplot()
+    ax = target_axes(ax, 2.2 + 1.5 * len(classes), 3.8)
     width = 0.8 / len(table)
     x = np.arange(len(classes))
     colours = matplotlib.colormaps["tab10"]
@@ -215,11 +230,11 @@ def funnel_chart(funnels: Mapping[str, Sequence[Mapping[str, int]]], *, populati
     ax.legend(fontsize=7, frameon=False, loc="upper right")
     ax.set_title(title or "Selection funnel" + (f" ({population})" if population else ""), fontsize=10)
     ax.grid(axis="y", alpha=0.3)
-    return maybe_save(fig, path, dpi)
+    return save_drawing(ax, path, dpi)
 
 
 def property_distributions(model_table: Mapping[str, np.ndarray], label: str = "model", properties=None, *,
-                           n_bootstrap: int = 1000, seed: int = 0, title: str | None = None, path=None,
+                           n_bootstrap: int = 1000, seed: int = 0, title: str | None = None, fig=None, path=None,
                            dpi: int = DEFAULT_DPI):
     """Model property histograms against the V1 histograms, one panel per property.
 
@@ -229,6 +244,10 @@ def property_distributions(model_table: Mapping[str, np.ndarray], label: str = "
     fraction of cells per reference bin (cells with a defined value; model values clipped
     into the outer bins as the metric does), how many cells had no value, and the ceiled
     Brain-Score similarity (:func:`effcode.v1.distribution_similarity`).
+
+    ``fig``: draw the panels into this Figure or SubFigure of yours (e.g. ``fig.subfigures(1, 2)[0]``);
+    without it a new figure is made.  Returns the figure drawn into; given ``path``, the whole
+    figure is saved as ``<path>.png/.pdf``.
     """
     if not isinstance(model_table, Mapping):
         raise InputError(f"model_table must be a dict of columns, got {type(model_table).__name__}")
@@ -242,7 +261,7 @@ def property_distributions(model_table: Mapping[str, np.ndarray], label: str = "
 
     n_cols = min(2, len(values))
     n_rows = math.ceil(len(values) / n_cols)
-    fig = new_figure(5.0 * n_cols, 3.6 * n_rows)
+    fig = target_figure(fig, 5.0 * n_cols, 3.6 * n_rows)
     for k, (name, model_values) in enumerate(values.items()):
         ref = v1.property_reference(name)
         ax = fig.add_subplot(n_rows, n_cols, k + 1)
@@ -266,7 +285,7 @@ def property_distributions(model_table: Mapping[str, np.ndarray], label: str = "
         ax.legend(fontsize=7, frameon=False)
     if title:
         fig.suptitle(title, fontsize=10)
-    return maybe_save(fig, path, dpi)
+    return save_drawing(fig, path, dpi)
 
 
 def _score_value(entry, where: str) -> float:
@@ -280,13 +299,17 @@ def _score_value(entry, where: str) -> float:
         raise InputError(f"{where} must be a number or a dict with 'score', got {entry!r}") from None
 
 
-def similarity_table(scores: Mapping[str, Mapping[str, object]], *, title: str | None = None, path=None,
+def similarity_table(scores: Mapping[str, Mapping[str, object]], *, title: str | None = None, ax=None, path=None,
                      dpi: int = DEFAULT_DPI):
     """Table figure of ceiled similarity scores: one row per V1 property, one column per
     model (``scores[label][property]`` = a number or a result dict with ``score``), plus the
     ceiling computed here (``effcode.v1.ceiling``, seed 0) and the published Brain-Score
     ceiling; a last row gives each model's mean over the properties it has. Cells are
-    shaded from red (0) to green (1)."""
+    shaded from red (0) to green (1), and each cell's score is written in it.
+
+    ``ax``: draw into this axes of your own figure; without it a new figure is made.  Returns the
+    Axes drawn into; given ``path``, its whole figure is saved as ``<path>.png/.pdf``.
+    """
     if not isinstance(scores, Mapping) or not scores:
         raise InputError("scores must be a non-empty dict {label: {property: score}}")
     known = v1.property_names()
@@ -315,8 +338,7 @@ def similarity_table(scores: Mapping[str, Mapping[str, object]], *, title: str |
     colours.append([cmap(m, alpha=0.55) for m in means] + ["0.93", "0.93"])
     row_labels = [f"{SHORT_NAMES[n]} ({v1.property_reference(n).dataset})" for n in rows] + ["mean"]
 
-    fig = new_figure(3.2 + 1.25 * (len(labels) + 2), 1.0 + 0.32 * len(cells))
-    ax = fig.add_subplot()
+    ax = target_axes(ax, 3.2 + 1.25 * (len(labels) + 2), 1.0 + 0.32 * len(cells))
     ax.set_axis_off()
     tab = ax.table(cellText=cells, cellColours=colours, rowLabels=row_labels,
                    colLabels=labels + ["ceiling", "published\nceiling"], loc="center", cellLoc="center")
@@ -325,4 +347,4 @@ def similarity_table(scores: Mapping[str, Mapping[str, object]], *, title: str |
     tab.scale(1.0, 1.3)
     ax.set_title(title or "V1 distribution similarity (KS, ceiled; 1 = as close as V1 resamples)",
                  fontsize=10)
-    return maybe_save(fig, path, dpi)
+    return save_drawing(ax, path, dpi)
