@@ -94,3 +94,52 @@ for address in ("foo", "tcp://127.0.0.1:9"):     # malformed; nothing listening
     for address in ("foo", "tcp://127.0.0.1:9"):
         assert f"could not reach the dask scheduler '{address}' within 2 s" in out, out
     assert not list(tmp_path.glob("points/*.json"))        # nothing computed, nothing written
+
+
+def _images_seen(point):
+    """What a worker reads from the point's image source (module level: sent to dask workers)."""
+    from effcode.data import load_images
+
+    images = load_images(point["source"])
+    return {"source_seen": point["source"], "ids": [im.id for im in images], "sha256": [im.sha256 for im in images]}
+
+
+def test_folder_sources_are_sent_to_dask_workers(tmp_path, small_image_folder):
+    """Workers read a copy of the driver's image folder (no shared path needed), with the same ids
+    and pixels as the driver's own load."""
+    distributed = pytest.importorskip("distributed")
+    from effcode.data import load_images
+
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
+                                  dashboard_address=None) as cluster:
+        (row,) = run_sweep(_images_seen, [{"source": str(small_image_folder)}], tmp_path, backend="dask",
+                           scheduler=cluster.scheduler_address)
+    here = load_images(str(small_image_folder))
+    assert "effcode-images-" in row["source_seen"] and row["source_seen"] != str(small_image_folder)
+    assert row["ids"] == [im.id for im in here] and row["sha256"] == [im.sha256 for im in here]
+
+
+def test_pack_and_unpack_a_folder_round_trip(tmp_path, small_image_folder):
+    from effcode.data import load_images
+    from effcode.data.shipping import pack_folder, unpack_folder
+
+    packed = pack_folder(small_image_folder)
+    copy = unpack_folder(packed, root=tmp_path)
+    assert unpack_folder(packed, root=tmp_path) == copy and copy.name == small_image_folder.name
+    assert [(im.id, im.sha256) for im in load_images(str(copy))] == \
+        [(im.id, im.sha256) for im in load_images(str(small_image_folder))]
+
+
+def test_effcode_run_sends_sweeps_to_a_scheduler_and_refuses_a_bad_one(tmp_path):
+    from effcode.cli import _with_scheduler
+    from effcode.experiments import get_experiment
+
+    for number in ("06", "07", "13"):
+        exp = get_experiment(number)
+        config = exp.config(overrides=_with_scheduler(exp, {}, "tcp://10.0.0.1:8786"))
+        assert config["backend"] == "dask" and config["scheduler"] == "tcp://10.0.0.1:8786"
+    assert _with_scheduler(get_experiment("01"), {"n_filters": 8}, "tcp://10.0.0.1:8786") == {"n_filters": 8}
+    done = subprocess.run([sys.executable, "-m", "effcode", "run", "07", "--quick", "--results", str(tmp_path),
+                           "--scheduler", "foo"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and done.stderr.count("\n") == 1
+    assert "scheduler" in done.stderr and "'foo'" in done.stderr and not (tmp_path / "07_overcompleteness").exists()

@@ -116,20 +116,44 @@ def run_sweep(evaluate: Callable[[dict], dict], points: Sequence[Mapping], direc
 SCHEDULER_TIMEOUT_S = 20
 
 
-def _run_on_dask(evaluate, todo, scheduler):
-    """Yield (index, result, seconds) as points finish on the cluster; workers need no shared disk."""
+def connect(scheduler: str | None):
+    """A dask.distributed client of the scheduler at ``scheduler``; a missing package, a missing or
+    malformed address, or a scheduler that does not answer in time is a one-line :class:`InputError`."""
     try:
-        from distributed import Client, as_completed
+        from distributed import Client
     except ImportError:
         raise InputError("backend 'dask' needs dask.distributed: pip install 'effcode[dask]'") from None
     if not scheduler:
         raise InputError("backend 'dask' needs --scheduler ADDRESS (e.g. tcp://127.0.0.1:8786)")
     try:
-        client = Client(scheduler, timeout=f"{SCHEDULER_TIMEOUT_S}s")
+        return Client(scheduler, timeout=f"{SCHEDULER_TIMEOUT_S}s")
     except (OSError, ValueError, TypeError) as exc:   # a malformed address, or nothing listening there
         raise InputError(f"could not reach the dask scheduler {scheduler!r} within {SCHEDULER_TIMEOUT_S} s "
                          f"({exc}); expected an address such as tcp://HOST:8786 of a running scheduler") from None
-    with client:
-        futures = [client.submit(_evaluate, evaluate, i, p, pure=False) for i, p in todo]
+
+
+def _evaluate_with_images(evaluate, index: int, point: dict, images: dict | None):
+    """:func:`_evaluate` on a worker, with the point's image folder unpacked there first (when sent)."""
+    if images is not None:
+        from ..data.shipping import unpack_folder
+
+        point = {**point, "source": str(unpack_folder(images))}
+    return _evaluate(evaluate, index, point)
+
+
+def _run_on_dask(evaluate, todo, scheduler):
+    """Yield (index, result, seconds) as points finish on the cluster.  Workers need no shared disk:
+    a point whose ``source`` is a folder of this machine has the folder's images sent along (once
+    per worker), and the worker reads them from a local copy."""
+    from distributed import as_completed
+
+    from ..data.shipping import is_local_folder, pack_folder
+
+    with connect(scheduler) as client:
+        folders = [p["source"] if is_local_folder(p.get("source")) else None for _, p in todo]
+        sent = {folder: client.scatter([pack_folder(folder)], broadcast=True)[0]
+                for folder in set(folders) - {None}}
+        futures = [client.submit(_evaluate_with_images, evaluate, i, p, sent.get(folder), pure=False)
+                   for (i, p), folder in zip(todo, folders)]
         for future in as_completed(futures):
             yield future.result()
