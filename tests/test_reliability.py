@@ -1,12 +1,13 @@
-"""Determinism, checkpoint/resume and divergence guards of the long trainings."""
+"""Determinism, checkpoint/resume and divergence guards of the long trainings (every learner's resume
+from a checkpoint, equal to an uninterrupted run, is in tests/test_resume.py)."""
 
 import numpy as np
 import pytest
-import torch
 
 from effcode import learn_filters
 from effcode.errors import DivergenceError
 from effcode.learners import make_learner
+from effcode.runs.checkpoint import Checkpointer
 
 SMALL = {"sparse_coding": {"n_filters": 12, "n_steps": 8, "batch_size": 64},
          "ica": {"n_filters": 8, "n_patches": 3000},
@@ -29,36 +30,6 @@ class Interrupt(Exception):
     pass
 
 
-@pytest.mark.parametrize("method, params", [
-    ("sparse_coding", {"n_components": 12, "n_steps": 12, "batch_size": 64}),
-    ("sailnet", {"n_components": 12, "n_steps": 12, "batch_size": 64}),
-    ("sparse_cnn", {"n_components": 4, "n_steps": 12, "crop_size": 32, "batch_size": 2, "kernel_size": 8}),
-])
-def test_resume_from_checkpoint_matches_an_uninterrupted_run(method, params, small_image_folder, tmp_path):
-    """Training stops at step 7 (``_after_step`` is the learners' per-step test hook); the checkpoint of
-    step 5 is reloaded with weights_only=True and training continues to the uninterrupted result."""
-    from effcode.data import load_images
-
-    images = load_images(str(small_image_folder))
-    reference = make_learner(method, **params).fit_images(images, patch_size=8)
-
-    path = tmp_path / "state.pt"
-    interrupted = make_learner(method, **params)
-
-    def stop_after_seven(step):
-        if step == 7:
-            raise Interrupt
-    interrupted._after_step = stop_after_seven
-    with pytest.raises(Interrupt):
-        interrupted.fit_images(images, patch_size=8, checkpoint=path, checkpoint_every=5)
-    state = torch.load(path, weights_only=True)
-    assert state["step"] == 5
-    resumed = make_learner(method, **params).fit_images(images, patch_size=8, checkpoint=path, checkpoint_every=5)
-    assert np.array_equal(resumed.components_, reference.components_)
-    for key, values in reference.history_.items():
-        assert np.array_equal(np.asarray(resumed.history_[key]), np.asarray(values)), key
-
-
 def test_divergence_names_step_and_cause_and_keeps_the_checkpoint(small_image_folder, tmp_path):
     from effcode.data import load_images
 
@@ -79,7 +50,7 @@ def test_divergence_names_step_and_cause_and_keeps_the_checkpoint(small_image_fo
     model._update = update
     with pytest.raises(DivergenceError, match=r"update \d+.*(learning_rate|lam)"):
         model.fit_images(images, patch_size=8, checkpoint=path, checkpoint_every=5)
-    assert torch.load(path, weights_only=True)["step"] == 5
+    assert Checkpointer(path).load()["step"] == 5
 
 
 def test_an_experiment_killed_mid_training_resumes_from_its_checkpoint(small_image_folder, tmp_path, monkeypatch):
@@ -114,10 +85,3 @@ def test_an_experiment_killed_mid_training_resumes_from_its_checkpoint(small_ima
     assert steps[0] == 101 and steps[-1] == 130
     assert np.array_equal(resumed.filters, reference.filters)
     assert not list((tmp_path / "results" / "exp" / "cache").glob("*.checkpoint.pt"))
-
-
-def test_checkpoint_refused_for_a_learner_that_cannot_resume(small_image_folder, tmp_path):
-    from effcode.errors import InputError
-
-    with pytest.raises(InputError, match="checkpoint: learner 'ica' cannot resume.*sparse_coding"):
-        learn_filters("ica", str(small_image_folder), patch_size=8, n_filters=4, checkpoint=tmp_path / "x.pt")

@@ -250,7 +250,7 @@ def test_all_zero_codes_of_the_sparse_cnn_warn_naming_lam(one_whitened_image):
 # ----------------------------------------------------------------- a real kill of `effcode run 03`
 
 #: experiment 03 at a size that trains for several seconds on one thread, checkpointing every 100 steps
-RUN_03_SETTINGS = ["n_filters=8", "patch_size=8", "n_steps=300", "n_seeds=1", "example_size=64"]
+RUN_03_SETTINGS = ["n_filters=4", "patch_size=8", "n_steps=120", "n_seeds=1", "example_size=64"]
 
 
 def run_03(results, source, **popen):
