@@ -104,6 +104,27 @@ def _expand(keys):
     return EXPERIMENTS.names() if any(k == "all" for k in keys) else list(keys)
 
 
+KEY_COLUMNS = ("key", "type", "default", "quick", "range", "units", "description")
+
+
+def _aligned(rows: list[tuple], indent: str = "    ") -> list[str]:
+    """Rows of text cells as lines with aligned columns (the last column is not padded)."""
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
+    return [indent + "  ".join([cell.ljust(w) for cell, w in zip(row, widths)] + [row[-1]]).rstrip() for row in rows]
+
+
+def key_table(exp) -> list[str]:
+    """One line per config key of ``exp``: name, type, default, quick value ("-": as the default),
+    allowed range, units and meaning."""
+    defaults, quick, specs = exp.config(), exp.config(quick=True), exp.specs
+    rows = [KEY_COLUMNS, tuple("-" * len(c) for c in KEY_COLUMNS)]
+    for name, value in defaults.items():
+        spec = specs[name]
+        rows.append((name, spec.type_name, repr(value), repr(quick[name]) if quick[name] != value else "-",
+                     spec.range_text, spec.units, spec.description))
+    return _aligned(rows)
+
+
 def _cmd_list(args) -> None:
     from .experiments import EXPERIMENTS
 
@@ -111,13 +132,15 @@ def _cmd_list(args) -> None:
         exp = EXPERIMENTS.get(number)
         print(f"{exp.slug:32s} {exp.title}")
         if args.verbose:
-            for key, value in exp.config().items():
-                quick = f"  (quick: {exp.quick[key]!r})" if key in exp.quick else ""
-                print(f"    {key} = {value!r}{quick}")
+            print("\n".join(key_table(exp)) + "\n")
 
 
 def _results_dir(args) -> str:
     return args.results or (QUICK_RESULTS if getattr(args, "quick", False) else FULL_RESULTS)
+
+
+def _with_seed(overrides: dict, seed) -> dict:
+    return overrides if seed is None else {**overrides, "seed": seed}
 
 
 def _cmd_run(args) -> None:
@@ -127,6 +150,8 @@ def _cmd_run(args) -> None:
 
     overrides = parse_assignments(args.overrides)
     keys = [get_experiment(k).number for k in _expand(args.experiments)]  # fail fast on unknown numbers
+    for key in keys:  # every experiment's config checked before any of them runs
+        get_experiment(key).config(quick=args.quick, overrides=_with_seed(overrides, args.seed))
     resolve_device(args.device)
     check_results_folder(_results_dir(args))
     progress = sys.stderr.isatty() and not args.quiet

@@ -17,7 +17,7 @@ from typing import Callable
 from ..errors import InputError
 from ..registry import Registry
 from ..runs import Run, merge_config, write_text
-from ..runs.config import check_ranges
+from ..runs.config import SHARED_KEYS, Key, check_config
 from ..validation import check_int, resolve_device
 
 EXPERIMENTS: Registry = Registry("experiment")
@@ -47,16 +47,30 @@ class Experiment:
     plot: Callable[[Run], Section]
     #: for an experiment that defines a standard learner: config, seed -> its ``BankSpec``
     bank: Callable[[dict, int], object] | None = None
+    #: declarations (type, range, units, meaning) of the config keys that are not in ``SHARED_KEYS``,
+    #: or that mean something else here
+    keys: dict[str, Key] = field(default_factory=dict)
 
     @property
     def slug(self) -> str:
         return f"{self.number}_{self.name}"
 
+    @property
+    def specs(self) -> dict[str, Key]:
+        """The declaration of each config key that has one: the experiment's own, else the shared one."""
+        names = {**COMMON_DEFAULTS, **self.defaults}
+        found = {name: self.keys.get(name) or SHARED_KEYS.get(name) for name in names}
+        return {name: key for name, key in found.items() if key is not None}
+
     def config(self, *, quick: bool = False, overrides: dict | None = None) -> dict:
-        defaults = {**COMMON_DEFAULTS, **self.defaults}
-        config = merge_config(defaults, self.quick if quick else {}, where=f"experiment {self.number} quick")
-        config = merge_config(config, overrides or {}, where=f"experiment {self.number} config")
-        return check_ranges(config, where=f"experiment {self.number} config")
+        """Defaults, then the quick settings (``quick``), then ``overrides``; every value is checked
+        against its declared type and range before anything runs (one-line :class:`InputError`)."""
+        defaults, specs = {**COMMON_DEFAULTS, **self.defaults}, self.specs
+        where = f"experiment {self.number} config"
+        config = merge_config(defaults, self.quick if quick else {}, where=f"experiment {self.number} quick",
+                              keys=specs)
+        config = merge_config(config, overrides or {}, where=where, keys=specs)
+        return check_config(config, specs, where=where)
 
 
 def register(experiment: Experiment) -> Experiment:

@@ -6,6 +6,7 @@ import numpy as np
 
 from ..plots import filter_mosaic, r2_ecdf
 from ..stats import paired_test
+from ..runs.config import Key
 from .base import Experiment, Section, register
 from ..v1.scorer import r2_summary
 from .common import BankSpec, gabor_table, learned_bank, source_images
@@ -115,4 +116,6 @@ register(Experiment(
                  "unmixing matrix). ICA is run with several seeds (config key n_seeds)."),
     defaults={"n_filters": 64, "patch_size": 16, "n_patches": 50_000, "algorithm": "fastica", "n_seeds": 3},
     quick={"n_filters": 32, "n_patches": 20_000, "n_seeds": 2},
+    keys={"algorithm": Key(str, "name", "ICA algorithm: FastICA (log-cosh negentropy) or natural-gradient Infomax",
+                           choices=("fastica", "infomax"))},
     compute=compute, plot=plot, bank=bank_spec))

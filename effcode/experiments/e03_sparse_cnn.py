@@ -8,6 +8,7 @@ from matplotlib.patches import Rectangle
 from ..learners import FilterBank
 from ..plots import filter_mosaic, r2_ecdf
 from ..plots.figure import new_figure, save_figure
+from ..runs.config import Key
 from .base import Experiment, Section, register
 from ..v1.scorer import r2_summary
 from .common import BankSpec, filters_digest, gabor_table, learned_bank, source_images
@@ -153,4 +154,11 @@ register(Experiment(
                  "the learner's default number of training steps."),
     defaults={"n_filters": 32, "patch_size": 16, "lam": 2.0, "n_steps": None, "example_size": 96, "n_seeds": 3},
     quick={"n_steps": 250, "n_seeds": 2},
+    keys={"patch_size": Key(int, "pixels", "side of the convolution kernels (the learned filters)", low=2),
+          "lam": Key(float, "dimensionless", "weight λ of the sparsity penalty S(a) against the squared "
+                     "reconstruction error per interior pixel of unit-variance whitened images", low=0.0),
+          "n_steps": Key(int, "count", "training steps (one batch of whitened image crops each)", low=1,
+                         none_means="the learner's default length"),
+          "example_size": Key(int, "pixels", "side of the whitened image crops reconstructed in the example figure",
+                              low=8)},
     compute=compute, plot=plot, bank=bank_spec))

@@ -9,6 +9,7 @@ from ..plots import r2_ecdf
 from ..plots.figure import new_figure, save_figure
 from ..stats import holm, paired_test, seed_interval
 from ..validation import check_choice
+from ..runs.config import Key
 from .base import Experiment, Section, register
 from ..v1.scorer import R2_LEVELS as R2_THRESHOLDS
 from ..v1.scorer import r2_summary
@@ -224,4 +225,5 @@ register(Experiment(
                  "seed."),
     defaults={"n_patches": 50_000, "population": SCORER_DEFAULTS["population"], "n_seeds": 3},
     quick={"n_patches": 10_000, "n_seeds": 2},
+    keys={"n_patches": Key(int, "count", "raw patches whose principal components form the PCA control", low=1)},
     compute=compute, plot=plot))

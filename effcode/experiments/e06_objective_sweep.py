@@ -22,6 +22,7 @@ import numpy as np
 
 from ..plots.figure import new_figure, save_figure
 from ..stats import seed_interval
+from ..runs.config import Key, objective_names
 from .base import Experiment, Section, register
 from .common import POINT_METRICS, SCORER_DEFAULTS, evaluate_point, scorer_config, source_images
 from .sweep_report import (ALPHA, claim, comparison, comparison_table, family, family_summary, interval, per_seed,
@@ -328,4 +329,9 @@ register(Experiment(
               "backend": "joblib", "n_jobs": 2, "scheduler": ""},
     quick={"levels": [1.0, 2.0], "n_seeds": 2, "n_filters": 32, "patch_size": 10, "n_steps": 60, "topk_k": 4,
            "n_jobs": 1},
+    keys={"levels": Key(list, "dimensionless", "sparsity levels: a level multiplies λ (and divides topk's k)",
+                        item=float, low=0.0, low_open=True),
+          "base_lam": Key(dict, "dimensionless", "λ at level 1 per objective; entries merge into the default one "
+                          "by one", item=float, low=0.0, choices=objective_names),
+          "default_lam": Key(float, "dimensionless", "λ at level 1 of an objective not in base_lam", low=0.0)},
     compute=compute, plot=plot))

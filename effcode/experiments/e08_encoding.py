@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..plots.figure import new_figure, save_figure
+from ..runs.config import Key, names_in
 from .base import Experiment, Section, register
 from .common import BankSpec, fmt, learned_bank, source_images
 
@@ -475,4 +476,43 @@ register(Experiment(
         "path to a user's .npz/folder runs the same models on recordings."),
     defaults={**ENCODING_DEFAULTS, "n_plot": 2000},
     quick=ENCODING_QUICK,
+    keys={"noise": Key(str, "name", "noise model of the fitted likelihood (auto: poisson when every response is a "
+                       "count, else gaussian)", choices=("auto", "poisson", "gaussian")),
+          "validation_fraction": Key(float, "dimensionless", "fraction of the training data held out to choose "
+                                     "penalties and stop training", low=0.0, high=1.0, low_open=True, high_open=True),
+          "n_train": Key(int, "count", "training stimuli (whitened natural patches)", low=10),
+          "n_test": Key(int, "count", "held-out test stimuli", low=10),
+          "n_repeats": Key(int, "count", "repeats of each test stimulus, for the explainable (non-Poisson) "
+                           "variance", low=2),
+          "n_simple": Key(int, "count", "simulated simple cells (LN: Gabor filter, exp output)", low=0),
+          "n_complex": Key(int, "count", "simulated complex cells (energy model: quadrature pair of Gabors)", low=0),
+          "position_jitter": Key(float, "pixels", "largest offset of a cell's centre from the patch centre, per axis",
+                                 low=0.0),
+          "freq": Key(float, "cycles/pixel", "spatial frequency of the cells' Gabor filters", low=0.0, high=0.5,
+                      low_open=True),
+          "sigma": Key(float, "pixels", "standard deviation of the Gabor filters' Gaussian envelope", low=0.0,
+                       low_open=True),
+          "mean_rate": Key(float, "spikes/bin", "mean Poisson rate of every cell over the training stimuli",
+                           low=0.0, low_open=True),
+          "drive_std": Key(float, "dimensionless", "standard deviation of a simple cell's log-rate over the "
+                           "stimuli", low=0.0, low_open=True),
+          "glm_smoothness": Key(list, "dimensionless", "smoothness-prior weights of the GLM tried; the best on the "
+                                "validation split is kept per cell", item=float, low=0.0),
+          "cnn_channels": Key(int, "count", "channels of the CNN's convolutional core", low=1),
+          "cnn_kernel": Key(int, "pixels", "side of the CNN's convolution kernels", low=1),
+          "cnn_hidden": Key(int, "count", "hidden channels of the CNN's core", low=1),
+          "cnn_epochs": Key(int, "count", "training epochs of the CNN (early stopping on the validation split)",
+                            low=1),
+          "cnn_readout_l1": Key(list, "dimensionless", "L1 weights of the CNN's readout tried; the lowest validation "
+                                "loss wins", item=float, low=0.0),
+          "efficient_method": Key(str, "name", "learner of the efficient model's front-end filters",
+                                  choices=names_in("learners", "LEARNERS")),
+          "efficient_patch_size": Key(int, "pixels", "side of the front-end filters", low=2),
+          "efficient_n_filters": Key(int, "count", "front-end filters learned", low=1),
+          "efficient_n_patches": Key(int, "count", "image patches the front-end filters are learned from", low=1),
+          "efficient_front_end": Key(str, "name", "features computed from the front-end filters",
+                                     choices=names_in("encoding.frontends", "FRONT_ENDS")),
+          "efficient_readout_l1": Key(list, "dimensionless", "L1 weights of the efficient model's readout tried; the "
+                                      "lowest validation loss wins", item=float, low=0.0),
+          "efficient_epochs": Key(int, "count", "training epochs of the efficient model's readout", low=1)},
     compute=compute, plot=plot))

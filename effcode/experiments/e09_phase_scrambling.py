@@ -7,6 +7,7 @@ import hashlib
 import numpy as np
 
 from ..plots.figure import new_figure, save_figure
+from ..runs.config import Key
 from .base import Experiment, Section, get_experiment, register
 from .common import fmt, source_images
 
@@ -252,4 +253,18 @@ register(Experiment(
               "isa_subspace_size": 4, "isa_n_train": 30_000, "isa_max_iter": 2000, "isa_tol": 1e-9,
               "n_plot": 2000},
     quick={"n_stimuli": 2000, "isa_components": 32, "isa_n_train": 10_000, "n_plot": 1000},
+    keys={"n_stimuli": Key(int, "count", "test stimuli (experiment 08's held-out patches) each model sees", low=2),
+          "threshold": Key(float, "dimensionless", "local-phase invariance index (a correlation) a model needs to "
+                           "count as phase invariant", low=-1.0, high=1.0),
+          "grating_freqs": Key(list, "cycles/pixel", "grating frequencies searched for each model's preferred "
+                               "grating", item=float, low=0.0, high=0.5, low_open=True),
+          "n_orientations": Key(int, "count", "grating orientations searched for the preferred grating", low=1),
+          "sweep_angles_deg": Key(list, "degrees", "local phase shifts of the angle sweep", item=float, low=0.0,
+                                  high=360.0),
+          "isa_components": Key(int, "count", "ISA units (subspaces x subspace size)", low=1),
+          "isa_subspace_size": Key(int, "count", "units per ISA subspace", low=1),
+          "isa_n_train": Key(int, "count", "training stimuli of ISA", low=2),
+          "isa_max_iter": Key(int, "count", "largest number of ISA iterations", low=1),
+          "isa_tol": Key(float, "dimensionless", "ISA stops when its objective rose by at most isa_tol x |J| over "
+                         "its last iterations", low=0.0)},
     compute=compute, plot=plot))

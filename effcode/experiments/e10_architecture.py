@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..plots.figure import new_figure, save_figure
+from ..runs.config import Key
 from .base import Experiment, Section, register
 from .common import fmt, source_images
 
@@ -393,4 +394,34 @@ register(Experiment(
               "n_thetas": 90, "n_phases": 8, "prior_mean_deg": 45.0, "prior_kappa": 2.0,
               "contrasts": [0.2, 0.3, 0.5, 0.7, 1.0], "n_trials": 4000},
     quick={"erf_samples": 4, "n_trials": 1000, "param_sizes": [8, 16, 32]},
+    keys={"image_size": Key(int, "pixels", "side of the random images of the symmetry checks", low=4),
+          "n_images": Key(int, "count", "random images of the symmetry checks", low=1),
+          "channels": Key(int, "count", "output channels of the test convolutions", low=1),
+          "kernel_size": Key(int, "pixels", "side of the test convolution kernels", low=1),
+          "max_shift": Key(int, "pixels", "largest shift of the equivariance checks", low=0),
+          "pool_strides": Key(list, "pixels", "max-pooling strides compared", item=int, low=1),
+          "param_in_channels": Key(int, "count", "input channels of the layers whose parameters are counted", low=1),
+          "param_out_channels": Key(int, "count", "output channels of the layers whose parameters are counted",
+                                    low=1),
+          "param_sizes": Key(list, "pixels", "input sides at which parameters are counted", item=int, low=1),
+          "max_depth": Key(int, "count", "layers of the deepest conv stack in the receptive-field comparison", low=1),
+          "erf_size": Key(int, "pixels", "side of the input on which effective receptive fields are measured",
+                          low=3),
+          "erf_samples": Key(int, "count", "random inputs averaged per effective receptive field", low=1),
+          "n_neurons": Key(int, "count", "energy cells of the decoded population", low=2),
+          "decoder_size": Key(int, "pixels", "side of the decoded gratings", low=2),
+          "decoder_freq": Key(float, "cycles/pixel", "spatial frequency of the decoded gratings and cells", low=0.0,
+                              high=0.5, low_open=True),
+          "decoder_sigma": Key(float, "pixels", "standard deviation of the decoder cells' Gaussian envelope",
+                               low=0.0, low_open=True),
+          "peak_rate": Key(float, "spikes/bin", "rate above baseline of a cell at its preferred grating, full "
+                           "contrast", low=0.0, low_open=True),
+          "n_thetas": Key(int, "count", "orientations of the decoding grid over [0°, 180°)", low=2),
+          "n_phases": Key(int, "count", "grating phases per orientation", low=1),
+          "prior_mean_deg": Key(float, "degrees", "mean orientation of the informative (von Mises) prior", low=0.0,
+                                high=180.0),
+          "prior_kappa": Key(float, "dimensionless", "concentration of the informative prior", low=0.0),
+          "contrasts": Key(list, "dimensionless", "grating contrasts (fractions of full contrast) decoded", item=float,
+                           low=0.0, high=1.0, low_open=True),
+          "n_trials": Key(int, "count", "decoding trials per contrast and world", low=1)},
     compute=compute, plot=plot))

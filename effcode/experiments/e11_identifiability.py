@@ -15,6 +15,7 @@ import math
 import numpy as np
 
 from ..plots.figure import new_figure, save_figure
+from ..runs.config import Key
 from .base import Experiment, Section, get_experiment, register
 from .common import (SCORER_DEFAULTS, BankSpec, fmt, gabor_table, learned_bank, score, scorer_settings, source_images,
                      standard_spec, tuning_table)
@@ -443,4 +444,9 @@ register(Experiment(
         "difference from the two populations' bootstrap over units."),
     defaults={"seeds": [0, 1], "max_scale": 10.0, **SCORER_DEFAULTS, "n_resamples": 200},
     quick={"n_bootstrap": 200, "n_resamples": 50},
+    keys={"seeds": Key(list, "label", "seeds whose ICA filters and populations are compared (the first two are "
+                       "matched unit by unit)", item=int, low=0, min_items=2),
+          "max_scale": Key(float, "dimensionless", "largest rescaling of a hidden unit in the symmetry check (scales "
+                           "log-uniform in [1/max_scale, max_scale])", low=1.0),
+          "n_resamples": Key(int, "count", "resamples of the units for the spread of the mean similarity", low=1)},
     compute=compute, plot=plot))

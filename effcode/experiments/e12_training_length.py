@@ -19,6 +19,7 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
 from ..stats import paired_test, seed_interval
+from ..runs.config import Key
 from .base import Experiment, Section, register
 from .common import SCORER_DEFAULTS, STANDARD_LEARNERS, fmt, learned_bank, point_metrics, score, source_images, \
     standard_spec
@@ -305,4 +306,11 @@ register(Experiment(
               "multiples_ica": [0.125, 0.25, 0.5, 1.0, 2.0], "multiples_sparse_cnn": [1.0, 2.0]},
     quick={"n_seeds": 2, "n_bootstrap": 200, "multiples_sparse_coding": [1.0, 2.0], "multiples_ica": [0.5, 1.0],
            "multiples_sparse_cnn": []},
+    keys={"multiples_sparse_coding": Key(list, "dimensionless", "multiples of sparse coding's committed n_steps "
+                                         "retrained", item=float, low=0.0, low_open=True),
+          "multiples_ica": Key(list, "dimensionless", "multiples of ICA's committed max_iter retrained", item=float,
+                               low=0.0, low_open=True),
+          "multiples_sparse_cnn": Key(list, "dimensionless", "multiples of the sparse CNN's committed n_steps "
+                                      "retrained (empty: the CNN is left out)", item=float, low=0.0, low_open=True,
+                                      min_items=0)},
     compute=compute, plot=plot))

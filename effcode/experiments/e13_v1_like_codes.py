@@ -33,6 +33,7 @@ import numpy as np
 
 from ..plots.figure import new_figure, save_figure
 from ..stats import holm, seed_interval
+from ..runs.config import Key, objective_names
 from .base import Experiment, Section, register
 from .common import POINT_METRICS, SCORER_DEFAULTS, fmt, learn_and_score, point_metrics, scorer_config, source_images
 from .sweep_report import (ALPHA, claim, comparison, comparison_table, family, fmt_p, interval, per_seed,
@@ -510,4 +511,9 @@ register(Experiment(
               "n_jobs": 2, "scheduler": ""},
     quick={"patch_size": 8, "factors": [1.0, 2.0], "topk_k": 4, "n_seeds": 2, "n_steps": 40, "sailnet_steps": 40,
            "n_jobs": 1},
+    keys={"sailnet_factors": Key(list, "dimensionless", "overcompleteness factors of SAILnet", item=float, low=0.0,
+                                 low_open=True),
+          "lam": Key(dict, "dimensionless", "λ per weighted objective; entries merge into the default one by one",
+                     item=float, low=0.0, choices=objective_names),
+          "sailnet_steps": Key(int, "count", "SAILnet training steps", low=1, none_means="SAILnet's default length")},
     compute=compute, plot=plot))

@@ -1,11 +1,16 @@
-"""Experiment configs: defaults, quick overrides, and ``--set key=value`` parsing with type checks."""
+"""Experiment configs: declared keys (type, range, units, meaning), defaults, quick overrides, and
+``--set key=value`` parsing, every value checked before anything runs."""
 
 from __future__ import annotations
 
 import hashlib
+import importlib
 import json
+import math
 import re
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable, Iterable
 
 import yaml
 
@@ -54,76 +59,263 @@ def parse_assignments(items) -> dict:
     return out
 
 
-def _type_ok(default, value) -> bool:
-    if default is None:
-        return True
-    if isinstance(default, bool):
-        return isinstance(value, bool)
-    if isinstance(default, int):
-        return isinstance(value, int) and not isinstance(value, bool)
-    if isinstance(default, float):
-        return isinstance(value, (int, float)) and not isinstance(value, bool)
-    if isinstance(default, (list, tuple)):
-        return isinstance(value, (list, tuple))
-    return isinstance(value, type(default))
+#: units of a key that is no physical quantity: a number of things, a pure number (ratio, fraction,
+#: weight of a dimensionless loss), a seed or other identifying number, a name or address, an on/off switch
+UNITLESS = ("count", "dimensionless", "label", "name", "flag")
 
 
-def _typed(default, value, where: str):
-    """``value`` checked against ``default``'s type (ints widen to floats); the elements of a list
-    against the type of the default's elements, and a dict merged into the default key by key."""
-    if not _type_ok(default, value):
-        raise InputError(f"{where} expects {type(default).__name__} (like {default!r}), got {value!r} "
-                         f"({type(value).__name__})")
-    if isinstance(default, float) and isinstance(value, int):
-        return float(value)
+@dataclass(frozen=True)
+class Key:
+    """The declaration of one config key: its type, the values it allows, its units and its meaning.
+
+    ``kind`` is ``int``, ``float``, ``str`` or ``bool`` for one value; ``list`` for a list of ``item``
+    values (what an experiment sweeps over: a list shorter than ``min_items`` is refused, so an empty
+    sweep never runs); ``dict`` for names mapped to ``item`` values (merged into the default entry by
+    entry). Numbers (and a list's elements, a dict's values) must lie in ``[low, high]`` (a bound of
+    None is open; ``low_open``, ``high_open``: strictly above ``low``, below ``high``); strings (a list's elements, a dict's names)
+    must be one of ``choices`` (a tuple, or a function giving the names registered now) and pass
+    ``check(value, where)``, a function raising :class:`InputError` with what was expected (its
+    docstring, shown by ``effcode list -v``, says what it allows). ``none_means``: None is
+    allowed and means this. ``units`` is never empty: a physical unit ("pixels", "cycles/pixel",
+    "degrees", ...) or one of :data:`UNITLESS`.
+    """
+
+    kind: type
+    units: str
+    description: str
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False
+    high_open: bool = False
+    choices: tuple | Callable[[], Iterable[str]] | None = None
+    check: Callable[[object, str], None] | None = None
+    item: type | None = None
+    none_means: str = ""
+    min_items: int = 1
+
+    @property
+    def type_name(self) -> str:
+        """``int``, ``list[float]``, ``dict[str, float]``, ``int or None``, ..."""
+        name = self.kind.__name__ if self.kind else "any"
+        if self.kind is list:
+            name = f"list[{self.item.__name__ if self.item else 'any'}]"
+        elif self.kind is dict:
+            name = f"dict[str, {self.item.__name__ if self.item else 'any'}]"
+        return f"{name} or None" if self.none_means else name
+
+    @property
+    def range_text(self) -> str:
+        """The allowed values in words: ``in [0, 1]``, ``>= 1``, ``each > 0``, ``one of a, b``, ``any``."""
+        parts = []
+        each = {list: "each ", dict: "values "}.get(self.kind, "")
+        if self.low is not None or self.high is not None:
+            parts.append(each + self._bounds())
+        if self.choices is not None:
+            names = "names " if self.kind is dict else each
+            parts.append(f"{names}one of {', '.join(map(str, self._choices()))}")
+        if self.check is not None and self.check.__doc__:
+            parts.append(" ".join(self.check.__doc__.split()))
+        if self.kind is list and self.min_items != 1:
+            parts.append(f"at least {self.min_items} values" if self.min_items else "may be empty")
+        if self.none_means:
+            parts.append(f"None: {self.none_means}")
+        return "; ".join(parts) or "any"
+
+    def _choices(self) -> list:
+        return list(self.choices() if callable(self.choices) else self.choices)
+
+    def validate(self, value, where: str):
+        """``value`` checked against this declaration (an int given for a float becomes a float);
+        anything else raises a one-line :class:`InputError` that starts with ``where``."""
+        if value is None:
+            if self.none_means or self.kind is None:
+                return None
+            raise InputError(f"{where} expects {self.type_name}, got None")
+        if self.kind is list:
+            if not isinstance(value, (list, tuple)):
+                raise InputError(f"{where} expects {self.type_name}, got {value!r} ({type(value).__name__})")
+            if len(value) < self.min_items:
+                raise InputError(f"{where} needs at least {self.min_items} value(s) (an empty sweep runs nothing), "
+                                 f"got {list(value)!r}")
+            return [self._one(self.item, v, f"{where} element {i}") for i, v in enumerate(value)]
+        if self.kind is dict:
+            if not isinstance(value, dict):
+                raise InputError(f"{where} expects {self.type_name}, got {value!r} ({type(value).__name__})")
+            return {self._name(name, f"{where} entry name"): self._one(self.item, entry, f"{where} entry {name!r}")
+                    for name, entry in value.items()}
+        return self._one(self.kind, value, where)
+
+    def _one(self, kind, value, where: str):
+        if kind is not None and not _is_a(kind, value):
+            raise InputError(f"{where} expects {kind.__name__}, got {value!r} ({type(value).__name__})")
+        if kind is float:
+            value = float(value)
+            if not math.isfinite(value):
+                raise InputError(f"{where} must be a finite number, got {value!r}")
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            self._in_range(value, where)
+        if isinstance(value, str):
+            self._name(value, where)
+        if self.check is not None:
+            self.check(value, where)
+        return value
+
+    def _bounds(self) -> str:
+        """The numeric range in words: ``>= 1``, ``> 0``, ``< 1``, ``in [0, 1]``, ``in (0, 1)``."""
+        if self.high is None:
+            return f"{'>' if self.low_open else '>='} {self.low:g}"
+        if self.low is None:
+            return f"{'<' if self.high_open else '<='} {self.high:g}"
+        return f"in {'(' if self.low_open else '['}{self.low:g}, {self.high:g}{')' if self.high_open else ']'}"
+
+    def _in_range(self, value, where: str) -> None:
+        below = self.low is not None and (value <= self.low if self.low_open else value < self.low)
+        above = self.high is not None and (value >= self.high if self.high_open else value > self.high)
+        if below or above:
+            raise InputError(f"{where} must be {self._bounds()}, got {value!r}")
+
+    def _name(self, value, where: str):
+        if self.choices is not None and value not in self._choices():
+            raise InputError(f"{where} must be one of {', '.join(map(str, self._choices()))}; got {value!r}")
+        return value
+
+
+def _is_a(kind: type, value) -> bool:
+    """Whether ``value`` is of ``kind``; bools are no numbers, ints are floats."""
+    if kind is bool or isinstance(value, bool):
+        return kind is bool and isinstance(value, bool)
+    if kind is float:
+        return isinstance(value, (int, float))
+    return isinstance(value, kind)
+
+
+def key_like(default) -> Key:
+    """A declaration inferred from a default value (its type; a list's or dict's element type when
+    they all share one), for configs without declared keys."""
     if isinstance(default, (list, tuple)):
         kinds = {type(v) for v in default}
-        like = default[0] if len(kinds) == 1 and default else None
-        return [_typed(like, v, f"{where} element {i}") for i, v in enumerate(value)]
+        return Key(list, "", "", item=kinds.pop() if len(kinds) == 1 else None, min_items=0)
     if isinstance(default, dict):
-        merged = dict(default)
-        for key, entry in value.items():
-            merged[key] = _typed(default.get(key), entry, f"{where} entry {key!r}")
-        return merged
-    return value
+        kinds = {type(v) for v in default.values()}
+        return Key(dict, "", "", item=kinds.pop() if len(kinds) == 1 else None)
+    return Key(None if default is None else type(default), "", "")
 
 
-def merge_config(defaults: dict, overrides: dict, *, where: str = "config") -> dict:
-    """``defaults`` updated by ``overrides``; unknown keys and wrong types raise :class:`InputError`.
+def merge_config(defaults: dict, overrides: dict, *, where: str = "config", keys: dict | None = None) -> dict:
+    """``defaults`` updated by ``overrides``; unknown keys and wrong types or values raise :class:`InputError`.
 
-    A dict value is merged into the default key by key (``base_lam={l1: 3}`` changes only l1); list
-    elements are checked against the default's element type."""
+    Each override is checked against its declaration in ``keys`` (a :class:`Key` per name), or, for a
+    name without one, against the type of its default. A dict value is merged into the default key by
+    key (``base_lam={l1: 3}`` changes only l1); list elements are checked one by one."""
     config = dict(defaults)
     for key, value in overrides.items():
         if key not in defaults:
             known = ", ".join(sorted(defaults))
             raise InputError(f"unknown {where} key {key!r}; known keys: {known}")
-        config[key] = _typed(defaults[key], value, f"{where} key {key!r}")
+        if isinstance(value, dict) and isinstance(config[key], dict):
+            value = {**config[key], **value}
+        spec = (keys or {}).get(key) or key_like(defaults[key])
+        config[key] = spec.validate(value, f"{where} key {key!r}")
     return config
 
 
-#: allowed ranges (inclusive; None: unbounded) of the config keys that several experiments share;
-#: checked on every experiment config before anything runs
-KEY_RANGES = {
-    "seed": (0, None), "n_seeds": (1, None), "n_filters": (1, None), "patch_size": (2, None), "patch_sizes": (2, None),
-    "n_steps": (1, None), "n_patches": (1, None), "n_iter": (1, None), "n_bootstrap": (10, None),
-    "r2_threshold": (0.0, 1.0), "max_relative_se": (1e-9, None), "pixels_per_degree": (1e-9, None),
-    "lam": (0.0, None), "n_jobs": (-1, None), "topk_k": (1, None),
+def check_config(config: dict, keys: dict, *, where: str = "config") -> dict:
+    """``config`` with every value checked against its declaration in ``keys`` (all must be declared)."""
+    missing = sorted(set(config) - set(keys))
+    if missing:
+        raise InputError(f"{where} has undeclared key(s) {', '.join(missing)}")
+    return {key: keys[key].validate(value, f"{where} key {key!r}") for key, value in config.items()}
+
+
+def names_in(module: str, attribute: str) -> Callable[[], list]:
+    """The names in ``effcode.<module>.<attribute>``, a registry or a tuple, read when a value is checked
+    (so that a user's own objective, registered before the run, is allowed)."""
+    def names() -> list:
+        found = getattr(importlib.import_module(f"effcode.{module}"), attribute)
+        return found.names() if hasattr(found, "names") else list(found)
+    return names
+
+
+#: the registered objectives' names, read when a value is checked
+objective_names = names_in("objectives", "OBJECTIVES")
+
+
+def check_source(value: str, where: str) -> None:
+    """a registered image set[:argument], or a folder"""
+    from ..data.sources import SOURCES
+
+    if Path(value).expanduser().exists() or value.partition(":")[0] in SOURCES:
+        return
+    raise InputError(f"{where} must name a registered image set ({', '.join(SOURCES.names())}, with "
+                     f"':argument' where it takes one) or an existing folder or .mat file; got {value!r}")
+
+
+def check_recordings(value: str, where: str) -> None:
+    """simulated, a registered dataset[:argument], or an .npz file or folder"""
+    from ..encoding.datasets import DATASETS
+
+    if value == "simulated" or Path(value).expanduser().exists() or value.partition(":")[0] in DATASETS:
+        return
+    raise InputError(f"{where} must be 'simulated', a registered dataset ({', '.join(DATASETS.names())}) or an "
+                     f"existing .npz file or folder of recordings; got {value!r}")
+
+
+def check_n_jobs(value: int, where: str) -> None:
+    """-1 (every core) or >= 1"""
+    if value == 0 or value < -1:
+        raise InputError(f"{where} must be -1 (every core) or >= 1, got {value!r}")
+
+
+_ADDRESS = re.compile(r"[a-z][a-z0-9+.-]*://\S+|[^\s/:]+:\d+")
+
+
+def check_scheduler(value: str, where: str) -> None:
+    """'' (no scheduler) or an address such as tcp://HOST:8786"""
+    if value and not _ADDRESS.fullmatch(value):
+        raise InputError(f"{where} must be '' or a dask scheduler address such as tcp://HOST:8786, got {value!r}")
+
+
+#: keys that several experiments share, declared once; an experiment may declare its own meaning of a
+#: name in ``Experiment(keys=...)``, which takes precedence
+SHARED_KEYS = {
+    "seed": Key(int, "label", "random seed; every random draw of the run derives from it", low=0),
+    "source": Key(str, "name", "images the filters are learned from: default, dead_leaves, noisy_photos[:N], "
+                  "olshausen, vanhateren:DIR, a folder of images or a .mat file", check=check_source),
+    "n_seeds": Key(int, "count", "seeds per setting (seed, seed + 1, ...); results are means with 95% "
+                   "t-intervals over them", low=1),
+    "n_filters": Key(int, "count", "filters (dictionary atoms, units) learned", low=1),
+    "patch_size": Key(int, "pixels", "side of the square image patches", low=2),
+    "patch_sizes": Key(list, "pixels", "patch sides compared, one complete dictionary each", item=int, low=2),
+    "lam": Key(float, "dimensionless", "weight λ of the sparsity penalty S(a) against the squared "
+               "reconstruction error of unit-variance whitened patches", low=0.0),
+    "objective": Key(str, "name", "sparsity penalty S(a), a registered objective",
+                     choices=objective_names),
+    "objectives": Key(list, "name", "sparsity penalties S(a) compared, registered objectives", item=str,
+                      choices=objective_names),
+    "n_steps": Key(int, "count", "training steps (dictionary updates, one batch of patches each)", low=1),
+    "n_patches": Key(int, "count", "image patches sampled for training", low=1),
+    "n_iter": Key(int, "count", "FISTA iterations per code at 1x overcompleteness", low=1),
+    "topk_k": Key(int, "count", "active units per patch of the topk penalty (at level 1)", low=1),
+    "factors": Key(list, "dimensionless", "overcompleteness factors: atoms = factor x patch pixels", item=float,
+                   low=0.0, low_open=True),
+    "population": Key(str, "name", "which population is scored: basis functions or filters",
+                      choices=names_in("v1.scorer", "POPULATIONS")),
+    "r2_threshold": Key(float, "dimensionless", "Gabor-fit R² a unit needs to enter the nx–ny statistics",
+                        low=0.0, high=1.0),
+    "max_relative_se": Key(float, "dimensionless", "largest standard error of a unit's nx and ny, as a fraction "
+                           "of the value, for the unit to count as resolved", low=0.0, low_open=True),
+    "pixels_per_degree": Key(float, "pixels/degree", "assumed visual scale, converting cycles/pixel to "
+                             "cycles/degree for the tuning comparison with V1", low=0.0, low_open=True),
+    "n_bootstrap": Key(int, "count", "bootstrap and permutation resamples of the scorer's intervals and "
+                       "two-sample test", low=10),
+    "backend": Key(str, "name", "where sweep points run: joblib worker processes here, or a dask cluster",
+                   choices=("joblib", "dask")),
+    "n_jobs": Key(int, "count", "joblib worker processes (-1: every core)", check=check_n_jobs),
+    "scheduler": Key(str, "name", "dask scheduler address for backend dask ('': none)", check=check_scheduler),
+    "n_plot": Key(int, "count", "stimuli drawn in the scatter plots", low=1),
+    "recordings": Key(str, "name", "neural responses the encoding models are fitted to: the simulated population, "
+                      "a registered dataset or a user's .npz file or folder", check=check_recordings),
 }
-
-
-def check_ranges(config: dict, *, where: str = "config") -> dict:
-    """``config`` unchanged, after checking every number of :data:`KEY_RANGES` it holds (a list's
-    elements one by one); out-of-range values raise :class:`InputError`."""
-    for key, (low, high) in KEY_RANGES.items():
-        value = config.get(key)
-        values = value if isinstance(value, list) else [value]
-        for v in values:
-            if isinstance(v, (int, float)) and not isinstance(v, bool) and (
-                    (low is not None and v < low) or (high is not None and v > high)):
-                bounds = f">= {low:g}" if high is None else f"in [{low:g}, {high:g}]"
-                raise InputError(f"{where} key {key!r} must be {bounds}, got {v!r}")
-    return config
 
 
 def load_config_file(path) -> dict:
