@@ -115,7 +115,8 @@ def reconstruction_figure(data: dict, kernel: int, path) -> None:
     for row, (x, r, active) in zip(axes, zip(data["input"], data["reconstruction"], data["active_fraction"])):
         lim = np.abs(x).max()
         row[0].imshow(x, cmap="gray", vmin=-lim, vmax=lim)
-        row[1].imshow(r, cmap="gray", vmin=-lim, vmax=lim)
+        image = row[1].imshow(r, cmap="gray", vmin=-lim, vmax=lim)
+        fig.colorbar(image, ax=list(row), shrink=0.9, label="whitened pixel value (SD units)")
         row[0].set_title("whitened crop", fontsize=9)
         row[1].set_title(f"reconstruction ({100 * active:.1f}% of units active)", fontsize=9)
         for ax in row:

@@ -245,14 +245,15 @@ def plot_receptive_fields(erf: dict, path) -> None:
         for j, depth in enumerate(depths):
             m = erf[f"maps_{d}"][j]
             c, half = m.shape[0] // 2, min(m.shape[0] // 2, 40)
-            axes[i, j].imshow(np.sqrt(m[c - half:c + half + 1, c - half:c + half + 1]), cmap="magma", vmin=0,
-                              vmax=1)
+            image = axes[i, j].imshow(np.sqrt(m[c - half:c + half + 1, c - half:c + half + 1]), cmap="magma",
+                                      vmin=0, vmax=1)
             axes[i, j].set_xticks([])
             axes[i, j].set_yticks([])
             if i == 0:
                 axes[i, j].set_title(f"depth {depth}", fontsize=8)
             if j == 0:
                 axes[i, j].set_ylabel("dilation 2^(l−1)" if d == "exponential" else f"dilation {d}", fontsize=7)
+    grid[0].colorbar(image, ax=axes, shrink=0.8, label="sqrt of mean |∂y/∂x| (shared scale)")
     ax = grid[1].subplots()
     for d in DILATIONS:
         line, = ax.plot(depths, erf[f"effective_{d}"], "o-", label=f"effective, dilation {d}")

@@ -367,10 +367,10 @@ def plot_matching(match: dict, path) -> None:
         ax.set_axis_off()
     for j, k in enumerate(order):
         band, col = divmod(j, axes.shape[1])
-        for row, key in enumerate(("filters_a", "filters_b_matched")):
-            img = match[key][k]
-            lim = np.abs(img).max()
-            axes[2 * band + row, col].imshow(img, cmap="gray", vmin=-lim, vmax=lim, interpolation="nearest")
+        lim = max(np.abs(match["filters_a"][k]).max(), np.abs(match["filters_b_matched"][k]).max())
+        for row, key in enumerate(("filters_a", "filters_b_matched")):   # a pair shares one grey scale
+            axes[2 * band + row, col].imshow(match[key][k], cmap="gray", vmin=-lim, vmax=lim,
+                                             interpolation="nearest")
         axes[2 * band, col].set_title(f"|cos| {match['matched'][k]:.2f}", fontsize=7)
     grid[1].suptitle("seed A (upper) and its matched seed-B unit (lower)", fontsize=8)
     save_figure(fig, path)
