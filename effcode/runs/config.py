@@ -72,15 +72,16 @@ class Key:
     values (what an experiment sweeps over: a list shorter than ``min_items`` is refused, so an empty
     sweep never runs); ``dict`` for names mapped to ``item`` values (merged into the default entry by
     entry). Numbers (and a list's elements, a dict's values) must lie in ``[low, high]`` (a bound of
-    None is open; ``low_open``, ``high_open``: strictly above ``low``, below ``high``); strings (a list's elements, a dict's names)
-    must be one of ``choices`` (a tuple, or a function giving the names registered now) and pass
-    ``check(value, where)``, a function raising :class:`InputError` with what was expected (its
-    docstring, shown by ``effcode list -v``, says what it allows). ``none_means``: None is
-    allowed and means this. ``units`` is never empty: a physical unit ("pixels", "cycles/pixel",
-    "degrees", ...) or one of :data:`UNITLESS`.
+    None is open; ``low_open``, ``high_open``: strictly above ``low``, below ``high``); strings (a
+    list's elements, a dict's names) must be one of ``choices`` (a tuple, or a function giving the
+    names registered now). Any value may also have to pass ``check(value, where)``, a function raising
+    :class:`InputError` with what was expected (its docstring, shown by ``effcode list -v``, says what
+    it allows). ``none_means``: None is allowed and means this. ``units`` is never empty: a physical
+    unit ("pixels", "cycles/pixel", "degrees", ...) or one of :data:`UNITLESS`. ``kind`` None (only
+    for a declaration inferred from a default of None) allows anything.
     """
 
-    kind: type
+    kind: type | None
     units: str
     description: str
     low: float | None = None
