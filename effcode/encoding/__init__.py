@@ -4,6 +4,7 @@
   simulated) cells behind the registry ``ENCODING_MODELS`` (``glm``, ``cnn``, ``efficient``);
   :mod:`.noise` (Poisson and Gaussian likelihoods), :mod:`.readouts` (the factorised readout and
   the CNN), :mod:`.frontends` (the learned filter bank front end);
+* :mod:`.mechanism`: :func:`phase_invariance`, the phase-manipulation test of any fitted model;
 * :mod:`.datasets`: recordings to fit them to (``DATASETS``: ``antolik2016``; a user's npz or folder);
 * :mod:`.neurons`: ground-truth LN simple cells and energy-model complex cells (Poisson spikes);
 * :mod:`.models`: a Poisson GLM and a small Poisson CNN of one cell, fitted by maximum likelihood;
@@ -26,6 +27,7 @@ from .decoding import (circular_mean_orientation, log_likelihood, orientation_er
 from .identifiability import match_filters, permute_hidden, rescale_hidden
 from .metrics import (bits_per_spike, bits_per_spike_per_cell, correlation_per_cell, feve_per_cell, fev_from_repeats,
                       filter_r2, fraction_explainable_variance, poisson_log_likelihood)
+from .mechanism import MANIPULATIONS, invariance_index, phase_invariance
 from .noise import NOISE_MODELS
 from .population import (ENCODING_MODELS, EfficientModel, EncodingModel, PopulationCNN, PopulationGLM,
                          PopulationScores, fit_encoding_model, load_encoding_model)
@@ -37,6 +39,7 @@ from .stimuli import (direction_sign, gratings, local_phase_shift, natural_patch
 __all__ = [
     "ANTOLIK2016_SHA256", "DATASETS", "USER_LAYOUT", "Recordings", "fetch_antolik2016", "load_antolik2016",
     "load_recordings", "load_user_recordings",
+    "MANIPULATIONS", "invariance_index", "phase_invariance",
     "NOISE_MODELS", "ENCODING_MODELS", "EfficientModel", "EncodingModel", "PopulationCNN", "PopulationGLM",
     "PopulationScores", "fit_encoding_model", "load_encoding_model",
     "bits_per_spike_per_cell", "correlation_per_cell", "feve_per_cell",

@@ -43,14 +43,16 @@ def invariance_index(before: np.ndarray, after: np.ndarray) -> np.ndarray:
 
 
 def phase_invariance(model, stimuli, *, seed=0, freqs=DEFAULT_FREQS, n_orientations: int = 36,
-                     contrast: float | None = None, angle: float | None = None) -> dict[str, np.ndarray]:
+                     contrast: float | None = None, angle: float | None = None,
+                     keep_responses: bool = False) -> dict[str, np.ndarray]:
     """Invariance indices of every cell of ``model`` under both phase manipulations of ``stimuli``.
 
     ``stimuli`` (n, p, p) square images; gratings have ``contrast`` (default: the stimuli's RMS
     contrast times sqrt 2, so their variance matches) and frequencies ``freqs`` (cycles/pixel).
     ``angle`` (radians) fixes the local shift for every stimulus; by default each stimulus gets
     its own uniform random angle.  Returns ``theta`` (cells,) the preferred orientation (radians),
-    and per manipulation an index array (cells,).
+    and per manipulation an index array (cells,); with ``keep_responses`` also the responses
+    ``original``, ``local`` and ``scrambled`` (n, cells).
     """
     stimuli = check_array("stimuli", stimuli, ndim=3)
     if stimuli.shape[1] != stimuli.shape[2]:
@@ -69,5 +71,8 @@ def phase_invariance(model, stimuli, *, seed=0, freqs=DEFAULT_FREQS, n_orientati
         cells = theta == t
         local[:, cells] = respond(local_phase_shift(stimuli, angles, float(t)))[:, cells]
     scrambled = respond(phase_scramble(stimuli, seed=rng))
-    return {"theta": theta, "local phase shift": invariance_index(before, local),
-            "global phase scramble": invariance_index(before, scrambled)}
+    out = {"theta": theta, "local phase shift": invariance_index(before, local),
+           "global phase scramble": invariance_index(before, scrambled)}
+    if keep_responses:
+        out.update(original=before, local=local, scrambled=scrambled)
+    return out

@@ -12,13 +12,7 @@ from .base import Experiment, Section, get_experiment, register
 from .common import fmt, source_images
 
 MANIPULATIONS = ("local phase shift", "global phase scramble")
-
-
-def invariance_index(before: np.ndarray, after: np.ndarray) -> float:
-    """Pearson correlation of a model's responses to the original and the manipulated stimuli."""
-    if np.std(before) == 0 or np.std(after) == 0:
-        return float("nan")
-    return float(np.corrcoef(before, after)[0, 1])
+MODEL_LABELS = {"truth": "ground truth", "glm": "GLM", "cnn": "CNN", "efficient": "efficient (learned filters)"}
 
 
 def isa_model(run, cfg: dict, x_train: np.ndarray):
@@ -44,71 +38,98 @@ def isa_model(run, cfg: dict, x_train: np.ndarray):
                  "isa_objective": float(arrays["objective_history"][-1]), "isa_tol": cfg["isa_tol"]}
 
 
-def models(pop: dict, isa, cfg: dict) -> list[dict]:
-    """Every model under test: name, group, response function (n, p*p) -> (n,), and whether it is the
-    ground truth or fitted."""
-    out = []
-    for entry in pop["cells"]:
-        spec = entry["spec"]
-        if spec["type"] == "simple (relu)":
-            continue
-        what = "complex cell" if spec["kind"] == "complex" else "simple cell"
-        truth = "energy model" if spec["kind"] == "complex" else "simple cell (LN)"
-        out += [{"name": f"{truth} (ground truth) {spec['theta_deg']:g}°", "group": f"{truth} (ground truth)",
-                 "response": entry["cell"].rate},
-                {"name": f"CNN fitted to {what} {spec['theta_deg']:g}°", "group": f"CNN fitted to {what}",
-                 "response": entry["cnn"].predict},
-                {"name": f"GLM fitted to {what} {spec['theta_deg']:g}°", "group": f"GLM fitted to {what}",
-                 "response": entry["glm"].predict}]
-    m = cfg["isa_subspace_size"]
-    for j in range(cfg["isa_components"] // m):
-        out.append({"name": f"ISA subspace {j}", "group": "ISA subspace energy",
-                    "response": lambda x, j=j: isa.transform(x)[:, j]})
-        out.append({"name": f"ISA unit {j * m} (rectified)", "group": "ISA single unit, rectified (control)",
-                    "response": lambda x, k=j * m: np.maximum(isa.sources(x)[:, k], 0.0)})
-    return out
+def isa_responders(isa, subspace_size: int) -> dict:
+    """ISA as two models of images (n, p, p): every subspace's energy, and one rectified unit per
+    subspace (the phase-sensitive control)."""
+    flat = lambda images: np.asarray(images).reshape(len(images), -1)  # noqa: E731
+    first_units = np.arange(0, isa.components_.shape[0], subspace_size)
+    return {"ISA subspace energy": lambda images: isa.transform(flat(images)),
+            "ISA single unit, rectified (control)": lambda images: np.maximum(isa.sources(flat(images))[:, first_units],
+                                                                             0.0)}
+
+
+def rows_of(model_label: str, groups: np.ndarray, result: dict) -> list[dict]:
+    """One table row per cell of a :func:`effcode.encoding.phase_invariance` result."""
+    return [{"model": model_label, "group": f"{model_label}: {group}", "cell": i,
+             "preferred_theta_deg": float(np.degrees(result["theta"][i])),
+             **{m: float(result[m][i]) for m in MANIPULATIONS}} for i, group in enumerate(groups)]
+
+
+def angle_sweep(model, x: np.ndarray, cell: int, result: dict, angles_deg) -> np.ndarray:
+    """Invariance index of one cell under a fixed local phase shift, for each angle (degrees), along
+    the preferred orientation measured in ``result``."""
+    from ..encoding import invariance_index, local_phase_shift
+
+    respond = model.predict if hasattr(model, "predict") else model
+    before = result["original"][:, cell:cell + 1]
+    theta = float(result["theta"][cell])
+    return np.array([invariance_index(before, respond(local_phase_shift(x, np.radians(a), theta))[:, cell:cell + 1])[0]
+                     for a in angles_deg])
+
+
+def probe(cfg: dict, seed: int) -> dict:
+    """The keyword arguments of every :func:`effcode.encoding.phase_invariance` call of the run."""
+    return {"seed": np.random.default_rng([seed, 9]), "freqs": cfg["grating_freqs"],
+            "n_orientations": cfg["n_orientations"]}
+
+
+def compute_simulated(run, cfg: dict, enc_cfg: dict, images) -> dict:
+    from ..encoding import phase_invariance
+    from .e08_encoding import population, true_response
+
+    pop = population(run, enc_cfg, images)
+    x = pop["test_images"][:cfg["n_stimuli"]]
+    kinds = np.array([f"{s['kind']} cells" for s in pop["specs"]])
+    first = {kind: int(np.flatnonzero(kinds == kind)[0]) for kind in np.unique(kinds)}
+    models = {"truth": true_response([e["cell"] for e in pop["cells"]], enc_cfg["patch_size"]), **pop["models"]}
+    rows, sweeps, examples = [], {}, {}
+    for name, model in models.items():
+        result = phase_invariance(model, x, keep_responses=True, **probe(cfg, run.seed))
+        rows += rows_of(MODEL_LABELS[name], kinds, result)
+        for kind, i in first.items():   # one cell of each type: response scatter and angle sweep
+            label = f"{MODEL_LABELS[name]}, {kind[:-1]} {i}"
+            examples[label] = np.stack([result[k][:cfg["n_plot"], i] for k in ("original", "local", "scrambled")])
+            sweeps[label] = angle_sweep(model, x, i, result, cfg["sweep_angles_deg"])
+    isa, isa_fit = isa_model(run, cfg, pop["x_train"])
+    for label, respond in isa_responders(isa, cfg["isa_subspace_size"]).items():
+        result = phase_invariance(respond, x, **probe(cfg, run.seed))
+        rows += rows_of(label, np.array(["units"] * len(result["theta"])), result)
+    run.save_npz("sweeps.npz", angles_deg=np.asarray(cfg["sweep_angles_deg"], dtype=float), **sweeps)
+    run.save_npz("responses.npz", **examples)
+    return {"rows": rows, "stimuli": x, "extra": isa_fit}
+
+
+def compute_recordings(run, cfg: dict, enc_cfg: dict, images) -> dict:
+    from ..encoding import phase_invariance
+    from .e08_encoding import recordings_models
+
+    rows = []
+    for entry in recordings_models(run, enc_cfg, images):
+        rec = entry["recordings"]
+        x = rec.train_stimuli[:cfg["n_stimuli"]]
+        for name, model in entry["models"].items():
+            result = phase_invariance(model, x, **probe(cfg, run.seed))
+            rows += rows_of(MODEL_LABELS[name], np.array([rec.name] * rec.n_cells), result)
+    return {"rows": rows, "stimuli": x, "extra": {}}
 
 
 def compute(run) -> None:
-    from ..encoding import local_phase_shift, phase_scramble, preferred_grating
-    from .e08_encoding import population
+    from ..encoding import local_phase_shift, phase_scramble
 
     cfg = run.config
+    enc_cfg = get_experiment("08").config(quick=cfg["quick"], overrides={"recordings": cfg["recordings"]})
+    if cfg["recordings"] != "simulated":
+        from ..encoding import load_recordings
+
+        load_recordings(cfg["recordings"])   # a one-line error now if the data are not there
     images = source_images(run)
-    enc_cfg = get_experiment("08").config(quick=cfg["quick"])
-    pop = population(run, enc_cfg, images)
-    isa, isa_fit = isa_model(run, cfg, pop["x_train"])
-    p = enc_cfg["patch_size"]
-    x = pop["x_test"][:cfg["n_stimuli"]]
-    rng = np.random.default_rng([run.seed, 9])
-    angles = rng.uniform(0, 2 * np.pi, len(x))
-    scrambled = phase_scramble(x.reshape(-1, p, p), seed=rng).reshape(len(x), -1)
-    freqs = np.asarray(cfg["grating_freqs"], dtype=float)
-    contrast = np.sqrt(2.0) * x.std()  # gratings with the stimuli's RMS contrast
-    sweep = np.asarray(cfg["sweep_angles_deg"], dtype=float)
-    first = f" {pop['cells'][0]['spec']['theta_deg']:g}°"
-    rows, sweeps, examples = [], {}, {}
-    for model in models(pop, isa, cfg):
-        f = model["response"]
-        theta = float(preferred_grating(f, p, freqs=freqs, n_orientations=cfg["n_orientations"],
-                                        contrast=contrast)["theta"][0])
-        before = f(x)
-        local = f(local_phase_shift(x.reshape(-1, p, p), angles, theta).reshape(len(x), -1))
-        scramble = f(scrambled)
-        rows.append({"model": model["name"], "group": model["group"], "preferred_theta_deg": np.degrees(theta),
-                     "local phase shift": invariance_index(before, local),
-                     "global phase scramble": invariance_index(before, scramble)})
-        if model["name"].endswith(first):  # one orientation: response scatter and angle sweep
-            sweeps[model["name"]] = np.array([invariance_index(before, f(local_phase_shift(
-                x.reshape(-1, p, p), np.radians(a), theta).reshape(len(x), -1))) for a in sweep])
-            examples[model["name"]] = np.stack([v[:cfg["n_plot"]] for v in (before, local, scramble)])
+    out = (compute_simulated if cfg["recordings"] == "simulated" else compute_recordings)(run, cfg, enc_cfg, images)
+    rows = out["rows"]
     run.save_csv("invariance.csv", {k: np.array([r[k] for r in rows]) for k in rows[0]})
-    run.save_npz("sweeps.npz", angles_deg=sweep, **sweeps)
-    run.save_npz("responses.npz", **examples)
-    theta0 = np.radians(pop["cells"][0]["spec"]["theta_deg"])
-    run.save_npz("example_stimuli.npz", original=x[:4].reshape(-1, p, p),
-                 local=local_phase_shift(x[:4].reshape(-1, p, p), angles[:4], theta0),
-                 scrambled=scrambled[:4].reshape(-1, p, p), angles=angles[:4])
+    x = out["stimuli"][:4]
+    angles = np.random.default_rng([run.seed, 9, 1]).uniform(0, 2 * np.pi, len(x))
+    run.save_npz("example_stimuli.npz", original=x, local=local_phase_shift(x, angles, 0.0),
+                 scrambled=phase_scramble(x, seed=run.seed), angles=angles)
     groups = {}
     for row in rows:
         groups.setdefault(row["group"], []).append(row)
@@ -118,7 +139,8 @@ def compute(run) -> None:
                    **{f"{m} min": float(np.nanmin([r[m] for r in rs])) for m in MANIPULATIONS},
                    "fraction_passing": float(np.mean([r["local phase shift"] >= threshold for r in rs]))}
                for g, rs in groups.items()}
-    run.save_json("metrics.json", {"threshold": threshold, "n_stimuli": len(x), **isa_fit, "groups": summary})
+    run.save_json("metrics.json", {"recordings": cfg["recordings"], "threshold": threshold,
+                                   "n_stimuli": int(len(out["stimuli"])), **out["extra"], "groups": summary})
 
 
 def plot_examples(stimuli: dict, path) -> None:
@@ -138,25 +160,28 @@ def plot_examples(stimuli: dict, path) -> None:
     save_figure(fig, path)
 
 
-def plot_responses(responses: dict, table: dict, path) -> None:
+def plot_responses(responses: dict, path) -> None:
+    """Responses to the original against the manipulated stimuli, one panel per model and example cell."""
+    from ..encoding.mechanism import invariance_index
+
     names = list(responses)
-    fig = new_figure(3.0 * min(3, len(names)), 2.7 * int(np.ceil(len(names) / 3)))
-    axes = np.atleast_1d(fig.subplots(int(np.ceil(len(names) / 3)), min(3, len(names)), squeeze=False).ravel())
+    n_cols = min(4, len(names))
+    n_rows = int(np.ceil(len(names) / n_cols))
+    fig = new_figure(2.6 * n_cols, 2.5 * n_rows)
+    axes = np.atleast_1d(fig.subplots(n_rows, n_cols, squeeze=False).ravel())
     for ax, name in zip(axes, names):
         before, local, scrambled = responses[name]
-        i = list(table["model"]).index(name)
-        ax.scatter(before, scrambled, s=2, alpha=0.3, color="tab:gray",
-                   label=f"global scramble (r={table['global phase scramble'][i]:.2f})", rasterized=True)
-        ax.scatter(before, local, s=2, alpha=0.3, color="tab:blue",
-                   label=f"local phase shift (r={table['local phase shift'][i]:.2f})", rasterized=True)
-        top = np.percentile(np.concatenate([before, local]), 99.5)
-        ax.plot([0, top], [0, top], "k", lw=0.7)
-        ax.set_xlim(min(0, before.min()), top)
-        ax.set_ylim(min(0, before.min()), top)
-        ax.set_title(name, fontsize=8)
-        ax.set_xlabel("response to original", fontsize=8)
-        ax.set_ylabel("response to manipulated", fontsize=8)
-        ax.legend(fontsize=6, markerscale=4, loc="upper left")
+        for after, colour, label in ((scrambled, "tab:gray", "global scramble"), (local, "tab:blue", "local phase shift")):
+            r = invariance_index(before[:, None], after[:, None])[0]
+            ax.scatter(before, after, s=2, alpha=0.3, color=colour, label=f"{label} (r={r:.2f})", rasterized=True)
+        low, top = min(0, before.min()), np.percentile(np.concatenate([before, local]), 99.5)
+        ax.plot([low, top], [low, top], "k", lw=0.7)
+        ax.set_xlim(low, top)
+        ax.set_ylim(low, top)
+        ax.set_title(name, fontsize=7)
+        ax.set_xlabel("response to original", fontsize=7)
+        ax.set_ylabel("response to manipulated", fontsize=7)
+        ax.legend(fontsize=5, markerscale=4, loc="upper left")
     for ax in axes[len(names):]:
         ax.set_axis_off()
     save_figure(fig, path)
@@ -207,49 +232,54 @@ def isa_text(metrics: dict) -> str:
 def plot(run) -> Section:
     table = run.load_csv("invariance.csv")
     metrics = run.load_json("metrics.json")
+    simulated = metrics["recordings"] == "simulated"
     paths = {n: run.figure_path(n) for n in ("stimuli", "indices", "responses", "sweep")}
     plot_examples(run.load_npz("example_stimuli.npz"), paths["stimuli"])
     plot_indices(table, metrics["threshold"], paths["indices"])
-    plot_responses(run.load_npz("responses.npz"), table, paths["responses"])
-    plot_sweep(run.load_npz("sweeps.npz"), paths["sweep"])
+    figures = [(f"{paths['indices']}.png", "Invariance index of every cell of every model under both manipulations; "
+                                           "dashed: the pass threshold.")]
+    if simulated:
+        plot_responses(run.load_npz("responses.npz"), paths["responses"])
+        plot_sweep(run.load_npz("sweeps.npz"), paths["sweep"])
+        figures += [(f"{paths['responses']}.png", "Responses to original vs manipulated stimuli, one simple and one "
+                                                   "complex cell per model."),
+                    (f"{paths['sweep']}.png", "Invariance index against a fixed phase-shift angle.")]
+    figures.append((f"{paths['stimuli']}.png", "Example stimuli: original, local phase shift, global scramble."))
     t = metrics["threshold"]
-    scramble = metrics["groups"]["energy model (ground truth)"]["global phase scramble median"]
-    rows = ["| model | n | local phase shift: median (min) | passes (index ≥ "
+    rows = ["| model: cells | n | local phase shift: median (min) | passes (index ≥ "
             f"{t:g}) | global scramble: median |", "|---|---|---|---|---|"]
     for g, s in metrics["groups"].items():
         verdict = ("passes" if s["fraction_passing"] == 1 else "falsified" if s["fraction_passing"] == 0
                    else f"{fmt(100 * s['fraction_passing'], 0)}% pass")
         rows.append(f"| {g} | {s['n_models']} | {fmt(s['local phase shift median'])} "
                     f"({fmt(s['local phase shift min'])}) | {verdict} | {fmt(s['global phase scramble median'])} |")
-    text = ("\n".join(rows) + f"\n\nIndex = correlation between a model's responses to {metrics['n_stimuli']} "
-            "held-out natural patches and to their manipulated versions. The local phase shift advances the "
-            "phase of every Fourier component along the model's preferred orientation (measured with gratings) "
-            "by a random angle per stimulus, keeping the amplitude spectrum and each local component's "
-            "envelope; an energy model must be invariant to it. The global scramble randomises all phases, "
-            "which also moves energy between locations: the ground-truth energy model's index under it is "
-            f"{fmt(scramble)} ({'below' if scramble < t else 'above'} the threshold), so the global scramble "
-            "tests a stronger claim than the energy model makes (see docs/mechanisms.md). "
-            + isa_text(metrics))
-    return Section("Phase manipulations: is the mechanism an energy model?", text, [
-        (f"{paths['indices']}.png", "Invariance index of every model under both manipulations; dashed: the "
-                                    "pass threshold."),
-        (f"{paths['responses']}.png", "Responses to original vs manipulated stimuli, for one orientation."),
-        (f"{paths['sweep']}.png", "Invariance index against a fixed phase-shift angle."),
-        (f"{paths['stimuli']}.png", "Example stimuli: original, local phase shift, global scramble."),
-    ])
+    text = ("\n".join(rows) + f"\n\nIndex = correlation between a cell's predicted responses to {metrics['n_stimuli']} "
+            f"{'held-out natural patches' if simulated else 'recorded stimuli'} and to their manipulated versions "
+            "(`effcode.encoding.phase_invariance`, which takes any fitted model of `fit_encoding_model`). The local "
+            "phase shift advances the phase of every Fourier component along the cell's preferred orientation "
+            "(measured with gratings) by a random angle per stimulus, keeping the amplitude spectrum and each local "
+            "component's envelope; an energy model must be invariant to it. The global scramble randomises all "
+            "phases, which also moves energy between locations, so it tests a stronger claim than the energy model "
+            "makes (see docs/mechanisms.md).")
+    if simulated:
+        scramble = metrics["groups"]["ground truth: complex cells"]["global phase scramble median"]
+        text += (f" The ground-truth energy model's median index under the global scramble is {fmt(scramble)} "
+                 f"({'below' if scramble < t else 'above'} the threshold). " + isa_text(metrics))
+    return Section("Phase manipulations: is the mechanism an energy model?", text, figures)
 
 
 register(Experiment(
     number="09", name="phase_scrambling", title="Mechanistic test: local phase invariance",
     description=(
-        "The fitted models of experiment 08 (same settings) and the ground-truth cells are probed with "
+        "The population models fitted in experiment 08 (same settings: GLM, CNN, efficient) and the ground-truth "
+        "cells are probed with "
         "amplitude-spectrum-preserving stimuli. The invariance index is the correlation between responses to "
         "original and manipulated stimuli; a model passes the energy-model test when its index under the local "
         "phase shift is at least `threshold`. Independent Subspace Analysis units (subspace energies learned "
         "from the same natural stimuli) are tested the same way, with single rectified ISA units as a "
         "phase-sensitive control."),
-    defaults={"n_stimuli": 5000, "threshold": 0.9, "grating_freqs": [0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4],
-              "n_orientations": 36, "sweep_angles_deg": [0, 30, 60, 90, 120, 150, 180], "isa_components": 64,
+    defaults={"recordings": "simulated", "n_stimuli": 5000, "threshold": 0.9,
+              "grating_freqs": [0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4], "n_orientations": 36, "sweep_angles_deg": [0, 30, 60, 90, 120, 150, 180], "isa_components": 64,
               "isa_subspace_size": 4, "isa_n_train": 30_000, "isa_max_iter": 2000, "isa_tol": 1e-9,
               "n_plot": 2000},
     quick={"n_stimuli": 2000, "isa_components": 32, "isa_n_train": 10_000, "n_plot": 1000},
