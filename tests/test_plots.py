@@ -244,7 +244,7 @@ MULTI_PANEL = {"property_distributions"}
 
 
 def test_every_public_plot_function_is_covered():
-    helpers = {"DEFAULT_DPI", "save_figure", "ecdf", "ringach_count_scale"}
+    helpers = {"DEFAULT_DPI", "save_figure", "ecdf", "ringach_count_scale", "ringach_count_colorbar"}
     assert set(plots.__all__) - helpers == set(PLOT_FUNCTIONS)
 
 
@@ -290,3 +290,6 @@ def test_ringach_count_scale_gives_one_colour_per_count_for_shared_colorbars():
     meshes = [ax.collections[0] for ax in axes]
     assert all(m.norm.boundaries.tolist() == scale.norm.boundaries.tolist() for m in meshes)
     np.testing.assert_array_equal(meshes[0].to_rgba(meshes[0].get_array()), meshes[1].to_rgba(meshes[1].get_array()))
+    bar = plots.ringach_count_colorbar(axes)                    # one colour bar for both panels
+    assert len(host.axes) == 3 and bar.norm.boundaries.tolist() == scale.norm.boundaries.tolist()
+    assert list(bar.get_ticks()) == list(range(0, counts.max() + 1, 5))

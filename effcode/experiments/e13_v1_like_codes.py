@@ -426,7 +426,7 @@ def training_sentence(cfg: Mapping) -> str:
 def plot_scatter_grid(units: Mapping, summary: Mapping, path) -> None:
     """One nx–ny panel per setting (rows: codes, columns: overcompleteness), resolved units of all
     seeds pooled, over Ringach's histogram."""
-    from ..plots.v1 import RINGACH_COUNT_LABEL, nxny_scatter, ringach_count_scale
+    from ..plots.v1 import nxny_scatter, ringach_count_colorbar
 
     codes = code_order(u["code"] for u in units.values())
     factors = sorted({u["factor"] for u in units.values()})
@@ -448,8 +448,7 @@ def plot_scatter_grid(units: Mapping, summary: Mapping, path) -> None:
         ax.set_xlabel("nx = σx·f (cycles)", fontsize=8)
         ax.set_ylabel("ny = σy·f (cycles)", fontsize=8)
     # every panel shades the same reference with the same scale: one colour bar for the grid
-    fig.colorbar(ringach_count_scale(), ax=[ax for ax in axes.flat if ax.get_visible()], shrink=0.5,
-                 label=RINGACH_COUNT_LABEL)
+    ringach_count_colorbar([ax for ax in axes.flat if ax.get_visible()], shrink=0.4)
     fig.suptitle("Resolved units (red) over Ringach's (2002) V1 histogram (blue, cells per bin)", fontsize=10)
     save_figure(fig, path)
 

@@ -10,7 +10,8 @@ with one another share one colour scale.
 
 from .figure import DEFAULT_DPI, save_figure
 from .filters import ecdf, filter_mosaic, r2_ecdf
-from .v1 import funnel_chart, nxny_scatter, property_distributions, ringach_count_scale, similarity_table
+from .v1 import (funnel_chart, nxny_scatter, property_distributions, ringach_count_colorbar, ringach_count_scale,
+                 similarity_table)
 
 __all__ = ["DEFAULT_DPI", "ecdf", "filter_mosaic", "funnel_chart", "nxny_scatter", "property_distributions",
-           "r2_ecdf", "ringach_count_scale", "save_figure", "similarity_table"]
+           "r2_ecdf", "ringach_count_colorbar", "ringach_count_scale", "save_figure", "similarity_table"]

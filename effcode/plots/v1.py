@@ -7,6 +7,7 @@ from typing import Mapping, Sequence
 
 import matplotlib
 import numpy as np
+from matplotlib.axes import Axes
 from matplotlib.cm import ScalarMappable
 from matplotlib.colors import BoundaryNorm
 from matplotlib.patches import Rectangle
@@ -55,16 +56,24 @@ NXNY_DISPLAY_RANGE = (0.02, 20.0)
 def ringach_count_scale() -> ScalarMappable:
     """The colour scale of Ringach's (2002) cells per (nx, ny) bin: one colour per count.
 
-    :func:`nxny_scatter` shades the reference histogram with it; a grid of panels drawn with
-    ``colorbar=False`` shares it, so one ``fig.colorbar(ringach_count_scale(), ax=axes)`` labels all.
+    :func:`nxny_scatter` shades the reference histogram with it, so a grid of panels drawn with
+    ``colorbar=False`` shares it and one :func:`ringach_count_colorbar` labels them all.
     """
     counts = v1.ringach2002_nxny_histogram().counts
     cmap = matplotlib.colormaps["Blues"]
     return ScalarMappable(norm=BoundaryNorm(np.arange(0, counts.max() + 2) - 0.5, cmap.N), cmap=cmap)
 
 
-#: Colour-bar label of :func:`ringach_count_scale`.
-RINGACH_COUNT_LABEL = "V1 simple cells per bin (Ringach 2002)"
+def ringach_count_colorbar(ax, **kwargs):
+    """One colour bar of :func:`ringach_count_scale` beside ``ax`` (an Axes or a list of them, e.g. every
+    panel of an nx–ny grid), in their figure; ``kwargs`` go to ``Figure.colorbar``.  Returns the Colorbar."""
+    axes = [ax] if isinstance(ax, Axes) else list(np.ravel(ax))
+    if not axes or not all(isinstance(a, Axes) for a in axes):
+        raise InputError("ax must be a matplotlib Axes or a non-empty list of them")
+    ref = v1.ringach2002_nxny_histogram()
+    return axes[0].figure.colorbar(ringach_count_scale(), ax=axes if len(axes) > 1 else axes[0],
+                                   label=f"V1 simple cells per bin (Ringach 2002, n = {ref.n_cells})",
+                                   ticks=np.arange(0, ref.counts.max() + 1, 5), **kwargs)
 
 
 def _p_text(p) -> str:
@@ -108,8 +117,8 @@ def nxny_scatter(nx, ny, label: str = "model", *, resolved=None, distance: float
     ax = target_axes(ax, 7.0, 6.4)
     fig = ax.figure
     scale = ringach_count_scale()
-    mesh = ax.pcolormesh(ref.nx_edges, ref.ny_edges, ref.counts.T, cmap=scale.cmap, norm=scale.norm, alpha=0.85,
-                         edgecolors="0.6", linewidth=0.4)
+    ax.pcolormesh(ref.nx_edges, ref.ny_edges, ref.counts.T, cmap=scale.cmap, norm=scale.norm, alpha=0.85,
+                  edgecolors="0.6", linewidth=0.4)
     centre_x = np.sqrt(ref.nx_edges[:-1] * ref.nx_edges[1:])
     centre_y = np.sqrt(ref.ny_edges[:-1] * ref.ny_edges[1:])
     for i, cx in enumerate(centre_x):
@@ -118,8 +127,7 @@ def nxny_scatter(nx, ny, label: str = "model", *, resolved=None, distance: float
                 ax.text(cx, cy, str(ref.counts[i, j]), ha="center", va="center", fontsize=7, color="0.1",
                         zorder=4)
     if colorbar:
-        fig.colorbar(mesh, ax=ax, label=f"{RINGACH_COUNT_LABEL}, n = {ref.n_cells}",
-                     ticks=np.arange(0, ref.counts.max() + 1, 5))
+        ringach_count_colorbar(ax)
     ax.add_patch(Rectangle((ref.nx_edges[0], ref.ny_edges[0]), ref.nx_edges[-1] - ref.nx_edges[0],
                            ref.ny_edges[-1] - ref.ny_edges[0], fill=False, edgecolor="0.2", linewidth=1.0,
                            linestyle="--", zorder=3))
