@@ -253,7 +253,7 @@ def plot_receptive_fields(erf: dict, path) -> None:
                 axes[i, j].set_title(f"depth {depth}", fontsize=8)
             if j == 0:
                 axes[i, j].set_ylabel("dilation 2^(l−1)" if d == "exponential" else f"dilation {d}", fontsize=7)
-    grid[0].colorbar(image, ax=axes, shrink=0.8, label="sqrt of mean |∂y/∂x| (shared scale)")
+    grid[0].colorbar(image, ax=axes, shrink=0.8, label="sqrt(mean |∂y/∂x| / its peak)")
     ax = grid[1].subplots()
     for d in DILATIONS:
         line, = ax.plot(depths, erf[f"effective_{d}"], "o-", label=f"effective, dilation {d}")
