@@ -150,13 +150,14 @@ def plot_examples(stimuli: dict, path) -> None:
                                         ("scrambled", "global scramble"))):
         for col in range(4):
             ax = axes[row, col]
-            img = stimuli[key][col]
-            lim = np.abs(img).max()
-            ax.imshow(img, cmap="gray", vmin=-lim, vmax=lim, interpolation="nearest")
+            # the three versions of a stimulus are compared: one grey scale per column
+            lim = max(np.abs(stimuli[k][col]).max() for k in ("original", "local", "scrambled"))
+            ax.imshow(stimuli[key][col], cmap="gray", vmin=-lim, vmax=lim, interpolation="nearest")
             ax.set_axis_off()
             if col == 0:
                 ax.set_title(label, fontsize=8, loc="left")
-    fig.suptitle("Stimuli: every version has the original's amplitude spectrum", fontsize=9)
+    fig.suptitle("Stimuli: every version has the original's amplitude spectrum (one grey scale per column)",
+                 fontsize=9)
     save_figure(fig, path)
 
 
