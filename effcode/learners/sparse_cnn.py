@@ -154,6 +154,13 @@ def energy_terms(x: torch.Tensor, a: torch.Tensor, atoms: torch.Tensor, objectiv
     return half_sq_error, penalty
 
 
+def half_energy(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Half the squared pixel values of images x on the interior ``mask``, summed over the batch and
+    divided by the number of interior pixels: the energy E of all-zero activations, in the units of
+    :func:`energy_terms`."""
+    return 0.5 * (mask * x).pow(2).sum() / mask.sum()
+
+
 def _normalised(atoms: torch.Tensor) -> torch.Tensor:
     norms = atoms.flatten(1).norm(dim=1).clamp_min(1e-12)
     return atoms / norms.view(-1, 1, 1, 1)
@@ -193,7 +200,8 @@ class SparseCNN(IterativeLearner, FilterLearner):
         decoder's synthesis functions and the encoder's first-layer filters.
     step_size_ : eta = 1/L of the final atoms (the encoder's first layer is eta·filters_).
     scale_ : RMS pixel value of the training images (units of the input).
-    history_ : dict of per-step float arrays: ``loss`` (mean E), ``reconstruction_error``
+    history_ : dict of per-step float arrays: ``loss`` (mean E), ``relative_loss`` (E relative to the
+        crops' E with all-zero activations: 1 means nothing explained), ``reconstruction_error``
         (half mean squared error per interior pixel), ``penalty`` (lam · S per interior
         pixel), ``active_fraction`` (fraction of non-zero activations).
     """
@@ -283,7 +291,7 @@ class SparseCNN(IterativeLearner, FilterLearner):
         optimizer = torch.optim.Adam([atoms], lr=self.learning_rate)
         mask = interior_mask(crop, crop, s, dev)
         n_positions = np.array([(a.shape[0] - crop + 1) * (a.shape[1] - crop + 1) for a in arrays], dtype=float)
-        history = {key: [] for key in ("loss", "reconstruction_error", "penalty", "active_fraction")}
+        history = {key: [] for key in ("loss", "relative_loss", "reconstruction_error", "penalty", "active_fraction")}
         total = self.n_steps if n_steps is None else n_steps
         checkpoints = checkpoints or self._checkpoints(None, 1)
         done = 0
@@ -316,6 +324,7 @@ class SparseCNN(IterativeLearner, FilterLearner):
             with torch.no_grad():
                 atoms.copy_(_normalised(atoms))
             history["loss"].append(loss_value)
+            history["relative_loss"].append(loss_value * self.batch_size / float(half_energy(x, mask)))
             history["reconstruction_error"].append(half_sq_error.item() / self.batch_size)
             history["penalty"].append(penalty.item() / self.batch_size)
             history["active_fraction"].append(float((a != 0).float().mean()))
@@ -326,6 +335,11 @@ class SparseCNN(IterativeLearner, FilterLearner):
 
     def _silencing_parameter(self) -> str:
         return f"lam={self.lam}" if self.objective != "topk" else "the objective"
+
+    def _loss_history(self):
+        """The loss relative to the crops' own energy: the raw loss of a few random crops varies several-fold
+        with their contrast, which would hide whether training lowers it."""
+        return self.history_.get("relative_loss", [])
 
     def _set_fitted(self, atoms: torch.Tensor, settings: _Settings):
         self._atoms = atoms
