@@ -404,8 +404,8 @@ def plot_filters(cells: dict, filters: dict, path, n: int = 6) -> None:
                 _tile(axes[row, j], filters[name][j], f"{label} {j}")
             else:
                 axes[row, j].set_axis_off()
-    fig.suptitle("Simple cells' true receptive fields and GLM filters; CNN kernels; the efficient model's filters",
-                 fontsize=8)
+    fig.suptitle("Simple cells' true receptive fields and GLM filters; CNN kernels; the efficient model's filters "
+                 "(shapes compared: each tile scaled to its own ±max, mid-grey = 0)", fontsize=8)
     save_figure(fig, path)
 
 
