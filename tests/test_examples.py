@@ -99,3 +99,28 @@ def test_sparse_cnn_transform_images_takes_images_of_different_sizes(one_torch_t
     for image, white, got in zip(images, whiten_images(images), maps):
         np.testing.assert_array_equal(got, model.transform(white[None])[0])
         assert not np.array_equal(got, model.transform(image[None])[0])   # whitening was applied
+
+
+def test_import_effcode_gives_lazy_access_to_every_public_subpackage():
+    import subprocess
+    import sys
+
+    script = """
+import sys
+import effcode
+assert "torch" not in sys.modules and "effcode.gabor" not in sys.modules, "import effcode must stay light"
+names = ("data", "learners", "objectives", "gabor", "v1", "encoding", "plots")
+assert set(names) <= set(dir(effcode))
+for name in names:
+    module = getattr(effcode, name)
+    assert module is sys.modules["effcode." + name]
+assert effcode.gabor.fit_gabors and effcode.learn_filters is effcode.learners.learn_filters
+try:
+    effcode.nonexistent
+except AttributeError as error:
+    assert "nonexistent" in str(error)
+else:
+    raise AssertionError("an unknown attribute must raise AttributeError")
+"""
+    result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
