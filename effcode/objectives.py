@@ -71,7 +71,7 @@ class Objective:
 
 @OBJECTIVES.register("l1")
 class L1(Objective):
-    r"""S(a) = |a|; prox = soft threshold :math:`\operatorname{sign}(v)\max(|v| - t, 0)`, t = step·lam."""
+    r"""S(a) = :math:`|a|`; prox = soft threshold :math:`\operatorname{sign}(v)\max(|v| - t, 0)`, t = step·lam."""
 
     name = "l1"
 
@@ -135,7 +135,7 @@ class Cauchy(Objective):
     descends monotonically to the largest (when a root lies in the other half the
     other start finds it).  We run ``NEWTON_STEPS`` = 12 steps from both starts at
     once and keep the candidate with the lower energy.  Because S is not convex,
-    the prox jumps (from near 0 to near v) as |v| grows past a threshold.
+    the prox jumps (from near 0 to near v) as :math:`|v|` grows past a threshold.
     Computed in the input dtype, elementwise operations only.
     """
 
@@ -175,7 +175,7 @@ class Cauchy(Objective):
 class TopK(Objective):
     r"""k-winners-take-all along ``dim``: S = 0 if at most k entries of each slice are non-zero, +inf otherwise.
 
-    The prox is the projection onto that set: keep the k entries of largest |v|
+    The prox is the projection onto that set: keep the k entries of largest :math:`|v|`
     along ``dim`` and zero the rest (``lam`` and ``step`` do not enter).  ``value``
     returns 0 for codes that satisfy the constraint (what ``prox`` produces) and
     +inf otherwise; it checks along the last dimension.  Default k = 10.

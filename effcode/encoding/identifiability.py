@@ -84,8 +84,8 @@ def match_filters(a, b) -> dict[str, np.ndarray]:
 
     The pairing maximises the summed absolute cosine similarity ``|<a_j, b_perm[j]>| / (|a_j||b_perm[j]|)``
     (Hungarian algorithm).  Returns ``perm`` (K,), ``sign`` (K,) (+1/-1 so that
-    ``sign[j] * b[perm[j]]`` best matches ``a[j]``), ``matched`` (K,) the paired |cosines| and
-    ``identity`` (K,) the |cosines| of ``a[j]`` with ``b[j]`` in their stored order.
+    ``sign[j] * b[perm[j]]`` best matches ``a[j]``), ``matched`` (K,) the paired absolute cosines and
+    ``identity`` (K,) the absolute cosines of ``a[j]`` with ``b[j]`` in their stored order.
     """
     ua, ub = _unit_rows("a", a), _unit_rows("b", b)
     if ua.shape != ub.shape:

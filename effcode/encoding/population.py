@@ -232,7 +232,7 @@ def load_encoding_model(arrays, device: str = "cpu") -> EncodingModel:
 
 @ENCODING_MODELS.register("glm")
 class PopulationGLM(EncodingModel):
-    """A GLM per cell: ``eta_c = w_c . x + b_c``, response ``g(eta_c)`` with the canonical link.
+    """A GLM per cell: ``eta_c = w_c · x + b_c``, response ``g(eta_c)`` with the canonical link.
 
     Minimises, per cell, the mean loss of the noise model (:mod:`.noise`) plus
     ``smoothness_c |D w_c|^2 + l2 |w_c|^2``, with ``D`` the differences between horizontally and

@@ -55,8 +55,8 @@ def phase_scramble(x, seed=0) -> np.ndarray:
 
 
 def direction_sign(shape: tuple[int, int], theta: float) -> np.ndarray:
-    """``sign(k . u)`` on the DFT grid of ``shape`` for ``u = (cos theta, sin theta)`` (x = column,
-    y = row), made exactly antisymmetric (``s(-k) = -s(k)``; 0 on the line ``k . u = 0`` and
+    """``sign(k · u)`` on the DFT grid of ``shape`` for ``u = (cos theta, sin theta)`` (x = column,
+    y = row), made exactly antisymmetric (``s(-k) = -s(k)``; 0 on the line ``k · u = 0`` and
     on self-mirrored frequencies)."""
     fy = np.fft.fftfreq(shape[0])[:, None]
     fx = np.fft.fftfreq(shape[1])[None, :]

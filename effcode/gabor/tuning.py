@@ -153,7 +153,7 @@ def grating_tuning(filters, *, pixels_per_degree: float = DEFAULT_PIXELS_PER_DEG
 
     - ``preferred_orientation_deg``: angle of sum r(theta) e^{2 i theta} / 2, degrees in [0, 180),
       over the orientation curve at the preferred SF;
-    - ``circular_variance``: 1 - |sum r(theta) e^{2 i theta}| / sum r(theta) (0 sharp, 1 flat);
+    - ``circular_variance``: ``1 - |sum r(theta) e^{2 i theta}| / sum r(theta)`` (0 sharp, 1 flat);
     - ``ori_bandwidth_deg``: half-width at 1/sqrt(2) of the peak, the mean of both flanks,
       linearly interpolated (Ringach, Shapley & Hawken 2002); NaN when the curve does not drop
       that low within 90 degrees on both sides (non-selective);

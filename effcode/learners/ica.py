@@ -432,7 +432,8 @@ class ICA(WhitenedLinearLearner):
 
     FastICA: :math:`\max_W \sum_k (\mathbb{E}[\log\cosh(w_k^\top z)] - \mathbb{E}[\log\cosh\nu])^2`
     s.t. :math:`W W^\top = I`.  Infomax: :math:`\max_W \mathbb{E}[\sum_k \log p(w_k^\top z)] + \log|\det W|`,
-    :math:`p(s) = 1/(\pi\cosh s)`.  See the module docstring.
+    :math:`p(s) = 1/(\pi\cosh s)`.  See the module docstring.  The attributes are set by ``fit``
+    and live in pixel space, the space of the patches given to ``fit``.
 
     Parameters
     ----------
@@ -443,12 +444,12 @@ class ICA(WhitenedLinearLearner):
     whiten_components : PCA dimensions d' kept before ICA: an int, or a fraction of the variance in
         (0, 1] (at least K dimensions are kept).  None: 95% of the variance for FastICA; K for Infomax.
     max_iter : FastICA iterations / Infomax epochs.
-    tol : FastICA: max |1 - |w_new . w_old|| per iteration; Infomax: relative change of W per epoch.
+    tol : FastICA: max ``|1 - |w_new . w_old||`` per iteration; Infomax: relative change of W per epoch.
     learning_rate, batch_size : Infomax natural-gradient step and mini-batch size.
     log_luminance : ``fit_images`` takes the log of luminance before sampling patches.
     random_state, device, progress : seed (int), torch device, tqdm bar.
 
-    Attributes (after fit; pixel space = the space of the patches given to ``fit``)
+    Attributes
     ----------
     components_, filters_ : (K, d) unmixing filters, ``s = (x - mean_) @ filters_.T`` (per unit of
         input, so sources have unit variance); identical arrays, scikit-learn and effcode names.
@@ -456,7 +457,8 @@ class ICA(WhitenedLinearLearner):
         ``x - mean_ ~ s @ basis_``.   ``mixing_`` = ``basis_.T`` (d, K).
     explained_variance_ : (K,) ``||basis_k||^2``, variance each unit adds back (squared input units).
     negentropy_ : (K,) logcosh negentropy approximation of each source on the training data.
-    mean_ (d,), whitener_ (the fitted :class:`~effcode.data.PatchWhitener`), n_iter_, converged_.
+    mean_, whitener_, n_iter_, converged_ : the patch mean (d,), the fitted
+        :class:`~effcode.data.PatchWhitener`, the iterations made and whether they converged.
     history_ : Infomax: ``loss`` (:func:`infomax_loss` after each epoch); FastICA: empty.
     """
 

@@ -126,7 +126,7 @@ def isa_gradient_ascent(z: torch.Tensor, w: torch.Tensor, *, subspace_size: int,
     Stops when :func:`stalled` (the gain of the last ``STOP_WINDOW`` iterations is at most
     ``tol * |J|``), or when no step above 1e-12 raises J (converged at this precision).
     Returns ``(W, n_iter, converged, history)``; ``history`` holds per-iteration lists:
-    ``objective`` and ``gradient_norm`` (|G|) at the start and after each iteration, and ``step``
+    ``objective`` and ``gradient_norm`` (``|G|``) at the start and after each iteration, and ``step``
     (the accepted step sizes).  ``checkpoints`` (a :class:`~effcode.learners.training.TrainingCheckpoints`)
     saves W, the trial step and the history every few iterations and continues from a saved state with
     the result of an uninterrupted run.
@@ -185,7 +185,10 @@ def isa_gradient_ascent(z: torch.Tensor, w: torch.Tensor, *, subspace_size: int,
 
 
 class ISA(WhitenedLinearLearner):
-    """Independent Subspace Analysis of patches on PCA-whitened data.
+    r"""Independent Subspace Analysis of patches on PCA-whitened data.
+
+    The attributes are set by ``fit`` and live in pixel space, the space of the patches given to
+    ``fit``.
 
     Parameters
     ----------
@@ -202,7 +205,7 @@ class ISA(WhitenedLinearLearner):
     log_luminance : ``fit_images`` takes the log of luminance before sampling patches.
     random_state, device, progress : seed (int), torch device, tqdm bar.
 
-    Attributes (after fit; pixel space = the space of the patches given to ``fit``)
+    Attributes
     ----------
     components_, filters_ : (K, d) linear filters, unit k's output is ``(x - mean_) @ filters_[k]``
         (unit variance on the training data).  Subspace j is units ``j*m .. j*m + m - 1``.
@@ -210,10 +213,24 @@ class ISA(WhitenedLinearLearner):
     explained_variance_ : (K,) ``||basis_k||^2`` (squared input units); subspaces are ordered by
         their summed explained variance, units within a subspace by their own.
     negentropy_ : (K,) logcosh negentropy approximation of each linear output.
-    objective_ : J(W) at the end (per patch, whitened units).  mean_, whitener_, n_iter_, converged_.
+    objective_ : J(W) at the end (per patch, whitened units).
+    mean_, whitener_, n_iter_, converged_ : the patch mean (d,), the fitted
+        :class:`~effcode.data.PatchWhitener`, the iterations made and whether they converged.
     history_ : dict of per-iteration float arrays: ``objective`` (J at the start and after each
-        iteration, n_iter_ + 1 values, non-decreasing), ``gradient_norm`` (Frobenius norm of the
-        projected gradient, likewise) and ``step`` (the accepted step sizes, n_iter_ values).
+        iteration, ``n_iter_`` + 1 values, non-decreasing), ``gradient_norm`` (Frobenius norm of the
+        projected gradient, likewise) and ``step`` (the accepted step sizes, ``n_iter_`` values).
+
+    Notes
+    -----
+    With z the PCA-whitened patch (d',), W (K, d') with orthonormal rows and the units grouped
+    into subspaces :math:`S_j` of ``subspace_size`` consecutive units, ISA maximises
+
+    .. math::  J(W) = \mathbb{E}_z \sum_j -\sqrt{\varepsilon + \textstyle\sum_{i \in S_j} (w_i^\top z)^2}
+               \quad \text{s.t.}\quad W W^\top = I
+
+    (``objective_``: J per patch, whitened units).  ``transform`` returns the subspace energies
+    :math:`\sqrt{\sum_{i \in S_j} y_i^2}` (n, K/m) of the outputs y, which have unit variance
+    on the training data.
     """
 
     def __init__(self, n_components=None, *, subspace_size=2, whiten_components=None, epsilon=1e-3, max_iter=3000,

@@ -163,7 +163,7 @@ class _Network:
 
 
 class SAILnet(StreamedPatchLearner):
-    """SAILnet: spiking LIF units with local Hebbian, anti-Hebbian and homeostatic plasticity.
+    r"""SAILnet: spiking LIF units with local Hebbian, anti-Hebbian and homeostatic plasticity.
 
     See the module docstring for the dynamics, the rules and the units.
 
@@ -199,6 +199,19 @@ class SAILnet(StreamedPatchLearner):
         ``decoder_gain`` (that c), ``threshold`` (mean θ), ``lateral`` (mean W),
         ``weight_change`` (Frobenius norm of the change of Q).
     n_steps_ : plasticity steps made.
+
+    Notes
+    -----
+    SAILnet follows local plasticity rules rather than the gradient of a loss; Zylberberg et al.
+    (2011) show that the rules approximately solve
+
+    .. math::  \min_Q\ \mathbb{E}_x \lVert x - Q^\top n(x) \rVert^2 \quad \text{s.t.}\quad
+               \langle n_i \rangle = p,\quad \langle n_i n_m \rangle = p^2 \ (i \ne m),
+
+    where x is a normalised patch (``normalize``) and :math:`n(x)` (K,) the units' spike counts
+    (the module docstring gives the dynamics and the three rules).  Units: ``components_`` (Q)
+    in normalised patch units per spike, ``thresholds_`` in drive units, ``lateral_`` in drive
+    units per spike; ``transform`` returns spike counts per patch presentation.
 
     ``fit_images`` (whitened patches streamed from images, each then normalised as ``normalize``
     says; checkpoint and resume) is :meth:`effcode.learners.base.StreamedPatchLearner.fit_images`.
@@ -337,7 +350,7 @@ class SAILnet(StreamedPatchLearner):
         return out
 
     def inverse_transform(self, counts) -> np.ndarray:
-        """The linear generative model's patches (n, d) = counts @ components_, in normalised patch units."""
+        """The linear generative model's patches (n, d) = ``counts @ components_``, in normalised patch units."""
         check_is_fitted(self, "components_")
         counts = check_array("counts", counts, ndim=2, dtype=np.float32)
         if counts.shape[1] != self.components_.shape[0]:

@@ -13,10 +13,10 @@ sparse-coding energy
 .. math::  E(x, a) = \frac{1}{M}\Big[\tfrac12 \sum_{p \in \Omega}
            \big(x_p - \textstyle\sum_k (d_k * a_k)_p\big)^2 + \lambda \sum_{k, q} S(a_{k,q})\Big],
 
-with S a penalty from :mod:`effcode.objectives` (``l1``: S(a) = |a|), q running over the
+with S a penalty from :mod:`effcode.objectives` (``l1``: ``S(a) = |a|``), q running over the
 activation positions and :math:`\Omega` the *interior* of the image: pixels at least
 s - 1 from every edge, which every atom position that could cover them can reach
-(M = |Omega| = (H - 2s + 2)(W - 2s + 2) pixels).  Pixels in the border strip are
+(``M = |Omega| = (H - 2s + 2)(W - 2s + 2)`` pixels).  Pixels in the border strip are
 covered by fewer atom positions and are left out, so the edge of a crop is never
 mistaken for image structure.  The loss is therefore half the mean squared error per
 interior pixel plus lam times the penalty per interior pixel; both are dimensionless
@@ -38,7 +38,7 @@ filters are the atoms), D the transposed convolution, m the interior mask,
 * ``nonlinearity="prox"``: :math:`\phi(v) = \operatorname{prox}_{\eta\lambda S}(v)`, the
   objective's own thresholding map, ``objective.prox(v, step=eta)`` (soft threshold at
   eta·lam for ``l1``, one-sided threshold for ``nonneg_l1``, hard threshold for ``l0``,
-  the Cauchy shrinkage for ``cauchy``; for ``topk`` the k largest |v| *across channels
+  the Cauchy shrinkage for ``cauchy``; for ``topk`` the k largest ``|v|`` *across channels
   at each position* are kept);
 * ``nonlinearity="rectified"``: :math:`\phi(v) = \max(\operatorname{prox}(v), 0)`,
   non-negative activations (firing rates).
@@ -107,7 +107,7 @@ class _Settings:
 
 
 def step_size(atoms: torch.Tensor) -> float:
-    """eta = 1 / L, L = max over frequencies of sum_k |FFT(d_k)|² (largest eigenvalue of DᵀD).
+    """eta = 1 / L, L = max over frequencies of ``sum_k |FFT(d_k)|²`` (largest eigenvalue of DᵀD).
 
     ``atoms`` is (K, 1, s, s); the spectrum is sampled on an 8s x 8s grid of frequencies, which
     underestimates L by less than 1 % (measured on random atoms; the steps stay stable).
@@ -170,7 +170,7 @@ def _normalised(atoms: torch.Tensor) -> torch.Tensor:
 
 
 class SparseCNN(IterativeLearner, FilterLearner):
-    """Convolutional sparse autoencoder trained on large crops of whitened images.
+    r"""Convolutional sparse autoencoder trained on large crops of whitened images.
 
     Minimises, over the atoms, the mean over crops of
     E = [0.5 · sum over interior pixels (x - sum_k d_k * a_k)² + lam · sum S(a)] / M
@@ -198,12 +198,25 @@ class SparseCNN(IterativeLearner, FilterLearner):
     ----------
     components_, basis_, filters_ : (K, s*s) float32 unit-norm atoms (same values): the
         decoder's synthesis functions and the encoder's first-layer filters.
-    step_size_ : eta = 1/L of the final atoms (the encoder's first layer is eta·filters_).
+    step_size_ : eta = 1/L of the final atoms (the encoder's first layer is ``eta · filters_``).
     scale_ : RMS pixel value of the training images (units of the input).
     history_ : dict of per-step float arrays: ``loss`` (mean E), ``relative_loss`` (E relative to the
         crops' E with all-zero activations: 1 means nothing explained), ``reconstruction_error``
         (half mean squared error per interior pixel), ``penalty`` (lam · S per interior
         pixel), ``active_fraction`` (fraction of non-zero activations).
+
+    Notes
+    -----
+    With x a crop divided by the images' RMS (``scale_``), unit-norm atoms :math:`d_k` (s, s)
+    and activation maps :math:`a_k`, training minimises the mean over crops of
+
+    .. math::  E(x, a) = \frac{1}{M}\Big[\tfrac12 \sum_{p \in \Omega}
+               \big(x_p - \textstyle\sum_k (d_k * a_k)_p\big)^2 + \lambda \sum_{k, q} S(a_{k,q})\Big]
+
+    over the atoms, :math:`\Omega` being the crop's interior (M pixels) and a the output of
+    ``n_iter`` unrolled FISTA steps on E with the same atoms (see the module docstring).
+    ``transform`` returns the activation maps in the units of X; the atoms (``components_``)
+    are unit-norm, dimensionless.
     """
 
     def __init__(self, n_components: int = 32, *, kernel_size: int = 16, lam: float = 2.0, objective: str = "l1",

@@ -235,7 +235,7 @@ def learn_dictionary(X, n_components: int = 256, **params) -> tuple[np.ndarray, 
 
 
 class SparseCoding(StreamedPatchLearner):
-    """Sparse coding: learn an (over)complete dictionary of unit-norm atoms with sparse codes.
+    r"""Sparse coding: learn an (over)complete dictionary of unit-norm atoms with sparse codes.
 
     Minimises the mean over patches of 0.5·||x/s - D a||² + lam·S(a) (see the module
     docstring: s = ``scale_``, the data's RMS; D has unit-norm rows).
@@ -264,6 +264,18 @@ class SparseCoding(StreamedPatchLearner):
         ``reconstruction_error`` (||X - AD||² / ||X||²), ``sparsity`` (fraction of
         non-zero codes), ``dictionary_change`` (Frobenius norm of the change of D).
     n_steps_ : dictionary updates made; ``n_resampled_`` : atoms resampled so far.
+
+    Notes
+    -----
+    With patches x (d,) divided by their RMS s = ``scale_``, atoms :math:`D` (K, d) with
+    unit-norm rows and codes :math:`a` (K,), learning minimises
+
+    .. math::  \mathbb{E}_x \min_a \Big[\tfrac12 \lVert x/s - D^\top a \rVert^2
+               + \lambda \textstyle\sum_k S(a_k)\Big] \quad \text{over } D,\ \lVert D_k \rVert = 1,
+
+    with :math:`\lambda` = ``lam`` and S the ``objective``'s penalty (:math:`S(a) = |a|` for
+    ``l1``).  ``transform`` returns :math:`s\,a` (n, K), in the units of X, so that
+    ``X ≈ transform(X) @ components_``; the atoms (``components_``) are unit-norm, dimensionless.
 
     ``fit_images`` (whitened patches streamed from images, checkpoint and resume) is
     :meth:`effcode.learners.base.StreamedPatchLearner.fit_images`.
@@ -354,7 +366,7 @@ class SparseCoding(StreamedPatchLearner):
     # ----------------------------------------------------------------- using the model
 
     def transform(self, X) -> np.ndarray:
-        """Sparse codes (n, K) of X (n, d) in the units of X, so that X ≈ codes @ components_."""
+        """Sparse codes (n, K) of X (n, d) in the units of X, so that ``X ≈ codes @ components_``."""
         check_is_fitted(self, "components_")
         settings = self._trainer.settings
         data = check_array("X", X, ndim=2, dtype=np.float32)
@@ -367,7 +379,7 @@ class SparseCoding(StreamedPatchLearner):
         return codes * np.float32(self.scale_)
 
     def inverse_transform(self, codes) -> np.ndarray:
-        """Reconstructions (n, d) = codes @ components_."""
+        """Reconstructions (n, d) = ``codes @ components_``."""
         check_is_fitted(self, "components_")
         codes = check_array("codes", codes, ndim=2, dtype=np.float32)
         if codes.shape[1] != self.components_.shape[0]:
