@@ -451,15 +451,15 @@ ENCODING_DEFAULTS = {
     "recordings": "simulated", "noise": "auto", "validation_fraction": 0.2,
     "patch_size": 16, "n_train": 20_000, "n_test": 2_000, "n_repeats": 10, "n_simple": 30, "n_complex": 30,
     "position_jitter": 2.0, "freq": 0.2, "sigma": 2.5, "mean_rate": 2.0, "drive_std": 0.6,
-    "glm_smoothness": [0.003, 0.01, 0.03, 0.1, 0.3, 1.0],
-    "cnn_channels": 16, "cnn_kernel": 9, "cnn_hidden": 16, "cnn_epochs": 40, "cnn_readout_l1": [0.01],
+    "glm_smoothness": [1.0, 0.3, 0.1, 0.03, 0.01, 0.003],
+    "cnn_channels": 16, "cnn_kernel": 9, "cnn_hidden": 16, "cnn_epochs": 60, "cnn_readout_l1": [0.01],
     "efficient_method": "ica", "efficient_patch_size": 10, "efficient_n_filters": 64, "efficient_n_patches": 50_000,
     "efficient_front_end": "energy", "efficient_readout_l1": [0.001, 0.01], "efficient_epochs": 60,
     "n_bootstrap": 1000,
 }
 ENCODING_QUICK = {"n_train": 5_000, "n_test": 1_000, "n_simple": 10, "n_complex": 10, "cnn_epochs": 20,
                   "efficient_n_filters": 32, "efficient_n_patches": 20_000, "efficient_epochs": 30,
-                  "glm_smoothness": [0.01, 0.1, 1.0], "n_bootstrap": 200}
+                  "glm_smoothness": [1.0, 0.1, 0.01], "n_bootstrap": 200}
 
 register(Experiment(
     number="08", name="encoding", title="Population encoding models: GLM, CNN, efficient-coding front end",
