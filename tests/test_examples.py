@@ -1,9 +1,10 @@
 """Every Python example in README.md and docs/*.md runs as written.
 
 Each ```python block is executed in a fresh namespace, in a temporary working directory, with
-one torch thread. A block that is deliberately not runnable is fenced as ```python-norun, or
-preceded by a line ``<!-- norun: reason -->``; the reason must be given. The examples use quick
-sizes, so all of them together take seconds, not minutes.
+one torch thread. A block that is deliberately not runnable is preceded by a line
+``<!-- norun: reason -->`` (an HTML comment: the docs site renders the block as usual, whereas
+an unknown fence language would be a Sphinx warning); the reason must be given. The examples
+use quick sizes, so all of them together take seconds, not minutes.
 """
 
 import re
@@ -23,12 +24,11 @@ def python_blocks(text: str) -> list[tuple[int, str, str | None]]:
     blocks = []
     for match in FENCE.finditer(text):
         language = match["info"].strip().split()[0] if match["info"].strip() else ""
-        if language not in ("python", "python-norun", "py"):
+        if language not in ("python", "py"):
             continue
         before = text[:match.start()].rstrip("\n").rsplit("\n", 1)[-1]
         marked = NORUN.search(before)
-        reason = marked["reason"] if marked else ("fenced python-norun" if language == "python-norun" else None)
-        blocks.append((text.count("\n", 0, match.start()) + 1, match["body"], reason))
+        blocks.append((text.count("\n", 0, match.start()) + 1, match["body"], marked["reason"] if marked else None))
     return blocks
 
 
@@ -40,10 +40,8 @@ def _cases():
 
 
 def test_the_block_finder_reads_fences_and_norun_marks():
-    text = ("intro\n```python\nx = 1\n```\n```bash\nls\n```\n<!-- norun: needs a GPU -->\n```python\ny = 2\n```\n"
-            "```python-norun\nz = 3\n```\n")
-    assert python_blocks(text) == [(2, "x = 1\n", None), (9, "y = 2\n", "needs a GPU"),
-                                   (12, "z = 3\n", "fenced python-norun")]
+    text = "intro\n```python\nx = 1\n```\n```bash\nls\n```\n<!-- norun: needs a GPU -->\n```python\ny = 2\n```\n"
+    assert python_blocks(text) == [(2, "x = 1\n", None), (9, "y = 2\n", "needs a GPU")]
 
 
 def test_the_documents_hold_examples_and_marks_are_rare():
