@@ -559,10 +559,14 @@ class EfficientModel(ReadoutModel):
         self.random_state = random_state
         self.device = device
 
+    def fit(self, stimuli, responses) -> "EfficientModel":
+        self._loaded_bank = None   # load (or learn) the bank afresh: ``bank`` may have changed
+        return super().fit(stimuli, responses)
+
     def _filters(self) -> np.ndarray:
         """The bank's filters (K, k, k), loaded or learned once per fit."""
-        if getattr(self, "_bank_filters", None) is not None:
-            return self._bank_filters
+        if getattr(self, "_loaded_bank", None) is not None:
+            return self._loaded_bank
         from pathlib import Path
 
         from ..learners import FilterBank, learn_filters
@@ -576,8 +580,8 @@ class EfficientModel(ReadoutModel):
             bank = learn_filters(bank, self.bank_source, n_filters=self.bank_n_filters,
                                  patch_size=self.bank_patch_size, seed=self.random_state, device=self.device)
         filters = bank.filters if isinstance(bank, FilterBank) else bank
-        self._bank_filters = check_array("bank filters", filters, ndim=3)
-        return self._bank_filters
+        self._loaded_bank = check_array("bank filters", filters, ndim=3)
+        return self._loaded_bank
 
     def parameters_per_cell(self, image_shape):
         check_choice("front_end", self.front_end, ("rectified", "energy", "subunit"))

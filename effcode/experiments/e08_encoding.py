@@ -76,7 +76,7 @@ def simulated_data(run, cfg: dict, images) -> dict:
             "test_trials": rng.poisson(test_rate, size=(cfg["n_repeats"], *test_rate.shape)).astype(np.float64)}
 
 
-def true_response(cells, patch_size: int):
+def true_response(cells):
     """The ground-truth population as a model: images (n, p, p) -> rates (n, cells)."""
     return lambda images: np.stack([c.rate(np.asarray(images).reshape(len(images), -1)) for c in cells], axis=1)
 

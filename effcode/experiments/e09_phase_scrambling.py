@@ -81,7 +81,7 @@ def compute_simulated(run, cfg: dict, enc_cfg: dict, images) -> dict:
     x = pop["test_images"][:cfg["n_stimuli"]]
     kinds = np.array([f"{s['kind']} cells" for s in pop["specs"]])
     first = {kind: int(np.flatnonzero(kinds == kind)[0]) for kind in np.unique(kinds)}
-    models = {"truth": true_response([e["cell"] for e in pop["cells"]], enc_cfg["patch_size"]), **pop["models"]}
+    models = {"truth": true_response([e["cell"] for e in pop["cells"]]), **pop["models"]}
     rows, sweeps, examples = [], {}, {}
     for name, model in models.items():
         result = phase_invariance(model, x, keep_responses=True, **probe(cfg, run.seed))
