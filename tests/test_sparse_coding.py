@@ -38,7 +38,7 @@ def matched_cosines(learned, true):
 # ------------------------------------------------------------------ inference
 
 
-@pytest.mark.parametrize("method", ["fista", "ista", "lca"])
+@pytest.mark.parametrize("method", ["fista", "ista", "lca", "active_set"])
 def test_sparse_encode_matches_the_lasso_solution(method):
     rng = np.random.default_rng(0)
     dictionary = rng.standard_normal((48, 32))
@@ -55,6 +55,38 @@ def test_sparse_encode_matches_the_lasso_solution(method):
         return 0.5 * np.sum((X - a @ dictionary) ** 2) + lam * np.sum(np.abs(a))
 
     assert energy(codes) <= energy(reference) * (1 + 1e-5)
+
+
+@pytest.mark.parametrize("objective_name", ["l1", "nonneg_l1"])
+@pytest.mark.parametrize("active_size", [4, 16])
+def test_active_set_inference_gives_the_fista_codes(objective_name, active_size):
+    """Random overcomplete dictionaries: the active-set solver returns plain FISTA's minimiser (both run
+    to a tight tolerance), also when the first candidate sets (4 atoms) miss part of the support, so
+    that the optimality check must add atoms or hand the patch to full FISTA."""
+    from effcode.learners import inference
+    from effcode.objectives import make_objective
+
+    rng = np.random.default_rng(3)
+    dictionary = torch.tensor(rng.standard_normal((96, 32)))
+    dictionary /= dictionary.norm(dim=1, keepdim=True)
+    X = torch.tensor(rng.standard_normal((200, 32)))
+    objective = make_objective(objective_name, 0.4)
+    reference, _ = inference.solve(X, dictionary, objective, n_iter=5000, tol=1e-10)
+    codes, _ = inference.solve_active_set(X, dictionary, objective, n_iter=5000, tol=1e-10,
+                                          active_size=active_size)
+    assert 4 <= (reference != 0).sum(dim=1).float().mean() < 32       # sparse, but more than 4 atoms per patch
+    torch.testing.assert_close(codes, reference, atol=2e-5, rtol=1e-4)
+    clear = reference.abs() > 1e-4        # the same atoms are active (away from numerical zeros)
+    assert torch.equal((codes != 0)[clear], (reference != 0)[clear])
+    assert not ((codes != 0) & (reference == 0) & (codes.abs() > 1e-4)).any()
+
+
+def test_active_set_inference_refuses_non_convex_objectives():
+    X, atoms = sparse_data(16, 8, 64)
+    with pytest.raises(InputError, match="active_set.*l1"):
+        SparseCoding(8, inference="active_set", objective="l0").fit(X)
+    with pytest.raises(InputError, match="active_set"):
+        sparse_encode(X, atoms, lam=0.1, objective="cauchy", inference_method="active_set")
 
 
 def test_chunked_inference_equals_one_pass(monkeypatch):

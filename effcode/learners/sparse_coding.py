@@ -97,6 +97,9 @@ def _check_settings(*, lam, objective, objective_params, inference_method, n_ite
         raise InputError(f"objective_params must be a dict or None, got {type(objective_params).__name__}")
     if resample_after is not None:
         resample_after = check_int("resample_after", resample_after, minimum=1)
+    if inference_method == "active_set" and objective not in inference.ACTIVE_SET_OBJECTIVES:
+        raise InputError(f"inference='active_set' needs a convex sparse objective, one of "
+                         f"{list(inference.ACTIVE_SET_OBJECTIVES)}; got objective={objective!r} (use 'fista')")
     return _Settings(
         objective=make_objective(objective, lam, **(objective_params or {})),
         inference=check_choice("inference", inference_method, inference.METHODS),
@@ -246,7 +249,9 @@ class SparseCoding(StreamedPatchLearner):
     lam : sparsity weight, for unit-RMS patches.
     objective : penalty name from ``effcode.objectives.OBJECTIVES``; ``objective_params``
         its extra parameters (``{"sigma": 1.0}`` for ``cauchy``, ``{"k": 10}`` for ``topk``).
-    inference : ``"fista"``, ``"ista"`` or ``"lca"``; ``n_iter`` its maximum iterations and
+    inference : ``"fista"``, ``"ista"``, ``"lca"`` or ``"active_set"`` (FISTA on a few candidate atoms
+        per patch with an optimality check on all of them: the same codes, for ``l1`` and ``nonneg_l1``;
+        see :func:`effcode.learners.inference.solve_active_set`); ``n_iter`` its maximum iterations and
         ``tol`` its stopping tolerance (relative change of the codes).
     learning_rate : step of the energy-scaled dictionary update (dimensionless).
     batch_size : patches per dictionary update; ``n_steps`` updates made by ``fit`` and
