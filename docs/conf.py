@@ -47,6 +47,7 @@ exclude_patterns = ["_build", "api/_templates", "auto_examples/*.ipynb", "auto_e
 
 # --- the user guide: Markdown pages -------------------------------------------------------
 myst_heading_anchors = 3            # "## Sources" can be linked as data.md#sources
+myst_enable_extensions = ["dollarmath"]   # the $$ ... $$ equations of objectives.md
 
 # --- the API reference ----------------------------------------------------------------------
 autosummary_generate = True
