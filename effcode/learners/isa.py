@@ -190,9 +190,6 @@ class ISA(WhitenedLinearLearner):
     The attributes are set by ``fit`` and live in pixel space, the space of the patches given to
     ``fit``.
 
-    The attributes are set by ``fit`` and live in pixel space, the space of the patches given to
-    ``fit``.
-
     Parameters
     ----------
     n_components : number of linear units K, a multiple of ``subspace_size`` (None: the whitened
