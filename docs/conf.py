@@ -14,8 +14,8 @@ import os
 import sys
 from pathlib import Path
 
-# The gallery's examples train small models; one thread keeps the build time predictable and the
-# figures identical from machine to machine. Set before any extension imports numpy or torch.
+# The gallery's examples train small models; one thread keeps the build time predictable on a
+# shared CI machine. Set before any extension imports numpy or torch.
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("MKL_NUM_THREADS", "1")
 
@@ -42,8 +42,7 @@ extensions = [
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
 root_doc = "index"
 templates_path = ["api/_templates"]
-exclude_patterns = ["_build", "api/_templates", "auto_examples/*.ipynb", "auto_examples/*.py",
-                    "auto_examples/*.zip", "auto_examples/*.md5", "auto_examples/*.json"]
+exclude_patterns = ["_build", "api/_templates"]
 
 # --- the user guide: Markdown pages -------------------------------------------------------
 myst_heading_anchors = 3            # "## Sources" can be linked as data.md#sources
@@ -83,12 +82,12 @@ sphinx_gallery_conf = {
     "show_memory": False,
     "show_signature": False,
     "min_reported_time": 1,
+    "capture_repr": (),                 # print() what matters; no reprs of returned Axes
 }
 
 # --- HTML -----------------------------------------------------------------------------------
 html_theme = "alabaster"
 html_title = f"effcode {release}"
-html_static_path = []
 
 
 def setup(app):
