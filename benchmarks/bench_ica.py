@@ -74,10 +74,8 @@ def picard_or_none():
 
 
 def contenders(Z, X, W0, k, device, picard):
-    """{(task, implementation): fn() -> (unmixing in the shared whitened space (K, K), n_iter, converged)}.
-
-    ``whitening`` (set by the caller's closure) maps the end-to-end pixel-space unmixing matrices into
-    the shared whitened space so that all solutions can be compared."""
+    """{(task, implementation): fn() -> (unmixing matrix, n_iter, converged)}: (K, K) in the shared whitened
+    space for ``core``, (K, d) in pixel space for ``end-to-end`` (the caller maps it into the whitened space)."""
     z_t, w0_t = torch.from_numpy(Z).to(device), torch.from_numpy(W0).to(device)
 
     def sk_core():
@@ -114,7 +112,8 @@ def contenders(Z, X, W0, k, device, picard):
     table = {("core", "sklearn FastICA"): sk_core, ("core", "effcode fastica"): effcode_core}
     if picard is not None:
         table[("core", "picard ortho")] = picard_core
-    table.update({("end-to-end", "sklearn FastICA"): sk_full, ("end-to-end", "effcode fastica"): effcode_full("fastica")})
+    table[("end-to-end", "sklearn FastICA")] = sk_full
+    table[("end-to-end", "effcode fastica")] = effcode_full("fastica")
     if picard is not None:
         table[("end-to-end", "picard ortho")] = picard_full
     table[("end-to-end", "effcode infomax")] = effcode_full("infomax")

@@ -101,8 +101,10 @@ def run(name, train, test, k, seed, max_seconds):
             break
         elapsed += time.perf_counter() - start
         rows.append((patches, elapsed, held_out_objective(dictionary, test), np.array(dictionary)))
-        if len(rows) > LEVEL_CHECKPOINTS and rows[-1 - LEVEL_CHECKPOINTS][2] - rows[-1][2] < LEVEL_TOLERANCE * rows[-1][2]:
-            break
+        if len(rows) > LEVEL_CHECKPOINTS:
+            recent_gain = rows[-1 - LEVEL_CHECKPOINTS][2] - rows[-1][2]
+            if recent_gain < LEVEL_TOLERANCE * rows[-1][2]:
+                break     # levelled off
     return rows
 
 

@@ -163,7 +163,7 @@ def _lca(correlations, gram, objective, step, n_iter, tol, init, check_every):
 
 
 def solve_active_set(X: torch.Tensor, dictionary: torch.Tensor, objective, *, n_iter: int = 100, tol: float = 1e-4,
-                     active_size: int = 32, max_rounds: int = 3, check_every: int = 5) -> tuple[torch.Tensor, int]:
+                     active_size: int = 32, max_rounds: int = 5, check_every: int = 5) -> tuple[torch.Tensor, int]:
     r"""Sparse codes A (B, K) of X (B, d) by FISTA restricted to a small active set of atoms per patch.
 
     The same minimiser as :func:`solve` with ``method="fista"`` (for the convex penalties in
