@@ -81,6 +81,22 @@ def test_active_set_inference_gives_the_fista_codes(objective_name, active_size)
     assert not ((codes != 0) & (reference == 0) & (codes.abs() > 1e-4)).any()
 
 
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_active_set_inference_on_cuda_matches_cpu():
+    from effcode.learners import inference
+    from effcode.objectives import make_objective
+
+    rng = np.random.default_rng(4)
+    dictionary = torch.tensor(rng.standard_normal((128, 64)), dtype=torch.float32)
+    dictionary /= dictionary.norm(dim=1, keepdim=True)
+    X = torch.tensor(rng.standard_normal((300, 64)), dtype=torch.float32)
+    objective = make_objective("l1", 0.5)
+    cpu, _ = inference.solve_active_set(X, dictionary, objective, n_iter=2000, tol=1e-6, active_size=8)
+    gpu, _ = inference.solve_active_set(X.cuda(), dictionary.cuda(), objective, n_iter=2000, tol=1e-6, active_size=8)
+    torch.testing.assert_close(gpu.cpu(), cpu, atol=1e-3, rtol=1e-3)
+
+
 def test_active_set_inference_refuses_non_convex_objectives():
     X, atoms = sparse_data(16, 8, 64)
     with pytest.raises(InputError, match="active_set.*l1"):
