@@ -34,13 +34,16 @@ def markdown_table(table: dict) -> str:
     return "\n".join(rows)
 
 
-def publish(name: str, table: dict, *, title: str, notes: str = "", device: str = "cpu",
+def publish(name: str, table: dict, *, title: str, notes: str = "", headline: str = "", device: str = "cpu",
             folder: Path = FOLDER) -> str:
-    """Write the benchmark's CSV and record, rebuild the README, and return the markdown table."""
+    """Write the benchmark's CSV and record, rebuild the README, and return the markdown table.
+
+    ``headline``: one sentence with the measured ratio, printed in bold above the table."""
     text = markdown_table(table)
     write_csv(folder / f"{name}.csv", table)
     write_json(folder / f"{name}.json", {
-        "title": title, "notes": notes, "table": text, "date": time.strftime("%Y-%m-%d %H:%M %Z"),
+        "title": title, "notes": notes, "headline": headline, "table": text,
+        "date": time.strftime("%Y-%m-%d %H:%M %Z"),
         "command": "python " + " ".join(sys.argv),
         "hardware": hardware(device), "packages": package_versions()})
     rebuild_readme(folder)
@@ -60,7 +63,10 @@ def rebuild_readme(folder: Path = FOLDER) -> Path:
         lines += [f"## {record['title']}", "",
                   f"`{record['command']}` — {record['date']}; {hw.get('cpu')} ({hw.get('cpu_count')} cores{threads}){gpu}; "
                   f"torch {record['packages'].get('torch')}, scikit-learn {record['packages'].get('scikit-learn')}.",
-                  "", record["table"], ""]
+                  ""]
+        if record.get("headline"):
+            lines += [f"**{record['headline']}**", ""]
+        lines += [record["table"], ""]
         if record.get("notes"):
             lines += [record["notes"], ""]
     path = folder / "README.md"

@@ -120,6 +120,18 @@ def contenders(Z, X, W0, k, device, picard):
     return table
 
 
+def headline_sentence(table) -> str:
+    """The speed ratios against effcode's FastICA, per task, in one sentence (for the README)."""
+    parts = []
+    for task in ("core", "end-to-end"):
+        others = [f"{impl.split()[0]} {ratio:.2f}x ({low:.2f}-{high:.2f}x)" for t, impl, ratio, low, high in
+                  zip(table["task"], table["implementation"], table["time_over_effcode_fastica"], table["ratio_min"],
+                      table["ratio_max"]) if t == task and impl in ("sklearn FastICA", "picard ortho")]
+        parts.append(f"{task}: " + ", ".join(others))
+    return ("Time of each implementation over effcode FastICA's, median (per-repetition range): "
+            + "; ".join(parts) + ".")
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small problem, 2 repetitions (smoke test)")
@@ -179,7 +191,7 @@ def main(argv=None) -> None:
 
     table = {key: [row[key] for row in rows] for key in rows[0]}
     publish("ica", table, title="ICA: effcode against scikit-learn FastICA and Picard", folder=args.out,
-            device=args.device,
+            device=args.device, headline=headline_sentence(table),
             notes=f"{n} DC-removed {PATCH}x{PATCH} patches of the default images, K = d' = {k}, {reps} repetitions "
                   f"interleaved, effcode on {args.device}, one thread each ({torch.get_num_threads()} torch "
                   "thread, numpy BLAS limited by threadpoolctl); 'core' = the same whitened data and start "

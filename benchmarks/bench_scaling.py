@@ -114,6 +114,15 @@ def cells(k_sweep, patch_sweep, k_fixed, patch_fixed):
     return [("K", k, patch_fixed) for k in k_sweep] + [("patch", k_fixed, p) for p in patch_sweep]
 
 
+def headline_sentence(table) -> str:
+    """SPAMS's time over effcode's per cell, in one sentence (for the README)."""
+    cells_text = [f"{sweep} = {int(k if sweep == 'K' else patch)}: {ratio:.2f}x" for sweep, k, patch, method, ratio in
+                  zip(table["sweep"], table["n_components"], table["patch_size"], table["method"],
+                      table["time_over_effcode"]) if method == "spams"]
+    return "SPAMS time to quality over effcode's (above 1: effcode sooner): " + ", ".join(cells_text) + "." \
+        if cells_text else ""
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="K in {64, 128}, patch 8, 2 s per run (smoke test)")
@@ -185,7 +194,7 @@ def main(argv=None) -> None:
              f"mode=2, batch {SPAMS_BATCH}; one thread each, interleaved; {n_train} training patches per cell; "
              f"{args.reps} repetition(s). time_over_effcode = SPAMS's time over effcode's in the same cell and seed.")
     text = publish("scaling", table, title="Dictionary learning: scaling of time to quality with K and patch size",
-                   notes=notes, folder=args.out)
+                   notes=notes, headline=headline_sentence(table), folder=args.out)
     print(text)
     figure(table, args.out / "scaling.png", methods, k_fixed=grid[2], patch_fixed=grid[3])
 
