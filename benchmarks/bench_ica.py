@@ -47,7 +47,8 @@ from threadpoolctl import threadpool_limits
 
 from effcode.data import PatchWhitener, load_images
 from effcode.gabor import fit_gabors
-from effcode.learners.ica import ICA, _random_orthonormal, amari_index, fastica_symmetric, image_patches, negentropy
+from effcode.learners.ica import (ICA, SINGLE_PRECISION_TOL, _random_orthonormal, amari_index, fastica_symmetric,
+                                  image_patches, negentropy)
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -84,7 +85,8 @@ def contenders(Z, X, W0, k, device, picard):
         return model.components_, model.n_iter_, model.n_iter_ < MAX_ITER
 
     def effcode_core():
-        w, n_iter, converged = fastica_symmetric(z_t, w0_t, max_iter=MAX_ITER, tol=TOL)
+        w, n_iter, converged = fastica_symmetric(z_t, w0_t, max_iter=MAX_ITER, tol=TOL,
+                                                 single_precision=TOL >= SINGLE_PRECISION_TOL)  # as ICA runs it
         return w.cpu().numpy(), n_iter, converged
 
     def picard_core():

@@ -154,18 +154,20 @@ def _completed(checkpoints, iteration: int, training_state) -> None:
         checkpoints.completed(iteration, training_state)
 
 
-#: FastICA iterates in single precision when ``tol`` is at least this: the stopping test then stays far
-#: above float32 rounding (about 1e-7), and single-precision products and logistics run about twice
-#: as fast as double on the CPU.  Smaller tolerances iterate in the data's own precision.
+#: :class:`ICA` runs FastICA in single precision when ``tol`` is at least this: the stopping test then
+#: stays far above float32 rounding (about 1e-7), and single-precision products and logistics run about
+#: twice as fast as double on the CPU.  Smaller tolerances iterate in the data's own precision.
 SINGLE_PRECISION_TOL = 1e-5
 
 
 def fastica_symmetric(z: torch.Tensor, w: torch.Tensor, *, max_iter: int, tol: float,
-                      progress: bool = False, checkpoints=None) -> tuple[torch.Tensor, int, bool]:
+                      progress: bool = False, checkpoints=None,
+                      single_precision: bool = False) -> tuple[torch.Tensor, int, bool]:
     r"""Symmetric FastICA (logcosh) on whitened data ``z`` (n, d') from initial ``w`` (K, d').
 
     Returns ``(W, n_iter, converged)``; W has orthonormal rows and the dtype of ``w``.  See the
-    module docstring.  The iterations run in float32 when ``tol >= SINGLE_PRECISION_TOL``.
+    module docstring.  ``single_precision``: iterate in float32 (about twice as fast on the CPU; use
+    it only with ``tol >= SINGLE_PRECISION_TOL``), else in the data's dtype.
     ``checkpoints`` (a :class:`~effcode.learners.training.TrainingCheckpoints`) saves W every few
     iterations and continues from a saved one (an iteration depends on W alone, so the result is
     that of an uninterrupted run).
@@ -178,7 +180,7 @@ def fastica_symmetric(z: torch.Tensor, w: torch.Tensor, *, max_iter: int, tol: f
     are the whole remaining cost (torch's CPU logistic is also several times faster than its tanh).
     """
     out_dtype = w.dtype
-    work_dtype = torch.float32 if tol >= SINGLE_PRECISION_TOL else z.dtype
+    work_dtype = torch.float32 if single_precision else z.dtype
     n = z.shape[0]
     zt = z.T.to(work_dtype).contiguous()   # (d', n): row-major responses make per-unit reductions contiguous
     z_mean = zt.mean(dim=1)
@@ -485,7 +487,8 @@ class ICA(WhitenedLinearLearner):
         whitener, z, w0, rng = self._whiten(X, square=square, share=1.0 if square else FASTICA_SHARE)
         if algorithm == "fastica":
             w, n_iter, converged = fastica_symmetric(z, w0, max_iter=max_iter, tol=tol, progress=progress,
-                                                     checkpoints=checkpoints)
+                                                     checkpoints=checkpoints,
+                                                     single_precision=tol >= SINGLE_PRECISION_TOL)
             self.history_ = {}
         else:
             lr = check_float("learning_rate", self.learning_rate, minimum=0.0, strict_minimum=True)
