@@ -15,6 +15,7 @@ import argparse
 import logging
 import sys
 import time
+import warnings
 
 from . import __version__
 from .errors import EffcodeError
@@ -59,6 +60,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default="cpu", help="torch device: cpu (default), cuda or cuda:N")
     p.add_argument("--seed", type=int, default=None, help="random seed (default: the config's, 0)")
     p.add_argument("--no-figures", action="store_true", help="compute only; draw later with `effcode figures`")
+    p.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="run the sweep points of experiments that sweep (06, 07, 13) on the dask cluster at "
+                        "ADDRESS, e.g. tcp://host:8786; image folders are sent to the workers")
     _add_common(p)
 
     p = sub.add_parser("figures", help="redraw figures and REPORT.md from cached results",
@@ -143,21 +147,34 @@ def _with_seed(overrides: dict, seed) -> dict:
     return overrides if seed is None else {**overrides, "seed": seed}
 
 
+def _with_scheduler(exp, overrides: dict, scheduler: str | None) -> dict:
+    """``overrides`` sending ``exp``'s sweep to the dask cluster at ``scheduler`` (for experiments that
+    sweep; the others run here)."""
+    if scheduler is None or "scheduler" not in exp.defaults:
+        return overrides
+    return {**overrides, "backend": "dask", "scheduler": scheduler}
+
+
 def _cmd_run(args) -> None:
     from .experiments import get_experiment, run_experiment
     from .runs import parse_assignments
     from .validation import check_results_folder, resolve_device
 
-    overrides = parse_assignments(args.overrides)
     keys = [get_experiment(k).number for k in _expand(args.experiments)]  # fail fast on unknown numbers
+    overrides = {key: _with_scheduler(get_experiment(key), parse_assignments(args.overrides), args.scheduler)
+                 for key in keys}
     for key in keys:  # every experiment's config checked before any of them runs
-        get_experiment(key).config(quick=args.quick, overrides=_with_seed(overrides, args.seed))
+        get_experiment(key).config(quick=args.quick, overrides=_with_seed(overrides[key], args.seed))
     resolve_device(args.device)
     check_results_folder(_results_dir(args))
+    if args.scheduler is not None:
+        from .runs.sweep import connect
+
+        connect(args.scheduler).close()   # an unreachable cluster is an error before anything runs
     progress = sys.stderr.isatty() and not args.quiet
     for key in keys:
         started = time.perf_counter()
-        run = run_experiment(key, quick=args.quick, overrides=overrides, device=args.device, seed=args.seed,
+        run = run_experiment(key, quick=args.quick, overrides=overrides[key], device=args.device, seed=args.seed,
                              results_dir=_results_dir(args), progress=progress, make_figures=not args.no_figures)
         if not args.quiet:
             print(f"experiment {key}: done in {time.perf_counter() - started:.1f} s -> {run.dir}/", flush=True)
@@ -231,6 +248,11 @@ def _cmd_sweep(args) -> None:
 COMMANDS = {"list": _cmd_list, "run": _cmd_run, "figures": _cmd_figures, "sweep": _cmd_sweep}
 
 
+def _one_line_warning(message, category, filename, lineno, line=None) -> str:
+    """Warnings as one line on the command line (the code location only under --debug)."""
+    return f"effcode: warning: {message}\n"
+
+
 def _show_status_messages(quiet: bool) -> None:
     """effcode's INFO log lines (e.g. a training resuming from its checkpoint) on stderr, unless ``--quiet``."""
     handler = logging.StreamHandler(sys.stderr)
@@ -244,6 +266,8 @@ def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     _show_status_messages(quiet=getattr(args, "quiet", False))
+    if not args.debug:
+        warnings.formatwarning = _one_line_warning
     try:
         COMMANDS[args.command](args)
     except (EffcodeError, FileNotFoundError) as exc:

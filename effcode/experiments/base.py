@@ -17,6 +17,7 @@ from typing import Callable
 from ..errors import InputError
 from ..registry import Registry
 from ..runs import Run, merge_config, write_text
+from ..runs.run import folder_lock
 from ..runs.config import SHARED_KEYS, Key, check_config
 from ..validation import check_int, resolve_device
 
@@ -102,13 +103,15 @@ def run_experiment(key, *, quick: bool = False, overrides: dict | None = None, d
     config["quick"] = bool(quick)
     resolve_device(device)
     run = Run(Path(results_dir) / exp.slug, config, device=device, progress=progress)
-    run.start()
-    started = time.perf_counter()
-    exp.compute(run)
-    seconds = time.perf_counter() - started
-    run.finish(compute_seconds=round(seconds, 2), total_compute_seconds=round(seconds + run.cached_seconds, 2))
+    with run.lock():   # another run into this folder waits, so its files all come from one run
+        run.start()
+        started = time.perf_counter()
+        exp.compute(run)
+        seconds = time.perf_counter() - started
+        run.finish(compute_seconds=round(seconds, 2), total_compute_seconds=round(seconds + run.cached_seconds, 2))
+        if make_figures:
+            draw(exp, run)
     if make_figures:
-        draw(exp, run)
         write_report(results_dir)
     return run
 
@@ -129,6 +132,7 @@ def draw(exp: Experiment, run: Run) -> Section:
     section = exp.plot(run)
     figures = [[Path(p).resolve().relative_to(run.dir.resolve()).as_posix(), c] for p, c in section.figures]
     run.save_json("section.json", {"title": section.title, "text": section.text, "figures": figures})
+    run.record_artifacts("section.json")
     return section
 
 
@@ -146,7 +150,8 @@ def regenerate_figures(keys=None, *, results_dir="results") -> Path:
                          f"{results_dir}; run `effcode run NN` first")
     for exp, run in runs:
         if exp.number in wanted or not run.path("section.json").exists():
-            draw(exp, run)
+            with run.lock():
+                draw(exp, run)
     return write_report(results_dir)
 
 
@@ -199,8 +204,9 @@ def write_report(results_dir="results") -> Path:
             rel = (Path(run.dir.name) / path).as_posix()
             lines += [f"![{caption}]({rel})", "", f"*{caption}*", ""]
     out = results_dir / "REPORT.md"
-    write_text(out, "\n".join(lines))
-    _update_readme(results_dir)
+    with folder_lock(results_dir):
+        write_text(out, "\n".join(lines))
+        _update_readme(results_dir)
     return out
 
 
