@@ -211,7 +211,8 @@ def data_dir() -> Path:
     return Path(os.environ.get("EFFCODE_DATA_DIR") or pooch.os_cache("effcode")).expanduser()
 
 
-def _file_sha256(path: Path) -> str:
+def file_sha256(path: Path) -> str:
+    """SHA-256 (hex) of a file, read in 1 MiB blocks."""
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
@@ -260,7 +261,7 @@ def fetch_olshausen(fname: str = "IMAGES.mat") -> Path:
                              f"download it by hand and pass 'olshausen:/path/{fname}'") from None
     elif published:
         _verify_published(path, published)
-    sha = _file_sha256(path)
+    sha = file_sha256(path)
     if fname in records and records[fname] != sha:
         raise InputError(f"{path} has SHA-256 {sha} but {record_path} recorded {records[fname]}; "
                          "the file changed or is corrupt: delete it to download it again")

@@ -20,7 +20,6 @@ are the held-out test set (Klindt et al. 2017 used them so).
 
 from __future__ import annotations
 
-import hashlib
 import os
 import zipfile
 from dataclasses import dataclass
@@ -28,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..data.sources import file_sha256
 from ..errors import InputError
 from ..registry import Registry
 from .population import check_recordings
@@ -133,14 +133,6 @@ def antolik2016_folder() -> Path:
     return data_dir() / "antolik2016"
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _download(url: str, fname: str, folder: Path) -> Path:
     """Fetch ``url`` into ``folder/fname`` with pooch (separate so tests can replace it).  No hash is
     given to pooch: the SHA-256 is checked by :func:`fetch_antolik2016` itself."""
@@ -173,7 +165,7 @@ def fetch_antolik2016(*, confirm_sha256: str | None = None) -> Path:
         except Exception as exc:
             raise InputError(f"could not download {ANTOLIK2016_URL} into {folder}: {exc}; download it by hand, save it "
                              f"as {folder / _ANTOLIK2016_ZIP} and call fetch_antolik2016 again") from None
-    sha = _sha256(archive)
+    sha = file_sha256(archive)
     expected = ANTOLIK2016_SHA256 or confirm_sha256 or os.environ.get(ANTOLIK2016_CONFIRM_ENV)
     if expected is None:
         print(f"antolik2016: {archive} has SHA-256 {sha}")
