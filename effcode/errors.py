@@ -14,6 +14,11 @@ class InputError(EffcodeError, ValueError):
     """A user-supplied input is invalid; the message names it and what was expected."""
 
 
+class InputTypeError(InputError, TypeError):
+    """A user-supplied array holds something that is not a number (also a :class:`TypeError`, as
+    Python's own conversions raise)."""
+
+
 class DivergenceError(EffcodeError, FloatingPointError):
     """Training produced NaN or Inf; the message names the step and the likely cause."""
 

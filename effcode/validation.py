@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .errors import InputError
+from .errors import InputError, InputTypeError
 
 if TYPE_CHECKING:   # torch is imported where it is used, so that importing effcode stays light
     import torch
@@ -58,18 +58,41 @@ def check_choice(name: str, value, choices) -> str:
 
 def check_array(name: str, array, *, ndim: int | tuple[int, ...] | None = None, finite: bool = True,
                 dtype=np.float64, min_size: int = 1) -> np.ndarray:
-    """``array`` as a numeric numpy array of ``dtype``, with ``ndim`` dimensions and no NaN/Inf."""
+    """``array`` as a real numeric numpy array of ``dtype``, with ``ndim`` dimensions and no NaN/Inf.
+
+    Refused with one-line messages: scipy.sparse matrices (dense arrays expected), complex values,
+    objects that are not numbers, a 1-D array where a 2-D table is expected, and empty arrays.  A
+    2-D array is a table (n_samples, n_features) and must have at least one of each.  Arrays of
+    Python numbers (dtype object) are converted.
+    """
+    if _is_sparse(array):
+        raise InputError(f"{name} is a scipy.sparse {type(array).__name__}; sparse input is not supported, "
+                         f"expected a dense array (pass {name}.toarray())")
     try:
         arr = np.asarray(array)
     except Exception as exc:  # ragged lists and other non-arrays
         raise InputError(f"{name} must be an array, could not convert: {exc}") from None
-    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
+    if np.iscomplexobj(arr):
+        raise InputError(f"{name} has complex values (dtype {arr.dtype}): Complex data not supported; expected real "
+                         f"numbers (pass {name}.real or abs({name}))")
+    if arr.dtype == object:
+        try:
+            arr = arr.astype(np.float64)
+        except (TypeError, ValueError) as exc:
+            raise InputTypeError(f"{name} must hold numbers only; an element could not be converted: {exc}") from None
+    if not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
         raise InputError(f"{name} must be a numeric array, got dtype {arr.dtype}")
     if ndim is not None:
         allowed = (ndim,) if isinstance(ndim, int) else tuple(ndim)
         if arr.ndim not in allowed:
             shapes = " or ".join(f"{d}-D" for d in allowed)
-            raise InputError(f"{name} must be a {shapes} array, got shape {arr.shape}")
+            hint = ("; Reshape your data: X.reshape(-1, 1) if it holds one feature, X.reshape(1, -1) if it holds "
+                    "one sample" if allowed == (2,) and arr.ndim == 1 else "")
+            raise InputError(f"{name} must be a {shapes} array, got shape {arr.shape}{hint}")
+    if ndim == 2:
+        for axis, what in ((0, "sample"), (1, "feature")):
+            if arr.shape[axis] == 0:
+                raise InputError(f"{name} has 0 {what}(s) (shape={arr.shape}) while a minimum of 1 is required.")
     if arr.size < min_size:
         raise InputError(f"{name} must hold at least {min_size} value(s), got shape {arr.shape}")
     if dtype is not None:
@@ -77,6 +100,22 @@ def check_array(name: str, array, *, ndim: int | tuple[int, ...] | None = None, 
     if finite and np.issubdtype(arr.dtype, np.floating) and not np.all(np.isfinite(arr)):
         raise InputError(f"{name} contains NaN or Inf values")
     return arr
+
+
+def _is_sparse(array) -> bool:
+    """Whether ``array`` is a scipy.sparse matrix or array (scipy is imported only if it already is)."""
+    import sys
+
+    sparse = sys.modules.get("scipy.sparse")
+    return sparse is not None and sparse.issparse(array)
+
+
+def check_n_features(name: str, X: np.ndarray, n_features: int, estimator) -> None:
+    """A one-line error when the table ``X`` (n, d) does not have the ``n_features`` columns that
+    ``estimator`` was fitted on (scikit-learn's wording)."""
+    if X.shape[1] != n_features:
+        raise InputError(f"{name} has {X.shape[1]} features, but {type(estimator).__name__} is expecting "
+                         f"{n_features} features as input (the number of columns it was fitted on)")
 
 
 def resolve_device(device) -> torch.device:
@@ -97,28 +136,40 @@ def resolve_device(device) -> torch.device:
     return dev
 
 
-def check_random_state(seed) -> np.random.Generator:
-    """A numpy Generator from an int seed (or a Generator, passed through)."""
+def check_random_state(seed, name: str = "seed") -> np.random.Generator:
+    """A numpy Generator from ``seed``, as scikit-learn reads ``random_state``.
+
+    None: fresh entropy (a different result on every call); an int >= 0: a new Generator seeded with
+    it (the same result every time); a ``np.random.RandomState``: a Generator seeded from it (drawing
+    from it, so it advances); a ``np.random.Generator``: used as it is (it advances too).
+    """
+    if seed is None:
+        return np.random.default_rng()
     if isinstance(seed, np.random.Generator):
         return seed
-    return np.random.default_rng(check_int("seed", seed, minimum=0))
+    if isinstance(seed, np.random.RandomState):
+        return np.random.default_rng(seed.randint(0, 2**32, size=4, dtype=np.uint64))
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+        raise InputError(f"{name} must be None, an integer >= 0, a numpy RandomState or a numpy Generator, "
+                         f"got {seed!r} ({type(seed).__name__})")
+    return np.random.default_rng(check_int(name, seed, minimum=0))
 
 
-def check_tensor(name: str, X, device, n_features: int | None = None) -> torch.Tensor:
-    """X (numpy array or torch tensor) as a validated, non-empty float32 (n, d) tensor on ``device``;
-    ``n_features``, when given, is the number of columns required."""
+def check_tensor(name: str, X, device) -> torch.Tensor:
+    """X (numpy array or torch tensor) as a validated, non-empty, real float32 (n, d) tensor on ``device``
+    (the checks of :func:`check_array`)."""
     import torch
 
-    if isinstance(X, torch.Tensor):
-        tensor = X.detach().to(device=device, dtype=torch.float32)
-        if tensor.ndim != 2 or tensor.numel() == 0:
-            raise InputError(f"{name} must be a non-empty 2-D array, got shape {tuple(tensor.shape)}")
-        if not bool(torch.isfinite(tensor).all()):
-            raise InputError(f"{name} contains NaN or Inf values")
-    else:
-        tensor = torch.from_numpy(np.ascontiguousarray(check_array(name, X, ndim=2, dtype=np.float32))).to(device)
-    if n_features is not None and tensor.shape[1] != n_features:
-        raise InputError(f"{name} must have {n_features} columns (features), got shape {tuple(tensor.shape)}")
+    if not isinstance(X, torch.Tensor):
+        return torch.from_numpy(np.ascontiguousarray(check_array(name, X, ndim=2, dtype=np.float32))).to(device)
+    if X.is_complex():
+        raise InputError(f"{name} has complex values (dtype {X.dtype}): Complex data not supported; expected real "
+                         "numbers")
+    tensor = X.detach().to(device=device, dtype=torch.float32)
+    if tensor.ndim != 2 or tensor.numel() == 0:
+        raise InputError(f"{name} must be a non-empty 2-D array, got shape {tuple(tensor.shape)}")
+    if not bool(torch.isfinite(tensor).all()):
+        raise InputError(f"{name} contains NaN or Inf values")
     return tensor
 
 

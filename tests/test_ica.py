@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 from sklearn.base import clone
-from sklearn.exceptions import ConvergenceWarning
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
 
 from effcode.errors import InputError
 from effcode.learners.base import LEARNERS
@@ -172,10 +172,10 @@ def test_bad_input(params, X_shape, match):
 
 
 def test_transform_errors():
-    with pytest.raises(InputError, match="not fitted"):
+    with pytest.raises(NotFittedError, match="not fitted"):
         ICA(2).transform(np.zeros((3, 4)))
     model = ICA(2).fit(np.random.default_rng(0).laplace(size=(500, 4)))
-    with pytest.raises(InputError, match="4 columns"):
+    with pytest.raises(InputError, match="expecting 4 features"):
         model.transform(np.zeros((3, 5)))
     with pytest.raises(InputError, match="NaN"):
         model.transform(np.full((3, 4), np.nan))

@@ -8,7 +8,7 @@ import pytest
 import torch
 from scipy.linalg import subspace_angles
 from scipy.optimize import linear_sum_assignment
-from sklearn.exceptions import ConvergenceWarning
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
 
 from effcode.errors import InputError
 from effcode.learners.base import LEARNERS
@@ -148,7 +148,7 @@ def test_bad_input(params, match):
     X = np.random.default_rng(0).laplace(size=(200, 16))
     with pytest.raises(InputError, match=match):
         ISA(**params).fit(X)
-    with pytest.raises(InputError, match="not fitted"):
+    with pytest.raises(NotFittedError, match="not fitted"):
         ISA(4).transform(X)
 
 

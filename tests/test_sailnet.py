@@ -271,9 +271,9 @@ def test_bad_data_raise_clear_errors():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)   # two steps: no unit has spiked yet
         model = SAILnet(4, n_steps=2, batch_size=64).fit(X)
-    with pytest.raises(InputError, match="16 columns"):
+    with pytest.raises(InputError, match="expecting 16 features"):
         model.transform(X[:, :10])
-    with pytest.raises(InputError, match="16 columns"):
+    with pytest.raises(InputError, match="expecting 16 features"):
         model.partial_fit(X[:, :10])
     with pytest.raises(InputError, match="counts must have 4 columns"):
         model.inverse_transform(np.ones((2, 3)))

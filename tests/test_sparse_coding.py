@@ -269,9 +269,9 @@ def test_bad_inputs_raise_clear_errors():
     with pytest.raises(Exception, match="not fitted"):
         SparseCoding(8).transform(X)
     model = SparseCoding(8, n_steps=2, batch_size=64).fit(X)
-    with pytest.raises(InputError, match="16 columns"):
+    with pytest.raises(InputError, match="expecting 16 features"):
         model.transform(X[:, :10])
-    with pytest.raises(InputError, match="16 columns"):
+    with pytest.raises(InputError, match="expecting 16 features"):
         model.partial_fit(X[:, :10])
 
 

@@ -21,13 +21,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
+from sklearn.utils.validation import check_is_fitted
 from tqdm.auto import tqdm
 
 from ..errors import InputError
 from ..registry import Registry
 from ..runs.atomic import read_npz, write_npz
-from ..validation import check_int, check_tensor
+from ..validation import check_array, check_int, check_n_features, check_tensor
 from .training import IterativeLearner, data_fingerprint
 
 #: name -> estimator class; every class accepts ``n_components``, ``random_state`` and ``device``.
@@ -90,14 +91,32 @@ class FilterBank:
         return cls.from_arrays(read_npz(path))
 
 
-class FilterLearner(TransformerMixin, BaseEstimator):
+class FilterLearner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     """Base class of the learners: scikit-learn estimator plus the image-level entry point.
 
     Subclasses set, in ``fit``, ``filters_`` and ``basis_`` of shape (K, n_features)
     and ``components_`` (scikit-learn's name for the learner's main weights).
     They may record a per-step ``history_`` (name -> list of floats), which the
     :class:`FilterBank` keeps.
+
+    Every learner follows scikit-learn's conventions: ``random_state`` may be None, an int, a
+    ``np.random.RandomState`` or a ``np.random.Generator``; ``score(X)`` is the negative of the
+    learner's objective on X (higher is better), so model selection such as ``GridSearchCV`` needs
+    no scorer; ``get_feature_names_out()`` names the columns of ``transform``'s output
+    (``"<classname><k>"``); sparse, complex and non-numeric input is refused with a one-line error.
     """
+
+    @property
+    def _n_features_out(self) -> int:
+        """Columns of :meth:`transform`'s output: one per unit (AttributeError before ``fit``)."""
+        return self.components_.shape[0]
+
+    def _check_fitted_table(self, X, *, dtype=np.float64) -> np.ndarray:
+        """X (n, d) validated for a fitted model: real, finite, with the ``n_features_in_`` columns of fit."""
+        check_is_fitted(self, "components_")
+        X = check_array("X", X, ndim=2, dtype=dtype)
+        check_n_features("X", X, self.n_features_in_, self)
+        return X
 
     def fit_images(self, images, *, patch_size: int = 16, n_patches: int | None = None, progress: bool = False):
         """Fit from a list of 2-D luminance images using the method's default preprocessing."""
@@ -133,6 +152,11 @@ class StreamedPatchLearner(IterativeLearner, FilterLearner):
     #: the attribute that holds the training state (an object with ``settings``)
     state_attribute = "_state"
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]   # see :func:`output_dtype`
+        return tags
+
     @property
     def fit_attributes(self) -> tuple[str, ...]:
         """What a fit sets, removed before a new :meth:`fit_images`."""
@@ -164,7 +188,8 @@ class StreamedPatchLearner(IterativeLearner, FilterLearner):
             data = check_tensor("X", X, settings.device)
             self._start(data, settings)
         else:
-            data = check_tensor("X", X, state.settings.device, self.n_features_in_)
+            data = check_tensor("X", X, state.settings.device)
+            check_n_features("X", data, self.n_features_in_, self)
         self._update(data)
         return self
 
@@ -209,6 +234,12 @@ class StreamedPatchLearner(IterativeLearner, FilterLearner):
             checkpoints.completed(step, self._training_state)
         self._check_fit()
         return self
+
+
+def output_dtype(X) -> type:
+    """The float dtype a learner computing in float32 returns for the input X: float64 for float64 input
+    (scikit-learn's convention that a transformer preserves it), float32 otherwise."""
+    return np.float64 if getattr(X, "dtype", None) == np.float64 else np.float32
 
 
 def data_scale(X, learner: str) -> float:

@@ -363,10 +363,14 @@ class WhitenedLinearLearner(IterativeLearner, FilterLearner):
         Returns ``(whitener, z (n, d') tensor on the device, w0 (K, d') tensor, rng)``.
         """
         device = resolve_device(self.device)
-        rng = check_random_state(self.random_state)
+        rng = check_random_state(self.random_state, "random_state")
         X = check_array("X", X, ndim=2)
         if X.shape[0] < 2:
-            raise InputError(f"X must hold at least 2 patches (rows), got shape {X.shape}")
+            raise InputError(f"X has n_samples = {X.shape[0]}, but {type(self).__name__} needs at least 2 patches "
+                             "(rows) to estimate their covariance")
+        if X.shape[1] < multiple_of:
+            raise InputError(f"X has n_features = {X.shape[1]}, fewer than the {multiple_of} units of one subspace "
+                             f"(subspace_size); expected at least {multiple_of} columns")
         dim, k = resolve_whitening(self.whiten_components, self.n_components, X, square=square,
                                    multiple_of=multiple_of, share=share)
         whitener = PatchWhitener(kind="pca", n_components=dim).fit(X)
@@ -388,20 +392,18 @@ class WhitenedLinearLearner(IterativeLearner, FilterLearner):
         self.negentropy_ = negentropy(sources / scale)[order]
         self.mean_ = whitener.mean_
         self.whitener_ = whitener
+        self.whitened_unmixing_ = w
         self.n_features_in_ = whitener.n_features_in_
 
-    def _check_input(self, X) -> np.ndarray:
-        if not hasattr(self, "components_"):
-            raise InputError(f"{type(self).__name__} is not fitted; call fit(X) first")
-        X = check_array("X", X, ndim=2)
-        if X.shape[1] != self.n_features_in_:
-            raise InputError(f"X must have {self.n_features_in_} columns (the patch size seen in fit), "
-                             f"got shape {X.shape}")
-        return X
+    def _whitened(self, X) -> tuple[torch.Tensor, torch.Tensor]:
+        """(z, W) as float64 tensors: X (n, d) PCA-whitened by the fitted ``whitener_`` (n, d'), and the
+        unmixing matrix in that space (K, d'), ``whitened_unmixing_``."""
+        z = self.whitener_.transform(self._check_fitted_table(X))
+        return torch.from_numpy(np.asarray(z, dtype=np.float64)), torch.from_numpy(self.whitened_unmixing_)
 
     def sources(self, X):
         """Linear unit outputs (n, K), unit variance on the training data: ``(X - mean_) @ components_.T``."""
-        return (self._check_input(X) - self.mean_) @ self.components_.T
+        return (self._check_fitted_table(X) - self.mean_) @ self.components_.T
 
     def inverse_transform(self, S):
         """Patches (n, d) from unit outputs (n, K): ``S @ basis_ + mean_``."""
@@ -449,7 +451,8 @@ class ICA(WhitenedLinearLearner):
     tol : FastICA: max ``|1 - |w_new . w_old||`` per iteration; Infomax: relative change of W per epoch.
     learning_rate, batch_size : Infomax natural-gradient step and mini-batch size.
     log_luminance : ``fit_images`` takes the log of luminance before sampling patches.
-    random_state, device, progress : seed (int), torch device, tqdm bar.
+    random_state, device, progress : seed (None, an int, a numpy ``RandomState`` or ``Generator``),
+        torch device, tqdm bar.
 
     Attributes
     ----------
@@ -461,6 +464,8 @@ class ICA(WhitenedLinearLearner):
     negentropy_ : (K,) logcosh negentropy approximation of each source on the training data.
     mean_, whitener_, n_iter_, converged_ : the patch mean (d,), the fitted
         :class:`~effcode.data.PatchWhitener`, the iterations made and whether they converged.
+    whitened_unmixing_ : (K, d') W as the algorithm left it, in the whitened space (before the
+        canonical scale, sign and order of ``components_``); :meth:`score` evaluates it.
     history_ : Infomax: ``loss`` (:func:`infomax_loss` after each epoch); FastICA: empty.
     """
 
@@ -509,6 +514,24 @@ class ICA(WhitenedLinearLearner):
     def transform(self, X):
         """Source estimates (n, K), unit variance on the training data: ``(X - mean_) @ components_.T``."""
         return self.sources(X)
+
+    def score(self, X, y=None) -> float:
+        r"""The algorithm's objective on X (n, d), the quantity ``fit`` maximised: higher is better.
+
+        * FastICA: the summed negentropy approximation of the K outputs :math:`y = W z`,
+          :math:`\sum_k (\mathbb{E}[\log\cosh y_k] - \mathbb{E}[\log\cosh \nu])^2` over the patches of X
+          (dimensionless; 0 for Gaussian outputs).
+        * Infomax: the mean log-likelihood per whitened patch,
+          :math:`\mathbb{E}[\sum_k \log p(w_k^\top z)] + \log|\det W|` with :math:`p(s) = 1/(\pi\cosh s)`,
+          up to the constant :math:`-K\log\pi` (nats; minus :func:`infomax_loss`).
+
+        z are the patches of X whitened by the fitted ``whitener_`` and W is ``whitened_unmixing_``.
+        ``y`` is ignored.
+        """
+        z, w = self._whitened(X)
+        if self.algorithm == "infomax":
+            return -infomax_loss(z, w)
+        return float(negentropy((z @ w.T).numpy()).sum())
 
     def _step_size_parameter(self) -> str | None:
         """Infomax's learning rate; FastICA's fixed-point iteration has no step size to tune."""

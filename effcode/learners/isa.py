@@ -203,7 +203,8 @@ class ISA(WhitenedLinearLearner):
         ``max_iter``).  The FastICA initialisation has its own criterion (tolerance 1e-4, at most
         1000 iterations).
     log_luminance : ``fit_images`` takes the log of luminance before sampling patches.
-    random_state, device, progress : seed (int), torch device, tqdm bar.
+    random_state, device, progress : seed (None, an int, a numpy ``RandomState`` or ``Generator``),
+        torch device, tqdm bar.
 
     Attributes
     ----------
@@ -214,6 +215,8 @@ class ISA(WhitenedLinearLearner):
         their summed explained variance, units within a subspace by their own.
     negentropy_ : (K,) logcosh negentropy approximation of each linear output.
     objective_ : J(W) at the end (per patch, whitened units).
+    whitened_unmixing_ : (K, d') W in the whitened space, subspaces in the order the ascent left them
+        (before the canonical sign and order of ``components_``); :meth:`score` evaluates it.
     mean_, whitener_, n_iter_, converged_ : the patch mean (d,), the fitted
         :class:`~effcode.data.PatchWhitener`, the iterations made and whether they converged.
     history_ : dict of per-iteration float arrays: ``objective`` (J at the start and after each
@@ -272,6 +275,22 @@ class ISA(WhitenedLinearLearner):
         """None: the ascent picks its own steps (Barzilai-Borwein, halved until J rises), so J never
         decreases and no step size can be too large."""
         return None
+
+    @property
+    def _n_features_out(self) -> int:
+        """Columns of :meth:`transform`'s output: one per subspace."""
+        return self.components_.shape[0] // self.subspace_size
+
+    def score(self, X, y=None) -> float:
+        r"""The objective J on X (n, d), the quantity ``fit`` maximised: higher is better.
+
+        .. math::  J = \frac1n \sum_{z} \sum_j -\sqrt{\varepsilon + \textstyle\sum_{i \in S_j} (w_i^\top z)^2},
+
+        the mean log-likelihood per patch up to a constant, z the patches of X whitened by the fitted
+        ``whitener_`` and W ``whitened_unmixing_`` (whitened units, as ``objective_``).  ``y`` is ignored.
+        """
+        z, w = self._whitened(X)
+        return subspace_objective(z @ w.T, self.subspace_size, self.epsilon)
 
     def transform(self, X):
         """Subspace energies (n, K/m): ``sqrt(sum_{i in S_j} y_i^2)`` of the linear outputs ``y = sources(X)``.

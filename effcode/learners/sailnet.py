@@ -76,7 +76,7 @@ from sklearn.utils.validation import check_is_fitted
 from ..errors import DivergenceError, InputError
 from ..validation import (check_array, check_choice, check_float, check_int, check_memory, check_random_state,
                           resolve_device)
-from .base import LEARNERS, StreamedPatchLearner, data_scale
+from .base import LEARNERS, StreamedPatchLearner, data_scale, output_dtype
 
 NORMALIZATIONS = ("patch", "global")
 
@@ -182,7 +182,8 @@ class SAILnet(StreamedPatchLearner):
         ``"global"`` (divide by the RMS of the first training batch).
     batch_size : patches per plasticity step; ``n_steps`` steps made by ``fit`` and
         (``n_steps * batch_size`` patches) by ``fit_images``.
-    random_state : seed of the initial weights and of batch order.
+    random_state : seed of the initial weights and of batch order: None, an int, a numpy
+        ``RandomState`` or ``Generator`` (scikit-learn's convention).
     device : torch device for all computation.
     progress : show a progress bar in ``fit`` / ``fit_images``.
 
@@ -277,7 +278,7 @@ class SAILnet(StreamedPatchLearner):
         check_memory(4.0 * (2 * k * k + 2 * k * d + 6 * b * k), f"SAILnet with {k} units",
                      "lower n_components (n_filters) or batch_size")
         self.scale_ = data_scale(X, "SAILnet")
-        self._rng = check_random_state(self.random_state)
+        self._rng = check_random_state(self.random_state, "random_state")
         k, d = self.n_components, X.shape[1]
         Q = self._rng.standard_normal((k, d))
         Q /= np.linalg.norm(Q, axis=1, keepdims=True)
@@ -333,21 +334,44 @@ class SAILnet(StreamedPatchLearner):
 
     # ----------------------------------------------------------------- using the model
 
-    def transform(self, X, batch_size: int = 65536) -> np.ndarray:
-        """Spike counts (n, K), float32 integers in [0, n_timesteps], of the trained network shown X (n, d)."""
-        check_is_fitted(self, "components_")
+    def _normalised_counts(self, X, batch_size: int):
+        """(normalised patches, spike counts) tensors of X (n, d), ``batch_size`` rows at a time."""
+        data = self._check_fitted_table(X, dtype=np.float32)
         net = self._network
-        data = check_array("X", X, ndim=2, dtype=np.float32)
-        if data.shape[1] != self.n_features_in_:
-            raise InputError(f"X must have {self.n_features_in_} columns (features), got shape {data.shape}")
         batch_size = check_int("batch_size", batch_size)
-        out = np.empty((data.shape[0], self.components_.shape[0]), dtype=np.float32)
         with torch.no_grad():
             for start in range(0, data.shape[0], batch_size):
                 chunk = torch.from_numpy(np.ascontiguousarray(data[start:start + batch_size]))
-                counts = net.spike_counts(self._prepare(chunk.to(net.settings.device)))
-                out[start:start + chunk.shape[0]] = counts.cpu().numpy()
-        return out
+                patches = self._prepare(chunk.to(net.settings.device))
+                yield patches, net.spike_counts(patches)
+
+    def transform(self, X, batch_size: int = 65536) -> np.ndarray:
+        """Spike counts (n, K), integers in [0, n_timesteps], of the trained network shown X (n, d)
+        (float64 for float64 X, else float32)."""
+        counts = [n.cpu().numpy() for _, n in self._normalised_counts(X, batch_size)]
+        return np.concatenate(counts).astype(output_dtype(X), copy=False)
+
+    def score(self, X, y=None, batch_size: int = 65536) -> float:
+        r"""The negative relative reconstruction error of the linear generative model on X (n, d):
+        higher is better, 0 is perfect, -1 explains nothing.
+
+        SAILnet descends no loss function (its rules are local); the quantity its learning lowers is
+        the error of decoding the normalised patches :math:`\hat X` from the spike counts N,
+
+        .. math::  -\min_g \lVert \hat X - g\, N Q \rVert^2 / \lVert \hat X \rVert^2,
+
+        with one decoding gain g for all units (the ``reconstruction_error`` of ``history_``).
+        Dimensionless.  ``y`` is ignored.
+        """
+        dot = decoded_energy = patch_energy = 0.0
+        for patches, counts in self._normalised_counts(X, batch_size):
+            decoded = (counts @ self._network.Q).double()
+            patches = patches.double()
+            dot += float((decoded * patches).sum())
+            decoded_energy += float(decoded.pow(2).sum())
+            patch_energy += float(patches.pow(2).sum())
+        explained = dot * dot / decoded_energy if decoded_energy > 0 else 0.0
+        return -(patch_energy - explained) / patch_energy if patch_energy > 0 else 0.0
 
     def inverse_transform(self, counts) -> np.ndarray:
         """The linear generative model's patches (n, d) = ``counts @ components_``, in normalised patch units."""

@@ -190,7 +190,8 @@ class SparseCNN(IterativeLearner, FilterLearner):
     learning_rate : Adam step size on the atoms (atom entries are O(1/s)).
     n_steps : training steps; ``batch_size`` crops of ``crop_size`` x ``crop_size``
         pixels per step (crop_size >= 2 * kernel_size, <= the smallest image side).
-    random_state : seed of the initial atoms and of the crops.
+    random_state : seed of the initial atoms and of the crops: None, an int, a numpy ``RandomState``
+        or ``Generator`` (scikit-learn's convention).
     device : torch device for all computation.
     progress : show a progress bar while training.
 
@@ -299,7 +300,7 @@ class SparseCNN(IterativeLearner, FilterLearner):
         if not self.scale_ > 0:
             raise InputError("the training images are all zero; expected image structure")
         images = [torch.as_tensor(a / self.scale_, dtype=torch.float32, device=dev) for a in arrays]
-        self._rng = check_random_state(self.random_state)
+        self._rng = check_random_state(self.random_state, "random_state")
         atoms = _normalised(_initial_atoms(images, self.n_components, s, self._rng)).requires_grad_(True)
         optimizer = torch.optim.Adam([atoms], lr=self.learning_rate)
         mask = interior_mask(crop, crop, s, dev)
@@ -401,25 +402,39 @@ class SparseCNN(IterativeLearner, FilterLearner):
                              f"(2 * kernel_size - 1), got shape {images.shape}")
         return images
 
+    def _encoded(self, X):
+        """(unit-RMS image (1, 1, H, W), its activations (1, K, H', W')) tensors for each image of X (n, H, W),
+        encoded with the fitted atoms and objective and the current ``n_iter``, and the interior mask."""
+        check_is_fitted(self, "components_")
+        n_iter = check_int("n_iter", self.n_iter)
+        images = self._check_images("X", X)
+        dev = self._fitted.device
+        mask = interior_mask(*images.shape[1:], self._fitted.kernel_size, dev)
+        with torch.no_grad():
+            for image in images:
+                x = torch.as_tensor(image / self.scale_, device=dev)[None, None]
+                yield x, encode(x, self._atoms, self._fitted.objective, self.step_size_, n_iter, mask,
+                                self._fitted.rectify), mask
+
     def transform(self, X) -> np.ndarray:
         """Activation maps (n, K, H - s + 1, W - s + 1), float32, units of X, of images X (n, H, W).
 
         Runs the encoder with the fitted atoms and objective and the *current* ``n_iter``
         (``set_params(n_iter=...)`` encodes with more steps than were trained).
+        ``get_feature_names_out()`` names the K maps (axis 1).
         """
-        check_is_fitted(self, "components_")
-        n_iter = check_int("n_iter", self.n_iter)
-        images = self._check_images("X", X)
-        dev = self._fitted.device
-        out = []
-        with torch.no_grad():
-            mask = interior_mask(*images.shape[1:], self._fitted.kernel_size, dev)
-            for image in images:
-                x = torch.as_tensor(image / self.scale_, device=dev)[None, None]
-                a = encode(x, self._atoms, self._fitted.objective, self.step_size_, n_iter, mask,
-                           self._fitted.rectify)
-                out.append((a[0] * self.scale_).cpu().numpy())
-        return np.stack(out)
+        return np.stack([(a[0] * self.scale_).cpu().numpy() for _, a, _ in self._encoded(X)])
+
+    def score(self, X, y=None) -> float:
+        r"""The negative mean energy per image of X (n, H, W): higher is better.
+
+        :math:`-\frac1n \sum_x E(x / s, a)`, E the training loss of the module docstring (half the squared
+        error plus lam times the penalty, per interior pixel, for unit-RMS images; s = ``scale_``) and a
+        the activations :meth:`transform` computes.  Dimensionless.  ``y`` is ignored.
+        """
+        energies = [float(sum(energy_terms(x, a, self._atoms, self._fitted.objective, mask)))
+                    for x, a, mask in self._encoded(X)]
+        return -float(np.mean(energies))
 
     def transform_images(self, images) -> list[np.ndarray]:
         """Activation maps of images of any sizes, preprocessed as :meth:`fit_images` preprocesses them.

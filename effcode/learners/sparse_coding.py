@@ -68,7 +68,7 @@ from ..objectives import OBJECTIVES, Objective, make_objective
 from ..validation import (check_array, check_choice, check_float, check_int, check_memory, check_random_state,
                           check_tensor, resolve_device)
 from . import inference
-from .base import LEARNERS, StreamedPatchLearner, data_scale
+from .base import LEARNERS, StreamedPatchLearner, data_scale, output_dtype
 
 #: the running averages of the dictionary statistics remember about min(t / WINDOW_GROWTH, MEMORY)
 #: batches at step t: a short memory while the dictionary changes fast, a longer one later
@@ -257,7 +257,8 @@ class SparseCoding(StreamedPatchLearner):
     batch_size : patches per dictionary update; ``n_steps`` updates made by ``fit`` and
         (``n_steps * batch_size`` patches) by ``fit_images``.
     resample_after : steps of disuse after which an atom is resampled (None: never).
-    random_state : seed of the initial dictionary and of batch order.
+    random_state : seed of the initial dictionary and of batch order: None, an int, a numpy
+        ``RandomState`` or ``Generator`` (scikit-learn's convention).
     device : torch device for all computation.
     progress : show a progress bar in ``fit`` / ``fit_images``.
 
@@ -326,7 +327,7 @@ class SparseCoding(StreamedPatchLearner):
         check_memory(4.0 * (k * k + 4 * k * d + 6 * b * k), f"sparse coding with {k} atoms",
                      "lower n_components (n_filters) or batch_size")
         self.scale_ = data_scale(X, "sparse coding")
-        self._rng = check_random_state(self.random_state)
+        self._rng = check_random_state(self.random_state, "random_state")
         dictionary = _initial_dictionary(self.n_components, X.shape[1], self._rng, settings.device)
         self._trainer = _Trainer(dictionary, settings)
         self.n_features_in_ = X.shape[1]
@@ -370,18 +371,35 @@ class SparseCoding(StreamedPatchLearner):
 
     # ----------------------------------------------------------------- using the model
 
-    def transform(self, X) -> np.ndarray:
-        """Sparse codes (n, K) of X (n, d) in the units of X, so that ``X ≈ codes @ components_``."""
-        check_is_fitted(self, "components_")
+    def _unit_rms_codes(self, X) -> tuple[np.ndarray, np.ndarray]:
+        """X (n, d) validated and divided by ``scale_``, and its codes (n, K), both float32."""
+        data = self._check_fitted_table(X, dtype=np.float32) / np.float32(self.scale_)
         settings = self._trainer.settings
-        data = check_array("X", X, ndim=2, dtype=np.float32)
-        if data.shape[1] != self.n_features_in_:
-            raise InputError(f"X must have {self.n_features_in_} columns (features), got shape {data.shape}")
-        codes = sparse_encode(data / self.scale_, self.components_, lam=settings.objective.lam,
-                              objective=self.objective, objective_params=self.objective_params,
-                              inference_method=self.inference, n_iter=self.n_iter, tol=self.tol,
-                              device=settings.device)
-        return codes * np.float32(self.scale_)
+        codes = sparse_encode(data, self.components_, lam=settings.objective.lam, objective=self.objective,
+                              objective_params=self.objective_params, inference_method=self.inference,
+                              n_iter=self.n_iter, tol=self.tol, device=settings.device)
+        return data, codes
+
+    def transform(self, X) -> np.ndarray:
+        """Sparse codes (n, K) of X (n, d) in the units of X, so that ``X ≈ codes @ components_``
+        (float64 for float64 X, else float32; computed in float32)."""
+        _, codes = self._unit_rms_codes(X)
+        return (codes * np.float32(self.scale_)).astype(output_dtype(X), copy=False)
+
+    def score(self, X, y=None) -> float:
+        r"""The negative mean energy per patch of X (n, d): higher is better.
+
+        .. math::  -\frac1n \sum_{x \in X} \Big[\tfrac12 \lVert x/s - D^\top a \rVert^2
+                   + \lambda \textstyle\sum_k S(a_k)\Big]
+
+        with the codes a inferred as :meth:`transform` infers them and s = ``scale_`` (the training
+        data's RMS), so the value is in the learner's unit-RMS units and comparable across models
+        fitted on the same data, e.g. by ``GridSearchCV``.  ``y`` is ignored.
+        """
+        data, codes = self._unit_rms_codes(X)
+        half_squared_error = 0.5 * float(np.square(data - codes @ self.components_, dtype=np.float64).sum())
+        penalty = float(self._trainer.settings.objective.value(torch.from_numpy(codes).double()))
+        return -(half_squared_error + penalty) / data.shape[0]
 
     def inverse_transform(self, codes) -> np.ndarray:
         """Reconstructions (n, d) = ``codes @ components_``."""

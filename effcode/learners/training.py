@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import numbers
 import warnings
 from typing import Callable
 
@@ -106,7 +107,14 @@ class IterativeLearner:
     """
 
     def _checkpoints(self, checkpoint, checkpoint_every: int, **data) -> TrainingCheckpoints:
-        """The checkpoints of a fit on ``data`` (named descriptions of the training data, e.g. image hashes)."""
+        """The checkpoints of a fit on ``data`` (named descriptions of the training data, e.g. image hashes).
+
+        Resuming replays the random draws from the parameters, so a checkpointed fit needs an integer
+        ``random_state`` (None or a generator object could not be replayed): one-line error otherwise."""
+        if checkpoint is not None and (isinstance(self.random_state, bool)
+                                       or not isinstance(self.random_state, numbers.Integral)):
+            raise InputError(f"checkpoint: resuming a {type(self).__name__} fit needs an integer random_state, got "
+                             f"{type(self.random_state).__name__}; give random_state=<int> or no checkpoint")
         params = {key: value for key, value in self.get_params().items() if key != "progress"}
         fingerprint = repr(sorted({**params, **data}.items()))
         return TrainingCheckpoints(self, checkpoint, checkpoint_every, fingerprint)
