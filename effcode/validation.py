@@ -155,6 +155,14 @@ def check_random_state(seed, name: str = "seed") -> np.random.Generator:
     return np.random.default_rng(check_int(name, seed, minimum=0))
 
 
+def seed_from(random_state, name: str = "random_state") -> int:
+    """An integer seed from ``random_state`` (read as :func:`check_random_state` reads it): the int
+    itself, or a number drawn from the None/RandomState/Generator, for code that seeds torch."""
+    if isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool):
+        return check_int(name, random_state, minimum=0)
+    return int(check_random_state(random_state, name).integers(2**31))
+
+
 def check_tensor(name: str, X, device) -> torch.Tensor:
     """X (numpy array or torch tensor) as a validated, non-empty, real float32 (n, d) tensor on ``device``
     (the checks of :func:`check_array`)."""

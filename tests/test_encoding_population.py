@@ -183,6 +183,24 @@ def test_the_registry_and_seeding():
     assert repeated.predict(x).shape == (300, 2)
 
 
+def test_random_state_takes_generators_as_scikit_learn_does():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(300, 10, 10))
+    y = rng.poisson(np.exp(0.3 * x[:, 4:6, 4:6].sum(axis=(1, 2)))[:, None] * [1, 2]).astype(float)
+    model = ENCODING_MODELS.get("cnn")
+
+    def fit(random_state):
+        return model(random_state=random_state, n_channels=4, hidden_channels=4, kernel_size=5, n_epochs=2).fit(x, y)
+
+    first, second = fit(np.random.RandomState(4)), fit(np.random.RandomState(4))
+    assert first.seed_ == second.seed_
+    np.testing.assert_array_equal(first.predict(x[:20]), second.predict(x[:20]))
+    assert fit(np.random.default_rng(4)).seed_ == fit(np.random.default_rng(4)).seed_
+    assert fit(7).seed_ == 7 and isinstance(fit(None).seed_, int)
+    with pytest.raises(InputError, match="random_state must be None, an integer"):
+        fit("seven")
+
+
 @pytest.mark.parametrize("change, message", [
     (lambda x, y: (x, y[:-1]), "hold 299 stimuli"),
     (lambda x, y: (x[..., 0], y), "stimuli must be a 3-D array"),

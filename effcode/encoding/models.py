@@ -15,7 +15,7 @@ from tqdm.auto import tqdm
 
 from ..errors import DivergenceError, InputError
 from ..validation import (check_array, check_choice, check_float, check_int, check_random_state,
-                          resolve_device)
+                          resolve_device, seed_from)
 
 OUTPUTS = ("exp", "softplus")
 
@@ -208,7 +208,7 @@ class PoissonCNN(BaseEstimator):
         lr = check_float("learning_rate", self.learning_rate, minimum=0.0, strict_minimum=True)
         wd = check_float("weight_decay", self.weight_decay, minimum=0.0)
         val_fraction = check_float("validation_fraction", self.validation_fraction, minimum=0.0, maximum=0.5)
-        seed = check_int("random_state", self.random_state, minimum=0)
+        seed = seed_from(self.random_state)
         device = resolve_device(self.device)
 
         order = check_random_state(seed).permutation(len(y))

@@ -34,7 +34,8 @@ from sklearn.base import BaseEstimator
 
 from ..errors import DivergenceError, InputError
 from ..registry import Registry
-from ..validation import check_array, check_choice, check_float, check_int, check_random_state, resolve_device
+from ..validation import (check_array, check_choice, check_float, check_int, check_random_state, resolve_device,
+                          seed_from)
 from .metrics import bits_per_spike_per_cell, correlation_per_cell, feve_per_cell
 from .noise import OUTPUTS, apply_output, canonical_output, choose_noise, initial_offset, loss_per_cell
 
@@ -89,6 +90,10 @@ class PopulationScores:
 class EncodingModel(BaseEstimator):
     """Base class: data checks, the validation split, standardisation, ``predict`` and ``score``.
 
+    ``random_state`` may be None, an int, a numpy ``RandomState`` or ``Generator`` (scikit-learn's
+    convention); ``seed_`` is the integer seed a fit drew from it (the validation split, the network's
+    initial weights and, for ``efficient``, the filter bank).
+
     Subclasses implement ``_fit(x_fit, y_fit, x_val, y_val)`` on standardised stimuli
     (n, 1, H, W) float tensors and trial-averaged responses (n, cells), ``_eta(x)`` (the output
     nonlinearity's input, (n, cells)), and ``parameters_per_cell(image_shape)``.
@@ -112,7 +117,8 @@ class EncodingModel(BaseEstimator):
         mean = responses.mean(axis=0) if responses.ndim == 3 else responses
         fraction = check_float("validation_fraction", self.validation_fraction, minimum=0.0, strict_minimum=True,
                                maximum=0.5)
-        order = check_random_state(check_int("seed", self.random_state, minimum=0)).permutation(len(stimuli))
+        self.seed_ = seed_from(self.random_state)
+        order = check_random_state(self.seed_).permutation(len(stimuli))
         n_val = int(round(fraction * len(stimuli)))
         val, fit = np.sort(order[:n_val]), np.sort(order[n_val:])
         n_params, what = self.parameters_per_cell(stimuli.shape[1:])
@@ -378,8 +384,8 @@ class ReadoutModel(EncodingModel):
         best, losses = None, []
         for value in grid:
             with torch.random.fork_rng(devices=[]):
-                torch.manual_seed(self.random_state)
-                generator = torch.Generator().manual_seed(self.random_state)
+                torch.manual_seed(self.seed_)
+                generator = torch.Generator().manual_seed(self.seed_)
                 network = self._build(generator).to(self.device_)
             fitted = self._train(network, float(value), x_fit, y_fit, x_val, y_val, generator)
             losses.append(fitted["val_loss"])
@@ -578,7 +584,7 @@ class EfficientModel(ReadoutModel):
             bank = FilterBank.load(bank)
         elif isinstance(bank, str):
             bank = learn_filters(bank, self.bank_source, n_filters=self.bank_n_filters,
-                                 patch_size=self.bank_patch_size, seed=self.random_state, device=self.device)
+                                 patch_size=self.bank_patch_size, seed=self.seed_, device=self.device)
         filters = bank.filters if isinstance(bank, FilterBank) else bank
         self._loaded_bank = check_array("bank filters", filters, ndim=3)
         return self._loaded_bank
