@@ -229,7 +229,10 @@ def solve_active_set(X: torch.Tensor, dictionary: torch.Tensor, objective, *, n_
 def _sub_gram(gram: torch.Tensor, support: torch.Tensor) -> torch.Tensor:
     """G[S, S] for each row's support S (b, m): a (b, m, m) tensor, gathered in one flat index."""
     rows, size = support.shape
-    flat_index = support[:, :, None] * gram.shape[0] + support[:, None, :]
+    n_atoms = gram.shape[0]
+    # 32-bit index arithmetic where K² fits (several times faster on the CPU than 64-bit)
+    support = support.to(torch.int32 if n_atoms * n_atoms < 2 ** 31 else torch.int64)
+    flat_index = support[:, :, None] * n_atoms + support[:, None, :]
     return gram.reshape(-1).index_select(0, flat_index.reshape(-1)).reshape(rows, size, size)
 
 
