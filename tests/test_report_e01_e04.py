@@ -104,7 +104,7 @@ def test_e01_summary_states_means_and_intervals_over_seeds():
 
 def test_e01_captions_say_which_seeds_a_figure_shows():
     captions = e01.figure_captions(e01_metrics())
-    assert "seed 0" in captions["basis"] and "pooled over the 3 seeds" in captions["r2_histogram"]
+    assert "seed 0" in captions["basis"] and "pooled over the 3 seeds" in captions["r2_ecdf"]
 
 
 # ----------------------------------------------------------------- experiment 02

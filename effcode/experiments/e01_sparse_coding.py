@@ -83,7 +83,7 @@ def figure_captions(metrics: dict) -> dict[str, str]:
             "training": f"Loss, reconstruction error and sparsity over training, one line per seed ({n} "
                         f"seed{'s' if n != 1 else ''}).",
             "basis_vs_gabor": f"Atoms of seed {first} beside their fitted Gabors, ordered by R².",
-            "r2_histogram": f"R² of the Gabor fits, atoms {pooled_note(n)}; dashed lines at 0.7, 0.8 and 0.9."}
+            "r2_ecdf": f"Cumulative distribution of the R² of the Gabor fits, atoms {pooled_note(n)}; dashed lines at 0.7, 0.8 and 0.9."}
 
 
 def training_curves(histories: dict, seeds: list[int], path) -> None:
@@ -121,7 +121,7 @@ def plot(run) -> Section:
                   title="Atoms (left) and fitted Gabors (right), best R² first", path=paths["basis_vs_gabor"])
     training_curves(run.load_npz("histories.npz"), metrics["seeds"], paths["training"])
     r2_ecdf({"sparse coding": np.concatenate([r2[f"r2_seed{s}"] for s in metrics["seeds"]])},
-            title="Gabor fit of the sparse-coding basis", path=paths["r2_histogram"])
+            title="Gabor fit of the sparse-coding basis", path=paths["r2_ecdf"])
     return Section("Sparse coding on natural images", summary_text(metrics),
                    [(f"{paths[name]}.png", caption) for name, caption in captions.items()])
 

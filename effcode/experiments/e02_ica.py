@@ -85,7 +85,7 @@ def figure_captions(metrics: dict) -> dict[str, str]:
                        "variance their units explain.",
             "basis": f"ICA basis functions (synthesis; columns of the mixing matrix) of seed {first}, in the same "
                      "order.",
-            "r2_histogram": f"R² of Gabor fits to the basis functions and to the filters, units {pooled_note(n)}."}
+            "r2_ecdf": f"Cumulative distribution of the R² of Gabor fits to the basis functions and to the filters, units {pooled_note(n)}."}
 
 
 def plot(run) -> Section:
@@ -102,7 +102,7 @@ def plot(run) -> Section:
                   path=paths["basis"])
     pooled = {label: np.concatenate([r2[f"r2_{population}_seed{s}"] for s in metrics["seeds"]])
               for population, label in (("basis", "basis functions"), ("filters", "filters"))}
-    r2_ecdf(pooled, title="Gabor fit of ICA basis functions and filters", path=paths["r2_histogram"])
+    r2_ecdf(pooled, title="Gabor fit of ICA basis functions and filters", path=paths["r2_ecdf"])
     return Section("ICA of natural images", summary_text(metrics),
                    [(f"{paths[name]}.png", caption) for name, caption in captions.items()])
 

@@ -106,7 +106,7 @@ def figure_captions(metrics: dict) -> dict[str, str]:
     first, n = metrics["seeds"][0], len(metrics["seeds"])
     return {"filters": f"The CNN's first-layer filters (seed {first}) beside their fitted Gabors, best R² first.",
             "reconstructions": f"Whitened crops and their reconstructions from sparse activation maps (seed {first}).",
-            "r2_histogram": f"R² of Gabor fits to the first-layer filters, filters {pooled_note(n)}."}
+            "r2_ecdf": f"Cumulative distribution of the R² of Gabor fits to the first-layer filters, filters {pooled_note(n)}."}
 
 
 def reconstruction_figure(data: dict, kernel: int, path) -> None:
@@ -141,7 +141,7 @@ def plot(run) -> Section:
                   title="First-layer filters (left) and fitted Gabors (right)", path=paths["filters"])
     reconstruction_figure(run.load_npz("reconstructions.npz"), bank.patch_shape[0], paths["reconstructions"])
     r2_ecdf({"sparse CNN layer 1": np.concatenate([r2[f"r2_seed{s}"] for s in metrics["seeds"]])},
-            title="Gabor fit of the CNN's first layer", path=paths["r2_histogram"])
+            title="Gabor fit of the CNN's first layer", path=paths["r2_ecdf"])
     return Section("Sparsity-penalised CNN", summary_text(metrics),
                    [(f"{paths[name]}.png", caption) for name, caption in captions.items()])
 

@@ -176,8 +176,8 @@ def threshold_intervals(metrics: dict) -> dict[str, dict[float, dict]]:
 
 def figure_captions(metrics: dict) -> dict[str, str]:
     n, population = len(metrics["seeds"]), POPULATION_NAMES[metrics["population"]]
-    return {"r2_histograms": f"R² of the Gabor fits for each learner (its {population}) and each control, filters "
-                             f"{pooled_note(n)}.",
+    return {"r2_ecdf": f"Cumulative distribution of the R² of the Gabor fits for each learner (its {population}) "
+                       f"and each control, filters {pooled_note(n)}.",
             "r2_fractions": "Fractions of filters with R² at or above 0.7, 0.8 and 0.9: mean over "
                             f"{n} seeds{' with 95% t-intervals' if n > 1 else ''}."}
 
@@ -209,7 +209,7 @@ def plot(run) -> Section:
               for i, label in enumerate(labels)}
     captions = figure_captions(metrics)
     paths = {name: run.figure_path(name) for name in captions}
-    r2_ecdf(pooled, title="Gabor-fit R²: learned filters and controls", path=paths["r2_histograms"])
+    r2_ecdf(pooled, title="Gabor-fit R²: learned filters and controls", path=paths["r2_ecdf"])
     threshold_bars(threshold_intervals(metrics), paths["r2_fractions"])
     return Section("Gabor-likeness across learners, with controls", summary_text(metrics),
                    [(f"{paths[name]}.png", caption) for name, caption in captions.items()])
