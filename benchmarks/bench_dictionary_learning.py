@@ -6,17 +6,18 @@ value) with the *same* objective, per patch
 
     0.5 * ||x - D^T a||^2 + lam * ||a||_1,   lam = 2.0 (effcode's default), unit-norm atoms:
 
-* ``effcode``: ``SparseCoding`` with default parameters but ``inference="active_set"`` (the same
-  codes as FISTA, computed on a few candidate atoms per patch), fed batches of the training set by
-  ``partial_fit`` (epochs in a seeded random order); ``effcode-fista``: the same with the default
-  dense FISTA inference;
+* ``effcode``: ``SparseCoding`` with its default parameters (``inference="auto"``: the active-set
+  solver, the same codes as FISTA computed on a few candidate atoms per patch; the gradient
+  dictionary update), fed batches of the training set by ``partial_fit`` (epochs in a seeded random
+  order); ``effcode-bcd``: the same with Mairal's block-coordinate dictionary update
+  (``dictionary_update="bcd"``); ``effcode-fista``: the same with dense FISTA inference;
 * ``spams``: SPAMS ``trainDL`` (Mairal et al. 2010) in penalised mode, batch size ``SPAMS_BATCH``,
   fed the same seeded epoch order (optional: ``pip install spams-bin``);
 * ``scikit-learn``: ``MiniBatchDictionaryLearning(alpha=lam, fit_algorithm="cd", batch_size=256)``,
   fed by ``partial_fit`` (its own default initialisation, n_jobs=None);
 * ``sporco``: SPORCO ``BPDNDictLearn`` (batch ADMM, the settings of SPORCO's example script), if installed.
 
-By default effcode, effcode-fista and SPAMS run (``--methods``; scikit-learn and SPORCO take minutes
+By default effcode, effcode-bcd, effcode-fista and SPAMS run (``--methods``; scikit-learn and SPORCO take minutes
 per run).  Within each repetition (seed) the methods run one after another, one thread each, and
 the table gives each method's time over effcode's per repetition (median, min, max).
 
@@ -66,7 +67,7 @@ SPAMS_BATCH = 512
 #: the records written to results/benchmarks/ (CSV, JSON and a README section): the comparison with
 #: SPAMS, and a second one whenever the slow baselines (scikit-learn, SPORCO) take part
 OUTPUT, BASELINES_OUTPUT = "dictionary_learning", "dictionary_learning_baselines"
-FAST_METHODS = {"effcode", "effcode-fista", "spams"}
+FAST_METHODS = {"effcode", "effcode-bcd", "effcode-fista", "spams"}
 R2_TARGET = 0.9
 #: a run stops once R^2 >= R2_TARGET and the held-out objective fell by less than
 #: LEVEL_TOLERANCE (relative) over the last LEVEL_CHECKPOINTS checkpoints
@@ -103,8 +104,9 @@ def median_r2(dictionary: np.ndarray) -> float:
 # Each yields (units of work done, dictionary (K, d)) every ``every`` units; the caller times the work.
 
 
-#: effcode's parameters in this benchmark (the rest are SparseCoding's defaults)
-EFFCODE_PARAMS = {"inference": "active_set"}
+#: effcode's parameters in this benchmark (none: SparseCoding's defaults), and those of its variants
+EFFCODE_PARAMS = {}
+VARIANT_PARAMS = {"effcode-bcd": {"dictionary_update": "bcd"}, "effcode-fista": {"inference": "fista"}}
 
 
 def effcode_stream(train, k, lam, seed, device, every, max_units, params=EFFCODE_PARAMS):
@@ -174,15 +176,16 @@ def sporco_stream(train, k, lam, seed, device, every, max_units):
         yield done, solver.getdict().T
 
 
-def effcode_fista_stream(train, k, lam, seed, device, every, max_units):
-    return effcode_stream(train, k, lam, seed, device, every, max_units, params={})
+def effcode_variant_stream(name):
+    def stream(train, k, lam, seed, device, every, max_units):
+        return effcode_stream(train, k, lam, seed, device, every, max_units, params=VARIANT_PARAMS[name])
+    return stream
 
 
-STREAMS = {"effcode": effcode_stream, "effcode-fista": effcode_fista_stream, "spams": spams_stream,
-           "scikit-learn": sklearn_stream,
-           "sporco": sporco_stream}
-UNITS = {"effcode": "updates", "effcode-fista": "updates", "spams": "batches", "scikit-learn": "epochs",
-         "sporco": "iterations"}
+STREAMS = {"effcode": effcode_stream, **{name: effcode_variant_stream(name) for name in VARIANT_PARAMS},
+           "spams": spams_stream, "scikit-learn": sklearn_stream, "sporco": sporco_stream}
+UNITS = {"effcode": "updates", "effcode-bcd": "updates", "effcode-fista": "updates", "spams": "batches",
+         "scikit-learn": "epochs", "sporco": "iterations"}
 
 
 def run(name, train, test, *, k, lam, seed, device, every, max_units, max_seconds, progress):
@@ -211,8 +214,8 @@ def run(name, train, test, *, k, lam, seed, device, every, max_units, max_second
     return rows
 
 
-BATCH_SIZES = {"effcode": SparseCoding().batch_size, "effcode-fista": SparseCoding().batch_size,
-               "spams": SPAMS_BATCH, "scikit-learn": 256, "sporco": "all"}
+BATCH_SIZES = {"effcode": SparseCoding().batch_size, "effcode-bcd": SparseCoding().batch_size,
+               "effcode-fista": SparseCoding().batch_size, "spams": SPAMS_BATCH, "scikit-learn": 256, "sporco": "all"}
 
 
 def times_to_quality(checkpoints, tolerance):
@@ -266,6 +269,7 @@ def headline_sentence(table) -> str:
     ratios = {method: (ratio, low, high) for method, ratio, low, high in
               zip(table["method"], table["time_over_effcode"], table["ratio_min"], table["ratio_max"])}
     names = {"spams": "SPAMS trainDL", "effcode-fista": "effcode with dense FISTA inference",
+             "effcode-bcd": "effcode with the block-coordinate dictionary update",
              "scikit-learn": "scikit-learn", "sporco": "SPORCO"}
     parts = [f"{ratio:.2f}x sooner than {names[method]} (per repetition {low:.2f}-{high:.2f}x)"
              for method, (ratio, low, high) in ratios.items() if method != "effcode"]
@@ -277,9 +281,9 @@ def main(argv=None) -> None:
     parser.add_argument("--quick", action="store_true", help="tiny sizes and budgets (runs in under a minute)")
     parser.add_argument("--device", default="cpu", help="torch device for effcode and the held-out FISTA")
     parser.add_argument("--reps", type=int, default=None, help="repetitions per method (default 3, quick 1)")
-    parser.add_argument("--methods", default="effcode,effcode-fista,spams",
-                        help="comma-separated, from effcode, effcode-fista, spams, scikit-learn, sporco (default "
-                             "effcode,effcode-fista,spams; the others take minutes per run)")
+    parser.add_argument("--methods", default="effcode,effcode-bcd,effcode-fista,spams",
+                        help="comma-separated, from effcode, effcode-bcd, effcode-fista, spams, scikit-learn, sporco "
+                             "(default effcode,effcode-bcd,effcode-fista,spams; the others take minutes per run)")
     parser.add_argument("--max-seconds", type=float, default=None,
                         help="training-time budget per run (default 600, quick 10)")
     parser.add_argument("--objective-tolerance", type=float, default=0.02)
@@ -292,12 +296,12 @@ def main(argv=None) -> None:
     lam = 2.0
     if args.quick:
         k, n_train, n_test, reps, budget = 64, 4000, 500, 1, 10.0
-        plan = {"effcode": (10, 150), "effcode-fista": (10, 150), "spams": (5, 150), "scikit-learn": (0.5, 2),
-                "sporco": (5, 10)}
+        plan = {"effcode": (10, 150), "effcode-bcd": (10, 150), "effcode-fista": (10, 150), "spams": (5, 150),
+                "scikit-learn": (0.5, 2), "sporco": (5, 10)}
     else:
         k, n_train, n_test, reps, budget = 256, 50_000, 4096, 3, 600.0
-        plan = {"effcode": (5, 1000), "effcode-fista": (5, 1000), "spams": (5, 1000), "scikit-learn": (0.25, 50),
-                "sporco": (5, 200)}
+        plan = {"effcode": (5, 1000), "effcode-bcd": (5, 1000), "effcode-fista": (5, 1000), "spams": (5, 1000),
+                "scikit-learn": (0.25, 50), "sporco": (5, 200)}
     reps = args.reps or reps
     n_train = args.n_train or n_train
     budget = args.max_seconds or budget
@@ -336,7 +340,9 @@ def main(argv=None) -> None:
              "'at stop' = the last checkpoint of a run (budget reached, or R^2 >= 0.9 and the objective "
              "levelled off: < 0.1% lower over 5 checkpoints). SPAMS trainDL: penalised mode (mode=2), "
              f"batch size {SPAMS_BATCH} (the fastest to quality of 64-1024 here), initial atoms = random training "
-             f"patches. effcode = SparseCoding defaults with {EFFCODE_PARAMS}; effcode-fista = all defaults. "
+             f"patches. effcode = SparseCoding defaults (active-set inference, gradient dictionary update); "
+             f"effcode-bcd and effcode-fista = the defaults with {VARIANT_PARAMS['effcode-bcd']} and "
+             f"{VARIANT_PARAMS['effcode-fista']}. "
              f"{n_train} training patches, K={k}, lam={lam}, {torch.get_num_threads()} torch threads, "
              f"device {args.device}.")
     headline = headline_sentence(table)

@@ -6,8 +6,8 @@ K = 256, lam = 2 on unit-RMS whitened patches of the default images):
 * K in {128, 256, 512, 1024} at 16x16 patches;
 * patch size in {8, 12, 16, 24} at K = 256.
 
-In each cell effcode ``SparseCoding`` (the main benchmark's parameters: defaults with active-set
-inference) and SPAMS ``trainDL`` (penalised mode,
+In each cell effcode ``SparseCoding`` (the main benchmark's parameters: the defaults, with
+active-set inference) and SPAMS ``trainDL`` (penalised mode,
 the main benchmark's batch size) learn from the same training patches, interleaved, one thread
 each, with checkpoints every ``CHECKPOINT_PATCHES`` patches.  Quality = held-out objective within 2%
 of the best either method reached in that cell; the median Gabor R^2 at that point is reported
@@ -189,7 +189,8 @@ def main(argv=None) -> None:
     notes = (f"Time to quality = training time (scoring excluded) until the held-out objective (0.5||x - Da||^2 + "
              f"{LAM:g}||a||_1 per unit-RMS patch, {n_test} held-out patches) is within "
              f"{100 * OBJECTIVE_TOLERANCE:g}% of the best either method reached in the cell; runs capped at "
-             f"{max_seconds:g} s of training (NaN = not reached). effcode SparseCoding defaults with {EFFCODE_PARAMS}; "
+             f"{max_seconds:g} s of training (NaN = not reached). effcode SparseCoding defaults "
+             f"(with {EFFCODE_PARAMS or 'no changes'}); "
              f"SPAMS trainDL "
              f"mode=2, batch {SPAMS_BATCH}; one thread each, interleaved; {n_train} training patches per cell; "
              f"{args.reps} repetition(s). time_over_effcode = SPAMS's time over effcode's in the same cell and seed.")
