@@ -148,3 +148,37 @@ def test_an_unknown_update_is_refused_in_one_line():
     with pytest.raises(InputError, match="dictionary_update must be one of gradient, bcd; got 'newton'") as caught:
         SparseCoding(8, dictionary_update="newton").fit(X)
     assert "\n" not in str(caught.value)
+
+
+def test_a_bcd_training_resumed_from_its_checkpoint_equals_an_uninterrupted_one(small_image_folder, tmp_path):
+    """The sweep reads only the dictionary and the running statistics, which the checkpoint holds: a
+    training stopped after step 7 (checkpoint at step 5) and resumed ends with the same atoms, bit for bit."""
+    import warnings
+
+    from effcode.data import load_images
+
+    images = load_images(str(small_image_folder))
+    params = {"n_components": 12, "n_steps": 12, "batch_size": 64, "dictionary_update": "bcd"}
+
+    class Interrupt(Exception):
+        pass
+
+    def stop(step):
+        if step == 7:
+            raise Interrupt
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        reference = SparseCoding(**params).fit_images(images, patch_size=8)
+        path = tmp_path / "bcd.checkpoint.pt"
+        interrupted = SparseCoding(**params)
+        interrupted._after_step = stop
+        with pytest.raises(Interrupt):
+            interrupted.fit_images(images, patch_size=8, checkpoint=path, checkpoint_every=5)
+        resumed = SparseCoding(**params)
+        steps = []
+        resumed._after_step = steps.append
+        resumed.fit_images(images, patch_size=8, checkpoint=path, checkpoint_every=5)
+    assert steps[0] == 6
+    np.testing.assert_array_equal(resumed.components_, reference.components_)
+    np.testing.assert_array_equal(np.asarray(resumed.history_["loss"]), np.asarray(reference.history_["loss"]))
