@@ -6,8 +6,8 @@ value) with the *same* objective, per patch
 
     0.5 * ||x - D^T a||^2 + lam * ||a||_1,   lam = 2.0 (effcode's default), unit-norm atoms:
 
-* ``effcode``: ``SparseCoding`` with its default parameters (``inference="auto"``: the active-set
-  solver, the same codes as FISTA computed on a few candidate atoms per patch; the gradient
+* ``effcode``: ``SparseCoding`` with ``inference="auto"`` (the active-set solver, the same codes as
+  FISTA computed on a few candidate atoms per patch) and its other defaults (the gradient
   dictionary update), fed batches of the training set by ``partial_fit`` (epochs in a seeded random
   order); ``effcode-bcd``: the same with Mairal's block-coordinate dictionary update
   (``dictionary_update="bcd"``); ``effcode-fista``: the same with dense FISTA inference;
@@ -104,9 +104,10 @@ def median_r2(dictionary: np.ndarray) -> float:
 # Each yields (units of work done, dictionary (K, d)) every ``every`` units; the caller times the work.
 
 
-#: effcode's parameters in this benchmark (none: SparseCoding's defaults), and those of its variants
-EFFCODE_PARAMS = {}
-VARIANT_PARAMS = {"effcode-bcd": {"dictionary_update": "bcd"}, "effcode-fista": {"inference": "fista"}}
+#: effcode's parameters in this benchmark (the rest are SparseCoding's defaults), and those of its variants
+EFFCODE_PARAMS = {"inference": "auto"}
+VARIANT_PARAMS = {"effcode-bcd": {**EFFCODE_PARAMS, "dictionary_update": "bcd"},
+                  "effcode-fista": {"inference": "fista"}}
 
 
 def effcode_stream(train, k, lam, seed, device, every, max_units, params=EFFCODE_PARAMS):
@@ -340,8 +341,8 @@ def main(argv=None) -> None:
              "'at stop' = the last checkpoint of a run (budget reached, or R^2 >= 0.9 and the objective "
              "levelled off: < 0.1% lower over 5 checkpoints). SPAMS trainDL: penalised mode (mode=2), "
              f"batch size {SPAMS_BATCH} (the fastest to quality of 64-1024 here), initial atoms = random training "
-             f"patches. effcode = SparseCoding defaults (active-set inference, gradient dictionary update); "
-             f"effcode-bcd and effcode-fista = the defaults with {VARIANT_PARAMS['effcode-bcd']} and "
+             f"patches. effcode = SparseCoding defaults with {EFFCODE_PARAMS} (active-set inference, gradient "
+             f"dictionary update); effcode-bcd and effcode-fista = those with {VARIANT_PARAMS['effcode-bcd']} and "
              f"{VARIANT_PARAMS['effcode-fista']}. "
              f"{n_train} training patches, K={k}, lam={lam}, {torch.get_num_threads()} torch threads, "
              f"device {args.device}.")

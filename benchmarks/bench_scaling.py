@@ -6,8 +6,8 @@ K = 256, lam = 2 on unit-RMS whitened patches of the default images):
 * K in {128, 256, 512, 1024} at 16x16 patches;
 * patch size in {8, 12, 16, 24} at K = 256.
 
-In each cell effcode ``SparseCoding`` (the main benchmark's parameters: the defaults, with
-active-set inference) and SPAMS ``trainDL`` (penalised mode,
+In each cell effcode ``SparseCoding`` (the main benchmark's parameters: the defaults with
+``inference="auto"``, active-set inference) and SPAMS ``trainDL`` (penalised mode,
 the main benchmark's batch size) learn from the same training patches, interleaved, one thread
 each, with checkpoints every ``CHECKPOINT_PATCHES`` patches.  Quality = held-out objective within 2%
 of the best either method reached in that cell; the median Gabor R^2 at that point is reported

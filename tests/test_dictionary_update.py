@@ -6,6 +6,7 @@ import torch
 
 from effcode.errors import InputError
 from effcode.learners.sparse_coding import SparseCoding, block_coordinate_sweep
+from test_sparse_coding import sparse_data
 
 
 def surrogate(dictionary, code_gram, code_data):
@@ -101,17 +102,6 @@ def test_relaxation_interpolates_towards_the_block_minimiser():
     relaxed = block_coordinate_sweep(dictionary, code_gram, code_data, relaxation=0.25)
     expected = dictionary[0] + 0.25 * (exact - dictionary[0])
     torch.testing.assert_close(relaxed[0], expected / expected.norm())
-
-
-def sparse_data(d, k, n, *, active=3, noise=0.01, seed=0):
-    rng = np.random.default_rng(seed)
-    atoms = rng.standard_normal((k, d))
-    atoms /= np.linalg.norm(atoms, axis=1, keepdims=True)
-    codes = np.zeros((n, k))
-    for row in codes:
-        index = rng.choice(k, active, replace=False)
-        row[index] = rng.choice([-1.0, 1.0], active) * rng.uniform(1.0, 2.0, active)
-    return codes @ atoms + noise * rng.standard_normal((n, d)), atoms
 
 
 @pytest.mark.parametrize("update", ["bcd", "gradient"])

@@ -108,10 +108,10 @@ def test_active_set_inference_refuses_non_convex_objectives():
 @pytest.mark.parametrize("objective, method", [("l1", "active_set"), ("nonneg_l1", "active_set"),
                                                ("cauchy", "fista"), ("l0", "fista")])
 def test_auto_inference_is_the_active_set_solver_where_it_applies_and_fista_elsewhere(objective, method):
-    """The default inference='auto' trains exactly as the method it stands for (bitwise equal atoms)."""
+    """inference='auto' trains exactly as the method it stands for (bitwise equal atoms)."""
     X, _ = sparse_data(16, 12, 1024, seed=5)
     params = {"lam": 0.3, "objective": objective, "n_steps": 6, "batch_size": 128}
-    auto = SparseCoding(12, **params).fit(X)
+    auto = SparseCoding(12, inference="auto", **params).fit(X)
     explicit = SparseCoding(12, inference=method, **params).fit(X)
     np.testing.assert_array_equal(auto.components_, explicit.components_)
     np.testing.assert_array_equal(auto.transform(X[:50]), explicit.transform(X[:50]))
