@@ -18,9 +18,14 @@ if TYPE_CHECKING:   # torch is imported where it is used, so that importing effc
     import torch
 
 
+def is_integer(value) -> bool:
+    """Whether ``value`` is an integer (Python or numpy), not a bool."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
 def check_int(name: str, value, *, minimum: int | None = 1, maximum: int | None = None) -> int:
     """``value`` as an int in [minimum, maximum]."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+    if not is_integer(value):
         raise InputError(f"{name} must be an integer, got {value!r} ({type(value).__name__})")
     value = int(value)
     if minimum is not None and value < minimum:
@@ -149,7 +154,7 @@ def check_random_state(seed, name: str = "seed") -> np.random.Generator:
         return seed
     if isinstance(seed, np.random.RandomState):
         return np.random.default_rng(seed.randint(0, 2**32, size=4, dtype=np.uint64))
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+    if not is_integer(seed):
         raise InputError(f"{name} must be None, an integer >= 0, a numpy RandomState or a numpy Generator, "
                          f"got {seed!r} ({type(seed).__name__})")
     return np.random.default_rng(check_int(name, seed, minimum=0))
@@ -158,7 +163,7 @@ def check_random_state(seed, name: str = "seed") -> np.random.Generator:
 def seed_from(random_state, name: str = "random_state") -> int:
     """An integer seed from ``random_state`` (read as :func:`check_random_state` reads it): the int
     itself, or a number drawn from the None/RandomState/Generator, for code that seeds torch."""
-    if isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool):
+    if is_integer(random_state):
         return check_int(name, random_state, minimum=0)
     return int(check_random_state(random_state, name).integers(2**31))
 

@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import numbers
 import warnings
 from typing import Callable
 
 import numpy as np
 
 from ..errors import InputError
+from ..validation import is_integer
 
 log = logging.getLogger(__name__)
 
@@ -111,8 +111,7 @@ class IterativeLearner:
 
         Resuming replays the random draws from the parameters, so a checkpointed fit needs an integer
         ``random_state`` (None or a generator object could not be replayed): one-line error otherwise."""
-        if checkpoint is not None and (isinstance(self.random_state, bool)
-                                       or not isinstance(self.random_state, numbers.Integral)):
+        if checkpoint is not None and not is_integer(self.random_state):
             raise InputError(f"checkpoint: resuming a {type(self).__name__} fit needs an integer random_state, got "
                              f"{type(self.random_state).__name__}; give random_state=<int> or no checkpoint")
         params = {key: value for key, value in self.get_params().items() if key != "progress"}
