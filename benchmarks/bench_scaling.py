@@ -7,12 +7,12 @@ K = 256, lam = 2 on unit-RMS whitened patches of the default images):
 * patch size in {8, 12, 16, 24} at K = 256.
 
 In each cell effcode ``SparseCoding`` (the main benchmark's parameters: the defaults with
-``inference="auto"``, active-set inference) and SPAMS ``trainDL`` (penalised mode,
+``inference="auto"``, compiled coordinate-descent inference) and SPAMS ``trainDL`` (penalised mode,
 the main benchmark's batch size) learn from the same training patches, interleaved, one thread
 each, with checkpoints every ``CHECKPOINT_PATCHES`` patches.  Quality = held-out objective within 2%
 of the best either method reached in that cell; the median Gabor R^2 at that point is reported
-beside it.  To keep the run bounded, the held-out codes come from effcode's active-set solver (the
-same minimiser as FISTA, to tolerance 1e-5, far cheaper at K = 1024), on ``N_TEST`` patches, and
+beside it.  To keep the run bounded, the held-out codes come from effcode's coordinate-descent solver
+(the same minimiser as FISTA, to tolerance 1e-5, far cheaper at K = 1024), on ``N_TEST`` patches, and
 each run stops at ``--max-seconds`` of training (default 20 s), at ``MAX_PATCHES`` patches, or once
 its objective has levelled off (less than 0.2% lower over 3 checkpoints).  NaN = not reached
 within that budget.  One repetition per cell by default (``--reps``).
@@ -36,7 +36,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _report import FOLDER, publish  # noqa: E402
-from bench_dictionary_learning import EFFCODE_PARAMS, SPAMS_BATCH, spams_stream, unit_rows  # noqa: E402
+from bench_dictionary_learning import EFFCODE_PARAMS, SPAMS_BATCH, spams_stream, unit_rows, warm_up  # noqa: E402
 
 from effcode.data import PatchSampler, load_images, whiten_images  # noqa: E402
 from effcode.gabor import fit_gabors  # noqa: E402
@@ -62,7 +62,7 @@ def patch_sets(images, patch: int, n_train: int, n_test: int):
 
 def held_out_objective(dictionary, test) -> float:
     atoms = unit_rows(dictionary)
-    codes = sparse_encode(test, atoms, lam=LAM, inference_method="active_set", n_iter=200, tol=1e-5)
+    codes = sparse_encode(test, atoms, lam=LAM, inference_method="cd", n_iter=200, tol=1e-5)
     residual = test - codes @ atoms
     return float(np.mean(0.5 * np.sum(residual ** 2, axis=1) + LAM * np.sum(np.abs(codes), axis=1)))
 
@@ -150,6 +150,7 @@ def main(argv=None) -> None:
             if patch not in data:
                 data[patch] = patch_sets(images, patch, n_train, n_test)
             train, test = data[patch]
+            warm_up(train, LAM, "cpu")
             runs = {}
             for seed in range(args.reps):
                 for name in methods:                      # interleaved within each repetition

@@ -15,7 +15,8 @@ from ..errors import InputError
 from ..validation import check_int
 from .base import LEARNERS, FilterBank, FilterLearner, StreamedPatchLearner
 
-for _module in sorted(m.name for m in pkgutil.iter_modules(__path__) if m.name not in ("base", "inference")):
+_KERNEL_MODULES = ("base", "inference", "coordinate_descent")   # no learner to register in these
+for _module in sorted(m.name for m in pkgutil.iter_modules(__path__) if m.name not in _KERNEL_MODULES):
     importlib.import_module(f"{__name__}.{_module}")
 
 

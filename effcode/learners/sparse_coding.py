@@ -17,8 +17,8 @@ contrast.  Codes returned by :meth:`SparseCoding.transform` are multiplied back 
 so that ``X ≈ codes @ components_`` in the units of X.
 
 **Learning.**  Each step draws a batch, infers its codes (``inference``: FISTA/ISTA/LCA with
-``n_iter`` iterations and early stop at relative code change ``tol``, or the active-set
-solver), updates running averages of two sufficient statistics of the batches seen, and
+``n_iter`` iterations and early stop at relative code change ``tol``, or one of the two active-set
+solvers), updates running averages of two sufficient statistics of the batches seen, and
 moves the atoms towards the minimiser of the mean loss of those batches with their codes
 held fixed (Mairal et al. 2010, JMLR 11:19-60, keep the same statistics).  With running
 averages whose memory grows with the step t (the newest batch has weight 1/W_t,
@@ -84,6 +84,7 @@ from ..objectives import OBJECTIVES, Objective, make_objective
 from ..validation import (check_array, check_choice, check_float, check_int, check_memory, check_random_state,
                           check_tensor, resolve_device)
 from . import inference
+from .coordinate_descent import support_statistics
 from .base import LEARNERS, StreamedPatchLearner, data_scale, output_dtype
 
 #: the running averages of the dictionary statistics remember about min(t / WINDOW_GROWTH, MEMORY)
@@ -119,12 +120,16 @@ def _check_settings(*, lam, objective, objective_params, inference_method, n_ite
     dictionary_update = check_choice("dictionary_update", dictionary_update, tuple(DEFAULT_LEARNING_RATES))
     if learning_rate is None:
         learning_rate = DEFAULT_LEARNING_RATES[dictionary_update]
+    device = resolve_device(device)
     inference_method = check_choice("inference", inference_method, ("auto", *inference.METHODS))
     if inference_method == "auto":
-        inference_method = "active_set" if objective in inference.ACTIVE_SET_OBJECTIVES else "fista"
-    if inference_method == "active_set" and objective not in inference.ACTIVE_SET_OBJECTIVES:
-        raise InputError(f"inference='active_set' needs a convex sparse objective, one of "
+        inference_method = inference.fastest_method(objective, device)
+    if inference_method in ("active_set", "cd") and objective not in inference.ACTIVE_SET_OBJECTIVES:
+        raise InputError(f"inference={inference_method!r} needs a convex sparse objective, one of "
                          f"{list(inference.ACTIVE_SET_OBJECTIVES)}; got objective={objective!r} (use 'fista')")
+    if inference_method in inference.CPU_ONLY_METHODS and device.type != "cpu":
+        raise InputError(f"inference={inference_method!r} runs on the CPU only; got device={str(device)!r} "
+                         "(use 'auto' or 'active_set' on a GPU)")
     return _Settings(
         objective=make_objective(objective, lam, **(objective_params or {})),
         inference=inference_method,
@@ -133,7 +138,7 @@ def _check_settings(*, lam, objective, objective_params, inference_method, n_ite
         learning_rate=check_float("learning_rate", learning_rate, minimum=0.0, strict_minimum=True),
         dictionary_update=dictionary_update,
         resample_after=resample_after,
-        device=resolve_device(device),
+        device=device,
     )
 
 
@@ -168,6 +173,17 @@ def block_coordinate_sweep(dictionary: torch.Tensor, code_gram: torch.Tensor, co
     return updated
 
 
+@dataclass
+class _CodedBatch:
+    """A batch's codes A (B, K), AᵀA (K, K), AᵀX (K, d), squared residual per patch (B,) and, when it
+    was formed, the residual X - AD (B, d)."""
+    codes: torch.Tensor
+    code_gram: torch.Tensor
+    code_data: torch.Tensor
+    residual_energy: torch.Tensor
+    residual: torch.Tensor | None
+
+
 class _Trainer:
     """The dictionary, its running statistics and the update step, all torch on one device."""
 
@@ -186,44 +202,59 @@ class _Trainer:
         codes, _ = inference.solve(X, self.dictionary, s.objective, method=s.inference, n_iter=s.n_iter, tol=s.tol)
         return codes
 
+    def _code_batch(self, X: torch.Tensor) -> _CodedBatch:
+        """Codes of X and their sums AᵀA, AᵀX and squared residuals: from the supports when the inference is
+        the compiled coordinate descent (cost grows with the non-zeros), else by dense products."""
+        if self.settings.inference == "cd":
+            correlations, gram = X @ self.dictionary.T, self.dictionary @ self.dictionary.T
+            codes, _ = inference.solve_coordinate_descent(correlations, gram, self.settings.objective,
+                                                          n_iter=self.settings.n_iter, tol=self.settings.tol)
+            sums = support_statistics(codes.numpy(), X.numpy(), correlations.numpy(), gram.numpy())
+            code_gram, code_data, residual_energy = (torch.from_numpy(array) for array in sums)
+            return _CodedBatch(codes, code_gram, code_data, residual_energy, residual=None)
+        codes = self.encode(X)
+        residual = X - codes @ self.dictionary
+        return _CodedBatch(codes, codes.T @ codes, codes.T @ X, residual.pow(2).sum(dim=1), residual)
+
     def step(self, X: torch.Tensor) -> dict:
         """One dictionary update on batch X (B, d) of normalised patches; returns the step's record."""
         s = self.settings
         self.n_steps += 1
         with torch.no_grad():
-            codes = self.encode(X)
-            residual = X - codes @ self.dictionary
+            coded = self._code_batch(X)
+            codes = coded.codes
             batch = X.shape[0]
-            loss = (0.5 * residual.pow(2).sum() + s.objective.value(codes)) / batch
+            squared_error = coded.residual_energy.sum()
+            loss = (0.5 * squared_error + s.objective.value(codes)) / batch
             if not torch.isfinite(loss):
                 raise DivergenceError(
                     f"sparse coding loss became {float(loss)} at dictionary update {self.n_steps}; "
                     f"likely cause: learning_rate={s.learning_rate} too large, or lam={s.objective.lam} "
                     "out of range for the data")
             weight = self.averaging_weight()
-            self.code_gram.lerp_(codes.T @ codes / batch, weight)
-            self.code_data.lerp_(codes.T @ X / batch, weight)
+            self.code_gram.lerp_(coded.code_gram / batch, weight)
+            self.code_data.lerp_(coded.code_data / batch, weight)
             if s.dictionary_update == "bcd":
                 updated = block_coordinate_sweep(self.dictionary, self.code_gram, self.code_data,
                                                  relaxation=s.learning_rate)
             else:
                 updated = self._gradient_update()
-            if not torch.isfinite(updated).all():
+            change = torch.linalg.vector_norm(updated - self.dictionary)   # NaN/Inf when any atom is
+            if not torch.isfinite(change):
                 raise DivergenceError(
                     f"the dictionary became NaN/Inf at dictionary update {self.n_steps}; likely cause: "
                     f"learning_rate={s.learning_rate} too large, or lam={s.objective.lam} so large that "
                     "all codes vanish")
-            change = torch.linalg.vector_norm(updated - self.dictionary)
-            self.dictionary = updated
-            used = (codes != 0).any(dim=0)
+            previous, self.dictionary = self.dictionary, updated
+            used = torch.diagonal(coded.code_gram) > 0      # sum over the batch of each code squared
             self.unused_steps = torch.where(used, torch.zeros_like(self.unused_steps), self.unused_steps + 1)
             if s.resample_after is not None:
-                self._resample(residual)
+                self._resample(X, coded, previous)
             x_energy = X.pow(2).sum().clamp_min(torch.finfo(X.dtype).tiny)
             return {
                 "loss": float(loss),
-                "reconstruction_error": float(residual.pow(2).sum() / x_energy),
-                "sparsity": float((codes != 0).to(X.dtype).mean()),
+                "reconstruction_error": float(squared_error / x_energy),
+                "sparsity": torch.count_nonzero(codes).item() / codes.numel(),
                 "dictionary_change": float(change),
             }
 
@@ -238,14 +269,19 @@ class _Trainer:
         """Weight of the newest batch in the running averages: 1 / clip(t / 5, 1, 50) at step t."""
         return 1.0 / min(MEMORY, max(1.0, self.n_steps / WINDOW_GROWTH))
 
-    def _resample(self, residual: torch.Tensor) -> None:
+    def _resample(self, X: torch.Tensor, coded: _CodedBatch, coding_dictionary: torch.Tensor) -> None:
+        """Dead atoms become the normalised residuals of the worst-coded patches (``coding_dictionary``: the
+        atoms the batch was coded with)."""
         dead = torch.nonzero(self.unused_steps >= self.settings.resample_after).flatten()
-        n_dead = min(int(dead.numel()), residual.shape[0])
+        n_dead = min(int(dead.numel()), X.shape[0])
         if n_dead == 0:
             return
         dead = dead[:n_dead]
-        worst = residual.pow(2).sum(dim=1).topk(n_dead).indices
-        new_atoms = residual[worst]
+        worst = coded.residual_energy.topk(n_dead).indices
+        if coded.residual is not None:
+            new_atoms = coded.residual[worst]
+        else:
+            new_atoms = X[worst] - coded.codes[worst] @ coding_dictionary
         norms = new_atoms.norm(dim=1, keepdim=True)
         keep = norms.flatten() > 0
         dead, new_atoms, norms = dead[keep], new_atoms[keep], norms[keep]
@@ -313,11 +349,15 @@ class SparseCoding(StreamedPatchLearner):
     lam : sparsity weight, for unit-RMS patches.
     objective : penalty name from ``effcode.objectives.OBJECTIVES``; ``objective_params``
         its extra parameters (``{"sigma": 1.0}`` for ``cauchy``, ``{"k": 10}`` for ``topk``).
-    inference : ``"fista"`` (default), ``"auto"`` (``"active_set"`` for the objectives it accepts, ``l1``
-        and ``nonneg_l1``, else ``"fista"``: the fastest), ``"ista"``, ``"lca"`` or ``"active_set"`` (FISTA on
-        a few candidate atoms per patch with an optimality check on all of them: the same codes as FISTA,
-        sooner; see :func:`effcode.learners.inference.solve_active_set`); ``n_iter`` its maximum
-        iterations and ``tol`` its stopping tolerance (relative change of the codes).
+    inference : ``"fista"`` (default), ``"auto"`` (the fastest: for ``l1`` and ``nonneg_l1``, ``"cd"`` on
+        the CPU and ``"active_set"`` on a GPU; ``"fista"`` for the other penalties), ``"ista"``, ``"lca"``,
+        ``"active_set"`` (batched FISTA on a few candidate atoms per patch with an optimality check on all
+        of them; :func:`effcode.learners.inference.solve_active_set`) or ``"cd"`` (compiled coordinate
+        descent on a growing active set, CPU only; the dictionary statistics are then summed over each
+        patch's non-zero codes only; :mod:`effcode.learners.coordinate_descent`).  The active-set solvers
+        find FISTA's minimiser for the convex penalties ``l1`` and ``nonneg_l1`` only.  ``n_iter`` is the
+        maximum iterations (sweeps per active set for ``"cd"``) and ``tol`` the stopping tolerance
+        (relative change of the codes between two iterations or sweeps).
     dictionary_update : ``"gradient"`` (default: all atoms at once) or ``"bcd"`` (Mairal et al.'s
         block-coordinate descent: one sweep over the atoms in order, each the exact minimiser given the
         others); both use the same running statistics (module docstring).
