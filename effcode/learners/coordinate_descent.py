@@ -154,7 +154,7 @@ def lasso_coordinate_descent(correlations: np.ndarray, gram: np.ndarray, lam: fl
     return codes, int(sweeps)
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, fastmath=True)
 def _support_statistics(codes, X, correlations, gram, code_gram, code_data, residual_energy):
     n_rows, n_atoms = codes.shape
     n_features = X.shape[1]

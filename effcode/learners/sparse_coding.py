@@ -93,6 +93,11 @@ MEMORY = 50
 WINDOW_GROWTH = 5
 #: dictionary update rules (module docstring) and the learning rate each uses when none is given
 DEFAULT_LEARNING_RATES = {"gradient": 0.5, "bcd": 1.0}
+#: the stopping tolerance each inference method uses when none is given (relative change of the codes
+#: per iteration; per sweep for "cd", whose sweep minimises every active coordinate exactly).  On a
+#: batch of the default images, K = 256: "cd" at 1e-2 ends 0.003% above the minimal objective, the
+#: default 20 FISTA iterations 0.04% above.
+DEFAULT_TOLERANCES = {"fista": 1e-3, "ista": 1e-3, "lca": 1e-3, "active_set": 1e-3, "cd": 1e-2}
 
 
 @dataclass
@@ -130,6 +135,8 @@ def _check_settings(*, lam, objective, objective_params, inference_method, n_ite
     if inference_method in inference.CPU_ONLY_METHODS and device.type != "cpu":
         raise InputError(f"inference={inference_method!r} runs on the CPU only; got device={str(device)!r} "
                          "(use 'auto' or 'active_set' on a GPU)")
+    if tol is None:
+        tol = DEFAULT_TOLERANCES[inference_method]
     return _Settings(
         objective=make_objective(objective, lam, **(objective_params or {})),
         inference=inference_method,
@@ -357,7 +364,8 @@ class SparseCoding(StreamedPatchLearner):
         patch's non-zero codes only; :mod:`effcode.learners.coordinate_descent`).  The active-set solvers
         find FISTA's minimiser for the convex penalties ``l1`` and ``nonneg_l1`` only.  ``n_iter`` is the
         maximum iterations (sweeps per active set for ``"cd"``) and ``tol`` the stopping tolerance
-        (relative change of the codes between two iterations or sweeps).
+        (relative change of the codes between two iterations or sweeps); None: 1e-2 for ``"cd"``, 1e-3
+        for the others.
     dictionary_update : ``"gradient"`` (default: all atoms at once) or ``"bcd"`` (Mairal et al.'s
         block-coordinate descent: one sweep over the atoms in order, each the exact minimiser given the
         others); both use the same running statistics (module docstring).
@@ -401,7 +409,7 @@ class SparseCoding(StreamedPatchLearner):
 
     def __init__(self, n_components: int = 256, *, lam: float = 2.0, objective: str = "l1",
                  objective_params: dict | None = None, inference: str = "fista", n_iter: int = 20,
-                 tol: float = 1e-3, dictionary_update: str = "gradient", learning_rate: float | None = None,
+                 tol: float | None = None, dictionary_update: str = "gradient", learning_rate: float | None = None,
                  batch_size: int = 512, n_steps: int = 300, resample_after: int | None = 50,
                  random_state: int = 0, device="cpu", progress: bool = False):
         self.n_components = n_components
