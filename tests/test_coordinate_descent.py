@@ -96,3 +96,9 @@ def test_cd_runs_on_the_cpu_only(monkeypatch):
         SparseCoding(8, inference="cd", device="cuda").fit(X)
     assert inference.fastest_method("l1", torch.device("cuda")) == "active_set"
     assert inference.fastest_method("l1", torch.device("cpu")) == "cd"
+
+
+@pytest.mark.parametrize("params, expected", [({"inference": "cd"}, 1e-2), ({"inference": "auto"}, 1e-2),
+                                              ({"inference": "fista"}, 1e-3), ({"inference": "cd", "tol": 1e-5}, 1e-5)])
+def test_each_inference_method_has_its_own_default_tolerance(params, expected):
+    assert SparseCoding(8, **params)._settings().tol == expected

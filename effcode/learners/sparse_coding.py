@@ -246,7 +246,7 @@ class _Trainer:
                                                  relaxation=s.learning_rate)
             else:
                 updated = self._gradient_update()
-            change = torch.linalg.vector_norm(updated - self.dictionary)   # NaN/Inf when any atom is
+            change = torch.linalg.vector_norm(updated - self.dictionary)   # NaN/Inf if any atom became so
             if not torch.isfinite(change):
                 raise DivergenceError(
                     f"the dictionary became NaN/Inf at dictionary update {self.n_steps}; likely cause: "
