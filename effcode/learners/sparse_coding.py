@@ -59,9 +59,10 @@ different patch per replaced atom), and its statistics are reset.
 **Defaults.**  ``lam=2`` with 256 atoms on Olshausen-Field whitened 16x16 patches
 leaves about 5% of the codes non-zero and about 28% of the patch energy
 unexplained; 300 updates of 512 patches (20 FISTA iterations each) give Gabor-like atoms
-(median Gabor R² about 0.95 on the default images).  ``inference="auto"`` (the active-set
-solver for ``l1``) reaches the same quality about 1.2x sooner; FISTA stays the default so that the
-committed results in ``results/`` are reproduced by the default settings.
+(median Gabor R² about 0.95 on the default images).  ``inference="auto"`` (on the CPU the compiled
+coordinate descent for ``l1``) reaches the same quality about 4x sooner
+(``results/benchmarks/README.md``); FISTA stays the default so that the committed results in
+``results/`` are reproduced by the default settings.
 
 **Filters.**  ``basis_`` and ``filters_`` are both the atoms (K, d).  Inference
 starts from the linear drive Dx (each unit's first response is the dot
