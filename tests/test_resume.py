@@ -25,6 +25,8 @@ STOP_AT, EVERY = 7, 5
 #: tiny fits that run past step 7 (the ICA family with a tolerance it cannot reach: no early stop)
 ITERATIVE = {
     "sparse_coding": ("sparse_coding", {"n_components": 12, "n_steps": 12, "batch_size": 64}, {}),
+    "sparse_coding-cd": ("sparse_coding", {"n_components": 12, "n_steps": 12, "batch_size": 64, "inference": "cd"},
+                         {}),
     "sailnet": ("sailnet", {"n_components": 12, "n_steps": 12, "batch_size": 64}, {}),
     "sparse_cnn": ("sparse_cnn", {"n_components": 4, "n_steps": 12, "crop_size": 32, "batch_size": 2,
                                   "kernel_size": 8}, {}),
