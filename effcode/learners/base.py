@@ -152,6 +152,12 @@ class StreamedPatchLearner(IterativeLearner, FilterLearner):
     #: the attribute that holds the training state (an object with ``settings``)
     state_attribute = "_state"
 
+    def _check_stream_sizes(self) -> None:
+        """The sizes every streamed learner has: ``n_components``, ``batch_size`` and ``n_steps``, positive
+        integers (call first in ``_settings``)."""
+        for name in ("n_components", "batch_size", "n_steps"):
+            check_int(name, getattr(self, name))
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]   # see :func:`output_dtype`

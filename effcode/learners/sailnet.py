@@ -244,9 +244,7 @@ class SAILnet(StreamedPatchLearner):
     # ----------------------------------------------------------------- fitting
 
     def _settings(self) -> _Settings:
-        check_int("n_components", self.n_components)
-        check_int("batch_size", self.batch_size)
-        check_int("n_steps", self.n_steps)
+        self._check_stream_sizes()
         tau = check_float("tau", self.tau, minimum=0.0, strict_minimum=True)
         dt = check_float("dt", self.dt, minimum=0.0, strict_minimum=True)
         if dt > tau:

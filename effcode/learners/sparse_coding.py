@@ -432,9 +432,7 @@ class SparseCoding(StreamedPatchLearner):
     # ----------------------------------------------------------------- fitting
 
     def _settings(self) -> _Settings:
-        check_int("n_components", self.n_components)
-        check_int("batch_size", self.batch_size)
-        check_int("n_steps", self.n_steps)
+        self._check_stream_sizes()
         return _check_settings(lam=self.lam, objective=self.objective, objective_params=self.objective_params,
                                inference_method=self.inference, n_iter=self.n_iter, tol=self.tol,
                                learning_rate=self.learning_rate, dictionary_update=self.dictionary_update,
