@@ -8,7 +8,8 @@ value) with the *same* objective, per patch
 
 * ``effcode``: ``SparseCoding`` with ``inference="auto"`` (on the CPU: compiled coordinate descent on
   a growing active set per patch, the same codes as FISTA, with the dictionary statistics summed over
-  the non-zero codes only) and its other defaults (the gradient dictionary update), fed batches of the training set by ``partial_fit`` (epochs in a seeded random
+  the non-zero codes only; its default tolerance, 1e-2 per sweep) and its other defaults (the
+  gradient dictionary update), fed batches of the training set by ``partial_fit`` (epochs in a seeded random
   order); ``effcode-bcd``: the same with Mairal's block-coordinate dictionary update
   (``dictionary_update="bcd"``); ``effcode-fista``: the same with dense FISTA inference;
 * ``spams``: SPAMS ``trainDL`` (Mairal et al. 2010) in penalised mode, batch size ``SPAMS_BATCH``,
