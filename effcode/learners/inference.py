@@ -1,6 +1,6 @@
 r"""Batched sparse inference: FISTA, ISTA, LCA and active-set FISTA in torch, coordinate descent compiled.
 
-All three solve, for each row x of a batch X (B, d) and a dictionary D (K, d)
+All of them solve, for each row x of a batch X (B, d) and a dictionary D (K, d)
 whose rows are the atoms,
 
 .. math::  \min_a \tfrac12 \lVert x - a D \rVert^2 + \lambda \textstyle\sum_k S(a_k),
@@ -9,7 +9,7 @@ with the penalty given as an :class:`effcode.objectives.Objective`.  The codes
 A (B, K) reconstruct the batch as ``A @ D``.
 
 The data enter only through C = X Dᵀ (B, K), computed once, and the Gram matrix
-G = D Dᵀ (K, K): the gradient of the quadratic term is ``A G - C``.  One
+G = D Dᵀ (K, K): the gradient of the quadratic term is ``A G - C``.  One FISTA
 iteration therefore costs one (B, K) x (K, K) matmul (2·B·K² FLOPs) plus a few
 elementwise operations, independent of the patch dimension d.  These functions
 do no input validation (see :mod:`effcode.learners.sparse_coding`); they run on
@@ -30,8 +30,16 @@ METHODS = ("fista", "ista", "lca", "active_set", "cd")
 #: penalties the active-set solvers ("active_set", "cd") accept: convex ones whose prox maps small inputs
 #: to exactly 0, so that an atom held at 0 is provably optimal when its gradient passes the prox test
 ACTIVE_SET_OBJECTIVES = ("l1", "nonneg_l1")
+#: largest relative slack of that test: an atom outside the support counts as a violator only if its
+#: gradient exceeds the threshold by min(KKT_SLACK, 100 tol) (the sub-problems are solved to ``tol``)
+KKT_SLACK = 1e-3
 #: methods that run on the CPU only (compiled with numba)
 CPU_ONLY_METHODS = ("cd",)
+
+#: on the CPU, batches are coded this many rows at a time: the working set stays in cache and
+#: large temporaries are not re-allocated (and page-faulted) every iteration - about 3x faster
+#: at B = 65,536 than one pass.  CUDA devices code the whole batch at once.
+CPU_CHUNK_ROWS = 8192
 
 
 def fastest_method(objective_name: str, device: torch.device) -> str:
@@ -40,14 +48,6 @@ def fastest_method(objective_name: str, device: torch.device) -> str:
     if objective_name not in ACTIVE_SET_OBJECTIVES:
         return "fista"
     return "cd" if torch.device(device).type == "cpu" else "active_set"
-#: largest relative slack of that test: an atom outside the support counts as a violator only if its
-#: gradient exceeds the threshold by min(KKT_SLACK, 100 tol) (the sub-problems are solved to ``tol``)
-KKT_SLACK = 1e-3
-
-#: on the CPU, batches are coded this many rows at a time: the working set stays in cache and
-#: large temporaries are not re-allocated (and page-faulted) every iteration - about 3x faster
-#: at B = 65,536 than one pass.  CUDA devices code the whole batch at once.
-CPU_CHUNK_ROWS = 8192
 
 
 def lipschitz_constant(dictionary: torch.Tensor, n_iter: int = 50, seed: int = 0) -> float:
