@@ -168,11 +168,14 @@ def seed_from(random_state, name: str = "random_state") -> int:
     return int(check_random_state(random_state, name).integers(2**31))
 
 
-def all_finite(array: np.ndarray) -> bool:
-    """No NaN or Inf in ``array``: a finite sum proves it (NaN and Inf propagate through sums) in one pass
-    without a temporary; only when the sum is not finite (also when it overflows) is every element tested."""
+def all_finite(array) -> bool:
+    """No NaN or Inf in ``array`` (numpy array or torch tensor): a finite sum proves it (NaN and Inf
+    propagate through sums) in one pass without a temporary; only when the sum is not finite (also when
+    it overflows) is every element tested."""
+    import math
+
     with np.errstate(over="ignore", invalid="ignore"):
-        return bool(np.isfinite(array.sum())) or bool(np.all(np.isfinite(array)))
+        return math.isfinite(float(array.sum())) or bool((abs(array) < math.inf).all())
 
 
 def check_tensor(name: str, X, device) -> torch.Tensor:
@@ -188,7 +191,7 @@ def check_tensor(name: str, X, device) -> torch.Tensor:
     tensor = X.detach().to(device=device, dtype=torch.float32)
     if tensor.ndim != 2 or tensor.numel() == 0:
         raise InputError(f"{name} must be a non-empty 2-D array, got shape {tuple(tensor.shape)}")
-    if not bool(torch.isfinite(tensor.sum())) and not bool(torch.isfinite(tensor).all()):
+    if not all_finite(tensor):
         raise InputError(f"{name} contains NaN or Inf values")
     return tensor
 
