@@ -21,7 +21,20 @@ histogram's bins (model values clipped into the edge bins, as in :func:`nxny_dis
   smaller than V1's, with a Wilson 95% interval of the model's fraction.
 
 A finding "holds" for a population when its test rejects at the 5% level in the stated
-direction.
+direction, and is "opposite" when the one-sided test the other way rejects (e.g. significantly
+*fewer* subfields than V1).  Each test dict gives ``p_value`` (in the finding's direction),
+``p_opposite``, ``effect`` (probability of superiority for 1 and 2; model fraction minus V1's for
+3), ``direction`` (the effect's direction relative to V1, in words), ``holds``, ``opposite`` and
+``n_model``.
+
+**Brackets** (:func:`findings_bracket`).  Where units' (nx, ny) are known only to intervals,
+each finding is tested at three placements of the units: ``"point"`` (fitted values),
+``"least"`` (every unit at the upper end of both its intervals: most subfields, most elongated,
+fewest blob-like units, i.e. least V1-like in the direction of every finding) and ``"most"``
+(every unit at the lower ends).  Each test is monotone in every unit's value, so the two ends
+bracket every placement within the intervals.  The conclusion is stated only when both ends
+agree: "holds", "opposite", "does not hold" (neither significant in either direction at either
+end), otherwise "undetermined".
 """
 
 from __future__ import annotations
@@ -45,16 +58,24 @@ FINDINGS = {
 }
 
 
+#: the conclusions a bracketed finding can reach
+CONCLUSIONS = ("holds", "does not hold", "opposite", "undetermined")
+
+
 def _larger_than_v1(values: np.ndarray, axis: str) -> dict:
     ref = ringach2002_nxny_histogram()
     counts, edges = ref.marginal(axis)
     model = bin_index(np.asarray(values, dtype=float), edges)
     v1 = np.repeat(np.arange(counts.size), counts)
     if model.size == 0:
-        return {"p_value": math.nan, "effect": math.nan, "holds": False, "n_model": 0}
+        return {"p_value": math.nan, "p_opposite": math.nan, "effect": math.nan, "direction": "none",
+                "holds": False, "opposite": False, "n_model": 0}
     u, p = _st.mannwhitneyu(model, v1, alternative="greater", method="asymptotic")
+    p_less = float(_st.mannwhitneyu(model, v1, alternative="less", method="asymptotic")[1])
     effect = float(u / (model.size * v1.size))
-    return {"p_value": float(p), "effect": effect, "holds": bool(p < LEVEL and effect > 0.5),
+    direction = "larger than V1" if effect > 0.5 else "smaller than V1" if effect < 0.5 else "equal to V1"
+    return {"p_value": float(p), "p_opposite": p_less, "effect": effect, "direction": direction,
+            "holds": bool(p < LEVEL and effect > 0.5), "opposite": bool(p_less < LEVEL and effect < 0.5),
             "n_model": int(model.size)}
 
 
@@ -89,12 +110,37 @@ def fewer_blobs(nx, ny) -> dict:
     out = {"fraction": k / n if n else math.nan, "lo": lo, "hi": hi, "n_model": n,
            "v1_fraction": k_v1 / n_v1}
     if n == 0:
-        return {**out, "p_value": math.nan, "holds": False}
-    p = float(_st.fisher_exact([[k, n - k], [k_v1, n_v1 - k_v1]], alternative="less")[1])
-    return {**out, "p_value": p, "holds": bool(p < LEVEL)}
+        return {**out, "p_value": math.nan, "p_opposite": math.nan, "effect": math.nan, "direction": "none",
+                "holds": False, "opposite": False}
+    table = [[k, n - k], [k_v1, n_v1 - k_v1]]
+    p = float(_st.fisher_exact(table, alternative="less")[1])
+    p_more = float(_st.fisher_exact(table, alternative="greater")[1])
+    effect = k / n - k_v1 / n_v1
+    direction = "fewer than V1" if effect < 0 else "more than V1" if effect > 0 else "as many as V1"
+    return {**out, "p_value": p, "p_opposite": p_more, "effect": effect, "direction": direction,
+            "holds": bool(p < LEVEL), "opposite": bool(p_more < LEVEL)}
 
 
 def ringach_findings(nx, ny) -> dict[str, dict]:
     """Every finding of :data:`FINDINGS` tested on one population's (nx, ny)."""
     return {"more_subfields": _larger_than_v1(nx, "nx"), "more_elongated": _larger_than_v1(ny, "ny"),
             "fewer_blobs": fewer_blobs(nx, ny)}
+
+
+def conclusion(least: dict, most: dict) -> str:
+    """What a finding's bracket says (module docstring): one of :data:`CONCLUSIONS`."""
+    if least["holds"] and most["holds"]:
+        return "holds"
+    if least["opposite"] and most["opposite"]:
+        return "opposite"
+    if not (least["holds"] or most["holds"] or least["opposite"] or most["opposite"]):
+        return "does not hold"
+    return "undetermined"
+
+
+def findings_bracket(point: tuple, least: tuple, most: tuple) -> dict[str, dict]:
+    """Every finding of :data:`FINDINGS` at the three placements ``(nx, ny)`` of the module
+    docstring: ``{name: {"least": test, "most": test, "point": test, "conclusion": str}}``."""
+    tests = {end: ringach_findings(*values) for end, values in (("least", least), ("most", most), ("point", point))}
+    return {name: {**{end: tests[end][name] for end in tests},
+                   "conclusion": conclusion(tests["least"][name], tests["most"][name])} for name in FINDINGS}

@@ -74,14 +74,24 @@ def nxny_distance(nx, ny, *, n_bootstrap: int = 1000, seed: int = 0) -> dict:
     * ``p_value``: permutation p-value, small when the two populations differ by more than
       sampling noise of ``n_model`` and 79 units explains (calibrated: under the null it is
       at most 0.05 in at most 5% of draws, up to the discreteness of TV);
+    * ``p_floor``: the smallest p-value the test can return, 1 / (n_bootstrap + 1) (a p equal to
+      it reads "p < 1/(B+1)": :func:`effcode.v1.stats.format_p`);
     * ``null_median``, ``null_95``: median and 95th percentile of TV between groups of
       ``n_model`` and 79 units under the null (this population's own yardstick);
     * ``outside_fraction``: fraction of model units outside [0.1, 1.585]^2 (clipped in);
     * ``n_model``, ``n_reference`` (79), ``model_probabilities`` (5x5).
     """
+    counts, outside = nxny_counts(nx, ny)
+    return counts_distance(counts, n_bootstrap=n_bootstrap, seed=seed, outside_fraction=outside)
+
+
+def counts_distance(counts, *, n_bootstrap: int = 1000, seed: int = 0, outside_fraction: float = 0.0) -> dict:
+    """:func:`nxny_distance` of a population given as its 5x5 bin counts (rows nx, columns ny)."""
     n_bootstrap = check_int("n_bootstrap", n_bootstrap)
     seed = check_int("seed", seed, minimum=0)
-    counts, outside = nxny_counts(nx, ny)
+    counts = np.asarray(counts)
+    if counts.shape != (5, 5) or counts.dtype.kind not in "iu" or np.any(counts < 0):
+        raise InputError(f"counts must be a 5x5 array of non-negative integers, got shape {counts.shape}")
     n_model = int(counts.sum())
     if n_model == 0:
         raise InputError("nx and ny must hold at least one unit")
@@ -96,10 +106,84 @@ def nxny_distance(nx, ny, *, n_bootstrap: int = 1000, seed: int = 0) -> dict:
     return {
         "distance": distance,
         "p_value": float((1 + np.sum(null >= distance - 1e-12)) / (1 + n_bootstrap)),
+        "p_floor": 1.0 / (1 + n_bootstrap),
         "null_median": float(np.median(null)),
         "null_95": float(np.percentile(null, 95)),
-        "outside_fraction": outside,
+        "outside_fraction": float(outside_fraction),
         "n_model": n_model,
         "n_reference": ref.n_cells,
         "model_probabilities": p,
     }
+
+
+def interval_bins(lo, hi, edges) -> tuple[np.ndarray, np.ndarray]:
+    """First and last bin (after clipping into the grid) that the intervals [lo, hi] touch."""
+    return bin_index(np.asarray(lo, dtype=float), edges), bin_index(np.asarray(hi, dtype=float), edges)
+
+
+def extreme_distance_counts(nx_bins: tuple[np.ndarray, np.ndarray],
+                            ny_bins: tuple[np.ndarray, np.ndarray]) -> dict[str, np.ndarray]:
+    """The bin counts (5x5) nearest to and farthest from Ringach's histogram in TV, when each unit
+    may sit in any bin of its rectangle ``[nx_lo..nx_hi] x [ny_lo..ny_hi]`` (bin indices).
+
+    Units sharing a rectangle form a group g of m_g units; a determined unit's rectangle is one
+    bin.  With counts c_b and target n q_b (q: Ringach's probabilities), n TV = sum_b |c_b - n q_b| / 2.
+
+    * nearest (``"most"`` V1-like): integer x_gb >= 0 units of group g in bin b of its rectangle,
+      sum_b x_gb = m_g, minimising sum_b t_b with t_b >= +-(c_b - n q_b) (a mixed-integer program);
+    * farthest (``"least"`` V1-like): as sum_b (c_b - n q_b) = 0, n TV = sum_b max(c_b - n q_b, 0)
+      = max over y in {0,1}^25 of sum_b y_b (c_b - n q_b).  For a chosen y, the best placement
+      puts every group that can reach a bin with y_b = 1 into one, so the maximum is that of
+      sum_b y_b (c0_b - n q_b) + sum_g z_g, z_g <= m_g, z_g <= m_g sum_{b in g} y_b, over binary y,
+      with c0 the counts of the determined units.  Groups that reach no chosen bin are put in
+      the first bin of their rectangle (which can only raise TV above that maximum, so the
+      placement attains it).
+
+    Returns ``{"most": counts, "least": counts}``, each (5, 5) int64 summing to the number of units.
+    """
+    from scipy.optimize import Bounds, LinearConstraint, milp
+
+    rect = np.stack([nx_bins[0], nx_bins[1], ny_bins[0], ny_bins[1]], axis=1).astype(np.int64)
+    groups, sizes = np.unique(rect, axis=0, return_counts=True)
+    n = int(sizes.sum())
+    target = n * ringach2002_nxny_histogram().probabilities.ravel()
+    member = np.zeros((len(groups), 25), dtype=bool)
+    for g, (i0, i1, j0, j1) in enumerate(groups):
+        member[g].reshape(5, 5)[i0:i1 + 1, j0:j1 + 1] = True
+    pairs = np.argwhere(member)                                       # (group, bin) of each x_gb
+    n_x = len(pairs)
+
+    # nearest: variables [x_gb..., t_b (25)]
+    place = np.zeros((len(groups), n_x + 25))
+    place[pairs[:, 0], np.arange(n_x)] = 1.0
+    spread = np.zeros((25, n_x + 25))
+    spread[pairs[:, 1], np.arange(n_x)] = 1.0                          # c_b = spread @ x
+    above = -spread.copy()
+    above[:, n_x:] = np.eye(25)                                        # t_b - c_b >= -n q_b
+    below = spread.copy()
+    below[:, n_x:] = np.eye(25)                                        # t_b + c_b >= n q_b
+    result = milp(np.r_[np.zeros(n_x), np.ones(25)],
+                  constraints=[LinearConstraint(place, sizes, sizes), LinearConstraint(above, -target, np.inf),
+                               LinearConstraint(below, target, np.inf)],
+                  integrality=np.r_[np.ones(n_x), np.zeros(25)], bounds=Bounds(0, np.inf))
+    nearest = np.bincount(pairs[:, 1], weights=np.round(result.x[:n_x]), minlength=25)
+
+    # farthest: variables [y_b (25), z_g]
+    fixed = np.zeros(25)
+    for g in np.flatnonzero(member.sum(1) == 1):
+        fixed[np.flatnonzero(member[g])[0]] += sizes[g]
+    open_groups = np.flatnonzero(member.sum(1) > 1)
+    n_z = len(open_groups)
+    reach = np.zeros((n_z, 25 + n_z))
+    reach[:, :25] = -sizes[open_groups, None] * member[open_groups]
+    reach[:, 25:] = np.eye(n_z)                                        # z_g - m_g sum y_b <= 0
+    result = milp(-np.r_[fixed - target, np.ones(n_z)],
+                  constraints=[LinearConstraint(reach, -np.inf, 0.0)] if n_z else [],
+                  integrality=np.r_[np.ones(25), np.zeros(n_z)],
+                  bounds=Bounds(np.zeros(25 + n_z), np.r_[np.ones(25), sizes[open_groups]]))
+    chosen = np.round(result.x[:25]).astype(bool)
+    farthest = fixed.copy()
+    for g in open_groups:
+        reachable = np.flatnonzero(member[g] & chosen)
+        farthest[reachable[0] if reachable.size else np.flatnonzero(member[g])[0]] += sizes[g]
+    return {"most": nearest.reshape(5, 5).astype(np.int64), "least": farthest.reshape(5, 5).astype(np.int64)}

@@ -1,26 +1,48 @@
-"""The one scorer: fit a population of filters, select the units that can be compared, and
-compare them with V1.
+"""The one scorer: fit a population of filters, classify every Gabor-like unit on Ringach's
+grid with its uncertainty, and compare the population with V1.
 
 :func:`score_population` is the single place where effcode decides which units enter a
 comparison with V1 and how that comparison is made.  Experiments, sweeps, the README table
 and the report all call it.
 
-**Selection funnel.**  Every unit is counted at each stage, and the result keeps the counts:
+**Units compared.**  Every unit is counted at each stage (``funnel``):
 
 1. *all units*;
 2. *fit succeeded*: the Gabor fit returned finite parameters with R² ≥ 0;
-3. *R² ≥ threshold*: the filter is Gabor-like (``r2_threshold``, default 0.7);
-4. *nx and ny resolved*: the fit pins down nx and ny.  The asymptotic standard errors of the
-   fit (:func:`effcode.gabor.gabor_standard_errors` at the fitted parameters, with the
-   residual SD as the noise level) must be at most ``max_relative_se`` (default 0.2) of nx and
-   of ny.  A unit that fails is reported as *unresolved*, its own class: typically a
-   derivative-of-Gaussian shape whose fit slid to a very low frequency, where R² stays flat
-   along a ridge of (sigma, f) and nx is not determined, or a filter longer than the patch;
-5. *inside the reference grid*: both nx and ny within Ringach's [0.1, 1.585].
+3. *R² ≥ threshold*: the filter is Gabor-like (``r2_threshold``, default 0.7).  **Every unit of
+   this stage enters every comparison**: no unit is dropped for being hard to measure, since
+   the hard ones (low frequency, blob-like) are exactly those a selection would decide about;
+4. *nx and ny resolved* (a count, not a selection): both profile intervals lie in one bin;
+5. *inside the reference grid* (a count of stage 3): fitted nx and ny both in [0.1, 1.585].
 
-**nx–ny comparison** (:func:`nxny_distance`) on the units of stage 4, with off-grid units
-clipped into the edge bins (``nxny``, the headline), and on the units of stage 5 only
-(``nxny_in_grid``).  Medians of nx and ny (stage 4) with 95% percentile-bootstrap intervals.
+**Intervals and classification.**  Each unit of stage 3 gets a ``interval_level`` (default 95%)
+profile-likelihood interval for nx and for ny (:func:`effcode.gabor.intervals.profile_intervals`,
+which says why profile rather than bootstrap), evaluated at :data:`PROFILE_POINTS`: Ringach's
+interior bin edges (where a decision changes) and two limits, 0.05 and 3.2.  An interval that
+runs into a limit is *open* there (``nx_lo_open``: nx bounded above but not below, the typical
+blob or derivative-of-Gaussian unit).  A unit is *placed* in a Ringach bin (5x5 grid, edges
+``logspace(-1, 0.2, 6)``, values clipped into the edge bins) when both intervals lie in one bin
+after clipping; otherwise it is *undetermined* and keeps its intervals.  A unit whose fitted
+sigma or frequency sits at an edge of the fit box is flagged ``at_bound`` (its asymptotic
+errors are invalid; its profile interval still holds).
+
+**Brackets.**  Every bin-based result is given at three placements of the units:
+``point`` (fitted values), and the two ends of the bracket, where undetermined units go to the
+ends of their intervals that make the population *least* and *most* V1-like:
+
+* Ringach's three findings (:func:`effcode.v1.findings.findings_bracket`): least = every unit at
+  the upper ends of its intervals (more subfields, more elongated, fewer blobs), most = at the
+  lower ends; a conclusion ("holds", "does not hold", "opposite") only where both ends agree,
+  else "undetermined";
+* the nx–ny TV distance and its permutation test (``nxny_bracket``): each unit anywhere in its
+  rectangle of bins, at the placements farthest from (least) and nearest to (most) Ringach's
+  histogram (:func:`effcode.v1.nxny.extreme_distance_counts`, exact);
+* the blob-like fraction (``blob_fraction``): lo = fewest blob-like units (upper ends), hi = most.
+
+**Point results** (one number per table cell): ``nxny`` (TV distance, permutation test with
+``n_permutations`` draws and its ``p_floor``, percentile-bootstrap interval of the distance),
+``nxny_in_grid`` (the same on the units of stage 5, unclipped), medians of nx and ny with 95%
+percentile-bootstrap intervals and their bracket (medians of the lower and upper interval ends).
 
 **Tuning similarity** (:func:`effcode.v1.similarity_scores`, Brain-Score's 1 − KS/KS_max over the
 ceiling) on the units of stage 3, from simulated gratings.  ``mean_similarity`` averages only
@@ -28,11 +50,10 @@ the informative properties: those in :data:`EXCLUDED_FROM_MEAN` are left out, wi
 Peak SF, which scales with the assumed ``pixels_per_degree``, is reported at every value of
 :data:`PIXELS_PER_DEGREE_RANGE` instead.
 
-**Literature** (:func:`effcode.v1.findings.ringach_findings`) on the units of stage 4.
-
-``population`` names which array of a learner was scored: ``"filters"`` (analysis weights, a
-unit's response to a patch) or ``"basis"`` (synthesis functions); a FilterBank passed in is
-scored on that array, so R² and nx–ny always describe the same population.
+``population`` names which array of a learner was scored: ``"measured_rf"`` (receptive fields
+measured by reverse correlation in stimulus space, :func:`effcode.v1.measure_receptive_fields`;
+the default), ``"filters"`` (analysis weights) or ``"basis"`` (synthesis functions); a FilterBank
+passed in is scored on that array, so R² and nx–ny always describe the same population.
 """
 
 from __future__ import annotations
@@ -44,18 +65,28 @@ import numpy as np
 
 from ..errors import InputError
 from ..validation import check_choice, check_float, check_int
-from .findings import blob_like, ringach_findings
-from .nxny import nxny_distance, outside_grid
-from .stats import median_interval
+from .findings import blob_like, findings_bracket, v1_blob_count
+from .nxny import counts_distance, extreme_distance_counts, interval_bins, nxny_counts, outside_grid
+from .reference import ringach2002_nxny_histogram
 from .similarity import distribution_similarity, model_property_values
+from .stats import median_interval
 
-POPULATIONS = ("filters", "basis")
+POPULATIONS = ("measured_rf", "filters", "basis")
 
-#: the stages of the selection funnel, in order
+#: the stages of the selection funnel, in order (stages 4 and 5 are counts within stage 3)
 STAGES = ("all units", "fit succeeded", "R² ≥ threshold", "nx and ny resolved", "inside the reference grid")
 
 #: R² levels at which the fraction of Gabor-like units is reported
 R2_LEVELS = (0.7, 0.8, 0.9)
+
+#: values at which nx and ny are held in the profile fits: a low limit, Ringach's four interior
+#: bin edges (where a unit's bin changes; values beyond the outer edges are clipped into the edge
+#: bins) and a high limit, twice the top edge
+PROFILE_POINTS = (0.05, *np.logspace(-1, 0.2, 6)[1:-1].tolist(), 3.2)
+
+#: permutations of the nx–ny test by default: its floor 1/2000 stays 4x below 0.05 after Holm's
+#: correction over up to 25 tests (seeds); :func:`effcode.v1.stats.permutations_for` gives more
+DEFAULT_PERMUTATIONS = 1999
 
 #: properties left out of the mean similarity, and why
 EXCLUDED_FROM_MEAN = {
@@ -82,14 +113,6 @@ def r2_summary(r2) -> dict[str, float]:
     return out
 
 
-def residual_sd(filters: np.ndarray, r2: np.ndarray, n_params: int = 8) -> np.ndarray:
-    """Per-filter residual SD of a fit with R² ``r2``: sqrt(SSE / (pixels − parameters))."""
-    flat = filters.reshape(len(filters), -1).astype(np.float64)
-    total = ((flat - flat.mean(axis=1, keepdims=True)) ** 2).sum(axis=1)
-    sse = np.clip(1.0 - r2, 0.0, None) * total
-    return np.sqrt(np.maximum(sse / max(1, flat.shape[1] - n_params), 1e-12 * total / flat.shape[1] + 1e-30))
-
-
 @dataclass
 class PopulationScore:
     """Everything :func:`score_population` found about one population (see the module docstring)."""
@@ -98,11 +121,14 @@ class PopulationScore:
     population: str
     settings: dict
     funnel: dict
+    classification: dict
     r2: dict
     median_nx: dict
     median_ny: dict
     nxny: dict
+    nxny_bracket: dict
     nxny_in_grid: dict
+    blob_fraction: dict
     similarity: dict
     mean_similarity: float
     peak_sf_by_ppd: dict
@@ -119,15 +145,39 @@ class PopulationScore:
 
     @property
     def n_unresolved(self) -> int:
+        """Units of stage 3 whose intervals span more than one bin (undetermined, still compared)."""
         return self.funnel["R² ≥ threshold"] - self.funnel["nx and ny resolved"]
 
     def metrics(self) -> dict:
-        """The scalar results, JSON-able (what tables and report sentences are made from)."""
+        """The scalar results, JSON-able (what tables and report sentences are made from).
+
+        Keys: ``name``, ``population``, ``settings`` (the scorer's arguments); ``funnel`` (counts
+        of :data:`STAGES`); ``n_unresolved`` (undetermined units: R² ≥ threshold, intervals over
+        more than one bin); ``classification`` (counts among the compared units: ``compared``,
+        ``placed``, ``undetermined``, ``at_bound``, ``nx_open_below`` / ``ny_open_below`` /
+        ``nx_open_above`` / ``ny_open_above``: intervals reaching a limit of
+        :data:`PROFILE_POINTS`); ``r2`` (:func:`r2_summary`); ``median_nx``, ``median_ny``
+        (``value``, 95% bootstrap ``lo``/``hi``, ``se``, and ``bracket_lo``/``bracket_hi``:
+        medians of the lower and upper interval ends); ``nxny_distance``, ``nxny_p_value``
+        (point); ``nxny`` (point test: ``distance``, ``p_value``, ``p_floor``, ``null_median``,
+        ``null_95``, ``outside_fraction``, ``n_model``, ``n_reference``, ``distance_lo``/
+        ``distance_hi``/``distance_se``: bootstrap over units); ``nxny_bracket`` (``least``,
+        ``most``: the same test at the placements farthest from / nearest to V1, and
+        ``conclusion``: "differs from V1" when p < 0.05 at both ends, "not distinguishable
+        from V1" when at neither, else "undetermined"); ``nxny_in_grid`` (point test on units
+        inside the grid); ``blob_fraction`` (``point``, ``lo``, ``hi``: fraction of compared
+        units that are blob-like at fitted values / fewest / most possible, ``v1``: V1's
+        19/79); ``similarity``, ``mean_similarity``, ``excluded_from_mean``,
+        ``peak_sf_by_ppd``; ``findings`` ({name: {``least``, ``most``, ``point``: test dicts of
+        :mod:`effcode.v1.findings`, ``conclusion``}}).  Dicts of fewer than
+        :data:`MIN_UNITS` units hold only ``n_model``.
+        """
         return {"name": self.name, "population": self.population, "settings": self.settings,
-                "funnel": self.funnel, "n_unresolved": self.n_unresolved, "r2": self.r2,
-                "median_nx": self.median_nx, "median_ny": self.median_ny,
+                "funnel": self.funnel, "n_unresolved": self.n_unresolved, "classification": self.classification,
+                "r2": self.r2, "median_nx": self.median_nx, "median_ny": self.median_ny,
                 "nxny_distance": self.nxny_distance, "nxny_p_value": self.nxny_p_value,
-                "nxny": self.nxny, "nxny_in_grid": self.nxny_in_grid, "similarity": self.similarity,
+                "nxny": self.nxny, "nxny_bracket": self.nxny_bracket, "nxny_in_grid": self.nxny_in_grid,
+                "blob_fraction": self.blob_fraction, "similarity": self.similarity,
                 "mean_similarity": self.mean_similarity, "excluded_from_mean": EXCLUDED_FROM_MEAN,
                 "peak_sf_by_ppd": self.peak_sf_by_ppd, "findings": self.findings}
 
@@ -136,33 +186,91 @@ def _scalar_part(d: dict) -> dict:
     return {k: (float(v) if isinstance(v, (float, np.floating)) else v) for k, v in d.items() if np.ndim(v) == 0}
 
 
-def _nxny(nx, ny, n_bootstrap, seed) -> dict:
-    if nx.size < MIN_UNITS:
-        return {"n_model": int(nx.size)}
-    return _scalar_part(nxny_distance(nx, ny, n_bootstrap=n_bootstrap, seed=seed))
+def _distance_test(counts: np.ndarray, n_permutations: int, seed: int, outside: float = 0.0) -> dict:
+    if counts.sum() < MIN_UNITS:
+        return {"n_model": int(counts.sum())}
+    return _scalar_part(counts_distance(counts, n_bootstrap=n_permutations, seed=seed, outside_fraction=outside))
 
 
-def score_population(filters, *, population: str = "filters", name: str = "model", r2_threshold: float = 0.7,
-                     max_relative_se: float = 0.2, pixels_per_degree: float = 20.0, n_bootstrap: int = 1000,
-                     seed: int = 0, device="cpu", fit: dict | None = None, tuning: dict | None = None) -> PopulationScore:
-    """Fit, select and compare one population of filters with V1 (module docstring).
+def _bracket_conclusion(least: dict, most: dict, level: float = 0.05) -> str:
+    significant = [d.get("p_value", math.nan) < level for d in (least, most)]
+    if "p_value" not in least or "p_value" not in most:
+        return "undetermined"
+    return ("differs from V1" if all(significant) else "not distinguishable from V1" if not any(significant)
+            else "undetermined")
+
+
+def _population_array(filters, population: str) -> np.ndarray:
+    if hasattr(filters, "filters") and hasattr(filters, "basis"):
+        if not hasattr(filters, population):
+            raise InputError(f"filters is a bank without a {population!r} array; measure it first "
+                             f"(effcode.v1.measure_receptive_fields) and pass the array")
+        filters = getattr(filters, population)
+    filters = np.asarray(filters, dtype=np.float32)
+    if filters.ndim != 3 or filters.shape[0] < 1:
+        raise InputError(f"filters must have shape (K, h, w) with K >= 1, got {filters.shape}")
+    return filters
+
+
+def classify_units(filters: np.ndarray, fit: dict, compared: np.ndarray, *, level: float = 0.95,
+                   device="cpu") -> dict[str, np.ndarray]:
+    """Profile intervals of nx and ny (at :data:`PROFILE_POINTS`) of the ``compared`` units and
+    their bins on Ringach's grid (module docstring).
+
+    Returns (K,) arrays, NaN / False / -1 outside ``compared``: ``nx_lo``, ``nx_hi``, ``ny_lo``,
+    ``ny_hi``; the flags ``nx_lo_open``, ``nx_hi_open``, ``ny_lo_open``, ``ny_hi_open``,
+    ``at_bound``, ``resolved`` (both intervals in one bin); the bins ``nx_bin_lo``,
+    ``nx_bin_hi``, ``ny_bin_lo``, ``ny_bin_hi`` (0-4, after clipping).
+    """
+    from ..gabor.intervals import profile_intervals
+
+    k = len(filters)
+    out = {f"{a}_{e}": np.full(k, np.nan) for a in ("nx", "ny") for e in ("lo", "hi")}
+    out.update({f"{a}_{e}_open": np.zeros(k, bool) for a in ("nx", "ny") for e in ("lo", "hi")})
+    out.update({"at_bound": np.zeros(k, bool), "resolved": np.zeros(k, bool)})
+    out.update({f"{a}_bin_{e}": np.full(k, -1) for a in ("nx", "ny") for e in ("lo", "hi")})
+    if not compared.any():
+        return out
+    intervals = profile_intervals(filters[compared], {c: v[compared] for c, v in fit.items()}, PROFILE_POINTS,
+                                  level=level, device=device)
+    for key in [k_ for k_ in out if k_ in intervals]:
+        out[key][compared] = intervals[key]
+    edges = ringach2002_nxny_histogram().nx_edges
+    for axis in ("nx", "ny"):
+        lo_bin, hi_bin = interval_bins(intervals[f"{axis}_lo"], intervals[f"{axis}_hi"], edges)
+        out[f"{axis}_bin_lo"][compared], out[f"{axis}_bin_hi"][compared] = lo_bin, hi_bin
+    out["resolved"] = compared & (out["nx_bin_lo"] == out["nx_bin_hi"]) & (out["ny_bin_lo"] == out["ny_bin_hi"])
+    return out
+
+
+def score_population(filters, *, population: str = "measured_rf", name: str = "model", r2_threshold: float = 0.7,
+                     interval_level: float = 0.95, pixels_per_degree: float = 20.0, n_bootstrap: int = 1000,
+                     n_permutations: int = DEFAULT_PERMUTATIONS, seed: int = 0, device="cpu",
+                     fit: dict | None = None, tuning: dict | None = None) -> PopulationScore:
+    """Fit, classify and compare one population of filters with V1 (module docstring).
 
     Parameters
     ----------
     filters : (K, h, w) array or FilterBank
         The population; a :class:`~effcode.learners.FilterBank` is scored on its ``population`` array.
-    population : "filters" or "basis"
+    population : "measured_rf", "filters" or "basis"
         Which array of a learner this is (recorded in the result; picks the array of a FilterBank).
     name : str
         Label of the population in tables (e.g. "sparse coding").
-    r2_threshold, max_relative_se : float
-        Selection (stages 3 and 4 of the funnel).
+    r2_threshold : float
+        Gabor-like units (stage 3 of the funnel): the units compared.
+    interval_level : float
+        Coverage of the profile-likelihood intervals of nx and ny that place units in bins.
     pixels_per_degree : float
         Assumed sampling of the patches, for the tuning properties in degrees.
     n_bootstrap : int
-        Draws of the permutation null and of the bootstrap intervals.
+        Draws of the bootstrap intervals (medians, distance) and of the similarity ceilings.
+    n_permutations : int
+        Draws of the nx–ny permutation null; its p floor is 1 / (n_permutations + 1).
     seed : int
         Seed of every random draw (same seed, same result).
+    device : "cpu" or "cuda"
+        Where the Gabor and profile fits run.
     fit, tuning : dict, optional
         Precomputed :func:`effcode.gabor.fit_gabors` and :func:`effcode.gabor.grating_tuning` tables of
         ``filters`` (at ``pixels_per_degree``), e.g. from a cache; computed here when absent.
@@ -170,51 +278,65 @@ def score_population(filters, *, population: str = "filters", name: str = "model
     Returns
     -------
     PopulationScore
-        ``.metrics()`` gives the JSON-able scalars; ``.units`` the per-unit arrays (fit columns,
-        ``se_nx``, ``se_ny``, and the boolean stage masks ``fit_ok``, ``r2_ok``, ``resolved``,
-        ``in_grid``).
+        ``.metrics()`` gives the JSON-able results (keys in :meth:`PopulationScore.metrics`);
+        ``.units`` the per-unit arrays: fit columns (``fit_*``), the masks ``fit_ok``, ``r2_ok``
+        (compared), ``resolved`` (placed in one bin), ``in_grid``, ``blob_like`` (placed, and
+        blob-like), ``blob_possible`` (compared, and blob-like somewhere in its intervals), and
+        the columns of :func:`classify_units`.
     """
-    from ..gabor import fit_gabors, gabor_standard_errors, grating_tuning
+    from ..gabor import fit_gabors, grating_tuning
 
     population = check_choice("population", population, POPULATIONS)
-    if hasattr(filters, "filters") and hasattr(filters, "basis"):
-        filters = getattr(filters, population)
-    filters = np.asarray(filters, dtype=np.float32)
-    if filters.ndim != 3 or filters.shape[0] < 1:
-        raise InputError(f"filters must have shape (K, h, w) with K >= 1, got {filters.shape}")
+    filters = _population_array(filters, population)
     r2_threshold = check_float("r2_threshold", r2_threshold, minimum=0.0, maximum=1.0)
-    max_relative_se = check_float("max_relative_se", max_relative_se, minimum=0.0, strict_minimum=True)
+    level = check_float("interval_level", interval_level, minimum=0.0, maximum=1.0, strict_minimum=True)
     ppd = check_float("pixels_per_degree", pixels_per_degree, minimum=0.0, strict_minimum=True)
     n_bootstrap = check_int("n_bootstrap", n_bootstrap, minimum=10)
+    n_permutations = check_int("n_permutations", n_permutations, minimum=19)
     seed = check_int("seed", seed, minimum=0)
 
     if fit is None:
         fit = fit_gabors(filters, device=device)
     fit = {k: np.asarray(v) for k, v in fit.items()}
-    shape = filters.shape[1:]
     fit_ok = (fit["failed"] == 0) & np.isfinite(fit["r2"])
     r2_ok = fit_ok & (fit["r2"] >= r2_threshold)
-    se = {"nx": np.full(len(filters), np.inf), "ny": np.full(len(filters), np.inf)}
-    if fit_ok.any():
-        sub = {k: v[fit_ok] for k, v in fit.items()}
-        errors = gabor_standard_errors(sub, shape, residual_sd(filters[fit_ok], sub["r2"]))
-        se["nx"][fit_ok], se["ny"][fit_ok] = errors["nx"], errors["ny"]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        resolved = r2_ok & (se["nx"] <= max_relative_se * fit["nx"]) & (se["ny"] <= max_relative_se * fit["ny"])
-    in_grid = resolved & ~outside_grid(fit["nx"], fit["ny"])
-    funnel = dict(zip(STAGES, (len(filters), *(int(m.sum()) for m in (fit_ok, r2_ok, resolved, in_grid)))))
+    units = classify_units(filters, fit, r2_ok, level=level, device=device)
+    inside = r2_ok & ~outside_grid(fit["nx"], fit["ny"])
+    funnel = dict(zip(STAGES, (len(filters), *(int(m.sum()) for m in (fit_ok, r2_ok, units["resolved"], inside)))))
 
+    point = (fit["nx"][r2_ok], fit["ny"][r2_ok])
+    least = (units["nx_hi"][r2_ok], units["ny_hi"][r2_ok])
+    most = (units["nx_lo"][r2_ok], units["ny_lo"][r2_ok])
     rng = np.random.default_rng([seed, 5])
-    nx, ny = fit["nx"][resolved], fit["ny"][resolved]
-    medians = {axis: median_interval(values, n_bootstrap, rng) for axis, values in
-               (("nx", nx), ("ny", ny))}
-    nxny = _nxny(nx, ny, n_bootstrap, seed)
-    if nx.size >= MIN_UNITS:
-        nxny.update(_distance_interval(nx, ny, n_bootstrap, rng))
-    nxny_in_grid = _nxny(fit["nx"][in_grid], fit["ny"][in_grid], n_bootstrap, seed)
+    medians = {}
+    for i, axis in enumerate(("nx", "ny")):
+        medians[axis] = median_interval(point[i], n_bootstrap, rng)
+        medians[axis].update({"bracket_lo": float(np.median(most[i])) if most[i].size else math.nan,
+                              "bracket_hi": float(np.median(least[i])) if least[i].size else math.nan})
+    n = int(r2_ok.sum())
+    nxny = {"n_model": n}
+    nxny_bracket = {"least": {"n_model": n}, "most": {"n_model": n}, "conclusion": "undetermined"}
+    if n >= MIN_UNITS:
+        counts, outside = nxny_counts(*point)
+        nxny = _distance_test(counts, n_permutations, seed, outside)
+        nxny.update(_distance_interval(*point, n_bootstrap, rng))
+        extremes = extreme_distance_counts((units["nx_bin_lo"][r2_ok], units["nx_bin_hi"][r2_ok]),
+                                           (units["ny_bin_lo"][r2_ok], units["ny_bin_hi"][r2_ok]))
+        nxny_bracket = {end: _distance_test(extremes[end], n_permutations, seed) for end in ("least", "most")}
+        nxny_bracket["conclusion"] = _bracket_conclusion(nxny_bracket["least"], nxny_bracket["most"])
+    nxny_in_grid = _distance_test(nxny_counts(fit["nx"][inside], fit["ny"][inside])[0], n_permutations, seed)
+
+    k_v1, n_v1 = v1_blob_count()
+    blob_fraction = {"point": float(blob_like(*point).mean()) if n else math.nan,
+                     "lo": float(blob_like(*least).mean()) if n else math.nan,
+                     "hi": float(blob_like(*most).mean()) if n else math.nan, "v1": k_v1 / n_v1}
+    classification = {"compared": n, "placed": funnel["nx and ny resolved"], "undetermined": n - funnel["nx and ny resolved"],
+                      "at_bound": int(units["at_bound"].sum()),
+                      **{f"{a}_open_{side}": int(units[f"{a}_{e}_open"].sum())
+                         for a in ("nx", "ny") for e, side in (("lo", "below"), ("hi", "above"))}}
 
     similarity, mean_similarity, peak_sf = {}, math.nan, {}
-    if r2_ok.sum() >= MIN_UNITS:
+    if n >= MIN_UNITS:
         if tuning is None:
             tuning = grating_tuning(filters[r2_ok], pixels_per_degree=ppd)
         else:
@@ -228,15 +350,16 @@ def score_population(filters, *, population: str = "filters", name: str = "model
                                                            seed=seed)["score"])
                    for p in PIXELS_PER_DEGREE_RANGE}
 
-    units = {**{f"fit_{k}": v for k, v in fit.items()}, "se_nx": se["nx"], "se_ny": se["ny"], "fit_ok": fit_ok,
-             "r2_ok": r2_ok, "resolved": resolved, "in_grid": in_grid, "blob_like": resolved & blob_like(fit["nx"],
-                                                                                                        fit["ny"])}
-    settings = {"r2_threshold": r2_threshold, "max_relative_se": max_relative_se, "pixels_per_degree": ppd,
-                "n_bootstrap": n_bootstrap, "seed": seed}
+    units = {**{f"fit_{k}": v for k, v in fit.items()}, "fit_ok": fit_ok, "r2_ok": r2_ok, "in_grid": inside,
+             **units, "blob_like": units["resolved"] & blob_like(fit["nx"], fit["ny"]),
+             "blob_possible": r2_ok & blob_like(units["nx_lo"], units["ny_lo"])}
+    settings = {"r2_threshold": r2_threshold, "interval_level": level, "pixels_per_degree": ppd,
+                "n_bootstrap": n_bootstrap, "n_permutations": n_permutations, "seed": seed}
     return PopulationScore(name=name, population=population, settings=settings, funnel=funnel,
-                           r2=r2_summary(fit["r2"]), median_nx=medians["nx"], median_ny=medians["ny"], nxny=nxny,
-                           nxny_in_grid=nxny_in_grid, similarity=similarity, mean_similarity=mean_similarity,
-                           peak_sf_by_ppd=peak_sf, findings=ringach_findings(nx, ny), units=units)
+                           classification=classification, r2=r2_summary(fit["r2"]), median_nx=medians["nx"],
+                           median_ny=medians["ny"], nxny=nxny, nxny_bracket=nxny_bracket, nxny_in_grid=nxny_in_grid,
+                           blob_fraction=blob_fraction, similarity=similarity, mean_similarity=mean_similarity,
+                           peak_sf_by_ppd=peak_sf, findings=findings_bracket(point, least, most), units=units)
 
 
 def _similarities(table: dict, n_bootstrap: int, seed: int) -> dict[str, float]:
