@@ -75,8 +75,13 @@ def test_verdict_needs_two_seeds_an_interval_excluding_zero_and_a_small_p():
     assert noisy["p_value"] > 0.05 and seed_report.verdict(noisy) == "not shown"
     assert seed_report.verdict(paired_test([0.9], [0.1])) == "no test"
     assert seed_report.verdict(higher, p_value=0.2) == "not shown"  # an adjusted p-value decides
-    assert seed_report.difference_text(higher) == "+0.40 [0.38, 0.42], p < 0.001, Cohen's dz = 40.0"
-    assert seed_report.difference_text(noisy) == f"+0.10 [-0.56, 0.76], p = {noisy['p_value']:.3f}, Cohen's dz = 0.4"
+    assert seed_report.difference_text(higher) == "+0.40 [0.38, 0.42], p < 0.001, Cohen's dz = 40.0 [6.3, 76.8]"
+    assert seed_report.difference_text(noisy) == (f"+0.10 [-0.56, 0.76], p = {noisy['p_value']:.3f}, Cohen's dz = "
+                                                  f"0.4 [{noisy['dz_lo']:.1f}, {noisy['dz_hi']:.1f}]")
+    same = paired_test([0.35, 0.36, 0.37], [0.30, 0.31, 0.32])
+    assert seed_report.verdict(same) == "no test"
+    assert seed_report.difference_text(same) == "+0.05 in every seed (3 seeds; no p-value or dz without spread)"
+    assert seed_report.difference_text(paired_test([0.2, 0.3], [0.2, 0.3])) == "identical in every seed (2 seeds)"
 
 
 # ----------------------------------------------------------------- experiment 01

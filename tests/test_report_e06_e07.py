@@ -144,7 +144,11 @@ def test_the_level_family_compares_highest_with_lowest_level_within_each_objecti
     fam = e06.comparisons(sweep06(distances))["level"]
     assert [(t["a"], t["b"]) for t in fam["tests"]] == [("l1 at level 2", "l1 at level 0.5"),
                                                         ("l0 at level 2", "l0 at level 0.5")]
-    assert all(t["p_value"] == 1.0 and not t["significant"] for t in fam["tests"])   # no difference at all
+    assert all(t["constant"] and math.isnan(t["p_value"]) and not t["significant"] for t in fam["tests"])
+    assert fam["n_tests"] == 0                                      # no difference at all: nothing to test
+    summary = sweep_report.family_summary(fam, "Levels")
+    assert summary.startswith("Levels: no test could be made (every difference is the same in every seed)")
+    assert "l1 at level 2 and l1 at level 0.5 have the same nx–ny distance in every one of 3 seeds" in summary
     hard_vs_soft = e06.comparisons(sweep06(distances))["hard_vs_soft"]
     assert [t["a"] for t in hard_vs_soft["tests"]] == ["l0 at level 0.5", "l0 at level 1", "l0 at level 2"]
 
@@ -165,7 +169,8 @@ def test_rehn_sommer_reproduced_when_hard_codes_are_significantly_closer():
     assert text.startswith("Rehn & Sommer (2007, J Comput Neurosci 22:135) reported")
     assert "effcode reproduces the claim: hard sparseness (l0) is closer to V1 than soft sparseness (l1)" in text
     assert "hard sparseness (l0) has a lower median nx (fewer subfields) than soft sparseness (l1)" in text
-    assert "no significant difference in median ny" in text          # constant 0.5: p = 1
+    # median ny is 0.5 for both in every seed: said in words, with no p-value
+    assert "hard sparseness (l0) and soft sparseness (l1) have the same median ny in every one of 3 seeds" in text
     assert "tests (distance, median nx, median ny, blob-like fraction), Holm-corrected" in text
 
 
@@ -218,7 +223,7 @@ def test_the_06_section_names_the_population_and_survives_a_json_round_trip(tmp_
     text = e06.report_text(read_json(tmp_path / "m.json"), saved["tests"], saved["settings"])
     assert "Scored population: **basis**" in text and "R² ≥ 0.7" in text and "relative standard error ≤ 0.2" in text
     assert "Mean [95% t-interval] across 3 seeds" in text and "Rehn & Sommer (2007" in text
-    assert "| A | B | metric | A − B [95% CI] | p | Holm p | d_z | seeds A < B | verdict |" in text
+    assert "| A | B | metric | A − B [95% CI] | p | Holm p | d_z [95% CI] | seeds A < B | verdict |" in text
     assert text.index("l1 | 1 |") < text.index("l0 | 1 |")     # the sweep's order, not the JSON's sorted keys
     json.dumps(saved)
 

@@ -43,7 +43,8 @@ class BankSpec:
 
 
 def source_images(run):
-    """The run's images (config key ``source``), recorded with their hashes in the provenance."""
+    """All the run's images (config key ``source``), recorded with their hashes in the provenance; each
+    bank learns from its seed's subset of them (:func:`learned_bank`)."""
     from ..data import load_images
 
     images = load_images(run.config["source"])
@@ -52,11 +53,20 @@ def source_images(run):
 
 
 def learned_bank(run, spec: BankSpec, images) -> FilterBank:
-    """The :class:`FilterBank` of ``spec`` (cached on every field of the spec and the images; learners
-    that can resume save checkpoints in the cache, so a killed run continues mid-training)."""
-    key = {"method": spec.method, "images": [im.sha256 for im in images], "n_filters": spec.n_filters,
-           "patch_size": spec.patch_size, "seed": spec.seed, "params": dict(spec.params), "device": run.device,
-           "n_patches": spec.n_patches}
+    """The :class:`FilterBank` of ``spec``, learned from the subset of ``images`` that its seed draws
+    (:func:`effcode.data.seed_images` with the run's config key ``image_fraction``, or
+    :data:`effcode.data.IMAGE_FRACTION` where the config has none); the provenance records which.
+
+    Cached on every field of the spec and the hashes of the images used; learners that can resume save
+    checkpoints in the cache, so a killed run continues mid-training."""
+    from ..data import IMAGE_FRACTION, seed_images
+
+    fraction = run.config.get("image_fraction", IMAGE_FRACTION)
+    images = seed_images(images, seed=spec.seed, fraction=fraction)
+    run.record_image_subset(spec.seed, images)
+    key = {"method": spec.method, "images": [im.sha256 for im in images], "image_fraction": fraction,
+           "n_filters": spec.n_filters, "patch_size": spec.patch_size, "seed": spec.seed,
+           "params": dict(spec.params), "device": run.device, "n_patches": spec.n_patches}
 
     def compute(checkpoint=None):
         bank = learn_filters(spec.method, images, n_filters=spec.n_filters, patch_size=spec.patch_size,
@@ -157,22 +167,25 @@ def point_metrics(scored, bank: FilterBank) -> dict:
 def learn_and_score(point: dict):
     """Learn a bank for one sweep point and score it with the one scorer; returns ``(scored, bank)``.
 
-    ``point`` keys: ``method``, ``source``, ``n_filters``, ``patch_size``, ``seed``, ``device``, and the
-    scorer's keys (:data:`SCORER_DEFAULTS`; missing ones take their defaults); every other key is
-    passed to the learner.  Runs on one torch thread: joblib's and dask's workers would otherwise get
-    cores / n_jobs each.
+    ``point`` keys: ``method``, ``source``, ``n_filters``, ``patch_size``, ``seed``, ``device``, optionally
+    ``image_fraction`` (the bank learns from its seed's subset of the images, as :func:`learned_bank`'s
+    do; default :data:`effcode.data.IMAGE_FRACTION`), and the scorer's keys (:data:`SCORER_DEFAULTS`;
+    missing ones take their defaults); every other key is passed to the learner.  Runs on one torch
+    thread: joblib's and dask's workers would otherwise get cores / n_jobs each.
     """
     import torch
 
-    from ..data import load_images
+    from ..data import IMAGE_FRACTION, load_images, seed_images
     from ..gabor.lm import single_threaded
     from ..v1 import score_population
 
     point = dict(point)
     fixed = {k: point.pop(k) for k in ("method", "source", "n_filters", "patch_size", "seed", "device")}
+    images = seed_images(load_images(fixed["source"]), seed=fixed["seed"],
+                         fraction=point.pop("image_fraction", IMAGE_FRACTION))
     settings = {k: point.pop(k, default) for k, default in SCORER_DEFAULTS.items()}
     with single_threaded(torch.device("cpu")):
-        bank = learn_filters(fixed["method"], load_images(fixed["source"]), n_filters=fixed["n_filters"],
+        bank = learn_filters(fixed["method"], images, n_filters=fixed["n_filters"],
                              patch_size=fixed["patch_size"], seed=fixed["seed"], device=fixed["device"], **point)
         population = settings.pop("population")
         scored = score_population(bank, population=population, name=fixed["method"], seed=fixed["seed"],

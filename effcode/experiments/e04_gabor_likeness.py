@@ -113,15 +113,15 @@ def population_table(metrics: dict) -> str:
 
 def comparison_table(rows: list[dict]) -> str:
     """Markdown table of :func:`comparisons`."""
-    out = ["| learner | control | median R² difference [95% CI] | p (Holm) | Cohen's dz | seeds learner higher | "
-           "shown |", "|---|---|---|---|---|---|---|"]
+    out = ["| learner | control | median R² difference [95% CI] | p (Holm) | Cohen's dz [95% CI] | "
+           "seeds learner higher | shown |", "|---|---|---|---|---|---|---|"]
     for row in rows:
         shown = {"higher": "learner more Gabor-like", "lower": "control more Gabor-like", "not shown": "no",
                  "no test": "no test (one seed)"}[row["verdict"]]
         diff = (f"{row['difference']:+.2f} [{fmt(row['lo'])}, {fmt(row['hi'])}]" if row["n"] >= 2
                 else f"{row['difference']:+.2f}")
         out.append(f"| {row['learner']} | {row['control']} | {diff} | {p_text(row['p_holm'])} | "
-                   f"{dz_text(row['cohens_dz'])} | {row['learner_higher']} of {row['n']} | {shown} |")
+                   f"{dz_text(row)} | {row['learner_higher']} of {row['n']} | {shown} |")
     return "\n".join(out)
 
 

@@ -54,12 +54,25 @@ def interval_text(values, digits: int | None = None, percent: bool = False, boun
     return f"{number(iv['mean'])} [{number(iv['lo'])}, {number(iv['hi'])}]"
 
 
-def seeds_note(n: int) -> str:
-    """The sentence that says what the intervals of a section are."""
+def seeds_note(n: int, image_fraction: float | None = None) -> str:
+    """The sentences that say what the intervals of a section are, and, given the config's
+    ``image_fraction``, what a seed varies (:func:`images_note`)."""
+    images = "" if image_fraction is None else " " + images_note(image_fraction)
     if n == 1:
-        return "One seed: no interval across seeds can be given."
+        return "One seed: no interval across seeds can be given." + images
     return (f"Values are the mean and 95% t-interval over {n} seeds, clipped to the possible range (0–100% for "
-            "fractions, at most 1 for R²).")
+            "fractions, at most 1 for R²)." + images)
+
+
+def images_note(image_fraction: float) -> str:
+    """What a seed varies, from the config key ``image_fraction`` (:func:`effcode.data.seed_images`): its
+    own random share of the images, so that intervals over seeds include variation over images, or,
+    at 1, only the initialisation and patch order."""
+    if image_fraction >= 1:
+        return ("Every seed learned from all the images, so intervals over seeds show the variation due to "
+                "initialisation and patch order only, not over images.")
+    return (f"Each seed learned from its own random {100 * image_fraction:.0f}% of the images, so intervals over "
+            "seeds include the variation over images as well as over initialisation and patch order.")
 
 
 def seeds_phrase(per_seed: list[dict]) -> str:
@@ -97,7 +110,8 @@ def verdict(test: dict, p_value: float | None = None, alpha: float = ALPHA) -> s
     """What a paired test (:func:`effcode.stats.paired_test` of a − b over seeds) shows:
     "higher" (a > b) or "lower" (a < b) when there are at least two seeds, the 95% interval of the
     mean difference excludes 0 and ``p_value`` (the test's own, or an adjusted one) is below
-    ``alpha``; "no test" with fewer than two seeds; "not shown" otherwise."""
+    ``alpha``; "no test" with fewer than two seeds or a difference that is the same in every seed
+    (no p-value exists; :func:`difference_text` says it in words); "not shown" otherwise."""
     p = test["p_value"] if p_value is None else p_value
     if test["n"] < 2 or not math.isfinite(p):
         return "no test"
@@ -108,10 +122,12 @@ def verdict(test: dict, p_value: float | None = None, alpha: float = ALPHA) -> s
     return "not shown"
 
 
-def dz_text(dz: float) -> str:
-    if math.isinf(dz):
-        return "∞" if dz > 0 else "−∞"
-    return fmt(dz, 1)
+def dz_text(test: dict) -> str:
+    """Cohen's d_z of a paired test with its exact 95% interval, "3.1 [0.5, 5.7]"; an en dash where the
+    test gives none (one seed, or the same difference in every seed)."""
+    if not math.isfinite(test["cohens_dz"]):
+        return "–"
+    return f"{fmt(test['cohens_dz'], 1)} [{fmt(test['dz_lo'], 1)}, {fmt(test['dz_hi'], 1)}]"
 
 
 def p_text(p: float) -> str:
@@ -121,12 +137,20 @@ def p_text(p: float) -> str:
 
 
 def difference_text(test: dict, digits: int = 2) -> str:
-    """"+0.05 [0.02, 0.08], p = 0.010, Cohen's dz = 3.1" for a paired test over seeds."""
+    """A paired test over seeds in words: "+0.05 [0.02, 0.08], p = 0.010, Cohen's dz = 3.1 [0.5, 5.7]"
+    (the mean difference and d_z each with its 95% interval); a difference without spread is said as
+    such: "identical in every seed (3 seeds)" or "+0.05 in every seed (3 seeds; no p-value or dz
+    without spread)"."""
     if test["n"] < 2:
         return f"{fmt(test['difference'], digits)} (one seed: no test)"
+    if test["constant"]:
+        if test["difference"] == 0:
+            return f"identical in every seed ({test['n']} seeds)"
+        return (f"{test['difference']:+.{digits}f} in every seed ({test['n']} seeds; no p-value or dz without "
+                "spread)")
     p = p_text(test["p_value"])
     return (f"{test['difference']:+.{digits}f} [{fmt(test['lo'], digits)}, {fmt(test['hi'], digits)}], "
-            f"p {p if p.startswith('<') else '= ' + p}, Cohen's dz = {dz_text(test['cohens_dz'])}")
+            f"p {p if p.startswith('<') else '= ' + p}, Cohen's dz = {dz_text(test)}")
 
 
 def summarise(per_seed: list[dict], keys) -> dict:

@@ -1,9 +1,11 @@
 """Paired comparisons of sweep settings across seeds, and their wording, for experiments 06 and 07.
 
 A sentence that one setting is closer to V1 than another is made only from a paired test across
-seeds (:func:`effcode.stats.paired_test`: difference, 95% interval, p, Cohen's d_z), significant at
-5% after Holm's correction over the family of tests that answer the same question.  Pure
-functions, tested in ``tests/test_report_e06_e07.py``.
+seeds (:func:`effcode.stats.paired_test`: difference, 95% interval, p, Cohen's d_z with its exact
+95% interval), significant at 5% after Holm's correction over the family of tests that answer the
+same question.  A difference that is the same in every seed has no spread, hence no p-value or d_z:
+it is said in words and does not count as a test.  Pure functions, tested in
+``tests/test_report_e06_e07.py``.
 """
 
 from __future__ import annotations
@@ -70,52 +72,72 @@ def p_text(p: float, name: str = "p") -> str:
     return f"{name} {text}" if text.startswith("<") else f"{name} = {text}"
 
 
-def fmt_dz(dz: float) -> str:
-    if math.isinf(dz):
-        return "+∞" if dz > 0 else "−∞"
-    return fmt(dz)
+def fmt_dz(test: Mapping) -> str:
+    """Cohen's d_z of a test with its exact 95% interval, "-14.42 [-25.81, -2.99]"; an en dash where
+    there is none (too few seeds, or the same difference in every seed)."""
+    if not math.isfinite(test["cohens_dz"]):
+        return "–"
+    return f"{fmt(test['cohens_dz'])} [{fmt(test['dz_lo'])}, {fmt(test['dz_hi'])}]"
 
 
 def statistic_text(test: Mapping) -> str:
-    """The statistic of one test, for a sentence: difference with its 95% interval, p, Holm's p, d_z, seeds."""
+    """The statistic of one test, for a sentence: difference with its 95% interval, p, Holm's p, d_z with
+    its 95% interval, seeds; a difference without spread is said in words, with no p-value or d_z."""
+    if test.get("constant"):
+        amount = "identical" if test["difference"] == 0 else f"difference {test['difference']:+.3f}"
+        return f"{amount} in every one of {test['n']} seeds, so no p-value or d_z"
     if not math.isfinite(test["p_value"]):
         return f"{test['n']} seed{'s' if test['n'] != 1 else ''} with values on both sides, too few to test"
     holm_p = f", {p_text(test['p_holm'], 'Holm-adjusted p')}" if "p_holm" in test else ""
     return (f"difference {test['difference']:+.3f} [95% CI {test['lo']:+.3f}, {test['hi']:+.3f}], "
-            f"{p_text(test['p_value'])}{holm_p}, d_z = {fmt_dz(test['cohens_dz'])}, {test['n']} seeds")
+            f"{p_text(test['p_value'])}{holm_p}, d_z = {fmt_dz(test)}, {test['n']} seeds")
 
 
 def claim(test: Mapping) -> str:
     """The sentence a test supports: "A is closer to V1 than B (statistic)" when significant after
-    Holm's correction, else "no significant difference in ... between A and B (statistic)"."""
+    Holm's correction; "A is closer to V1 than B by the same amount in every seed" or "A and B have
+    the same ... in every seed" when the difference has no spread (no test exists); else "no
+    significant difference in ... between A and B (statistic)"."""
     name, lower, higher = METRIC_WORDS.get(test["metric"], (test["metric"], f"has a lower {test['metric']} than",
                                                              f"has a higher {test['metric']} than"))
     if test.get("significant"):
         return f"{test['a']} {lower if test['difference'] < 0 else higher} {test['b']} ({statistic_text(test)})"
+    if test.get("constant"):
+        if test["difference"] == 0:
+            return (f"{test['a']} and {test['b']} have the same {name} in every one of {test['n']} seeds (no "
+                    "p-value or d_z without spread)")
+        return (f"{test['a']} {lower if test['difference'] < 0 else higher} {test['b']} by the same amount in "
+                f"every seed ({statistic_text(test)})")
     return f"no significant difference in {name} between {test['a']} and {test['b']} ({statistic_text(test)})"
 
 
 def comparison_table(fam: Mapping) -> str:
-    """Markdown table of one family: each test's difference, interval, p, Holm's p, d_z, seeds where
-    A < B, and the verdict."""
-    rows = ["| A | B | metric | A − B [95% CI] | p | Holm p | d_z | seeds A < B | verdict |",
+    """Markdown table of one family: each test's difference, interval, p, Holm's p, d_z [95% CI], seeds
+    where A < B, and the verdict ("same in every seed" where the difference has no spread)."""
+    rows = ["| A | B | metric | A − B [95% CI] | p | Holm p | d_z [95% CI] | seeds A < B | verdict |",
             "|---|---|---|---|---|---|---|---|---|"]
     for t in fam["tests"]:
         name = METRIC_WORDS.get(t["metric"], (t["metric"],))[0]
-        verdict = ("significant" if t["significant"] else "n.s.") if math.isfinite(t["p_value"]) else "not testable"
+        verdict = ("significant" if t["significant"] else "n.s.") if math.isfinite(t["p_value"]) else (
+            "same in every seed" if t.get("constant") else "not testable")
         rows.append(f"| {t['a']} | {t['b']} | {name} | {fmt(t['difference'], 3)} [{fmt(t['lo'], 3)}, "
-                    f"{fmt(t['hi'], 3)}] | {fmt_p(t['p_value'])} | {fmt_p(t['p_holm'])} | {fmt_dz(t['cohens_dz'])} | "
+                    f"{fmt(t['hi'], 3)}] | {fmt_p(t['p_value'])} | {fmt_p(t['p_holm'])} | {fmt_dz(t)} | "
                     f"{t['wins_a']} of {t['n']} | {verdict} |")
     return "\n".join(rows)
 
 
 def family_summary(fam: Mapping, question: str) -> str:
-    """One paragraph on a family: how many tests, the correction, and the claims it supports (or none)."""
+    """One paragraph on a family: how many tests, the correction, the claims it supports (or none), and
+    the comparisons whose difference is the same in every seed (said in words: no test exists)."""
     n = fam["n_tests"]
     if not fam["tests"]:
         return f"{question}: nothing to test in this sweep."
+    alike = [claim(t) for t in fam["tests"] if t.get("constant")]
+    alike = f" Without spread over seeds (no test possible): {'; '.join(alike)}." if alike else ""
     if n == 0:
-        return f"{question}: no test could be made (fewer than two seeds with values on both sides)."
+        reason = "every difference is the same in every seed" if alike else ("fewer than two seeds with values "
+                                                                             "on both sides")
+        return f"{question}: no test could be made ({reason}).{alike}"
     made = [claim(t) for t in fam["tests"] if t["significant"]]
     head = (f"{question}: 1 paired test across seeds (a family of one, so Holm's correction leaves its p as it "
             f"is)." if n == 1 else f"{question}: {n} paired tests across seeds, Holm-corrected at {fam['alpha']:g} "
@@ -123,8 +145,8 @@ def family_summary(fam: Mapping, question: str) -> str:
     if not made:
         best = min((t for t in fam["tests"] if math.isfinite(t["p_value"])), key=lambda t: t["p_value"])
         return (f"{head} None is significant after the correction, so no such claim is made (smallest p: "
-                f"{best['a']} against {best['b']}, {statistic_text(best)}).")
-    return f"{head} Significant: " + "; ".join(made) + "."
+                f"{best['a']} against {best['b']}, {statistic_text(best)}).{alike}")
+    return f"{head} Significant: " + "; ".join(made) + "." + alike
 
 
 #: metrics that cannot exceed 1 (every metric of a point is >= 0); intervals are clipped to the range

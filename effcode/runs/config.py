@@ -284,6 +284,9 @@ SHARED_KEYS = {
                   "olshausen, vanhateren:DIR, a folder of images or a .mat file", check=check_source),
     "n_seeds": Key(int, "count", "seeds per setting (seed, seed + 1, ...); results are means with 95% "
                    "t-intervals over them", low=1),
+    "image_fraction": Key(float, "dimensionless", "share of the source's images each seed learns from, a random "
+                          "subset drawn by the seed (effcode.data.seed_images; 1: every image)", low=0.0, high=1.0,
+                          low_open=True),
     "n_filters": Key(int, "count", "filters (dictionary atoms, units) learned", low=1),
     "patch_size": Key(int, "pixels", "side of the square image patches", low=2),
     "patch_sizes": Key(list, "pixels", "patch sides compared, one complete dictionary each", item=int, low=2),

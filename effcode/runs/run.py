@@ -91,6 +91,16 @@ class Run:
         """Add the ids and sha256 hashes of the input images to the provenance."""
         self._provenance["images"] = [{"id": im.id, "sha256": im.sha256} for im in images]
 
+    def record_image_subset(self, seed: int, images) -> None:
+        """Add to the provenance's ``image_subsets`` which images a bank of ``seed`` learned from (once per
+        distinct seed and subset; a run that was not :meth:`start`-ed keeps no provenance)."""
+        if not hasattr(self, "_provenance"):
+            return
+        record = {"seed": int(seed), "images": [im.id for im in images]}
+        subsets = self._provenance.setdefault("image_subsets", [])
+        if record not in subsets:
+            subsets.append(record)
+
     def finish(self, **fields) -> None:
         """Write ``config.json`` and ``provenance.json`` (with the record of every step), only once
         the computation succeeded, so that a failed run leaves the previous results of this folder
