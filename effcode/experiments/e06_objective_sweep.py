@@ -23,23 +23,20 @@ import numpy as np
 from ..plots.figure import new_figure, save_figure
 from ..stats import seed_interval
 from ..runs.config import Key, objective_names
+from ..v1.claims import REHN_SOMMER2007, from_paired_test, verdict
 from .base import Experiment, Section, register
 from .common import POINT_METRICS, SCORER_DEFAULTS, evaluate_point, scorer_config, source_images
-from .sweep_report import (ALPHA, claim, comparison, comparison_table, family, family_summary, interval, per_seed,
-                           scorer_sentence, statistic_text)
+from .sweep_report import (ALPHA, comparison, comparison_table, family, family_summary, interval, per_seed,
+                           scorer_sentence)
 
 
 HARD_PENALTIES, SOFT_PENALTIES = ("l0", "topk"), ("l1", "cauchy")
 
 
-#: Rehn & Sommer (2007): the direction they reported for hard- minus soft-sparse codes (-1: lower)
-REHN_SOMMER_DIRECTIONS = {"nxny_distance": -1, "median_nx": -1, "median_ny": -1, "blob_fraction": +1}
-
-REHN_SOMMER_CLAIM = (
-    "Rehn & Sommer (2007, J Comput Neurosci 22:135) reported that a hard-sparse code (few active units: their "
-    "sparse-set coding) gives receptive fields whose nx–ny distribution is much closer to V1's than a "
-    "soft-sparse code (SparseNet's smooth penalty): fewer subfields (lower nx), less elongated (lower ny), and "
-    "blob-like fields as V1 has.")
+#: the metrics that test Rehn & Sommer's (2007) claim (:data:`effcode.v1.claims.REHN_SOMMER2007`), and the part
+#: of the claim each one tests (hard minus soft sparseness); its overcompleteness part is experiment 13's
+REHN_SOMMER_PARTS = {"nxny_distance": "closer", "median_nx": "lower_nx", "median_ny": "lower_ny",
+                     "blob_fraction": "more_blobs"}
 
 
 # -- statistics: pure functions ---------------------------------------------------------------
@@ -120,7 +117,7 @@ def comparisons(summary: Mapping, alpha: float = ALPHA) -> dict:
     if hard and soft:
         a, b = f"hard sparseness ({', '.join(hard)})", f"soft sparseness ({', '.join(soft)})"
         rehn_sommer = [comparison(a, b, m, _pooled(summary, hard, m), _pooled(summary, soft, m))
-                       for m in REHN_SOMMER_DIRECTIONS]
+                       for m in REHN_SOMMER_PARTS]
     return {"hard_vs_soft": family("hard vs soft penalty at equal level", hard_vs_soft, alpha),
             "level": family("highest vs lowest level within each objective", by_level, alpha),
             "rehn_sommer": family("Rehn & Sommer (2007): hard vs soft sparseness", rehn_sommer, alpha)}
@@ -135,35 +132,17 @@ def harder_sparseness_answer(tests: Mapping) -> str:
 
 
 def rehn_sommer_answer(tests: Mapping) -> str:
-    """Rehn & Sommer's (2007) claim, and whether effcode reproduces it, from the ``rehn_sommer``
-    family of :func:`comparisons`.  Reproduced: the nx–ny distance of hard codes is significantly
-    lower; contradicted: significantly higher; otherwise not reproduced (no significant difference)."""
+    """Rehn & Sommer's (2007) claim and effcode's verdict on it, worded by :func:`effcode.v1.claims.verdict`
+    from the ``rehn_sommer`` family of :func:`comparisons` (each test enters the part of
+    :data:`REHN_SOMMER_PARTS` it answers; Holm runs within the claim)."""
     fam = tests["rehn_sommer"]
-    by = {t["metric"]: t for t in fam["tests"]}
-    if "nxny_distance" not in by:
-        return f"{REHN_SOMMER_CLAIM} This sweep has no hard and soft penalty to compare, so the claim is not tested."
-    dist = by["nxny_distance"]
-    if not math.isfinite(dist["p_value"]):
-        verdict = ("Too few seeds have distances on both sides to test the claim, so it is neither reproduced "
-                   "nor refuted.")
-    elif dist["significant"] and dist["difference"] < 0:
-        verdict = "effcode reproduces the claim: " + claim(dist) + "."
-    elif dist["significant"]:
-        verdict = "effcode contradicts the claim: " + claim(dist) + "."
-    else:
-        verdict = ("effcode does not reproduce the claim: there is no significant difference in nx–ny distance "
-                   f"between hard and soft penalties ({statistic_text(dist)}).")
-    details = []
-    for metric, direction in REHN_SOMMER_DIRECTIONS.items():
-        if metric == "nxny_distance" or metric not in by:
-            continue
-        t = by[metric]
-        agrees = (not t["significant"]) or np.sign(t["difference"]) == direction
-        details.append(claim(t) + ("" if agrees else ", the opposite of their report"))
-    return (f"{REHN_SOMMER_CLAIM} Test here: {fam['tests'][0]['a']} against {fam['tests'][0]['b']}, each seed's "
-            f"values averaged over the objectives of its kind and all levels, paired across seeds; "
-            f"{fam['n_tests']} tests (distance, median nx, median ny, blob-like fraction), Holm-corrected at "
-            f"{fam['alpha']:g}. {verdict} The shape statistics: " + "; ".join(details) + ".")
+    results = {REHN_SOMMER_PARTS[t["metric"]]: from_paired_test(t) for t in fam["tests"]
+               if t["metric"] in REHN_SOMMER_PARTS}
+    how = ""
+    if fam["tests"]:
+        how = (f"Test here: {fam['tests'][0]['a']} against {fam['tests'][0]['b']}, each seed's values averaged over "
+               "the objectives of its kind and all levels, paired across seeds. ")
+    return how + verdict(REHN_SOMMER2007, results).sentence
 
 
 def dense_objectives_remark(summary: Mapping) -> str:

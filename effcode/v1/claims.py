@@ -39,6 +39,8 @@ A **test** is a dict:
     seeds (a paired test) or units (a test against V1's cells) the test used;
 ``n_permutations`` (optional)
     B of a permutation test, whose smallest possible p is 1/(B + 1);
+``constant`` (optional)
+    True for a paired difference that is the same in every seed: it has no p (NaN) and is said in words;
 ``label`` (optional)
     what the test compares ("l0 (hard) 1x against L1 sparse coding 1x"), for the sentence.
 
@@ -303,13 +305,15 @@ class Element:
 
 @dataclass(frozen=True)
 class PartVerdict:
-    """A part's ``state`` (see the module docstring), its state at each end (``ends``) and its
-    ``elements`` at each end."""
+    """A part's ``state`` (see the module docstring), its state at each end (``ends``), its
+    ``elements`` at each end, and the ``untested`` results (p NaN: too few seeds or units, or a paired
+    difference that is the same in every seed) that could not enter the verdict."""
 
     part: Part
     state: str
     ends: Mapping[str, str]
     elements: Mapping[str, tuple[Element, ...]] = field(repr=False)
+    untested: tuple[Mapping, ...] = field(default=(), repr=False)
 
 
 @dataclass(frozen=True)
@@ -392,7 +396,9 @@ def verdict(claim: Claim | str, results: Mapping[str, object], *, subject: str =
                          f"got {sorted(unknown)}")
     by_end = {p.key: _at_ends(results[p.key], f"results[{p.key!r}]") if results.get(p.key) is not None
               else {end: [] for end in ENDS} for p in claim.parts}
-    # tests that could not be made (p NaN) do not enter the verdict or the families
+    # tests that could not be made (p NaN) do not enter the verdict or the families; the sentence says why
+    untested = {k: tuple(t for t in ends["least"] if not math.isfinite(float(t["p_value"])))
+                for k, ends in by_end.items()}
     by_end = {k: {end: [t for t in tests if math.isfinite(float(t["p_value"]))] for end, tests in ends.items()}
               for k, ends in by_end.items()}
     elements: dict[str, dict[str, tuple[Element, ...]]] = {p.key: {} for p in claim.parts}
@@ -416,7 +422,7 @@ def verdict(claim: Claim | str, results: Mapping[str, object], *, subject: str =
     for p in claim.parts:
         ends = {end: _part_state(p.direction, [e.state for e in elements[p.key][end]]) for end in ENDS}
         state = ends["least"] if ends["least"] == ends["most"] else "undetermined"
-        parts.append(PartVerdict(p, state, ends, elements[p.key]))
+        parts.append(PartVerdict(p, state, ends, elements[p.key], untested[p.key]))
     parts = tuple(parts)
     found = _claim_verdict(parts)
     return Verdict(claim, subject, found, parts, _sentence(claim, subject, found, parts))
@@ -497,9 +503,19 @@ def _state_words(pv: PartVerdict) -> str:
         pv.state, pv.state)
 
 
+def _untested_text(part: Part, test: Mapping) -> str:
+    """Why a result has no p: a paired difference with no spread over seeds, or too few seeds or units."""
+    label = f"{test['label']}: " if test.get("label") else ""
+    if test.get("constant"):
+        return (f"{label}{part.statistic} {_number(float(test['estimate']))} in every one of {test.get('n')} seeds, "
+                "no spread and so no test")
+    return f"{label}too few {part.test.unit} for a test"
+
+
 def _part_text(pv: PartVerdict) -> str:
     if pv.state == "not tested":
-        return f"{pv.part.words}: {_state_words(pv)}"
+        why = "; ".join(_untested_text(pv.part, t) for t in pv.untested)
+        return f"{pv.part.words}: {_state_words(pv)}" + (f" ({why})" if why else "")
     least, most = pv.elements["least"], pv.elements["most"]
     if [e.test for e in least] == [e.test for e in most]:
         detail = _elements_text(pv.part, least)
@@ -548,12 +564,13 @@ def short_sentence(v: Verdict) -> str:
 
 def from_paired_test(test: Mapping, *, label: str | None = None) -> dict:
     """A claim test from a paired test across seeds (:func:`effcode.stats.paired_test`, with
-    ``difference``, ``lo``, ``hi``, ``p_value``, ``n``; ``p_holm`` is dropped so that Holm runs within
-    the claim).  A bracket ``{"least": ..., "most": ...}`` of such tests is converted end by end."""
+    ``difference``, ``lo``, ``hi``, ``p_value``, ``n``, ``constant``; ``p_holm`` is dropped so that Holm
+    runs within the claim).  A bracket ``{"least": ..., "most": ...}`` of such tests is converted end by end."""
     if _is_bracket(test):
         return {end: from_paired_test(test[end], label=label) for end in ENDS}
     out = {"estimate": float(test["difference"]), "lo": float(test.get("lo", math.nan)),
-           "hi": float(test.get("hi", math.nan)), "p_value": float(test["p_value"]), "n": test.get("n")}
+           "hi": float(test.get("hi", math.nan)), "p_value": float(test["p_value"]), "n": test.get("n"),
+           "constant": bool(test.get("constant", False))}
     return {**out, "label": label} if label else out
 
 
