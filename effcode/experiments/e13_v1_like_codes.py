@@ -34,9 +34,12 @@ import numpy as np
 from ..plots.figure import new_figure, save_figure
 from ..stats import holm, seed_interval
 from ..runs.config import Key, objective_names
+from ..v1.claims import (OLSHAUSEN2013, REHN_SOMMER2007, ZYLBERBERG2011, Verdict, from_paired_test, verdict,
+                         verdict_phrase)
+from ..v1.findings import v1_blob_count
 from .base import Experiment, Section, register
 from .common import POINT_METRICS, SCORER_DEFAULTS, fmt, learn_and_score, point_metrics, scorer_config, source_images
-from .sweep_report import (ALPHA, claim, comparison, comparison_table, family, fmt_p, interval, per_seed,
+from .sweep_report import (ALPHA, comparison, comparison_table, family, fmt_p, interval, per_seed,
                            scorer_sentence)
 
 #: display names of the codes compared
@@ -50,35 +53,11 @@ MIN_ACTIVE_UNITS = 1.0
 #: the scalar metrics of a point: the scorer's, plus the spread of the resolved units' shapes
 METRICS = (*POINT_METRICS, "nx_spread", "ny_spread", "fewer_blobs_p")
 
-#: what each paper reported, where, and what this experiment checks
-CLAIMS = {
-    "sailnet": {
-        "paper": "Zylberberg, Murphy & DeWeese (2011, PLoS Comput Biol 7:e1002250)",
-        "where": "the figure that plots SAILnet's receptive fields in the nx–ny plane over Ringach's (2002) "
-                 "macaque simple cells",
-        "claim": "SAILnet's receptive fields span the diversity of V1 simple cells in the nx–ny plane, blob-like "
-                 "fields included, unlike earlier sparse codes",
-        "check": "the permutation test of SAILnet's nx–ny histogram against V1's (per seed, Holm across seeds); "
-                 "its blob-like fraction against V1's 19/79 (Fisher, per seed); and SAILnet against L1 sparse "
-                 "coding at the same size (paired across seeds)",
-    },
-    "rehn_sommer": {
-        "paper": "Rehn & Sommer (2007, J Comput Neurosci 22:135)",
-        "where": "the figure that plots sparse-set coding's and SparseNet's receptive fields in the nx–ny plane "
-                 "over Ringach's cells, at increasing overcompleteness",
-        "claim": "a hard-sparse code (few active units) has receptive fields much closer to V1's nx–ny "
-                 "distribution than a soft-sparse code, and moves further toward V1 as overcompleteness grows",
-        "check": "nx–ny distance of l0 and top-k against L1 at each overcompleteness, and of each hard code at "
-                 "its highest overcompleteness against 1x (paired across seeds, Holm within each family)",
-    },
-    "olshausen": {
-        "paper": "Olshausen (2013, Proc SPIE 8651, 'Highly overcomplete sparse coding')",
-        "where": "the figures of basis functions learned at increasing overcompleteness",
-        "claim": "a highly overcomplete sparse code learns a more diverse set of receptive fields",
-        "check": "L1 sparse coding at the highest overcompleteness against 1x: spread of log nx and log ny, "
-                 "blob-like fraction and nx–ny distance (paired across seeds, Holm over the four)",
-    },
-}
+#: the published claims this experiment tests (declared in :mod:`effcode.v1.claims`)
+CLAIMS = {"sailnet": ZYLBERBERG2011, "rehn_sommer": REHN_SOMMER2007, "olshausen": OLSHAUSEN2013}
+
+#: the part of Olshausen's (2013) claim each compared metric tests (the nx–ny distance is shown, not part of it)
+OLSHAUSEN_PARTS = {"nx_spread": "wider_nx", "ny_spread": "wider_ny", "blob_fraction": "more_blobs"}
 
 
 def code_order(codes) -> list[str]:
@@ -262,94 +241,65 @@ def comparisons(summary: Mapping, alpha: float = ALPHA) -> dict:
 
 # -- verdicts and report (pure functions) ----------------------------------------------------
 
-def _seeds_text(k: int, n: int) -> str:
-    return f"{k} of {n} seed{'s' if n != 1 else ''}"
-
-
-def sailnet_verdict(summary: Mapping, tests: Mapping) -> str:
-    """Reproduced when, for some SAILnet setting, V1's histogram is rejected in no seed and blob-like
-    units are not significantly fewer than V1's in any seed; the sentence gives both counts, the
-    blob fraction and the paired test against L1."""
-    populations = tests["sailnet"]["populations"]
-    if not populations:
-        return "SAILnet was not in this run."
-    parts, reproduced = [], False
-    for key, pop in populations.items():
+def sailnet_verdicts(summary: Mapping, tests: Mapping, n_permutations: int | None = None) -> list[Verdict]:
+    """Zylberberg et al.'s (2011) claim for each SAILnet setting: its per-seed permutation p against V1
+    (estimate: the nx–ny distance; ``n_permutations`` draws) and Fisher's one-sided p of fewer blob-like
+    units than V1 (estimate: the blob-like fraction minus V1's)."""
+    k, n = v1_blob_count()
+    found = []
+    for key, pop in tests["sailnet"]["populations"].items():
         entry = summary[key]
-        n = len(pop["permutation"]["seeds"])
-        rejected, fewer = sum(pop["permutation"]["rejected"]), sum(pop["blobs"]["fewer"])
-        reproduced |= rejected == 0 and fewer == 0
-        parts.append(f"{setting_label('sailnet', entry['factor'])}: V1's nx–ny histogram rejected in "
-                     f"{_seeds_text(rejected, n)} (permutation test, Holm across seeds; largest p "
-                     f"{fmt_p(max(pop['permutation']['p_value']))}), nx–ny distance {interval(entry, 'nxny_distance')}; "
-                     f"blob-like fraction {interval(entry, 'blob_fraction')} against V1's 0.24, significantly fewer "
-                     f"in {_seeds_text(fewer, n)} (Fisher)")
-    against = [claim(t) for t in tests["sailnet"]["against_l1"]["tests"]]
-    verdict = ("effcode reproduces it" if reproduced else
-               "effcode does not reproduce it: SAILnet's population is distinguishable from V1's")
-    return f"{verdict}. " + "; ".join(parts) + (". Against L1: " + "; ".join(against) if against else "") + "."
+        by_seed = dict(zip(entry["seeds"], zip(entry["values"]["nxny_distance"], entry["values"]["blob_fraction"])))
+        like_v1 = [{"estimate": by_seed[s][0], "p_value": p, "n_permutations": n_permutations}
+                   for s, p in zip(pop["permutation"]["seeds"], pop["permutation"]["p_value"])]
+        blobs = [{"estimate": by_seed[s][1] - k / n, "p_value": p, "alternative": "less"}
+                 for s, p in zip(pop["blobs"]["seeds"], pop["blobs"]["p_value"])]
+        found.append(verdict(ZYLBERBERG2011, {"like_v1": like_v1, "blobs_not_fewer": blobs},
+                             subject=setting_label("sailnet", entry["factor"])))
+    return found or [verdict(ZYLBERBERG2011, {}, subject="SAILnet")]
 
 
-def part_status(fam: Mapping) -> str:
-    """How one family of "A is closer to V1 than B" tests came out: ``"reproduced"`` when every test is
-    significantly negative after Holm, ``"same direction, not significant"`` when every difference is
-    negative but not every test significant, else ``"not reproduced"``."""
-    tests = fam["tests"]
-    if not tests:
-        return "not testable"
-    if all(t["significant"] and t["difference"] < 0 for t in tests):
-        return "reproduced"
-    if all(t["difference"] < 0 for t in tests):
-        return "same direction, not significant"
-    return "not reproduced"
+def _labelled(fam: Mapping) -> list[dict]:
+    return [from_paired_test(t, label=f"{t['a']} against {t['b']}") for t in fam["tests"]]
 
 
-def rehn_sommer_verdict(tests: Mapping) -> str:
-    """The two parts of the claim, each reproduced only when every one of its paired tests is
-    significant after Holm: hard codes closer to V1 than L1 at every size (``rehn_sommer``), and
-    each hard code closer at its highest usable overcompleteness than at 1x (``rehn_sommer_size``)."""
-    fam, size = tests["rehn_sommer"], tests["rehn_sommer_size"]
-    first, second = part_status(fam), part_status(size)
-    head = ("effcode reproduces it" if first == second == "reproduced" else
-            "effcode does not reproduce it" if first == second == "not reproduced" else "effcode reproduces it in part"
-            if "reproduced" in (first, second) else "effcode does not reproduce it at 5% (Holm)")
-    closer = sum(t["significant"] and t["difference"] < 0 for t in fam["tests"])
-    lower = sum(t["difference"] < 0 for t in fam["tests"])
-    grows = sum(t["significant"] and t["difference"] < 0 for t in size["tests"])
-    detail = (f"hard closer than soft: {first} (significantly closer in {closer} of {len(fam['tests'])} paired "
-              f"comparisons, closer by the point estimate in {lower}); closer with overcompleteness: {second} "
-              f"(significantly for {grows} of {len(size['tests'])} hard codes); Holm-corrected within each family")
+def rehn_sommer_verdicts(tests: Mapping) -> list[Verdict]:
+    """Rehn & Sommer's (2007) claim: each hard code against L1 at every size (``rehn_sommer``: the part
+    "closer") and each hard code at its highest usable overcompleteness against 1x (``rehn_sommer_size``)."""
+    return [verdict(REHN_SOMMER2007, {"closer": _labelled(tests["rehn_sommer"]),
+                                      "closer_with_overcompleteness": _labelled(tests["rehn_sommer_size"])})]
+
+
+def olshausen_verdicts(tests: Mapping) -> list[Verdict]:
+    """Olshausen's (2013) claim: L1 at its highest overcompleteness against 1x (:data:`OLSHAUSEN_PARTS`)."""
+    return [verdict(OLSHAUSEN2013, {OLSHAUSEN_PARTS[t["metric"]]: from_paired_test(t)
+                                    for t in tests["olshausen"]["tests"] if t["metric"] in OLSHAUSEN_PARTS})]
+
+
+def verdicts(summary: Mapping, tests: Mapping, n_permutations: int | None = None) -> dict[str, list[Verdict]]:
+    """Every claim's verdicts (:func:`effcode.v1.claims.verdict`), by the keys of :data:`CLAIMS`."""
+    return {"sailnet": sailnet_verdicts(summary, tests, n_permutations), "rehn_sommer": rehn_sommer_verdicts(tests),
+            "olshausen": olshausen_verdicts(tests)}
+
+
+def collapsed_note(tests: Mapping) -> str:
+    """The settings left out of every test as collapsed, or nothing."""
     gone = tests.get("collapsed", {})
-    left_out = (f"; left out as collapsed (fewer than {MIN_ACTIVE_UNITS:g} active unit per patch): "
-                + ", ".join(f"{key} ({units:.2f} active)" for key, units in gone.items())) if gone else ""
-    return f"{head}: {detail}{left_out}."
+    if not gone:
+        return ""
+    return (f"Left out of every test as collapsed (fewer than {MIN_ACTIVE_UNITS:g} active unit per patch): "
+            + ", ".join(f"{key} ({units:.2f} active)" for key, units in gone.items()) + ".")
 
 
-def olshausen_verdict(tests: Mapping) -> str:
-    """Reproduced when the spread of log nx or log ny is significantly wider at the highest
-    overcompleteness; contradicted when significantly narrower; otherwise not reproduced."""
-    spreads = [t for t in tests["olshausen"]["tests"] if t["metric"] in ("nx_spread", "ny_spread")]
-    wider = [t for t in spreads if t["significant"] and t["difference"] > 0]
-    narrower = [t for t in spreads if t["significant"] and t["difference"] < 0]
-    if not spreads:
-        return "not testable in this run (one overcompleteness only)."
-    verdict = ("effcode reproduces it" if wider and not narrower else
-               "effcode contradicts it: the shapes are less diverse at high overcompleteness" if narrower and not wider
-               else "mixed" if wider else "effcode does not reproduce it (no significant change in spread)")
-    return f"{verdict}. Tests: " + "; ".join(claim(t) for t in tests["olshausen"]["tests"]) + "."
-
-
-def verdicts(summary: Mapping, tests: Mapping) -> dict[str, str]:
-    return {"sailnet": sailnet_verdict(summary, tests), "rehn_sommer": rehn_sommer_verdict(tests),
-            "olshausen": olshausen_verdict(tests)}
-
-
-def claims_table(found: Mapping[str, str]) -> str:
-    """Markdown table: each paper, what it claimed and where, what was checked, and the verdict."""
+def claims_table(found: Mapping[str, list[Verdict]]) -> str:
+    """Markdown table: each paper, what it claimed and where, the tests of its parts, and the verdict."""
     rows = ["| paper | claim (where) | checked here | verdict |", "|---|---|---|---|"]
-    for key, text in found.items():
+    for key, found_here in found.items():
         c = CLAIMS[key]
-        rows.append(f"| {c['paper']} | {c['claim']} ({c['where']}) | {c['check']} | {text.split('.')[0]} |")
+        checks = "; ".join(dict.fromkeys(p.test.name for p in c.parts))
+        words = "; ".join((f"{v.subject}: " if v.subject else "") + verdict_phrase(v.verdict, v.parts)
+                          for v in found_here)
+        rows.append(f"| {c.paper.short} | {c.statement} ({c.where}) | {checks} | {words} |")
     return "\n".join(rows)
 
 
@@ -370,22 +320,24 @@ def settings_table(summary: Mapping) -> str:
     return "\n".join(rows)
 
 
-def answer(found: Mapping[str, str]) -> str:
-    """One paragraph: each claim and its verdict (for REPORT.md's summary and the README)."""
-    return " ".join(f"{CLAIMS[key]['paper']} reported that {CLAIMS[key]['claim']}: {text}"
-                    for key, text in found.items())
+def answer(found: Mapping[str, list[Verdict]], tests: Mapping) -> str:
+    """One paragraph: every verdict's sentence, and the settings left out (for REPORT.md's summary and the
+    README)."""
+    return " ".join([*(v.sentence for found_here in found.values() for v in found_here), collapsed_note(tests)]).strip()
 
 
 def report_text(summary: Mapping, tests: Mapping, settings: Mapping, training: str) -> str:
-    found = verdicts(summary, tests)
+    found = verdicts(summary, tests, settings.get("n_bootstrap"))
     parts = [scorer_sentence(settings), training, settings_table(summary),
              "Mean [95% t-interval] across seeds; active units per patch is the mean over seeds of the last training "
              "batch's non-zero codes (SAILnet: units that spiked); \"largest p\" is the largest over seeds of the permutation test "
              "against Ringach's cells; the spread is the interquartile range of log10 nx (ny) over resolved units.",
              claims_table(found)]
-    for key, text in found.items():
-        parts.append(f"**{CLAIMS[key]['paper']}.** They reported that {CLAIMS[key]['claim']} ({CLAIMS[key]['where']}). "
-                     f"Checked here: {CLAIMS[key]['check']}. Verdict: {text}")
+    for key, found_here in found.items():
+        c = CLAIMS[key]
+        parts.append(f"**{c.paper.short}** ({c.where}). " + " ".join(v.sentence for v in found_here))
+    if collapsed_note(tests):
+        parts.append(collapsed_note(tests))
     for name in ("rehn_sommer", "rehn_sommer_size", "olshausen"):
         if tests[name]["tests"]:
             parts.append(f"*{tests[name]['name']}* ({tests[name]['n_tests']} tests, Holm-corrected):\n\n"
