@@ -20,7 +20,7 @@ N images, the between-seed variance is
 At m = N it is τ² alone (image variation is invisible); as m shrinks the seeds become more
 independent, but each bank sees fewer images and becomes a worse estimate of the statistic a bank
 learned from many images would have.  Half-sampling, m = N/2, is the classic balance (McCarthy
-1969, J Am Stat Assoc 64:1; Shao & Wu 1989, Ann Stat 17:1176, the delete-d jackknife with d = N/2):
+1969, Rev Int Stat Inst 37:239; Shao & Wu 1989, Ann Stat 17:1176, the delete-d jackknife, d = N/2):
 there σ² (1/m − 1/N) = σ²/N, exactly the image-sampling variance of the statistic of a bank learned
 from all N images, so the between-seed spread is on the scale of the uncertainty that choosing
 these N photographs brings.  With the 11 default images, a seed learns from 6; two seeds share
