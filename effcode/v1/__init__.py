@@ -13,21 +13,26 @@ Metrics: :func:`distribution_similarity` / :func:`ceiling` (Brain-Score KS simil
 
 The one scorer: :func:`score_population` fits, selects (with a funnel a reader can audit) and
 compares a population with V1; every experiment, sweep and report table goes through it.
-Literature tests: :func:`ringach_findings`.
+Literature tests: :func:`ringach_findings`, bracketed by :func:`findings_bracket`; permutation
+floors: :func:`permutations_for`, :func:`format_p`.  In-silico physiology: :func:`measure_receptive_fields`
+measures every model unit's receptive field in stimulus space by reverse correlation, as V1's were.
 """
 
-from .findings import FINDINGS, ringach_findings
+from .findings import CONCLUSIONS, FINDINGS, findings_bracket, ringach_findings
 from .nxny import nxny_counts, nxny_distance, nxny_histogram
+from .physiology import ReceptiveFields, measure_receptive_fields
 from .reference import (NxNyHistogram, PropertyReference, citation, histogram_median, property_names,
                         property_reference, ringach2002_nxny_histogram, ringach2002_orientation_db,
                         ringach2002_properties)
 from .similarity import (TABLE_COLUMNS, ceiling, distribution_similarity, ks_similarity,
                          model_property_values, similarity_scores)
-from .scorer import EXCLUDED_FROM_MEAN, STAGES, PopulationScore, score_population
-from .stats import bootstrap_median
+from .scorer import DEFAULT_PERMUTATIONS, EXCLUDED_FROM_MEAN, STAGES, PopulationScore, score_population
+from .stats import bootstrap_median, format_p, permutations_for
 
 __all__ = [
-    "EXCLUDED_FROM_MEAN", "FINDINGS", "PopulationScore", "STAGES", "nxny_counts", "ringach_findings",
+    "CONCLUSIONS", "DEFAULT_PERMUTATIONS", "EXCLUDED_FROM_MEAN", "FINDINGS", "findings_bracket", "format_p",
+    "permutations_for", "PopulationScore", "ReceptiveFields", "measure_receptive_fields",
+    "STAGES", "nxny_counts", "ringach_findings",
     "score_population", "NxNyHistogram", "PropertyReference", "TABLE_COLUMNS", "bootstrap_median", "ceiling", "citation",
     "distribution_similarity", "histogram_median", "ks_similarity", "model_property_values",
     "nxny_distance", "nxny_histogram", "property_names", "property_reference",
