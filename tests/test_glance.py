@@ -11,8 +11,9 @@ def metrics(distance, p, nx, holds_subfields, population="basis"):
             "median_nx": {"value": nx}, "median_ny": {"value": 1.2}, "nxny_in_grid": {"distance": 0.5}, "mean_similarity": 0.6,
             "funnel": {"all units": 100, "fit succeeded": 100, "R² ≥ threshold": 90, "nx and ny resolved": 60,
                        "inside the reference grid": 50},
-            "findings": {"more_subfields": {"holds": holds_subfields}, "more_elongated": {"holds": True},
-                         "fewer_blobs": {"holds": False, "fraction": 0.1}},
+            "findings": {"more_subfields": {"p_value": 0.001 if holds_subfields else 0.4, "effect": 0.7, "n_model": 60},
+                         "more_elongated": {"p_value": 0.001, "effect": 0.8, "n_model": 60},
+                         "fewer_blobs": {"p_value": 0.2, "fraction": 0.1, "v1_fraction": 19 / 79, "n_model": 60}},
             "settings": {"r2_threshold": 0.7, "max_relative_se": 0.2}}
 
 
@@ -32,11 +33,14 @@ def test_table_rows_carry_intervals_population_and_the_largest_p():
     assert "| 0.75 [0.63, 0.87] (p ≤ 0.004) | 0.50 [0.50, 0.50] |" in row
 
 
-def test_findings_are_counted_per_seed_not_claimed():
+def test_findings_are_the_claims_verdicts_per_learner():
     text = findings_sentences({"sparse coding": [metrics(0.7, 0.001, 0.5, True), metrics(0.7, 0.001, 0.5, False)],
                                "ICA": [metrics(0.7, 0.001, 0.5, True), metrics(0.7, 0.001, 0.5, True)]})
-    assert "more subfields" in text and "holds in every seed for ICA (2/2); in some seeds for sparse coding (1/2)" in text
-    assert "fewer blob-like units" in text and "in no seed for sparse coding (0/2), ICA (0/2)" in text
+    # nx holds in both of ICA's seeds, in one of sparse coding's; ny holds everywhere; blobs nowhere
+    assert ("ICA: Ringach (2002): partly reproduced (holds: more subfields (larger nx) than V1 cells; more elongated "
+            "(larger ny) than V1 cells; does not hold: fewer blob-like units") in text
+    assert ("sparse coding: Ringach (2002): partly reproduced (holds: more elongated (larger ny) than V1 cells; does "
+            "not hold: more subfields (larger nx) than V1 cells (not significant)") in text
 
 
 def test_readme_block_is_replaced_between_markers(tmp_path):

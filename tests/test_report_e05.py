@@ -4,8 +4,8 @@ import math
 
 import pytest
 
-from effcode.experiments.e05_v1_comparison import (contradicted, findings_text, funnel_table, headline_table,
-                                                   learners, ordering_text, peak_sf_table, section_text,
+from effcode.experiments.e05_v1_comparison import (findings_text, funnel_table, headline_table, learners,
+                                                   ordering_text, peak_sf_table, ringach_verdict, section_text,
                                                    seed_summary, similarity_note)
 
 EXCLUDED = {"modulation_ratio": "same for every linear model", "peak_sf": "scales with pixels per degree"}
@@ -57,7 +57,7 @@ def test_seed_summary_known_answers(three_seeds):
     assert s["n_unresolved"]["values"] == [32, 30, 28]
     assert s["peak_sf"]["40"]["mean"] == pytest.approx(0.6)
     assert s["findings"]["more_subfields"] == {"holds": 3, "n": 3, "p_values": [0.001] * 3, "effects": [0.7] * 3,
-                                               "n_units": [60] * 3, "contradicted": False}
+                                               "n_units": [60] * 3}
     ica = three_seeds["summary"]["ICA"]
     assert ica["nxny_p_value"]["n_significant"] == 2 and ica["findings"]["more_subfields"]["holds"] == 2
 
@@ -113,37 +113,42 @@ def test_peak_sf_table_has_every_sampling(three_seeds):
     assert "| sparse coding | 0.40 [0.40, 0.40] | 0.80 [0.80, 0.80] | 0.60 [0.60, 0.60] |" in table
 
 
-def test_findings_are_worded_by_the_seeds_in_which_they_hold(three_seeds):
+def test_findings_are_worded_by_the_claims_verdict_per_learner(three_seeds):
     text = findings_text(three_seeds)
-    assert "sparse coding: holds in every seed, 3 of 3 (largest p = 0.001)" in text
-    assert "ICA: holds in 2 of 3 seeds (p: 0.300, 0.001, 0.001; 60 units tested); not established" in text
-    assert "| ICA | 2/3 (p: 0.300, 0.001, 0.001; mean P(model > V1) 0.65) |" in text
-    assert "contradict none of the published findings" in text
-    assert "do not reproduce" not in text
+    assert "**The literature, tested.** Ringach (2002) reported that" in text
+    # every finding holds in every seed (Holm across 3 seeds: 0.003, 0.003, 0.03)
+    assert "- sparse coding: Ringach (2002) reported that" in text
+    assert ringach_verdict(three_seeds, "sparse coding").verdict == "reproduced"
+    ica = ringach_verdict(three_seeds, "ICA")
+    assert ica.verdict == "partly" and ica.part("more_subfields").state == "not significant"   # p 0.3 in one seed
+    assert ("partly reproduced (holds: more elongated (larger ny) than V1 cells; fewer blob-like units (nx and ny "
+            "< 0.30) than V1; does not hold: more subfields (larger nx) than V1 cells (not significant))") in text
+    assert "| ICA | not significant (p: 0.300, 0.001, 0.001; mean P(model > V1) 0.65) |" in text
+    assert text.count("| reproduced |") == 1 and "| partly |" in text
 
 
-def test_a_finding_that_holds_in_no_seed_is_not_reproduced_and_a_reversed_one_is_contradicted():
+def test_a_finding_reversed_in_every_seed_contradicts_and_one_that_holds_in_none_is_not_significant():
     m = metrics_of({
-        "ICA": [seed_metrics(subfields=(False, 0.4, 0.52), blobs=(False, 0.97, 0.4)) for _ in range(3)],
-        "sparse CNN": [seed_metrics(subfields=(False, 0.99, 0.3), blobs=(False, 0.6, 0.2)) for _ in range(3)]})
+        "ICA": [seed_metrics(subfields=(False, 0.4, 0.52), blobs=(False, 0.6, 0.2)) for _ in range(3)],
+        "sparse CNN": [seed_metrics(subfields=(False, 0.999, 0.3), blobs=(False, 0.6, 0.2)) for _ in range(3)]})
+    ica = ringach_verdict(m, "ICA")
+    assert [p.state for p in ica.parts] == ["not significant", "holds", "not significant"]
+    cnn = ringach_verdict(m, "sparse CNN")
+    assert cnn.verdict == "contradicted" and cnn.part("more_subfields").state == "opposite"
     text = findings_text(m)
-    assert ("ICA: holds in none of 3 seeds (smallest p = 0.400; 60 units tested); effcode's data do not reproduce "
-            "it") in text
-    assert ("sparse CNN: contradicted — in every seed (3 of 3) its nx is smaller than V1's "
-            "(P(model > V1) = 0.30)") in text
-    assert "ICA: contradicted — in every seed (3 of 3) its blob-like fraction (0.40) exceeds V1's (0.24)" in text
-    assert ("effcode's data contradict the published finding of more subfields (larger nx) for sparse CNN; "
-            "fewer blob-like units for ICA.") in text
-    assert "They do not reproduce (the finding holds in no seed): more subfields (larger nx) for ICA; fewer " \
-           "blob-like units for sparse CNN." in text
+    assert "sparse CNN: Ringach (2002) reported that" in text
+    assert "contradicted (more subfields (larger nx) than V1 cells: significantly the other way)" in text
 
 
 def test_contradiction_needs_every_seed_reversed():
-    entry = {"p_values": [0.99, 0.97, 0.5], "effects": [0.3, 0.35, 0.45]}
-    assert not contradicted("more_subfields", entry)
-    assert contradicted("more_subfields", {**entry, "p_values": [0.99, 0.97, 0.96]})
-    assert not contradicted("more_subfields", {"p_values": [0.99] * 3, "effects": [0.3, 0.3, 0.6]})
-    assert not contradicted("more_subfields", {"p_values": [], "effects": []})
+    def verdict_of(ps, effects):
+        return ringach_verdict(metrics_of({"ICA": [seed_metrics(subfields=(False, p, e)) for p, e in
+                                                   zip(ps, effects)]}), "ICA").part("more_subfields").state
+    assert verdict_of([0.99, 0.97, 0.5], [0.3, 0.35, 0.45]) == "not significant"
+    assert verdict_of([0.999, 0.995, 0.99], [0.3, 0.3, 0.3]) == "opposite"
+    # a blob-like fraction above V1's in every seed (Fisher's one-sided p near 1) reverses "fewer blobs"
+    blobs = metrics_of({"ICA": [seed_metrics(blobs=(False, 0.999, 0.5)) for _ in range(3)]})
+    assert ringach_verdict(blobs, "ICA").part("fewer_blobs").state == "opposite"
 
 
 def test_closer_is_claimed_only_with_a_test():
@@ -170,7 +175,9 @@ def test_a_learner_without_resolved_units_reads_as_missing():
     row = [r for r in headline_table(m).splitlines() if r.startswith("| sparse CNN")][0]
     assert "| – | – (0/0) | – |" in row
     text = section_text(m)
-    assert "  - sparse CNN: too few resolved units to test." in text
+    assert ("more subfields (larger nx) than V1 cells: not tested here (too few units for a test)" in
+            ringach_verdict(m, "sparse CNN").sentence)
+    assert "- sparse CNN: Ringach (2002) reported that" in text and "not tested here." in text
     assert "sparse CNN and" not in ordering_text(m) and "ICA in 2 of 2 seeds." in ordering_text(m)
 
 

@@ -25,6 +25,7 @@ import math
 import numpy as np
 
 from ..stats import seed_interval
+from ..v1.claims import RINGACH2002, Verdict, ringach_results, verdict
 from ..v1.scorer import MIN_UNITS as SCORER_MIN_UNITS
 from .base import Experiment, Section, register
 from .common import (SCORER_DEFAULTS, STANDARD_LEARNERS, fmt, learned_bank, score, scorer_settings, source_images,
@@ -57,9 +58,8 @@ SUMMARY_STATS = {
     "n_unresolved": lambda m: m["n_unresolved"],
 }
 
-#: short names of Ringach's findings in the tables
-FINDING_NAMES = {"more_subfields": "more subfields (larger nx)", "more_elongated": "more elongated (larger ny)",
-                 "fewer_blobs": "fewer blob-like units"}
+#: Ringach's (2002) findings, tested per seed on every learner: the parts of the claim
+FINDING_NAMES = {p.key: p.words for p in RINGACH2002.parts}
 
 
 def slug(label: str) -> str:
@@ -84,9 +84,9 @@ def seed_summary(per_seed: list[dict]) -> dict:
     Every statistic of :data:`SUMMARY_STATS` becomes :func:`effcode.stats.seed_interval` of its per-seed
     values plus ``values`` (the values themselves); ``nxny_p_value`` also has ``max`` (the largest p) and
     ``n_significant`` (seeds with p < :data:`LEVEL`).  ``peak_sf`` holds one interval per pixels-per-degree
-    value.  ``findings[name]``: ``holds`` (seeds in which it holds), ``n``, ``p_values``, ``effects``
-    (P(model > V1) for nx and ny; the blob-like fraction for blobs) and ``contradicted`` (see
-    :func:`contradicted`).
+    value.  ``findings[name]``: ``holds`` (seeds in which the scorer's one-sided test rejects), ``n``,
+    ``p_values``, ``effects`` (P(model > V1) for nx and ny; the blob-like fraction for blobs); the verdict
+    on the findings is :func:`ringach_verdict`'s.
     """
     out = {}
     for name, read in SUMMARY_STATS.items():
@@ -106,24 +106,10 @@ def seed_summary(per_seed: list[dict]) -> dict:
                  "n_units": [_number(r.get("n_model")) for r in results]}
         if name == "fewer_blobs" and results:
             entry["v1_fraction"] = _number(results[0].get("v1_fraction"))
-        entry["contradicted"] = contradicted(name, entry)
         findings[name] = entry
     out["findings"] = findings
     out["n_seeds"] = len(per_seed)
     return out
-
-
-def contradicted(name: str, entry: dict) -> bool:
-    """Whether effcode's data contradict a finding: in every seed the population lies significantly the
-    *other* way.  The stored tests are one-sided in the published direction, so a one-sided p ≥ 0.95 with the
-    effect on the other side (P(model > V1) < 0.5; a blob-like fraction above V1's) is the opposite one-sided
-    test rejecting at about the 5% level."""
-    ps, effects = entry["p_values"], entry["effects"]
-    if not ps:
-        return False
-    centre = entry.get("v1_fraction", math.nan) if name == "fewer_blobs" else 0.5
-    other_side = [(e > centre) if name == "fewer_blobs" else (e < centre) for e in effects]
-    return all(math.isfinite(p) and p >= 1 - LEVEL for p in ps) and all(other_side)
 
 
 def v1_reference() -> dict:
@@ -357,87 +343,43 @@ def ordering_text(metrics: dict) -> str:
     return text.strip()
 
 
-def _finding_cell(name: str, entry: dict) -> str:
+def ringach_verdict(metrics: dict, label: str) -> Verdict:
+    """The verdict on Ringach's (2002) findings for one learner (:func:`effcode.v1.claims.verdict`), from
+    the per-seed findings of its scored populations."""
+    return verdict(RINGACH2002, ringach_results([m["findings"] for m in metrics["per_seed"][label]]), subject=label)
+
+
+def _finding_cell(name: str, entry: dict, state: str) -> str:
     if entry["n"] == 0:
         return "–"
     ps = ", ".join(fmt_p(p) for p in entry["p_values"])
     effects = [e for e in entry["effects"] if math.isfinite(e)]
     effect = fmt(float(np.mean(effects))) if effects else "–"
     what = "blob-like fraction" if name == "fewer_blobs" else "P(model > V1)"
-    return f"{entry['holds']}/{entry['n']} (p: {ps}; mean {what} {effect})"
+    return f"{state} (p: {ps}; mean {what} {effect})"
 
 
 def findings_table(metrics: dict) -> str:
-    """Seeds in which each of Ringach's findings holds, per learner (markdown)."""
-    rows = ["| learner | " + " | ".join(FINDING_NAMES.values()) + " |", "|---|" + "---|" * len(FINDING_NAMES)]
+    """Each of Ringach's findings per learner (markdown): the part's state with the seeds' one-sided p, and
+    the verdict on the claim."""
+    rows = ["| learner | " + " | ".join(FINDING_NAMES.values()) + " | verdict |",
+            "|---|" + "---|" * (len(FINDING_NAMES) + 1)]
     for label in learners(metrics):
-        s = metrics["summary"][label]
-        rows.append(f"| {label} | " + " | ".join(_finding_cell(n, s["findings"][n]) for n in FINDING_NAMES) + " |")
+        s, v = metrics["summary"][label], ringach_verdict(metrics, label)
+        rows.append(f"| {label} | " + " | ".join(_finding_cell(n, s["findings"][n], v.part(n).state)
+                                                 for n in FINDING_NAMES) + f" | {v.verdict} |")
     return "\n".join(rows)
 
 
-def finding_verdict(name: str, label: str, entry: dict) -> str:
-    """One learner's verdict on one finding, worded by the seeds in which it holds."""
-    k, n = entry["holds"], entry["n"]
-    ps = [p for p in entry["p_values"] if math.isfinite(p)]
-    if n == 0 or not ps:
-        return f"{label}: too few resolved units to test"
-    if entry["contradicted"]:
-        effects = [e for e in entry["effects"] if math.isfinite(e)]
-        if name == "fewer_blobs":
-            detail = (f"its blob-like fraction ({fmt(float(np.mean(effects)))}) exceeds V1's "
-                      f"({fmt(entry.get('v1_fraction', math.nan))})")
-        else:
-            axis = "nx" if name == "more_subfields" else "ny"
-            detail = f"its {axis} is smaller than V1's (P(model > V1) = {fmt(float(np.mean(effects)))})"
-        return (f"{label}: contradicted — in every seed ({n} of {n}) {detail}, the opposite of the published "
-                f"finding (one-sided p ≥ {fmt(min(ps))})")
-    if k == n:
-        return f"{label}: holds in every seed, {k} of {n} (largest {p_text(max(ps))})"
-    units = _units_tested(entry)
-    if k == 0:
-        return (f"{label}: holds in none of {n} seeds (smallest {p_text(min(ps))}{units}); effcode's data do not "
-                "reproduce it")
-    return (f"{label}: holds in {k} of {n} seeds (p: {', '.join(fmt_p(p) for p in entry['p_values'])}{units}); "
-            "not established")
-
-
-def _units_tested(entry: dict) -> str:
-    n = [v for v in entry.get("n_units", []) if math.isfinite(v)]
-    if not n:
-        return ""
-    return f"; {min(n):.0f} units tested" if min(n) == max(n) else f"; {min(n):.0f}–{max(n):.0f} units tested"
-
-
 def findings_text(metrics: dict) -> str:
-    """"The literature, tested": each of Ringach's (2002) findings, the verdict per learner, and a plain
-    statement of where effcode's data contradict (or do not reproduce) it."""
-    from ..v1.findings import FINDINGS
-
-    summary = metrics["summary"]
-    lines = [f"**The literature, tested.** Ringach (2002) reported three differences between ICA/sparse-coding "
-             f"filters and V1 simple cells. Each is tested per seed on the resolved units (one-sided, 5% level; "
-             f"Mann–Whitney on Ringach's bins for nx and ny, Fisher's exact test for the blob-like fraction, "
-             f"blob-like = nx and ny < {fmt(metrics['v1']['blob_edge'])}). Seeds in which the finding holds:", "",
-             findings_table(metrics), ""]
-    contradictions, unreproduced = [], []
-    for name, statement in FINDINGS.items():
-        lines.append(f"- *{statement}*")
-        for label in learners(metrics):
-            entry = summary[label]["findings"][name]
-            lines.append(f"  - {finding_verdict(name, label, entry)}.")
-            if entry["contradicted"]:
-                contradictions.append(f"{FINDING_NAMES[name]} for {label}")
-            elif entry["n"] and entry["holds"] == 0 and any(math.isfinite(p) for p in entry["p_values"]):
-                unreproduced.append(f"{FINDING_NAMES[name]} for {label}")
-    lines.append("")
-    if contradictions:
-        lines.append("effcode's data contradict the published finding of " + "; ".join(contradictions) + ".")
-    else:
-        lines.append("effcode's data contradict none of the published findings (no finding is significantly "
-                     "reversed in every seed).")
-    if unreproduced:
-        lines.append("They do not reproduce (the finding holds in no seed): " + "; ".join(unreproduced) + ".")
+    """"The literature, tested": Ringach's (2002) findings, with the verdict per learner worded by
+    :mod:`effcode.v1.claims`."""
+    tests = "; ".join(dict.fromkeys(p.test.name for p in RINGACH2002.parts))
+    lines = [f"**The literature, tested.** {RINGACH2002.paper.short} reported that {RINGACH2002.statement}. Each "
+             f"finding is tested in every seed on the resolved units ({tests}; blob-like = nx and ny < "
+             f"{fmt(metrics['v1']['blob_edge'])}); a finding holds for a learner when it holds in every seed, and is "
+             "reversed when it is significantly the other way in every seed:", "", findings_table(metrics), ""]
+    lines += [f"- {ringach_verdict(metrics, label).sentence}" for label in learners(metrics)]
     return "\n".join(lines)
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from ..stats import seed_interval
-from ..v1.findings import FINDINGS
+from ..v1.claims import RINGACH2002, ringach_results, short_sentence, verdict
 
 START, END = "<!-- results-at-a-glance:start -->", "<!-- results-at-a-glance:end -->"
 
@@ -67,18 +67,10 @@ def glance_table(per_learner: dict[str, list[dict]]) -> str:
 
 
 def findings_sentences(per_learner: dict[str, list[dict]]) -> str:
-    """One sentence per Ringach (2002) finding: for which learners it holds in every seed, in some, in none."""
-    sentences = []
-    for key, statement in FINDINGS.items():
-        groups = {"every": [], "some": [], "no": []}
-        for label, seeds in per_learner.items():
-            held = sum(bool(m["findings"][key]["holds"]) for m in seeds)
-            groups["every" if held == len(seeds) else "some" if held else "no"].append(f"{label} ({held}/{len(seeds)})")
-        parts = [f"holds in every seed for {', '.join(groups['every'])}" if groups["every"] else "",
-                 f"in some seeds for {', '.join(groups['some'])}" if groups["some"] else "",
-                 f"in no seed for {', '.join(groups['no'])}" if groups["no"] else ""]
-        sentences.append(f"Ringach (2002): {statement} — " + "; ".join(p for p in parts if p) + ".")
-    return " ".join(sentences)
+    """The verdict on Ringach's (2002) findings for each learner, worded by :mod:`effcode.v1.claims`
+    (without the statistics; experiment 05's section has them)."""
+    return " ".join(short_sentence(verdict(RINGACH2002, ringach_results([m["findings"] for m in seeds]),
+                                           subject=label)) for label, seeds in per_learner.items())
 
 
 def averaged_sentence() -> str:
@@ -169,8 +161,8 @@ def glance_from_results(results_dir) -> str | None:
         from .e13_v1_like_codes import answer, verdicts
 
         saved = read_json(e13 / "comparisons.json")
-        sentences.append(f"Which codes look like V1 (experiment 13): "
-                         f"{answer(verdicts(read_json(e13 / 'metrics.json'), saved['tests']))}")
+        found = verdicts(read_json(e13 / "metrics.json"), saved["tests"], saved["settings"].get("n_bootstrap"))
+        sentences.append(f"Which codes look like V1 (experiment 13): {answer(found, saved['tests'])}")
     metrics = read_json(e05)
     per_seed = {label: metrics["per_seed"][label] for label in metrics.get("learners", metrics["per_seed"])}
     return glance_block(per_seed, "\n\n".join(s for s in sentences if s))

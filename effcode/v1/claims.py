@@ -514,7 +514,7 @@ def _untested_text(part: Part, test: Mapping) -> str:
 
 def _part_text(pv: PartVerdict) -> str:
     if pv.state == "not tested":
-        why = "; ".join(_untested_text(pv.part, t) for t in pv.untested)
+        why = "; ".join(dict.fromkeys(_untested_text(pv.part, t) for t in pv.untested))
         return f"{pv.part.words}: {_state_words(pv)}" + (f" ({why})" if why else "")
     least, most = pv.elements["least"], pv.elements["most"]
     if [e.test for e in least] == [e.test for e in most]:
