@@ -1,6 +1,8 @@
 """The one scorer (effcode.v1.score_population), its selection funnel, Ringach's findings as tests,
 and the across-seed statistics (effcode.stats), on synthetic populations with a known truth."""
 
+import itertools
+import json
 import math
 
 import numpy as np
@@ -9,7 +11,9 @@ import pytest
 from effcode import stats, v1
 from effcode.errors import InputError
 from effcode.gabor.model import gabor_from_table
-from effcode.v1.findings import BLOB_EDGE, ringach_findings, wilson_interval
+from effcode.v1.findings import BLOB_EDGE, findings_bracket, ringach_findings, wilson_interval
+from effcode.v1.nxny import extreme_distance_counts
+from effcode.v1.stats import format_p, permutations_for
 
 
 def gabor_population(nx, ny, shape, seed, *, snr=10.0, phase=None, max_sigma=None):
@@ -31,7 +35,7 @@ def gabor_population(nx, ny, shape, seed, *, snr=10.0, phase=None, max_sigma=Non
 def v1_like():
     nx, ny = v1.ringach2002_nxny_histogram().sample(150, seed=0)
     filters = gabor_population(nx, ny, (32, 32), seed=0)
-    return nx, ny, v1.score_population(filters, name="V1-like", n_bootstrap=500)
+    return nx, ny, v1.score_population(filters, population="filters", name="V1-like", n_bootstrap=500)
 
 
 def test_v1_like_gabors_are_not_rejected_and_medians_are_recovered(v1_like):
@@ -43,17 +47,34 @@ def test_v1_like_gabors_are_not_rejected_and_medians_are_recovered(v1_like):
     assert score.median_nx["lo"] <= np.median(nx) <= score.median_nx["hi"]
 
 
-def test_the_funnel_counts_every_stage(v1_like):
+def test_the_funnel_counts_every_stage_and_every_gabor_like_unit_is_compared(v1_like):
     _, _, score = v1_like
     counts = [score.funnel[stage] for stage in v1.STAGES]
-    assert counts[0] == 150 and counts == sorted(counts, reverse=True)
+    assert counts[0] == 150 and counts[:3] == sorted(counts[:3], reverse=True) and max(counts[3:]) <= counts[2]
     assert score.n_unresolved == counts[2] - counts[3]
     m = score.metrics()
+    json.dumps(m)
     assert m["name"] == "V1-like" and m["population"] == "filters"
     assert list(m["funnel"]) == list(v1.STAGES)
     units = score.units
     assert units["resolved"].sum() == counts[3] and units["in_grid"].sum() == counts[4]
-    assert not np.any(units["in_grid"] & ~units["resolved"])
+    assert not np.any((units["resolved"] | units["in_grid"]) & ~units["r2_ok"])
+    # no selection: the tests see every unit with R² >= threshold, placed or not
+    assert m["nxny"]["n_model"] == counts[2] == m["classification"]["compared"]
+    assert all(m["findings"][f][end]["n_model"] == counts[2] for f in v1.FINDINGS for end in ("least", "most", "point"))
+    # SNR 10 on 32x32: the 95% profile intervals hold the true values of about 95% of the units
+    nx, ny, _ = v1_like
+    r2_ok = units["r2_ok"]
+    for axis, truth in (("nx", nx), ("ny", ny)):
+        inside = (units[f"{axis}_lo"] <= truth) & (truth <= units[f"{axis}_hi"])
+        assert np.mean(inside[r2_ok]) >= 0.88
+    # the bracket holds the point estimate, and the V1-like population is not told apart from V1
+    blob = m["blob_fraction"]
+    assert blob["lo"] <= blob["point"] <= blob["hi"] and blob["v1"] == pytest.approx(19 / 79)
+    assert m["nxny_bracket"]["least"]["distance"] >= m["nxny"]["distance"] >= m["nxny_bracket"]["most"]["distance"]
+    assert m["nxny_bracket"]["most"]["p_value"] >= 0.05
+    assert m["nxny"]["p_floor"] == pytest.approx(1 / (v1.DEFAULT_PERMUTATIONS + 1))
+    assert all(m["findings"][f]["conclusion"] in ("does not hold", "undetermined") for f in v1.FINDINGS)
 
 
 def test_an_elongated_population_is_rejected():
@@ -61,8 +82,10 @@ def test_an_elongated_population_is_rejected():
     nx, ny = rng.uniform(0.3, 0.6, 150), rng.uniform(1.0, 1.5, 150)
     score = v1.score_population(gabor_population(nx, ny, (32, 32), seed=1), n_bootstrap=500)
     assert score.nxny_p_value < 0.01
-    assert score.findings["more_elongated"]["holds"]
-    assert not score.findings["more_subfields"]["holds"] or score.median_nx["value"] > 0.37
+    assert score.nxny_bracket["conclusion"] == "differs from V1"
+    assert score.findings["more_elongated"]["conclusion"] == "holds"
+    # nx 0.3-0.6 has a median above V1's 0.37: "more subfields" may hold, and only then
+    assert score.findings["more_subfields"]["conclusion"] != "holds" or score.median_nx["value"] > 0.37
 
 
 def test_odd_gabors_with_few_subfields_keep_their_medians_on_small_patches():
@@ -71,14 +94,14 @@ def test_odd_gabors_with_few_subfields_keep_their_medians_on_small_patches():
     nx, ny = rng.uniform(0.15, 0.3, 100), rng.uniform(0.3, 0.6, 100)
     score = v1.score_population(gabor_population(nx, ny, (16, 16), seed=3, phase=np.pi / 2, max_sigma=2.5),
                                 n_bootstrap=300)
-    assert score.funnel["nx and ny resolved"] >= 60
+    assert score.funnel["R² ≥ threshold"] >= 95
     assert score.median_nx["value"] == pytest.approx(np.median(nx), rel=0.15)
     assert score.median_ny["value"] == pytest.approx(np.median(ny), rel=0.15)
 
 
 def test_unidentified_low_frequency_fits_are_their_own_class():
     # derivative-of-Gaussian shapes (odd, f = 0.02 c/px, nx ~ 0.04): R² is high but flat along a ridge
-    # of (sigma, f), so the fitted nx wanders; the fit's own standard errors flag them as unresolved
+    # of (sigma, f), so nx is bounded above but not below: the profile intervals leave them undetermined
     n, rng = 20, np.random.default_rng(4)
     truth = {"x0": rng.uniform(6, 9, n), "y0": rng.uniform(6, 9, n), "theta": rng.uniform(0, np.pi, n),
              "freq": np.full(n, 0.02), "phase": np.full(n, np.pi / 2), "sigma_x": rng.uniform(1.5, 2.5, n),
@@ -88,6 +111,9 @@ def test_unidentified_low_frequency_fits_are_their_own_class():
     score = v1.score_population(noisy, n_bootstrap=100)
     assert score.funnel["R² ≥ threshold"] == n
     assert score.n_unresolved >= 0.8 * n
+    assert score.units["nx_lo_open"].sum() >= 0.8 * n
+    # truly blob-like (nx, ny < 0.1): the bracket reaches them all
+    assert score.blob_fraction["hi"] == 1.0
 
 
 def test_uninformative_properties_stay_out_of_the_mean(v1_like):
@@ -124,7 +150,63 @@ def test_findings_known_answers():
     model = ringach_findings(rng.uniform(0.6, 1.2, 100), rng.uniform(0.8, 1.5, 100))
     assert all(model[f]["holds"] for f in v1.FINDINGS)
     assert model["fewer_blobs"]["fraction"] == 0.0 and model["more_subfields"]["effect"] > 0.9
+    assert not any(model[f]["opposite"] for f in v1.FINDINGS)
+    assert model["more_subfields"]["direction"] == "larger than V1" and model["fewer_blobs"]["direction"] == "fewer than V1"
     assert BLOB_EDGE == pytest.approx(10 ** -0.52)
+    # small, round units: significantly the other way on every finding
+    small = ringach_findings(rng.uniform(0.11, 0.16, 100), rng.uniform(0.11, 0.16, 100))
+    assert all(small[f]["opposite"] and not small[f]["holds"] for f in v1.FINDINGS)
+
+
+def test_a_bracket_concludes_only_where_both_ends_agree():
+    rng = np.random.default_rng(6)
+    large, small = (rng.uniform(0.6, 1.2, 80), rng.uniform(0.8, 1.5, 80)), (rng.uniform(0.11, 0.16, 80),) * 2
+    v1_like = v1.ringach2002_nxny_histogram().sample(300, seed=6)
+    holds = findings_bracket(point=large, least=large, most=large)
+    assert all(holds[f]["conclusion"] == "holds" for f in v1.FINDINGS)
+    opposite = findings_bracket(point=small, least=small, most=small)
+    assert all(opposite[f]["conclusion"] == "opposite" for f in v1.FINDINGS)
+    straddles = findings_bracket(point=v1_like, least=large, most=small)
+    assert all(straddles[f]["conclusion"] == "undetermined" for f in v1.FINDINGS)
+    assert straddles["fewer_blobs"]["least"]["fraction"] == 0.0 and straddles["fewer_blobs"]["most"]["fraction"] == 1.0
+    same = findings_bracket(point=v1_like, least=v1_like, most=v1_like)
+    assert all(same[f]["conclusion"] == "does not hold" for f in v1.FINDINGS)
+    assert set(same["more_subfields"]) == {"least", "most", "point", "conclusion"}
+
+
+def test_extreme_distances_match_every_placement():
+    # known answer: brute force over every placement of 6 units in their rectangles of bins
+    q = v1.ringach2002_nxny_histogram().probabilities
+    rng = np.random.default_rng(7)
+    for _ in range(15):
+        i0, j0 = rng.integers(0, 5, 6), rng.integers(0, 5, 6)
+        i1, j1 = np.minimum(4, i0 + rng.integers(0, 3, 6)), np.minimum(4, j0 + rng.integers(0, 2, 6))
+        out = extreme_distance_counts((i0, i1), (j0, j1))
+        choices = [[(a, b) for a in range(i0[u], i1[u] + 1) for b in range(j0[u], j1[u] + 1)] for u in range(6)]
+        distances = []
+        for placement in itertools.product(*choices):
+            counts = np.zeros((5, 5))
+            np.add.at(counts, tuple(np.array(placement).T), 1)
+            distances.append(0.5 * np.abs(counts / 6 - q).sum())
+        for end, best in (("most", min(distances)), ("least", max(distances))):
+            assert out[end].sum() == 6
+            assert 0.5 * np.abs(out[end] / 6 - q).sum() == pytest.approx(best, abs=1e-12)
+
+
+def test_permutation_floor_is_below_the_corrected_level():
+    # Holm over m tests multiplies the smallest p by m: m / (B + 1) must stay below 0.05
+    for m in (1, 5, 11, 25, 60):
+        b = permutations_for(m)
+        assert m / (b + 1) <= 0.05 / 4 < m / b
+    assert permutations_for(5) == 399 and permutations_for(25) == v1.DEFAULT_PERMUTATIONS
+    # every split puts the top nx row against an empty one: p sits at the floor and reads as a bound
+    rng = np.random.default_rng(1)
+    out = v1.nxny_distance(rng.uniform(1.7, 3.0, 60), rng.uniform(0.5, 1.5, 60), n_bootstrap=399)
+    assert out["p_value"] == out["p_floor"] == 1 / 400
+    assert format_p(out["p_value"], out["p_floor"]) == "p < 1/400"
+    assert format_p(0.0123, 1 / 400) == "p = 0.012" and format_p(float("nan")) == "p = –"
+    with pytest.raises(InputError, match="n_tests"):
+        permutations_for(0)
 
 
 def test_wilson_interval_covers_the_proportion():

@@ -324,7 +324,8 @@ def score_population(filters, *, population: str = "measured_rf", name: str = "m
                                            (units["ny_bin_lo"][r2_ok], units["ny_bin_hi"][r2_ok]))
         nxny_bracket = {end: _distance_test(extremes[end], n_permutations, seed) for end in ("least", "most")}
         nxny_bracket["conclusion"] = _bracket_conclusion(nxny_bracket["least"], nxny_bracket["most"])
-    nxny_in_grid = _distance_test(nxny_counts(fit["nx"][inside], fit["ny"][inside])[0], n_permutations, seed)
+    nxny_in_grid = (_distance_test(nxny_counts(fit["nx"][inside], fit["ny"][inside])[0], n_permutations, seed)
+                    if inside.sum() >= MIN_UNITS else {"n_model": int(inside.sum())})
 
     k_v1, n_v1 = v1_blob_count()
     blob_fraction = {"point": float(blob_like(*point).mean()) if n else math.nan,
