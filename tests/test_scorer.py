@@ -13,6 +13,7 @@ from effcode.errors import InputError
 from effcode.gabor.model import gabor_from_table
 from effcode.v1.findings import BLOB_EDGE, findings_bracket, ringach_findings, wilson_interval
 from effcode.v1.nxny import extreme_distance_counts
+from effcode.v1.scorer import DEFAULT_PERMUTATIONS
 from effcode.v1.stats import format_p, permutations_for
 
 
@@ -73,7 +74,7 @@ def test_the_funnel_counts_every_stage_and_every_gabor_like_unit_is_compared(v1_
     assert blob["lo"] <= blob["point"] <= blob["hi"] and blob["v1"] == pytest.approx(19 / 79)
     assert m["nxny_bracket"]["least"]["distance"] >= m["nxny"]["distance"] >= m["nxny_bracket"]["most"]["distance"]
     assert m["nxny_bracket"]["most"]["p_value"] >= 0.05
-    assert m["nxny"]["p_floor"] == pytest.approx(1 / (v1.DEFAULT_PERMUTATIONS + 1))
+    assert m["nxny"]["p_floor"] == pytest.approx(1 / (DEFAULT_PERMUTATIONS + 1))
     assert all(m["findings"][f]["conclusion"] in ("does not hold", "undetermined") for f in v1.FINDINGS)
 
 
@@ -198,7 +199,7 @@ def test_permutation_floor_is_below_the_corrected_level():
     for m in (1, 5, 11, 25, 60):
         b = permutations_for(m)
         assert m / (b + 1) <= 0.05 / 4 < m / b
-    assert permutations_for(5) == 399 and permutations_for(25) == v1.DEFAULT_PERMUTATIONS
+    assert permutations_for(5) == 399 and permutations_for(25) == DEFAULT_PERMUTATIONS
     # every split puts the top nx row against an empty one: p sits at the floor and reads as a bound
     rng = np.random.default_rng(1)
     out = v1.nxny_distance(rng.uniform(1.7, 3.0, 60), rng.uniform(0.5, 1.5, 60), n_bootstrap=399)
