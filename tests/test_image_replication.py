@@ -114,3 +114,13 @@ def test_a_sweep_point_learns_from_the_same_subset_as_the_bank_of_its_seed(tmp_p
     assert [im["id"] for im in bank.provenance["images"]] == expected and len(expected) == 3
     _, every = learn_and_score({**point, "image_fraction": 1.0})
     assert len(every.provenance["images"]) == 6
+
+
+def test_the_interval_note_says_whether_seeds_vary_the_images():
+    from effcode.experiments.seed_report import seeds_note
+
+    half = seeds_note(3, image_fraction=0.5)
+    assert half.startswith("Values are the mean and 95% t-interval over 3 seeds")
+    assert "Each seed learned from its own random 50% of the images" in half and "variation over images" in half
+    assert "initialisation and patch order only, not over images" in seeds_note(3, image_fraction=1.0)
+    assert "images" not in seeds_note(3) and "images" in seeds_note(1, image_fraction=0.5)
