@@ -244,6 +244,54 @@ def test_single_sailnet_unit_under_white_noise_measures_its_filter_up_to_gain():
     assert 0.7 < np.mean(((rf - gain * truth) / se) ** 2) < 1.5
 
 
+@pytest.fixture(scope="module")
+def small_sailnet():
+    images = load_images("default")[:4]
+    return SAILnet(n_components=16, n_steps=20, batch_size=100, random_state=0).fit_images(images, patch_size=8)
+
+
+def sailnet_bank_of(learner):
+    return learner.filter_bank((8, 8), method="sailnet", config={"method": "sailnet", **learner.get_params()})
+
+
+def test_sailnet_bank_measures_as_the_fitted_learner(small_sailnet):
+    bank = sailnet_bank_of(small_sailnet)
+    from_bank = measure_receptive_fields(bank, 8, n_stimuli=1024, seed=3)
+    from_learner = measure_receptive_fields(small_sailnet, 8, n_stimuli=1024, seed=3)
+    assert from_learner.responsive.any()
+    np.testing.assert_array_equal(from_bank.rfs, from_learner.rfs)
+    np.testing.assert_array_equal(from_bank.se, from_learner.se)
+    np.testing.assert_array_equal(from_bank.response_fraction, from_learner.response_fraction)
+    # the state is what the spikes depend on: other thresholds, other receptive fields
+    bank.state["thresholds_"] = bank.state["thresholds_"] + 1.0
+    raised = measure_receptive_fields(bank, 8, n_stimuli=1024, seed=3)
+    assert raised.response_fraction.sum() < from_learner.response_fraction.sum()
+
+
+def test_sailnet_bank_keeps_its_state_through_npz(small_sailnet, tmp_path):
+    bank = sailnet_bank_of(small_sailnet)
+    assert sorted(bank.state) == ["lateral_", "n_steps_", "scale_", "thresholds_"]
+    np.testing.assert_array_equal(bank.state["lateral_"], small_sailnet.lateral_)
+    np.testing.assert_array_equal(bank.state["thresholds_"], small_sailnet.thresholds_)
+    assert float(bank.state["scale_"]) == small_sailnet.scale_ and int(bank.state["n_steps_"]) == 20
+    loaded = FilterBank.load(bank.save(tmp_path / "bank.npz"))
+    assert sorted(loaded.state) == sorted(bank.state)
+    for name, value in bank.state.items():
+        assert loaded.state[name].dtype == value.dtype
+        np.testing.assert_array_equal(loaded.state[name], value)
+    np.testing.assert_array_equal(measure_receptive_fields(loaded, 8, n_stimuli=512, seed=4).rfs,
+                                  measure_receptive_fields(small_sailnet, 8, n_stimuli=512, seed=4).rfs)
+
+
+def test_bank_without_state_loads_with_an_empty_state(small_sparse_code, small_sailnet):
+    assert small_sparse_code.filter_bank((8, 8), method="sparse_coding").state == {}
+    arrays = sailnet_bank_of(small_sailnet).to_arrays()
+    old = FilterBank.from_arrays({k: v for k, v in arrays.items() if not k.startswith("state_")})
+    assert old.state == {}
+    with pytest.raises(InputError, match="lacks thresholds_, lateral_, scale_, n_steps_ in its state"):
+        measure_receptive_fields(old, 8)
+
+
 # ----------------------------------------------------------------- flags, records and bad input
 
 

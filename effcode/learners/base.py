@@ -12,6 +12,11 @@ for an overcomplete sparse code they differ.  Both are stored in the pixel space
 the patches the learner was trained on: Olshausen–Field-whitened patches for sparse
 coding and the sparse CNN, DC-removed luminance patches for ICA and ISA (whose own
 PCA whitening is folded into the filters).
+
+A learner whose inference needs more than its weights lists those fitted attributes in
+``FilterLearner.bank_state`` (SAILnet: its thresholds, lateral weights and data scale); the
+bank keeps them in ``state`` (name -> array), so that the learner can be rebuilt from the
+bank and run again.
 """
 
 from __future__ import annotations
@@ -46,6 +51,9 @@ class FilterBank:
     provenance: dict = field(default_factory=dict)
     #: per-step training record (e.g. loss, sparsity), name -> 1-D array
     history: dict = field(default_factory=dict)
+    #: fitted attributes the learner's inference needs besides its weights, name -> array
+    #: (:attr:`FilterLearner.bank_state`; empty for most learners)
+    state: dict = field(default_factory=dict)
 
     def __post_init__(self):
         self.filters = np.asarray(self.filters, dtype=np.float32)
@@ -56,6 +64,7 @@ class FilterBank:
                 raise InputError(f"FilterBank.{name} must have shape (K, h, w), got {arr.shape}")
         if self.filters.shape != self.basis.shape:
             raise InputError(f"FilterBank filters {self.filters.shape} and basis {self.basis.shape} differ in shape")
+        self.state = {name: np.asarray(value) for name, value in self.state.items()}
 
     @property
     def n_filters(self) -> int:
@@ -70,21 +79,25 @@ class FilterBank:
         return write_npz(path, **self.to_arrays())
 
     def to_arrays(self) -> dict[str, np.ndarray]:
-        """The bank as plain arrays (metadata JSON-encoded in 0-d string arrays)."""
+        """The bank as plain arrays (metadata JSON-encoded in 0-d string arrays; ``history`` and ``state``
+        entries prefixed ``history_`` and ``state_``)."""
         return {"filters": self.filters, "basis": self.basis, "method": np.array(self.method),
                 "config": np.array(json.dumps(self.config, default=str)),
                 "provenance": np.array(json.dumps(self.provenance, default=str)),
-                **{f"history_{k}": np.asarray(v, dtype=np.float64) for k, v in self.history.items()}}
+                **{f"history_{k}": np.asarray(v, dtype=np.float64) for k, v in self.history.items()},
+                **{f"state_{k}": v for k, v in self.state.items()}}
 
     @classmethod
     def from_arrays(cls, data) -> "FilterBank":
+        """The inverse of :meth:`to_arrays`; a bank saved without ``state_`` entries gets an empty state."""
         missing = {"filters", "basis", "method"} - set(data)
         if missing:
             raise InputError(f"not a FilterBank: missing {sorted(missing)}")
         return cls(filters=data["filters"], basis=data["basis"], method=str(data["method"]),
                    config=json.loads(str(data.get("config", "{}"))),
                    provenance=json.loads(str(data.get("provenance", "{}"))),
-                   history={k[len("history_"):]: np.asarray(v) for k, v in data.items() if k.startswith("history_")})
+                   history={k[len("history_"):]: np.asarray(v) for k, v in data.items() if k.startswith("history_")},
+                   state={k[len("state_"):]: np.asarray(v) for k, v in data.items() if k.startswith("state_")})
 
     @classmethod
     def load(cls, path) -> "FilterBank":
@@ -97,7 +110,8 @@ class FilterLearner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
     Subclasses set, in ``fit``, ``filters_`` and ``basis_`` of shape (K, n_features)
     and ``components_`` (scikit-learn's name for the learner's main weights).
     They may record a per-step ``history_`` (name -> list of floats), which the
-    :class:`FilterBank` keeps.
+    :class:`FilterBank` keeps, and list in ``bank_state`` the fitted attributes that their
+    inference needs besides the weights, which the bank keeps in its ``state``.
 
     Every learner follows scikit-learn's conventions: ``random_state`` may be None, an int, a
     ``np.random.RandomState`` or a ``np.random.Generator``; ``score(X)`` is the negative of the
@@ -105,6 +119,10 @@ class FilterLearner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
     no scorer; ``get_feature_names_out()`` names the columns of ``transform``'s output
     (``"<classname><k>"``); sparse, complex and non-numeric input is refused with a one-line error.
     """
+
+    #: fitted attributes, besides ``filters_`` and ``basis_``, that :meth:`filter_bank` stores in the bank's
+    #: ``state`` so that the learner's inference can be rebuilt from the bank
+    bank_state: tuple[str, ...] = ()
 
     @property
     def _n_features_out(self) -> int:
@@ -124,13 +142,16 @@ class FilterLearner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
 
     def filter_bank(self, patch_shape, *, method: str, config: dict | None = None,
                     provenance: dict | None = None) -> FilterBank:
+        """The fitted filters and basis as (K, h, w) arrays of ``patch_shape``, with the ``history_`` and
+        (copies of) the ``bank_state`` attributes."""
         h, w = patch_shape
         k = self.filters_.shape[0]
         history = {name: np.asarray(values, dtype=np.float64)
                    for name, values in getattr(self, "history_", {}).items()}
         return FilterBank(filters=np.asarray(self.filters_).reshape(k, h, w),
                           basis=np.asarray(self.basis_).reshape(k, h, w), method=method,
-                          config=config or {}, provenance=provenance or {}, history=history)
+                          config=config or {}, provenance=provenance or {}, history=history,
+                          state={name: np.array(getattr(self, name)) for name in self.bank_state})
 
 
 class StreamedPatchLearner(IterativeLearner, FilterLearner):

@@ -220,6 +220,7 @@ class SAILnet(StreamedPatchLearner):
 
     progress_label = "SAILnet"
     state_attribute = "_network"
+    bank_state = ("thresholds_", "lateral_", "scale_", "n_steps_")
 
     def __init__(self, n_components: int = 256, *, p: float = 0.05, alpha: float = 1.0, beta: float = 0.01,
                  gamma: float = 0.1, tau: float = 1.0, dt: float = 0.1, n_timesteps: int = 50,

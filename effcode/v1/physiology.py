@@ -253,6 +253,26 @@ def _bank_params(bank: FilterBank, learner_class) -> dict:
     return {name: bank.config.get(name, default) for name, default in defaults.items()}
 
 
+def _sailnet_from_bank(bank: FilterBank) -> SAILnet:
+    """The fitted SAILnet of a bank: its parameters from ``bank.config``, its weights Q from ``bank.basis``,
+    its thresholds, lateral weights, data scale and step count from ``bank.state``."""
+    import torch
+
+    missing = [name for name in SAILnet.bank_state if name not in bank.state]
+    if missing:
+        raise InputError(f"model: this SAILnet FilterBank lacks {', '.join(missing)} in its state (the thresholds "
+                         "and lateral weights its spikes depend on); learn it again, or pass the fitted SAILnet")
+    params = {k: v for k, v in _bank_params(bank, SAILnet).items() if k not in ("device", "progress")}
+    learner = SAILnet(**{**params, "n_components": bank.n_filters})
+    weights = bank.basis.reshape(bank.n_filters, -1)
+    state = bank.state
+    learner._load_state({"Q": torch.from_numpy(weights), "W": torch.from_numpy(state["lateral_"]),
+                         "theta": torch.from_numpy(state["thresholds_"]), "scale": float(state["scale_"]),
+                         "n_features": weights.shape[1], "n_steps": int(state["n_steps_"]),
+                         "history": bank.history}, learner._settings())
+    return learner
+
+
 def _bank_unit(bank: FilterBank) -> _Unit:
     if bank.method == "sparse_coding":
         return _sparse_coding_unit(bank.basis, _bank_params(bank, SparseCoding))
@@ -262,10 +282,9 @@ def _bank_unit(bank: FilterBank) -> _Unit:
         params = {k: v for k, v in _bank_params(bank, SparseCNN).items() if k not in ("device", "progress")}
         return _sparse_cnn_unit(SparseCNN(**params).set_atoms(bank.basis))
     if bank.method == "sailnet":
-        raise InputError("model: a SAILnet FilterBank holds the feed-forward weights only, not the thresholds "
-                         "and lateral weights its spikes depend on; pass the fitted SAILnet")
+        return _sailnet_unit(_sailnet_from_bank(bank))
     raise InputError(f"model: FilterBank of method {bank.method!r} has no known response; expected one of "
-                     "sparse_coding, ica, isa, sparse_cnn, or pass a callable")
+                     "sparse_coding, ica, isa, sparse_cnn, sailnet, or pass a callable")
 
 
 def _as_unit(model) -> _Unit:
@@ -380,8 +399,8 @@ def measure_receptive_fields(model, patch_size: int, *, stimulus: str = "hartley
           1e-4 (the exact minimiser), for the other penalties by the learner's own inference settings;
         * a fitted :class:`~effcode.learners.ica.ICA` or :class:`~effcode.learners.isa.ISA`, or their
           bank: the linear units ``filters`` (for ISA the units inside each subspace, not their energies);
-        * a fitted :class:`~effcode.learners.sailnet.SAILnet`: the spike counts of the network (a SAILnet
-          bank lacks the thresholds and lateral weights and is refused);
+        * a fitted :class:`~effcode.learners.sailnet.SAILnet` or its bank (whose ``state`` holds the
+          thresholds and lateral weights; a bank without them is refused): the spike counts of the network;
         * a fitted :class:`~effcode.learners.sparse_cnn.SparseCNN` or its bank: the activations of the
           units at the patch centre of a canvas whose interior is the patch;
         * any callable mapping raw patches (n, p, p) float32 to responses (n, units).
