@@ -80,7 +80,7 @@ def test_a_training_step_from_the_supports_equals_the_dense_step():
     X, dictionary = problem(n_atoms=40, n_features=24, n_rows=512, dtype=np.float32)
     settings = _check_settings(lam=0.5, objective="l1", objective_params=None, inference_method="cd", n_iter=200,
                                tol=1e-6, learning_rate=None, dictionary_update="gradient", resample_after=None,
-                               device="cpu")
+                               resample_until=None, device="cpu")
     X, dictionary = torch.from_numpy(X), torch.from_numpy(dictionary)
     trainer = _Trainer(dictionary.clone(), settings)
     record = trainer.step(X)

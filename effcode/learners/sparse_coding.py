@@ -20,15 +20,23 @@ so that ``X ≈ codes @ components_`` in the units of X.
 ``n_iter`` iterations and early stop at relative code change ``tol``, or one of the two active-set
 solvers), updates running averages of two sufficient statistics of the batches seen, and
 moves the atoms towards the minimiser of the mean loss of those batches with their codes
-held fixed (Mairal et al. 2010, JMLR 11:19-60, keep the same statistics).  With running
-averages whose memory grows with the step t (the newest batch has weight 1/W_t,
-W_t = clip(t/5, 1, 50) batches)
+held fixed (Mairal et al. 2010, JMLR 11:19-60, keep the same statistics).  At step t the
+running averages take in batch t's codes A_t (B, K) and patches X_t (B, d) with the weight
+:math:`w_t = 1 / \max(1,\ t / g)`, g = 5 (``WINDOW_GROWTH``), without a cap:
 
-.. math::  \bar G \leftarrow \text{avg}\big(\tfrac1B A^\top A\big),\quad
-           \bar H \leftarrow \text{avg}\big(\tfrac1B A^\top X\big),\qquad
-           L(D) = \tfrac12 \operatorname{tr}(D^\top \bar G D) - \operatorname{tr}(D^\top \bar H)
+.. math::  \bar G_t = (1 - w_t)\,\bar G_{t-1} + w_t\,\tfrac1B A_t^\top A_t,\quad
+           \bar H_t = (1 - w_t)\,\bar H_{t-1} + w_t\,\tfrac1B A_t^\top X_t,\qquad
+           L(D) = \tfrac12 \operatorname{tr}(D^\top \bar G_t D) - \operatorname{tr}(D^\top \bar H_t)
 
-is that mean loss up to a constant, and :math:`\bar G D - \bar H` its gradient.  For one atom
+is that mean loss up to a constant, and :math:`\bar G D - \bar H` its gradient.  For t ≥ g batch s
+keeps the weight :math:`w_s \prod_{u=s+1}^{t} (1 - g/u) \approx g\,s^{g-1} / t^g` at step t: the
+averages forget the codes of the early, poor dictionaries (batches older than t/2 hold
+:math:`2^{-g}` ≈ 3% of the weight), yet their memory, about t/g batches, grows without bound, so
+their sampling noise falls as :math:`1/\sqrt t` and L, its minimiser and the atoms converge.  This
+is Mairal et al.'s rescaling of the past, :math:`A_t = \beta_t A_{t-1} + \ldots` with
+:math:`\beta_t = (1 - 1/t)^\rho`, whose newest batch weighs :math:`(1 + \rho)/t` for large t, at
+ρ = g − 1 = 4.  (A cap on the memory, as at 50 batches before, leaves a noise floor: the atoms then
+move by about 2% in |cos| per doubling of the training on the default images, for ever.)  For one atom
 with the others held fixed, L is minimised on the unit sphere by the normalised
 
 .. math::  U_k = D_k + \frac{(\bar H - \bar G D)_k}{\bar G_{kk}},
@@ -53,16 +61,21 @@ cheaper per step, so it is the default.
 **Dead atoms.**  With ``resample_after=n``, an atom that has not been used (all
 codes exactly 0) in n consecutive steps is replaced by the normalised residual
 x - D a of one of the worst-reconstructed patches of the current batch (a
-different patch per replaced atom), and its statistics are reset.
-``resample_after=None`` disables this.
+different patch per replaced atom), and its statistics are reset.  This happens during a
+warm-up only, at steps t ≤ ``resample_until`` (500 by default; None: throughout), so that late in
+training nothing but the data moves the atoms.  ``resample_after=None`` disables it.
+
+The whole schedule (averaging weights, learning rate, warm-up) depends on the step t alone, not
+on ``n_steps``: a training of N updates is the first half of one of 2N updates, which is how
+convergence is checked (experiment 12: median per-atom |cos| between the atoms at N and 2N).
 
 **Defaults.**  ``lam=2`` with 256 atoms on Olshausen-Field whitened 16x16 patches
 leaves about 5% of the codes non-zero and about 28% of the patch energy
-unexplained; 300 updates of 512 patches (20 FISTA iterations each) give Gabor-like atoms
-(median Gabor R² about 0.95 on the default images).  ``inference="auto"`` (on the CPU the compiled
-coordinate descent for ``l1``) reaches the same quality about 4x sooner
-(``results/benchmarks/README.md``); FISTA stays the default so that the committed results in
-``results/`` are reproduced by the default settings.
+unexplained; 300 updates of 512 patches give Gabor-like atoms (median Gabor R² about 0.95 on the
+default images).  ``inference="auto"`` is the default: the fastest solver for the penalty on the
+device (:func:`effcode.learners.inference.fastest_method`; on the CPU the compiled coordinate
+descent for ``l1`` and ``nonneg_l1``, which reaches the same quality about 4x sooner than 20 FISTA
+iterations, ``results/benchmarks/README.md``).
 
 **Filters.**  ``basis_`` and ``filters_`` are both the atoms (K, d).  Inference
 starts from the linear drive Dx (each unit's first response is the dot
@@ -88,10 +101,13 @@ from . import inference
 from .coordinate_descent import support_statistics
 from .base import LEARNERS, StreamedPatchLearner, data_scale, output_dtype
 
-#: the running averages of the dictionary statistics remember about min(t / WINDOW_GROWTH, MEMORY)
-#: batches at step t: a short memory while the dictionary changes fast, a longer one later
-MEMORY = 50
+#: the running averages of the dictionary statistics give the newest batch the weight
+#: 1 / max(1, t / WINDOW_GROWTH) at step t, without a cap, so that they remember about the last
+#: t / WINDOW_GROWTH batches (module docstring)
 WINDOW_GROWTH = 5
+#: dead atoms are resampled during the first RESAMPLE_UNTIL dictionary updates only (the default of
+#: ``resample_until``): a warm-up, after which nothing but the data moves the atoms
+RESAMPLE_UNTIL = 500
 #: dictionary update rules (module docstring) and the learning rate each uses when none is given
 DEFAULT_LEARNING_RATES = {"gradient": 0.5, "bcd": 1.0}
 #: the stopping tolerance each inference method uses when none is given (relative change of the codes
@@ -112,17 +128,20 @@ class _Settings:
     learning_rate: float
     dictionary_update: str
     resample_after: int | None
+    resample_until: int | None
     device: torch.device
 
 
 def _check_settings(*, lam, objective, objective_params, inference_method, n_iter, tol, learning_rate,
-                    dictionary_update, resample_after, device) -> _Settings:
+                    dictionary_update, resample_after, resample_until, device) -> _Settings:
     lam = check_float("lam", lam, minimum=0.0)
     OBJECTIVES.get(objective)  # a clear error for an unknown name
     if objective_params is not None and not isinstance(objective_params, dict):
         raise InputError(f"objective_params must be a dict or None, got {type(objective_params).__name__}")
     if resample_after is not None:
         resample_after = check_int("resample_after", resample_after, minimum=1)
+    if resample_until is not None:
+        resample_until = check_int("resample_until", resample_until, minimum=0)
     dictionary_update = check_choice("dictionary_update", dictionary_update, tuple(DEFAULT_LEARNING_RATES))
     if learning_rate is None:
         learning_rate = DEFAULT_LEARNING_RATES[dictionary_update]
@@ -146,6 +165,7 @@ def _check_settings(*, lam, objective, objective_params, inference_method, n_ite
         learning_rate=check_float("learning_rate", learning_rate, minimum=0.0, strict_minimum=True),
         dictionary_update=dictionary_update,
         resample_after=resample_after,
+        resample_until=resample_until,
         device=device,
     )
 
@@ -256,7 +276,7 @@ class _Trainer:
             previous, self.dictionary = self.dictionary, updated
             used = torch.diagonal(coded.code_gram) > 0      # sum over the batch of each code squared
             self.unused_steps = torch.where(used, torch.zeros_like(self.unused_steps), self.unused_steps + 1)
-            if s.resample_after is not None:
+            if s.resample_after is not None and (s.resample_until is None or self.n_steps <= s.resample_until):
                 self._resample(X, coded, previous)
             x_energy = X.pow(2).sum().clamp_min(torch.finfo(X.dtype).tiny)
             return {
@@ -274,8 +294,8 @@ class _Trainer:
         return updated / updated.norm(dim=1, keepdim=True).clamp_min(torch.finfo(updated.dtype).tiny)
 
     def averaging_weight(self) -> float:
-        """Weight of the newest batch in the running averages: 1 / clip(t / 5, 1, 50) at step t."""
-        return 1.0 / min(MEMORY, max(1.0, self.n_steps / WINDOW_GROWTH))
+        """Weight of the newest batch in the running averages at step t: 1 / max(1, t / WINDOW_GROWTH)."""
+        return 1.0 / max(1.0, self.n_steps / WINDOW_GROWTH)
 
     def _resample(self, X: torch.Tensor, coded: _CodedBatch, coding_dictionary: torch.Tensor) -> None:
         """Dead atoms become the normalised residuals of the worst-coded patches (``coding_dictionary``: the
@@ -320,7 +340,8 @@ def sparse_encode(X, dictionary, *, lam: float, objective: str = "l1", objective
     """
     settings = _check_settings(lam=lam, objective=objective, objective_params=objective_params,
                                inference_method=inference_method, n_iter=n_iter, tol=tol, learning_rate=None,
-                               dictionary_update="gradient", resample_after=None, device=device)
+                               dictionary_update="gradient", resample_after=None, resample_until=None,
+                               device=device)
     D = check_tensor("dictionary", dictionary, settings.device)
     data = check_array("X", X, ndim=2, dtype=np.float32)
     if data.shape[1] != D.shape[1]:
@@ -409,10 +430,11 @@ class SparseCoding(StreamedPatchLearner):
     state_attribute = "_trainer"
 
     def __init__(self, n_components: int = 256, *, lam: float = 2.0, objective: str = "l1",
-                 objective_params: dict | None = None, inference: str = "fista", n_iter: int = 20,
+                 objective_params: dict | None = None, inference: str = "auto", n_iter: int = 20,
                  tol: float | None = None, dictionary_update: str = "gradient", learning_rate: float | None = None,
                  batch_size: int = 512, n_steps: int = 300, resample_after: int | None = 50,
-                 random_state: int = 0, device="cpu", progress: bool = False):
+                 resample_until: int | None = RESAMPLE_UNTIL, random_state: int = 0, device="cpu",
+                 progress: bool = False):
         self.n_components = n_components
         self.lam = lam
         self.objective = objective
@@ -425,6 +447,7 @@ class SparseCoding(StreamedPatchLearner):
         self.batch_size = batch_size
         self.n_steps = n_steps
         self.resample_after = resample_after
+        self.resample_until = resample_until
         self.random_state = random_state
         self.device = device
         self.progress = progress
@@ -436,7 +459,8 @@ class SparseCoding(StreamedPatchLearner):
         return _check_settings(lam=self.lam, objective=self.objective, objective_params=self.objective_params,
                                inference_method=self.inference, n_iter=self.n_iter, tol=self.tol,
                                learning_rate=self.learning_rate, dictionary_update=self.dictionary_update,
-                               resample_after=self.resample_after, device=self.device)
+                               resample_after=self.resample_after, resample_until=self.resample_until,
+                               device=self.device)
 
     def _start(self, X: torch.Tensor, settings: _Settings) -> None:
         """Fresh state: data scale from X, random dictionary, empty history."""
