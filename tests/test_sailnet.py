@@ -91,6 +91,33 @@ def test_spike_counts_match_a_reference_simulation():
     assert (model.transform(X) >= counts).all()
 
 
+def test_compiled_simulation_equals_the_dense_one():
+    """The CPU's compiled simulation (inhibition summed over the units that fired) gives the dense
+    torch simulation's counts exactly, with many units firing per step and strong inhibition."""
+    rng = np.random.default_rng(3)
+    model = SAILnet(48, normalize="patch").partial_fit(rng.standard_normal((20, 25)))
+    net = model._network
+    W = rng.uniform(0, 0.8, (48, 48))
+    np.fill_diagonal(W, 0)
+    net.W = torch.tensor(W, dtype=torch.float32)
+    net.theta = torch.tensor(rng.uniform(0.3, 2.0, 48), dtype=torch.float32)
+    X = model._prepare(torch.tensor(rng.standard_normal((200, 25)), dtype=torch.float32))
+    compiled, dense = net.spike_counts(X), net.dense_spike_counts(X)
+    assert compiled.sum() > 2000 and (compiled == 0).any()   # busy: several spikes per patch and step
+    assert torch.equal(compiled, dense)
+
+
+def test_training_with_the_compiled_simulation_equals_dense_training(monkeypatch):
+    X, _ = planted_data(d=36, k=12, n=3000, seed=4)
+    compiled = SAILnet(24, p=0.1, batch_size=50, n_steps=40, random_state=1).fit(X)
+    monkeypatch.setattr("effcode.learners.sailnet._Network.spike_counts",
+                        lambda net, batch: net.dense_spike_counts(batch))
+    dense = SAILnet(24, p=0.1, batch_size=50, n_steps=40, random_state=1).fit(X)
+    assert np.array_equal(compiled.components_, dense.components_)
+    assert np.array_equal(compiled.lateral_, dense.lateral_)
+    assert compiled.history_["sparsity"] == dense.history_["sparsity"]
+
+
 def test_one_step_applies_the_three_local_rules():
     rng = np.random.default_rng(1)
     X = rng.standard_normal((64, 16))
