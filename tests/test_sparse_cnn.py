@@ -140,6 +140,36 @@ def test_longer_encoders_reach_the_minimum_of_the_energy(planted):
     assert float((moved - a).norm() / a.norm()) < 1e-3
 
 
+@pytest.mark.parametrize("height, width", [(64, 64), (37, 50)])
+def test_fft_convolutions_equal_the_direct_ones(height, width):
+    """D^T and D by Fourier transforms equal conv2d and conv_transpose2d (no circular wrap-around, any
+    image shape), and stay each other's adjoint: <D^T r, a> = <r, D a>."""
+    gen = torch.Generator().manual_seed(0)
+    atoms = torch.randn(5, 1, 7, 7, generator=gen)
+    images = torch.randn(3, 1, height, width, generator=gen)
+    maps = torch.randn(3, 5, height - 6, width - 6, generator=gen)
+    fft = sparse_cnn.AtomConvolutions(atoms, height, width, fft=True)
+    direct = sparse_cnn.AtomConvolutions(atoms, height, width, fft=False)
+    assert fft.fft and not direct.fft
+    correlated, synthesised = fft.correlate(images), fft.synthesise(maps)
+    torch.testing.assert_close(correlated, direct.correlate(images), rtol=0, atol=1e-4)
+    torch.testing.assert_close(synthesised, direct.synthesise(maps), rtol=0, atol=1e-4)
+    assert float((correlated * maps).sum()) == pytest.approx(float((images * synthesised).sum()), rel=1e-5)
+
+
+def test_training_by_fft_follows_training_by_direct_convolution(monkeypatch):
+    """The same seed trains the same atoms with either convolution, to float32 rounding."""
+    images = planted_images(n_images=8)[0]
+    settings = dict(PLANTED_FIT, n_steps=30)
+    by_fft = SparseCNN(**settings).fit(images)
+    build = sparse_cnn.AtomConvolutions.__init__
+    monkeypatch.setattr(sparse_cnn.AtomConvolutions, "__init__",
+                        lambda self, atoms, height, width, fft=None: build(self, atoms, height, width, fft=False))
+    by_direct = SparseCNN(**settings).fit(images)
+    np.testing.assert_allclose(by_fft.components_, by_direct.components_, atol=1e-4)
+    np.testing.assert_allclose(by_fft.history_["loss"], by_direct.history_["loss"], rtol=1e-4)
+
+
 def test_step_size_is_inverse_lipschitz_constant():
     atoms = sparse_cnn._normalised(torch.randn(6, 1, 5, 5, generator=torch.Generator().manual_seed(0)))
     eta = sparse_cnn.step_size(atoms)

