@@ -1,12 +1,18 @@
 """The ``effcode`` command line (also ``python -m effcode``).
 
     effcode list                               the experiments, one line each
-    effcode run NN [NN ...] | all [--quick] [--set key=value ...] [--device cpu|cuda] [--seed S]
+    effcode run NN [NN ...] | all [--quick] [--set key=value ...] [--device cpu|cuda] [--seed S] [--n-jobs N]
     effcode figures [NN ...]                   redraw figures and results/REPORT.md from cached results
     effcode sweep --grid key=[v1,v2] ... [--file grid.yml] [--backend joblib|dask --scheduler ADDRESS]
     effcode --version                          the installed version
 
 Errors in what you typed print as one line (exit status 2); add --debug for the traceback.
+
+Start-up is kept under a second: this module imports only the standard library and effcode's light
+layers at the top, and each command imports what it needs (torch, matplotlib, scikit-learn, the
+experiments) in its own function, only when it needs it. ``effcode list`` and the config checks of
+``effcode run`` read the experiments' declarations from a catalogue
+(:mod:`effcode.runs.catalogue`) instead of importing the experiments.
 """
 
 from __future__ import annotations
@@ -16,14 +22,23 @@ import logging
 import sys
 import time
 import warnings
+from pathlib import Path
 
 from . import __version__
 from .errors import EffcodeError
+from .registry import Registry
 
 EPILOG = ("Results go to RESULTS/NN_name/ (config.json, provenance.json, cached steps, metrics, figures/); "
           "`effcode figures` rebuilds RESULTS/REPORT.md from them in seconds. RESULTS is ./results for full "
           "runs and ./results/quick for --quick runs, so a quick run never overwrites a full one.")
 FULL_RESULTS, QUICK_RESULTS = "results", "results/quick"
+
+#: the files the experiments' declarations are read from (a catalogue written from other versions of them is
+#: not used), the catalogue shipped with the package, and the user's own, rewritten when those files change
+EXPERIMENTS_FOLDER = Path(__file__).parent / "experiments"
+DECLARATION_SOURCES = ("experiments/*.py", "runs/config.py", "runs/declaration.py")
+PACKAGED_CATALOGUE = EXPERIMENTS_FOLDER / "catalogue.json"
+USER_CATALOGUE_NAME = "experiments-catalogue.json"
 
 
 def _add_common(parser: argparse.ArgumentParser) -> None:
@@ -60,6 +75,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default="cpu", help="torch device: cpu (default), cuda or cuda:N")
     p.add_argument("--seed", type=int, default=None, help="random seed (default: the config's, 0)")
     p.add_argument("--no-figures", action="store_true", help="compute only; draw later with `effcode figures`")
+    p.add_argument("--n-jobs", type=int, default=1, metavar="N",
+                   help="run the experiments in N worker processes (-1: one per core), one torch thread each; "
+                        "the results are those of a serial run with one torch thread")
     p.add_argument("--scheduler", default=None, metavar="ADDRESS",
                    help="run the sweep points of experiments that sweep (06, 07, 13) on the dask cluster at "
                         "ADDRESS, e.g. tcp://host:8786; image folders are sent to the workers")
@@ -99,13 +117,46 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.choices["list"]
     p.add_argument("--verbose", "-v", action="store_true", help="also show each experiment's config keys")
+    p.add_argument("--write-catalogue", action="store_true",
+                   help=f"for developers: rewrite the packaged catalogue of declarations "
+                        f"({PACKAGED_CATALOGUE.relative_to(Path(__file__).parent.parent)}) from the experiments, so "
+                        "that a fresh install lists and checks them without importing them")
     return parser
 
 
-def _expand(keys):
+def _declaration_sources() -> list[Path]:
+    root = Path(__file__).parent
+    return sorted(path for pattern in DECLARATION_SOURCES for path in root.glob(pattern))
+
+
+def _live_declarations() -> list:
+    """The registered experiments themselves (importing them imports torch, matplotlib and scikit-learn)."""
     from .experiments import EXPERIMENTS
 
-    return EXPERIMENTS.names() if any(k == "all" for k in keys) else list(keys)
+    return [EXPERIMENTS.get(number) for number in EXPERIMENTS.names()]
+
+
+def _user_catalogue() -> Path:
+    from platformdirs import user_cache_dir
+
+    return Path(user_cache_dir("effcode")) / USER_CATALOGUE_NAME
+
+
+def declarations() -> Registry:
+    """Every experiment's declaration (number -> :class:`~effcode.runs.declaration.Declaration`), read
+    from the packaged or the user's catalogue when it was written from the current sources, else from
+    the experiments (then cached in the user's catalogue)."""
+    from .runs.catalogue import cached_declarations
+
+    registry = Registry("experiment")
+    for declaration in cached_declarations(sources=_declaration_sources(), build=_live_declarations,
+                                           catalogues=[PACKAGED_CATALOGUE, _user_catalogue()]):
+        registry.register(declaration.number, declaration)
+    return registry
+
+
+def _expand(keys, registry: Registry) -> list:
+    return registry.names() if any(k == "all" for k in keys) else list(keys)
 
 
 KEY_COLUMNS = ("key", "type", "default", "quick", "range", "units", "description")
@@ -130,10 +181,13 @@ def key_table(exp) -> list[str]:
 
 
 def _cmd_list(args) -> None:
-    from .experiments import EXPERIMENTS
+    if args.write_catalogue:
+        from .runs.catalogue import sources_digest, write_catalogue
 
-    for number in EXPERIMENTS.names():
-        exp = EXPERIMENTS.get(number)
+        write_catalogue(PACKAGED_CATALOGUE, _live_declarations(), digest=sources_digest(_declaration_sources()))
+    registry = declarations()
+    for number in registry.names():
+        exp = registry.get(number)
         print(f"{exp.slug:32s} {exp.title}")
         if args.verbose:
             print("\n".join(key_table(exp)) + "\n")
@@ -156,36 +210,40 @@ def _with_scheduler(exp, overrides: dict, scheduler: str | None) -> dict:
 
 
 def _cmd_run(args) -> None:
-    from .experiments import get_experiment, run_experiment
     from .runs import parse_assignments
+    from .runs.config import check_n_jobs
+    from .runs.declaration import find_declaration
     from .validation import check_results_folder, resolve_device
 
-    keys = [get_experiment(k).number for k in _expand(args.experiments)]  # fail fast on unknown numbers
-    overrides = {key: _with_scheduler(get_experiment(key), parse_assignments(args.overrides), args.scheduler)
-                 for key in keys}
-    for key in keys:  # every experiment's config checked before any of them runs
-        get_experiment(key).config(quick=args.quick, overrides=_with_seed(overrides[key], args.seed))
+    registry = declarations()
+    found = [find_declaration(registry, k) for k in _expand(args.experiments, registry)]  # unknown numbers first
+    overrides = {d.number: _with_scheduler(d, parse_assignments(args.overrides), args.scheduler) for d in found}
+    for d in found:  # every experiment's config checked before any of them runs, before importing them
+        d.config(quick=args.quick, overrides=_with_seed(overrides[d.number], args.seed))
+    check_n_jobs(args.n_jobs, "--n-jobs")
     resolve_device(args.device)
     check_results_folder(_results_dir(args))
     if args.scheduler is not None:
         from .runs.sweep import connect
 
         connect(args.scheduler).close()   # an unreachable cluster is an error before anything runs
-    progress = sys.stderr.isatty() and not args.quiet
-    for key in keys:
-        started = time.perf_counter()
-        run = run_experiment(key, quick=args.quick, overrides=overrides[key], device=args.device, seed=args.seed,
-                             results_dir=_results_dir(args), progress=progress, make_figures=not args.no_figures)
+    from .experiments import run_experiments
+
+    progress = sys.stderr.isatty() and not args.quiet and args.n_jobs == 1
+    for number, run, seconds in run_experiments([d.number for d in found], n_jobs=args.n_jobs, quick=args.quick,
+                                        overrides=overrides, device=args.device, seed=args.seed,
+                                        results_dir=_results_dir(args), progress=progress,
+                                        make_figures=not args.no_figures):
         if not args.quiet:
-            print(f"experiment {key}: done in {time.perf_counter() - started:.1f} s -> {run.dir}/", flush=True)
+            print(f"experiment {number}: done in {seconds:.1f} s -> {run.dir}/", flush=True)
     if not args.quiet and not args.no_figures:
         print(f"figures: {_results_dir(args)}/*/figures/   report: {_results_dir(args)}/REPORT.md")
 
 
 def _cmd_figures(args) -> None:
-    from .experiments import regenerate_figures
+    from .experiments import EXPERIMENTS, regenerate_figures
 
-    report = regenerate_figures(_expand(args.experiments) if args.experiments else None,
+    report = regenerate_figures(_expand(args.experiments, EXPERIMENTS) if args.experiments else None,
                                 results_dir=_results_dir(args))
     if not args.quiet:
         print(f"report: {report}")

@@ -135,7 +135,51 @@ def test_results_folder_is_checked_before_any_computation(tmp_path, capsys, monk
     import effcode.experiments
 
     monkeypatch.setattr(tempfile, "NamedTemporaryFile", refuse)
-    monkeypatch.setattr(effcode.experiments, "run_experiment", lambda *a, **k: pytest.fail("computation started"))
+    monkeypatch.setattr(effcode.experiments, "run_experiments", lambda *a, **k: pytest.fail("computation started"))
     assert main(["run", "01", *TINY_01, "--results", str(tmp_path / "ro")]) == 2
     err = capsys.readouterr().err.strip()
     assert "is not writable (Permission denied)" in err and len(err.splitlines()) == 1
+
+
+def _cached_arrays(results) -> dict:
+    """Every cached step's arrays under ``results``, by experiment folder and file name."""
+    from effcode.runs.integrity import read_checked_npz
+
+    return {f"{p.parent.parent.name}/{p.name}": read_checked_npz(p)[0] for p in sorted(results.glob("*/cache/*.npz"))}
+
+
+def test_experiments_in_worker_processes_give_the_serial_results(tmp_path, capsys):
+    """Two experiments at tiny settings, serially here (one torch thread, as each worker has) and over two
+    worker processes: the same cached arrays and metrics, and one torch thread per worker."""
+    import json
+
+    import numpy as np
+    import torch
+
+    tiny = ["--quick", "--set", "n_filters=8", "--set", "patch_size=6", "--set", "n_seeds=2", "--no-figures"]
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        assert main(["run", "01", "02", *tiny, "--results", str(tmp_path / "serial")]) == 0
+    finally:
+        torch.set_num_threads(threads)
+    assert main(["run", "01", "02", *tiny, "--n-jobs", "2", "--results", str(tmp_path / "parallel")]) == 0
+    out = capsys.readouterr().out
+    assert "experiment 01: done in" in out and "experiment 02: done in" in out
+    serial, parallel = _cached_arrays(tmp_path / "serial"), _cached_arrays(tmp_path / "parallel")
+    # 01: a bank and its Gabor fit per seed; 02: a bank and the fits of its basis functions and filters per seed
+    assert len(serial) == 10 and serial.keys() == parallel.keys()
+    for name in serial:
+        assert serial[name].keys() == parallel[name].keys()
+        for key in serial[name]:
+            np.testing.assert_array_equal(serial[name][key], parallel[name][key], err_msg=f"{name} {key}")
+    for slug in ("01_sparse_coding", "02_ica"):
+        metrics = [json.loads((tmp_path / r / slug / "metrics.json").read_text()) for r in ("serial", "parallel")]
+        assert metrics[0] == metrics[1]
+        provenance = json.loads((tmp_path / "parallel" / slug / "provenance.json").read_text())
+        assert provenance["hardware"]["torch_threads"] == 1
+
+
+def test_n_jobs_is_checked_before_anything_runs(tmp_path, capsys):
+    assert main(["run", "01", "--n-jobs", "0", "--results", str(tmp_path)]) == 2
+    assert "--n-jobs must be -1 (every core) or >= 1, got 0" in capsys.readouterr().err

@@ -129,3 +129,59 @@ def _slow_point(point):
 
     time.sleep(0.1)
     return {"y": point["x"] * 2}
+
+
+def _hold_step(directory, started, go):
+    """In another process: compute step "shared" of a run in ``directory``, announcing ``started`` and
+    finishing only once ``go`` is set."""
+    def compute():
+        started.set()
+        go.wait()
+        return {"value": np.arange(4)}
+
+    Run(directory, {"seed": 0}).step("shared", {"n": 1}, compute)
+
+
+class _Watched:
+    """A stand-in for stderr that sets ``seen`` once ``text`` is written to it."""
+
+    def __init__(self, text):
+        import threading
+
+        self.text, self.seen = text, threading.Event()
+
+    def write(self, message):
+        if self.text in message:
+            self.seen.set()
+
+    def flush(self):
+        pass
+
+
+def test_a_step_another_process_is_computing_is_waited_for_and_not_computed_again(tmp_path, monkeypatch):
+    import threading
+
+    context = mp.get_context("spawn")
+    started, go = context.Event(), context.Event()
+    other = context.Process(target=_hold_step, args=(tmp_path / "01_a", started, go))
+    other.start()
+    try:
+        assert started.wait(120), "the other process never started its step"
+        watched = _Watched("waiting for another run computing step shared")
+        monkeypatch.setattr("sys.stderr", watched)
+        run, out = Run(tmp_path / "02_b", {"seed": 0}), {}
+
+        def compute_again():
+            raise AssertionError("computed a step another process was computing")
+
+        waiter = threading.Thread(target=lambda: out.update(run.step("shared", {"n": 1}, compute_again)))
+        waiter.start()
+        assert watched.seen.wait(120), "the step was not waited for"
+        go.set()
+        waiter.join()
+    finally:
+        go.set()
+        other.join()
+    assert other.exitcode == 0
+    assert out["value"].tolist() == [0, 1, 2, 3] and run.steps[-1]["from_cache"]
+    assert (tmp_path / "02_b" / "cache").is_dir() and len(list((tmp_path / "02_b" / "cache").glob("*.npz"))) == 1

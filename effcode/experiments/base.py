@@ -12,19 +12,18 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
+
+from joblib import Parallel, delayed, parallel_config
 
 from ..errors import InputError
 from ..registry import Registry
-from ..runs import Run, merge_config, write_text
+from ..runs import Run, write_text
+from ..runs.declaration import COMMON_DEFAULTS, Declaration, find_declaration  # noqa: F401 (COMMON_DEFAULTS: re-exported)
 from ..runs.run import folder_lock
-from ..runs.config import SHARED_KEYS, Key, check_config
 from ..validation import check_int, resolve_device
 
 EXPERIMENTS: Registry = Registry("experiment")
-
-#: keys every experiment config has, with their defaults
-COMMON_DEFAULTS = {"seed": 0, "source": "default"}
 
 
 @dataclass
@@ -36,42 +35,15 @@ class Section:
     figures: list = field(default_factory=list)
 
 
-@dataclass(frozen=True)
-class Experiment:
-    number: str
-    name: str
-    title: str
-    description: str
-    defaults: dict
-    quick: dict
+@dataclass(frozen=True, kw_only=True)
+class Experiment(Declaration):
+    """A :class:`~effcode.runs.declaration.Declaration` (number, name, title, description, config) with the
+    experiment's steps: ``compute(run)`` and ``plot(run) -> Section``."""
+
     compute: Callable[[Run], None]
     plot: Callable[[Run], Section]
     #: for an experiment that defines a standard learner: config, seed -> its ``BankSpec``
     bank: Callable[[dict, int], object] | None = None
-    #: declarations (type, range, units, meaning) of the config keys that are not in ``SHARED_KEYS``,
-    #: or that mean something else here
-    keys: dict[str, Key] = field(default_factory=dict)
-
-    @property
-    def slug(self) -> str:
-        return f"{self.number}_{self.name}"
-
-    @property
-    def specs(self) -> dict[str, Key]:
-        """The declaration of each config key that has one: the experiment's own, else the shared one."""
-        names = {**COMMON_DEFAULTS, **self.defaults}
-        found = {name: self.keys.get(name) or SHARED_KEYS.get(name) for name in names}
-        return {name: key for name, key in found.items() if key is not None}
-
-    def config(self, *, quick: bool = False, overrides: dict | None = None) -> dict:
-        """Defaults, then the quick settings (``quick``), then ``overrides``; every value is checked
-        against its declared type and range before anything runs (one-line :class:`InputError`)."""
-        defaults, specs = {**COMMON_DEFAULTS, **self.defaults}, self.specs
-        where = f"experiment {self.number} config"
-        config = merge_config(defaults, self.quick if quick else {}, where=f"experiment {self.number} quick",
-                              keys=specs)
-        config = merge_config(config, overrides or {}, where=where, keys=specs)
-        return check_config(config, specs, where=where)
 
 
 def register(experiment: Experiment) -> Experiment:
@@ -81,20 +53,14 @@ def register(experiment: Experiment) -> Experiment:
 
 def get_experiment(key: str) -> Experiment:
     """An experiment by number ("1", "01") or by slug ("01_sparse_coding") or name."""
-    key = str(key)
-    if key.isdigit():
-        key = f"{int(key):02d}"
-    for number in EXPERIMENTS.names():
-        exp = EXPERIMENTS.get(number)
-        if key in (exp.number, exp.slug, exp.name):
-            return exp
-    return EXPERIMENTS.get(key)  # raises with the list of known numbers
+    return find_declaration(EXPERIMENTS, key)
 
 
 def run_experiment(key, *, quick: bool = False, overrides: dict | None = None, device: str = "cpu",
                    seed: int | None = None, results_dir="results", progress: bool = False,
-                   make_figures: bool = True) -> Run:
-    """Compute one experiment (reusing cached steps), then draw its figures."""
+                   make_figures: bool = True, update_report: bool = True) -> Run:
+    """Compute one experiment (reusing cached steps), then draw its figures and, with ``update_report``,
+    rewrite ``REPORT.md`` (a parallel run of several experiments writes it once, when all have finished)."""
     exp = get_experiment(key)
     overrides = dict(overrides or {})
     if seed is not None:
@@ -111,9 +77,42 @@ def run_experiment(key, *, quick: bool = False, overrides: dict | None = None, d
         run.finish(compute_seconds=round(seconds, 2), total_compute_seconds=round(seconds + run.cached_seconds, 2))
         if make_figures:
             draw(exp, run)
-    if make_figures:
+    if make_figures and update_report:
         write_report(results_dir)
     return run
+
+
+def _timed_run(key, options: dict) -> tuple[str, Run, float]:
+    """:func:`run_experiment` of ``key`` with ``options``, and its wall-clock seconds."""
+    started = time.perf_counter()
+    run = run_experiment(key, **options)
+    return get_experiment(key).number, run, time.perf_counter() - started
+
+
+def run_experiments(keys, *, n_jobs: int = 1, overrides: dict | None = None, make_figures: bool = True,
+                    results_dir="results", **options) -> Iterator[tuple[str, Run, float]]:
+    """Run the experiments ``keys`` and yield ``(number, run, wall-clock seconds)`` as each finishes.
+
+    With ``n_jobs`` 1 they run here, one after the other, in the order given. Otherwise they are spread
+    over ``n_jobs`` worker processes (joblib; -1: one per core), each with one torch (and BLAS, OpenMP)
+    thread; every experiment derives its random draws from its own config, so the results are those of a
+    serial run with one torch thread. Experiments that need the same cached step compute it once: the
+    step is locked while it is computed (:meth:`~effcode.runs.Run.step`). ``overrides`` maps an
+    experiment's number to its config overrides; ``options`` go to :func:`run_experiment`. With
+    ``make_figures``, ``REPORT.md`` is rewritten once, after the last experiment (serially: after each).
+    """
+    overrides = overrides or {}
+    numbers = [get_experiment(key).number for key in keys]
+    jobs = [(number, {**options, "overrides": overrides.get(number), "make_figures": make_figures,
+                      "results_dir": results_dir, "update_report": n_jobs == 1}) for number in numbers]
+    if n_jobs == 1:
+        yield from (_timed_run(number, job) for number, job in jobs)
+        return
+    with parallel_config(backend="loky", inner_max_num_threads=1):
+        yield from Parallel(n_jobs=n_jobs, return_as="generator_unordered")(
+            delayed(_timed_run)(number, {**job, "progress": False}) for number, job in jobs)
+    if make_figures:
+        write_report(results_dir)
 
 
 def completed_runs(results_dir="results") -> list[tuple[Experiment, Run]]:

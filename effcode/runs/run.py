@@ -127,8 +127,11 @@ class Run:
         ``params`` must hold everything the result depends on (sizes, seed, objective...); the
         code is covered by :func:`~effcode.runs.codehash.code_hash` of ``compute``'s module.
         A step computed by another experiment of the same results folder with the same name,
-        parameters and code is copied from there rather than recomputed.  A cached file that is
-        corrupt or does not match its checksum is named in a warning and recomputed.  With
+        parameters and code is copied from there rather than recomputed; while a step is computed
+        it is locked (``RESULTS/.steps/STEP-KEY.lock``), so a run in another process that needs the
+        same step waits for it and copies the result instead of computing it a second time.  A
+        cached file that is corrupt or does not match its checksum is named in a warning and
+        recomputed.  With
         ``resumable``, ``compute`` is called with a checkpoint path in ``cache/`` (unique to the
         step, its parameters and code) to save its progress to, so a killed run continues where
         it stopped; the checkpoint is removed once the result is written.
@@ -136,6 +139,17 @@ class Run:
         code = code_hash(compute)
         key = config_hash({"step": name, "params": dict(params), "code": code})[:16]
         path = self.path(f"cache/{name}-{key}.npz")
+        arrays = self._from_cache(name, path)
+        if arrays is not None:
+            return arrays
+        with file_lock(self.dir.parent / ".steps" / f"{path.stem}.lock",
+                       waiting=f"another run computing step {name} of {self.dir.parent}"):
+            arrays = self._from_cache(name, path)   # computed by the run this one waited for
+            return arrays if arrays is not None else self._compute_step(name, path, code, compute, resumable)
+
+    def _from_cache(self, name: str, path: Path) -> dict | None:
+        """The arrays of step ``name`` cached at ``path`` or under the same file name in another experiment's
+        ``cache/`` (then copied here), recorded as taken from the cache; None when neither has it."""
         for source in [path, *sorted(self.dir.parent.glob(f"*/cache/{path.name}"))]:  # here, or another experiment
             cached = _read_cached(source)
             if cached is not None:
@@ -147,7 +161,11 @@ class Run:
                                    **{k: record.get(k) for k in ("code_hash", "effcode_version", "git_commit",
                                                                  "computed_at", "seconds")}})
                 return arrays
-        checkpoint = self.path(f"cache/{name}-{key}.checkpoint.pt")
+        return None
+
+    def _compute_step(self, name: str, path: Path, code: str, compute, resumable: bool) -> dict:
+        """Compute step ``name`` and cache its arrays at ``path`` with a record of how they were computed."""
+        checkpoint = path.with_suffix(".checkpoint.pt")
         started = time.perf_counter()
         result = compute(checkpoint) if resumable else compute()
         arrays = {k: np.asarray(v) for k, v in dict(result).items()}
@@ -213,19 +231,25 @@ def _read_cached(path: Path) -> tuple[dict, dict] | None:
 
 
 @contextlib.contextmanager
-def folder_lock(folder) -> Iterator[None]:
-    """Hold ``folder/.lock`` (a process-wide file lock); say on stderr when waiting for another run."""
+def file_lock(path, *, waiting: str) -> Iterator[None]:
+    """Hold the file lock ``path`` (across processes); when another holds it, say on stderr that this
+    run is waiting for ``waiting`` to finish, and wait."""
     from filelock import FileLock, Timeout
 
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    lock = FileLock(folder / ".lock")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(path)
     try:
         lock.acquire(timeout=0)
     except Timeout:
-        print(f"effcode: waiting for another run writing {folder} to finish", file=sys.stderr, flush=True)
+        print(f"effcode: waiting for {waiting} to finish", file=sys.stderr, flush=True)
         lock.acquire()
     try:
         yield
     finally:
         lock.release()
+
+
+def folder_lock(folder):
+    """Hold ``folder/.lock``: one run at a time writes ``folder``."""
+    return file_lock(Path(folder) / ".lock", waiting=f"another run writing {folder}")
