@@ -42,11 +42,22 @@ CPU_ONLY_METHODS = ("cd",)
 CPU_CHUNK_ROWS = 8192
 
 
+#: what ``inference="auto"`` uses for the penalties the active-set solvers do not take (FISTA for any other).
+#: Side by side on the default images (256 atoms learned on 16x16 patches, 1,024 patches, 20 iterations each,
+#: the same cost per iteration): LCA ends 20% (l0) and 12% (topk) below the energy of FISTA run for 500
+#: iterations, while 20 FISTA iterations end 1.7% and 2.1% above it; for cauchy FISTA ends 1.2% above it, LCA
+#: 3.9% and ISTA 4.7%.  Dictionaries learned with LCA (300 updates) reach an 8% (l0) and 14% (topk) lower
+#: held-out energy than with FISTA.  (For these non-convex penalties the methods stop at different stationary
+#: points: LCA thresholds at step 1, FISTA at step 1/L, and so keeps more small codes.)
+NONCONVEX_METHODS = {"l0": "lca", "topk": "lca"}
+
+
 def fastest_method(objective_name: str, device: torch.device) -> str:
     """What ``inference="auto"`` picks: for ``l1`` and ``nonneg_l1``, compiled coordinate descent ("cd") on
-    the CPU and batched active-set FISTA on other devices; FISTA for every other penalty."""
+    the CPU and batched active-set FISTA on other devices; for the other penalties the method of
+    :data:`NONCONVEX_METHODS` (LCA for ``l0`` and ``topk``), else FISTA."""
     if objective_name not in ACTIVE_SET_OBJECTIVES:
-        return "fista"
+        return NONCONVEX_METHODS.get(objective_name, "fista")
     return "cd" if torch.device(device).type == "cpu" else "active_set"
 
 
