@@ -1,5 +1,6 @@
 """The command line: help everywhere, one-line errors, a tiny end-to-end run, cached figures."""
 
+import json
 import subprocess
 import sys
 
@@ -151,8 +152,6 @@ def _cached_arrays(results) -> dict:
 def test_experiments_in_worker_processes_give_the_serial_results(tmp_path, capsys):
     """Two experiments at tiny settings, serially here (one torch thread, as each worker has) and over two
     worker processes: the same cached arrays and metrics, and one torch thread per worker."""
-    import json
-
     import numpy as np
     import torch
 
@@ -183,3 +182,18 @@ def test_experiments_in_worker_processes_give_the_serial_results(tmp_path, capsy
 def test_n_jobs_is_checked_before_anything_runs(tmp_path, capsys):
     assert main(["run", "01", "--n-jobs", "0", "--results", str(tmp_path)]) == 2
     assert "--n-jobs must be -1 (every core) or >= 1, got 0" in capsys.readouterr().err
+
+
+def test_report_header_states_compute_time_and_wall_clock(tmp_path):
+    from effcode.experiments.base import _duration
+
+    assert [_duration(s) for s in (4.24, 65.4, 3725)] == ["4.2 s", "1 min 05 s", "1 h 02 min 05 s"]
+    assert main(["run", "01", *TINY_01, "--quiet", "--results", str(tmp_path)]) == 0
+    record = json.loads((tmp_path / "run.json").read_text())
+    provenance = json.loads((tmp_path / "01_sparse_coding" / "provenance.json").read_text())
+    assert record["experiments"] == ["01"] and record["n_jobs"] == 1
+    assert record["compute_seconds"] == provenance["total_compute_seconds"] <= record["wall_seconds"]
+    header = (tmp_path / "REPORT.md").read_text().split("\n## ")[0]
+    assert f"Compute time of the 1 section(s) below: {_duration(record['compute_seconds'])}" in header
+    assert (f"The last `effcode run` of experiments 01 (started {record['started']}, one process) took "
+            f"{_duration(record['wall_seconds'])} wall-clock") in header

@@ -18,12 +18,15 @@ from joblib import Parallel, delayed, parallel_config
 
 from ..errors import InputError
 from ..registry import Registry
-from ..runs import Run, write_text
+from ..runs import Run, read_json, write_json, write_text
 from ..runs.declaration import COMMON_DEFAULTS, Declaration, find_declaration  # noqa: F401 (COMMON_DEFAULTS: re-exported)
 from ..runs.run import folder_lock
 from ..validation import check_int, resolve_device
 
 EXPERIMENTS: Registry = Registry("experiment")
+
+#: the record, in a results folder, of the last invocation that ran several experiments (run_experiments)
+RUN_RECORD = "run.json"
 
 
 @dataclass
@@ -89,6 +92,17 @@ def _timed_run(key, options: dict) -> tuple[str, Run, float]:
     return get_experiment(key).number, run, time.perf_counter() - started
 
 
+def _finished_runs(jobs: list, n_jobs: int) -> Iterator[tuple[str, Run, float]]:
+    """:func:`_timed_run` of each ``(key, options)`` in ``jobs``, here in order (``n_jobs`` 1) or in
+    ``n_jobs`` worker processes with one thread each, yielded as each finishes."""
+    if n_jobs == 1:
+        yield from (_timed_run(key, options) for key, options in jobs)
+        return
+    with parallel_config(backend="loky", inner_max_num_threads=1):
+        yield from Parallel(n_jobs=n_jobs, return_as="generator_unordered")(
+            delayed(_timed_run)(key, {**options, "progress": False}) for key, options in jobs)
+
+
 def run_experiments(keys, *, n_jobs: int = 1, overrides: dict | None = None, make_figures: bool = True,
                     results_dir="results", **options) -> Iterator[tuple[str, Run, float]]:
     """Run the experiments ``keys`` and yield ``(number, run, wall-clock seconds)`` as each finishes.
@@ -98,19 +112,24 @@ def run_experiments(keys, *, n_jobs: int = 1, overrides: dict | None = None, mak
     thread; every experiment derives its random draws from its own config, so the results are those of a
     serial run with one torch thread. Experiments that need the same cached step compute it once: the
     step is locked while it is computed (:meth:`~effcode.runs.Run.step`). ``overrides`` maps an
-    experiment's number to its config overrides; ``options`` go to :func:`run_experiment`. With
-    ``make_figures``, ``REPORT.md`` is rewritten once, after the last experiment (serially: after each).
+    experiment's number to its config overrides; ``options`` go to :func:`run_experiment`.
+
+    Once all have finished, ``RESULTS/run.json`` records the invocation: the experiments, ``n_jobs``,
+    its wall-clock seconds and the compute seconds of its runs (cached steps counted at their original
+    seconds); with ``make_figures``, ``REPORT.md`` is then rewritten (serially also after each
+    experiment) and its header states both.
     """
     overrides = overrides or {}
     numbers = [get_experiment(key).number for key in keys]
     jobs = [(number, {**options, "overrides": overrides.get(number), "make_figures": make_figures,
                       "results_dir": results_dir, "update_report": n_jobs == 1}) for number in numbers]
-    if n_jobs == 1:
-        yield from (_timed_run(number, job) for number, job in jobs)
-        return
-    with parallel_config(backend="loky", inner_max_num_threads=1):
-        yield from Parallel(n_jobs=n_jobs, return_as="generator_unordered")(
-            delayed(_timed_run)(number, {**job, "progress": False}) for number, job in jobs)
+    started, began, compute = time.strftime("%Y-%m-%dT%H:%M:%S%z"), time.perf_counter(), 0.0
+    for number, run, seconds in _finished_runs(jobs, n_jobs):
+        compute += run.load_json("provenance.json").get("total_compute_seconds", 0.0)
+        yield number, run, seconds
+    write_json(Path(results_dir) / RUN_RECORD, {"experiments": numbers, "n_jobs": n_jobs, "started": started,
+                                                "wall_seconds": round(time.perf_counter() - began, 2),
+                                                "compute_seconds": round(compute, 2)})
     if make_figures:
         write_report(results_dir)
 
@@ -162,6 +181,32 @@ def _compute_time(prov: dict) -> str:
     return f"compute time {total:.0f} s ({last} s in the invocation that wrote it, the rest from cached steps)"
 
 
+def _duration(seconds: float) -> str:
+    """``3725`` -> ``1 h 02 min 05 s``; ``65.4`` -> ``1 min 05 s``; ``4.2`` -> ``4.2 s``."""
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, secs = divmod(round(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min {secs:02d} s" if hours else f"{minutes} min {secs:02d} s"
+
+
+def _time_summary(results_dir: Path, runs: list) -> str:
+    """The report's time line: the compute time summed over its sections, and the wall-clock of the last
+    invocation that ran several experiments (``RUN_RECORD``), with how many processes it used."""
+    total = sum(run.load_json("provenance.json").get("total_compute_seconds", 0.0) for _, run in runs
+                if run.path("provenance.json").exists())
+    text = f"**Time.** Compute time of the {len(runs)} section(s) below: {_duration(total)} (summed over their runs)."
+    record_path = results_dir / RUN_RECORD
+    if record_path.exists():
+        record = read_json(record_path)
+        workers = {1: "one process", -1: "a worker process per core"}.get(record["n_jobs"],
+                                                                        f"{record['n_jobs']} worker processes")
+        text += (f" The last `effcode run` of experiments {', '.join(record['experiments'])} (started "
+                 f"{record['started']}, {workers}) took {_duration(record['wall_seconds'])} wall-clock for "
+                 f"{_duration(record['compute_seconds'])} of compute.")
+    return text
+
+
 def _threads(hardware: dict) -> str:
     threads = hardware.get("torch_threads")
     return "" if threads is None else f", {threads} torch thread{'s' if threads != 1 else ''}"
@@ -184,17 +229,17 @@ def write_report(results_dir="results") -> Path:
     Figure links are relative to the report's own folder, so the report reads the same whichever
     directory effcode ran from, and after the results folder is moved."""
     results_dir = Path(results_dir)
+    runs = [(exp, run) for exp, run in completed_runs(results_dir) if run.path("section.json").exists()]
     lines = ["# effcode results", "",
              "Generated by `effcode figures` from the cached results in this folder; every number below is "
-             "read from those files. Each section states the settings, command, hardware and time of its run.", ""]
+             "read from those files. Each section states the settings, command, hardware and time of its run.", "",
+             _time_summary(results_dir, runs), ""]
     from .glance import glance_from_results
 
     summary = glance_from_results(results_dir)
     if summary is not None:
         lines += ["## Summary: the learners against V1", "", summary, ""]
-    for exp, run in completed_runs(results_dir):
-        if not run.path("section.json").exists():
-            continue
+    for exp, run in runs:
         section = run.load_json("section.json")
         lines += [f"## {exp.number}. {section['title']}", "", _run_header(exp, run), "", exp.description, ""]
         if section["text"]:
