@@ -78,7 +78,7 @@ descent for ``l1`` and ``nonneg_l1``, which reaches the same quality about 4x so
 iterations, ``results/benchmarks/README.md``; LCA for ``l0`` and ``topk``, whose codes end 12-20% lower in
 energy than FISTA's at the same cost; FISTA for ``cauchy``).  With this schedule the atoms of experiment 01
 (256 atoms, the default images) stop moving by 4,800 updates: the median per-atom |cos| between 4,800 and
-9,600 updates is 0.9992 on 12x12 patches (docs/objectives.md gives the table).
+9,600 updates is 0.9992 on 12x12 and 0.9991 on 16x16 patches (docs/objectives.md gives the table).
 
 **Filters.**  ``basis_`` and ``filters_`` are both the atoms (K, d).  Inference
 starts from the linear drive Dx (each unit's first response is the dot
