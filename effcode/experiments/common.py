@@ -13,11 +13,18 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from ..learners import FilterBank, learn_filters, resumable
-from ..v1.scorer import R2_LEVELS
+from ..v1.physiology import ReceptiveFields, measure_receptive_fields
+from ..v1.scorer import DEFAULT_PERMUTATIONS, R2_LEVELS
 
-#: the scorer's settings, declared once: every experiment that compares with V1 has these keys
-SCORER_DEFAULTS = {"population": "basis", "r2_threshold": 0.7, "max_relative_se": 0.2, "pixels_per_degree": 20.0,
-                   "n_bootstrap": 1000}
+#: the scorer's settings, declared once: every experiment that compares with V1 has these keys.  The
+#: population scored by default is the units' receptive fields measured by reverse correlation with Hartley
+#: gratings in stimulus space (:func:`effcode.v1.measure_receptive_fields`), as Ringach (2002) measured V1
+SCORER_DEFAULTS = {"population": "measured_rf", "rf_stimulus": "hartley", "r2_threshold": 0.7,
+                   "interval_level": 0.95, "pixels_per_degree": 20.0, "n_bootstrap": 1000,
+                   "n_permutations": DEFAULT_PERMUTATIONS}
+
+#: the keys of :data:`SCORER_DEFAULTS` that choose the scored array rather than set the scorer
+POPULATION_KEYS = ("population", "rf_stimulus")
 
 
 @dataclass(frozen=True)
@@ -113,25 +120,55 @@ def tuning_table(run, filters: np.ndarray, pixels_per_degree: float) -> dict[str
                     lambda: grating_tuning(filters, pixels_per_degree=pixels_per_degree))
 
 
+def measured_receptive_fields(bank: FilterBank, *, stimulus: str, seed: int) -> ReceptiveFields:
+    """The receptive fields of a bank's units measured by in-silico physiology
+    (:func:`effcode.v1.measure_receptive_fields`: ``stimulus`` ensemble in raw stimulus space, through the
+    learner's whole front end and inference, at the default number of stimuli and the training contrast)."""
+    return measure_receptive_fields(bank, bank.patch_shape[0], stimulus=stimulus, seed=seed)
+
+
+def measured_array(rfs: ReceptiveFields) -> np.ndarray:
+    """The (K, p, p) array the scorer fits: units that never responded (NaN receptive field) become zeros,
+    whose Gabor fit fails, so they are counted in the funnel and compared with nothing."""
+    return np.nan_to_num(np.asarray(rfs.rfs, dtype=np.float32), nan=0.0)
+
+
+def population_array(run, bank: FilterBank, population: str, *, stimulus: str, seed: int) -> np.ndarray:
+    """The (K, p, p) array of ``population``: ``"measured_rf"`` (cached in the run on the bank's arrays,
+    config and the measurement's settings), or the bank's ``"filters"`` or ``"basis"``."""
+    if population != "measured_rf":
+        return getattr(bank, population)
+    key = {"method": bank.method, "filters": filters_digest(bank.filters), "basis": filters_digest(bank.basis),
+           "config": bank.config, "state": {k: filters_digest(v) for k, v in sorted(bank.state.items())},
+           "stimulus": stimulus, "seed": seed}
+    arrays = run.step("receptive-fields", key,
+                      lambda: measured_receptive_fields(bank, stimulus=stimulus, seed=seed).to_arrays())
+    return measured_array(ReceptiveFields.from_arrays(arrays))
+
+
 def scorer_config(cfg: dict) -> dict:
     """The scorer's keys of a config (:data:`SCORER_DEFAULTS`), passed with every point."""
     return {k: cfg[k] for k in SCORER_DEFAULTS}
 
 
 def scorer_settings(cfg: dict) -> dict:
-    """The scorer's keyword arguments from an experiment config (:func:`scorer_config` less ``population``)."""
-    return {k: v for k, v in scorer_config(cfg).items() if k != "population"}
+    """The scorer's keyword arguments from an experiment config (:func:`scorer_config` less the keys that choose
+    the population, :data:`POPULATION_KEYS`)."""
+    return {k: v for k, v in scorer_config(cfg).items() if k not in POPULATION_KEYS}
 
 
-def score(run, bank: FilterBank, *, name: str, cfg: dict, population: str | None = None, seed: int | None = None):
-    """:func:`effcode.v1.score_population` of one bank's ``population`` (default: the config's), with the
+def score(run, bank: FilterBank, *, name: str, cfg: dict, population: str | None = None, seed: int | None = None,
+          stimulus: str | None = None):
+    """:func:`effcode.v1.score_population` of one bank's ``population`` (default: the config's; measured
+    receptive fields with the config's ``rf_stimulus`` unless ``stimulus`` is given), with the measurement,
     Gabor fit and grating tuning cached in the run."""
     from ..v1 import score_population
 
     population = population or cfg["population"]
-    filters = getattr(bank, population)
+    seed = run.seed if seed is None else seed
+    filters = population_array(run, bank, population, stimulus=stimulus or cfg["rf_stimulus"], seed=seed)
     settings = scorer_settings(cfg)
-    return score_population(filters, population=population, name=name, seed=run.seed if seed is None else seed,
+    return score_population(filters, population=population, name=name, seed=seed,
                             device=run.device, fit=gabor_table(run, filters),
                             tuning=tuning_table(run, filters, settings["pixels_per_degree"]), **settings)
 
@@ -143,24 +180,39 @@ def fmt(value, digits: int = 2) -> str:
     return f"{value:.{digits}f}"
 
 
-#: the scalar metrics a sweep point reports (flattened from the scorer's result)
-POINT_METRICS = ("median_r2", "frac_r2_0.7", "frac_r2_0.8", "frac_r2_0.9", "n_resolved", "n_unresolved", "n_in_grid",
-                 "nxny_distance", "nxny_p_value", "nxny_null_95", "nxny_distance_in_grid", "median_nx", "median_ny",
-                 "blob_fraction", "mean_similarity", "active_fraction")
+#: the scalar metrics a sweep point reports (flattened from the scorer's result).  Every unit with R² ≥ the
+#: threshold is compared; ``n_resolved`` counts those placed in one Ringach bin by their intervals and
+#: ``n_unresolved`` the undetermined ones.  ``_least`` / ``_most`` are the ends of the bracket (undetermined
+#: units at the ends of their intervals that make the population least / most V1-like), beside the point value
+POINT_METRICS = ("median_r2", "frac_r2_0.7", "frac_r2_0.8", "frac_r2_0.9", "n_compared", "n_resolved", "n_unresolved",
+                 "n_in_grid", "nxny_distance", "nxny_p_value", "nxny_null_95", "nxny_distance_least",
+                 "nxny_p_value_least", "nxny_distance_most", "nxny_p_value_most", "nxny_distance_in_grid",
+                 "median_nx", "median_ny", "blob_fraction", "blob_fraction_lo", "blob_fraction_hi",
+                 "fewer_blobs_p_value", "fewer_blobs_p_value_least", "fewer_blobs_p_value_most",
+                 "mean_similarity", "active_fraction")
 
 
 def point_metrics(scored, bank: FilterBank) -> dict:
     """The flat row of :data:`POINT_METRICS` for one scored bank."""
     m = scored.metrics()
     nan = float("nan")
+    bracket, blobs = m["nxny_bracket"], m["blob_fraction"]
+    fewer_blobs = m["findings"]["fewer_blobs"]
     return {"median_r2": m["r2"]["median_r2"], **{f"frac_r2_{t:.1f}": m["r2"][f"frac_r2_{t:.1f}"]
                                                    for t in R2_LEVELS},
-            "n_resolved": m["funnel"]["nx and ny resolved"], "n_unresolved": m["n_unresolved"],
-            "n_in_grid": m["funnel"]["inside the reference grid"],
+            "n_compared": m["funnel"]["R² ≥ threshold"], "n_resolved": m["funnel"]["nx and ny resolved"],
+            "n_unresolved": m["n_unresolved"], "n_in_grid": m["funnel"]["inside the reference grid"],
             "nxny_distance": m["nxny_distance"], "nxny_p_value": m["nxny_p_value"],
-            "nxny_null_95": m["nxny"].get("null_95", nan), "nxny_distance_in_grid": m["nxny_in_grid"].get("distance", nan),
+            "nxny_null_95": m["nxny"].get("null_95", nan),
+            **{f"nxny_{stat}_{end}": bracket.get(end, {}).get(stat, nan)
+               for end in ("least", "most") for stat in ("distance", "p_value")},
+            "nxny_distance_in_grid": m["nxny_in_grid"].get("distance", nan),
             "median_nx": m["median_nx"]["value"], "median_ny": m["median_ny"]["value"],
-            "blob_fraction": m["findings"]["fewer_blobs"]["fraction"], "mean_similarity": m["mean_similarity"],
+            "blob_fraction": blobs.get("point", nan), "blob_fraction_lo": blobs.get("lo", nan),
+            "blob_fraction_hi": blobs.get("hi", nan),
+            **{f"fewer_blobs_p_value{suffix}": fewer_blobs.get(end, {}).get("p_value", nan)
+               for end, suffix in (("point", ""), ("least", "_least"), ("most", "_most"))},
+            "mean_similarity": m["mean_similarity"],
             "active_fraction": float(bank.history["sparsity"][-1]) if "sparsity" in bank.history else nan}
 
 
@@ -187,8 +239,10 @@ def learn_and_score(point: dict):
     with single_threaded(torch.device("cpu")):
         bank = learn_filters(fixed["method"], images, n_filters=fixed["n_filters"],
                              patch_size=fixed["patch_size"], seed=fixed["seed"], device=fixed["device"], **point)
-        population = settings.pop("population")
-        scored = score_population(bank, population=population, name=fixed["method"], seed=fixed["seed"],
+        population, stimulus = (settings.pop(k) for k in POPULATION_KEYS)
+        filters = (measured_array(measured_receptive_fields(bank, stimulus=stimulus, seed=fixed["seed"]))
+                   if population == "measured_rf" else getattr(bank, population))
+        scored = score_population(filters, population=population, name=fixed["method"], seed=fixed["seed"],
                                   device=fixed["device"], **settings)
     return scored, bank
 

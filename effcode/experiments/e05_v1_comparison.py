@@ -6,15 +6,17 @@ each of ``n_seeds`` seeds, scores it with :func:`~effcode.experiments.common.sco
 
 * ``metrics.json``: ``per_seed[label]`` (one ``PopulationScore.metrics()`` per seed, with its ``seed``),
   ``summary[label]`` (:func:`seed_summary`: mean and 95% interval over seeds of every headline statistic,
-  and the count of seeds in which each of Ringach's findings holds), the ``population`` scored, the scorer
-  ``settings`` and the ``v1`` reference values the report quotes;
+  and the count of seeds in which each of Ringach's findings holds), the ``population`` scored (the
+  ``headline``: ``"measured_rf/hartley"`` by default), the scorer ``settings``, the ``v1`` reference values the
+  report quotes, and ``alternatives[key]`` (``per_seed`` and ``summary`` of the same banks scored in the other
+  spaces of :data:`ALTERNATIVES`, which :func:`spaces_table` sets beside the headline);
 * ``nxny_<learner>_seed<seed>.npz`` (keys ``nx``, ``ny``, ``resolved``: the arguments of
   :func:`effcode.plots.nxny_scatter`, for the units with R² ≥ threshold) and ``tuning_<learner>.npz`` (the
   grating-tuning table of the same units of the first seed, the argument of
   :func:`effcode.plots.property_distributions`).
 
 Every sentence and table of the report section is made from ``metrics.json`` by the module-level
-functions :func:`funnel_table`, :func:`headline_table`, :func:`similarity_note`, :func:`peak_sf_table`,
+functions :func:`funnel_table`, :func:`headline_table`, :func:`spaces_table`, :func:`similarity_note`, :func:`peak_sf_table`,
 :func:`ordering_text` and :func:`findings_text` (tested with hand-made metrics in ``tests/test_report_e05.py``).
 """
 
@@ -25,14 +27,22 @@ import math
 import numpy as np
 
 from ..stats import seed_interval
-from ..v1.claims import RINGACH2002, Verdict, ringach_results, verdict
+from ..v1.claims import RINGACH2002, Verdict, ringach_results, verdict, verdict_phrase
 from ..v1.scorer import MIN_UNITS as SCORER_MIN_UNITS
 from .base import Experiment, Section, register
-from .common import (SCORER_DEFAULTS, STANDARD_LEARNERS, fmt, learned_bank, score, scorer_settings, source_images,
-                     standard_spec, tuning_table)
+from .common import (SCORER_DEFAULTS, STANDARD_LEARNERS, fmt, learned_bank, population_array, score, scorer_settings,
+                     source_images, standard_spec, tuning_table)
 
 #: what each scored population is called in the tables
-POPULATION_NAMES = {"basis": "basis functions", "filters": "analysis filters"}
+POPULATION_NAMES = {"measured_rf": "measured receptive fields", "basis": "basis functions",
+                    "filters": "analysis filters"}
+
+#: the stimulus ensembles of the in-silico physiology, as named in the tables
+STIMULUS_NAMES = {"hartley": "Hartley gratings", "white_noise": "white noise"}
+
+#: the populations scored beside the config's (the headline), so that the report shows how the answer depends
+#: on the space and the stimulus: name -> (population, stimulus of the measurement)
+ALTERNATIVES = {"measured_rf/white_noise": ("measured_rf", "white_noise"), "basis": ("basis", None)}
 
 #: fewest units of a population for which the scorer computes population statistics (and a figure is drawn)
 MIN_UNITS = SCORER_MIN_UNITS
@@ -50,7 +60,17 @@ SUMMARY_STATS = {
     "nxny_null_95": lambda m: m["nxny"].get("null_95", math.nan),
     "nxny_distance_in_grid": lambda m: m["nxny_in_grid"].get("distance", math.nan),
     "nxny_p_value_in_grid": lambda m: m["nxny_in_grid"].get("p_value", math.nan),
-    "blob_fraction": lambda m: m["findings"]["fewer_blobs"]["fraction"],
+    "nxny_distance_least": lambda m: m["nxny_bracket"].get("least", {}).get("distance", math.nan),
+    "nxny_distance_most": lambda m: m["nxny_bracket"].get("most", {}).get("distance", math.nan),
+    "nxny_p_value_least": lambda m: m["nxny_bracket"].get("least", {}).get("p_value", math.nan),
+    "nxny_p_value_most": lambda m: m["nxny_bracket"].get("most", {}).get("p_value", math.nan),
+    "blob_fraction": lambda m: m["blob_fraction"].get("point", math.nan),
+    "blob_fraction_lo": lambda m: m["blob_fraction"].get("lo", math.nan),
+    "blob_fraction_hi": lambda m: m["blob_fraction"].get("hi", math.nan),
+    "median_nx_bracket_lo": lambda m: m["median_nx"].get("bracket_lo", math.nan),
+    "median_nx_bracket_hi": lambda m: m["median_nx"].get("bracket_hi", math.nan),
+    "median_ny_bracket_lo": lambda m: m["median_ny"].get("bracket_lo", math.nan),
+    "median_ny_bracket_hi": lambda m: m["median_ny"].get("bracket_hi", math.nan),
     "mean_similarity": lambda m: m["mean_similarity"],
     **{f"n_{key}": (lambda m, stage=stage: m["funnel"][stage]) for key, stage in (
         ("all", "all units"), ("fit_ok", "fit succeeded"), ("r2_ok", "R² ≥ threshold"),
@@ -84,7 +104,8 @@ def seed_summary(per_seed: list[dict]) -> dict:
     Every statistic of :data:`SUMMARY_STATS` becomes :func:`effcode.stats.seed_interval` of its per-seed
     values plus ``values`` (the values themselves); ``nxny_p_value`` also has ``max`` (the largest p) and
     ``n_significant`` (seeds with p < :data:`LEVEL`).  ``peak_sf`` holds one interval per pixels-per-degree
-    value.  ``findings[name]``: ``holds`` (seeds in which the scorer's one-sided test rejects), ``n``,
+    value.  ``findings[name]``: ``holds`` (seeds in which the scorer's conclusion, over both ends of the
+    bracket, is "holds"), ``conclusions`` (the scorer's conclusion per seed), ``n``, and at the fitted values
     ``p_values``, ``effects`` (P(model > V1) for nx and ny; the blob-like fraction for blobs); the verdict
     on the findings is :func:`ringach_verdict`'s.
     """
@@ -98,9 +119,11 @@ def seed_summary(per_seed: list[dict]) -> dict:
     out["peak_sf"] = {k: seed_interval([_number(m["peak_sf_by_ppd"].get(k)) for m in per_seed]) for k in ppds}
     findings = {}
     for name in FINDING_NAMES:
-        results = [m["findings"][name] for m in per_seed]
+        brackets = [m["findings"][name] for m in per_seed]
+        results = [b["point"] for b in brackets]
         effect_key = "fraction" if name == "fewer_blobs" else "effect"
-        entry = {"holds": sum(bool(r["holds"]) for r in results), "n": len(results),
+        entry = {"holds": sum(b["conclusion"] == "holds" for b in brackets), "n": len(results),
+                 "conclusions": [b["conclusion"] for b in brackets],
                  "p_values": [_number(r.get("p_value")) for r in results],
                  "effects": [_number(r.get(effect_key)) for r in results],
                  "n_units": [_number(r.get("n_model")) for r in results]}
@@ -124,29 +147,51 @@ def v1_reference() -> dict:
             "grid": [float(ref.nx_edges[0]), float(ref.nx_edges[-1])]}
 
 
+def population_key(population: str, stimulus: str | None) -> str:
+    """The name of a scored population: ``"measured_rf/<stimulus>"`` or the bank's array name."""
+    return f"{population}/{stimulus}" if population == "measured_rf" else population
+
+
+def population_label(key: str) -> str:
+    """A population's name in the tables: "measured receptive fields (Hartley gratings)", "basis functions"."""
+    population, _, stimulus = key.partition("/")
+    name = POPULATION_NAMES.get(population, population)
+    return f"{name} ({STIMULUS_NAMES.get(stimulus, stimulus)})" if stimulus else name
+
+
 def compute(run) -> None:
     cfg = run.config
     images = source_images(run)
-    population = cfg["population"]
+    headline = population_key(cfg["population"], cfg["rf_stimulus"])
+    others = {key: spec for key, spec in ALTERNATIVES.items() if key != headline}
     per_seed = {}
+    alternatives = {key: {} for key in others}
     for label in STANDARD_LEARNERS:
         per_seed[label] = []
+        for key in others:
+            alternatives[key][label] = []
         for i, seed in enumerate(seeds(cfg)):
             bank = learned_bank(run, standard_spec(label, quick=bool(cfg.get("quick")), seed=seed), images)
             scored = score(run, bank, name=label, cfg=cfg, seed=seed)
             per_seed[label].append({**scored.metrics(), "seed": seed})
+            for key, (population, stimulus) in others.items():
+                other = score(run, bank, name=label, cfg=cfg, seed=seed, population=population, stimulus=stimulus)
+                alternatives[key][label].append({**other.metrics(), "seed": seed})
             units = scored.units
             shown = units["r2_ok"]
             run.save_npz(f"nxny_{slug(label)}_seed{seed}.npz", nx=units["fit_nx"][shown],
                          ny=units["fit_ny"][shown], resolved=units["resolved"][shown])
             if i == 0:
-                tuning = tuning_table(run, getattr(bank, population), cfg["pixels_per_degree"])
+                filters = population_array(run, bank, cfg["population"], stimulus=cfg["rf_stimulus"], seed=seed)
+                tuning = tuning_table(run, filters, cfg["pixels_per_degree"])
                 run.save_npz(f"tuning_{slug(label)}.npz", **{k: np.asarray(v)[shown] for k, v in tuning.items()},
                              theta=units["fit_theta"][shown])
     run.save_json("metrics.json", {
-        "learners": list(STANDARD_LEARNERS), "population": population, "seeds": seeds(cfg),
-        "settings": scorer_settings(cfg), "per_seed": per_seed,
-        "summary": {label: seed_summary(ms) for label, ms in per_seed.items()}, "v1": v1_reference()})
+        "learners": list(STANDARD_LEARNERS), "population": cfg["population"], "rf_stimulus": cfg["rf_stimulus"],
+        "headline": headline, "seeds": seeds(cfg), "settings": scorer_settings(cfg), "per_seed": per_seed,
+        "summary": {label: seed_summary(ms) for label, ms in per_seed.items()}, "v1": v1_reference(),
+        "alternatives": {key: {"per_seed": ps, "summary": {label: seed_summary(ms) for label, ms in ps.items()}}
+                         for key, ps in alternatives.items()}})
 
 
 # ----------------------------------------------------------------------------- the report
@@ -190,6 +235,15 @@ def _count(s: dict) -> str:
     return mean if lo == hi else f"{mean} ({lo:.0f}–{hi:.0f})"
 
 
+def _mean(s: dict) -> str:
+    """A count's mean over seeds, to one decimal where it is not whole."""
+    values = [v for v in s["values"] if math.isfinite(v)]
+    if not values:
+        return "–"
+    mean = float(np.mean(values))
+    return f"{mean:.0f}" if mean.is_integer() else f"{mean:.1f}"
+
+
 def learners(metrics: dict) -> list[str]:
     """The learners in the order of the comparison (``metrics["learners"]``; the JSON file sorts its keys)."""
     return [label for label in metrics.get("learners", sorted(metrics["summary"])) if label in metrics["summary"]]
@@ -202,7 +256,7 @@ def p_text(p: float) -> str:
 
 
 def population_name(metrics: dict) -> str:
-    return POPULATION_NAMES.get(metrics["population"], metrics["population"])
+    return population_label(metrics.get("headline", metrics["population"]))
 
 
 def _seeds_phrase(metrics: dict) -> str:
@@ -211,45 +265,94 @@ def _seeds_phrase(metrics: dict) -> str:
 
 
 def funnel_table(metrics: dict) -> str:
-    """The selection funnel per learner (markdown), unresolved units as their own column."""
+    """The funnel per learner (markdown): every unit with R² ≥ threshold is compared; of those, how many
+    their nx and ny intervals place in one of Ringach's bins and how many stay undetermined."""
     thr = fmt(metrics["settings"]["r2_threshold"])
-    se = fmt(metrics["settings"]["max_relative_se"])
-    rows = [f"Selection funnel of the {population_name(metrics)} ({metrics['population']}), mean over "
-            f"{_seeds_phrase(metrics)} (range over seeds in brackets when they differ):", "",
-            f"| learner | all units | fit succeeded | R² ≥ {thr} | nx and ny resolved | unresolved (R² ≥ {thr}, "
-            f"SE of nx or ny > {se}·value) | inside Ringach's grid | resolved but outside the grid (clipped "
-            "into edge bins) |", "|---|---|---|---|---|---|---|---|"]
+    level = f"{100 * metrics['settings']['interval_level']:.0f}%"
+    rows = [f"Units of the {population_name(metrics)}, mean over {_seeds_phrase(metrics)} (range over seeds in "
+            f"brackets when they differ). Every unit with R² ≥ {thr} is compared with V1: none is dropped for being "
+            f"hard to measure. Each gets {level} profile-likelihood intervals for nx and ny; it is placed in a bin "
+            "of Ringach's grid when both intervals lie in one bin, and is otherwise undetermined (it then enters "
+            "every bin-based result as a bracket).", "",
+            f"| learner | all units | fit succeeded | compared (R² ≥ {thr}) | placed in one bin | undetermined | "
+            "fitted values inside Ringach's grid |", "|---|---|---|---|---|---|---|"]
     for label in learners(metrics):
         s = metrics["summary"][label]
-        outside = {"values": [r - g for r, g in zip(s["n_resolved"]["values"], s["n_in_grid"]["values"])]}
         rows.append(f"| {label} | {_count(s['n_all'])} | {_count(s['n_fit_ok'])} | {_count(s['n_r2_ok'])} | "
-                    f"{_count(s['n_resolved'])} | {_count(s['n_unresolved'])} | {_count(s['n_in_grid'])} | "
-                    f"{_count(outside)} |")
+                    f"{_count(s['n_resolved'])} | {_count(s['n_unresolved'])} | {_count(s['n_in_grid'])} |")
     return "\n".join(rows)
 
 
+def bracket(s: dict, low: str, high: str, digits: int = 2) -> str:
+    """"[a–b]": the means over seeds of a statistic's two bracket ends, the lower first."""
+    return f"[{fmt(s[low]['mean'], digits)}–{fmt(s[high]['mean'], digits)}]"
+
+
+def _p_range(s: dict) -> str:
+    """The largest permutation p over seeds at the point placement and at each end of the bracket."""
+    def largest(name):
+        values = [v for v in s[name]["values"] if math.isfinite(v)]
+        return fmt_p(max(values)) if values else "–"
+    return f"{largest('nxny_p_value')} [{largest('nxny_p_value_most')}, {largest('nxny_p_value_least')}]"
+
+
 def headline_table(metrics: dict) -> str:
-    """The headline comparison (markdown): every statistic as mean [95% CI] over seeds."""
+    """The headline comparison (markdown): every statistic as mean [95% CI] over seeds, the bin-based ones
+    with their bracket."""
     ref = metrics["v1"]
     rows = [f"Headline comparison of the {population_name(metrics)} with V1: mean [95% t-interval] over "
-            f"{_seeds_phrase(metrics)}, clipped to the range a statistic can take. nx–ny statistics are on the "
-            "units whose nx and ny are resolved (off-grid units clipped into the edge bins); the null 95th "
-            "percentile is that of a two-sample permutation test at each population's own size; the last distance "
-            "uses the units inside Ringach's grid only.",
-            "", "| learner | median R² (all units) | median nx | median ny | nx–ny TV distance | largest p "
-            "(seeds with p < 0.05) | null 95% at this size | distance, in-grid units | blob-like fraction "
+            f"{_seeds_phrase(metrics)}, clipped to the range a statistic can take; in brackets [a–b], the means of "
+            "the two ends of the bracket that places the undetermined units at the ends of their intervals "
+            "nearest to and farthest from V1. nx–ny statistics are on every compared unit (off-grid values "
+            "clipped into the edge bins); p is the largest over seeds of the two-sample permutation test, at the "
+            "fitted values [nearest, farthest placement]; the null 95th percentile is that of the test at each "
+            "population's own size.",
+            "", "| learner | median R² (all units) | median nx | median ny | nx–ny TV distance [bracket] | largest p "
+            "[bracket] | null 95% at this size | blob-like fraction [bracket] "
             f"(V1: {ref['blob_count']}/{ref['n_cells']} = {fmt(ref['blob_fraction'])}) | mean similarity |",
-            "|---|---|---|---|---|---|---|---|---|---|"]
+            "|---|---|---|---|---|---|---|---|---|"]
     for label in learners(metrics):
         s = metrics["summary"][label]
-        p = s["nxny_p_value"]
-        n_p = sum(math.isfinite(v) for v in p["values"])
         rows.append(f"| {label} | {_iv(s, 'median_r2')} | {_iv(s, 'median_nx')} | {_iv(s, 'median_ny')} | "
-                    f"{_iv(s, 'nxny_distance')} | {fmt_p(p['max'])} ({p['n_significant']}/{n_p}) | "
-                    f"{_iv(s, 'nxny_null_95')} | {_iv(s, 'nxny_distance_in_grid')} | {_iv(s, 'blob_fraction')} | "
+                    f"{_iv(s, 'nxny_distance')} {bracket(s, 'nxny_distance_most', 'nxny_distance_least')} | "
+                    f"{_p_range(s)} | {_iv(s, 'nxny_null_95')} | "
+                    f"{_iv(s, 'blob_fraction')} {bracket(s, 'blob_fraction_lo', 'blob_fraction_hi')} | "
                     f"{_iv(s, 'mean_similarity')} |")
     rows.append(f"| V1 (Ringach 2002, {ref['n_cells']} cells) | – | {fmt(ref['median_nx'])} | "
-                f"{fmt(ref['median_ny'])} | 0 | – | – | – | {fmt(ref['blob_fraction'])} | 1 (ceiling) |")
+                f"{fmt(ref['median_ny'])} | 0 | – | – | {fmt(ref['blob_fraction'])} | 1 (ceiling) |")
+    return "\n".join(rows)
+
+
+def populations(metrics: dict) -> dict[str, dict]:
+    """Every scored population of the section, the headline first: key -> ``{"per_seed", "summary"}``."""
+    head = metrics.get("headline", metrics["population"])
+    return {head: {"per_seed": metrics["per_seed"], "summary": metrics["summary"]},
+            **metrics.get("alternatives", {})}
+
+
+def spaces_table(metrics: dict) -> str:
+    """The same learners scored in each space (markdown): measured receptive fields (each stimulus set) and
+    basis functions side by side, so that a reader sees which conclusions depend on the space."""
+    pops = populations(metrics)
+    if len(pops) < 2:
+        return ""
+    rows = ["The same banks scored as V1 was measured and as the learners' own arrays: receptive fields measured "
+            "by reverse correlation in stimulus space (effcode.v1.measure_receptive_fields; Hartley gratings as in "
+            "Ringach 2002, and white noise), and the basis functions in the whitened space the learners train in. "
+            "Mean [95% t-interval] over seeds; [a–b]: the bracket's ends. A conclusion that changes between rows "
+            "of one learner depends on the space, not on the code.", "",
+            "| learner | population | compared (undetermined) | median nx | median ny | nx–ny distance [bracket] | "
+            "blob-like fraction [bracket] | Ringach (2002) verdict |", "|---|---|---|---|---|---|---|---|"]
+    for label in learners(metrics):
+        for key, pop in pops.items():
+            if label not in pop["summary"]:
+                continue
+            s = pop["summary"][label]
+            v = verdict(RINGACH2002, ringach_results([m["findings"] for m in pop["per_seed"][label]]))
+            rows.append(f"| {label} | {population_label(key)} | {_mean(s['n_r2_ok'])} ({_mean(s['n_unresolved'])}) | "
+                        f"{_iv(s, 'median_nx')} | {_iv(s, 'median_ny')} | {_iv(s, 'nxny_distance')} "
+                        f"{bracket(s, 'nxny_distance_most', 'nxny_distance_least')} | {_iv(s, 'blob_fraction')} "
+                        f"{bracket(s, 'blob_fraction_lo', 'blob_fraction_hi')} | {verdict_phrase(v.verdict, v.parts)} |")
     return "\n".join(rows)
 
 
@@ -332,7 +435,7 @@ def ordering_text(metrics: dict) -> str:
         s = summary[label]
         n, missing = s["nxny_distance"]["n"], s.get("n_seeds", s["nxny_distance"]["n"]) - s["nxny_distance"]["n"]
         beyond.append(f"{label} in {s['nxny_p_value']['n_significant']} of {n} seeds"
-                      + (f" ({missing} more had fewer than {MIN_UNITS} resolved units: no distance)" if missing > 0
+                      + (f" ({missing} more had fewer than {MIN_UNITS} compared units: no distance)" if missing > 0
                          else ""))
     text = ""
     if beyond:
@@ -356,7 +459,7 @@ def _finding_cell(name: str, entry: dict, state: str) -> str:
     effects = [e for e in entry["effects"] if math.isfinite(e)]
     effect = fmt(float(np.mean(effects))) if effects else "–"
     what = "blob-like fraction" if name == "fewer_blobs" else "P(model > V1)"
-    return f"{state} (p: {ps}; mean {what} {effect})"
+    return f"{state} (p at the fitted values: {ps}; mean {what} {effect})"
 
 
 def findings_table(metrics: dict) -> str:
@@ -376,17 +479,18 @@ def findings_text(metrics: dict) -> str:
     :mod:`effcode.v1.claims`."""
     tests = "; ".join(dict.fromkeys(p.test.name for p in RINGACH2002.parts))
     lines = [f"**The literature, tested.** {RINGACH2002.paper.short} reported that {RINGACH2002.statement}. Each "
-             f"finding is tested in every seed on the resolved units ({tests}; blob-like = nx and ny < "
-             f"{fmt(metrics['v1']['blob_edge'])}); a finding holds for a learner when it holds in every seed, and is "
-             "reversed when it is significantly the other way in every seed:", "", findings_table(metrics), ""]
+             f"finding is tested in every seed on every compared unit ({tests}; blob-like = nx and ny < "
+             f"{fmt(metrics['v1']['blob_edge'])}), at both ends of the bracket of the undetermined units; a finding "
+             "holds for a learner when it holds in every seed at both ends, is reversed when it is significantly the "
+             "other way in every seed, and is undetermined when the two ends disagree:", "", findings_table(metrics), ""]
     lines += [f"- {ringach_verdict(metrics, label).sentence}" for label in learners(metrics)]
     return "\n".join(lines)
 
 
 def section_text(metrics: dict) -> str:
     """The whole text of the section, from ``metrics.json`` alone."""
-    parts = [funnel_table(metrics), headline_table(metrics), similarity_note(metrics), ordering_text(metrics),
-             peak_sf_table(metrics), findings_text(metrics)]
+    parts = [funnel_table(metrics), headline_table(metrics), spaces_table(metrics), similarity_note(metrics),
+             ordering_text(metrics), peak_sf_table(metrics), findings_text(metrics)]
     return "\n\n".join(p for p in parts if p)
 
 
@@ -406,7 +510,7 @@ def plot(run) -> Section:
                  title=f"Selection funnel of the {population} (R² ≥ {fmt(metrics['settings']['r2_threshold'])})",
                  path=path)
     figures.append((f"{path}.png", f"Selection funnel per learner ({population}): fraction of all units at each "
-                    "stage, mean over seeds (dots: seeds; numbers: mean counts); unresolved units hatched."))
+                    "stage, mean over seeds (dots: seeds; numbers: mean counts); undetermined units hatched."))
     scores = {}
     for label, ms in per_seed.items():
         m = ms[0]
@@ -419,7 +523,8 @@ def plot(run) -> Section:
                          "against Ringach (2002)", path=path)
             figures.append((f"{path}.png", f"{label}, seed {first}: (nx, ny) of the {population} with R² ≥ "
                             f"{fmt(metrics['settings']['r2_threshold'])} over the Ringach (2002) histogram; hollow "
-                            "circles are unresolved units (not compared), the dashed square is Ringach's grid."))
+                            "circles are undetermined units (intervals across bins; compared through the bracket), the dashed "
+                            "square is Ringach's grid."))
         if m["funnel"]["R² ≥ threshold"] >= MIN_UNITS:
             table = run.load_npz(f"tuning_{slug(label)}.npz")
             path = run.figure_path(f"properties_{slug(label)}")
@@ -447,8 +552,11 @@ register(Experiment(
     number="05", name="v1_comparison", title="Learned populations against V1 statistics",
     description=("Each standard learner (experiments 01-03, at their own settings) is trained with n_seeds seeds "
                  "and every bank is scored by effcode's one scorer (effcode.v1.score_population) on the population "
-                 "named by `population`: Gabor fits; a selection funnel (fit succeeded, R² ≥ r2_threshold, nx and "
-                 "ny resolved to max_relative_se, inside Ringach's grid); the total-variation distance of the "
+                 "named by `population` (by default the receptive fields measured by reverse correlation with Hartley "
+                 "gratings in stimulus space, as Ringach 2002 measured V1; white-noise receptive fields and basis "
+                 "functions are scored beside them): Gabor fits; every unit with R² ≥ r2_threshold compared, placed "
+                 "in one of Ringach's bins by profile-likelihood intervals of nx and ny or else undetermined and "
+                 "carried as a bracket; the total-variation distance of the "
                  "(nx, ny) = (σx·f, σy·f) histogram to Ringach (2002) with a two-sample permutation test; "
                  "Brain-Score similarities (1 − KS/KS_max over the V1 data's ceiling) of tuning to simulated "
                  "gratings against De Valois 1982, Schiller 1976 and Ringach, Shapley & Hawken 2002; and Ringach's "

@@ -23,20 +23,14 @@ import numpy as np
 from ..plots.figure import new_figure, save_figure
 from ..stats import seed_interval
 from ..runs.config import Key, objective_names
-from ..v1.claims import REHN_SOMMER2007, from_paired_test, verdict
+from ..v1.claims import REHN_SOMMER2007, verdict
 from .base import Experiment, Section, register
 from .common import POINT_METRICS, SCORER_DEFAULTS, evaluate_point, scorer_config, source_images
-from .sweep_report import (ALPHA, comparison, comparison_table, family, family_summary, interval, per_seed,
+from .sweep_report import (ALPHA, BRACKET_ENDS, REHN_SOMMER_PARTS, claim_result, comparison, comparison_table, family, family_summary, interval, per_seed,
                            scorer_sentence)
 
 
 HARD_PENALTIES, SOFT_PENALTIES = ("l0", "topk"), ("l1", "cauchy")
-
-
-#: the metrics that test Rehn & Sommer's (2007) claim (:data:`effcode.v1.claims.REHN_SOMMER2007`), and the part
-#: of the claim each one tests (hard minus soft sparseness); its overcompleteness part is experiment 13's
-REHN_SOMMER_PARTS = {"nxny_distance": "closer", "median_nx": "lower_nx", "median_ny": "lower_ny",
-                     "blob_fraction": "more_blobs"}
 
 
 # -- statistics: pure functions ---------------------------------------------------------------
@@ -116,7 +110,9 @@ def comparisons(summary: Mapping, alpha: float = ALPHA) -> dict:
     rehn_sommer = []
     if hard and soft:
         a, b = f"hard sparseness ({', '.join(hard)})", f"soft sparseness ({', '.join(soft)})"
-        rehn_sommer = [comparison(a, b, m, _pooled(summary, hard, m), _pooled(summary, soft, m))
+        rehn_sommer = [comparison(a, b, m, _pooled(summary, hard, m), _pooled(summary, soft, m),
+                                  *(tuple(tuple(_pooled(summary, side, end) for end in BRACKET_ENDS[m])
+                                          for side in (hard, soft)) if m in BRACKET_ENDS else ()))
                        for m in REHN_SOMMER_PARTS]
     return {"hard_vs_soft": family("hard vs soft penalty at equal level", hard_vs_soft, alpha),
             "level": family("highest vs lowest level within each objective", by_level, alpha),
@@ -136,7 +132,7 @@ def rehn_sommer_answer(tests: Mapping) -> str:
     from the ``rehn_sommer`` family of :func:`comparisons` (each test enters the part of
     :data:`REHN_SOMMER_PARTS` it answers; Holm runs within the claim)."""
     fam = tests["rehn_sommer"]
-    results = {REHN_SOMMER_PARTS[t["metric"]]: from_paired_test(t) for t in fam["tests"]
+    results = {REHN_SOMMER_PARTS[t["metric"]]: claim_result(t) for t in fam["tests"]
                if t["metric"] in REHN_SOMMER_PARTS}
     how = ""
     if fam["tests"]:

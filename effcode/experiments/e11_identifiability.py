@@ -17,8 +17,8 @@ import numpy as np
 from ..plots.figure import new_figure, save_figure
 from ..runs.config import Key
 from .base import Experiment, Section, get_experiment, register
-from .common import (SCORER_DEFAULTS, BankSpec, fmt, gabor_table, learned_bank, score, scorer_settings, source_images,
-                     standard_spec, tuning_table)
+from .common import (SCORER_DEFAULTS, BankSpec, fmt, gabor_table, learned_bank, population_array, score,
+                     scorer_settings, source_images, standard_spec, tuning_table)
 
 #: the population statistics compared across seeds, with their labels in the report
 STATISTICS = {"median_nx": "median nx", "median_ny": "median ny",
@@ -197,7 +197,8 @@ def compute(run) -> None:
     for s in seeds:
         scored = score(run, banks[s], name=f"ICA seed {s}", cfg=cfg)
         scores[s] = scored.metrics()
-        draws = resampled_mean_similarity(run, getattr(banks[s], cfg["population"]), cfg, s)
+        draws = resampled_mean_similarity(run, population_array(run, banks[s], cfg["population"],
+                                                                stimulus=cfg["rf_stimulus"], seed=run.seed), cfg, s)
         finite = draws[np.isfinite(draws)]
         resamples[s] = {"n": int(finite.size), "se": float(finite.std(ddof=1)) if finite.size > 1 else math.nan}
         values[s] = population_values(scores[s], resamples[s]["se"])
@@ -442,7 +443,9 @@ register(Experiment(
         "(nx, ny) total-variation distance to Ringach (2002) and the mean Brain-Score similarity. Each is compared "
         "across the seeds by a TOST equivalence test against a stated margin, with the standard error of the "
         "difference from the two populations' bootstrap over units."),
-    defaults={"seeds": [0, 1], "max_scale": 10.0, **SCORER_DEFAULTS, "n_resamples": 200},
+    # image_fraction 1: both seeds learn from every image, so the comparison isolates the initialisation (the
+    # question is whether two runs of one learner on one data set agree, not how much the images matter)
+    defaults={"seeds": [0, 1], "max_scale": 10.0, **SCORER_DEFAULTS, "n_resamples": 200, "image_fraction": 1.0},
     quick={"n_bootstrap": 200, "n_resamples": 50},
     keys={"seeds": Key(list, "label", "seeds whose ICA filters and populations are compared (the first two are "
                        "matched unit by unit)", item=int, low=0, min_items=2),

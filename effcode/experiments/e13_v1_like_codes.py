@@ -12,7 +12,7 @@ scorer (:func:`effcode.experiments.common.learn_and_score`) on the same image pa
   code (``l1`` at 4x against 1x).
 
 ``compute`` saves the per-seed rows (``sweep.csv``), the per-setting summary (``metrics.json``), the
-resolved units' (nx, ny) of every setting pooled over seeds (``units.json``, what the scatter
+compared units' (nx, ny) of every setting pooled over seeds (``units.json``, what the scatter
 draws) and the families of tests (``comparisons.json``); ``plot`` only loads those files and words
 the report through the pure functions below (tested in ``tests/test_report_e13.py``).
 
@@ -21,7 +21,8 @@ Ringach's 79 cells (p per seed, Holm-corrected across seeds), the blob-like frac
 exact test against V1's 19 of 79, the medians with bootstrap intervals.  Between codes: paired
 t-tests across seeds (same seeds, same patches), Holm-corrected within the family that answers one
 claim.  The spread of a population's shapes is the interquartile range of log10 nx (and of log10 ny)
-over its resolved units: "more diverse" means a wider spread.
+over its compared units (R² ≥ the threshold, none dropped for being hard to measure): "more diverse"
+means a wider spread.
 """
 
 from __future__ import annotations
@@ -34,13 +35,12 @@ import numpy as np
 from ..plots.figure import new_figure, save_figure
 from ..stats import holm, seed_interval
 from ..runs.config import Key, objective_names
-from ..v1.claims import (OLSHAUSEN2013, REHN_SOMMER2007, ZYLBERBERG2011, Verdict, from_paired_test, verdict,
-                         verdict_phrase)
+from ..v1.claims import OLSHAUSEN2013, REHN_SOMMER2007, ZYLBERBERG2011, Verdict, verdict, verdict_phrase
 from ..v1.findings import v1_blob_count
 from .base import Experiment, Section, register
 from .common import POINT_METRICS, SCORER_DEFAULTS, fmt, learn_and_score, point_metrics, scorer_config, source_images
-from .sweep_report import (ALPHA, comparison, comparison_table, family, fmt_p, interval, per_seed,
-                           scorer_sentence)
+from .sweep_report import (ALPHA, REHN_SOMMER_PARTS, claim_result, comparison_table, entry_comparison, family, fmt_p,
+                           interval, scorer_sentence)
 
 #: display names of the codes compared
 CODE_NAMES = {"sailnet": "SAILnet", "l1": "L1 sparse coding", "l0": "l0 (hard)", "topk": "top-k (hard)"}
@@ -50,8 +50,8 @@ HARD_CODES, SOFT_CODE = ("l0", "topk"), "l1"
 #: cannot represent the patches, so it is reported and drawn but left out of every test
 MIN_ACTIVE_UNITS = 1.0
 
-#: the scalar metrics of a point: the scorer's, plus the spread of the resolved units' shapes
-METRICS = (*POINT_METRICS, "nx_spread", "ny_spread", "fewer_blobs_p")
+#: the scalar metrics of a point: the scorer's, plus the spread of the compared units' shapes
+METRICS = (*POINT_METRICS, "nx_spread", "ny_spread")
 
 #: the published claims this experiment tests (declared in :mod:`effcode.v1.claims`)
 CLAIMS = {"sailnet": ZYLBERBERG2011, "rehn_sommer": REHN_SOMMER2007, "olshausen": OLSHAUSEN2013}
@@ -114,15 +114,15 @@ def shape_spread(values: np.ndarray) -> float:
 
 
 def _evaluate(point: dict) -> dict:
-    """One point: the scorer's metrics, the shape spreads, and the resolved units' (nx, ny)."""
+    """One point: the scorer's metrics, the shape spreads, and the compared units' (nx, ny) (every unit with
+    R² ≥ the threshold, at its fitted values)."""
     point = dict(point)
     point.pop("code")
     point.pop("factor")
     scored, bank = learn_and_score(point)
-    resolved = scored.units["resolved"]
-    nx, ny = scored.units["fit_nx"][resolved], scored.units["fit_ny"][resolved]
+    compared = scored.units["r2_ok"]
+    nx, ny = scored.units["fit_nx"][compared], scored.units["fit_ny"][compared]
     return {**point_metrics(scored, bank), "nx_spread": shape_spread(nx), "ny_spread": shape_spread(ny),
-            "fewer_blobs_p": float(scored.findings["fewer_blobs"]["p_value"]),
             "unit_nx": [float(v) for v in nx], "unit_ny": [float(v) for v in ny]}
 
 
@@ -151,7 +151,7 @@ def summarise(rows: Sequence[Mapping], metrics: Sequence[str] = METRICS) -> dict
 
 
 def pooled_units(rows: Sequence[Mapping]) -> dict:
-    """Per setting: the resolved units' nx and ny pooled over seeds, and each unit's seed."""
+    """Per setting: the compared units' nx and ny pooled over seeds, and each unit's seed."""
     units: dict[str, dict] = {}
     for row in sorted(rows, key=lambda r: r["seed"]):
         entry = units.setdefault(setting_key(row["code"], row["factor"]),
@@ -189,7 +189,7 @@ def permutation_family(entry: Mapping, alpha: float = ALPHA) -> dict:
 
 def blob_family(entry: Mapping, alpha: float = ALPHA) -> dict:
     """Fisher's test of fewer blob-like units than V1 in each seed, Holm-corrected across seeds."""
-    p = [float(v) for v in entry["values"]["fewer_blobs_p"]]
+    p = [float(v) for v in entry["values"]["fewer_blobs_p_value"]]
     adjusted = holm(p)
     return {"seeds": list(entry["seeds"]), "p_value": p, "p_holm": adjusted,
             "fewer": [bool(math.isfinite(q) and q < alpha) for q in adjusted]}
@@ -209,25 +209,26 @@ def comparisons(summary: Mapping, alpha: float = ALPHA) -> dict:
     gone = collapsed(summary)
     by_key = {(s["code"], s["factor"]): s for key, s in summary.items() if key not in gone}
     sailnet = _entries(summary, "sailnet")
-    against_l1 = [comparison(setting_label("sailnet", s["factor"]), setting_label(SOFT_CODE, s["factor"]), d,
-                             per_seed(s, d), per_seed(by_key[(SOFT_CODE, s["factor"])], d))
+    against_l1 = [entry_comparison(setting_label("sailnet", s["factor"]), setting_label(SOFT_CODE, s["factor"]), d,
+                                   s, by_key[(SOFT_CODE, s["factor"])])
                   for s in sailnet if (SOFT_CODE, s["factor"]) in by_key]
-    hard_vs_soft = [comparison(setting_label(h["code"], h["factor"]), setting_label(SOFT_CODE, h["factor"]), d,
-                               per_seed(h, d), per_seed(by_key[(SOFT_CODE, h["factor"])], d))
-                    for code in HARD_CODES for h in _entries(summary, code) if (SOFT_CODE, h["factor"]) in by_key]
+    hard_vs_soft = [entry_comparison(setting_label(h["code"], h["factor"]), setting_label(SOFT_CODE, h["factor"]), m,
+                                     h, by_key[(SOFT_CODE, h["factor"])])
+                    for m in REHN_SOMMER_PARTS for code in HARD_CODES for h in _entries(summary, code)
+                    if (SOFT_CODE, h["factor"]) in by_key]
     by_size = []
     for code in HARD_CODES:
         entries = _entries(summary, code)
         if len(entries) > 1:
             top, base = entries[-1], entries[0]
-            by_size.append(comparison(setting_label(code, top["factor"]), setting_label(code, base["factor"]), d,
-                                      per_seed(top, d), per_seed(base, d)))
+            by_size.append(entry_comparison(setting_label(code, top["factor"]), setting_label(code, base["factor"]),
+                                            d, top, base))
     soft = _entries(summary, SOFT_CODE)
     olshausen = []
     if len(soft) > 1:
         top, base = soft[-1], soft[0]
-        olshausen = [comparison(setting_label(SOFT_CODE, top["factor"]), setting_label(SOFT_CODE, base["factor"]), m,
-                                per_seed(top, m), per_seed(base, m))
+        olshausen = [entry_comparison(setting_label(SOFT_CODE, top["factor"]), setting_label(SOFT_CODE, base["factor"]),
+                                      m, top, base)
                      for m in ("nx_spread", "ny_spread", "blob_fraction", d)]
     populations = {setting_key("sailnet", s["factor"]): {"permutation": permutation_family(s, alpha),
                                                            "blobs": blob_family(s, alpha)} for s in sailnet}
@@ -242,37 +243,42 @@ def comparisons(summary: Mapping, alpha: float = ALPHA) -> dict:
 # -- verdicts and report (pure functions) ----------------------------------------------------
 
 def sailnet_verdicts(summary: Mapping, tests: Mapping, n_permutations: int | None = None) -> list[Verdict]:
-    """Zylberberg et al.'s (2011) claim for each SAILnet setting: its per-seed permutation p against V1
-    (estimate: the nx–ny distance; ``n_permutations`` draws) and Fisher's one-sided p of fewer blob-like
-    units than V1 (estimate: the blob-like fraction minus V1's)."""
+    """Zylberberg et al.'s (2011) claim for each SAILnet setting, per seed and as a bracket (the undetermined
+    units at the ends of their intervals that make the population least and most V1-like): the permutation
+    p against V1 (estimate: the nx–ny distance; ``n_permutations`` draws) and Fisher's one-sided p of fewer
+    blob-like units than V1 (estimate: the blob-like fraction minus V1's)."""
     k, n = v1_blob_count()
+    ends = {"least": ("nxny_distance_least", "nxny_p_value_least", "blob_fraction_lo", "fewer_blobs_p_value_least"),
+            "most": ("nxny_distance_most", "nxny_p_value_most", "blob_fraction_hi", "fewer_blobs_p_value_most")}
     found = []
-    for key, pop in tests["sailnet"]["populations"].items():
+    for key in tests["sailnet"]["populations"]:
         entry = summary[key]
-        by_seed = dict(zip(entry["seeds"], zip(entry["values"]["nxny_distance"], entry["values"]["blob_fraction"])))
-        like_v1 = [{"estimate": by_seed[s][0], "p_value": p, "n_permutations": n_permutations}
-                   for s, p in zip(pop["permutation"]["seeds"], pop["permutation"]["p_value"])]
-        blobs = [{"estimate": by_seed[s][1] - k / n, "p_value": p, "alternative": "less"}
-                 for s, p in zip(pop["blobs"]["seeds"], pop["blobs"]["p_value"])]
+        values = entry["values"]
+        like_v1, blobs = [], []
+        for i in range(len(entry["seeds"])):
+            like_v1.append({end: {"estimate": values[d][i], "p_value": values[p][i], "n_permutations": n_permutations}
+                            for end, (d, p, _, _) in ends.items()})
+            blobs.append({end: {"estimate": values[b][i] - k / n, "p_value": values[p][i], "alternative": "less"}
+                          for end, (_, _, b, p) in ends.items()})
         found.append(verdict(ZYLBERBERG2011, {"like_v1": like_v1, "blobs_not_fewer": blobs},
                              subject=setting_label("sailnet", entry["factor"])))
     return found or [verdict(ZYLBERBERG2011, {}, subject="SAILnet")]
 
 
-def _labelled(fam: Mapping) -> list[dict]:
-    return [from_paired_test(t, label=f"{t['a']} against {t['b']}") for t in fam["tests"]]
+def _labelled(fam: Mapping, metric: str = "nxny_distance") -> list:
+    return [claim_result(t, label=f"{t['a']} against {t['b']}") for t in fam["tests"] if t["metric"] == metric]
 
 
 def rehn_sommer_verdicts(tests: Mapping) -> list[Verdict]:
     """Rehn & Sommer's (2007) claim: each hard code against L1 at every size (``rehn_sommer``: the part
     "closer") and each hard code at its highest usable overcompleteness against 1x (``rehn_sommer_size``)."""
-    return [verdict(REHN_SOMMER2007, {"closer": _labelled(tests["rehn_sommer"]),
-                                      "closer_with_overcompleteness": _labelled(tests["rehn_sommer_size"])})]
+    parts = {part: _labelled(tests["rehn_sommer"], metric) for metric, part in REHN_SOMMER_PARTS.items()}
+    return [verdict(REHN_SOMMER2007, {**parts, "closer_with_overcompleteness": _labelled(tests["rehn_sommer_size"])})]
 
 
 def olshausen_verdicts(tests: Mapping) -> list[Verdict]:
     """Olshausen's (2013) claim: L1 at its highest overcompleteness against 1x (:data:`OLSHAUSEN_PARTS`)."""
-    return [verdict(OLSHAUSEN2013, {OLSHAUSEN_PARTS[t["metric"]]: from_paired_test(t)
+    return [verdict(OLSHAUSEN2013, {OLSHAUSEN_PARTS[t["metric"]]: claim_result(t)
                                     for t in tests["olshausen"]["tests"] if t["metric"] in OLSHAUSEN_PARTS})]
 
 
@@ -303,10 +309,16 @@ def claims_table(found: Mapping[str, list[Verdict]]) -> str:
     return "\n".join(rows)
 
 
+def bracket_text(s: Mapping, low: str, high: str) -> str:
+    """"[lo–hi]": the means over seeds of a statistic's two bracket ends (undetermined units at the ends of
+    their intervals), lower first."""
+    return f"[{fmt(s[low])}–{fmt(s[high])}]"
+
+
 def settings_table(summary: Mapping) -> str:
     """Markdown table of every setting: means and 95% t-intervals across seeds."""
-    rows = ["| code | overcompleteness | units | seeds | active units per patch | median R² | resolved units | "
-            "nx–ny distance | largest p | blob-like fraction | median nx | median ny | spread of log nx | "
+    rows = ["| code | overcompleteness | units | seeds | active units per patch | median R² | compared units (undetermined) | "
+            "nx–ny distance [bracket] | largest p | blob-like fraction [bracket] | median nx | median ny | spread of log nx | "
             "spread of log ny |",
             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for s in sorted(summary.values(), key=lambda s: s["index"]):
@@ -314,8 +326,10 @@ def settings_table(summary: Mapping) -> str:
         active = active_units(s)
         name = CODE_NAMES.get(s["code"], s["code"]) + ("" if active >= MIN_ACTIVE_UNITS else " (collapsed, not tested)")
         rows.append(f"| {name} | {s['factor']:g}x | {s['n_filters']} | {s['n_seeds']} | "
-                    f"{fmt(active, 1)} | {interval(s, 'median_r2')} | {interval(s, 'n_resolved', 0)} | {interval(s, 'nxny_distance')} | "
-                    f"{fmt_p(max(p)) if p else '–'} | {interval(s, 'blob_fraction')} | {interval(s, 'median_nx')} | "
+                    f"{fmt(active, 1)} | {interval(s, 'median_r2')} | {fmt(s['n_compared'], 0)} ({fmt(s['n_unresolved'], 0)}) | "
+                    f"{interval(s, 'nxny_distance')} {bracket_text(s, 'nxny_distance_most', 'nxny_distance_least')} | "
+                    f"{fmt_p(max(p)) if p else '–'} | {interval(s, 'blob_fraction')} {bracket_text(s, 'blob_fraction_lo', 'blob_fraction_hi')} | "
+                    f"{interval(s, 'median_nx')} | "
                     f"{interval(s, 'median_ny')} | {interval(s, 'nx_spread')} | {interval(s, 'ny_spread')} |")
     return "\n".join(rows)
 
@@ -331,7 +345,7 @@ def report_text(summary: Mapping, tests: Mapping, settings: Mapping, training: s
     parts = [scorer_sentence(settings), training, settings_table(summary),
              "Mean [95% t-interval] across seeds; active units per patch is the mean over seeds of the last training "
              "batch's non-zero codes (SAILnet: units that spiked); \"largest p\" is the largest over seeds of the permutation test "
-             "against Ringach's cells; the spread is the interquartile range of log10 nx (ny) over resolved units.",
+             "against Ringach's cells; the spread is the interquartile range of log10 nx (ny) over compared units.",
              claims_table(found)]
     for key, found_here in found.items():
         c = CLAIMS[key]
@@ -376,7 +390,7 @@ def training_sentence(cfg: Mapping) -> str:
 
 
 def plot_scatter_grid(units: Mapping, summary: Mapping, path) -> None:
-    """One nx–ny panel per setting (rows: codes, columns: overcompleteness), resolved units of all
+    """One nx–ny panel per setting (rows: codes, columns: overcompleteness), compared units of all
     seeds pooled, over Ringach's histogram."""
     from ..plots.v1 import nxny_scatter, ringach_count_colorbar
 
@@ -443,7 +457,7 @@ def plot(run) -> Section:
     plot_distance(summary, distance)
     return Section("Which codes look like V1?", report_text(summary, saved["tests"], saved["settings"],
                                                             saved["training"]), [
-        (f"{grid}.png", "nx–ny of every code's resolved units (all seeds pooled) over Ringach's histogram; panel "
+        (f"{grid}.png", "nx–ny of every code's compared units (all seeds pooled) over Ringach's histogram; panel "
                         "titles give the mean TV distance, the largest permutation p over seeds and the blob-like "
                         "fraction."),
         (f"{distance}.png", "nx–ny distance against overcompleteness for each code; dotted: the permutation null's "

@@ -17,7 +17,9 @@ from ..v1.claims import RINGACH2002, ringach_results, short_sentence, verdict
 
 START, END = "<!-- results-at-a-glance:start -->", "<!-- results-at-a-glance:end -->"
 
-POPULATION_WORDS = {"basis": "basis functions", "filters": "filters"}
+#: the populations scored, as named in the table: experiment 05's keys (population, or population/stimulus)
+POPULATION_WORDS = {"measured_rf/hartley": "measured RFs, Hartley", "measured_rf/white_noise": "measured RFs, white noise",
+                    "measured_rf": "measured RFs", "basis": "basis functions", "filters": "filters"}
 
 
 def interval(values, digits: int = 2, *, low: float = -np.inf, high: float = np.inf) -> str:
@@ -42,28 +44,43 @@ def _column(seeds: list[dict], *path) -> list[float]:
     return out
 
 
-def glance_table(per_learner: dict[str, list[dict]]) -> str:
-    """Markdown table: one row per learner, every cell a mean [95% interval] over seeds."""
-    rows = ["| learner (population) | seeds | median Gabor R² | resolved / R² ≥ 0.7 / all units | median nx | "
-            "median ny | nx–ny distance (p, largest over seeds) | distance, in-grid units only | "
-            "blob-like fraction (V1 0.24) | mean tuning similarity |",
-            "|---|---|---|---|---|---|---|---|---|---|"]
-    for label, seeds in per_learner.items():
-        population = POPULATION_WORDS.get(seeds[0]["population"], seeds[0]["population"])
-        funnel = [np.mean([m["funnel"][stage] for m in seeds]) for stage in
-                  ("nx and ny resolved", "R² ≥ threshold", "all units")]
-        p = np.nanmax(_column(seeds, "nxny_p_value")) if np.any(np.isfinite(_column(seeds, "nxny_p_value"))) else None
-        p_text = f" (p ≤ {p:.3f})" if p is not None else ""
-        rows.append(f"| {label} ({population}) | {len(seeds)} | "
-                    f"{interval(_column(seeds, 'r2', 'median_r2'), high=1.0)} | "
-                    f"{funnel[0]:.0f} / {funnel[1]:.0f} / {funnel[2]:.0f} | "
-                    f"{interval(_column(seeds, 'median_nx', 'value'), low=0.0)} | "
-                    f"{interval(_column(seeds, 'median_ny', 'value'), low=0.0)} | "
-                    f"{interval(_column(seeds, 'nxny_distance'), low=0.0, high=1.0)}{p_text} | "
-                    f"{interval(_column(seeds, 'nxny_in_grid', 'distance'), low=0.0, high=1.0)} | "
-                    f"{interval(_column(seeds, 'findings', 'fewer_blobs', 'fraction'), low=0.0, high=1.0)} | "
-                    f"{interval(_column(seeds, 'mean_similarity'), low=0.0)} |")
-    return "\n".join(rows)
+def _ends(seeds: list[dict], low: list, high: list, digits: int = 2) -> str:
+    """"[a–b]": the means over seeds of a statistic's two bracket ends (paths into the metrics)."""
+    return f"[{np.nanmean(_column(seeds, *low)):.{digits}f}–{np.nanmean(_column(seeds, *high)):.{digits}f}]"
+
+
+def _largest_p(seeds: list[dict], *path) -> str:
+    values = [v for v in _column(seeds, *path) if np.isfinite(v)]
+    return f"{max(values):.3f}" if values else "–"
+
+
+def glance_table(rows: list[tuple[str, str, list[dict]]]) -> str:
+    """Markdown table: one row per (learner, population key, per-seed metrics) of ``rows``,
+    every cell a mean [95% interval] over seeds, the bin-based statistics with their bracket [a–b] (the
+    undetermined units at the ends of their intervals nearest to and farthest from V1)."""
+    out = ["| learner (population) | seeds | median Gabor R² | compared (undetermined) / all units | median nx | "
+           "median ny | nx–ny distance [bracket] | largest p [bracket] | blob-like fraction [bracket] (V1 0.24) | "
+           "mean tuning similarity | Ringach (2002) |",
+           "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for label, key, seeds in rows:
+        population = POPULATION_WORDS.get(key, key)
+        compared, undetermined, everything = (np.mean([m["funnel"][stage] for m in seeds]) for stage in
+                                              ("R² ≥ threshold", "nx and ny resolved", "all units"))
+        undetermined = compared - undetermined
+        found = verdict(RINGACH2002, ringach_results([m["findings"] for m in seeds]))
+        out.append(f"| {label} ({population}) | {len(seeds)} | "
+                   f"{interval(_column(seeds, 'r2', 'median_r2'), high=1.0)} | "
+                   f"{compared:.0f} ({undetermined:.0f}) / {everything:.0f} | "
+                   f"{interval(_column(seeds, 'median_nx', 'value'), low=0.0)} | "
+                   f"{interval(_column(seeds, 'median_ny', 'value'), low=0.0)} | "
+                   f"{interval(_column(seeds, 'nxny_distance'), low=0.0, high=1.0)} "
+                   f"{_ends(seeds, ['nxny_bracket', 'most', 'distance'], ['nxny_bracket', 'least', 'distance'])} | "
+                   f"{_largest_p(seeds, 'nxny_p_value')} [{_largest_p(seeds, 'nxny_bracket', 'most', 'p_value')}, "
+                   f"{_largest_p(seeds, 'nxny_bracket', 'least', 'p_value')}] | "
+                   f"{interval(_column(seeds, 'blob_fraction', 'point'), low=0.0, high=1.0)} "
+                   f"{_ends(seeds, ['blob_fraction', 'lo'], ['blob_fraction', 'hi'])} | "
+                   f"{interval(_column(seeds, 'mean_similarity'), low=0.0)} | {found.verdict} |")
+    return "\n".join(out)
 
 
 def findings_sentences(per_learner: dict[str, list[dict]]) -> str:
@@ -102,14 +119,23 @@ def convergence_sentence(verdict: dict, committed: dict) -> str:
             "smaller than the committed length's 95% half-width over seeds): " + "; ".join(parts) + ".")
 
 
-def glance_block(per_learner: dict[str, list[dict]], extra_sentences: str = "") -> str:
-    """The README section's body: the table, the findings, and any sentences the sweeps add."""
+def glance_block(rows: list[tuple[str, str, list[dict]]], per_learner: dict[str, list[dict]],
+                 extra_sentences: str = "") -> str:
+    """The README section's body: the table (``rows``, see :func:`glance_table`), how to read it, the
+    verdicts on Ringach's findings for the headline population (``per_learner``), and any sentences the
+    other experiments add."""
     settings = next(iter(per_learner.values()))[0]["settings"]
-    text = [glance_table(per_learner), "",
-            f"Mean [95% t-interval] over seeds. Units enter nx–ny when their Gabor fit has R² ≥ "
-            f"{settings['r2_threshold']:g} and resolves nx and ny (standard error ≤ "
-            f"{100 * settings['max_relative_se']:.0f}% of the value); off-grid units are clipped into the edge bins. "
-            "The p-value is the two-sample permutation test against Ringach's 79 cells. " + averaged_sentence(), "",
+    text = [glance_table(rows), "",
+            f"Mean [95% t-interval] over seeds; seeds learn from different random halves of the images, so the "
+            f"intervals include image variation. Every unit whose Gabor fit has R² ≥ {settings['r2_threshold']:g} "
+            f"is compared: {100 * settings['interval_level']:.0f}% profile-likelihood intervals of nx and ny place "
+            "it in one of Ringach's bins or leave it undetermined, and every bin-based statistic is given at the "
+            "fitted values and, in brackets, with the undetermined units at the ends of their intervals nearest to "
+            "and farthest from V1 (off-grid values clipped into the edge bins). The p-values are the two-sample "
+            f"permutation test against Ringach's 79 cells ({settings['n_permutations']} permutations; smallest "
+            f"possible p 1/{settings['n_permutations'] + 1}). Measured RFs: each unit's receptive field measured by "
+            "reverse correlation in stimulus space, through the learner's whitening and inference, as V1 was "
+            "measured (Hartley gratings, Ringach 2002). " + averaged_sentence(), "",
             findings_sentences(per_learner)]
     if extra_sentences:
         text += ["", extra_sentences]
@@ -164,5 +190,12 @@ def glance_from_results(results_dir) -> str | None:
         found = verdicts(read_json(e13 / "metrics.json"), saved["tests"], saved["settings"].get("n_bootstrap"))
         sentences.append(f"Which codes look like V1 (experiment 13): {answer(found, saved['tests'])}")
     metrics = read_json(e05)
-    per_seed = {label: metrics["per_seed"][label] for label in metrics.get("learners", metrics["per_seed"])}
-    return glance_block(per_seed, "\n\n".join(s for s in sentences if s))
+    learners = metrics.get("learners", list(metrics["per_seed"]))
+    per_seed = {label: metrics["per_seed"][label] for label in learners}
+    headline = metrics.get("headline", metrics["population"])
+    rows = []
+    for label in learners:
+        rows.append((label, headline, per_seed[label]))
+        rows += [(label, key, alternative["per_seed"][label])
+                 for key, alternative in metrics.get("alternatives", {}).items()]
+    return glance_block(rows, per_seed, "\n\n".join(s for s in sentences if s))

@@ -14,6 +14,7 @@ import math
 from typing import Mapping
 
 from ..stats import holm, paired_test
+from ..v1.claims import from_paired_test
 from .common import fmt
 
 #: what a lower value of each compared metric means, and its name in sentences
@@ -29,6 +30,11 @@ METRIC_WORDS = {
                   "has more diverse ny (wider spread of log ny) than"),
 }
 
+
+#: the metrics that test Rehn & Sommer's (2007) claim (:data:`effcode.v1.claims.REHN_SOMMER2007`), and the part
+#: of the claim each one tests (hard minus soft sparseness; experiments 06 and 13)
+REHN_SOMMER_PARTS = {"nxny_distance": "closer", "median_nx": "lower_nx", "median_ny": "lower_ny",
+                     "blob_fraction": "more_blobs"}
 
 #: significance level of every claim (after Holm's correction within its family)
 ALPHA = 0.05
@@ -54,9 +60,41 @@ def family(name: str, tests: list[dict], alpha: float = ALPHA) -> dict:
     return {"name": name, "alpha": alpha, "n_tests": sum(math.isfinite(p) for p in adjusted), "tests": tests}
 
 
-def comparison(a: str, b: str, metric: str, values_a: Mapping[int, float], values_b: Mapping[int, float]) -> dict:
-    """One paired test of ``metric`` between settings labelled ``a`` and ``b`` (difference = a − b)."""
-    return {"a": a, "b": b, "metric": metric, **paired(values_a, values_b)}
+#: the bin-based statistics, with the point metrics of their bracket ends (lower value, higher value): the
+#: undetermined units at the ends of their intervals (effcode.v1.score_population)
+BRACKET_ENDS = {"nxny_distance": ("nxny_distance_most", "nxny_distance_least"),
+                "blob_fraction": ("blob_fraction_lo", "blob_fraction_hi")}
+
+
+def comparison(a: str, b: str, metric: str, values_a: Mapping[int, float], values_b: Mapping[int, float],
+               ends_a: tuple[Mapping, Mapping] | None = None, ends_b: tuple[Mapping, Mapping] | None = None) -> dict:
+    """One paired test of ``metric`` between settings labelled ``a`` and ``b`` (difference = a − b).
+
+    With ``ends_a`` and ``ends_b`` (seed -> value at the lower and at the higher bracket end of each side,
+    for the statistics of :data:`BRACKET_ENDS`), ``bracket`` holds the same test at the two extremes of the
+    difference: ``least`` = a's lower end − b's higher end, ``most`` = a's higher end − b's lower end; every
+    placement of the undetermined units gives a difference between them."""
+    out = {"a": a, "b": b, "metric": metric, **paired(values_a, values_b)}
+    if ends_a is not None and ends_b is not None:
+        out["bracket"] = {"least": paired(ends_a[0], ends_b[1]), "most": paired(ends_a[1], ends_b[0])}
+    return out
+
+
+def entry_comparison(a: str, b: str, metric: str, entry_a: Mapping, entry_b: Mapping) -> dict:
+    """:func:`comparison` of two summary entries (per-seed ``values``), bracketed for the statistics of
+    :data:`BRACKET_ENDS`."""
+    ends = BRACKET_ENDS.get(metric)
+    return comparison(a, b, metric, per_seed(entry_a, metric), per_seed(entry_b, metric),
+                      *(((per_seed(entry_a, ends[0]), per_seed(entry_a, ends[1])),
+                         (per_seed(entry_b, ends[0]), per_seed(entry_b, ends[1]))) if ends else ()))
+
+
+def claim_result(test: Mapping, label: str | None = None):
+    """A paired comparison as a claim part's result (:mod:`effcode.v1.claims`): the plain test, or the
+    bracket of its two ends when it has one."""
+    if "bracket" in test:
+        return {end: from_paired_test(test["bracket"][end], label=label) for end in ("least", "most")}
+    return from_paired_test(test, label=label)
 
 
 def fmt_p(p: float) -> str:

@@ -302,16 +302,22 @@ SHARED_KEYS = {
     "topk_k": Key(int, "count", "active units per patch of the topk penalty (at level 1)", low=1),
     "factors": Key(list, "dimensionless", "overcompleteness factors: atoms = factor x patch pixels", item=float,
                    low=0.0, low_open=True),
-    "population": Key(str, "name", "which population is scored: basis functions or filters",
+    "population": Key(str, "name", "which population is scored: receptive fields measured by reverse correlation "
+                      "in stimulus space (measured_rf, as V1 was measured), analysis filters or basis functions",
                       choices=names_in("v1.scorer", "POPULATIONS")),
+    "rf_stimulus": Key(str, "name", "stimulus ensemble of the in-silico physiology that measures receptive fields: "
+                       "Hartley gratings (Ringach 2002's method) or white noise",
+                       choices=names_in("v1.physiology", "STIMULI")),
     "r2_threshold": Key(float, "dimensionless", "Gabor-fit R² a unit needs to enter the nx–ny statistics",
                         low=0.0, high=1.0),
-    "max_relative_se": Key(float, "dimensionless", "largest standard error of a unit's nx and ny, as a fraction "
-                           "of the value, for the unit to count as resolved", low=0.0, low_open=True),
+    "interval_level": Key(float, "dimensionless", "coverage of the profile-likelihood intervals of each unit's nx "
+                          "and ny that place it in one of Ringach's bins (else it is undetermined)",
+                          low=0.0, high=1.0, low_open=True),
     "pixels_per_degree": Key(float, "pixels/degree", "assumed visual scale, converting cycles/pixel to "
                              "cycles/degree for the tuning comparison with V1", low=0.0, low_open=True),
-    "n_bootstrap": Key(int, "count", "bootstrap and permutation resamples of the scorer's intervals and "
-                       "two-sample test", low=10),
+    "n_bootstrap": Key(int, "count", "bootstrap resamples of the scorer's intervals", low=10),
+    "n_permutations": Key(int, "count", "draws of the nx–ny permutation test; its smallest p is "
+                          "1/(n_permutations + 1)", low=10),
     "backend": Key(str, "name", "where sweep points run: joblib worker processes here, or a dask cluster",
                    choices=("joblib", "dask")),
     "n_jobs": Key(int, "count", "joblib worker processes (-1: every core)", check=check_n_jobs),
