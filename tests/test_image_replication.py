@@ -52,7 +52,7 @@ def test_no_images_and_a_negative_seed_are_refused():
 
 def test_every_experiment_config_has_the_key_with_the_data_default_and_checks_it():
     from effcode.experiments import get_experiment
-    from effcode.experiments.base import COMMON_DEFAULTS
+    from effcode.runs.declaration import COMMON_DEFAULTS
 
     assert COMMON_DEFAULTS["image_fraction"] == IMAGE_FRACTION
     exp = get_experiment("01")

@@ -19,7 +19,7 @@ from joblib import Parallel, delayed, parallel_config
 from ..errors import InputError
 from ..registry import Registry
 from ..runs import Run, read_json, write_json, write_text
-from ..runs.declaration import COMMON_DEFAULTS, Declaration, find_declaration  # noqa: F401 (COMMON_DEFAULTS: re-exported)
+from ..runs.declaration import Declaration, find_declaration
 from ..runs.run import folder_lock
 from ..validation import check_int, resolve_device
 
