@@ -107,3 +107,23 @@ def test_cd_runs_on_the_cpu_only(monkeypatch):
                                               ({"inference": "fista"}, 1e-3), ({"inference": "cd", "tol": 1e-5}, 1e-5)])
 def test_each_inference_method_has_its_own_default_tolerance(params, expected):
     assert SparseCoding(8, **params)._settings().tol == expected
+
+
+def test_compiled_kernels_are_cached_on_disk_for_the_next_process(tmp_path):
+    """The JIT is paid once per installation: ``compile_kernels()`` in one process fills an empty cache, and a
+    fresh process then loads both kernels for both dtypes from it (numba counts 4 cache hits, no misses)."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path), "OMP_NUM_THREADS": "1"}
+    compile_command = "from effcode.learners.coordinate_descent import compile_kernels; compile_kernels()"
+    subprocess.run([sys.executable, "-c", compile_command], env=env, check=True)
+    assert len(list(tmp_path.rglob("*.nbi"))) == 2 and len(list(tmp_path.rglob("*.nbc"))) == 4   # 2 kernels x 2 dtypes
+    probe = ("from effcode.learners import coordinate_descent as cd\n"
+             "cd.compile_kernels()\n"
+             "stats = [cd._lasso_rows.stats, cd._support_statistics.stats]\n"
+             "print(sum(sum(s.cache_hits.values()) for s in stats), sum(sum(s.cache_misses.values()) for s in stats))")
+    hits, misses = subprocess.run([sys.executable, "-c", probe], env=env, check=True, capture_output=True,
+                                  text=True).stdout.split()
+    assert (int(hits), int(misses)) == (4, 0)
