@@ -74,7 +74,9 @@ PATCH = 16
 SPAMS_BATCH = 512
 #: the records written to results/benchmarks/ (CSV, JSON and a README section): the comparison with
 #: SPAMS, and a second one whenever the slow baselines (scikit-learn, SPORCO) take part
-OUTPUT, BASELINES_OUTPUT, COLD_OUTPUT = "dictionary_learning", "dictionary_learning_baselines", "dictionary_learning_cold"
+OUTPUT, BASELINES_OUTPUT = "dictionary_learning", "dictionary_learning_baselines"
+#: the record of a ``--cold`` run (a fresh process, nothing warmed up)
+COLD_OUTPUT = "dictionary_learning_cold"
 FAST_METHODS = {"effcode", "effcode-bcd", "effcode-fista", "spams"}
 R2_TARGET = 0.9
 #: a run stops once R^2 >= R2_TARGET and the held-out objective fell by less than

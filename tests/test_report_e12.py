@@ -163,8 +163,8 @@ def test_report_says_which_committed_length_is_past_the_plateau_and_which_parts_
             in text)
     assert "**ICA** (max_iter = 200" in text and "not shown within the margin: median R², blob-like fraction;" in text
     table = verdict_table(m)
-    assert "| sparse coding | median nx | 300 | 0.800 | 600 | 0.860 | +0.060 [+0.060, +0.060] | ±0.02 | **no** (1.000) |" \
-        in table
+    assert ("| sparse coding | median nx | 300 | 0.800 | 600 | 0.860 | +0.060 [+0.060, +0.060] | ±0.02 | "
+            "**no** (1.000) |") in table
     assert "| ICA | median nx | 200 | 0.800 | 400 | 0.810 | +0.010 [+0.010, +0.010] | ±0.02 | yes (< 0.001) |" in table
     assert ("| ICA | atom stability: median per-atom \\|cos\\|, 200 to 400 | 200 | – | 400 | – | per seed: 0.9995, "
             "0.9996, 0.9999 | ≥ 0.999 in every seed | yes |") in table
@@ -187,7 +187,8 @@ def test_a_converged_learner_identical_results_and_undecided_ones_are_said():
     same = rows_of("ICA", {200: [0.79, 0.80, 0.81], 400: [0.79, 0.80, 0.81]})
     assert "identical" in verdict_text(metrics_of(same, {"ICA": 200}))
     short = rows_of("ICA", {100: [0.7, 0.7, 0.7], 200: [0.79, 0.80, 0.81]})
-    assert "not decided — no length beyond the committed one was measured" in verdict_text(metrics_of(short, {"ICA": 200}))
+    text = verdict_text(metrics_of(short, {"ICA": 200}))
+    assert "not decided — no length beyond the committed one was measured" in text
     one_seed = rows_of("ICA", {200: [0.8], 400: [0.8]})
     text = verdict_text(metrics_of(one_seed, {"ICA": 200}, seeds=(0,)))
     assert "not decided — median nx, median ny, median R², nx–ny distance, blob-like fraction cannot be judged " \
