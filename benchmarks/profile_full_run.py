@@ -30,6 +30,7 @@ import torch
 
 import effcode
 from effcode.data import load_images
+from effcode.learners.inference import fastest_method
 
 
 def timed(fn) -> float:
@@ -64,7 +65,8 @@ def scoring(images, n_bootstrap: int, top: int) -> str:
     bank = effcode.learn_filters("sparse_coding", images, n_filters=256, patch_size=16, n_steps=400, seed=0,
                                  inference="auto")
     lines = []
-    for name, step in (("Gabor fit", lambda: fit_gabors(bank.basis)), ("grating tuning", lambda: grating_tuning(bank.basis)),
+    for name, step in (("Gabor fit", lambda: fit_gabors(bank.basis)),
+                       ("grating tuning", lambda: grating_tuning(bank.basis)),
                        ("RF measurement", lambda: measure_receptive_fields(bank, 16, stimulus="hartley", seed=0))):
         lines.append(f"{name}, 256 units: {timed(step):.2f} s")
     fit, tuning = fit_gabors(bank.basis), grating_tuning(bank.basis)
@@ -87,6 +89,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--steps", type=int, default=40, help="training steps timed per FISTA/SAILnet/CNN unit")
     parser.add_argument("--only", nargs="*", choices=UNITS, default=list(UNITS))
+    parser.add_argument("--objectives", nargs="*", default=["l1", "l0", "cauchy", "topk"],
+                        help="sparse-coding penalties timed")
     parser.add_argument("--top", type=int, default=25, help="functions listed by the scoring profile")
     args = parser.parse_args()
     torch.set_num_threads(1)
@@ -99,8 +103,12 @@ def main() -> None:
                 ("06 cauchy", 16, 256, 20, "cauchy", 1200), ("06 topk", 16, 256, 20, "topk", 1200),
                 ("07 16px 2x", 16, 512, 40, "l1", 300), ("07 16px 4x", 16, 1024, 80, "l1", 300),
                 ("13 12px 1x", 12, 144, 20, "l1", 800), ("13 12px 2x", 12, 288, 40, "l1", 800),
-                ("13 12px 4x", 12, 576, 80, "l1", 800), ("13 12px 4x l0", 12, 576, 80, "l0", 800)):
-            params = {"objective": objective, **({"objective_params": {"k": 12}} if objective == "topk" else {})}
+                ("13 12px 4x", 12, 576, 80, "l1", 800), ("13 12px 4x l0", 12, 576, 80, "l0", 800),
+                ("13 12px 4x topk", 12, 576, 80, "topk", 800)):
+            if objective not in args.objectives:
+                continue
+            top_k = {"objective_params": {"k": 12 if p == 16 else 8}} if objective == "topk" else {}  # 06's, 13's k
+            params = {"objective": objective, **top_k}
             rate, rest = per_step("sparse_coding", images, args.steps, patch_size=p, n_filters=k, n_iter=n_iter,
                                   inference="fista", **params)
             rows.append((f"sparse coding FISTA {label} ({objective}, K={k}, {p}px, n_iter {n_iter})", n_steps,
@@ -109,6 +117,11 @@ def main() -> None:
                 total = whole("sparse_coding", images, patch_size=p, n_filters=k, n_iter=n_iter, n_steps=n_steps,
                               inference="auto", **params)
                 rows.append((f"sparse coding auto {label} (l1, K={k}, {p}px)", n_steps, total / n_steps, 0.0, total))
+            elif fastest_method(objective, torch.device("cpu")) != "fista":
+                rate, rest = per_step("sparse_coding", images, args.steps, patch_size=p, n_filters=k, n_iter=n_iter,
+                                      inference="auto", **params)
+                rows.append((f"sparse coding auto {label} ({objective}, K={k}, {p}px, n_iter {n_iter})", n_steps,
+                             rate, rest, rest + rate * n_steps))
     if "sailnet" in args.only:
         for k in (144, 576):
             rate, rest = per_step("sailnet", images, args.steps, patch_size=12, n_filters=k)

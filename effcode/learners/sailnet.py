@@ -53,8 +53,8 @@ the order of 1,500 units).  On the CPU the network is simulated by a compiled ke
 adds the inhibition of the units that fired only (:mod:`effcode.learners.lif`; same spike
 counts as the dense simulation, 7x faster for 576 units of 12x12).  On the default images,
 ``learn_filters("sailnet", "default", patch_size=16, seed=0)`` trains in about
-15 s of one CPU thread (35-50 s with the dense simulation) and gives median Gabor R² 0.95 (all 256 units ≥ 0.7, 99% ≥
-0.8; ``effcode.v1.score_population(bank, population="basis")``), a mean rate of 0.051
+15 s of one CPU thread (35-50 s with the dense simulation) and gives median Gabor R²
+0.95 (all 256 units ≥ 0.7, 99% ≥ 0.8; ``effcode.v1.score_population(bank, population="basis")``), a mean rate of 0.051
 spikes per unit per patch over the last 100 batches (1.6% of unit-patch pairs spike),
 ``reconstruction_error`` 0.74 and ``decoder_gain`` 0.42.  Already after 1,500
 batches (about 16 s) the median R² is 0.94.  On the non-default
