@@ -8,10 +8,10 @@ from effcode.learners.sparse_coding import RESAMPLE_UNTIL, WINDOW_GROWTH, Sparse
 from test_sparse_coding import matched_cosines, sparse_data
 
 
-def atoms_at_n_and_2n(X, n_steps, **params):
-    """The atoms of one default training after ``n_steps`` and after ``2 n_steps`` updates (the second
-    half fed by ``partial_fit`` with random batches of X)."""
-    model = SparseCoding(X.shape[1] * 3 // 2, n_steps=n_steps, **params).fit(X)
+def atoms_at_n_and_2n(X, n_atoms, n_steps, **params):
+    """The ``n_atoms`` atoms of one default training after ``n_steps`` and after ``2 n_steps`` updates (the
+    second half fed by ``partial_fit`` with random batches of X)."""
+    model = SparseCoding(n_atoms, n_steps=n_steps, **params).fit(X)
     at_n = model.components_.copy()
     rng = np.random.default_rng(1)
     for _ in range(n_steps):
@@ -28,7 +28,7 @@ def test_the_default_schedule_recovers_a_known_dictionary_and_the_atoms_stop_mov
     moves by less than 0.001 in |cos| (median).  A running average capped at 50 batches, as before, moved
     them by 0.0018 here (median |cos| 0.9982): the test fails on a schedule that does not converge."""
     X, atoms = sparse_data(32, 48, 20000, active=3, noise=noise)
-    at_n, at_2n = atoms_at_n_and_2n(X, 400, lam=0.5, batch_size=128)
+    at_n, at_2n = atoms_at_n_and_2n(X, 48, 400, lam=0.5, batch_size=128)
     assert np.median(matched_cosines(at_2n, atoms)) >= recovered
     assert np.median(np.abs(np.sum(at_n * at_2n, axis=1))) >= 0.999
 
