@@ -57,6 +57,8 @@ def rebuild_readme(folder: Path = FOLDER) -> Path:
              "over repetitions.", ""]
     for record_path in sorted(folder.glob("*.json")):
         record = read_json(record_path)
+        if "table" not in record:   # a record some other script wrote in its own layout
+            continue
         hw = record["hardware"]
         gpu = f", {hw['gpu']}" if hw.get("gpu") else ""
         threads = f", {hw['torch_threads']} torch thread(s)" if hw.get("torch_threads") else ""

@@ -1,18 +1,21 @@
 """Benchmark: the wall-clock and CPU time of every experiment of ``effcode run all``, quick and full, from
 an empty cache, each beside the time of the code it is compared with.
 
-Each experiment runs as ``python -m effcode run NN [--quick] --quiet`` in a fresh process (its start-up
-counted, as a user meets it), one after another in number order, in one new temporary results folder,
-so a step that one experiment caches is reused by the next, as in ``run all``. Its CPU time is the user
-plus system time of that process and its children (``resource.getrusage(RUSAGE_CHILDREN)``), which, unlike
-its wall-clock, hardly grows when other programs share the machine. ``--n-jobs N`` passes the option on.
+Each mode runs as one ``python -m effcode run NN NN ... [--quick]`` in a fresh process and a new temporary
+results folder, as a user runs the suite: start-up is paid once, and a step that one experiment caches is
+reused by the next. Per experiment, the wall-clock is the ``experiment NN: done in X s`` line the command
+prints, and the CPU seconds come from the ``run.json`` it writes (the CPU time of the process that ran
+the experiment); the ``all`` row is the whole command: its wall-clock and the user plus system time of
+it and its children (``resource.getrusage(RUSAGE_CHILDREN)``), which, unlike wall-clock, hardly grows
+when other programs share the machine. ``--n-jobs N`` passes the option on.
 
 What each time is compared with:
 
 * by default, the time of the same experiment in the ``suite.csv`` this script wrote last (the commit that
   measured it is in its ``commit`` column);
-* with ``--against REV``, commit REV's code measured in this same run from a ``git worktree``, the two
-  codes interleaved experiment by experiment (each in its own results folder), so both meet the same load.
+* with ``--against REV``, commit REV's code measured in this same run from a ``git worktree``, before
+  this code, mode by mode, so both meet about the same load (CPU per experiment only where REV writes
+  ``run.json``'s timings).
 
 ``ratio`` is the compared time over this code's (above 1: this code is faster). Writes
 ``results/benchmarks/suite.csv`` and ``suite.json``.
@@ -27,6 +30,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import re
 import resource
 import subprocess
 import sys
@@ -36,7 +40,7 @@ from pathlib import Path
 from typing import Iterator
 
 from effcode.cli import declarations
-from effcode.runs import read_csv
+from effcode.runs import read_csv, read_json
 from effcode.runs.provenance import git_commit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -48,16 +52,25 @@ REPO = Path(__file__).resolve().parents[1]
 MODES = {"quick": ["--quick"], "full": []}
 
 
-def time_experiment(number: str, mode: str, results: Path, *, code: Path, n_jobs: int) -> dict:
-    """Wall-clock and CPU seconds of ``effcode run NUMBER`` in ``mode``, with the effcode of folder ``code``."""
+DONE = re.compile(r"^experiment (\d\d): done in ([\d.]+) s", re.MULTILINE)
+
+
+def time_suite(numbers: list[str], mode: str, results: Path, *, code: Path, n_jobs: int) -> list[dict]:
+    """One row per experiment and one for ``all``: wall-clock and CPU seconds of ``effcode run NUMBERS`` in
+    ``mode`` into the empty folder ``results``, with the effcode of folder ``code``."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(code), os.environ.get("PYTHONPATH")]))}
     jobs = ["--n-jobs", str(n_jobs)] if n_jobs != 1 else []   # older commits have no --n-jobs
-    command = [sys.executable, "-m", "effcode", "run", number, *MODES[mode], "--quiet", *jobs, "--results", str(results)]
+    command = [sys.executable, "-m", "effcode", "run", *numbers, *MODES[mode], *jobs, "--results", str(results)]
     before, started = resource.getrusage(resource.RUSAGE_CHILDREN), time.perf_counter()
-    subprocess.run(command, env=env, cwd=code, check=True, stdout=subprocess.DEVNULL)
+    out = subprocess.run(command, env=env, cwd=code, check=True, capture_output=True, text=True).stdout
     wall, after = time.perf_counter() - started, resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return {"wall_s": round(wall, 2), "cpu_s": round(cpu, 2)}
+    record = results / "run.json"
+    timings = read_json(record).get("timings", {}) if record.exists() else {}
+    rows = [{"mode": mode, "experiment": number, "wall_s": float(seconds),
+             "cpu_s": timings.get(number, {}).get("cpu_seconds", "")} for number, seconds in DONE.findall(out)]
+    return sorted(rows, key=lambda row: row["experiment"]) + [
+        {"mode": mode, "experiment": "all", "wall_s": round(wall, 2), "cpu_s": round(cpu, 2)}]
 
 
 @contextlib.contextmanager
@@ -86,31 +99,14 @@ def previous_times() -> dict:
     return {(row["mode"], str(row["experiment"]).zfill(2)): row for row in rows}
 
 
-def measure(numbers: list[str], modes: list[str], *, against: Path | None, n_jobs: int) -> dict:
-    """One row per mode and experiment (and a total per mode): this code's times, and the other code's
-    (measured here, interleaved) when ``against`` is a folder of it."""
+def measure(numbers: list[str], modes: list[str], *, code: Path, n_jobs: int) -> list[dict]:
+    """The rows of :func:`time_suite` for each mode, the code of folder ``code`` in a new results folder."""
     rows = []
     for mode in modes:
         with tempfile.TemporaryDirectory(prefix=f"effcode-suite-{mode}-") as folder:
-            for number in numbers:
-                row = {"mode": mode, "experiment": number}
-                if against is not None:
-                    other = time_experiment(number, mode, Path(folder) / "other", code=against, n_jobs=n_jobs)
-                    row.update({f"other_{k}": v for k, v in other.items()})
-                row.update(time_experiment(number, mode, Path(folder) / "this", code=REPO, n_jobs=n_jobs))
-                print(row, flush=True)
-                rows.append(row)
+            rows += time_suite(numbers, mode, Path(folder), code=code, n_jobs=n_jobs)
+        print(rows[-1], flush=True)
     return rows
-
-
-def with_totals(rows: list[dict]) -> list[dict]:
-    """``rows`` with a row ``all`` per mode summing its experiments' seconds."""
-    out = []
-    for mode in dict.fromkeys(row["mode"] for row in rows):
-        mine = [row for row in rows if row["mode"] == mode]
-        total = {key: round(sum(row[key] for row in mine), 2) for key in mine[0] if key.endswith("_s")}
-        out += mine + [{"mode": mode, "experiment": "all", **total}]
-    return out
 
 
 def table(rows: list[dict], *, compared: dict, commit: str, compared_commit: str) -> dict:
@@ -141,19 +137,19 @@ def main() -> None:
     commit = git_commit() or "unknown"
     if args.against:
         with worktree(args.against) as (folder, compared_commit):
-            rows = with_totals(measure(numbers, modes, against=folder, n_jobs=args.n_jobs))
-        compared = {(r["mode"], r["experiment"]): {"wall_s": r["other_wall_s"], "cpu_s": r["other_cpu_s"]}
-                    for r in rows}
+            compared = {(row["mode"], row["experiment"]): row
+                        for row in measure(numbers, modes, code=folder, n_jobs=args.n_jobs)}
     else:
         compared, compared_commit = previous_times(), ""
-        rows = with_totals(measure(numbers, modes, against=None, n_jobs=args.n_jobs))
+    rows = measure(numbers, modes, code=REPO, n_jobs=args.n_jobs)
     result = table(rows, compared=compared, commit=commit, compared_commit=compared_commit)
     quick_total = rows[[r["experiment"] for r in rows].index("all")]
     print(publish("suite", result, title="The experiment suite: time per experiment from an empty cache",
                   headline=f"effcode run all --quick: {quick_total['wall_s']:.0f} s wall-clock, "
                            f"{quick_total['cpu_s']:.0f} s of CPU",
-                  notes="Each experiment in a fresh `effcode run NN` process, in number order, in one empty "
-                        "results folder (shared cached steps reused, as in run all). cpu_s: user + system time. "
+                  notes="Each mode as one `effcode run NN NN ...` process from an empty results folder (start-up "
+                        "paid once, shared cached steps reused, as in run all); per experiment: its `done in` "
+                        "wall-clock and its process's CPU time; row all: the whole command, user + system time. "
                         "compared: " + (f"commit {compared_commit[:12]} measured in the same run, interleaved"
                                         if args.against else "the previous suite.csv") +
                         "; ratio = compared / this (above 1: this code is faster)."))

@@ -85,14 +85,15 @@ def run_experiment(key, *, quick: bool = False, overrides: dict | None = None, d
     return run
 
 
-def _timed_run(key, options: dict) -> tuple[str, Run, float]:
-    """:func:`run_experiment` of ``key`` with ``options``, and its wall-clock seconds."""
-    started = time.perf_counter()
+def _timed_run(key, options: dict) -> tuple[str, Run, float, float]:
+    """:func:`run_experiment` of ``key`` with ``options``, its wall-clock seconds and the CPU seconds of the
+    process that ran it (all its threads; not those of worker processes it started)."""
+    started, cpu = time.perf_counter(), time.process_time()
     run = run_experiment(key, **options)
-    return get_experiment(key).number, run, time.perf_counter() - started
+    return get_experiment(key).number, run, time.perf_counter() - started, time.process_time() - cpu
 
 
-def _finished_runs(jobs: list, n_jobs: int) -> Iterator[tuple[str, Run, float]]:
+def _finished_runs(jobs: list, n_jobs: int) -> Iterator[tuple[str, Run, float, float]]:
     """:func:`_timed_run` of each ``(key, options)`` in ``jobs``, here in order (``n_jobs`` 1) or in
     ``n_jobs`` worker processes with one thread each, yielded as each finishes."""
     if n_jobs == 1:
@@ -115,21 +116,24 @@ def run_experiments(keys, *, n_jobs: int = 1, overrides: dict | None = None, mak
     experiment's number to its config overrides; ``options`` go to :func:`run_experiment`.
 
     Once all have finished, ``RESULTS/run.json`` records the invocation: the experiments, ``n_jobs``,
-    its wall-clock seconds and the compute seconds of its runs (cached steps counted at their original
-    seconds); with ``make_figures``, ``REPORT.md`` is then rewritten (serially also after each
-    experiment) and its header states both.
+    its wall-clock seconds, the compute seconds of its runs (cached steps counted at their original
+    seconds), and each experiment's wall-clock and CPU seconds (``timings``); with ``make_figures``,
+    ``REPORT.md`` is then rewritten (serially also after each experiment) and its header states both.
     """
     overrides = overrides or {}
     numbers = [get_experiment(key).number for key in keys]
     jobs = [(number, {**options, "overrides": overrides.get(number), "make_figures": make_figures,
                       "results_dir": results_dir, "update_report": n_jobs == 1}) for number in numbers]
     started, began, compute = time.strftime("%Y-%m-%dT%H:%M:%S%z"), time.perf_counter(), 0.0
-    for number, run, seconds in _finished_runs(jobs, n_jobs):
+    timings = {}
+    for number, run, seconds, cpu in _finished_runs(jobs, n_jobs):
         compute += run.load_json("provenance.json").get("total_compute_seconds", 0.0)
+        timings[number] = {"wall_seconds": round(seconds, 2), "cpu_seconds": round(cpu, 2)}
         yield number, run, seconds
     write_json(Path(results_dir) / RUN_RECORD, {"experiments": numbers, "n_jobs": n_jobs, "started": started,
                                                 "wall_seconds": round(time.perf_counter() - began, 2),
-                                                "compute_seconds": round(compute, 2)})
+                                                "compute_seconds": round(compute, 2),
+                                                "timings": dict(sorted(timings.items()))})
     if make_figures:
         write_report(results_dir)
 

@@ -154,7 +154,7 @@ register(Experiment(
                  "registry. The network is trained with several seeds (config key n_seeds); n_steps None means "
                  "the learner's default number of training steps."),
     defaults={"n_filters": 32, "patch_size": 16, "lam": 2.0, "n_steps": None, "example_size": 96, "n_seeds": 3},
-    quick={"n_steps": 250, "n_seeds": 2},
+    quick={"n_steps": 100, "n_seeds": 2},
     keys={"patch_size": Key(int, "pixels", "side of the convolution kernels (the learned filters)", low=2),
           "lam": Key(float, "dimensionless", "weight λ of the sparsity penalty S(a) against the squared "
                      "reconstruction error per interior pixel of unit-variance whitened images", low=0.0),
