@@ -131,7 +131,10 @@ def test_n_seeds_zero_and_r2_threshold_two_are_refused():
     ("06", "objectives", ["l1", "l9"], "element 1 must be one of"),
     ("06", "base_lam", {"l9": 1.0}, "entry name must be one of"),
     ("01", "source", "no_such_set", "must name a registered image set"),
-    ("05", "population", "cells", "must be one of filters, basis"),
+    ("05", "population", "cells", "must be one of measured_rf, filters, basis"),
+    ("05", "rf_stimulus", "pink_noise", "must be one of hartley, white_noise"),
+    ("05", "interval_level", 0.0, r"must be in \(0, 1\], got 0.0"),
+    ("13", "n_permutations", 9, "must be >= 10, got 9"),
     ("06", "backend", "spark", "must be one of joblib, dask"),
     ("06", "scheduler", "foo", "dask scheduler address"),
     ("06", "n_jobs", 0, r"must be -1 \(every core\) or >= 1, got 0"),
@@ -144,6 +147,20 @@ def test_n_seeds_zero_and_r2_threshold_two_are_refused():
 def test_choices_types_and_special_values_are_refused(number, name, value, message):
     with pytest.raises(InputError, match=message):
         get_experiment(number).config(overrides={name: value})
+
+
+def test_the_scorer_keys_choose_measured_receptive_fields_and_max_relative_se_is_gone():
+    from effcode.experiments.common import POPULATION_KEYS, SCORER_DEFAULTS, scorer_settings
+
+    for number in ("05", "06", "07", "13"):
+        cfg = get_experiment(number).config()
+        assert (cfg["population"], cfg["rf_stimulus"]) == ("measured_rf", "hartley")
+        assert cfg["interval_level"] == 0.95 and cfg["n_permutations"] == 1999
+        # the scorer gets every scorer key but those that choose the array it scores
+        assert set(scorer_settings(cfg)) == set(SCORER_DEFAULTS) - set(POPULATION_KEYS)
+        with pytest.raises(InputError, match=f"unknown experiment {number} config key 'max_relative_se'"):
+            get_experiment(number).config(overrides={"max_relative_se": 0.2})
+    assert get_experiment("05").config(overrides={"population": "basis"})["population"] == "basis"
 
 
 def test_accepted_values_scientific_notation_none_and_sources(tmp_path):

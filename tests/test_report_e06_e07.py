@@ -18,11 +18,17 @@ SETTINGS = {**SCORER_DEFAULTS, "n_bootstrap": 200}
 
 
 def _row(seed, distance, **extra):
-    """One per-seed row with every point metric (distance given, the rest plausible constants)."""
+    """One per-seed row with every point metric (distance given, the rest plausible constants).  The ends of
+    each bracket (:data:`sweep_report.BRACKET_ENDS`) are the point value unless given: every compared unit
+    placed in one bin, so the bracket collapses onto the fitted values."""
     row = {m: 0.5 for m in POINT_METRICS}
-    row.update({"seed": seed, "nxny_distance": distance, "active_fraction": 0.05, "n_resolved": 20.0,
-                "nxny_p_value": 0.01})
+    row.update({"seed": seed, "nxny_distance": distance, "active_fraction": 0.05, "n_compared": 30.0,
+                "n_resolved": 20.0, "n_unresolved": 10.0, "nxny_p_value": 0.01})
     row.update(extra)
+    for metric, ends in sweep_report.BRACKET_ENDS.items():
+        for end in ends:
+            if end not in extra:
+                row[end] = row[metric]
     return row
 
 
@@ -89,6 +95,45 @@ def test_a_seed_without_a_distance_is_left_out_of_the_pairs():
     assert "0.50 [" in sweep_report.interval(summary["l1@1.0"], "nxny_distance") and \
         sweep_report.interval(summary["l1@1.0"], "nxny_distance").endswith("(2 of 3 seeds)")
     assert test["difference"] == pytest.approx(paired_test([0.3, 0.2], [0.4, 0.6])["difference"])
+
+
+# -- brackets of paired comparisons -----------------------------------------------------------
+
+def test_a_paired_comparison_is_bracketed_at_the_extremes_of_the_difference():
+    a_low, a_high = {0: 0.20, 1: 0.25, 2: 0.31}, {0: 0.30, 1: 0.36, 2: 0.40}
+    b_low, b_high = {0: 0.40, 1: 0.44, 2: 0.50}, {0: 0.55, 1: 0.62, 2: 0.64}
+    a, b = {0: 0.25, 1: 0.30, 2: 0.35}, {0: 0.45, 1: 0.50, 2: 0.57}
+    test = sweep_report.comparison("A", "B", "nxny_distance", a, b, (a_low, a_high), (b_low, b_high))
+    assert test["difference"] == pytest.approx(np.mean([-0.20, -0.20, -0.22]))
+    least, most = test["bracket"]["least"], test["bracket"]["most"]
+    # least = a's lower end − b's higher end, most = a's higher end − b's lower end
+    assert least["difference"] == pytest.approx(np.mean([0.20 - 0.55, 0.25 - 0.62, 0.31 - 0.64]))
+    assert most["difference"] == pytest.approx(np.mean([0.30 - 0.40, 0.36 - 0.44, 0.40 - 0.50]))
+    assert least["difference"] < test["difference"] < most["difference"]
+    expected = paired_test([0.30, 0.36, 0.40], [0.40, 0.44, 0.50])
+    assert (most["p_value"], most["lo"], most["hi"]) == pytest.approx(
+        (expected["p_value"], expected["lo"], expected["hi"]))
+    assert least["seeds"] == most["seeds"] == [0, 1, 2]
+    assert "bracket" not in sweep_report.comparison("A", "B", "median_nx", a, b)
+    # a claim part's result is the bracket of the two ends, converted end by end
+    result = sweep_report.claim_result(test, label="A against B")
+    assert set(result) == {"least", "most"} and result["most"]["estimate"] == pytest.approx(most["difference"])
+    assert result["least"]["label"] == "A against B"
+    assert sweep_report.claim_result(sweep_report.comparison("A", "B", "median_nx", a, b))["estimate"] == \
+        pytest.approx(test["difference"])
+
+
+def test_entry_comparison_brackets_the_bin_based_statistics_only():
+    summary = sweep06({("l1", 1.0): [0.4, 0.5, 0.6], ("l0", 1.0): [0.3, 0.35, 0.2]},
+                      nxny_distance_most={("l1", 1.0): [0.3, 0.4, 0.5], ("l0", 1.0): [0.2, 0.3, 0.1]},
+                      nxny_distance_least={("l1", 1.0): [0.5, 0.6, 0.7], ("l0", 1.0): [0.4, 0.45, 0.3]})
+    hard, soft = summary["l0@1.0"], summary["l1@1.0"]
+    test = sweep_report.entry_comparison("l0", "l1", "nxny_distance", hard, soft)
+    # nxny_distance_most is the lower end of the distance, nxny_distance_least the higher
+    assert sweep_report.BRACKET_ENDS["nxny_distance"] == ("nxny_distance_most", "nxny_distance_least")
+    assert test["bracket"]["least"]["difference"] == pytest.approx(np.mean([0.2 - 0.5, 0.3 - 0.6, 0.1 - 0.7]))
+    assert test["bracket"]["most"]["difference"] == pytest.approx(np.mean([0.4 - 0.3, 0.45 - 0.4, 0.3 - 0.5]))
+    assert "bracket" not in sweep_report.entry_comparison("l0", "l1", "median_ny", hard, soft)
 
 
 # -- claims from tests ------------------------------------------------------------------------
@@ -194,6 +239,31 @@ def test_rehn_sommer_contradicted_when_hard_codes_are_significantly_farther():
     assert "contradicted (hard codes closer to V1 than soft codes: significantly the other way)" in text
 
 
+def test_rehn_sommer_part_is_undetermined_when_its_bracket_ends_disagree():
+    # blob-like fraction, hard − soft: at the fitted values hard codes have more blobs; at the extremes of the
+    # difference, least = hard's lower end − soft's higher end (no difference), most = hard's higher end −
+    # soft's lower end (clearly more)
+    l0, l1 = ("l0", 1.0), ("l1", 1.0)
+    blobs = {"blob_fraction": {l0: [0.20, 0.22, 0.25], l1: [0.10, 0.11, 0.12]},
+             "blob_fraction_lo": {l0: [0.12, 0.10, 0.16], l1: [0.08, 0.10, 0.11]},
+             "blob_fraction_hi": {l0: [0.30, 0.31, 0.33], l1: [0.11, 0.12, 0.14]}}
+    tests = e06.comparisons(sweep06({l1: [0.40, 0.46, 0.49], l0: [0.20, 0.25, 0.30]}, **blobs))
+    test = tests["rehn_sommer"]["tests"][3]
+    assert test["metric"] == "blob_fraction"
+    assert test["bracket"]["least"]["difference"] == pytest.approx(np.mean([0.01, -0.02, 0.02]))
+    assert test["bracket"]["most"]["difference"] == pytest.approx(np.mean([0.22, 0.21, 0.22]))
+    assert test["bracket"]["least"]["p_value"] > 0.5 and test["bracket"]["most"]["p_value"] < 0.001
+    assert "bracket" not in tests["rehn_sommer"]["tests"][1]                 # median nx has no bracket
+    text = e06.rehn_sommer_answer(tests)
+    assert ("more blob-like units in hard codes: undetermined, the bracket's ends disagree (least V1-like end, not "
+            "significant: difference in blob-like fraction (hard − soft) +0.003") in text
+    assert "; most V1-like end, holds: difference in blob-like fraction (hard − soft) +0.217" in text
+    # closer holds, nx and ny are not tested: partly reproduced at either end of the blobs' bracket
+    assert ("partly reproduced (holds: hard codes closer to V1 than soft codes; does not hold: fewer subfields "
+            "(lower median nx) in hard codes (not tested); less elongated (lower median ny) in hard codes (not "
+            "tested); more blob-like units in hard codes (undetermined);") in text
+
+
 def test_rehn_sommer_untested_without_both_kinds_of_penalty():
     tests = e06.comparisons(sweep06({("l1", 1.0): [0.3, 0.4, 0.5], ("cauchy", 1.0): [0.3, 0.4, 0.6]}))
     assert "not tested" in e06.rehn_sommer_answer(tests)
@@ -228,7 +298,10 @@ def test_the_06_section_names_the_population_and_survives_a_json_round_trip(tmp_
     write_json(tmp_path / "c.json", {"settings": SETTINGS, "tests": e06.comparisons(summary)})
     saved = read_json(tmp_path / "c.json")
     text = e06.report_text(read_json(tmp_path / "m.json"), saved["tests"], saved["settings"])
-    assert "Scored population: **basis**" in text and "R² ≥ 0.7" in text and "relative standard error ≤ 0.2" in text
+    assert ("Scored population: **measured_rf** (the learner's receptive fields measured by reverse correlation with "
+            "Hartley gratings in stimulus space)") in text
+    assert "every unit with Gabor R² ≥ 0.7 enters" in text and "95% profile-likelihood intervals" in text
+    assert "1999 permutations of the nx–ny test and 200 bootstrap draws" in text
     assert "Mean [95% t-interval] across 3 seeds" in text and "Rehn & Sommer (2007" in text
     assert "| A | B | metric | A − B [95% CI] | p | Holm p | d_z [95% CI] | seeds A < B | verdict |" in text
     assert text.index("l1 | 1 |") < text.index("l0 | 1 |")     # the sweep's order, not the JSON's sorted keys
@@ -272,7 +345,9 @@ def test_07_table_and_section():
     interval = seed_interval([0.30, 0.36, 0.40])
     assert "| 8 | 256 | 4x | 80 | 3 |" in text
     assert f"{interval['mean']:.2f} [{interval['lo']:.2f}, {interval['hi']:.2f}]" in text
-    assert "Scored population: **basis**" in text and "Holm-corrected" in text
+    assert "Scored population: **measured_rf**" in text and "Holm-corrected" in text
+    basis = e07.report_text(summary, e07.comparisons(summary, patch_size=8), {**SETTINGS, "population": "basis"})
+    assert "Scored population: **basis** (the learner's synthesis functions)" in basis
 
 
 def test_07_points_give_every_seed_its_point_and_scale_fista_with_overcompleteness():
@@ -300,7 +375,8 @@ def test_06_points_carry_the_scorer_keys_and_one_n_steps():
     points = e06.sweep_points(SimpleNamespace(config=cfg, seed=0, device="cpu"))
     assert len(points) == len(cfg["objectives"]) * len(cfg["levels"]) * cfg["n_seeds"]
     assert all(p["n_steps"] == 1234 and all(p[k] == cfg[k] for k in SCORER_DEFAULTS) for p in points)
-    assert get_experiment("06").config()["population"] == "basis"
+    assert get_experiment("06").config()["population"] == "measured_rf"
+    assert get_experiment("06").config()["rf_stimulus"] == "hartley"
     assert get_experiment("06").config()["n_jobs"] == get_experiment("07").config()["n_jobs"] == 2
 
 

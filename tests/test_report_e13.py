@@ -12,12 +12,27 @@ from effcode.experiments import get_experiment
 from effcode.experiments.common import SCORER_DEFAULTS
 
 
+#: the point metrics of each bracket's ends (undetermined units at the ends of their intervals): (least
+#: V1-like end, most V1-like end)
+ENDS = {"nxny_distance": ("nxny_distance_least", "nxny_distance_most"),
+        "nxny_p_value": ("nxny_p_value_least", "nxny_p_value_most"),
+        "blob_fraction": ("blob_fraction_lo", "blob_fraction_hi"),
+        "fewer_blobs_p_value": ("fewer_blobs_p_value_least", "fewer_blobs_p_value_most")}
+
+
 def _row(code, factor, seed, distance, **extra):
+    """One point's row (``e13.METRICS``): the bracket's ends are the point values unless ``extra`` gives them
+    (every compared unit placed in one bin)."""
     row = {m: 0.5 for m in e13.METRICS}
     row.update({"code": code, "factor": factor, "n_filters": int(factor * 144), "seed": seed,
-                "nxny_distance": distance, "nxny_p_value": 0.001, "fewer_blobs_p": 0.001, "blob_fraction": 0.0,
+                "nxny_distance": distance, "nxny_p_value": 0.001, "fewer_blobs_p_value": 0.001, "blob_fraction": 0.0,
+                "n_compared": 100.0, "n_resolved": 80.0, "n_unresolved": 20.0,
                 "unit_nx": [0.3 + seed], "unit_ny": [0.5]})
     row.update(extra)
+    for metric, ends in ENDS.items():
+        for end in ends:
+            if end not in extra:
+                row[end] = row[metric]
     return row
 
 
@@ -70,7 +85,7 @@ def test_rehn_sommer_parts_hold_when_hard_codes_win_at_every_size_and_improve_wi
     assert tests["rehn_sommer"]["n_tests"] == 4 and tests["rehn_sommer_size"]["n_tests"] == 2
     [v] = e13.rehn_sommer_verdicts(tests)
     assert v.part("closer").state == "holds" and v.part("closer_with_overcompleteness").state == "holds"
-    # nx, ny and the blob fraction are experiment 06's parts: not tested here, so the claim is only partly reproduced
+    # nx, ny and the blob fraction are the same in every seed here (no spread, no test): only partly reproduced
     assert v.verdict == "partly" and "lower median nx) in hard codes: not tested here" in v.sentence
     assert "l0 (hard) 1x against L1 sparse coding 1x: difference in nx–ny distance (hard − soft) -0.307" in v.sentence
 
@@ -109,21 +124,80 @@ def test_olshausen_parts_are_the_spreads_and_the_blob_fraction():
 def test_sailnet_reproduced_only_with_no_rejection_in_any_seed_and_no_fewer_blobs():
     table = {("sailnet", 1.0): [0.30, 0.32, 0.31], ("l1", 1.0): [0.80, 0.82, 0.81]}
     like_v1 = {("sailnet", 1.0): [0.4, 0.6, 0.3]}
-    ok = e13.comparisons(_summary(table, nxny_p_value=like_v1, fewer_blobs_p=like_v1))
-    [v] = e13.sailnet_verdicts(_summary(table), ok, n_permutations=200)
+    summary = _summary(table, nxny_p_value=like_v1, fewer_blobs_p_value=like_v1)
+    [v] = e13.sailnet_verdicts(summary, e13.comparisons(summary), n_permutations=200)
     assert v.verdict == "reproduced" and v.subject == "SAILnet 1x"
     assert "3 seeds: nx–ny distance to V1 +0.300 to +0.320" in v.sentence
     one_rejected = {("sailnet", 1.0): [0.4, 1 / 201, 0.3]}
-    bad = e13.comparisons(_summary(table, nxny_p_value=one_rejected, fewer_blobs_p=like_v1))
-    [v] = e13.sailnet_verdicts(_summary(table), bad, n_permutations=200)
+    bad = _summary(table, nxny_p_value=one_rejected, fewer_blobs_p_value=like_v1)
+    [v] = e13.sailnet_verdicts(bad, e13.comparisons(bad), n_permutations=200)
     assert v.verdict == "contradicted" and "raw p at the floor 1/201 in 1" in v.sentence
     # three p-values of 0.02: Holm across seeds adjusts all to 0.06, so no seed rejects at 5%
-    borderline = {("sailnet", 1.0): [0.02, 0.02, 0.02]}
-    fam = e13.permutation_family(_summary(table, nxny_p_value=borderline)["sailnet@1x"])
+    borderline = _summary(table, nxny_p_value={("sailnet", 1.0): [0.02, 0.02, 0.02]}, fewer_blobs_p_value=like_v1)
+    fam = e13.permutation_family(borderline["sailnet@1x"])
     assert fam["p_holm"] == pytest.approx([0.06, 0.06, 0.06]) and not any(fam["rejected"])
-    [v] = e13.sailnet_verdicts(_summary(table), e13.comparisons(_summary(table, nxny_p_value=borderline,
-                                                                          fewer_blobs_p=like_v1)))
+    [v] = e13.sailnet_verdicts(borderline, e13.comparisons(borderline))
     assert v.part("like_v1").state == "holds"
+
+
+#: SAILnet near V1 in every seed; its blob-like fraction significantly below V1's (19/79) with the undetermined
+#: units at the upper ends of their intervals (fewest blobs), above it with them at the lower ends (most blobs)
+SAILNET_BRACKET = {"nxny_p_value": {("sailnet", 1.0): [0.4, 0.6, 0.3]},
+                   "nxny_distance_least": {("sailnet", 1.0): [0.35, 0.37, 0.36]},
+                   "nxny_distance_most": {("sailnet", 1.0): [0.20, 0.22, 0.21]},
+                   "blob_fraction": {("sailnet", 1.0): [0.15, 0.15, 0.15]},
+                   "fewer_blobs_p_value": {("sailnet", 1.0): [0.1, 0.1, 0.1]},
+                   "blob_fraction_lo": {("sailnet", 1.0): [0.05, 0.05, 0.05]},
+                   "fewer_blobs_p_value_least": {("sailnet", 1.0): [0.001, 0.001, 0.001]},
+                   "blob_fraction_hi": {("sailnet", 1.0): [0.30, 0.30, 0.30]},
+                   "fewer_blobs_p_value_most": {("sailnet", 1.0): [0.9, 0.9, 0.9]}}
+
+
+def test_sailnet_is_undetermined_when_the_blob_brackets_ends_disagree():
+    table = {("sailnet", 1.0): [0.30, 0.32, 0.31], ("l1", 1.0): [0.80, 0.82, 0.81]}
+    summary = _summary(table, **SAILNET_BRACKET)
+    [v] = e13.sailnet_verdicts(summary, e13.comparisons(summary), n_permutations=1999)
+    assert v.part("like_v1").state == "holds"
+    blobs = v.part("blobs_not_fewer")
+    assert blobs.state == "undetermined" and blobs.ends == {"least": "opposite", "most": "holds"}
+    # reproduced with the units at one end, contradicted at the other: no verdict can be stated
+    assert v.verdict == "undetermined"
+    assert ("undetermined (the bracket's ends disagree on blob-like fraction not lower than V1's)" in v.sentence)
+    assert "least V1-like end, opposite: 3 seeds: difference in blob-like fraction (SAILnet − V1) -0.191" in v.sentence
+    # the distance's ends are the per-seed tests at each end: estimates of the least and the most V1-like placement
+    like_v1 = v.part("like_v1")
+    assert [e.test["estimate"] for e in like_v1.elements["least"]] == pytest.approx([0.35, 0.37, 0.36])
+    assert [e.test["estimate"] for e in like_v1.elements["most"]] == pytest.approx([0.20, 0.22, 0.21])
+    assert {e.test["n_permutations"] for e in like_v1.elements["most"]} == {1999}
+
+
+def test_settings_table_gives_compared_units_and_the_brackets():
+    table = {("sailnet", 1.0): [0.30, 0.32, 0.31], ("l1", 1.0): [0.80, 0.82, 0.81]}
+    text = e13.settings_table(_summary(table, **SAILNET_BRACKET))
+    assert "| compared units (undetermined) | nx–ny distance [bracket] |" in text
+    row = next(r for r in text.splitlines() if r.startswith("| SAILnet"))
+    # compared (undetermined); distance [most–least V1-like]; largest p; blob-like fraction [lo–hi]
+    assert row.startswith("| SAILnet | 1x | 144 | 3 | 72.0 | 0.50 [0.50, 0.50] | 100 (20) | "
+                          "0.31 [0.29, 0.33] [0.21–0.36] | 0.600 | 0.15 [0.15, 0.15] [0.05–0.30] |")
+
+
+def test_rehn_sommer_gets_nx_ny_and_blob_parts():
+    soft_nx, soft_ny, soft_blobs = [0.60, 0.65, 0.62], [1.00, 1.10, 1.05], [0.02, 0.03, 0.02]
+    noise = np.array([0.0, 0.01, -0.01])
+    per_metric = {"median_nx": {}, "median_ny": {}, "blob_fraction": {}}
+    for key in HARD_WINS:
+        hard = key[0] != "l1"
+        per_metric["median_nx"][key] = list(np.add(soft_nx, noise - 0.3) if hard else soft_nx)
+        per_metric["median_ny"][key] = list(np.add(soft_ny, noise - 0.4) if hard else soft_ny)
+        per_metric["blob_fraction"][key] = list(np.add(soft_blobs, noise + 0.2) if hard else soft_blobs)
+    tests = e13.comparisons(_summary(HARD_WINS, **per_metric))
+    fam = tests["rehn_sommer"]
+    # four metrics x (l0, top-k) x (1x, 4x), every difference with spread
+    assert [t["metric"] for t in fam["tests"]][::4] == list(e13.REHN_SOMMER_PARTS) and fam["n_tests"] == 16
+    assert all("bracket" in t for t in fam["tests"] if t["metric"] in ("nxny_distance", "blob_fraction"))
+    [v] = e13.rehn_sommer_verdicts(tests)
+    assert [p.state for p in v.parts] == ["holds"] * 5 and v.verdict == "reproduced"
+    assert "l0 (hard) 4x against L1 sparse coding 4x: difference in blob-like fraction (hard − soft) +0.200" in v.sentence
 
 
 def test_report_text_names_each_paper_and_its_verdict():
@@ -137,6 +211,10 @@ def test_report_text_names_each_paper_and_its_verdict():
     assert "| Zylberberg, Murphy & DeWeese (2011) |" in text and "| SAILnet 1x: contradicted (" in text
     found = e13.verdicts(summary, tests)
     assert found["sailnet"][0].verdict == "contradicted"                  # p = 0.001 in every seed
+    # the permutation test's floor is that of its own draws (n_permutations), not of the bootstrap's
+    floor = _summary(table, nxny_p_value={("sailnet", 1.0): [1 / 2000] * 3})
+    text = e13.report_text(floor, e13.comparisons(floor), {**SCORER_DEFAULTS, "n_bootstrap": 200}, "")
+    assert "raw p at the floor 1/2000 in 3" in text and "1/201" not in text
     assert e13.answer(found, tests).count("reported that") == 3
 
 

@@ -311,8 +311,9 @@ def claims_table(found: Mapping[str, list[Verdict]]) -> str:
 
 def bracket_text(s: Mapping, low: str, high: str) -> str:
     """"[lo–hi]": the means over seeds of a statistic's two bracket ends (undetermined units at the ends of
-    their intervals), lower first."""
-    return f"[{fmt(s[low])}–{fmt(s[high])}]"
+    their intervals), lower first.  Read from the per-seed ``values``: the summary's ``blob_fraction_lo`` /
+    ``_hi`` keys are the 95% interval of ``blob_fraction``, which overwrites the ends' means of the same name."""
+    return f"[{fmt(seed_interval(s['values'][low])['mean'])}–{fmt(seed_interval(s['values'][high])['mean'])}]"
 
 
 def settings_table(summary: Mapping) -> str:
@@ -341,7 +342,7 @@ def answer(found: Mapping[str, list[Verdict]], tests: Mapping) -> str:
 
 
 def report_text(summary: Mapping, tests: Mapping, settings: Mapping, training: str) -> str:
-    found = verdicts(summary, tests, settings.get("n_bootstrap"))
+    found = verdicts(summary, tests, settings.get("n_permutations"))
     parts = [scorer_sentence(settings), training, settings_table(summary),
              "Mean [95% t-interval] across seeds; active units per patch is the mean over seeds of the last training "
              "batch's non-zero codes (SAILnet: units that spiked); \"largest p\" is the largest over seeds of the permutation test "

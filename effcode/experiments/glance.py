@@ -187,7 +187,7 @@ def glance_from_results(results_dir) -> str | None:
         from .e13_v1_like_codes import answer, verdicts
 
         saved = read_json(e13 / "comparisons.json")
-        found = verdicts(read_json(e13 / "metrics.json"), saved["tests"], saved["settings"].get("n_bootstrap"))
+        found = verdicts(read_json(e13 / "metrics.json"), saved["tests"], saved["settings"].get("n_permutations"))
         sentences.append(f"Which codes look like V1 (experiment 13): {answer(found, saved['tests'])}")
     metrics = read_json(e05)
     learners = metrics.get("learners", list(metrics["per_seed"]))

@@ -210,8 +210,12 @@ def interval(entry: Mapping, metric: str, digits: int = 2) -> str:
 
 def scorer_sentence(settings: Mapping) -> str:
     """Which population was scored and which units entered the comparison."""
-    return (f"Scored population: **{settings['population']}** (the learner's "
-            f"{'synthesis functions' if settings['population'] == 'basis' else 'analysis filters'}), by the one "
-            f"scorer: units with Gabor R² ≥ {settings['r2_threshold']:g} whose nx and ny are resolved (relative "
-            f"standard error ≤ {settings['max_relative_se']:g}) enter the nx–ny comparison with Ringach (2002); "
-            f"{settings['n_bootstrap']} permutation and bootstrap draws per population.")
+    stimulus = settings.get("rf_stimulus", "hartley")
+    stimulus = {"hartley": "Hartley gratings", "white_noise": "white noise"}.get(stimulus, stimulus)
+    what = {"measured_rf": f"receptive fields measured by reverse correlation with {stimulus} in stimulus space",
+            "basis": "synthesis functions", "filters": "analysis filters"}.get(settings["population"], "units")
+    return (f"Scored population: **{settings['population']}** (the learner's {what}), by the one scorer: every "
+            f"unit with Gabor R² ≥ {settings['r2_threshold']:g} enters the nx–ny comparison with Ringach (2002), "
+            f"placed in one of Ringach's bins by {100 * settings['interval_level']:g}% profile-likelihood intervals "
+            f"of nx and ny or else undetermined (carried as a bracket); {settings['n_permutations']} permutations "
+            f"of the nx–ny test and {settings['n_bootstrap']} bootstrap draws per population.")
