@@ -245,8 +245,8 @@ def test_rehn_sommer_part_is_undetermined_when_its_bracket_ends_disagree():
     # soft's lower end (clearly more)
     l0, l1 = ("l0", 1.0), ("l1", 1.0)
     blobs = {"blob_fraction": {l0: [0.20, 0.22, 0.25], l1: [0.10, 0.11, 0.12]},
-             "blob_fraction_lo": {l0: [0.12, 0.10, 0.16], l1: [0.08, 0.10, 0.11]},
-             "blob_fraction_hi": {l0: [0.30, 0.31, 0.33], l1: [0.11, 0.12, 0.14]}}
+             "blob_fraction_least": {l0: [0.12, 0.10, 0.16], l1: [0.08, 0.10, 0.11]},
+             "blob_fraction_most": {l0: [0.30, 0.31, 0.33], l1: [0.11, 0.12, 0.14]}}
     tests = e06.comparisons(sweep06({l1: [0.40, 0.46, 0.49], l0: [0.20, 0.25, 0.30]}, **blobs))
     test = tests["rehn_sommer"]["tests"][3]
     assert test["metric"] == "blob_fraction"

@@ -16,7 +16,7 @@ from effcode.experiments.common import SCORER_DEFAULTS
 #: V1-like end, most V1-like end)
 ENDS = {"nxny_distance": ("nxny_distance_least", "nxny_distance_most"),
         "nxny_p_value": ("nxny_p_value_least", "nxny_p_value_most"),
-        "blob_fraction": ("blob_fraction_lo", "blob_fraction_hi"),
+        "blob_fraction": ("blob_fraction_least", "blob_fraction_most"),
         "fewer_blobs_p_value": ("fewer_blobs_p_value_least", "fewer_blobs_p_value_most")}
 
 
@@ -147,9 +147,9 @@ SAILNET_BRACKET = {"nxny_p_value": {("sailnet", 1.0): [0.4, 0.6, 0.3]},
                    "nxny_distance_most": {("sailnet", 1.0): [0.20, 0.22, 0.21]},
                    "blob_fraction": {("sailnet", 1.0): [0.15, 0.15, 0.15]},
                    "fewer_blobs_p_value": {("sailnet", 1.0): [0.1, 0.1, 0.1]},
-                   "blob_fraction_lo": {("sailnet", 1.0): [0.05, 0.05, 0.05]},
+                   "blob_fraction_least": {("sailnet", 1.0): [0.05, 0.05, 0.05]},
                    "fewer_blobs_p_value_least": {("sailnet", 1.0): [0.001, 0.001, 0.001]},
-                   "blob_fraction_hi": {("sailnet", 1.0): [0.30, 0.30, 0.30]},
+                   "blob_fraction_most": {("sailnet", 1.0): [0.30, 0.30, 0.30]},
                    "fewer_blobs_p_value_most": {("sailnet", 1.0): [0.9, 0.9, 0.9]}}
 
 

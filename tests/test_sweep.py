@@ -67,7 +67,7 @@ def test_sweep_refuses_an_unknown_population_before_learning(tmp_path, capsys):
     from effcode.cli import main
 
     assert main(["sweep", "--grid", "population=[basis,nope]", "--results", str(tmp_path), "--quiet"]) == 2
-    assert "population must be one of filters, basis; got 'nope'" in capsys.readouterr().err
+    assert "population must be one of measured_rf, filters, basis; got 'nope'" in capsys.readouterr().err
     assert not (tmp_path / "sweeps").exists()
 
 

@@ -187,7 +187,7 @@ def fmt(value, digits: int = 2) -> str:
 POINT_METRICS = ("median_r2", "frac_r2_0.7", "frac_r2_0.8", "frac_r2_0.9", "n_compared", "n_resolved", "n_unresolved",
                  "n_in_grid", "nxny_distance", "nxny_p_value", "nxny_null_95", "nxny_distance_least",
                  "nxny_p_value_least", "nxny_distance_most", "nxny_p_value_most", "nxny_distance_in_grid",
-                 "median_nx", "median_ny", "blob_fraction", "blob_fraction_lo", "blob_fraction_hi",
+                 "median_nx", "median_ny", "blob_fraction", "blob_fraction_least", "blob_fraction_most",
                  "fewer_blobs_p_value", "fewer_blobs_p_value_least", "fewer_blobs_p_value_most",
                  "mean_similarity", "active_fraction")
 
@@ -208,8 +208,8 @@ def point_metrics(scored, bank: FilterBank) -> dict:
                for end in ("least", "most") for stat in ("distance", "p_value")},
             "nxny_distance_in_grid": m["nxny_in_grid"].get("distance", nan),
             "median_nx": m["median_nx"]["value"], "median_ny": m["median_ny"]["value"],
-            "blob_fraction": blobs.get("point", nan), "blob_fraction_lo": blobs.get("lo", nan),
-            "blob_fraction_hi": blobs.get("hi", nan),
+            "blob_fraction": blobs.get("point", nan), "blob_fraction_least": blobs.get("lo", nan),
+            "blob_fraction_most": blobs.get("hi", nan),
             **{f"fewer_blobs_p_value{suffix}": fewer_blobs.get(end, {}).get("p_value", nan)
                for end, suffix in (("point", ""), ("least", "_least"), ("most", "_most"))},
             "mean_similarity": m["mean_similarity"],

@@ -284,8 +284,10 @@ def funnel_table(metrics: dict) -> str:
 
 
 def bracket(s: dict, low: str, high: str, digits: int = 2) -> str:
-    """"[a–b]": the means over seeds of a statistic's two bracket ends, the lower first."""
-    return f"[{fmt(s[low]['mean'], digits)}–{fmt(s[high]['mean'], digits)}]"
+    """"[a–b]": the means over seeds of a statistic's two bracket ends, the lower first; an en dash when
+    either end has no value."""
+    low, high = s[low]["mean"], s[high]["mean"]
+    return f"[{fmt(low, digits)}–{fmt(high, digits)}]" if math.isfinite(low) and math.isfinite(high) else "–"
 
 
 def _p_range(s: dict) -> str:

@@ -248,8 +248,8 @@ def sailnet_verdicts(summary: Mapping, tests: Mapping, n_permutations: int | Non
     p against V1 (estimate: the nx–ny distance; ``n_permutations`` draws) and Fisher's one-sided p of fewer
     blob-like units than V1 (estimate: the blob-like fraction minus V1's)."""
     k, n = v1_blob_count()
-    ends = {"least": ("nxny_distance_least", "nxny_p_value_least", "blob_fraction_lo", "fewer_blobs_p_value_least"),
-            "most": ("nxny_distance_most", "nxny_p_value_most", "blob_fraction_hi", "fewer_blobs_p_value_most")}
+    ends = {"least": ("nxny_distance_least", "nxny_p_value_least", "blob_fraction_least", "fewer_blobs_p_value_least"),
+            "most": ("nxny_distance_most", "nxny_p_value_most", "blob_fraction_most", "fewer_blobs_p_value_most")}
     found = []
     for key in tests["sailnet"]["populations"]:
         entry = summary[key]
@@ -311,9 +311,9 @@ def claims_table(found: Mapping[str, list[Verdict]]) -> str:
 
 def bracket_text(s: Mapping, low: str, high: str) -> str:
     """"[lo–hi]": the means over seeds of a statistic's two bracket ends (undetermined units at the ends of
-    their intervals), lower first.  Read from the per-seed ``values``: the summary's ``blob_fraction_lo`` /
-    ``_hi`` keys are the 95% interval of ``blob_fraction``, which overwrites the ends' means of the same name."""
-    return f"[{fmt(seed_interval(s['values'][low])['mean'])}–{fmt(seed_interval(s['values'][high])['mean'])}]"
+    their intervals), lower first; an en dash when either end has no value."""
+    low, high = (seed_interval(s["values"][key])["mean"] for key in (low, high))
+    return f"[{fmt(low)}–{fmt(high)}]" if math.isfinite(low) and math.isfinite(high) else "–"
 
 
 def settings_table(summary: Mapping) -> str:
@@ -329,7 +329,7 @@ def settings_table(summary: Mapping) -> str:
         rows.append(f"| {name} | {s['factor']:g}x | {s['n_filters']} | {s['n_seeds']} | "
                     f"{fmt(active, 1)} | {interval(s, 'median_r2')} | {fmt(s['n_compared'], 0)} ({fmt(s['n_unresolved'], 0)}) | "
                     f"{interval(s, 'nxny_distance')} {bracket_text(s, 'nxny_distance_most', 'nxny_distance_least')} | "
-                    f"{fmt_p(max(p)) if p else '–'} | {interval(s, 'blob_fraction')} {bracket_text(s, 'blob_fraction_lo', 'blob_fraction_hi')} | "
+                    f"{fmt_p(max(p)) if p else '–'} | {interval(s, 'blob_fraction')} {bracket_text(s, 'blob_fraction_least', 'blob_fraction_most')} | "
                     f"{interval(s, 'median_nx')} | "
                     f"{interval(s, 'median_ny')} | {interval(s, 'nx_spread')} | {interval(s, 'ny_spread')} |")
     return "\n".join(rows)

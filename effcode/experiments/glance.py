@@ -45,8 +45,10 @@ def _column(seeds: list[dict], *path) -> list[float]:
 
 
 def _ends(seeds: list[dict], low: list, high: list, digits: int = 2) -> str:
-    """"[a–b]": the means over seeds of a statistic's two bracket ends (paths into the metrics)."""
-    return f"[{np.nanmean(_column(seeds, *low)):.{digits}f}–{np.nanmean(_column(seeds, *high)):.{digits}f}]"
+    """"[a–b]": the means over seeds of a statistic's two bracket ends (paths into the metrics); an en dash
+    when either end has no value in any seed."""
+    low, high = (seed_interval(_column(seeds, *path))["mean"] for path in (low, high))
+    return f"[{low:.{digits}f}–{high:.{digits}f}]" if np.isfinite(low) and np.isfinite(high) else "–"
 
 
 def _largest_p(seeds: list[dict], *path) -> str:

@@ -63,7 +63,7 @@ def family(name: str, tests: list[dict], alpha: float = ALPHA) -> dict:
 #: the bin-based statistics, with the point metrics of their bracket ends (lower value, higher value): the
 #: undetermined units at the ends of their intervals (effcode.v1.score_population)
 BRACKET_ENDS = {"nxny_distance": ("nxny_distance_most", "nxny_distance_least"),
-                "blob_fraction": ("blob_fraction_lo", "blob_fraction_hi")}
+                "blob_fraction": ("blob_fraction_least", "blob_fraction_most")}
 
 
 def comparison(a: str, b: str, metric: str, values_a: Mapping[int, float], values_b: Mapping[int, float],

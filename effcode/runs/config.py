@@ -312,7 +312,7 @@ SHARED_KEYS = {
                         low=0.0, high=1.0),
     "interval_level": Key(float, "dimensionless", "coverage of the profile-likelihood intervals of each unit's nx "
                           "and ny that place it in one of Ringach's bins (else it is undetermined)",
-                          low=0.0, high=1.0, low_open=True),
+                          low=0.0, high=1.0, low_open=True, high_open=True),
     "pixels_per_degree": Key(float, "pixels/degree", "assumed visual scale, converting cycles/pixel to "
                              "cycles/degree for the tuning comparison with V1", low=0.0, low_open=True),
     "n_bootstrap": Key(int, "count", "bootstrap resamples of the scorer's intervals", low=10),
