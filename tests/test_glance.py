@@ -121,17 +121,6 @@ def test_the_block_says_how_units_are_compared_and_which_properties_are_averaged
     assert text.count("ICA: Ringach (2002):") == 1
 
 
-def test_convergence_sentence_names_what_is_not_past_the_plateau():
-    from effcode.experiments.glance import convergence_sentence
-
-    entry = {"committed_length": 2400, "longest_length": 4800, "half_width": 0.008}
-    verdict = {"sparse coding": {"median_nx": {**entry, "change": -0.016, "past_plateau": False},
-                                 "nxny_distance": {**entry, "change": 0.002, "past_plateau": True}}}
-    text = convergence_sentence(verdict, {"sparse coding": 2400})
-    assert ("sparse coding at 2400: past the plateau for nx–ny distance; not past it for median nx "
-            "(-0.016 from 2400 to 4800, beyond ±0.008)") in text
-
-
 def _committed_results_are_old() -> bool:
     path = ROOT / "results" / "05_v1_comparison" / "metrics.json"
     return path.exists() and "headline" not in json.loads(path.read_text())

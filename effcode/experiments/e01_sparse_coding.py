@@ -131,6 +131,6 @@ register(Experiment(
     description=("Sparse coding minimises ½‖x − Φa‖² + λ·S(a) over codes a and unit-norm atoms Φ, on "
                  "Olshausen–Field-whitened 16x16 patches of the default images. The learned atoms are fitted "
                  "with Gabors. The dictionary is learned with several seeds (config key n_seeds)."),
-    defaults={"n_filters": 256, "patch_size": 16, "lam": 2.0, "objective": "l1", "n_steps": 2400, "n_seeds": 3},
+    defaults={"n_filters": 256, "patch_size": 16, "lam": 2.0, "objective": "l1", "n_steps": 4800, "n_seeds": 3},
     quick={"n_filters": 64, "n_steps": 150, "n_seeds": 2},
     compute=compute, plot=plot, bank=bank_spec))

@@ -103,24 +103,6 @@ def averaged_sentence() -> str:
             f"{', '.join(kept)}; it leaves out {left}.")
 
 
-STATISTIC_WORDS = {"median_r2": "median R²", "median_nx": "median nx", "median_ny": "median ny",
-                   "nxny_distance": "nx–ny distance"}
-
-
-def convergence_sentence(verdict: dict, committed: dict) -> str:
-    """Experiment 12's verdict in one sentence: per learner, the statistics past the plateau and those not."""
-    parts = []
-    for learner, stats in verdict.items():
-        past = [STATISTIC_WORDS.get(k, k) for k, v in stats.items() if v["past_plateau"]]
-        short = [f"{STATISTIC_WORDS.get(k, k)} ({v['change']:+.3f} from {v['committed_length']} to "
-                 f"{v['longest_length']}, beyond ±{v['half_width']:.3f})" for k, v in stats.items()
-                 if v["past_plateau"] is False]
-        text = f"{learner} at {committed[learner]}: " + (f"past the plateau for {', '.join(past)}" if past else "")
-        parts.append(text + (f"; not past it for {', '.join(short)}" if short else ""))
-    return ("Training length (experiment 12; past the plateau = the change to the longest length measured is "
-            "smaller than the committed length's 95% half-width over seeds): " + "; ".join(parts) + ".")
-
-
 def glance_block(rows: list[tuple[str, str, list[dict]]], per_learner: dict[str, list[dict]],
                  extra_sentences: str = "") -> str:
     """The README section's body: the table (``rows``, see :func:`glance_table`), how to read it, the
@@ -163,6 +145,7 @@ def glance_from_results(results_dir) -> str | None:
     from ..runs.atomic import read_json
     from .e06_objective_sweep import harder_sparseness_answer, rehn_sommer_answer
     from .e07_overcompleteness import overcompleteness_answer
+    from .e12_training_length import convergence_sentence
 
     results_dir = Path(results_dir)
     e05 = results_dir / "05_v1_comparison" / "metrics.json"
@@ -172,7 +155,7 @@ def glance_from_results(results_dir) -> str | None:
     e12 = results_dir / "12_training_length" / "metrics.json"
     if e12.exists():
         m12 = read_json(e12)
-        sentences.append(convergence_sentence(m12["verdict"], m12["committed"]))
+        sentences.append(convergence_sentence(m12))
     e06 = results_dir / "06_objective_sweep"
     if (e06 / "comparisons.json").exists():
         tests = read_json(e06 / "comparisons.json")["tests"]

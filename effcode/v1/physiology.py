@@ -72,7 +72,7 @@ from ..data import olshausen_field_filter
 from ..errors import InputError
 from ..learners import FilterBank
 from ..learners.ica import WhitenedLinearLearner
-from ..learners.inference import ACTIVE_SET_OBJECTIVES
+from ..learners.inference import ACTIVE_SET_OBJECTIVES, fastest_method
 from ..learners.sailnet import SAILnet
 from ..learners.sparse_cnn import SparseCNN, encode, interior_mask
 from ..learners.sparse_coding import SparseCoding, sparse_encode
@@ -191,7 +191,7 @@ def _sparse_coding_unit(atoms: np.ndarray, params: dict) -> _Unit:
     if objective in ACTIVE_SET_OBJECTIVES:
         solver = {"inference_method": "cd", "n_iter": CD_N_ITER, "tol": CD_TOL}
     else:
-        inference = "fista" if params["inference"] == "auto" else params["inference"]
+        inference = fastest_method(objective, "cpu") if params["inference"] == "auto" else params["inference"]
         tol = params["tol"] if params["tol"] is not None else 1e-3
         solver = {"inference_method": inference, "n_iter": params["n_iter"], "tol": tol}
 
