@@ -215,7 +215,7 @@ def test_list_verbose_shows_a_table_of_every_key(capsys):
             row = next(line for line in section.splitlines() if line.split()[:1] == [name])
             assert spec.units in row and spec.description in row and spec.type_name in row
     row = next(line for line in out.split("01_sparse_coding", 1)[1].splitlines() if line.split()[:1] == ["n_steps"])
-    assert row.split()[:5] == ["n_steps", "int", "2400", "150", ">="]
+    assert row.split()[:5] == ["n_steps", "int", "4800", "150", ">="]
 
 
 def test_run_checks_every_experiment_before_any_runs(tmp_path, capsys):
