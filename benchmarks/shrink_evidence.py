@@ -40,7 +40,8 @@ def statistics(objective: str, factor: float, n_iter: int, seed: int, patch_size
     return {"objective": objective, "factor": factor, "n_iter": n_iter, "seed": seed, "cpu_s": round(seconds, 1),
             "median_r2": float(np.median(fit["r2"])), "median_nx": float(np.median(fit["nx"][good])),
             "median_ny": float(np.median(fit["ny"][good])),
-            "active_units": float(bank.history["sparsity"][-1]) * n_filters, "final_loss": float(bank.history["loss"][-1])}
+            "active_units": float(bank.history["sparsity"][-1]) * n_filters,
+            "final_loss": float(bank.history["loss"][-1])}
 
 
 def main() -> None:

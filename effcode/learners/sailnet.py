@@ -54,10 +54,11 @@ adds the inhibition of the units that fired only (:mod:`effcode.learners.lif`; s
 counts as the dense simulation, 7x faster for 576 units of 12x12).  On the default images,
 ``learn_filters("sailnet", "default", patch_size=16, seed=0)`` trains in about
 15 s of one CPU thread (35-50 s with the dense simulation) and gives median Gabor R²
-0.95 (all 256 units ≥ 0.7, 99% ≥ 0.8; ``effcode.v1.score_population(bank, population="basis")``), a mean rate of 0.051
+0.95 (all 256 units ≥ 0.7, 99% ≥ 0.8;
+``effcode.v1.score_population(bank, population="basis")``), a mean rate of 0.051
 spikes per unit per patch over the last 100 batches (1.6% of unit-patch pairs spike),
 ``reconstruction_error`` 0.74 and ``decoder_gain`` 0.42.  Already after 1,500
-batches (about 16 s) the median R² is 0.94.  On the non-default
+batches (half the training) the median R² is 0.94.  On the non-default
 sets ``dead_leaves`` and ``noisy_photos`` the defaults give median R² 0.91 and 0.94.
 
 **Filters.**  ``filters_``, ``basis_`` and ``components_`` are all Q (K, d): the
@@ -78,6 +79,7 @@ from ..errors import DivergenceError, InputError
 from ..validation import (check_array, check_choice, check_float, check_int, check_memory, check_random_state,
                           resolve_device)
 from .base import LEARNERS, StreamedPatchLearner, data_scale, output_dtype
+from .lif import lif_spike_counts
 
 NORMALIZATIONS = ("patch", "global")
 
@@ -115,12 +117,10 @@ class _Network:
     def spike_counts(self, X: torch.Tensor) -> torch.Tensor:
         """Spike counts (B, K) of the LIF network shown the normalised patches X (B, d): on the CPU by
         the compiled simulation that sums the inhibition over the units that fired
-        (:mod:`effcode.learners.lif`, 7-13x faster at SAILnet's firing rates), elsewhere by
+        (:mod:`effcode.learners.lif`, 6-11x faster at SAILnet's firing rates), elsewhere by
         :meth:`dense_spike_counts`."""
         if X.device.type != "cpu":
             return self.dense_spike_counts(X)
-        from .lif import lif_spike_counts
-
         s = self.settings
         drive = (X @ self.Q.T).numpy()
         return torch.from_numpy(lif_spike_counts(drive, self.W.numpy(), self.theta.numpy(), s.eta, s.n_timesteps))
