@@ -13,8 +13,8 @@ What each time is compared with:
 
 * by default, the time of the same experiment in the ``suite.csv`` this script wrote last (the commit that
   measured it is in its ``commit`` column);
-* with ``--against REV``, commit REV's code measured in this same run from a ``git worktree``, before
-  this code, mode by mode, so both meet about the same load (CPU per experiment only where REV writes
+* with ``--against REV``, commit REV's code measured in this same run from a ``git worktree`` (all its
+  modes, then this code's), so both meet about the same load (CPU per experiment only where REV writes
   ``run.json``'s timings).
 
 ``ratio`` is the compared time over this code's (above 1: this code is faster). Writes
