@@ -13,7 +13,7 @@ from ..runs.config import Key
 from .base import Experiment, Section, register
 from ..v1.scorer import R2_LEVELS as R2_THRESHOLDS
 from ..v1.scorer import r2_summary
-from .common import SCORER_DEFAULTS, STANDARD_LEARNERS, fmt, gabor_table, learned_bank, source_images, standard_spec
+from .common import STANDARD_LEARNERS, fmt, gabor_table, learned_bank, source_images, standard_spec
 from .seed_report import (ALPHA, R2_BOUNDS, column, dz_text, interval_text, p_text, pooled_note, seed_list,
                           seeds_note, verdict)
 
@@ -223,7 +223,9 @@ register(Experiment(
                  "filters, and a sparse-coding dictionary learned from white noise instead of natural images. "
                  "Learners and controls are made with the same seeds (config key n_seeds) and compared seed by "
                  "seed."),
-    defaults={"n_patches": 50_000, "population": SCORER_DEFAULTS["population"], "n_seeds": 3},
+    # Gabor-likeness of the learners' own arrays against controls that are arrays too (PCA components, random
+    # filters): the basis functions, not the measured receptive fields of experiments 05-13
+    defaults={"n_patches": 50_000, "population": "basis", "n_seeds": 3},
     quick={"n_patches": 10_000, "n_seeds": 2},
     keys={"n_patches": Key(int, "count", "raw patches whose principal components form the PCA control", low=1)},
     compute=compute, plot=plot))

@@ -295,9 +295,9 @@ register(Experiment(
                  "divides the number of winners k). Hard against soft penalties, and high against low levels, are "
                  "compared by paired tests across seeds with Holm's correction. Any registered objective can be "
                  "named, a user's own included (its points then run in this process: `n_jobs` worker processes "
-                 "would not know it). Training length: `n_steps` updates per dictionary, half of the 2,400 that "
-                 "experiment 12 finds past the plateau of the nx–ny distance for l1 at level 1 (36 dictionaries at "
-                 "2,400 updates would take about 35 CPU-minutes); settings are compared at equal training."),
+                 "would not know it). Training length: `n_steps` updates per dictionary, a quarter of the 4,800 at "
+                 "which experiment 12 finds experiment 01's atoms stop moving, so the 36 dictionaries fit the run's "
+                 "time; settings are compared at equal, and not full, training."),
     defaults={"objectives": ["l1", "cauchy", "l0", "topk"], "levels": [0.5, 1.0, 2.0], "n_seeds": 3,
               "n_filters": 256, "patch_size": 16, "n_steps": 1200, "base_lam": {"l1": 2.0, "cauchy": 2.0, "l0": 1.0},
               "default_lam": 2.0, "topk_k": 12, **SCORER_DEFAULTS, "n_bootstrap": 200,

@@ -28,10 +28,11 @@ POINT_KEYS = ("patch_size", "n_filters", "n_iter")
 def sweep_points(run) -> list[dict]:
     """For every seed: overcompleteness factors at ``patch_size``, then patch sizes at 1x; K = factor · patch_size².
 
-    FISTA converges more slowly as the dictionary grows more coherent, so the inference iterations
-    scale with overcompleteness (``n_iter`` at 1x, ``factor · n_iter`` above): with 20 iterations a 4x
-    dictionary is coded so loosely that learning stalls (measured: loss 67 and median R² 0.73 after
-    300 updates, against 54 and 0.90 with 100 iterations).
+    Iterative inference converges more slowly as the dictionary grows more coherent, so its iteration cap
+    scales with overcompleteness (``n_iter`` at 1x, ``factor · n_iter`` above): with 20 FISTA iterations a 4x
+    dictionary was coded so loosely that learning stalled (measured: loss 67 and median R² 0.73 after
+    300 updates, against 54 and 0.90 with 100 iterations).  The default L1 inference, compiled coordinate
+    descent, stops at its own tolerance within that cap.
     """
     cfg = run.config
     fixed = {"method": "sparse_coding", "source": cfg["source"], "device": run.device, "n_steps": cfg["n_steps"],
@@ -98,7 +99,7 @@ def overcompleteness_answer(tests: Mapping) -> str:
 
 def overcompleteness_table(summary: Mapping) -> str:
     """Markdown table of every setting: means and 95% t-intervals across seeds."""
-    rows = ["| patch | atoms | overcompleteness | FISTA iterations | seeds | median R² | R² ≥ 0.8 | "
+    rows = ["| patch | atoms | overcompleteness | inference iterations (cap) | seeds | median R² | R² ≥ 0.8 | "
             "resolved units | nx–ny distance | median nx | median ny | blob-like fraction | active fraction |",
             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for s in sorted(summary.values(), key=lambda s: (s["patch_size"], s["n_filters"])):
@@ -175,11 +176,11 @@ register(Experiment(
     description=("Sparse coding (l1) with K = factor × patch pixels atoms, for factors 1, 2 and 4, and complete "
                  "dictionaries for several patch sizes, each with `n_seeds` seeds; each scored by the one scorer "
                  "(Gabor-likeness and nx–ny distance to V1), and each overcompleteness compared with 1x by paired "
-                 "tests across seeds with Holm's correction. FISTA runs `n_iter` iterations per code at 1x and "
-                 "factor × `n_iter` above, because inference converges more slowly as the dictionary grows more "
-                 "coherent. Training length: `n_steps` updates, an eighth of the 2,400 that experiment 12 finds past "
-                 "the distance plateau at 1x (a 4x dictionary at 2,400 updates would take about 40 CPU-minutes per "
-                 "seed); the distances here are those of equally, and not fully, trained codes."),
+                 "tests across seeds with Holm's correction. Inference (compiled coordinate descent, to its "
+                 "tolerance) runs at most `n_iter` iterations per code at 1x and factor × `n_iter` above, because "
+                 "inference converges more slowly as the dictionary grows more coherent. Training length: `n_steps` updates, a sixteenth of the 4,800 at which experiment 12 finds "
+                 "experiment 01's atoms stop moving; the distances here are those of equally, and not fully, "
+                 "trained codes."),
     defaults={"factors": [1.0, 2.0, 4.0], "patch_sizes": [8, 12, 16], "patch_size": 16, "n_seeds": 3, "n_steps": 300,
               "n_iter": 20, "lam": 2.0, **SCORER_DEFAULTS, "n_bootstrap": 200, "backend": "joblib", "n_jobs": 2,
               "scheduler": ""},

@@ -77,8 +77,9 @@ def setting_label(code: str, factor: float) -> str:
 def code_params(cfg: dict, code: str, factor: float) -> dict:
     """The learner and its parameters for ``code`` at ``factor`` × patch pixels units.
 
-    Sparse codes: FISTA runs ``n_iter`` iterations at 1x and ``factor · n_iter`` above (inference
-    converges more slowly as the dictionary grows more coherent; experiment 07); ``topk`` keeps
+    Sparse codes: the inference (coordinate descent for l1, to its tolerance; LCA for l0 and top-k) runs at
+    most ``n_iter`` iterations at 1x and ``factor · n_iter`` above (inference converges more slowly as the
+    dictionary grows more coherent; experiment 07); ``topk`` keeps
     ``topk_k`` winners at every size (the number of active units is what Rehn & Sommer fix).
     SAILnet: its own defaults, with ``sailnet_steps`` training steps when given.
     """
@@ -383,7 +384,7 @@ def training_sentence(cfg: Mapping) -> str:
 
     return (f"All codes learn from the same {cfg['patch_size']}x{cfg['patch_size']} Olshausen–Field-whitened patches "
             f"of `{cfg['source']}` with the same {cfg['n_seeds']} seeds. Sparse codes: {cfg['n_steps']} dictionary "
-            f"updates of {SparseCoding().batch_size} patches, FISTA with {cfg['n_iter']} iterations per 1x of overcompleteness, λ = "
+            f"updates of {SparseCoding().batch_size} patches, inference (coordinate descent for l1, LCA for l0 and top-k) capped at {cfg['n_iter']} iterations per 1x of overcompleteness, λ = "
             f"{cfg['lam']['l1']:g} (L1) and {cfg['lam']['l0']:g} (l0) on unit-RMS patches, top-k with k = "
             f"{cfg['topk_k']} active units at every size."
             + (" SAILnet: its defaults" + (f" with {cfg['sailnet_steps']} training steps" if cfg["sailnet_steps"]
@@ -472,7 +473,7 @@ register(Experiment(
                  "the claims of Zylberberg et al. (2011), Rehn & Sommer (2007) and Olshausen (2013) with permutation "
                  "tests against Ringach's cells and paired tests across seeds (Holm within each family). Patches are "
                  "12x12 so that a 4x code (576 units) trains in minutes; sparse codes train `n_steps` updates, "
-                 "shorter than experiment 01's 2,400 (experiment 12), so every code is compared at equal, and not "
+                 "shorter than experiment 01's 4,800 (experiment 12), so every code is compared at equal, and not "
                  "full, training."),
     defaults={"patch_size": 12, "factors": [1.0, 2.0, 4.0], "objectives": ["l1", "l0", "topk"],
               "sailnet_factors": [1.0, 4.0], "lam": {"l1": 2.0, "l0": 1.0}, "topk_k": 8, "n_seeds": 5, "n_steps": 800,

@@ -298,7 +298,7 @@ SHARED_KEYS = {
                       choices=objective_names),
     "n_steps": Key(int, "count", "training steps (dictionary updates, one batch of patches each)", low=1),
     "n_patches": Key(int, "count", "image patches sampled for training", low=1),
-    "n_iter": Key(int, "count", "FISTA iterations per code at 1x overcompleteness", low=1),
+    "n_iter": Key(int, "count", "inference iterations per code at 1x overcompleteness (a cap: coordinate descent stops at its tolerance)", low=1),
     "topk_k": Key(int, "count", "active units per patch of the topk penalty (at level 1)", low=1),
     "factors": Key(list, "dimensionless", "overcompleteness factors: atoms = factor x patch pixels", item=float,
                    low=0.0, low_open=True),
