@@ -88,8 +88,7 @@ CONVERGENCE_RTOL = 1e-6
 def test_stops_within_tolerance_of_a_long_run(natural_8x8):
     """Known answer: the long run (10 x max_iter, tol = 0, so it goes on until J stops rising at float
     precision) follows the same path; where the default fit stops, J is within CONVERGENCE_RTOL of
-    the long run's (measured 8e-12).  On the way the ascent crosses a plateau where single steps gain
-    < 1e-8 |J| while J is still 1e-3 below the optimum: a one-step rule would have stopped there."""
+    the long run's (measured 8e-12)."""
     model = ISA(16, subspace_size=2).fit(natural_8x8)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
@@ -103,8 +102,6 @@ def test_stops_within_tolerance_of_a_long_run(natural_8x8):
     assert long.n_iter_ > model.n_iter_
     gap = (long.objective_ - model.objective_) / abs(long.objective_)
     assert 0 <= gap < CONVERGENCE_RTOL
-    small = np.flatnonzero(np.diff(history) <= 1e-8 * np.abs(history[1:]))
-    assert small.size and (long.objective_ - history[small[0] + 1]) / abs(long.objective_) > 1e-3
 
 
 def test_transform_is_subspace_energy_and_conventions():
