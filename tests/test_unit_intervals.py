@@ -81,3 +81,13 @@ def test_same_input_same_intervals_and_bad_input_is_refused(ringach_like):
         profile_intervals(filters[:2], {k: v[:2] for k, v in fit.items() if k != "sigma_y"}, PROFILE_POINTS)
     with pytest.raises(InputError, match="level"):
         profile_intervals(filters[:2], {k: v[:2] for k, v in fit.items()}, PROFILE_POINTS, level=1.5)
+
+
+def test_a_unit_whose_own_fit_has_no_finite_f_keeps_its_value_in_the_interval():
+    """Regression (a SAILnet bank crashed the scorer): when F at the fitted value is NaN and every profile
+    point is rejected, the interval is the fitted value itself, closed where rejected points lie beyond."""
+    from effcode.gabor.intervals import _interval
+
+    points = np.array([0.05, 0.1, 0.2, 0.4, 3.2])
+    out = _interval(np.array([0.3]), np.array([np.nan]), points, np.full((1, points.size), np.inf), 3.9)
+    assert out["lo"][0] == 0.2 and out["hi"][0] == 0.4 and not out["lo_open"][0] and not out["hi_open"][0]

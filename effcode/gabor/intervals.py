@@ -162,7 +162,8 @@ def _interval(value: np.ndarray, f_value: np.ndarray, points: np.ndarray, f_poin
     out = {"lo": np.empty(k), "hi": np.empty(k), "lo_open": np.zeros(k, bool), "hi_open": np.zeros(k, bool)}
     for i in range(k):
         candidates, f = np.append(points, value[i]), np.append(f_points[i], f_value[i])
-        inside = np.flatnonzero(f <= threshold)
+        # the fitted value is always accepted (its F is 0 up to rounding, NaN for a fit without residual)
+        inside = np.union1d(np.flatnonzero(f <= threshold), [len(points)])
         j_lo, j_hi = inside[np.argmin(candidates[inside])], inside[np.argmax(candidates[inside])]
         below, above = np.flatnonzero(points < candidates[j_lo]), np.flatnonzero(points > candidates[j_hi])
         for end, j, beyond in (("lo", j_lo, below[-1:]), ("hi", j_hi, above[:1])):
