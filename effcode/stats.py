@@ -130,7 +130,10 @@ def _noncentrality(t: float, df: int, probability: float) -> float:
     step = max(1.0, abs(t))
     while excess(high) > 0:
         high, step = high + step, 2 * step
-    return float(brentq(excess, low, high, xtol=1e-10))
+    try:
+        return float(brentq(excess, low, high, xtol=1e-10))
+    except ValueError:   # scipy's noncentral t CDF is NaN somewhere in the bracket (far tails, few seeds)
+        return math.nan
 
 
 def equivalence_test(difference: float, standard_error: float, margin: float) -> dict:

@@ -69,3 +69,17 @@ def test_one_pair_gives_no_test_and_bad_input_is_refused():
         dz_interval(1.0, 1)
     with pytest.raises(InputError, match="dz must be a finite"):
         dz_interval(math.inf, 3)
+
+
+def test_dz_interval_is_nan_where_scipy_cannot_evaluate_the_noncentral_t(monkeypatch):
+    """Regression (experiment 04 at quick settings crashed): a NaN from scipy's noncentral t CDF inside the
+    bracket gives an interval of NaN (worded as missing), not an exception."""
+    import math
+
+    from scipy import stats as st
+
+    from effcode import stats
+
+    monkeypatch.setattr(st.nct, "cdf", lambda t, df, ncp: math.nan if -9 < ncp < -8 else 0.5 - math.tanh(ncp - t) / 2)
+    lo, hi = stats.dz_interval(-5.0, 3)
+    assert math.isnan(lo) or math.isnan(hi)
