@@ -248,12 +248,12 @@ def _cmd_figures(args) -> None:
         print(f"report: {report}")
 
 
-#: fixed keys of a sweep point and their defaults (other keys go to the learner); the last eight are the
+#: fixed keys of a sweep point and their defaults (other keys go to the learner); the last nine are the
 #: one scorer's settings (the keys of ``effcode.experiments.common.SCORER_DEFAULTS``, kept literal here so
 #: that ``effcode --help`` stays fast; a test checks they match)
 SWEEP_DEFAULTS = {"method": "sparse_coding", "source": "default", "n_filters": 64, "patch_size": 16, "seed": 0,
-                  "population": "measured_rf", "rf_stimulus": "hartley", "r2_threshold": 0.7, "interval_level": 0.95,
-                  "pixels_per_degree": 20.0, "n_bootstrap": 200, "n_permutations": 1999}
+                  "population": "measured_rf", "rf_stimulus": "hartley", "rf_n_stimuli": None, "r2_threshold": 0.7,
+                  "interval_level": 0.95, "pixels_per_degree": 20.0, "n_bootstrap": 200, "n_permutations": 1999}
 
 
 def _sweep_spec(args) -> tuple[dict, dict]:

@@ -19,12 +19,15 @@ from ..v1.scorer import DEFAULT_PERMUTATIONS, R2_LEVELS
 #: the scorer's settings, declared once: every experiment that compares with V1 has these keys.  The
 #: population scored by default is the units' receptive fields measured by reverse correlation with Hartley
 #: gratings in stimulus space (:func:`effcode.v1.measure_receptive_fields`), as Ringach (2002) measured V1
-SCORER_DEFAULTS = {"population": "measured_rf", "rf_stimulus": "hartley", "r2_threshold": 0.7,
+SCORER_DEFAULTS = {"population": "measured_rf", "rf_stimulus": "hartley", "rf_n_stimuli": None, "r2_threshold": 0.7,
                    "interval_level": 0.95, "pixels_per_degree": 20.0, "n_bootstrap": 1000,
                    "n_permutations": DEFAULT_PERMUTATIONS}
 
 #: the keys of :data:`SCORER_DEFAULTS` that choose the scored array rather than set the scorer
-POPULATION_KEYS = ("population", "rf_stimulus")
+POPULATION_KEYS = ("population", "rf_stimulus", "rf_n_stimuli")
+
+#: quick settings of the measurement: fewer stimuli (wider standard errors), same code path
+QUICK_MEASUREMENT = {"rf_n_stimuli": 1024}
 
 
 @dataclass(frozen=True)
@@ -120,11 +123,12 @@ def tuning_table(run, filters: np.ndarray, pixels_per_degree: float) -> dict[str
                     lambda: grating_tuning(filters, pixels_per_degree=pixels_per_degree))
 
 
-def measured_receptive_fields(bank: FilterBank, *, stimulus: str, seed: int) -> ReceptiveFields:
+def measured_receptive_fields(bank: FilterBank, *, stimulus: str, n_stimuli: int | None, seed: int) -> ReceptiveFields:
     """The receptive fields of a bank's units measured by in-silico physiology
     (:func:`effcode.v1.measure_receptive_fields`: ``stimulus`` ensemble in raw stimulus space, through the
-    learner's whole front end and inference, at the default number of stimuli and the training contrast)."""
-    return measure_receptive_fields(bank, bank.patch_shape[0], stimulus=stimulus, seed=seed)
+    learner's whole front end and inference, ``n_stimuli`` stimuli (None: the measurement's default) at the
+    training contrast)."""
+    return measure_receptive_fields(bank, bank.patch_shape[0], stimulus=stimulus, n_stimuli=n_stimuli, seed=seed)
 
 
 def measured_array(rfs: ReceptiveFields) -> np.ndarray:
@@ -133,16 +137,17 @@ def measured_array(rfs: ReceptiveFields) -> np.ndarray:
     return np.nan_to_num(np.asarray(rfs.rfs, dtype=np.float32), nan=0.0)
 
 
-def population_array(run, bank: FilterBank, population: str, *, stimulus: str, seed: int) -> np.ndarray:
+def population_array(run, bank: FilterBank, population: str, *, stimulus: str, n_stimuli: int | None,
+                     seed: int) -> np.ndarray:
     """The (K, p, p) array of ``population``: ``"measured_rf"`` (cached in the run on the bank's arrays,
     config and the measurement's settings), or the bank's ``"filters"`` or ``"basis"``."""
     if population != "measured_rf":
         return getattr(bank, population)
     key = {"method": bank.method, "filters": filters_digest(bank.filters), "basis": filters_digest(bank.basis),
            "config": bank.config, "state": {k: filters_digest(v) for k, v in sorted(bank.state.items())},
-           "stimulus": stimulus, "seed": seed}
-    arrays = run.step("receptive-fields", key,
-                      lambda: measured_receptive_fields(bank, stimulus=stimulus, seed=seed).to_arrays())
+           "stimulus": stimulus, "n_stimuli": n_stimuli, "seed": seed}
+    arrays = run.step("receptive-fields", key, lambda: measured_receptive_fields(
+        bank, stimulus=stimulus, n_stimuli=n_stimuli, seed=seed).to_arrays())
     return measured_array(ReceptiveFields.from_arrays(arrays))
 
 
@@ -166,7 +171,8 @@ def score(run, bank: FilterBank, *, name: str, cfg: dict, population: str | None
 
     population = population or cfg["population"]
     seed = run.seed if seed is None else seed
-    filters = population_array(run, bank, population, stimulus=stimulus or cfg["rf_stimulus"], seed=seed)
+    filters = population_array(run, bank, population, stimulus=stimulus or cfg["rf_stimulus"],
+                               n_stimuli=cfg["rf_n_stimuli"], seed=seed)
     settings = scorer_settings(cfg)
     return score_population(filters, population=population, name=name, seed=seed,
                             device=run.device, fit=gabor_table(run, filters),
@@ -239,8 +245,9 @@ def learn_and_score(point: dict):
     with single_threaded(torch.device("cpu")):
         bank = learn_filters(fixed["method"], images, n_filters=fixed["n_filters"],
                              patch_size=fixed["patch_size"], seed=fixed["seed"], device=fixed["device"], **point)
-        population, stimulus = (settings.pop(k) for k in POPULATION_KEYS)
-        filters = (measured_array(measured_receptive_fields(bank, stimulus=stimulus, seed=fixed["seed"]))
+        population, stimulus, n_stimuli = (settings.pop(k) for k in POPULATION_KEYS)
+        filters = (measured_array(measured_receptive_fields(bank, stimulus=stimulus, n_stimuli=n_stimuli,
+                                                            seed=fixed["seed"]))
                    if population == "measured_rf" else getattr(bank, population))
         scored = score_population(filters, population=population, name=fixed["method"], seed=fixed["seed"],
                                   device=fixed["device"], **settings)

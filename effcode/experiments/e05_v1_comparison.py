@@ -30,7 +30,7 @@ from ..stats import seed_interval
 from ..v1.claims import RINGACH2002, Verdict, ringach_results, verdict, verdict_phrase
 from ..v1.scorer import MIN_UNITS as SCORER_MIN_UNITS
 from .base import Experiment, Section, register
-from .common import (SCORER_DEFAULTS, STANDARD_LEARNERS, fmt, learned_bank, population_array, score, scorer_settings,
+from .common import (QUICK_MEASUREMENT, SCORER_DEFAULTS, STANDARD_LEARNERS, fmt, learned_bank, population_array, score, scorer_settings,
                      source_images, standard_spec, tuning_table)
 
 #: what each scored population is called in the tables
@@ -182,7 +182,8 @@ def compute(run) -> None:
             run.save_npz(f"nxny_{slug(label)}_seed{seed}.npz", nx=units["fit_nx"][shown],
                          ny=units["fit_ny"][shown], resolved=units["resolved"][shown])
             if i == 0:
-                filters = population_array(run, bank, cfg["population"], stimulus=cfg["rf_stimulus"], seed=seed)
+                filters = population_array(run, bank, cfg["population"], stimulus=cfg["rf_stimulus"],
+                                           n_stimuli=cfg["rf_n_stimuli"], seed=seed)
                 tuning = tuning_table(run, filters, cfg["pixels_per_degree"])
                 run.save_npz(f"tuning_{slug(label)}.npz", **{k: np.asarray(v)[shown] for k, v in tuning.items()},
                              theta=units["fit_theta"][shown])
@@ -565,5 +566,5 @@ register(Experiment(
                  "(2002) three findings about model filters as tests. Every statistic is reported as the mean and "
                  "95% t-interval over seeds."),
     defaults={**SCORER_DEFAULTS, "n_seeds": 3},
-    quick={"n_seeds": 2, "n_bootstrap": 200},
+    quick={"n_seeds": 2, "n_bootstrap": 200, **QUICK_MEASUREMENT},
     compute=compute, plot=plot))

@@ -25,7 +25,7 @@ from ..stats import seed_interval
 from ..runs.config import Key, objective_names
 from ..v1.claims import REHN_SOMMER2007, verdict
 from .base import Experiment, Section, register
-from .common import POINT_METRICS, SCORER_DEFAULTS, evaluate_point, scorer_config, source_images
+from .common import POINT_METRICS, QUICK_MEASUREMENT, SCORER_DEFAULTS, evaluate_point, scorer_config, source_images
 from .sweep_report import (ALPHA, BRACKET_ENDS, REHN_SOMMER_PARTS, claim_result, comparison, comparison_table, family, family_summary, interval, per_seed,
                            scorer_sentence)
 
@@ -302,7 +302,7 @@ register(Experiment(
               "n_filters": 256, "patch_size": 16, "n_steps": 1200, "base_lam": {"l1": 2.0, "cauchy": 2.0, "l0": 1.0},
               "default_lam": 2.0, "topk_k": 12, **SCORER_DEFAULTS, "n_bootstrap": 200,
               "backend": "joblib", "n_jobs": 2, "scheduler": ""},
-    quick={"levels": [1.0, 2.0], "n_seeds": 2, "n_filters": 32, "patch_size": 10, "n_steps": 60, "topk_k": 4,
+    quick={**QUICK_MEASUREMENT, "levels": [1.0, 2.0], "n_seeds": 2, "n_filters": 32, "patch_size": 10, "n_steps": 60, "topk_k": 4,
            "n_jobs": 1},
     keys={"levels": Key(list, "dimensionless", "sparsity levels: a level multiplies λ (and divides topk's k)",
                         item=float, low=0.0, low_open=True),

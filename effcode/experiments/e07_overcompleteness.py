@@ -17,7 +17,7 @@ import numpy as np
 from ..plots.figure import new_figure, save_figure
 from ..runs.config import Key
 from .base import Experiment, Section, register
-from .common import POINT_METRICS, SCORER_DEFAULTS, evaluate_point, scorer_config, source_images
+from .common import POINT_METRICS, QUICK_MEASUREMENT, SCORER_DEFAULTS, evaluate_point, scorer_config, source_images
 from .sweep_report import (ALPHA, comparison, comparison_table, family, family_summary, interval, per_seed,
                            scorer_sentence)
 
@@ -184,6 +184,6 @@ register(Experiment(
     defaults={"factors": [1.0, 2.0, 4.0], "patch_sizes": [8, 12, 16], "patch_size": 16, "n_seeds": 3, "n_steps": 300,
               "n_iter": 20, "lam": 2.0, **SCORER_DEFAULTS, "n_bootstrap": 200, "backend": "joblib", "n_jobs": 2,
               "scheduler": ""},
-    quick={"patch_sizes": [6, 8], "patch_size": 8, "n_seeds": 2, "n_steps": 60, "n_jobs": 1},
+    quick={**QUICK_MEASUREMENT, "patch_sizes": [6, 8], "patch_size": 8, "n_seeds": 2, "n_steps": 60, "n_jobs": 1},
     keys={"patch_size": Key(int, "pixels", "patch side of the overcompleteness comparison", low=2)},
     compute=compute, plot=plot))

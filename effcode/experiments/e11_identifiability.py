@@ -17,7 +17,7 @@ import numpy as np
 from ..plots.figure import new_figure, save_figure
 from ..runs.config import Key
 from .base import Experiment, Section, get_experiment, register
-from .common import (SCORER_DEFAULTS, BankSpec, fmt, gabor_table, learned_bank, population_array, score,
+from .common import (QUICK_MEASUREMENT, SCORER_DEFAULTS, BankSpec, fmt, gabor_table, learned_bank, population_array, score,
                      scorer_settings, source_images, standard_spec, tuning_table)
 
 #: the population statistics compared across seeds, with their labels in the report
@@ -198,7 +198,8 @@ def compute(run) -> None:
         scored = score(run, banks[s], name=f"ICA seed {s}", cfg=cfg)
         scores[s] = scored.metrics()
         draws = resampled_mean_similarity(run, population_array(run, banks[s], cfg["population"],
-                                                                stimulus=cfg["rf_stimulus"], seed=run.seed), cfg, s)
+                                                                stimulus=cfg["rf_stimulus"],
+                                                                n_stimuli=cfg["rf_n_stimuli"], seed=run.seed), cfg, s)
         finite = draws[np.isfinite(draws)]
         resamples[s] = {"n": int(finite.size), "se": float(finite.std(ddof=1)) if finite.size > 1 else math.nan}
         values[s] = population_values(scores[s], resamples[s]["se"])
@@ -446,7 +447,7 @@ register(Experiment(
     # image_fraction 1: both seeds learn from every image, so the comparison isolates the initialisation (the
     # question is whether two runs of one learner on one data set agree, not how much the images matter)
     defaults={"seeds": [0, 1], "max_scale": 10.0, **SCORER_DEFAULTS, "n_resamples": 200, "image_fraction": 1.0},
-    quick={"n_bootstrap": 200, "n_resamples": 50},
+    quick={"n_bootstrap": 200, "n_resamples": 50, **QUICK_MEASUREMENT},
     keys={"seeds": Key(list, "label", "seeds whose ICA filters and populations are compared (the first two are "
                        "matched unit by unit)", item=int, low=0, min_items=2),
           "max_scale": Key(float, "dimensionless", "largest rescaling of a hidden unit in the symmetry check (scales "

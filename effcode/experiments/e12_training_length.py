@@ -39,8 +39,8 @@ from ..errors import InputError
 from ..runs.config import Key
 from ..stats import equivalence_test, seed_interval
 from .base import Experiment, Section, register
-from .common import SCORER_DEFAULTS, STANDARD_LEARNERS, fmt, learned_bank, point_metrics, score, source_images, \
-    standard_spec
+from .common import QUICK_MEASUREMENT, SCORER_DEFAULTS, STANDARD_LEARNERS, fmt, learned_bank, point_metrics, score, \
+    source_images, standard_spec
 
 #: the parameter that sets each learner's training length
 LENGTH_PARAMS = {"sparse coding": "n_steps", "ICA": "max_iter", "sparse CNN": "n_steps"}
@@ -463,7 +463,7 @@ register(Experiment(
                  "the atoms have stopped moving (median per-atom |cos| ≥ 0.999)."),
     defaults={**SCORER_DEFAULTS, "n_seeds": 3, "multiples_sparse_coding": [0.25, 0.5, 1.0, 2.0],
               "multiples_ica": [0.125, 0.25, 0.5, 1.0, 2.0], "multiples_sparse_cnn": [1.0, 2.0]},
-    quick={"n_seeds": 2, "n_bootstrap": 200, "multiples_sparse_coding": [1.0, 2.0], "multiples_ica": [0.5, 1.0],
+    quick={**QUICK_MEASUREMENT, "n_seeds": 2, "n_bootstrap": 200, "multiples_sparse_coding": [1.0, 2.0], "multiples_ica": [0.5, 1.0],
            "multiples_sparse_cnn": []},
     keys={"multiples_sparse_coding": Key(list, "dimensionless", "multiples of sparse coding's committed n_steps "
                                          "retrained", item=float, low=0.0, low_open=True),

@@ -38,7 +38,7 @@ from ..runs.config import Key, objective_names
 from ..v1.claims import OLSHAUSEN2013, REHN_SOMMER2007, ZYLBERBERG2011, Verdict, verdict, verdict_phrase
 from ..v1.findings import v1_blob_count
 from .base import Experiment, Section, register
-from .common import POINT_METRICS, SCORER_DEFAULTS, fmt, learn_and_score, point_metrics, scorer_config, source_images
+from .common import POINT_METRICS, QUICK_MEASUREMENT, SCORER_DEFAULTS, fmt, learn_and_score, point_metrics, scorer_config, source_images
 from .sweep_report import (ALPHA, REHN_SOMMER_PARTS, claim_result, comparison_table, entry_comparison, family, fmt_p,
                            interval, scorer_sentence)
 
@@ -479,7 +479,7 @@ register(Experiment(
               "sailnet_factors": [1.0, 4.0], "lam": {"l1": 2.0, "l0": 1.0}, "topk_k": 8, "n_seeds": 5, "n_steps": 800,
               "n_iter": 20, "sailnet_steps": None, **SCORER_DEFAULTS, "n_bootstrap": 200, "backend": "joblib",
               "n_jobs": 2, "scheduler": ""},
-    quick={"patch_size": 8, "factors": [1.0, 2.0], "topk_k": 4, "n_seeds": 2, "n_steps": 40, "sailnet_steps": 40,
+    quick={**QUICK_MEASUREMENT, "patch_size": 8, "factors": [1.0, 2.0], "topk_k": 4, "n_seeds": 2, "n_steps": 40, "sailnet_steps": 40,
            "n_jobs": 1},
     keys={"sailnet_factors": Key(list, "dimensionless", "overcompleteness factors of SAILnet", item=float, low=0.0,
                                  low_open=True),

@@ -308,6 +308,9 @@ SHARED_KEYS = {
     "rf_stimulus": Key(str, "name", "stimulus ensemble of the in-silico physiology that measures receptive fields: "
                        "Hartley gratings (Ringach 2002's method) or white noise",
                        choices=names_in("v1.physiology", "STIMULI")),
+    "rf_n_stimuli": Key(int, "count", "stimuli of the in-silico physiology, both polarities counted (the standard "
+                        "error of a measured receptive field falls as 1/sqrt of it)", low=2,
+                        none_means="the measurement's default: 32768, 4096 for the sparse CNN"),
     "r2_threshold": Key(float, "dimensionless", "Gabor-fit R² a unit needs to enter the nx–ny statistics",
                         low=0.0, high=1.0),
     "interval_level": Key(float, "dimensionless", "coverage of the profile-likelihood intervals of each unit's nx "

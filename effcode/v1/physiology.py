@@ -77,7 +77,7 @@ from ..learners.sailnet import SAILnet
 from ..learners.sparse_cnn import SparseCNN, encode, interior_mask
 from ..learners.sparse_coding import SparseCoding, sparse_encode
 from ..objectives import make_objective
-from ..validation import check_array, check_choice, check_float, check_int, check_random_state
+from ..validation import check_choice, check_float, check_int, check_random_state
 
 STIMULI = ("hartley", "white_noise")
 #: stimuli shown when ``n_stimuli`` is None (both polarities counted): a 256-atom 16x16 L1 code is
