@@ -239,3 +239,25 @@ def test_bootstrap_median_interval_covers_truth():
     assert v1.bootstrap_median(values, n_bootstrap=500, seed=0) == (med, lo, hi)
     with pytest.raises(InputError, match="values"):
         v1.bootstrap_median([1.0, np.nan])
+
+
+def test_extreme_counts_fall_back_to_a_valid_placement_when_the_solver_returns_none(monkeypatch):
+    """Regression (experiment 07's full run crashed when HiGHS returned no solution): the greedy placement
+    keeps every unit inside its rectangle and orders the two ends (nearest no farther than farthest)."""
+    import scipy.optimize
+
+    from effcode.v1.nxny import counts_distance, extreme_distance_counts
+
+    class Failed:
+        x = None
+
+    monkeypatch.setattr(scipy.optimize, "milp", lambda *args, **kwargs: Failed())
+    rng = np.random.default_rng(0)
+    lo = rng.integers(0, 5, size=(2, 60))
+    hi = np.minimum(lo + rng.integers(0, 3, size=(2, 60)), 4)
+    out = extreme_distance_counts((lo[0], hi[0]), (lo[1], hi[1]))
+    for end in ("most", "least"):
+        assert out[end].sum() == 60
+    near = counts_distance(out["most"], n_bootstrap=10, seed=0)["distance"]
+    far = counts_distance(out["least"], n_bootstrap=10, seed=0)["distance"]
+    assert near <= far

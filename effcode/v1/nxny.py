@@ -162,11 +162,14 @@ def extreme_distance_counts(nx_bins: tuple[np.ndarray, np.ndarray],
     above[:, n_x:] = np.eye(25)                                        # t_b - c_b >= -n q_b
     below = spread.copy()
     below[:, n_x:] = np.eye(25)                                        # t_b + c_b >= n q_b
-    result = milp(np.r_[np.zeros(n_x), np.ones(25)],
-                  constraints=[LinearConstraint(place, sizes, sizes), LinearConstraint(above, -target, np.inf),
-                               LinearConstraint(below, target, np.inf)],
-                  integrality=np.r_[np.ones(n_x), np.zeros(25)], bounds=Bounds(0, np.inf))
-    nearest = np.bincount(pairs[:, 1], weights=np.round(result.x[:n_x]), minlength=25)
+    solution = _solved(milp, np.r_[np.zeros(n_x), np.ones(25)],
+                       constraints=[LinearConstraint(place, sizes, sizes), LinearConstraint(above, -target, np.inf),
+                                    LinearConstraint(below, target, np.inf)],
+                       integrality=np.r_[np.ones(n_x), np.zeros(25)], bounds=Bounds(0, np.inf))
+    if solution is None:
+        nearest = _greedy_counts(groups, sizes, member, target, nearest=True)
+    else:
+        nearest = np.bincount(pairs[:, 1], weights=np.round(solution[:n_x]), minlength=25)
 
     # farthest: variables [y_b (25), z_g]
     fixed = np.zeros(25)
@@ -177,13 +180,40 @@ def extreme_distance_counts(nx_bins: tuple[np.ndarray, np.ndarray],
     reach = np.zeros((n_z, 25 + n_z))
     reach[:, :25] = -sizes[open_groups, None] * member[open_groups]
     reach[:, 25:] = np.eye(n_z)                                        # z_g - m_g sum y_b <= 0
-    result = milp(-np.r_[fixed - target, np.ones(n_z)],
-                  constraints=[LinearConstraint(reach, -np.inf, 0.0)] if n_z else [],
-                  integrality=np.r_[np.ones(25), np.zeros(n_z)],
-                  bounds=Bounds(np.zeros(25 + n_z), np.r_[np.ones(25), sizes[open_groups]]))
-    chosen = np.round(result.x[:25]).astype(bool)
-    farthest = fixed.copy()
-    for g in open_groups:
-        reachable = np.flatnonzero(member[g] & chosen)
-        farthest[reachable[0] if reachable.size else np.flatnonzero(member[g])[0]] += sizes[g]
+    solution = _solved(milp, -np.r_[fixed - target, np.ones(n_z)],
+                       constraints=[LinearConstraint(reach, -np.inf, 0.0)] if n_z else [],
+                       integrality=np.r_[np.ones(25), np.zeros(n_z)],
+                       bounds=Bounds(np.zeros(25 + n_z), np.r_[np.ones(25), sizes[open_groups]]))
+    if solution is None:
+        farthest = _greedy_counts(groups, sizes, member, target, nearest=False)
+    else:
+        chosen = np.round(solution[:25]).astype(bool)
+        farthest = fixed.copy()
+        for g in open_groups:
+            reachable = np.flatnonzero(member[g] & chosen)
+            farthest[reachable[0] if reachable.size else np.flatnonzero(member[g])[0]] += sizes[g]
     return {"most": nearest.reshape(5, 5).astype(np.int64), "least": farthest.reshape(5, 5).astype(np.int64)}
+
+
+def _solved(milp, c, **problem) -> np.ndarray | None:
+    """The solution of a mixed-integer program by scipy's HiGHS, retried without presolve when the first
+    attempt returns none (HiGHS reports numerical trouble on some inputs); None when both fail."""
+    for options in ({}, {"presolve": False}):
+        result = milp(c, options=options, **problem)
+        if result.x is not None:
+            return result.x
+    return None
+
+
+def _greedy_counts(groups: np.ndarray, sizes: np.ndarray, member: np.ndarray, target: np.ndarray, *,
+                   nearest: bool) -> np.ndarray:
+    """A placement when the exact program fails: unit by unit, largest groups first, each into the bin of
+    its rectangle with the largest shortfall below the target (``nearest``) or the largest excess above
+    it.  Valid but not always extreme, so the bracket it gives can be narrower than the exact one."""
+    counts = np.zeros(25)
+    for g in np.argsort(-sizes, kind="stable"):
+        bins = np.flatnonzero(member[g])
+        for _ in range(int(sizes[g])):
+            gap = target[bins] - counts[bins]
+            counts[bins[np.argmax(gap if nearest else -gap)]] += 1
+    return counts
