@@ -91,3 +91,14 @@ def test_a_unit_whose_own_fit_has_no_finite_f_keeps_its_value_in_the_interval():
     points = np.array([0.05, 0.1, 0.2, 0.4, 3.2])
     out = _interval(np.array([0.3]), np.array([np.nan]), points, np.full((1, points.size), np.inf), 3.9)
     assert out["lo"][0] == 0.2 and out["hi"][0] == 0.4 and not out["lo_open"][0] and not out["hi_open"][0]
+
+
+def test_an_interval_end_is_finite_and_ordered_when_the_fit_itself_has_no_finite_f():
+    """Regression (experiment 07's full run): a NaN F at the fitted value gave NaN interval ends, hence an
+    empty bin rectangle; the ends now lie between the fitted value and the first rejected point."""
+    from effcode.gabor.intervals import _interval
+
+    points = np.array([0.05, 0.1, 0.2, 0.4, 3.2])
+    f_points = np.array([[np.inf, 10.0, 1.0, 20.0, np.inf]])
+    out = _interval(np.array([0.3]), np.array([np.nan]), points, f_points, 3.9)
+    assert 0.1 < out["lo"][0] <= 0.2 and 0.3 <= out["hi"][0] < 0.4

@@ -261,3 +261,11 @@ def test_extreme_counts_fall_back_to_a_valid_placement_when_the_solver_returns_n
     near = counts_distance(out["most"], n_bootstrap=10, seed=0)["distance"]
     far = counts_distance(out["least"], n_bootstrap=10, seed=0)["distance"]
     assert near <= far
+
+
+def test_extreme_counts_accept_rectangles_given_in_either_order():
+    """A unit whose interval bins come reversed (lo bin above hi bin) still sits in a non-empty rectangle."""
+    from effcode.v1.nxny import extreme_distance_counts
+
+    out = extreme_distance_counts((np.array([3, 0]), np.array([1, 0])), (np.array([2, 1]), np.array([2, 1])))
+    assert out["most"].sum() == 2 and out["least"].sum() == 2

@@ -179,8 +179,9 @@ def _crossing(a: float, f_a: float, b: float, f_b: float, threshold: float) -> f
     reaches sqrt(threshold); b itself when F(b) is infinite (b out of the box's reach)."""
     if not np.isfinite(f_b):
         return float(b)
-    r_a, r_b = np.sqrt(max(f_a, 0.0)), np.sqrt(f_b)
-    s = (np.sqrt(threshold) - r_a) / max(r_b - r_a, 1e-12)
+    r_a = np.sqrt(f_a) if np.isfinite(f_a) and f_a > 0 else 0.0   # the fitted value's F is 0 (NaN: no residual)
+    r_b = np.sqrt(f_b)
+    s = min(max((np.sqrt(threshold) - r_a) / max(r_b - r_a, 1e-12), 0.0), 1.0)
     log_a = np.log(max(a, 1e-6))
     return float(np.exp(log_a + s * (np.log(b) - log_a)))
 

@@ -143,7 +143,9 @@ def extreme_distance_counts(nx_bins: tuple[np.ndarray, np.ndarray],
     """
     from scipy.optimize import Bounds, LinearConstraint, milp
 
-    rect = np.stack([nx_bins[0], nx_bins[1], ny_bins[0], ny_bins[1]], axis=1).astype(np.int64)
+    nx_lo, nx_hi = np.minimum(*nx_bins), np.maximum(*nx_bins)   # a rectangle is never empty
+    ny_lo, ny_hi = np.minimum(*ny_bins), np.maximum(*ny_bins)
+    rect = np.clip(np.stack([nx_lo, nx_hi, ny_lo, ny_hi], axis=1), 0, 4).astype(np.int64)
     groups, sizes = np.unique(rect, axis=0, return_counts=True)
     n = int(sizes.sum())
     target = n * ringach2002_nxny_histogram().probabilities.ravel()
