@@ -36,7 +36,7 @@ their sampling noise falls as :math:`1/\sqrt t` and L, its minimiser and the ato
 is Mairal et al.'s rescaling of the past, :math:`A_t = \beta_t A_{t-1} + \ldots` with
 :math:`\beta_t = (1 - 1/t)^\rho`, whose newest batch weighs :math:`(1 + \rho)/t` for large t, at
 ρ = g − 1 = 4.  (A cap on the memory, as at 50 batches before, leaves a noise floor: the atoms then
-move by about 2% in |cos| per doubling of the training on the default images, for ever.)  For one atom
+move by about 2% in absolute cosine per doubling of the training on the default images, for ever.)  For one atom
 with the others held fixed, L is minimised on the unit sphere by the normalised
 
 .. math::  U_k = D_k + \frac{(\bar H - \bar G D)_k}{\bar G_{kk}},
@@ -67,7 +67,7 @@ training nothing but the data moves the atoms.  ``resample_after=None`` disables
 
 The whole schedule (averaging weights, learning rate, warm-up) depends on the step t alone, not
 on ``n_steps``: a training of N updates is the first half of one of 2N updates, which is how
-convergence is checked (experiment 12: median per-atom |cos| between the atoms at N and 2N).
+convergence is checked (experiment 12: median per-atom absolute cosine between the atoms at N and 2N).
 
 **Defaults.**  ``lam=2`` with 256 atoms on Olshausen-Field whitened 16x16 patches
 leaves about 5% of the codes non-zero and about 28% of the patch energy
@@ -77,7 +77,7 @@ device (:func:`effcode.learners.inference.fastest_method`; on the CPU the compil
 descent for ``l1`` and ``nonneg_l1``, which reaches the same quality about 4x sooner than 20 FISTA
 iterations, ``results/benchmarks/README.md``; LCA for ``l0`` and ``topk``, whose codes end 12-20% lower in
 energy than FISTA's at the same cost; FISTA for ``cauchy``).  With this schedule the atoms of experiment 01
-(256 atoms, the default images) stop moving by 4,800 updates: the median per-atom |cos| between 4,800 and
+(256 atoms, the default images) stop moving by 4,800 updates: the median per-atom absolute cosine between 4,800 and
 9,600 updates is 0.9992 on 12x12 and 0.9991 on 16x16 patches (docs/objectives.md gives the table).
 
 **Filters.**  ``basis_`` and ``filters_`` are both the atoms (K, d).  Inference

@@ -130,7 +130,7 @@ class ReceptiveFields:
         return self.response_fraction > 0
 
     def peak_to_se(self) -> np.ndarray:
-        """(units,) the largest |RF| over the patch divided by the RMS of the unit's standard errors
+        """(units,) the largest absolute RF value over the patch divided by the RMS of the unit's standard errors
         (NaN for a silent unit, inf for an exact measurement)."""
         with np.errstate(divide="ignore", invalid="ignore"):
             peak = np.abs(self.rfs).max(axis=(1, 2), initial=0.0, where=np.isfinite(self.rfs))
