@@ -222,3 +222,8 @@ def test_same_results_same_sentence():
     assert claims.short_sentence(verdict("olshausen2013", results)) == (
         "Olshausen (2013): partly reproduced (holds: more diverse nx (wider spread of log nx); does not hold: more "
         "diverse ny (wider spread of log ny) (undetermined); more blob-like units (not tested)).")
+
+
+def test_ringach_findings_are_the_parts_of_the_declared_claim():
+    from effcode.v1 import FINDINGS
+    assert tuple(p.key for p in claims.RINGACH2002.parts) == FINDINGS

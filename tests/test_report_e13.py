@@ -134,8 +134,6 @@ def test_sailnet_reproduced_only_with_no_rejection_in_any_seed_and_no_fewer_blob
     assert v.verdict == "contradicted" and "raw p at the floor 1/201 in 1" in v.sentence
     # three p-values of 0.02: Holm across seeds adjusts all to 0.06, so no seed rejects at 5%
     borderline = _summary(table, nxny_p_value={("sailnet", 1.0): [0.02, 0.02, 0.02]}, fewer_blobs_p_value=like_v1)
-    fam = e13.permutation_family(borderline["sailnet@1x"])
-    assert fam["p_holm"] == pytest.approx([0.06, 0.06, 0.06]) and not any(fam["rejected"])
     [v] = e13.sailnet_verdicts(borderline, e13.comparisons(borderline))
     assert v.part("like_v1").state == "holds"
 

@@ -56,21 +56,22 @@ MULTIPLE_KEYS = {"sparse coding": "multiples_sparse_coding", "ICA": "multiples_i
 #: change from the committed to the longest length, with the reason for that margin
 STATISTICS = {
     "median_nx": {"label": "median nx", "margin": 0.02,
-                  "reason": "about one bootstrap standard error of one population's median nx (0.009–0.018 on the "
-                            "default images), and under half the smallest difference of median nx the suite "
-                            "interprets (hard against soft sparseness, 0.05)"},
+                  "reason": "about one bootstrap standard error of one population's median nx (0.009–0.018 in the "
+                            "audit of the default images): a drift below it cannot move a reported median by more "
+                            "than its own sampling error"},
     "median_ny": {"label": "median ny", "margin": 0.05,
-                  "reason": "4% of the learners' median ny (about 1.2), under a sixth of the smallest difference "
-                            "of median ny the suite interprets (hard against soft sparseness, 0.32)"},
+                  "reason": "about 4% of the learners' median ny (1.2–1.8), and below the width of one of Ringach's "
+                            "log-spaced bins at that value (a factor 10^0.24, 0.3–0.5 in ny), so no unit at the "
+                            "median changes bin"},
     "median_r2": {"label": "median R²", "margin": 0.01,
                   "reason": "the report states R² to two decimals; a change below 0.01 alters no reported digit "
                             "and moves no unit across the 0.7 inclusion threshold in the median"},
     "nxny_distance": {"label": "nx–ny distance", "margin": 0.03,
-                      "reason": "below the smallest difference in nx–ny distance the suite reports as significant "
-                                "(0.041, experiment 06's Cauchy levels)"},
+                      "reason": "moving one of n units to another bin changes the total-variation distance by at "
+                                "most 1/n, so 0.03 is 3% of the units changing bin (about 8 of 256)"},
     "blob_fraction": {"label": "blob-like fraction", "margin": 0.01,
-                      "reason": "one unit in a hundred, under the smallest difference in blob-like fraction the "
-                                "suite reports (0.016, experiment 13's 4x against 1x); V1's fraction is 0.24"},
+                      "reason": "one unit in a hundred; V1's fraction is 0.24, so a change below it cannot move a "
+                                "population across V1's"},
 }
 #: the atoms have stopped moving when the median per-atom |cos| between the committed and the longest length
 #: reaches this in every seed (an atom turned by less than 2.6 degrees)

@@ -33,7 +33,7 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from ..plots.figure import new_figure, save_figure
-from ..stats import holm, seed_interval
+from ..stats import seed_interval
 from ..runs.config import Key, objective_names
 from ..v1.claims import OLSHAUSEN2013, REHN_SOMMER2007, ZYLBERBERG2011, Verdict, verdict, verdict_phrase
 from ..v1.findings import v1_blob_count
@@ -180,27 +180,12 @@ def _entries(summary: Mapping, code: str) -> list[dict]:
                   key=lambda s: s["factor"])
 
 
-def permutation_family(entry: Mapping, alpha: float = ALPHA) -> dict:
-    """The nx–ny permutation test of one setting in each seed, Holm-corrected across seeds."""
-    p = [float(v) for v in entry["values"]["nxny_p_value"]]
-    adjusted = holm(p)
-    return {"seeds": list(entry["seeds"]), "p_value": p, "p_holm": adjusted,
-            "rejected": [bool(math.isfinite(q) and q < alpha) for q in adjusted]}
-
-
-def blob_family(entry: Mapping, alpha: float = ALPHA) -> dict:
-    """Fisher's test of fewer blob-like units than V1 in each seed, Holm-corrected across seeds."""
-    p = [float(v) for v in entry["values"]["fewer_blobs_p_value"]]
-    adjusted = holm(p)
-    return {"seeds": list(entry["seeds"]), "p_value": p, "p_holm": adjusted,
-            "fewer": [bool(math.isfinite(q) and q < alpha) for q in adjusted]}
-
-
 def comparisons(summary: Mapping, alpha: float = ALPHA) -> dict:
     """Every test the report words, from the summary:
 
-    * ``sailnet``: per-seed permutation and blob tests of each SAILnet setting, and the family of
-      paired tests of SAILnet against L1 at the same overcompleteness (nx–ny distance);
+    * ``sailnet``: the SAILnet settings tested (``settings``: keys of ``summary``; their per-seed tests
+      are worded by :func:`sailnet_verdicts`), and the family of paired tests of SAILnet against L1 at
+      the same overcompleteness (nx–ny distance);
     * ``rehn_sommer``: each hard code against L1 at every overcompleteness (distance);
     * ``rehn_sommer_size``: each hard code at its highest overcompleteness against 1x (distance);
     * ``olshausen``: L1 at its highest overcompleteness against 1x (spreads, blob fraction, distance);
@@ -231,9 +216,7 @@ def comparisons(summary: Mapping, alpha: float = ALPHA) -> dict:
         olshausen = [entry_comparison(setting_label(SOFT_CODE, top["factor"]), setting_label(SOFT_CODE, base["factor"]),
                                       m, top, base)
                      for m in ("nx_spread", "ny_spread", "blob_fraction", d)]
-    populations = {setting_key("sailnet", s["factor"]): {"permutation": permutation_family(s, alpha),
-                                                           "blobs": blob_family(s, alpha)} for s in sailnet}
-    return {"sailnet": {"populations": populations,
+    return {"sailnet": {"settings": [setting_key("sailnet", s["factor"]) for s in sailnet],
                         "against_l1": family("SAILnet against L1 sparse coding (nx–ny distance)", against_l1, alpha)},
             "rehn_sommer": family("hard (l0, top-k) against soft (L1) sparseness at equal size", hard_vs_soft, alpha),
             "rehn_sommer_size": family("hard codes at the highest overcompleteness against 1x", by_size, alpha),
@@ -252,7 +235,7 @@ def sailnet_verdicts(summary: Mapping, tests: Mapping, n_permutations: int | Non
     ends = {"least": ("nxny_distance_least", "nxny_p_value_least", "blob_fraction_least", "fewer_blobs_p_value_least"),
             "most": ("nxny_distance_most", "nxny_p_value_most", "blob_fraction_most", "fewer_blobs_p_value_most")}
     found = []
-    for key in tests["sailnet"]["populations"]:
+    for key in tests["sailnet"]["settings"]:
         entry = summary[key]
         values = entry["values"]
         like_v1, blobs = [], []

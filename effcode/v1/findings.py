@@ -50,12 +50,8 @@ from .reference import bin_index, ringach2002_nxny_histogram
 BLOB_EDGE = float(np.logspace(-1, 0.2, 6)[2])
 LEVEL = 0.05
 
-#: the findings tested, with their one-line statements
-FINDINGS = {
-    "more_subfields": "model units have more subfields (larger nx) than V1 cells",
-    "more_elongated": "model units are more elongated (larger ny) than V1 cells",
-    "fewer_blobs": f"model populations have fewer blob-like units (nx and ny < {BLOB_EDGE:.2f}) than V1",
-}
+#: the findings tested, by key (each is worded once, as a part of :data:`effcode.v1.claims.RINGACH2002`)
+FINDINGS = ("more_subfields", "more_elongated", "fewer_blobs")
 
 
 #: the conclusions a bracketed finding can reach
