@@ -89,3 +89,14 @@ def test_the_quick_suite_runs_end_to_end_and_redraws_from_its_cache(tmp_path):
         png.unlink()
     assert main(["figures", "--quiet", "--results", str(tmp_path)]) == 0
     assert all((tmp_path / f).exists() for f in figures)
+
+
+def test_parallel_runs_hand_out_the_longest_recorded_experiments_first(tmp_path):
+    from effcode.experiments.base import longest_first
+    from effcode.runs import write_json
+    for number, seconds in (("01", 10.0), ("02", 300.0), ("03", 50.0)):
+        write_json(tmp_path / get_experiment(number).slug / "provenance.json", {"total_compute_seconds": seconds})
+    (tmp_path / get_experiment("05").slug).mkdir()
+    (tmp_path / get_experiment("05").slug / "provenance.json").write_text("{not json")
+    # no record (04) or an unreadable one (05) first, in the given order; then the longest first
+    assert longest_first(["01", "02", "03", "04", "05"], tmp_path) == ["04", "05", "02", "03", "01"]

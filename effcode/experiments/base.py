@@ -104,13 +104,32 @@ def _finished_runs(jobs: list, n_jobs: int) -> Iterator[tuple[str, Run, float, f
             delayed(_timed_run)(key, {**options, "progress": False}) for key, options in jobs)
 
 
+def longest_first(numbers: list[str], results_dir) -> list[str]:
+    """``numbers`` ordered for parallel workers: those with no recorded cost first (in the order given),
+    then by the total compute seconds their last run in ``results_dir`` recorded, the longest first.
+
+    Handing out the longest jobs first (Graham's LPT rule) keeps one worker from starting a long
+    experiment after the others have run out of work: it finishes within 4/3 of the best packing."""
+    def recorded(number: str) -> float | None:
+        path = Path(results_dir) / get_experiment(number).slug / "provenance.json"
+        try:
+            return float(read_json(path)["total_compute_seconds"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+    costs = {number: recorded(number) for number in numbers}
+    unknown = [n for n in numbers if costs[n] is None]
+    return unknown + sorted((n for n in numbers if costs[n] is not None), key=lambda n: -costs[n])
+
+
 def run_experiments(keys, *, n_jobs: int = 1, overrides: dict | None = None, make_figures: bool = True,
                     results_dir="results", **options) -> Iterator[tuple[str, Run, float]]:
     """Run the experiments ``keys`` and yield ``(number, run, wall-clock seconds)`` as each finishes.
 
     With ``n_jobs`` 1 they run here, one after the other, in the order given. Otherwise they are spread
     over ``n_jobs`` worker processes (joblib; -1: one per core), each with one torch (and BLAS, OpenMP)
-    thread; every experiment derives its random draws from its own config, so the results are those of a
+    thread, handed out longest first (:func:`longest_first`); a sweep inside an experiment then runs its
+    points in that experiment's worker, one after the other; every experiment derives its random draws from its own config, so the results are those of a
     serial run with one torch thread. Experiments that need the same cached step compute it once: the
     step is locked while it is computed (:meth:`~effcode.runs.Run.step`). ``overrides`` maps an
     experiment's number to its config overrides; ``options`` go to :func:`run_experiment`.
@@ -122,6 +141,8 @@ def run_experiments(keys, *, n_jobs: int = 1, overrides: dict | None = None, mak
     """
     overrides = overrides or {}
     numbers = [get_experiment(key).number for key in keys]
+    if n_jobs != 1:
+        numbers = longest_first(numbers, results_dir)
     jobs = [(number, {**options, "overrides": overrides.get(number), "make_figures": make_figures,
                       "results_dir": results_dir, "update_report": n_jobs == 1}) for number in numbers]
     started, began, compute = time.strftime("%Y-%m-%dT%H:%M:%S%z"), time.perf_counter(), 0.0
