@@ -23,6 +23,7 @@ import math
 import torch
 
 from .coordinate_descent import lasso_coordinate_descent
+from .lca_kernel import lca_hard_threshold
 
 #: inference algorithm names accepted by :func:`solve`
 METHODS = ("fista", "ista", "lca", "active_set", "cd")
@@ -35,6 +36,9 @@ ACTIVE_SET_OBJECTIVES = ("l1", "nonneg_l1")
 KKT_SLACK = 1e-3
 #: methods that run on the CPU only (compiled with numba)
 CPU_ONLY_METHODS = ("cd",)
+#: penalties for which "lca" on CPU tensors (float32, float64) runs the compiled kernel of
+#: :mod:`effcode.learners.lca_kernel` (inhibition from the active atoms only) instead of :func:`_lca`
+COMPILED_LCA_OBJECTIVES = ("l0", "topk")
 
 #: on the CPU, batches are coded this many rows at a time: the working set stays in cache and
 #: large temporaries are not re-allocated (and page-faulted) every iteration - about 3x faster
@@ -93,7 +97,8 @@ def solve(X: torch.Tensor, dictionary: torch.Tensor, objective, *, method: str =
     (checked every ``check_every`` iterations to limit device synchronisation;
     ``tol=0`` always runs ``n_iter``).  On the CPU, rows are coded in chunks of
     ``CPU_CHUNK_ROWS``, each with its own stopping test; the iterations returned
-    are the most any chunk ran.  ``"active_set"`` is :func:`solve_active_set` and ``"cd"``
+    are the most any chunk ran.  ``"lca"`` for ``l0`` and ``topk`` on CPU tensors is the compiled
+    kernel :func:`_lca_compiled`, which applies the stopping test to each row.  ``"active_set"`` is :func:`solve_active_set` and ``"cd"``
     :func:`solve_coordinate_descent` (``lipschitz`` and ``init`` are not used by either).
     """
     if method == "active_set":
@@ -103,6 +108,8 @@ def solve(X: torch.Tensor, dictionary: torch.Tensor, objective, *, method: str =
             return solve_coordinate_descent(X @ dictionary.T, dictionary @ dictionary.T, objective,
                                             n_iter=n_iter, tol=tol)
     kernel = {"fista": _fista, "ista": _ista, "lca": _lca}[method]
+    if method == "lca" and _compiled_lca_applies(X, objective):
+        kernel = _lca_compiled
     with torch.no_grad():
         if lipschitz is None:
             lipschitz = lipschitz_constant(dictionary)
@@ -187,6 +194,30 @@ def _lca(correlations, gram, objective, step, n_iter, tol, init, check_every):
         if tol > 0 and it % check_every == 0 and _converged(codes, previous, tol):
             return codes, it
     return codes, n_iter
+
+
+def _compiled_lca_applies(X: torch.Tensor, objective) -> bool:
+    return (X.device.type == "cpu" and objective.name in COMPILED_LCA_OBJECTIVES
+            and X.dtype in (torch.float32, torch.float64))
+
+
+def _lca_compiled(correlations, gram, objective, step, n_iter, tol, init, check_every):
+    """:func:`_lca` for ``l0`` and ``topk`` on the CPU, compiled
+    (:func:`effcode.learners.lca_kernel.lca_hard_threshold`): the inhibition of each row sums the
+    rows of −dt (G − I) of its active atoms only.  Same start, update and iteration cap; the
+    stopping test (relative change of the codes below ``tol`` every ``check_every`` iterations) is
+    applied to each row rather than to the chunk, and the iterations returned are the most any row ran."""
+    eye = torch.eye(gram.shape[0], dtype=gram.dtype, device=gram.device)
+    inhibition = (-step * (gram - eye)).contiguous().numpy()
+    drive = (step * correlations).contiguous().numpy()
+    start = None if init is None else init.detach().to(correlations).contiguous().numpy()
+    if objective.name == "topk":
+        options = {"k": objective.k}
+    else:   # l0: the prox at unit step keeps u where its absolute value exceeds sqrt(2 lam)
+        options = {"threshold": (2.0 * 1.0 * objective.lam) ** 0.5}
+    codes, iterations = lca_hard_threshold(drive, inhibition, step, n_iter=n_iter, tol=tol, init=start,
+                                           check_every=check_every, **options)
+    return torch.from_numpy(codes), iterations
 
 
 def solve_active_set(X: torch.Tensor, dictionary: torch.Tensor, objective, *, n_iter: int = 100, tol: float = 1e-4,
