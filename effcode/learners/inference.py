@@ -206,7 +206,8 @@ def _lca_compiled(correlations, gram, objective, step, n_iter, tol, init, check_
     (:func:`effcode.learners.lca_kernel.lca_hard_threshold`): the inhibition of each row sums the
     rows of −dt (G − I) of its active atoms only.  Same start, update and iteration cap; the
     stopping test (relative change of the codes below ``tol`` every ``check_every`` iterations) is
-    applied to each row rather than to the chunk, and the iterations returned are the most any row ran."""
+    applied to each row rather than to the chunk (a row with all-zero codes does not stop), and the
+    iterations returned are the most any row ran."""
     eye = torch.eye(gram.shape[0], dtype=gram.dtype, device=gram.device)
     inhibition = (-step * (gram - eye)).contiguous().numpy()
     drive = (step * correlations).contiguous().numpy()

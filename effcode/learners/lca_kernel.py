@@ -28,7 +28,10 @@ Ties in topk: among equal absolute values the atom of lower index wins.
 
 Stopping test, **per row** (the torch version tests a chunk of rows at once): every
 ``check_every`` iterations the row stops once :math:`\lVert a_t - a_{t-1}\rVert \le
-\mathrm{tol}\,\lVert a_{t-1}\rVert` (Euclidean).  ``tol = 0`` runs exactly ``n_iter`` iterations.
+\mathrm{tol}\,\lVert a_{t-1}\rVert` (Euclidean) and :math:`a_{t-1} \ne 0`: a row whose codes are
+still all zero keeps running (its potentials may be rising towards the threshold; such a row costs
+only the O(K) update per iteration), where a chunk of rows with all-zero codes would stop.
+``tol = 0`` runs exactly ``n_iter`` iterations.
 """
 
 from __future__ import annotations
@@ -120,7 +123,7 @@ def _lca_rows(drive, inhibition, init, has_init, decay, threshold, k, use_topk, 
                         squared_change += a[j] * a[j]
                 for s in range(n_selected):
                     in_selected[selected[s]] = False
-                stop = squared_change <= tol * tol * squared_norm
+                stop = squared_norm > 0.0 and squared_change <= tol * tol * squared_norm
             for s in range(n_active):
                 a[active[s]] = 0.0
             for s in range(n_selected):
