@@ -23,8 +23,10 @@ Registered names (``OBJECTIVES.names()``): ``l1``, ``nonneg_l1``, ``l0``,
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
+from . import prox_kernels
 from .errors import InputError
 from .registry import Registry
 from .validation import check_float, check_int
@@ -136,7 +138,9 @@ class Cauchy(Objective):
     other start finds it).  We run ``NEWTON_STEPS`` = 12 steps from both starts at
     once and keep the candidate with the lower energy.  Because S is not convex,
     the prox jumps (from near 0 to near v) as :math:`|v|` grows past a threshold.
-    Computed in the input dtype, elementwise operations only.
+    Computed in the input dtype, elementwise operations only.  CPU tensors that do not
+    require grad take a compiled kernel (:func:`effcode.prox_kernels.cauchy_prox`) with the
+    same mathematics, whose Newton runs stop per entry once they no longer move.
     """
 
     name = "cauchy"
@@ -153,6 +157,37 @@ class Cauchy(Objective):
         return torch.log1p((a / self.sigma) ** 2)
 
     def prox(self, v, step, dim=-1):
+        """The prox elementwise; compiled for CPU float tensors without grad, torch otherwise."""
+        t = self._compiled_step(v, step)
+        if t is None:
+            return self._prox_torch(v, step)
+        flat = v.detach().contiguous().reshape(-1).numpy()
+        x = prox_kernels.cauchy_prox(flat, t, self.sigma ** 2, self.NEWTON_STEPS)
+        return torch.from_numpy(x).reshape(v.shape)
+
+    def _compiled_step(self, v, step):
+        """step·lam as the compiled kernel takes it (one value, or one per entry of v in v's dtype), or
+        None where the torch path must run: a non-CPU or grad-requiring tensor, another dtype, or a
+        step that is not a CPU tensor broadcastable to v without enlarging it."""
+        if not isinstance(v, torch.Tensor) or v.device.type != "cpu" or v.requires_grad or \
+                v.dtype not in (torch.float32, torch.float64):
+            return None
+        dtype = np.float32 if v.dtype == torch.float32 else np.float64
+        if not isinstance(step, torch.Tensor):
+            return np.array([float(step) * self.lam], dtype=dtype)
+        if step.device.type != "cpu" or step.requires_grad or not step.dtype.is_floating_point:
+            return None
+        try:
+            if torch.broadcast_shapes(step.shape, v.shape) != v.shape:
+                return None
+        except RuntimeError:
+            return None
+        if step.numel() == 1:
+            return np.array([float(step) * self.lam], dtype=dtype)
+        t = (step.detach().to(v.dtype) * self.lam).expand(v.shape).contiguous().reshape(-1)
+        return t.numpy()
+
+    def _prox_torch(self, v, step):
         t = step * self.lam
         s2 = self.sigma ** 2
         w = v.abs()

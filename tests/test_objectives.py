@@ -128,3 +128,81 @@ def test_a_new_objective_is_one_class_and_a_registry_entry():
         assert torch.allclose(x, torch.tensor([1.0]))
     finally:
         OBJECTIVES.unregister("elastic_net_test")
+
+
+# --- the compiled CPU path of the Cauchy prox (effcode.prox_kernels) against its torch path ---
+
+def _cauchy_energy(x, v, t, sigma):
+    x, v = x.double(), v.double()
+    return 0.5 * (x - v) ** 2 + t * torch.log1p((x / sigma) ** 2)
+
+
+def _cauchy_inputs(dtype):
+    rng = np.random.default_rng(3)
+    normal = rng.standard_normal(4000)
+    parts = [normal * scale for scale in (1e-30, 1e-6, 0.05, 0.5, 2.0, 10.0, 1e3, 1e6)]
+    parts.append(np.array([0.0, -0.0, 1e-38, -1e-38, 3.0, -3.0, 1e10, -1e10]))
+    return torch.tensor(np.concatenate(parts), dtype=dtype)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("lam,sigma,step", [(0.3, 1.0, 0.2), (1.0, 0.5, 1.0), (2.0, 2.0, 0.5), (0.05, 0.1, 3.0)])
+def test_compiled_cauchy_prox_matches_the_torch_path(dtype, lam, sigma, step):
+    """Same values as the torch path to float tolerance; where they differ (near a tie of the two roots, or
+    where the torch path's 12 fixed Newton steps have not converged) the compiled energy is not higher."""
+    objective = make_objective("cauchy", lam, sigma=sigma)
+    v = _cauchy_inputs(dtype)
+    compiled = objective.prox(v, step)
+    reference = objective._prox_torch(v, step)
+    assert compiled.dtype == dtype and compiled.shape == v.shape
+    rtol, atol = (1e-5, 1e-6) if dtype == torch.float32 else (1e-10, 1e-12)
+    close = torch.isclose(compiled, reference, rtol=rtol, atol=atol)
+    assert float(close.double().mean()) > 0.99
+    t = step * lam
+    e_compiled = _cauchy_energy(compiled[~close], v[~close], t, sigma)
+    e_reference = _cauchy_energy(reference[~close], v[~close], t, sigma)
+    slack = (1e-6 if dtype == torch.float32 else 1e-12) * (1 + e_reference.abs())
+    assert torch.all(e_compiled <= e_reference + slack)
+    assert torch.all(torch.sign(compiled) * torch.sign(v) >= 0) and torch.all(compiled.abs() <= v.abs())
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_compiled_cauchy_prox_minimises_against_a_grid(dtype):
+    lam, sigma, step = 1.0, 0.5, 1.0
+    objective = make_objective("cauchy", lam, sigma=sigma)
+    v = torch.linspace(-4.0, 4.0, 161, dtype=dtype)
+    x = objective.prox(v, step)
+    grid = torch.linspace(-5.0, 5.0, 20001, dtype=torch.float64)
+    tol = 1e-5 if dtype == torch.float32 else 1e-9
+    for vi, xi in zip(v.double(), x):
+        best_on_grid = _cauchy_energy(grid, vi, step * lam, sigma).min()
+        assert _cauchy_energy(xi.reshape(1), vi, step * lam, sigma)[0] <= best_on_grid + tol, (float(vi), float(xi))
+
+
+def test_compiled_cauchy_prox_special_values_shapes_and_steps():
+    objective = make_objective("cauchy", 0.3, sigma=1.0)
+    v = torch.tensor([0.0, -0.0, float("inf"), float("-inf"), float("nan"), 1.0])
+    x = objective.prox(v, 0.5)
+    reference = objective._prox_torch(v, 0.5)
+    assert torch.equal(x[:4], torch.zeros(4)) and torch.isnan(x[4]) and torch.isnan(reference[4])
+    assert torch.allclose(x[[0, 1, 2, 3, 5]], reference[[0, 1, 2, 3, 5]], rtol=1e-6, atol=0)
+    # exact zeros stay zero in a realistic matrix
+    rng = np.random.default_rng(0)
+    codes = torch.tensor(rng.standard_normal((64, 32)) * (rng.random((64, 32)) < 0.3), dtype=torch.float32)
+    assert torch.all(objective.prox(codes, 0.2)[codes == 0] == 0)
+    # non-contiguous input, other shapes, a 0-dim tensor
+    wide = torch.tensor(rng.standard_normal((32, 64)), dtype=torch.float32)
+    assert torch.equal(objective.prox(wide.T, 0.2), objective.prox(wide.T.contiguous(), 0.2))
+    assert torch.allclose(objective.prox(wide[:, ::3], 0.2), objective._prox_torch(wide[:, ::3], 0.2), rtol=1e-5,
+                          atol=1e-6)
+    cube = torch.tensor(rng.standard_normal((3, 4, 5)))
+    assert objective.prox(cube, 0.2).shape == (3, 4, 5)
+    assert objective.prox(torch.tensor(2.0), 0.2).shape == ()
+    # step as a tensor: one per row (active-set solvers), a 0-dim tensor
+    steps = torch.tensor(rng.random((32, 1)) + 0.1, dtype=torch.float32)
+    assert torch.allclose(objective.prox(wide, steps), objective._prox_torch(wide, steps), rtol=1e-5, atol=1e-6)
+    assert torch.allclose(objective.prox(wide, torch.tensor(0.2)), objective.prox(wide, 0.2), rtol=1e-6, atol=0)
+    # the torch path still runs for tensors that require grad, and is differentiable
+    leaf = wide.clone().requires_grad_(True)
+    out = objective.prox(leaf, 0.2)
+    assert out.requires_grad and torch.allclose(out.detach(), objective.prox(wide, 0.2), rtol=1e-5, atol=1e-6)
