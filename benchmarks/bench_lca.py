@@ -12,8 +12,9 @@
    k = 8; 80 iterations at most, tolerance 1e-3 (``DEFAULT_TOLERANCES["lca"]``, what the learner uses)
    and tolerance 0 (all 80 iterations).  ``energy_ratio`` = mean sparse-coding energy of the compiled
    codes over that of the torch codes.
-2. A short fit: ``SparseCoding(n_components=576, objective="topk", objective_params={"k": 8})``,
-   ``FIT_STEPS`` updates of 512 patches, 12x12, both ways.
+2. A short fit: ``SparseCoding(n_components=576, objective="topk", objective_params={"k": 8},
+   n_iter=80)`` (experiment 13's 4x code: 20 iterations per 1x of overcompleteness), ``FIT_STEPS``
+   updates of 512 patches, 12x12, both ways.
 
 One process, one thread; warm-up runs (which also load the numba cache) before any clock starts,
 the two kernels interleaved in each of ``--reps`` repetitions, medians reported, and ``speedup`` =
@@ -94,7 +95,7 @@ def timed(run, reps_times):
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="one repetition, no fit comparison at K=576 x 2")
+    parser.add_argument("--quick", action="store_true", help="one repetition of everything")
     parser.add_argument("--reps", type=int, default=None, help="repetitions (default 3, quick 1)")
     parser.add_argument("--out", type=Path, default=FOLDER)
     args = parser.parse_args(argv)
@@ -141,7 +142,7 @@ def main(argv=None) -> None:
 
     def fit():
         return SparseCoding(n_components=576, objective="topk", objective_params={"k": 8}, n_steps=FIT_STEPS,
-                            batch_size=512, random_state=0).fit(train[:FIT_STEPS * 512])
+                            n_iter=N_ITER, batch_size=512, random_state=0).fit(train[:FIT_STEPS * 512])
 
     fit_times = {"torch": [], "compiled": []}
     fit_reps = 1 if args.quick else reps

@@ -1,4 +1,4 @@
-r"""Batched sparse inference: FISTA, ISTA, LCA and active-set FISTA in torch, coordinate descent compiled.
+r"""Batched sparse inference: FISTA, ISTA, LCA and active-set FISTA in torch; coordinate descent and CPU LCA compiled.
 
 All of them solve, for each row x of a batch X (B, d) and a dictionary D (K, d)
 whose rows are the atoms,
