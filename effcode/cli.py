@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 import warnings
 from pathlib import Path
@@ -74,9 +75,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default="cpu", help="torch device: cpu (default), cuda or cuda:N")
     p.add_argument("--seed", type=int, default=None, help="random seed (default: the config's, 0)")
     p.add_argument("--no-figures", action="store_true", help="compute only; draw later with `effcode figures`")
-    p.add_argument("--n-jobs", type=int, default=1, metavar="N",
-                   help="run the experiments in N worker processes (-1: one per core), one torch thread each; "
-                        "the results are those of a serial run with one torch thread")
+    p.add_argument("--n-jobs", type=int, default=None, metavar="N",
+                   help="run the experiments in N worker processes (-1: one per core), one torch thread each, "
+                        "the longest first; the results are those of a serial run with one torch thread "
+                        "(default: one per core when several experiments run on the CPU, else 1)")
     p.add_argument("--scheduler", default=None, metavar="ADDRESS",
                    help="run the sweep points of experiments that sweep (06, 07, 13) on the dask cluster at "
                         "ADDRESS, e.g. tcp://host:8786; image folders are sent to the workers")
@@ -208,6 +210,12 @@ def _with_scheduler(exp, overrides: dict, scheduler: str | None) -> dict:
     return {**overrides, "backend": "dask", "scheduler": scheduler}
 
 
+def default_n_jobs(n_experiments: int, device: str) -> int:
+    """Worker processes when ``--n-jobs`` is not given: one per core (-1) for several experiments on the
+    CPU, else 1 (one experiment, or a GPU the workers would share)."""
+    return -1 if n_experiments > 1 and str(device).startswith("cpu") else 1
+
+
 def _cmd_run(args) -> None:
     from .runs import parse_assignments
     from .runs.config import check_n_jobs
@@ -219,7 +227,8 @@ def _cmd_run(args) -> None:
     overrides = {d.number: _with_scheduler(d, parse_assignments(args.overrides), args.scheduler) for d in found}
     for d in found:  # every experiment's config checked before any of them runs, before importing them
         d.config(quick=args.quick, overrides=_with_seed(overrides[d.number], args.seed))
-    check_n_jobs(args.n_jobs, "--n-jobs")
+    n_jobs = default_n_jobs(len(found), args.device) if args.n_jobs is None else args.n_jobs
+    check_n_jobs(n_jobs, "--n-jobs")
     resolve_device(args.device)
     check_results_folder(_results_dir(args))
     if args.scheduler is not None:
@@ -228,8 +237,11 @@ def _cmd_run(args) -> None:
         connect(args.scheduler).close()   # an unreachable cluster is an error before anything runs
     from .experiments import run_experiments
 
-    progress = sys.stderr.isatty() and not args.quiet and args.n_jobs == 1
-    for number, run, seconds in run_experiments([d.number for d in found], n_jobs=args.n_jobs, quick=args.quick,
+    progress = sys.stderr.isatty() and not args.quiet and n_jobs == 1
+    if not args.quiet and n_jobs != 1:
+        print(f"running {len(found)} experiments in {n_jobs if n_jobs > 0 else os.cpu_count()} worker processes, "
+              f"the longest first (--n-jobs 1: one after the other, with progress bars)", flush=True)
+    for number, run, seconds in run_experiments([d.number for d in found], n_jobs=n_jobs, quick=args.quick,
                                         overrides=overrides, device=args.device, seed=args.seed,
                                         results_dir=_results_dir(args), progress=progress,
                                         make_figures=not args.no_figures):

@@ -197,3 +197,10 @@ def test_report_header_states_compute_time_and_wall_clock(tmp_path):
     assert f"Compute time of the 1 section(s) below: {_duration(record['compute_seconds'])}" in header
     assert (f"The last `effcode run` of experiments 01 (started {record['started']}, one process) took "
             f"{_duration(record['wall_seconds'])} wall-clock") in header
+
+
+def test_several_experiments_on_the_cpu_use_every_core_by_default():
+    from effcode.cli import default_n_jobs
+    assert default_n_jobs(13, "cpu") == -1
+    assert default_n_jobs(1, "cpu") == 1          # one experiment: here, with its progress bars
+    assert default_n_jobs(13, "cuda:0") == 1      # workers would share one GPU

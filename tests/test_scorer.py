@@ -252,3 +252,21 @@ def test_equivalence_test_known_answers():
     assert not out["equivalent"] and out["lo"] < 0.05 < out["hi"]
     with pytest.raises(InputError, match="margin"):
         stats.equivalence_test(0.0, 0.1, 0.0)
+
+
+def test_a_resample_scored_with_the_populations_own_intervals_equals_one_scored_afresh():
+    from effcode.gabor import fit_gabors
+    from effcode.v1.scorer import classify_units
+    rng = np.random.default_rng(3)
+    nx, ny = v1.ringach2002_nxny_histogram().sample(40, seed=3)
+    filters = gabor_population(nx, ny, (16, 16), seed=3, snr=3.0).astype(np.float32)
+    fit = {k: np.asarray(v) for k, v in fit_gabors(filters).items()}
+    compared = (fit["failed"] == 0) & (fit["r2"] >= 0.7)
+    classified = classify_units(filters, fit, compared)
+    i = rng.integers(0, 40, 40)
+    kwargs = dict(n_bootstrap=50, n_permutations=99, seed=1, fit={k: v[i] for k, v in fit.items()})
+    fresh = v1.score_population(filters[i], population="filters", **kwargs).metrics()
+    reused = v1.score_population(filters[i], population="filters", classified={k: v[i] for k, v in classified.items()},
+                                 **kwargs).metrics()
+    assert fresh["funnel"]["nx and ny resolved"] < fresh["funnel"]["R² ≥ threshold"]   # undetermined units enter
+    assert json.dumps(fresh, sort_keys=True, default=str) == json.dumps(reused, sort_keys=True, default=str)

@@ -140,7 +140,7 @@ def test_longer_encoders_reach_the_minimum_of_the_energy(planted):
     assert float((moved - a).norm() / a.norm()) < 1e-3
 
 
-@pytest.mark.parametrize("height, width", [(64, 64), (37, 50)])
+@pytest.mark.parametrize("height, width", [(64, 64), (37, 50), (46, 46)])   # 37, 46: padded to 40, 48
 def test_fft_convolutions_equal_the_direct_ones(height, width):
     """D^T and D by Fourier transforms equal conv2d and conv_transpose2d (no circular wrap-around, any
     image shape), and stay each other's adjoint: <D^T r, a> = <r, D a>."""

@@ -93,18 +93,21 @@ def resampled_mean_similarity(run, filters: np.ndarray, cfg: dict, seed: int) ->
     """The scorer's mean similarity on ``n_resamples`` resamples (with replacement) of the units of
     ``filters`` (the population array of one bank), from the full population's cached Gabor fit
     and grating tuning: the spread of that statistic over units, which the scorer does not report."""
-    from ..v1 import score_population
+    from ..v1.scorer import classify_units, score_population
 
     settings = scorer_settings(cfg)
-    fit = gabor_table(run, filters)
+    fit = {k: np.asarray(v) for k, v in gabor_table(run, filters).items()}
     tuning = tuning_table(run, filters, settings["pixels_per_degree"])
+    compared = (fit["failed"] == 0) & np.isfinite(fit["r2"]) & (fit["r2"] >= settings["r2_threshold"])
+    classified = classify_units(filters, fit, compared, level=settings["interval_level"], device=run.device)
     rng = np.random.default_rng([run.seed, 11, seed])
     out = []
     for _ in range(cfg["n_resamples"]):
         i = rng.integers(0, len(filters), len(filters))
         scored = score_population(filters[i], population=cfg["population"], seed=run.seed, device=run.device,
-                                  fit={k: np.asarray(v)[i] for k, v in fit.items()},
-                                  tuning={k: np.asarray(v)[i] for k, v in tuning.items()}, **settings)
+                                  fit={k: v[i] for k, v in fit.items()},
+                                  tuning={k: np.asarray(v)[i] for k, v in tuning.items()},
+                                  classified={k: v[i] for k, v in classified.items()}, **settings)
         out.append(scored.mean_similarity)
     return np.asarray(out, dtype=float)
 

@@ -86,6 +86,9 @@ DEFAULT_N_STIMULI = 32768
 #: the sparse CNN codes a (3p - 2)^2 canvas per stimulus, about 100 times the work of a patch code;
 #: its few units (32 by default) each get the same precision from fewer stimuli
 DEFAULT_N_STIMULI_CNN = 4096
+#: canvases the sparse CNN codes at once: its FFT products of 64 canvases stay in cache (one thread:
+#: 1,024 canvases of 46x46, 32 atoms, in 2.8 CPU s in chunks of 64 against 6.8 s in one batch)
+CNN_CHUNK = 64
 #: stimulus pairs generated and coded at once (fixed, so that a seed gives the same stimuli always)
 BATCH_PAIRS = 1024
 #: sweeps and tolerance of the coordinate descent that codes L1 / non-negative L1 stimuli: its exact
@@ -240,9 +243,13 @@ def _sparse_cnn_unit(learner: SparseCNN) -> _Unit:
     def respond(patches):
         images = torch.zeros(len(patches), 1, canvas, canvas)
         images[:, 0, p - 1:2 * p - 1, p - 1:2 * p - 1] = torch.as_tensor(patches)
+        centre = []
         with torch.no_grad():
-            activations = encode(images, atoms, objective, learner.step_size_, n_iter, mask, rectify)
-        return activations[:, :, p - 1, p - 1].numpy()
+            for start in range(0, len(images), CNN_CHUNK):
+                activations = encode(images[start:start + CNN_CHUNK], atoms, objective, learner.step_size_, n_iter,
+                                     mask, rectify)
+                centre.append(activations[:, :, p - 1, p - 1])
+        return torch.cat(centre).numpy() if centre else np.zeros((0, len(atoms)), np.float32)
 
     return _Unit(respond, "olshausen_field", p, DEFAULT_N_STIMULI_CNN)
 

@@ -246,7 +246,8 @@ def classify_units(filters: np.ndarray, fit: dict, compared: np.ndarray, *, leve
 def score_population(filters, *, population: str = "measured_rf", name: str = "model", r2_threshold: float = 0.7,
                      interval_level: float = 0.95, pixels_per_degree: float = 20.0, n_bootstrap: int = 1000,
                      n_permutations: int = DEFAULT_PERMUTATIONS, seed: int = 0, device="cpu",
-                     fit: dict | None = None, tuning: dict | None = None) -> PopulationScore:
+                     fit: dict | None = None, tuning: dict | None = None,
+                     classified: dict | None = None) -> PopulationScore:
     """Fit, classify and compare one population of filters with V1 (module docstring).
 
     Parameters
@@ -274,6 +275,10 @@ def score_population(filters, *, population: str = "measured_rf", name: str = "m
     fit, tuning : dict, optional
         Precomputed :func:`effcode.gabor.fit_gabors` and :func:`effcode.gabor.grating_tuning` tables of
         ``filters`` (at ``pixels_per_degree``), e.g. from a cache; computed here when absent.
+    classified : dict, optional
+        Precomputed :func:`classify_units` columns of ``filters`` at the same ``r2_threshold`` and
+        ``interval_level`` (a unit's intervals depend on that unit alone, so a resample of the units
+        can index those of the whole population); computed here when absent.
 
     Returns
     -------
@@ -300,7 +305,10 @@ def score_population(filters, *, population: str = "measured_rf", name: str = "m
     fit = {k: np.asarray(v) for k, v in fit.items()}
     fit_ok = (fit["failed"] == 0) & np.isfinite(fit["r2"])
     r2_ok = fit_ok & (fit["r2"] >= r2_threshold)
-    units = classify_units(filters, fit, r2_ok, level=level, device=device)
+    if classified is None:
+        units = classify_units(filters, fit, r2_ok, level=level, device=device)
+    else:
+        units = {k: np.asarray(v) for k, v in classified.items()}
     inside = r2_ok & ~outside_grid(fit["nx"], fit["ny"])
     funnel = dict(zip(STAGES, (len(filters), *(int(m.sum()) for m in (fit_ok, r2_ok, units["resolved"], inside)))))
 
