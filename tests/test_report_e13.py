@@ -125,16 +125,16 @@ def test_sailnet_reproduced_only_with_no_rejection_in_any_seed_and_no_fewer_blob
     table = {("sailnet", 1.0): [0.30, 0.32, 0.31], ("l1", 1.0): [0.80, 0.82, 0.81]}
     like_v1 = {("sailnet", 1.0): [0.4, 0.6, 0.3]}
     summary = _summary(table, nxny_p_value=like_v1, fewer_blobs_p_value=like_v1)
-    [v] = e13.sailnet_verdicts(summary, e13.comparisons(summary), n_permutations=200)
+    [v] = e13.sailnet_verdicts(summary, n_permutations=200)
     assert v.verdict == "reproduced" and v.subject == "SAILnet 1x"
     assert "3 seeds: nx–ny distance to V1 +0.300 to +0.320" in v.sentence
     one_rejected = {("sailnet", 1.0): [0.4, 1 / 201, 0.3]}
     bad = _summary(table, nxny_p_value=one_rejected, fewer_blobs_p_value=like_v1)
-    [v] = e13.sailnet_verdicts(bad, e13.comparisons(bad), n_permutations=200)
+    [v] = e13.sailnet_verdicts(bad, n_permutations=200)
     assert v.verdict == "contradicted" and "raw p at the floor 1/201 in 1" in v.sentence
     # three p-values of 0.02: Holm across seeds adjusts all to 0.06, so no seed rejects at 5%
     borderline = _summary(table, nxny_p_value={("sailnet", 1.0): [0.02, 0.02, 0.02]}, fewer_blobs_p_value=like_v1)
-    [v] = e13.sailnet_verdicts(borderline, e13.comparisons(borderline))
+    [v] = e13.sailnet_verdicts(borderline)
     assert v.part("like_v1").state == "holds"
 
 
@@ -154,7 +154,7 @@ SAILNET_BRACKET = {"nxny_p_value": {("sailnet", 1.0): [0.4, 0.6, 0.3]},
 def test_sailnet_is_undetermined_when_the_blob_brackets_ends_disagree():
     table = {("sailnet", 1.0): [0.30, 0.32, 0.31], ("l1", 1.0): [0.80, 0.82, 0.81]}
     summary = _summary(table, **SAILNET_BRACKET)
-    [v] = e13.sailnet_verdicts(summary, e13.comparisons(summary), n_permutations=1999)
+    [v] = e13.sailnet_verdicts(summary, n_permutations=1999)
     assert v.part("like_v1").state == "holds"
     blobs = v.part("blobs_not_fewer")
     assert blobs.state == "undetermined" and blobs.ends == {"least": "opposite", "most": "holds"}

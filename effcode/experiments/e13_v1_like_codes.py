@@ -183,9 +183,8 @@ def _entries(summary: Mapping, code: str) -> list[dict]:
 def comparisons(summary: Mapping, alpha: float = ALPHA) -> dict:
     """Every test the report words, from the summary:
 
-    * ``sailnet``: the SAILnet settings tested (``settings``: keys of ``summary``; their per-seed tests
-      are worded by :func:`sailnet_verdicts`), and the family of paired tests of SAILnet against L1 at
-      the same overcompleteness (nx–ny distance);
+    * ``sailnet``: the family of paired tests of SAILnet against L1 at the same overcompleteness
+      (nx–ny distance; each SAILnet setting's per-seed tests against V1 are :func:`sailnet_verdicts`);
     * ``rehn_sommer``: each hard code against L1 at every overcompleteness (distance);
     * ``rehn_sommer_size``: each hard code at its highest overcompleteness against 1x (distance);
     * ``olshausen``: L1 at its highest overcompleteness against 1x (spreads, blob fraction, distance);
@@ -216,7 +215,7 @@ def comparisons(summary: Mapping, alpha: float = ALPHA) -> dict:
         olshausen = [entry_comparison(setting_label(SOFT_CODE, top["factor"]), setting_label(SOFT_CODE, base["factor"]),
                                       m, top, base)
                      for m in ("nx_spread", "ny_spread", "blob_fraction", d)]
-    return {"sailnet": {"settings": [setting_key("sailnet", s["factor"]) for s in sailnet],
+    return {"sailnet": {
                         "against_l1": family("SAILnet against L1 sparse coding (nx–ny distance)", against_l1, alpha)},
             "rehn_sommer": family("hard (l0, top-k) against soft (L1) sparseness at equal size", hard_vs_soft, alpha),
             "rehn_sommer_size": family("hard codes at the highest overcompleteness against 1x", by_size, alpha),
@@ -226,7 +225,7 @@ def comparisons(summary: Mapping, alpha: float = ALPHA) -> dict:
 
 # -- verdicts and report (pure functions) ----------------------------------------------------
 
-def sailnet_verdicts(summary: Mapping, tests: Mapping, n_permutations: int | None = None) -> list[Verdict]:
+def sailnet_verdicts(summary: Mapping, n_permutations: int | None = None) -> list[Verdict]:
     """Zylberberg et al.'s (2011) claim for each SAILnet setting, per seed and as a bracket (the undetermined
     units at the ends of their intervals that make the population least and most V1-like): the permutation
     p against V1 (estimate: the nx–ny distance; ``n_permutations`` draws) and Fisher's one-sided p of fewer
@@ -235,8 +234,7 @@ def sailnet_verdicts(summary: Mapping, tests: Mapping, n_permutations: int | Non
     ends = {"least": ("nxny_distance_least", "nxny_p_value_least", "blob_fraction_least", "fewer_blobs_p_value_least"),
             "most": ("nxny_distance_most", "nxny_p_value_most", "blob_fraction_most", "fewer_blobs_p_value_most")}
     found = []
-    for key in tests["sailnet"]["settings"]:
-        entry = summary[key]
+    for entry in _entries(summary, "sailnet"):
         values = entry["values"]
         like_v1, blobs = [], []
         for i in range(len(entry["seeds"])):
@@ -268,7 +266,7 @@ def olshausen_verdicts(tests: Mapping) -> list[Verdict]:
 
 def verdicts(summary: Mapping, tests: Mapping, n_permutations: int | None = None) -> dict[str, list[Verdict]]:
     """Every claim's verdicts (:func:`effcode.v1.claims.verdict`), by the keys of :data:`CLAIMS`."""
-    return {"sailnet": sailnet_verdicts(summary, tests, n_permutations), "rehn_sommer": rehn_sommer_verdicts(tests),
+    return {"sailnet": sailnet_verdicts(summary, n_permutations), "rehn_sommer": rehn_sommer_verdicts(tests),
             "olshausen": olshausen_verdicts(tests)}
 
 
