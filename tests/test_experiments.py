@@ -82,6 +82,7 @@ def test_the_quick_suite_runs_end_to_end_and_redraws_from_its_cache(tmp_path):
     figures = re.findall(r"!\[[^\]]*\]\(([^)]+\.png)\)", report)
     assert len(figures) >= len(EXPERIMENTS.names())
     assert all((tmp_path / f).exists() for f in figures)
+    assert not list(tmp_path.glob("*/figures/*.pdf"))      # quick runs draw PNG only
     for folder in tmp_path.glob("*/cache"):
         for path in folder.iterdir():
             path.unlink()

@@ -293,3 +293,17 @@ def test_ringach_count_scale_gives_one_colour_per_count_for_shared_colorbars():
     bar = plots.ringach_count_colorbar(axes)                    # one colour bar for both panels
     assert len(host.axes) == 3 and bar.norm.boundaries.tolist() == scale.norm.boundaries.tolist()
     assert list(bar.get_ticks()) == list(range(0, counts.max() + 1, 5))
+
+
+def test_figure_formats_limits_what_is_written_inside_its_block_only(tmp_path):
+    from effcode.plots.figure import figure_formats
+    fig = Figure(figsize=(2, 2))
+    fig.add_subplot().plot([0, 1], [0, 1])
+    with figure_formats(("png",)):
+        assert [p.name for p in plots.save_figure(fig, tmp_path / "quick", dpi=50)] == ["quick.png"]
+    assert [p.name for p in plots.save_figure(fig, tmp_path / "full", dpi=50)] == ["full.png", "full.pdf"]
+    assert not (tmp_path / "quick.pdf").exists()
+    for bad in ((), ("svg",)):
+        with pytest.raises(InputError, match="formats must be a non-empty subset"):
+            with figure_formats(bad):
+                pass

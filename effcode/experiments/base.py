@@ -17,6 +17,7 @@ from typing import Callable, Iterator
 from joblib import Parallel, delayed, parallel_config
 
 from ..errors import InputError
+from ..plots.figure import FORMATS, figure_formats
 from ..registry import Registry
 from ..runs import Run, read_json, write_json, write_text
 from ..runs.declaration import Declaration, find_declaration
@@ -171,8 +172,10 @@ def completed_runs(results_dir="results") -> list[tuple[Experiment, Run]]:
 
 
 def draw(exp: Experiment, run: Run) -> Section:
-    """Draw one experiment's figures from its cached results and keep its report section."""
-    section = exp.plot(run)
+    """Draw one experiment's figures from its cached results and keep its report section (quick runs: PNG
+    only; full runs: PNG and PDF)."""
+    with figure_formats(("png",) if run.config.get("quick") else FORMATS):
+        section = exp.plot(run)
     figures = [[Path(p).resolve().relative_to(run.dir.resolve()).as_posix(), c] for p, c in section.figures]
     run.save_json("section.json", {"title": section.title, "text": section.text, "figures": figures})
     run.record_artifacts("section.json")

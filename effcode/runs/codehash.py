@@ -116,13 +116,16 @@ def module_closure(module: str) -> dict[str, Path]:
     roots = {module.split(".")[0], PACKAGE}
     seen: dict[str, Path] = {}
     explicit: set[str] = set()
+    not_modules: set[str] = set()   # imported names without a source file (``from .x import function``)
     todo = [(module, True)]
     while todo:
         name, imported = todo.pop()
-        if (name in explicit or (name in seen and not imported)) or name.split(".")[0] not in roots:
+        if (name in explicit or name in not_modules or (name in seen and not imported)
+                or name.split(".")[0] not in roots):
             continue
         path = _module_file(name)
         if path is None:
+            not_modules.add(name)
             continue
         seen[name] = path
         stat = os.stat(path)
