@@ -59,7 +59,8 @@ def time_suite(numbers: list[str], mode: str, results: Path, *, code: Path, n_jo
     """One row per experiment and one for ``all``: wall-clock and CPU seconds of ``effcode run NUMBERS`` in
     ``mode`` into the empty folder ``results``, with the effcode of folder ``code``."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(code), os.environ.get("PYTHONPATH")]))}
-    jobs = ["--n-jobs", str(n_jobs)] if n_jobs != 1 else []   # older commits have no --n-jobs
+    knows_n_jobs = "--n-jobs" in (code / "effcode" / "cli.py").read_text(encoding="utf-8")
+    jobs = ["--n-jobs", str(n_jobs)] if knows_n_jobs else []   # older commits have no --n-jobs (and run serially)
     command = [sys.executable, "-m", "effcode", "run", *numbers, *MODES[mode], *jobs, "--results", str(results)]
     before, started = resource.getrusage(resource.RUSAGE_CHILDREN), time.perf_counter()
     out = subprocess.run(command, env=env, cwd=code, check=True, capture_output=True, text=True).stdout
