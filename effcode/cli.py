@@ -25,12 +25,15 @@ import warnings
 from pathlib import Path
 
 from . import __version__
-from .errors import EffcodeError
+from .errors import EffcodeError, InputError
 from .registry import Registry
 
+#: the epilog of ``effcode --help`` (which names no option of a subcommand: each help text mentions only the
+#: options its own command accepts, a test checks) and of ``effcode run --help``
 EPILOG = ("Results go to RESULTS/NN_name/ (config.json, provenance.json, cached steps, metrics, figures/); "
           "`effcode figures` rebuilds RESULTS/REPORT.md from them in seconds. RESULTS is ./results for full "
-          "runs and ./results/quick for --quick runs, so a quick run never overwrites a full one.")
+          "runs and ./results/quick for quick runs, so a quick run never overwrites a full one.")
+RUN_EPILOG = EPILOG.replace("for quick runs", "for --quick runs")
 FULL_RESULTS, QUICK_RESULTS = "results", "results/quick"
 
 #: the files the experiments' declarations are read from (a catalogue written from other versions of them is
@@ -41,9 +44,10 @@ PACKAGED_CATALOGUE = EXPERIMENTS_FOLDER / "catalogue.json"
 USER_CATALOGUE_NAME = "experiments-catalogue.json"
 
 
-def _add_common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--results", default=None, metavar="DIR",
-                        help=f"results folder (default: ./{FULL_RESULTS}, or ./{QUICK_RESULTS} with --quick)")
+def _add_common(parser: argparse.ArgumentParser, quick: bool = False) -> None:
+    """The options every subcommand accepts; ``quick``: the subcommand has ``--quick`` (named in the help)."""
+    default = f"./{FULL_RESULTS}, or ./{QUICK_RESULTS} with --quick" if quick else f"./{FULL_RESULTS}"
+    parser.add_argument("--results", default=None, metavar="DIR", help=f"results folder (default: {default})")
     parser.add_argument("--quiet", action="store_true", help="no progress bars or status lines")
     # SUPPRESS: a --debug given before the subcommand is not reset by the subcommand's default
     parser.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
@@ -65,7 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run", help="run experiments (cached steps are reused)",
                        description="Run one or more numbered experiments (or `all`). Steps whose parameters "
                        "did not change are loaded from the cache, so re-running is cheap and an interrupted "
-                       "run resumes where it stopped.", epilog=EPILOG)
+                       "run resumes where it stopped.", epilog=RUN_EPILOG)
     p.add_argument("experiments", nargs="+", metavar="NN", help="experiment numbers, e.g. 01 3 or `all`")
     p.add_argument("--quick", action="store_true",
                    help="small sizes, same code paths (the whole suite in minutes on a laptop CPU)")
@@ -82,14 +86,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scheduler", default=None, metavar="ADDRESS",
                    help="run the sweep points of experiments that sweep (06, 07, 13) on the dask cluster at "
                         "ADDRESS, e.g. tcp://host:8786; image folders are sent to the workers")
-    _add_common(p)
+    _add_common(p, quick=True)
 
     p = sub.add_parser("figures", help="redraw figures and REPORT.md from cached results",
                        description="Redraw the figures of the given experiments (default: all with results) "
                        "from cached results only, and rewrite RESULTS/REPORT.md.")
     p.add_argument("experiments", nargs="*", metavar="NN")
     p.add_argument("--quick", action="store_true", help=f"the quick suite's results (./{QUICK_RESULTS})")
-    _add_common(p)
+    _add_common(p, quick=True)
 
     p = sub.add_parser("sweep", help="learn and score filters over a parameter grid (joblib or dask)",
                        description="Learn a filter bank at every point of a grid and score its `population` "
@@ -202,6 +206,12 @@ def _with_seed(overrides: dict, seed) -> dict:
     return overrides if seed is None else {**overrides, "seed": seed}
 
 
+def _check_seed(overrides: dict, seed) -> None:
+    """``--seed`` and ``--set seed=`` given with different values is an input error (the same value is fine)."""
+    if seed is not None and "seed" in overrides and overrides["seed"] != seed:
+        raise InputError(f"--seed {seed} and --set seed={overrides['seed']} disagree; give one")
+
+
 def _with_scheduler(exp, overrides: dict, scheduler: str | None) -> dict:
     """``overrides`` sending ``exp``'s sweep to the dask cluster at ``scheduler`` (for experiments that
     sweep; the others run here)."""
@@ -222,6 +232,7 @@ def _cmd_run(args) -> None:
     from .runs.declaration import find_declaration
     from .validation import check_results_folder, resolve_device
 
+    _check_seed(parse_assignments(args.overrides), args.seed)
     registry = declarations()
     found = [find_declaration(registry, k) for k in _expand(args.experiments, registry)]  # unknown numbers first
     overrides = {d.number: _with_scheduler(d, parse_assignments(args.overrides), args.scheduler) for d in found}

@@ -19,6 +19,50 @@ def test_help_everywhere(argv, capsys):
     assert "usage: effcode" in capsys.readouterr().out
 
 
+def _subparsers(parser) -> dict:
+    import argparse
+
+    return next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices
+
+
+def _accepted(parser) -> set:
+    return {option for action in parser._actions for option in action.option_strings}
+
+
+def test_every_help_text_mentions_only_options_its_command_accepts(capsys, monkeypatch):
+    """Each ``--option`` in ``effcode [COMMAND] --help`` (description, epilog, option help) is one the command
+    accepts; an option named with another command, as in `effcode list --verbose`, is one that command accepts."""
+    import re
+
+    from effcode.cli import build_parser
+
+    monkeypatch.setenv("COLUMNS", "10000")  # no line breaks inside an option name or a quoted command
+    parser = build_parser()
+    commands = _subparsers(parser)
+    assert {"list", "run", "figures", "sweep"} <= set(commands)
+    for argv, own in [([], parser), *(([name], sub) for name, sub in commands.items())]:
+        with pytest.raises(SystemExit):
+            main([*argv, "--help"])
+        text = capsys.readouterr().out
+        for name, span in re.findall(r"`effcode ([a-z]+)([^`]*)`", text):   # another command's options
+            assert name in commands, (argv, name)
+            wrong = set(re.findall(r"--[a-z][a-z-]*", span)) - _accepted(commands[name])
+            assert not wrong, (argv, name, wrong)
+        text = re.sub(r"`effcode [a-z]+[^`]*`", "", text)
+        wrong = set(re.findall(r"--[a-z][a-z-]*", text)) - _accepted(own)
+        assert not wrong, f"`effcode {' '.join(argv)} --help` mentions {sorted(wrong)}, which it does not accept"
+
+
+def test_seed_given_twice_with_one_value_is_accepted(tmp_path, monkeypatch):
+    import effcode.experiments
+
+    seen = {}
+    monkeypatch.setattr(effcode.experiments, "run_experiments", lambda *a, **k: seen.update(k) or iter(()))
+    assert main(["run", "01", "--seed", "3", "--set", "seed=3", "--quiet", "--no-figures",
+                 "--results", str(tmp_path)]) == 0
+    assert seen["seed"] == 3 and seen["overrides"]["01"]["seed"] == 3
+
+
 def test_module_entry_point_lists_experiments():
     out = subprocess.run([sys.executable, "-m", "effcode", "list"], capture_output=True, text=True, check=True)
     assert "01_sparse_coding" in out.stdout and "06_objective_sweep" in out.stdout
@@ -40,6 +84,9 @@ def test_module_entry_point_lists_experiments():
     (["sweep"], "at least one --grid"),
     (["sweep", "--grid", "lam=0.1"], "needs a non-empty list"),
     (["sweep", "--grid", "lam=[0.1]", "--method", "nope"], "unknown learner 'nope'"),
+    (["run", "01", "--seed", "3", "--set", "seed=4"], "--seed 3 and --set seed=4 disagree; give one"),
+    (["run", "01", "--set", "seed=4", "--seed", "3"], "--seed 3 and --set seed=4 disagree; give one"),
+    (["run", "99", "--seed", "3", "--set", "seed=4"], "--seed 3 and --set seed=4 disagree"),  # before anything
 ])
 def test_bad_input_is_one_clear_line(argv, message, tmp_path, capsys):
     assert main([*argv, "--results", str(tmp_path)]) == 2
