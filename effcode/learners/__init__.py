@@ -14,6 +14,11 @@ from pathlib import Path
 from ..errors import InputError
 from ..validation import check_int
 from .base import LEARNERS, FilterBank, FilterLearner, StreamedPatchLearner
+from .ica import ICA
+from .isa import ISA
+from .sailnet import SAILnet
+from .sparse_cnn import SparseCNN
+from .sparse_coding import SparseCoding
 
 _KERNEL_MODULES = ("base", "inference", "coordinate_descent")   # no learner to register in these
 for _module in sorted(m.name for m in pkgutil.iter_modules(__path__) if m.name not in _KERNEL_MODULES):
@@ -70,4 +75,5 @@ def learn_filters(method: str, source="default", *, patch_size: int = 16, n_filt
     return learner.filter_bank((patch_size, patch_size), method=method, config=config, provenance=record)
 
 
-__all__ = ["LEARNERS", "FilterBank", "FilterLearner", "StreamedPatchLearner", "learn_filters", "make_learner", "resumable"]
+__all__ = ["ICA", "ISA", "LEARNERS", "FilterBank", "FilterLearner", "SAILnet", "SparseCNN", "SparseCoding",
+           "StreamedPatchLearner", "learn_filters", "make_learner", "resumable"]
