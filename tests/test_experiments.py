@@ -101,3 +101,15 @@ def test_parallel_runs_hand_out_the_longest_recorded_experiments_first(tmp_path)
     (tmp_path / get_experiment("05").slug / "provenance.json").write_text("{not json")
     # no record (04) or an unreadable one (05) first, in the given order; then the longest first
     assert longest_first(["01", "02", "03", "04", "05"], tmp_path) == ["04", "05", "02", "03", "01"]
+
+
+def test_the_report_names_the_images_a_run_read(tmp_path, small_image_folder):
+    import os
+    tiny = ["--set", "n_filters=8", "--set", "patch_size=6", "--set", "n_steps=3", "--set", "n_seeds=1"]
+    results = tmp_path / "results"
+    assert main(["run", "01", *tiny, "--quiet", "--results", str(results), "--set",
+                 f"source={small_image_folder}"]) == 0
+    header = (results / "REPORT.md").read_text().split("## 01.")[1]
+    relative = os.path.relpath(small_image_folder, results)
+    assert f"images: the folder `{relative}` (2 images)" in header
+    assert "default images" not in header

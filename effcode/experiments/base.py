@@ -9,6 +9,7 @@ which reads only those cached results, writes the figures and returns a
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -240,12 +241,26 @@ def _threads(hardware: dict) -> str:
     return "" if threads is None else f", {threads} torch thread{'s' if threads != 1 else ''}"
 
 
+def _images(run: Run, prov: dict) -> str:
+    """Which images the run read, from its config's ``source`` and its provenance: ``; images: ...`` or ''."""
+    images = prov.get("images") or []
+    source = run.config.get("source")
+    if not images or not isinstance(source, str):
+        return ""
+    count = f"{len(images)} image{'s' if len(images) != 1 else ''}"
+    if source == "default":
+        return f"; images: the default set ({count} bundled with scikit-image and scikit-learn)"
+    if Path(source).is_dir():
+        return f"; images: the folder `{os.path.relpath(Path(source).resolve(), run.dir.parent.resolve())}` ({count})"
+    return f"; images: `{source}` ({count})"
+
+
 def _run_header(exp: Experiment, run: Run) -> str:
     prov = run.load_json("provenance.json") if run.path("provenance.json").exists() else {}
     hw = prov.get("hardware", {})
     gpu = f", GPU {hw['gpu']}" if hw.get("gpu") else ""
     mode = "quick" if run.config.get("quick") else "full"
-    return (f"*Settings: {mode}; seed {run.seed}; command `{prov.get('command', '?')}`; "
+    return (f"*Settings: {mode}; seed {run.seed}{_images(run, prov)}; command `{prov.get('command', '?')}`; "
             f"{hw.get('cpu', '?')} ({hw.get('cpu_count', '?')} cores{_threads(hw)}){gpu}; device {prov.get('device', '?')}; "
             f"{_compute_time(prov)}; effcode {prov.get('effcode_version', '?')} "
             f"at commit {str(prov.get('git_commit'))[:12]}.*")

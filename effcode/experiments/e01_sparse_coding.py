@@ -129,7 +129,7 @@ def plot(run) -> Section:
 register(Experiment(
     number="01", name="sparse_coding", title="Sparse coding on natural images (Olshausen & Field 1996)",
     description=("Sparse coding minimises ½‖x − Φa‖² + λ·S(a) over codes a and unit-norm atoms Φ, on "
-                 "Olshausen–Field-whitened 16x16 patches of the default images. The learned atoms are fitted "
+                 "Olshausen–Field-whitened 16x16 patches of natural images (which ones: the settings line). The learned atoms are fitted "
                  "with Gabors. The dictionary is learned with several seeds (config key n_seeds)."),
     defaults={"n_filters": 256, "patch_size": 16, "lam": 2.0, "objective": "l1", "n_steps": 4800, "n_seeds": 3},
     quick={"n_filters": 64, "n_steps": 150, "n_seeds": 2},

@@ -109,7 +109,7 @@ def plot(run) -> Section:
 
 register(Experiment(
     number="02", name="ica", title="ICA: filters and basis functions (van Hateren & van der Schaaf 1998)",
-    description=("ICA on PCA-whitened, dimension-reduced patches of the default images finds a linear map whose "
+    description=("ICA on PCA-whitened, dimension-reduced patches of natural images finds a linear map whose "
                  "outputs are as independent (as non-Gaussian) as possible: FastICA maximises the log-cosh "
                  "negentropy approximation Σ_k E[G(w_kᵀz)] over orthonormal W. Both populations are fitted with "
                  "Gabors: the basis functions (columns of the mixing matrix) and the filters (rows of the "
