@@ -30,7 +30,8 @@ from .metrics import (bits_per_spike, bits_per_spike_per_cell, correlation_per_c
 from .mechanism import MANIPULATIONS, invariance_index, phase_invariance
 from .noise import NOISE_MODELS
 from .population import (ENCODING_MODELS, EfficientModel, EncodingModel, PopulationCNN, PopulationGLM,
-                         PopulationScores, fit_encoding_model, load_encoding_model)
+                         PopulationScores, fit_encoding_model, load_encoding_model, load_encoding_model_file,
+                         mean_correlation_scorer)
 from .models import PoissonCNN, PoissonGLM, select_glm
 from .neurons import ComplexCell, SimpleCell, SimulatedNeuron, complex_gabor, gabor, make_complex_cell, make_simple_cell
 from .stimuli import (direction_sign, gratings, local_phase_shift, natural_patches, phase_scramble,
@@ -41,7 +42,8 @@ __all__ = [
     "load_recordings", "load_user_recordings",
     "MANIPULATIONS", "invariance_index", "phase_invariance",
     "NOISE_MODELS", "ENCODING_MODELS", "EfficientModel", "EncodingModel", "PopulationCNN", "PopulationGLM",
-    "PopulationScores", "fit_encoding_model", "load_encoding_model",
+    "PopulationScores", "fit_encoding_model", "load_encoding_model", "load_encoding_model_file",
+    "mean_correlation_scorer",
     "bits_per_spike_per_cell", "correlation_per_cell", "feve_per_cell",
     "LocallyConnected2d", "conv_stack", "conv_weight_gradient", "equivariance_error", "input_gradient_map",
     "invariance_error", "parameter_count", "receptive_field_widths", "theoretical_receptive_field", "translate",

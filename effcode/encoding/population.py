@@ -189,7 +189,16 @@ class EncodingModel(BaseEstimator):
         return np.concatenate(out)
 
     def score(self, stimuli, responses) -> PopulationScores:
-        """Held-out correlation, FEVE (repeats needed) and bits/spike (Poisson counts) of every cell."""
+        """Held-out correlation, FEVE (repeats needed) and bits/spike (Poisson counts) of every cell.
+
+        The same table as :meth:`score_table`.  For scikit-learn model selection
+        (``cross_val_score``, ``GridSearchCV``) pass ``scoring=mean_correlation_scorer``, which uses
+        :meth:`mean_correlation` (a float)."""
+        return self.score_table(stimuli, responses)
+
+    def score_table(self, stimuli, responses) -> PopulationScores:
+        """Held-out correlation, FEVE (repeats needed) and bits/spike (Poisson counts) of every cell,
+        as a :class:`PopulationScores` table (one value per cell)."""
         stimuli, responses = check_recordings(stimuli, responses)
         if responses.shape[-1] != self.n_cells_:
             raise InputError(f"responses hold {responses.shape[-1]} cells; the model was fitted to {self.n_cells_}")
@@ -201,6 +210,39 @@ class EncodingModel(BaseEstimator):
                                 feve=feve_per_cell(pred, responses) if repeated else nan,
                                 bits_per_spike=bits_per_spike_per_cell(pred, responses, self.train_mean_) if counts
                                 else nan)
+
+    def mean_correlation(self, stimuli, responses) -> float:
+        """One number for model selection: the mean over cells of the held-out Pearson correlation.
+
+        ``mean_correlation = (1 / C) sum_c r_c``, with ``r_c = corr(predict(stimuli)[:, c], m[:, c])``
+        the Pearson correlation over the stimuli of cell ``c``'s prediction with its response ``m``
+        (the trial average when ``responses`` holds repeats), and the mean taken over the ``C`` cells
+        whose correlation is defined (NaN when none is); see :func:`correlation_per_cell`."""
+        stimuli, responses = check_recordings(stimuli, responses)
+        if responses.shape[-1] != self.n_cells_:
+            raise InputError(f"responses hold {responses.shape[-1]} cells; the model was fitted to {self.n_cells_}")
+        r = correlation_per_cell(self.predict(stimuli), responses)
+        r = r[np.isfinite(r)]
+        return float(r.mean()) if r.size else float("nan")
+
+    # -- saving -------------------------------------------------------------------------------------
+
+    def save(self, path):
+        """Write the fitted model to an ``.npz`` of plain arrays (:meth:`to_arrays`; no pickle);
+        :func:`load_encoding_model_file` (or ``type(model).load``) reads it back.  Returns the path."""
+        from ..runs.atomic import write_npz
+
+        if not hasattr(self, "n_cells_"):
+            raise InputError(f"cannot save {type(self).__name__} to {path}: the model is not fitted; call fit first")
+        return write_npz(path, **self.to_arrays())
+
+    @classmethod
+    def load(cls, path, device: str = "cpu") -> "EncodingModel":
+        """A fitted model from a file written by :meth:`save` (see :func:`load_encoding_model_file`)."""
+        model = load_encoding_model_file(path, device=device)
+        if cls is not EncodingModel and not isinstance(model, cls):
+            raise InputError(f"{path} holds a {type(model).__name__} ({model.name!r}), not a {cls.__name__}")
+        return model
 
     # -- caching ------------------------------------------------------------------------------------
 
@@ -231,6 +273,42 @@ def load_encoding_model(arrays, device: str = "cpu") -> EncodingModel:
     model.device_ = resolve_device(device)
     model._restore(arrays)
     return model
+
+
+def load_encoding_model_file(path, device: str = "cpu") -> EncodingModel:
+    """A fitted model from an ``.npz`` written by :meth:`EncodingModel.save` (``allow_pickle=False``).
+
+    A missing or unreadable file, or an archive that is not a saved encoding model, raises a one-line
+    :class:`~effcode.errors.InputError` naming the file and what was expected."""
+    from pathlib import Path
+
+    from ..runs.atomic import read_npz
+
+    expected = "an .npz written by EncodingModel.save"
+    if not Path(path).is_file():
+        raise InputError(f"encoding model file {path} does not exist or is not a file; expected {expected}")
+    try:
+        arrays = read_npz(path)
+    except InputError:
+        raise InputError(f"encoding model file {path} is not a readable .npz archive; expected {expected}") from None
+    missing = {"model", "params", "fitted", "train_mean_", "noise_variance_"} - set(arrays)
+    if missing:
+        raise InputError(f"encoding model file {path} lacks {', '.join(sorted(missing))}; expected {expected}")
+    if str(arrays["model"]) not in ENCODING_MODELS:
+        raise InputError(f"encoding model file {path} names an unknown model {str(arrays['model'])!r}; "
+                         f"expected one of {sorted(ENCODING_MODELS)}")
+    try:
+        return load_encoding_model(arrays, device=device)
+    except (KeyError, ValueError, TypeError, RuntimeError) as exc:
+        raise InputError(f"encoding model file {path} does not hold a consistent {str(arrays['model'])!r} model "
+                         f"({type(exc).__name__}); expected {expected}") from None
+
+
+def mean_correlation_scorer(estimator, stimuli, responses) -> float:
+    """A scikit-learn scorer (``scoring=mean_correlation_scorer`` in ``cross_val_score`` or
+    ``GridSearchCV``): ``estimator.mean_correlation(stimuli, responses)``, the mean over cells of the
+    held-out Pearson correlation of prediction and response."""
+    return estimator.mean_correlation(stimuli, responses)
 
 
 # ----------------------------------------------------------------------------------------------- GLM
