@@ -78,13 +78,13 @@ def test_the_smoothness_is_chosen_per_cell_on_the_validation_split(fitted):
 def test_scores_use_repeats_for_the_noise_ceiling(fitted, population):
     rng = np.random.default_rng(5)
     trials = rng.poisson(population["true_test"], size=(8, *population["true_test"].shape)).astype(float)
-    scores = fitted["glm"].score(population["test"], trials)
+    scores = fitted["glm"].score_table(population["test"], trials)
     assert scores.correlation.shape == scores.feve.shape == scores.bits_per_spike.shape == (10,)
     assert np.all(scores.feve[:5] > 0.8) and np.all(scores.bits_per_spike[:5] > 0.1)
     medians = scores.medians(n_bootstrap=200)
     assert medians["feve"]["lo"] <= medians["feve"]["median"] <= medians["feve"]["hi"]
     assert medians["feve"]["n_cells"] == 10
-    single = fitted["glm"].score(population["test"], trials[0])
+    single = fitted["glm"].score_table(population["test"], trials[0])
     assert np.all(np.isnan(single.feve)) and np.all(np.isfinite(single.bits_per_spike))
 
 

@@ -188,13 +188,12 @@ class EncodingModel(BaseEstimator):
                 out.append(apply_output(self.output_, eta).double().cpu().numpy())
         return np.concatenate(out)
 
-    def score(self, stimuli, responses) -> PopulationScores:
-        """Held-out correlation, FEVE (repeats needed) and bits/spike (Poisson counts) of every cell.
-
-        The same table as :meth:`score_table`.  For scikit-learn model selection
-        (``cross_val_score``, ``GridSearchCV``) pass ``scoring=mean_correlation_scorer``, which uses
-        :meth:`mean_correlation` (a float)."""
-        return self.score_table(stimuli, responses)
+    def score(self, stimuli, responses) -> float:
+        """The mean over cells of the held-out correlation between prediction and response
+        (:meth:`mean_correlation`): a float, so that scikit-learn's ``cross_val_score`` and
+        ``GridSearchCV`` rank models by it without a ``scoring`` argument.  Every cell's correlation,
+        FEVE and bits/spike: :meth:`score_table`."""
+        return self.mean_correlation(stimuli, responses)
 
     def score_table(self, stimuli, responses) -> PopulationScores:
         """Held-out correlation, FEVE (repeats needed) and bits/spike (Poisson counts) of every cell,
@@ -702,8 +701,8 @@ def fit_encoding_model(stimuli, responses, *, model: str = "glm", noise: str = "
     :data:`ENCODING_MODELS` (``glm``, ``cnn``, ``efficient``); ``noise`` ``"poisson"`` (counts),
     ``"gaussian"`` (calcium or trial-averaged signals) or ``"auto"`` (Poisson when every response
     is a non-negative integer); ``params`` go to the model's class (see its docstring).  Returns
-    the fitted model: ``predict(stimuli)`` -> (n, cells), ``score(stimuli, responses)`` ->
-    :class:`PopulationScores`.
+    the fitted model: ``predict(stimuli)`` -> (n, cells), ``score(stimuli, responses)`` -> the mean
+    held-out correlation (a float), ``score_table(stimuli, responses)`` -> :class:`PopulationScores`.
     """
     cls = ENCODING_MODELS.get(model)
     try:

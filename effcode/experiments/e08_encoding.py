@@ -199,7 +199,7 @@ def compute_simulated(run, cfg: dict, images) -> None:
              **{k: np.array([s[k] for s in pop["specs"]]) for k in ("theta_deg", "phase", "x0", "y0")}}
     values, predictions = {}, {"true_rate": pop["test_rate"][:cfg["n_plot"]]}
     for name, model in pop["models"].items():
-        scores = model.score(pop["test_images"], pop["test_trials"])
+        scores = model.score_table(pop["test_images"], pop["test_trials"])
         pred = model.predict(pop["test_images"])
         values[name] = {"correlation": scores.correlation, "feve": scores.feve, "bits_per_spike": scores.bits_per_spike,
                         "true_correlation": correlation_per_cell(pred, pop["test_rate"])}
@@ -242,7 +242,7 @@ def compute_recordings(run, cfg: dict, images) -> None:
         table["cell"] += list(range(rec.n_cells))
         per_model = {}
         for name, model in entry["models"].items():
-            scores = model.score(rec.test_stimuli, rec.test_responses)
+            scores = model.score_table(rec.test_stimuli, rec.test_responses)
             per_model[name] = {m: getattr(scores, m) for m in METRICS}
             for m in METRICS:
                 values[name][m].append(per_model[name][m])
