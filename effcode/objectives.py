@@ -116,9 +116,12 @@ class L0(Objective):
     def penalty(self, a):
         return (a != 0).to(a.dtype)
 
+    def threshold(self, step):
+        """The hard threshold of the prox at ``step``: entries of absolute value above it are kept."""
+        return (2.0 * step * self.lam) ** 0.5
+
     def prox(self, v, step, dim=-1):
-        threshold = (2.0 * step * self.lam) ** 0.5
-        return torch.where(v.abs() > threshold, v, torch.zeros_like(v))
+        return torch.where(v.abs() > self.threshold(step), v, torch.zeros_like(v))
 
 
 @OBJECTIVES.register("cauchy")

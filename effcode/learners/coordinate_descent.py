@@ -30,6 +30,8 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from .largest import keep_largest
+
 #: most violators added to the active set per optimality check (the largest first)
 MAX_ADD = 16
 #: most optimality checks per row, a safeguard: a row still violating optimality after this many
@@ -70,16 +72,8 @@ def _lasso_rows(correlations, gram, lam, nonneg, n_iter, tol, slack, max_add, co
                 if in_active[k]:
                     continue
                 score = full[k] if nonneg else abs(full[k])
-                if score <= threshold or (n_new == max_add and score <= top_scores[n_new - 1]):
-                    continue
-                position = min(n_new, max_add - 1)
-                while position > 0 and top_scores[position - 1] < score:
-                    top_scores[position] = top_scores[position - 1]
-                    candidates[position] = candidates[position - 1]
-                    position -= 1
-                top_scores[position] = score
-                candidates[position] = k
-                n_new = min(n_new + 1, max_add)
+                if score > threshold:
+                    n_new = keep_largest(score, k, top_scores, candidates, n_new, max_add)
             if n_new == 0:
                 break
             for i in range(n_new):

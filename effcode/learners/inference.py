@@ -214,8 +214,8 @@ def _lca_compiled(correlations, gram, objective, step, n_iter, tol, init, check_
     start = None if init is None else init.detach().to(correlations).contiguous().numpy()
     if objective.name == "topk":
         options = {"k": objective.k}
-    else:   # l0: the prox at unit step keeps u where its absolute value exceeds sqrt(2 lam)
-        options = {"threshold": (2.0 * 1.0 * objective.lam) ** 0.5}
+    else:   # l0: LCA thresholds at unit step
+        options = {"threshold": objective.threshold(1.0)}
     codes, iterations = lca_hard_threshold(drive, inhibition, step, n_iter=n_iter, tol=tol, init=start,
                                            check_every=check_every, **options)
     return torch.from_numpy(codes), iterations

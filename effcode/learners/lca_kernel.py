@@ -39,6 +39,8 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from .largest import keep_largest
+
 
 @numba.njit(cache=True, nogil=True)
 def _select(u, threshold, k, use_topk, selected, top_scores):
@@ -59,17 +61,8 @@ def _select(u, threshold, k, use_topk, selected, top_scores):
         return n_selected
     # the k largest absolute values, kept sorted by decreasing score (zeros never enter: T keeps them at 0)
     for i in range(n_atoms):
-        score = abs(u[i])
-        if score == 0.0 or (n_selected == k and score <= top_scores[k - 1]):
-            continue
-        position = min(n_selected, k - 1)
-        while position > 0 and top_scores[position - 1] < score:
-            top_scores[position] = top_scores[position - 1]
-            selected[position] = selected[position - 1]
-            position -= 1
-        top_scores[position] = score
-        selected[position] = i
-        n_selected = min(n_selected + 1, k)
+        if u[i] != 0.0:
+            n_selected = keep_largest(abs(u[i]), i, top_scores, selected, n_selected, k)
     return n_selected
 
 
