@@ -273,6 +273,12 @@ def e03_images(tmp_path_factory):
     return folder
 
 
+def final_checkpoints(cache):
+    """Checkpoints under their final names: an atomic write's temporary (``.NAME.XXXX.tmp``) also contains
+    "checkpoint" and exists before the rename, so a test that waited for it could kill the run first."""
+    return [p for p in cache.glob("*checkpoint*") if not p.name.startswith(".")]
+
+
 def test_effcode_run_03_killed_mid_training_resumes_to_the_uninterrupted_result(e03_images, tmp_path):
     from effcode.learners import FilterBank
 
@@ -280,21 +286,21 @@ def test_effcode_run_03_killed_mid_training_resumes_to_the_uninterrupted_result(
     cache = results / "03_sparse_cnn" / "cache"
     first = run_03(results, e03_images)
     deadline = time.monotonic() + 300
-    while not list(cache.glob("*checkpoint*")):
+    while not final_checkpoints(cache):
         assert first.poll() is None, f"run 03 ended before its first checkpoint: {first.communicate()[1][-2000:]}"
         assert time.monotonic() < deadline, "no checkpoint within 300 s"
         time.sleep(0.02)
     first.send_signal(signal.SIGKILL)
     first.wait()
     assert first.returncode == -signal.SIGKILL
-    checkpoints = list(cache.glob("*checkpoint*"))
+    checkpoints = final_checkpoints(cache)
     assert len(checkpoints) == 1 and Checkpointer(checkpoints[0]).load()["step"] == 100
 
     rerun = run_03(results, e03_images)
     _, log = rerun.communicate(timeout=600)
     assert rerun.returncode == 0, log[-2000:]
     assert "SparseCNN: resuming from step 100" in log
-    assert not list(cache.glob("*checkpoint*"))   # removed once the bank was written
+    assert not final_checkpoints(cache)   # removed once the bank was written
 
     uninterrupted = run_03(tmp_path / "uninterrupted", e03_images)
     _, log = uninterrupted.communicate(timeout=600)
