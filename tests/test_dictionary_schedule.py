@@ -34,14 +34,14 @@ def test_the_default_schedule_recovers_a_known_dictionary_and_the_atoms_stop_mov
 
 
 def test_the_averaging_weight_decays_as_g_over_t_without_a_cap():
-    """w_t = 1 / max(1, t / g), g = WINDOW_GROWTH = 5: 1 for t <= 5, then g / t, also far beyond 250
+    """w_t = 1 / max(1, t / g), g = WINDOW_GROWTH = 2: 1 for t <= 2, then g / t, also far beyond 100
     steps, where the old cap (1/50) held it."""
     trainer = _Trainer.__new__(_Trainer)
-    expected = {1: 1.0, 5: 1.0, 10: 0.5, 250: 0.02, 1000: 0.005, 10 ** 6: 5e-6}
+    expected = {1: 1.0, 2: 1.0, 4: 0.5, 250: 0.008, 1000: 0.002, 10 ** 6: 2e-6}
     for step, weight in expected.items():
         trainer.n_steps = step
         assert trainer.averaging_weight() == pytest.approx(weight)
-    assert WINDOW_GROWTH == 5
+    assert WINDOW_GROWTH == 2
 
 
 def test_a_training_of_n_steps_is_the_first_half_of_one_of_2n_steps(small_image_folder):

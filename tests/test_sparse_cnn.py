@@ -117,6 +117,35 @@ def test_same_seed_same_result():
     assert not np.array_equal(a.basis_, c.basis_)
 
 
+def test_the_step_size_is_constant_then_halves_every_half_life():
+    """Constant for decay_start steps, then lr · 2^(-(t - decay_start) / half_life); None: constant."""
+    rate = sparse_cnn.learning_rate_at
+    assert [rate(t, 0.01, 100, 50.0) for t in (0, 99, 100, 150, 200, 600)] == pytest.approx(
+        [0.01, 0.01, 0.01, 0.005, 0.0025, 0.01 / 1024])
+    assert rate(10 ** 6, 0.01, None, 50.0) == 0.01
+
+
+def test_a_training_of_n_steps_is_the_first_part_of_a_longer_one():
+    """The schedule depends on the step alone, not on n_steps: the atoms after 6 steps equal, bit for bit,
+    those of a 12-step training at its 6th step (same crops), with the decay starting inside both."""
+    images, _, _ = planted_images(n_images=4)
+    snapshots = {}
+
+    class Recorded:
+        def resume(self):
+            return None
+
+        def completed(self, step, state):
+            snapshots[step] = state()["atoms"].clone()
+
+    params = dict(PLANTED_FIT, decay_start=3, half_life=2.0)
+    short = SparseCNN(**dict(params, n_steps=6)).fit(images)
+    SparseCNN(**dict(params, n_steps=12))._fit_arrays(list(images), n_steps=None, progress=False,
+                                                      checkpoints=Recorded())
+    np.testing.assert_array_equal(short.basis_, snapshots[6].reshape(len(short.basis_), -1).numpy())
+    assert not torch.equal(snapshots[6], snapshots[12])
+
+
 def test_longer_encoders_reach_the_minimum_of_the_energy(planted):
     """transform runs FISTA on the training energy: more steps, lower energy, then a fixed point."""
     images, _, _, model = planted
@@ -228,6 +257,8 @@ def test_learn_filters_through_the_registry(small_image_folder):
     (dict(objective_params=3), "objective_params must be a dict"),
     (dict(objective="cauchy", objective_params={"width": 1}), "bad parameters for objective"),
     (dict(learning_rate=0.0), "learning_rate must be > 0"),
+    (dict(half_life=0.0), "half_life must be > 0"),
+    (dict(decay_start=-1), "decay_start must be >= 0"),
     (dict(n_iter=0), "n_iter must be >= 1"),
     (dict(lam=-1.0), "lam must be >= 0"),
 ])

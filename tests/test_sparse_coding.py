@@ -191,11 +191,13 @@ def test_recovers_a_known_dictionary(d, k, active, inference):
 
 def test_history_records_a_converging_fit():
     X, atoms = sparse_data(16, 12, 4096, seed=3)
-    model = SparseCoding(12, lam=1.0, n_steps=40, batch_size=256).fit(X)
+    model = SparseCoding(12, lam=1.0, n_steps=80, batch_size=256).fit(X)
     history = model.history_
     assert set(history) == {"loss", "reconstruction_error", "sparsity", "dictionary_change"}
-    assert all(len(values) == 40 for values in history.values())
-    # the loss approaches the loss of the generating dictionary (mean over patches, unit-RMS units)
+    assert all(len(values) == 80 for values in history.values())
+    # the loss approaches the loss of the generating dictionary (mean over patches, unit-RMS units); the
+    # running averages keep the codes of early dictionaries for about t/2 batches, so 80 updates end 2.9%
+    # above it (40 updates: 4.7%; with the faster-forgetting g = 5 of before: 1.7% and 2.8%)
     Xs = X / model.scale_
     codes = sparse_encode(Xs, atoms, lam=1.0, n_iter=1000, tol=1e-6)
     true_loss = np.mean(0.5 * np.sum((Xs - codes @ atoms) ** 2, axis=1) + np.sum(np.abs(codes), axis=1))
