@@ -4,6 +4,7 @@
     effcode run NN [NN ...] | all [--quick] [--set key=value ...] [--device cpu|cuda] [--seed S] [--n-jobs N]
     effcode figures [NN ...]                   redraw figures and results/REPORT.md from cached results
     effcode sweep --grid key=[v1,v2] ... [--file grid.yml] [--backend joblib|dask --scheduler ADDRESS]
+    effcode compile                            compile the numerical kernels once, at installation
     effcode --version                          the installed version
 
 Errors in what you typed print as one line (exit status 2); add --debug for the traceback.
@@ -120,6 +121,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default="cpu", help="torch device for every point")
     _add_common(p)
 
+    p = sub.add_parser("compile", help="compile the numerical kernels once for this installation",
+                       description="Compile effcode's numba kernels (coordinate descent, LCA, the Cauchy prox, "
+                       "SAILnet's spiking network) into numba's on-disk cache, so that no fit pays the compilation "
+                       "(a few seconds, once per installation). The README's install commands run it; running it "
+                       "again only loads the cached kernels.")
+    p.add_argument("--quiet", action="store_true", help="print nothing")
+
     p = sub.choices["list"]
     p.add_argument("--verbose", "-v", action="store_true", help="also show each experiment's config keys")
     p.add_argument("--write-catalogue", action="store_true",
@@ -196,6 +204,14 @@ def _cmd_list(args) -> None:
         print(f"{exp.slug:32s} {exp.title}")
         if args.verbose:
             print("\n".join(key_table(exp)) + "\n")
+
+
+def _cmd_compile(args) -> None:
+    from .learners.compiled import compile_all
+
+    for name, seconds in compile_all().items():
+        if not args.quiet:
+            print(f"{name:46s} {seconds:6.2f} s")
 
 
 def _results_dir(args) -> str:
@@ -325,7 +341,7 @@ def _cmd_sweep(args) -> None:
         print(f"{len(rows)} points -> {folder}/results.csv")
 
 
-COMMANDS = {"list": _cmd_list, "run": _cmd_run, "figures": _cmd_figures, "sweep": _cmd_sweep}
+COMMANDS = {"list": _cmd_list, "run": _cmd_run, "figures": _cmd_figures, "sweep": _cmd_sweep, "compile": _cmd_compile}
 
 
 def _one_line_warning(message, category, filename, lineno, line=None) -> str:

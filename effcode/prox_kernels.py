@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 
+from . import numba_cache  # noqa: F401  (first: a read-only installation caches elsewhere)
 import numba
 import numpy as np
 

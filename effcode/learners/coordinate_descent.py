@@ -27,6 +27,7 @@ the support (about 12 of 256 atoms on the default benchmark) instead of with K²
 
 from __future__ import annotations
 
+from .. import numba_cache  # noqa: F401  (first: a read-only installation caches elsewhere)
 import numba
 import numpy as np
 

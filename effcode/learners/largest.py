@@ -3,6 +3,7 @@ keep the few largest scores seen in one pass over the atoms, sorted."""
 
 from __future__ import annotations
 
+from .. import numba_cache  # noqa: F401  (first: a read-only installation caches elsewhere)
 import numba
 
 

@@ -36,6 +36,7 @@ only the O(K) update per iteration), where a chunk of rows with all-zero codes w
 
 from __future__ import annotations
 
+from .. import numba_cache  # noqa: F401  (first: a read-only installation caches elsewhere)
 import numba
 import numpy as np
 

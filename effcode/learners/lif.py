@@ -20,6 +20,7 @@ differ in the last bit, and a unit exactly at its threshold may fire one step ap
 
 from __future__ import annotations
 
+from .. import numba_cache  # noqa: F401  (first: a read-only installation caches elsewhere)
 import numba
 import numpy as np
 
@@ -68,4 +69,9 @@ def lif_spike_counts(drive: np.ndarray, lateral: np.ndarray, theta: np.ndarray, 
     return counts
 
 
-__all__ = ["lif_spike_counts"]
+def compile_kernels() -> None:
+    """Compile the simulation (float32) into numba's on-disk cache, or load it from there."""
+    lif_spike_counts(np.ones((1, 2), np.float32), np.zeros((2, 2), np.float32), np.full(2, 0.5, np.float32), 0.5, 3)
+
+
+__all__ = ["lif_spike_counts", "compile_kernels"]
