@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from effcode.runs import read_json, write_csv, write_json, write_text
-from effcode.runs.provenance import hardware, package_versions
+from effcode.storage.provenance import hardware, package_versions
 
 FOLDER = Path(__file__).resolve().parents[1] / "results" / "benchmarks"
 

@@ -41,7 +41,7 @@ from bench_dictionary_learning import EFFCODE_PARAMS, SPAMS_BATCH, spams_stream,
 from effcode.data import PatchSampler, load_images, whiten_images  # noqa: E402
 from effcode.gabor import fit_gabors  # noqa: E402
 from effcode.learners.sparse_coding import SparseCoding, sparse_encode  # noqa: E402
-from effcode.runs.atomic import atomic_path  # noqa: E402
+from effcode.storage.atomic import atomic_path  # noqa: E402
 
 LAM = 2.0
 N_TRAIN, N_TEST = 50_000, 1024

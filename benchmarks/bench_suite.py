@@ -41,7 +41,7 @@ from typing import Iterator
 
 from effcode.cli import declarations
 from effcode.runs import read_csv, read_json
-from effcode.runs.provenance import git_commit
+from effcode.storage.provenance import git_commit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 

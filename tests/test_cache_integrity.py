@@ -13,9 +13,9 @@ import pytest
 
 from effcode.errors import CorruptFileError, IntegrityWarning
 from effcode.runs import Run, read_npz, run_sweep, write_npz
-from effcode.runs.checkpoint import Checkpointer
+from effcode.storage.checkpoint import Checkpointer
 from effcode.runs.codehash import code_hash, module_closure
-from effcode.runs.integrity import read_checked_npz, write_checked_npz
+from effcode.storage.integrity import read_checked_npz, write_checked_npz
 
 
 @pytest.fixture
@@ -216,7 +216,7 @@ def test_a_corrupt_checkpoint_is_named_and_training_restarts(tmp_path, kind):
 
 
 def test_a_checkpoint_torch_cannot_read_never_shows_torch_advice(tmp_path):
-    from effcode.runs.integrity import write_checked_bytes
+    from effcode.storage.integrity import write_checked_bytes
 
     path = tmp_path / "x.checkpoint.pt"
     write_checked_bytes(path, b"\x80\x04not a torch file at all")   # checksum fine, content not torch's

@@ -191,7 +191,7 @@ def test_results_folder_is_checked_before_any_computation(tmp_path, capsys, monk
 
 def _cached_arrays(results) -> dict:
     """Every cached step's arrays under ``results``, by experiment folder and file name."""
-    from effcode.runs.integrity import read_checked_npz
+    from effcode.storage.integrity import read_checked_npz
 
     return {f"{p.parent.parent.name}/{p.name}": read_checked_npz(p)[0] for p in sorted(results.glob("*/cache/*.npz"))}
 
@@ -232,7 +232,7 @@ def test_n_jobs_is_checked_before_anything_runs(tmp_path, capsys):
 
 
 def test_report_header_states_compute_time_and_wall_clock(tmp_path):
-    from effcode.experiments.base import _duration
+    from effcode.experiments.suite import _duration
 
     assert [_duration(s) for s in (4.24, 65.4, 3725)] == ["4.2 s", "1 min 05 s", "1 h 02 min 05 s"]
     assert main(["run", "01", *TINY_01, "--quiet", "--results", str(tmp_path)]) == 0

@@ -9,7 +9,7 @@ from PIL import Image as PILImage
 from effcode.data import SOURCES, load_images, srgb_to_linear
 from effcode.data import sources
 from effcode.errors import InputError
-from effcode.runs.atomic import read_json
+from effcode.storage.atomic import read_json
 
 DEFAULT_IDS = ["default/" + n for n in ("astronaut", "camera", "coffee", "chelsea", "rocket", "brick", "grass",
                                         "gravel", "motorcycle", "china", "flower")]

@@ -93,7 +93,7 @@ def test_the_quick_suite_runs_end_to_end_and_redraws_from_its_cache(tmp_path):
 
 
 def test_parallel_runs_hand_out_the_longest_recorded_experiments_first(tmp_path):
-    from effcode.experiments.base import longest_first
+    from effcode.experiments.suite import longest_first
     from effcode.runs import write_json
     for number, seconds in (("01", 10.0), ("02", 300.0), ("03", 50.0)):
         write_json(tmp_path / get_experiment(number).slug / "provenance.json", {"total_compute_seconds": seconds})

@@ -7,7 +7,7 @@ import pytest
 from effcode import learn_filters
 from effcode.errors import DivergenceError
 from effcode.learners import make_learner
-from effcode.runs.checkpoint import Checkpointer
+from effcode.storage.checkpoint import Checkpointer
 
 SMALL = {"sparse_coding": {"n_filters": 12, "n_steps": 8, "batch_size": 64},
          "ica": {"n_filters": 8, "n_patches": 3000},

@@ -18,7 +18,7 @@ import pytest
 
 from effcode.errors import DivergenceError, InputError
 from effcode.learners import LEARNERS, FilterLearner, learn_filters, make_learner, resumable
-from effcode.runs.checkpoint import Checkpointer
+from effcode.storage.checkpoint import Checkpointer
 
 STOP_AT, EVERY = 7, 5
 

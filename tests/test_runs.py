@@ -102,7 +102,7 @@ def test_parallel_writers_never_corrupt(tmp_path):
 def test_compute_time_counts_the_original_seconds_of_cached_steps_and_points(tmp_path):
     import time
 
-    from effcode.experiments.base import _compute_time
+    from effcode.experiments.suite import _compute_time
 
     def slow():
         time.sleep(0.2)

@@ -11,7 +11,7 @@ from sklearn.base import clone
 from effcode.errors import DivergenceError, InputError
 from effcode.learners import LEARNERS, FilterBank, learn_filters, make_learner, resumable
 from effcode.learners.sailnet import SAILnet
-from effcode.runs.checkpoint import Checkpointer
+from effcode.storage.checkpoint import Checkpointer
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 

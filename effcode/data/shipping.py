@@ -13,7 +13,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from ..runs.atomic import write_bytes
+from ..storage.atomic import write_bytes
 from .sources import FOLDER_SUFFIXES
 
 

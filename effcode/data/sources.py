@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..storage.atomic import read_json, write_json
 from ..errors import InputError
 from ..registry import Registry
 
@@ -243,7 +244,6 @@ def fetch_olshausen(fname: str = "IMAGES.mat") -> Path:
     published checksum where one is known, else the SHA-256 recorded in ``checksums.json`` at
     first download (or first use of a file placed there by hand).
     """
-    from ..runs.atomic import read_json, write_json
 
     if fname not in OLSHAUSEN_PUBLISHED_HASH:
         raise InputError(f"unknown Olshausen file {fname!r}; expected one of {', '.join(OLSHAUSEN_PUBLISHED_HASH)}")

@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..storage.atomic import write_text
 from ..data.sources import file_sha256
 from ..errors import InputError
 from ..registry import Registry
@@ -183,7 +184,6 @@ def fetch_antolik2016(*, confirm_sha256: str | None = None) -> Path:
         zipped.extractall(folder)
     if not data.is_dir():
         raise InputError(f"antolik2016: {archive} did not unpack to a Data folder; is it the S1 Dataset?")
-    from ..runs.atomic import write_text
 
     write_text(record, sha + "\n")
     return data

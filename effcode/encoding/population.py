@@ -32,6 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.base import BaseEstimator
 
+from ..storage.atomic import read_npz, write_npz
 from ..errors import DivergenceError, InputError
 from ..registry import Registry
 from ..validation import (check_array, check_choice, check_float, check_int, check_random_state, resolve_device,
@@ -229,7 +230,6 @@ class EncodingModel(BaseEstimator):
     def save(self, path):
         """Write the fitted model to an ``.npz`` of plain arrays (:meth:`to_arrays`; no pickle);
         :func:`load_encoding_model_file` (or ``type(model).load``) reads it back.  Returns the path."""
-        from ..runs.atomic import write_npz
 
         if not hasattr(self, "n_cells_"):
             raise InputError(f"cannot save {type(self).__name__} to {path}: the model is not fitted; call fit first")
@@ -281,7 +281,6 @@ def load_encoding_model_file(path, device: str = "cpu") -> EncodingModel:
     :class:`~effcode.errors.InputError` naming the file and what was expected."""
     from pathlib import Path
 
-    from ..runs.atomic import read_npz
 
     expected = "an .npz written by EncodingModel.save"
     if not Path(path).is_file():

@@ -1,4 +1,6 @@
-"""The experiment contract, the runner, and the report.
+"""The experiment contract: what an experiment declares, the registry, and drawing one run's figures.
+
+Running experiments and writing ``REPORT.md`` live one layer up, in :mod:`effcode.experiments.suite`.
 
 An experiment is a :class:`Experiment` registered in ``EXPERIMENTS`` under its
 two-digit number.  It has a ``compute(run)`` step, which does the work through
@@ -9,21 +11,14 @@ which reads only those cached results, writes the figures and returns a
 
 from __future__ import annotations
 
-import os
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable
 
-from joblib import Parallel, delayed, parallel_config
-
-from ..errors import InputError
 from ..plots.figure import FORMATS, figure_formats
 from ..registry import Registry
-from ..runs import Run, read_json, write_json, write_text
+from ..runs import Run
 from ..runs.declaration import Declaration, find_declaration
-from ..runs.run import folder_lock
-from ..validation import check_int, resolve_device
 
 EXPERIMENTS: Registry = Registry("experiment")
 
@@ -61,106 +56,6 @@ def get_experiment(key: str) -> Experiment:
     return find_declaration(EXPERIMENTS, key)
 
 
-def run_experiment(key, *, quick: bool = False, overrides: dict | None = None, device: str = "cpu",
-                   seed: int | None = None, results_dir="results", progress: bool = False,
-                   make_figures: bool = True, update_report: bool = True) -> Run:
-    """Compute one experiment (reusing cached steps), then draw its figures and, with ``update_report``,
-    rewrite ``REPORT.md`` (a parallel run of several experiments writes it once, when all have finished)."""
-    exp = get_experiment(key)
-    overrides = dict(overrides or {})
-    if seed is not None:
-        overrides["seed"] = check_int("seed", seed, minimum=0)
-    config = exp.config(quick=quick, overrides=overrides)
-    config["quick"] = bool(quick)
-    resolve_device(device)
-    run = Run(Path(results_dir) / exp.slug, config, device=device, progress=progress)
-    with run.lock():   # another run into this folder waits, so its files all come from one run
-        run.start()
-        started = time.perf_counter()
-        exp.compute(run)
-        seconds = time.perf_counter() - started
-        run.finish(compute_seconds=round(seconds, 2), total_compute_seconds=round(seconds + run.cached_seconds, 2))
-        if make_figures:
-            draw(exp, run)
-    if make_figures and update_report:
-        write_report(results_dir)
-    return run
-
-
-def _timed_run(key, options: dict) -> tuple[str, Run, float, float]:
-    """:func:`run_experiment` of ``key`` with ``options``, its wall-clock seconds and the CPU seconds of the
-    process that ran it (all its threads; not those of worker processes it started)."""
-    started, cpu = time.perf_counter(), time.process_time()
-    run = run_experiment(key, **options)
-    return get_experiment(key).number, run, time.perf_counter() - started, time.process_time() - cpu
-
-
-def _finished_runs(jobs: list, n_jobs: int) -> Iterator[tuple[str, Run, float, float]]:
-    """:func:`_timed_run` of each ``(key, options)`` in ``jobs``, here in order (``n_jobs`` 1) or in
-    ``n_jobs`` worker processes with one thread each, yielded as each finishes."""
-    if n_jobs == 1:
-        yield from (_timed_run(key, options) for key, options in jobs)
-        return
-    with parallel_config(backend="loky", inner_max_num_threads=1):
-        yield from Parallel(n_jobs=n_jobs, return_as="generator_unordered")(
-            delayed(_timed_run)(key, {**options, "progress": False}) for key, options in jobs)
-
-
-def longest_first(numbers: list[str], results_dir) -> list[str]:
-    """``numbers`` ordered for parallel workers: those with no recorded cost first (in the order given),
-    then by the total compute seconds their last run in ``results_dir`` recorded, the longest first.
-
-    Handing out the longest jobs first (Graham's LPT rule) keeps one worker from starting a long
-    experiment after the others have run out of work: it finishes within 4/3 of the best packing."""
-    def recorded(number: str) -> float | None:
-        path = Path(results_dir) / get_experiment(number).slug / "provenance.json"
-        try:
-            return float(read_json(path)["total_compute_seconds"])
-        except (OSError, ValueError, KeyError, TypeError):
-            return None
-
-    costs = {number: recorded(number) for number in numbers}
-    unknown = [n for n in numbers if costs[n] is None]
-    return unknown + sorted((n for n in numbers if costs[n] is not None), key=lambda n: -costs[n])
-
-
-def run_experiments(keys, *, n_jobs: int = 1, overrides: dict | None = None, make_figures: bool = True,
-                    results_dir="results", **options) -> Iterator[tuple[str, Run, float]]:
-    """Run the experiments ``keys`` and yield ``(number, run, wall-clock seconds)`` as each finishes.
-
-    With ``n_jobs`` 1 they run here, one after the other, in the order given. Otherwise they are spread
-    over ``n_jobs`` worker processes (joblib; -1: one per core), each with one torch (and BLAS, OpenMP)
-    thread, handed out longest first (:func:`longest_first`); a sweep inside an experiment then runs its
-    points in that experiment's worker, one after the other; every experiment derives its random draws from its own config, so the results are those of a
-    serial run with one torch thread. Experiments that need the same cached step compute it once: the
-    step is locked while it is computed (:meth:`~effcode.runs.Run.step`). ``overrides`` maps an
-    experiment's number to its config overrides; ``options`` go to :func:`run_experiment`.
-
-    Once all have finished, ``RESULTS/run.json`` records the invocation: the experiments, ``n_jobs``,
-    its wall-clock seconds, the compute seconds of its runs (cached steps counted at their original
-    seconds), and each experiment's wall-clock and CPU seconds (``timings``); with ``make_figures``,
-    ``REPORT.md`` is then rewritten (serially also after each experiment) and its header states both.
-    """
-    overrides = overrides or {}
-    numbers = [get_experiment(key).number for key in keys]
-    if n_jobs != 1:
-        numbers = longest_first(numbers, results_dir)
-    jobs = [(number, {**options, "overrides": overrides.get(number), "make_figures": make_figures,
-                      "results_dir": results_dir, "update_report": n_jobs == 1}) for number in numbers]
-    started, began, compute = time.strftime("%Y-%m-%dT%H:%M:%S%z"), time.perf_counter(), 0.0
-    timings = {}
-    for number, run, seconds, cpu in _finished_runs(jobs, n_jobs):
-        compute += run.load_json("provenance.json").get("total_compute_seconds", 0.0)
-        timings[number] = {"wall_seconds": round(seconds, 2), "cpu_seconds": round(cpu, 2)}
-        yield number, run, seconds
-    write_json(Path(results_dir) / RUN_RECORD, {"experiments": numbers, "n_jobs": n_jobs, "started": started,
-                                                "wall_seconds": round(time.perf_counter() - began, 2),
-                                                "compute_seconds": round(compute, 2),
-                                                "timings": dict(sorted(timings.items()))})
-    if make_figures:
-        write_report(results_dir)
-
-
 def completed_runs(results_dir="results") -> list[tuple[Experiment, Run]]:
     """The registered experiments that have a run folder with a config, in number order."""
     out = []
@@ -181,131 +76,3 @@ def draw(exp: Experiment, run: Run) -> Section:
     run.save_json("section.json", {"title": section.title, "text": section.text, "figures": figures})
     run.record_artifacts("section.json")
     return section
-
-
-def regenerate_figures(keys=None, *, results_dir="results") -> Path:
-    """Redraw figures from cached results only (all experiments, or those in ``keys``) and
-    rewrite ``results/REPORT.md`` from every run's report section."""
-    runs = completed_runs(results_dir)
-    if not runs:
-        raise InputError(f"no cached results in {results_dir}: nothing to redraw; run `effcode run NN` (or "
-                         "`effcode run all --quick`) first, or give --results the folder a run wrote")
-    wanted = {get_experiment(k).number for k in keys} if keys else {exp.number for exp, _ in runs}
-    missing = wanted - {exp.number for exp, _ in runs}
-    if missing:
-        raise InputError(f"no cached results for experiment(s) {', '.join(sorted(missing))} in "
-                         f"{results_dir}; run `effcode run NN` first")
-    for exp, run in runs:
-        if exp.number in wanted or not run.path("section.json").exists():
-            with run.lock():
-                draw(exp, run)
-    return write_report(results_dir)
-
-
-def _compute_time(prov: dict) -> str:
-    """Compute time of a run: all its steps, those loaded from the cache included."""
-    total, last = prov.get("total_compute_seconds"), prov.get("compute_seconds", "?")
-    if total is None or total == last:
-        return f"compute time {last} s"
-    return f"compute time {total:.0f} s ({last} s in the invocation that wrote it, the rest from cached steps)"
-
-
-def _duration(seconds: float) -> str:
-    """``3725`` -> ``1 h 02 min 05 s``; ``65.4`` -> ``1 min 05 s``; ``4.2`` -> ``4.2 s``."""
-    if seconds < 60:
-        return f"{seconds:.1f} s"
-    minutes, secs = divmod(round(seconds), 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes:02d} min {secs:02d} s" if hours else f"{minutes} min {secs:02d} s"
-
-
-def _time_summary(results_dir: Path, runs: list) -> str:
-    """The report's time line: the compute time summed over its sections, and the wall-clock of the last
-    invocation that ran several experiments (``RUN_RECORD``), with how many processes it used."""
-    total = sum(run.load_json("provenance.json").get("total_compute_seconds", 0.0) for _, run in runs
-                if run.path("provenance.json").exists())
-    text = f"**Time.** Compute time of the {len(runs)} section(s) below: {_duration(total)} (summed over their runs)."
-    record_path = results_dir / RUN_RECORD
-    if record_path.exists():
-        record = read_json(record_path)
-        workers = {1: "one process", -1: "a worker process per core"}.get(record["n_jobs"],
-                                                                        f"{record['n_jobs']} worker processes")
-        text += (f" The last `effcode run` of experiments {', '.join(record['experiments'])} (started "
-                 f"{record['started']}, {workers}) took {_duration(record['wall_seconds'])} wall-clock for "
-                 f"{_duration(record['compute_seconds'])} of compute.")
-    return text
-
-
-def _threads(hardware: dict) -> str:
-    threads = hardware.get("torch_threads")
-    return "" if threads is None else f", {threads} torch thread{'s' if threads != 1 else ''}"
-
-
-def _images(run: Run, prov: dict) -> str:
-    """Which images the run read, from its config's ``source`` and its provenance: ``; images: ...`` or ''."""
-    images = prov.get("images") or []
-    source = run.config.get("source")
-    if not images or not isinstance(source, str):
-        return ""
-    count = f"{len(images)} image{'s' if len(images) != 1 else ''}"
-    if source == "default":
-        return f"; images: the default set ({count} bundled with scikit-image and scikit-learn)"
-    if Path(source).is_dir():
-        return f"; images: the folder `{os.path.relpath(Path(source).resolve(), run.dir.parent.resolve())}` ({count})"
-    return f"; images: `{source}` ({count})"
-
-
-def _run_header(exp: Experiment, run: Run) -> str:
-    prov = run.load_json("provenance.json") if run.path("provenance.json").exists() else {}
-    hw = prov.get("hardware", {})
-    gpu = f", GPU {hw['gpu']}" if hw.get("gpu") else ""
-    mode = "quick" if run.config.get("quick") else "full"
-    return (f"*Settings: {mode}; seed {run.seed}{_images(run, prov)}; command `{prov.get('command', '?')}`; "
-            f"{hw.get('cpu', '?')} ({hw.get('cpu_count', '?')} cores{_threads(hw)}){gpu}; device {prov.get('device', '?')}; "
-            f"{_compute_time(prov)}; effcode {prov.get('effcode_version', '?')} "
-            f"at commit {str(prov.get('git_commit'))[:12]}.*")
-
-
-def write_report(results_dir="results") -> Path:
-    """Assemble ``REPORT.md`` from the ``section.json`` of every completed run.
-
-    Figure links are relative to the report's own folder, so the report reads the same whichever
-    directory effcode ran from, and after the results folder is moved."""
-    results_dir = Path(results_dir)
-    runs = [(exp, run) for exp, run in completed_runs(results_dir) if run.path("section.json").exists()]
-    lines = ["# effcode results", "",
-             "Generated by `effcode figures` from the cached results in this folder; every number below is "
-             "read from those files. Each section states the settings, command, hardware and time of its run.", "",
-             _time_summary(results_dir, runs), ""]
-    from .glance import glance_from_results
-
-    summary = glance_from_results(results_dir)
-    if summary is not None:
-        lines += ["## Summary: the learners against V1", "", summary, ""]
-    for exp, run in runs:
-        section = run.load_json("section.json")
-        lines += [f"## {exp.number}. {section['title']}", "", _run_header(exp, run), "", exp.description, ""]
-        if section["text"]:
-            lines += [section["text"].strip(), ""]
-        for path, caption in section["figures"]:   # relative to the run's folder (draw)
-            rel = (Path(run.dir.name) / path).as_posix()
-            lines += [f"![{caption}]({rel})", "", f"*{caption}*", ""]
-    out = results_dir / "REPORT.md"
-    with folder_lock(results_dir):
-        write_text(out, "\n".join(lines))
-        _update_readme(results_dir)
-    return out
-
-
-def _update_readme(results_dir: Path) -> None:
-    """Rewrite the "Results at a glance" block of the README beside the committed results folder
-    (only the folder named ``results`` next to a README with the block's markers: quick runs and
-    other folders never touch it)."""
-    from .glance import glance_from_results, update_readme
-
-    readme = results_dir.resolve().parent / "README.md"
-    if results_dir.resolve().name != "results" or not readme.exists():
-        return
-    block = glance_from_results(results_dir)
-    if block is not None:
-        update_readme(readme, block)

@@ -15,6 +15,7 @@ import numpy as np
 from ..learners import FilterBank, learn_filters, resumable
 from ..v1.physiology import ReceptiveFields, measure_receptive_fields
 from ..v1.scorer import DEFAULT_PERMUTATIONS, R2_LEVELS
+from .base import get_experiment
 
 #: the scorer's settings, declared once: every experiment that compares with V1 has these keys.  The
 #: population scored by default is the units' receptive fields measured by reverse correlation with Hartley
@@ -90,8 +91,6 @@ def learned_bank(run, spec: BankSpec, images) -> FilterBank:
 def standard_spec(label: str, *, quick: bool, seed: int) -> BankSpec:
     """The bank spec of a standard learner ("sparse coding", "ICA", "sparse CNN"): the one its own
     experiment (01, 02, 03) learns at its default (or quick) settings, with ``seed``."""
-    from .base import get_experiment
-
     exp = get_experiment(STANDARD_LEARNERS[label])
     return exp.bank(exp.config(quick=quick), seed)
 

@@ -12,8 +12,15 @@ from pathlib import Path
 
 import numpy as np
 
+from ..storage.atomic import read_json, write_text
 from ..stats import seed_interval
 from ..v1.claims import RINGACH2002, ringach_results, short_sentence, verdict
+from ..v1.scorer import EXCLUDED_FROM_MEAN
+from ..v1.similarity import TABLE_COLUMNS
+from .e06_objective_sweep import harder_sparseness_answer, rehn_sommer_answer
+from .e07_overcompleteness import overcompleteness_answer
+from .e12_training_length import convergence_sentence
+from .e13_v1_like_codes import answer, verdicts
 
 START, END = "<!-- results-at-a-glance:start -->", "<!-- results-at-a-glance:end -->"
 
@@ -94,9 +101,6 @@ def findings_sentences(per_learner: dict[str, list[dict]]) -> str:
 
 def averaged_sentence() -> str:
     """Which tuning properties the mean similarity averages, and which it leaves out and why."""
-    from ..v1.scorer import EXCLUDED_FROM_MEAN
-    from ..v1.similarity import TABLE_COLUMNS
-
     kept = [p.replace("_", " ") for p in TABLE_COLUMNS if p not in EXCLUDED_FROM_MEAN]
     left = "; ".join(f"{p.replace('_', ' ')} ({why})" for p, why in EXCLUDED_FROM_MEAN.items())
     return (f"Mean tuning similarity (Brain-Score's 1 − KS/KS_max over the V1 data's ceiling) averages "
@@ -128,8 +132,6 @@ def glance_block(rows: list[tuple[str, str, list[dict]]], per_learner: dict[str,
 
 def update_readme(readme: Path, block: str) -> bool:
     """Replace the text between the README's markers with ``block``; True if the file changed."""
-    from ..runs import write_text
-
     text = readme.read_text()
     pattern = re.compile(re.escape(START) + ".*?" + re.escape(END), re.S)
     if not pattern.search(text):
@@ -142,11 +144,6 @@ def update_readme(readme: Path, block: str) -> bool:
 
 def glance_from_results(results_dir) -> str | None:
     """The block from a results folder's experiments 05, 06, 07, 12 and 13 (None without experiment 05)."""
-    from ..runs.atomic import read_json
-    from .e06_objective_sweep import harder_sparseness_answer, rehn_sommer_answer
-    from .e07_overcompleteness import overcompleteness_answer
-    from .e12_training_length import convergence_sentence
-
     results_dir = Path(results_dir)
     e05 = results_dir / "05_v1_comparison" / "metrics.json"
     if not e05.exists():
@@ -169,8 +166,6 @@ def glance_from_results(results_dir) -> str | None:
                          f"{overcompleteness_answer(read_json(e07 / 'comparisons.json')['tests'])}")
     e13 = results_dir / "13_v1_like_codes"
     if (e13 / "comparisons.json").exists():
-        from .e13_v1_like_codes import answer, verdicts
-
         saved = read_json(e13 / "comparisons.json")
         found = verdicts(read_json(e13 / "metrics.json"), saved["tests"], saved["settings"].get("n_permutations"))
         sentences.append(f"Which codes look like V1 (experiment 13): {answer(found, saved['tests'])}")

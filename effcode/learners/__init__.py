@@ -12,6 +12,7 @@ import pkgutil
 from pathlib import Path
 
 from ..errors import InputError
+from ..storage.provenance import provenance
 from ..validation import check_int
 from .base import LEARNERS, FilterBank, FilterLearner, StreamedPatchLearner
 from .ica import ICA
@@ -53,7 +54,6 @@ def learn_filters(method: str, source="default", *, patch_size: int = 16, n_filt
     Returns a :class:`FilterBank` whose config and provenance record how it was made.
     """
     from ..data import load_images
-    from ..runs.provenance import provenance
 
     patch_size = check_int("patch_size", patch_size, minimum=2)
     params = dict(params, random_state=check_int("seed", seed, minimum=0), device=device)

@@ -32,7 +32,7 @@ from tqdm.auto import tqdm
 
 from ..errors import InputError
 from ..registry import Registry
-from ..runs.atomic import read_npz, write_npz
+from ..storage.atomic import read_npz, write_npz
 from ..validation import check_array, check_int, check_n_features, check_tensor
 from .training import IterativeLearner, data_fingerprint
 
@@ -161,7 +161,7 @@ class StreamedPatchLearner(IterativeLearner, FilterLearner):
     :class:`~effcode.learners.sailnet.SAILnet`: preprocessing, the seeded patch stream, and
     checkpoint/resume.  Subclasses provide ``_settings()`` (validated parameters, raising on bad
     ones before any work), ``partial_fit``, ``_training_state()`` (the tensors and numbers that
-    continue training, for :class:`~effcode.runs.checkpoint.Checkpointer`) and
+    continue training, for :class:`~effcode.storage.checkpoint.Checkpointer`) and
     ``_load_state(state, settings)`` (its inverse), ``_start(X, settings)`` (a fresh training state,
     stored in the attribute named by ``state_attribute``, whose ``settings.device`` is the device) and
     ``_update(batch)`` (one step on a tensor batch); they declare ``progress_label`` (the progress

@@ -23,6 +23,7 @@ from typing import Callable
 import numpy as np
 
 from ..errors import InputError
+from ..storage.checkpoint import Checkpointer
 from ..validation import is_integer
 
 log = logging.getLogger(__name__)
@@ -57,8 +58,6 @@ class TrainingCheckpoints:
     """
 
     def __init__(self, learner, path, every: int, fingerprint: str):
-        from ..runs.checkpoint import Checkpointer
-
         self.learner = learner
         self.checkpointer = Checkpointer(path, every)
         self.fingerprint = fingerprint

@@ -18,7 +18,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure, SubFigure
 
 from ..errors import InputError
-from ..runs import atomic_path
+from ..storage.atomic import atomic_path
 from ..validation import check_int
 
 #: Default resolution of saved PNGs (dots per inch): small files, still legible.

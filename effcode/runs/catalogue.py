@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from ..errors import InputError
-from .atomic import write_text
+from ..storage.atomic import write_text
 from .config import Key
 from .declaration import Declaration
 

@@ -18,7 +18,7 @@ Every file is written atomically.  A step's KEY hashes its name, its parameters 
 depends on (:func:`~effcode.runs.codehash.code_hash`), so a step is loaded from ``cache/`` only
 when the same code computed it with the same parameters; an interrupted run loses only the step
 in flight, and re-running with another parameter (or changed code) recomputes only what depends
-on it.  Cached files carry checksums (:mod:`effcode.runs.integrity`): a corrupt one is named in a
+on it.  Cached files carry checksums (:mod:`effcode.storage.integrity`): a corrupt one is named in a
 one-line warning and recomputed.  The compute time a run reports counts the original seconds of
 the steps (and sweep points) it loaded from the cache, so it does not shrink on a re-run.
 
@@ -38,11 +38,11 @@ from typing import Callable, Iterator, Mapping
 import numpy as np
 
 from ..errors import CorruptFileError
-from .atomic import read_csv, read_json, read_npz, write_csv, write_json, write_npz
+from ..storage.atomic import read_csv, read_json, read_npz, write_csv, write_json, write_npz
 from .codehash import code_hash
 from .config import config_hash
-from .integrity import MANIFEST, read_checked_npz, record_artifacts, verify_artifacts, warn_corrupt, write_checked_npz
-from .provenance import git_commit, provenance
+from ..storage.integrity import MANIFEST, read_checked_npz, record_artifacts, verify_artifacts, warn_corrupt, write_checked_npz
+from ..storage.provenance import git_commit, provenance
 
 
 class Run:

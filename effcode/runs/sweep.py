@@ -24,7 +24,7 @@ from ..errors import CorruptFileError, InputError
 from ..validation import check_choice, check_int
 from .codehash import code_hash
 from .config import config_hash
-from .integrity import read_checked_json, warn_corrupt, write_checked_json
+from ..storage.integrity import read_checked_json, warn_corrupt, write_checked_json
 
 BACKENDS = ("joblib", "dask")
 
@@ -77,7 +77,7 @@ def run_sweep(evaluate: Callable[[dict], dict], points: Sequence[Mapping], direc
     ``from_cache`` telling whether this call computed it.
     """
     from .. import __version__
-    from .provenance import git_commit
+    from ..storage.provenance import git_commit
 
     check_choice("backend", backend, BACKENDS)
     n_jobs = check_int("n_jobs", n_jobs, minimum=-1)

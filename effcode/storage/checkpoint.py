@@ -3,7 +3,7 @@
 A checkpoint is a flat dict of tensors and plain Python values (numbers, strings, lists,
 dicts), read back with ``torch.load(..., weights_only=True)`` (no pickle of code).  The file
 starts with a one-line header holding the sha256 of the torch bytes after it
-(:mod:`effcode.runs.integrity`): a truncated, corrupt or foreign file is named in a one-line
+(:mod:`effcode.storage.integrity`): a truncated, corrupt or foreign file is named in a one-line
 warning and ignored, so training starts again from the beginning instead of failing.
 """
 
