@@ -1,14 +1,30 @@
 """effcode.plots: every figure is written as PNG + PDF from small synthetic inputs, every plot function
-draws into an axes (or figure) of the user's own and returns it, and R² distributions are exact ECDFs."""
+works with its defaults, draws into an axes (or axes) of the user's own and returns it, makes its own figure
+through pyplot otherwise (a plain Figure inside headless_figures), and R² distributions are exact ECDFs."""
 
-import numpy as np
-import pytest
-from matplotlib.figure import Figure
+import matplotlib
 
-from effcode import plots, v1
-from effcode.errors import InputError
-from effcode.plots.filters import filter_order, fraction_above
-from effcode.plots.v1 import AXIS_LABELS, SHORT_NAMES
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+from matplotlib.axes import Axes  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+from effcode import plots, v1  # noqa: E402
+from effcode.errors import InputError  # noqa: E402
+from effcode.plots.figure import headless_figures  # noqa: E402
+from effcode.plots.filters import filter_order, fraction_above  # noqa: E402
+from effcode.plots.v1 import AXIS_LABELS, SHORT_NAMES  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    """Every test starts and ends with no pyplot figure."""
+    plt.close("all")
+    yield
+    plt.close("all")
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -176,12 +192,12 @@ def test_property_distributions(tmp_path):
              "ori_bandwidth_deg": rng.uniform(5, 120, 304),
              "peak_sf_cpd": 2 ** rng.normal(1.5, 1, 304),
              "sf_bandwidth_oct_at_707": np.where(rng.uniform(size=304) < 0.2, np.nan, rng.uniform(0.5, 3, 304))}
-    fig = plots.property_distributions(table, "toy", n_bootstrap=50, path=tmp_path / "props")
+    axes = plots.property_distributions(table, "toy", n_bootstrap=50, path=tmp_path / "props")
     _assert_written(tmp_path / "props")
-    assert len(fig.axes) == 4
+    assert len(axes) == 4 and axes[0].figure.axes == axes
     # the V1 cells themselves as the model: circular-variance panel scores about 1
-    assert fig.axes[0].get_title().startswith("circular variance: score 1.0")
-    assert fig.axes[2].get_xscale() == "log"  # peak SF on log2 axis
+    assert axes[0].get_title().startswith("circular variance: score 1.0")
+    assert axes[2].get_xscale() == "log"  # peak SF on log2 axis
     with pytest.raises(InputError, match="none of the columns"):
         plots.property_distributions({"r2": np.ones(3)})
     with pytest.raises(InputError, match="model_table must be a dict"):
@@ -223,13 +239,13 @@ def test_nxny_scatter_draws_an_empty_population_and_into_a_given_axes():
 
 
 def _toy_inputs():
-    """Small valid arguments of every public plot function (keyword ax or fig is added by the test)."""
+    """Minimal valid arguments of every public plot function: its required data only (and a short bootstrap)."""
     rng = np.random.default_rng(0)
     stages = {"all units": 10, "fit succeeded": 9, "R² ≥ threshold": 8, "nx and ny resolved": 6,
               "inside the reference grid": 5}
     props = v1.ringach2002_properties()
     return {
-        "filter_mosaic": ((_gabors(4),), {"order": "index"}),
+        "filter_mosaic": ((_gabors(4),), {}),
         "r2_ecdf": (({"a": rng.uniform(0, 1, 20), "b": rng.uniform(0, 1, 30)},), {}),
         "nxny_scatter": (([0.3, 0.5, 0.7], [0.6, 1.2, 0.4]), {}),
         "funnel_chart": (({"a": [stages]},), {}),
@@ -256,9 +272,11 @@ def test_plot_function_draws_into_the_users_axes_and_returns_it(name, tmp_path):
     if name in MULTI_PANEL:
         left, right = user.subfigures(1, 2)
         right.add_subplot().plot([0, 1])                       # the user's own panel stays as it was
-        drawn = function(*args, fig=left, **kwargs, path=tmp_path / name)
-        assert drawn is left and left.axes
+        panels = left.subplots(1, 1, squeeze=False).ravel()
+        drawn = function(*args, axes=panels, **kwargs, path=tmp_path / name, title="mine")
+        assert list(drawn) == list(panels) and left.axes == list(panels)
         assert all(ax.lines or ax.patches or ax.collections for ax in left.axes)
+        assert left.get_suptitle() == "mine"
         assert len(right.axes) == 1 and len(right.axes[0].lines) == 1
     else:
         mine, theirs = user.subplots(1, 2)
@@ -274,8 +292,18 @@ def test_plot_function_draws_into_the_users_axes_and_returns_it(name, tmp_path):
 def test_plot_functions_refuse_what_is_not_an_axes():
     with pytest.raises(InputError, match="ax must be a matplotlib Axes"):
         plots.r2_ecdf({"a": np.ones(3)}, ax="left")
-    with pytest.raises(InputError, match="fig must be a matplotlib Figure or SubFigure"):
-        plots.property_distributions({"circular_variance": np.ones(3)}, fig=object())
+    table = {"circular_variance": np.linspace(0, 1, 5), "ori_bandwidth_deg": np.linspace(5, 90, 5)}
+    panels = Figure().subplots(1, 3)
+    for wrong, got in ((object(), "got object"), ("ab", "got str"), (panels, "got 3"),
+                       ([panels[0], "right"], "got str among them")):
+        with pytest.raises(InputError, match="axes must be 2 matplotlib Axes, one per property") as caught:
+            plots.property_distributions(table, axes=wrong, n_bootstrap=5)
+        message = str(caught.value)
+        assert "\n" not in message and got in message
+        assert "circular_variance, orientation_bandwidth" in message
+    with pytest.raises(TypeError):                             # fig= is gone: axes= replaces it
+        plots.property_distributions(table, fig=Figure(), n_bootstrap=5)
+    assert plt.get_fignums() == []
 
 
 def test_ringach_count_scale_gives_one_colour_per_count_for_shared_colorbars():
@@ -307,3 +335,94 @@ def test_figure_formats_limits_what_is_written_inside_its_block_only(tmp_path):
         with pytest.raises(InputError, match="formats must be a non-empty subset"):
             with figure_formats(bad):
                 pass
+
+
+def _figure_of(drawn):
+    """The root Figure of what a plot function returned (an Axes or a list of panel Axes)."""
+    ax = drawn[0] if isinstance(drawn, (list, tuple, np.ndarray)) else drawn
+    assert isinstance(ax, Axes)
+    return ax.get_figure(root=True)
+
+
+@pytest.mark.parametrize("name", PLOT_FUNCTIONS)
+def test_plot_function_with_defaults_makes_one_pyplot_figure(name):
+    args, kwargs = _toy_inputs()[name]
+    before = plt.get_fignums()
+    drawn = getattr(plots, name)(*args, **kwargs)
+    after = plt.get_fignums()
+    assert len(after) == len(before) + 1
+    new, = set(after) - set(before)
+    assert _figure_of(drawn) is plt.figure(new)                # what it returned belongs to that figure
+    assert plt.gcf() is _figure_of(drawn)                      # and plt.show()/Jupyter would show it
+
+
+@pytest.mark.parametrize("name", PLOT_FUNCTIONS)
+def test_plot_function_into_the_users_pyplot_axes_makes_no_figure(name):
+    args, kwargs = _toy_inputs()[name]
+    if name in MULTI_PANEL:
+        fig, axes = plt.subplots(1, 1, squeeze=False)
+        kwargs = {**kwargs, "axes": axes.ravel()}
+    else:
+        fig, ax = plt.subplots()
+        kwargs = {**kwargs, "ax": ax}
+    drawn = getattr(plots, name)(*args, **kwargs)
+    assert plt.get_fignums() == [fig.number]
+    assert _figure_of(drawn) is fig
+
+
+@pytest.mark.parametrize("name", PLOT_FUNCTIONS)
+def test_plot_function_inside_headless_figures_registers_nothing(name):
+    args, kwargs = _toy_inputs()[name]
+    with headless_figures():
+        drawn = getattr(plots, name)(*args, **kwargs)
+    assert plt.get_fignums() == []
+    assert type(_figure_of(drawn)) is Figure
+    assert getattr(getattr(_figure_of(drawn), "canvas", None), "manager", None) is None
+    drawn = getattr(plots, name)(*args, **kwargs)              # the block has ended: pyplot again
+    assert len(plt.get_fignums()) == 1
+
+
+def test_property_distributions_fills_the_users_grid_of_axes():
+    props = v1.ringach2002_properties()
+    rng = np.random.default_rng(0)
+    table = {"circular_variance": np.asarray(props["circular_variance"]),
+             "ori_bandwidth_deg": rng.uniform(5, 120, 304),
+             "peak_sf_cpd": 2 ** rng.normal(1.5, 1, 304),
+             "sf_bandwidth_oct_at_707": rng.uniform(0.5, 3, 304)}
+    fig, grid = plt.subplots(2, 2)
+    drawn = plots.property_distributions(table, axes=grid, n_bootstrap=5)   # a 2-D array is read row by row
+    assert list(drawn) == list(grid.ravel()) and plt.get_fignums() == [fig.number]
+    assert [ax.get_title().split(":")[0] for ax in drawn] == ["circular variance", "orientation bandwidth",
+                                                            "peak SF", "SF bandwidth"]
+
+
+def test_filter_mosaic_of_a_bank_like_array_with_its_defaults():
+    basis = np.random.default_rng(0).normal(size=(7, 8, 8))     # e.g. bank.basis: no r2
+    ax = plots.filter_mosaic(basis)
+    assert "in index order" in ax.get_title()
+    np.testing.assert_allclose(ax.images[0].get_array()[:8, :8], basis[0] / np.abs(basis[0]).max())
+    assert "sorted by decreasing R²" in plots.filter_mosaic(basis, r2=np.linspace(0, 1, 7)).get_title()
+    with pytest.raises(InputError, match="order='r2' needs r2"):   # asking for R² order without R² stays an error
+        plots.filter_mosaic(basis, order="r2")
+
+
+def test_experiment_drawing_is_headless(tmp_path):
+    """experiments.base.draw runs each experiment's plot step inside headless_figures."""
+    from types import SimpleNamespace
+
+    from effcode.experiments import base
+
+    seen = {}
+
+    def plot(run):
+        ax = plots.r2_ecdf({"a": np.linspace(0, 1, 9)}, path=tmp_path / "r2")
+        seen["figure"], seen["fignums"] = _figure_of(ax), plt.get_fignums()
+        return base.Section("toy", "text", [(f"{tmp_path / 'r2'}.png", "caption")])
+
+    saved = {}
+    run = SimpleNamespace(config={"quick": True}, dir=tmp_path, save_json=lambda name, data: saved.update(data),
+                          record_artifacts=lambda *names: None)
+    section = base.draw(SimpleNamespace(plot=plot), run)
+    assert section.title == "toy" and saved["figures"] == [["r2.png", "caption"]]
+    assert seen["fignums"] == [] and type(seen["figure"]) is Figure
+    assert (tmp_path / "r2.png").exists() and not (tmp_path / "r2.pdf").exists()

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from ..plots.figure import FORMATS, figure_formats
+from ..plots.figure import FORMATS, figure_formats, headless_figures
 from ..registry import Registry
 from ..runs import Run
 from ..runs.declaration import Declaration, find_declaration
@@ -69,8 +69,9 @@ def completed_runs(results_dir="results") -> list[tuple[Experiment, Run]]:
 
 def draw(exp: Experiment, run: Run) -> Section:
     """Draw one experiment's figures from its cached results and keep its report section (quick runs: PNG
-    only; full runs: PNG and PDF)."""
-    with figure_formats(("png",) if run.config.get("quick") else FORMATS):
+    only; full runs: PNG and PDF).  The figures are headless (never registered with pyplot), so drawing many
+    of them in a worker process does not accumulate them."""
+    with headless_figures(), figure_formats(("png",) if run.config.get("quick") else FORMATS):
         section = exp.plot(run)
     figures = [[Path(p).resolve().relative_to(run.dir.resolve()).as_posix(), c] for p, c in section.figures]
     run.save_json("section.json", {"title": section.title, "text": section.text, "figures": figures})

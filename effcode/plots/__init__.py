@@ -1,11 +1,14 @@
-"""Reviewer-quality figures (matplotlib, Agg/PDF backends, no pyplot state).
+"""Reviewer-quality figures (matplotlib; PNG and PDF written atomically).
 
-Every public plot function draws into an ``ax=`` of your own figure (``fig=`` for the
-multi-panel :func:`property_distributions`; a Figure or a SubFigure) or, without one, into a
-new figure, and returns what it drew into (the Axes, or the figure of the panels). Given
+Every public plot function draws into an ``ax=`` of your own figure (``axes=``, one Axes per
+property, for the multi-panel :func:`property_distributions`) or, without one, into a new figure
+made through ``matplotlib.pyplot.figure`` (so ``plt.show()`` and Jupyter display it; close it with
+``plt.close``), and returns what it drew into (the Axes, or the list of panel Axes). Inside
+``with effcode.plots.figure.headless_figures():`` new figures are plain Figures that pyplot never
+sees (the experiments draw that way). Every function works with only its data arguments. Given
 ``path`` (no suffix), the whole figure is written as ``path.png`` and ``path.pdf`` atomically
-through :func:`save_figure`. Maps whose values matter carry a colour bar; panels compared
-with one another share one colour scale.
+through :func:`save_figure`. Maps whose values matter carry a colour bar; panels compared with one
+another share one colour scale.
 """
 
 from .figure import DEFAULT_DPI, save_figure

@@ -1,9 +1,15 @@
 """Figure creation and atomic PNG + PDF saving.
 
-Figures are plain :class:`matplotlib.figure.Figure` objects rendered by the Agg (PNG) and
-PDF backends: pyplot and its global state are never used, so plotting works headless and
-figures are freed when no longer referenced.  Inside ``with figure_formats(("png",)):`` figures
-are saved as PNG only (quick runs: the PDF rendering is half of their figure time).
+A plot function called without ``ax=`` (``axes=``) makes its figure with
+``matplotlib.pyplot.figure`` (constrained layout), so the figure is registered with pyplot like
+any figure of your own: ``plt.show()`` and Jupyter display it, ``plt.get_fignums()`` lists it and
+``plt.close(fig)`` (or ``plt.close("all")``) frees it.  Inside ``with headless_figures():`` new
+figures are instead plain :class:`matplotlib.figure.Figure` objects that pyplot never sees,
+rendered only by the Agg (PNG) and PDF backends and freed as soon as they are no longer
+referenced; the experiments draw their many figures that way (:func:`effcode.experiments.base.draw`,
+in worker processes), so memory does not grow and pyplot is not even imported.  Inside
+``with figure_formats(("png",)):`` figures are saved as PNG only (quick runs: the PDF rendering is
+half of their figure time).
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ from pathlib import Path
 from typing import Iterator
 
 from matplotlib.axes import Axes
-from matplotlib.figure import Figure, SubFigure
+from matplotlib.figure import Figure
 
 from ..errors import InputError
 from ..storage.atomic import atomic_path
@@ -26,6 +32,7 @@ DEFAULT_DPI = 110
 #: the formats :func:`save_figure` writes, in order
 FORMATS = ("png", "pdf")
 _formats: ContextVar[tuple[str, ...]] = ContextVar("figure_formats", default=FORMATS)
+_headless: ContextVar[bool] = ContextVar("headless_figures", default=False)
 
 
 @contextmanager
@@ -40,9 +47,25 @@ def figure_formats(formats: tuple[str, ...]) -> Iterator[None]:
         _formats.reset(token)
 
 
+@contextmanager
+def headless_figures() -> Iterator[None]:
+    """Inside the block, new figures are plain :class:`~matplotlib.figure.Figure` objects that pyplot never
+    registers (no ``plt.get_fignums()`` entry, nothing for ``plt.show()``), freed once unreferenced."""
+    token = _headless.set(True)
+    try:
+        yield
+    finally:
+        _headless.reset(token)
+
+
 def new_figure(width: float, height: float) -> Figure:
-    """A figure of ``width`` x ``height`` inches with constrained layout."""
-    return Figure(figsize=(width, height), layout="constrained")
+    """A figure of ``width`` x ``height`` inches with constrained layout: made through
+    ``matplotlib.pyplot.figure`` (registered with pyplot), or a plain Figure inside :func:`headless_figures`."""
+    if _headless.get():
+        return Figure(figsize=(width, height), layout="constrained")
+    import matplotlib.pyplot as plt     # imported only here: headless drawing never loads pyplot
+
+    return plt.figure(figsize=(width, height), layout="constrained")
 
 
 def save_figure(fig: Figure, path_without_suffix: str | os.PathLike, dpi: int = DEFAULT_DPI) -> list[Path]:
@@ -83,15 +106,6 @@ def target_axes(ax, width: float, height: float) -> Axes:
     if not isinstance(ax, Axes):
         raise InputError(f"ax must be a matplotlib Axes, got {type(ax).__name__}")
     return ax
-
-
-def target_figure(fig, width: float, height: float) -> Figure | SubFigure:
-    """``fig`` when the caller gives one (a Figure or a SubFigure of theirs), else a new figure."""
-    if fig is None:
-        return new_figure(width, height)
-    if not isinstance(fig, (Figure, SubFigure)):
-        raise InputError(f"fig must be a matplotlib Figure or SubFigure, got {type(fig).__name__}")
-    return fig
 
 
 def save_drawing(drawn, path, dpi: int):

@@ -31,19 +31,20 @@ def filter_order(r2: np.ndarray | None, n: int, order: str) -> np.ndarray:
     return np.argsort(-key, kind="stable")
 
 
-def filter_mosaic(filters, fitted=None, r2=None, order: str = "r2", *, max_filters: int | None = None,
+def filter_mosaic(filters, fitted=None, r2=None, order: str | None = None, *, max_filters: int | None = None,
                   n_cols: int | None = None, title: str | None = None, ax=None, colorbar: bool = True,
                   path=None, dpi: int = DEFAULT_DPI):
     """Mosaic of filters (K, h, w), each followed on its right by its fitted Gabor.
 
     Tiles are ordered by decreasing ``r2`` (``order="r2"``, failed fits with NaN last) or
-    by index (``order="index"``); at most ``max_filters`` are shown. Every tile is scaled to
+    by index (``order="index"``); the default, ``None``, is ``"r2"`` when ``r2`` is given and
+    ``"index"`` otherwise, so ``filter_mosaic(bank.basis)`` works. At most ``max_filters`` are shown. Every tile is scaled to
     its own ±max|value| and drawn with a grey colormap (mid-grey = 0, white = positive).
     ``fitted`` (K, h, w), e.g. from ``effcode.gabor.render_gabors``, is optional; with
     ``r2`` and at most 64 tiles, each pair is labelled with its R^2. A colour bar gives the
     scale (w / max|w| of each tile) unless ``colorbar=False``.
 
-    ``ax``: draw into this axes of your own figure; without it a new figure is made. Returns
+    ``ax``: draw into this axes of your own figure; without it a new pyplot figure is made. Returns
     the Axes drawn into; given ``path``, its whole figure is saved as ``<path>.png/.pdf``.
     """
     filters = check_array("filters", filters, ndim=3)
@@ -56,6 +57,8 @@ def filter_mosaic(filters, fitted=None, r2=None, order: str = "r2", *, max_filte
         r2 = check_array("r2", r2, ndim=1, finite=False)
         if r2.size != n_filters:
             raise InputError(f"r2 must have one value per filter ({n_filters}), got {r2.size}")
+    if order is None:
+        order = "r2" if r2 is not None else "index"
     check_choice("order", order, ("r2", "index"))
     shown = filter_order(r2, n_filters, order)
     if max_filters is not None:
@@ -128,7 +131,7 @@ def r2_ecdf(r2_by_label: Mapping[str, np.ndarray], *, thresholds=(0.7, 0.8, 0.9)
     axes and clear of the curves, gives each population's size, failed fits and the fraction
     with R^2 above each of ``thresholds`` (NaN counts as below).
 
-    ``ax``: draw into this axes of your own figure; without it a new figure is made. Returns
+    ``ax``: draw into this axes of your own figure; without it a new pyplot figure is made. Returns
     the Axes drawn into; given ``path``, its whole figure is saved as ``<path>.png/.pdf``.
     """
     if not isinstance(r2_by_label, Mapping) or not r2_by_label:

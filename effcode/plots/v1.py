@@ -17,7 +17,7 @@ from ..errors import InputError
 from ..v1.nxny import outside_grid
 from ..v1.reference import bin_index
 from ..validation import check_array
-from .figure import DEFAULT_DPI, save_drawing, target_axes, target_figure
+from .figure import DEFAULT_DPI, new_figure, save_drawing, target_axes
 
 #: Axis label (with units) of each V1 property, in the reference's units.
 AXIS_LABELS = {
@@ -98,7 +98,7 @@ def nxny_scatter(nx, ny, label: str = "model", *, resolved=None, distance: float
     legend when given.  Bins are shaded by Ringach's cell counts (written in each bin).
 
     ``ax``: draw into this axes of your own figure (e.g. one panel of a grid); without it a new
-    figure is made.  Returns the Axes drawn into; given ``path``, its whole figure is saved as
+    pyplot figure is made.  Returns the Axes drawn into; given ``path``, its whole figure is saved as
     ``<path>.png/.pdf``.  ``colorbar`` and ``legend`` switch off the colour scale and the legend (a
     grid of panels shares one of each: :func:`ringach_count_scale`).
     """
@@ -192,8 +192,8 @@ def funnel_chart(funnels: Mapping[str, Sequence[Mapping[str, int]]], *, populati
     per seed and the mean count written above; the unresolved units (R² ≥ threshold but nx or ny
     not resolved) are a hatched bar of their own.  Only draws.
 
-    ``ax``: draw into this axes of your own figure; without it a new figure is made.  Returns the
-    Axes drawn into; given ``path``, its whole figure is saved as ``<path>.png/.pdf``.
+    ``ax``: draw into this axes of your own figure; without it a new pyplot figure is made.  Returns
+    the Axes drawn into; given ``path``, its whole figure is saved as ``<path>.png/.pdf``.
     """
     if not isinstance(funnels, Mapping) or not funnels:
         raise InputError("funnels must be a non-empty dict {label: [funnel per seed]}")
@@ -242,7 +242,7 @@ def funnel_chart(funnels: Mapping[str, Sequence[Mapping[str, int]]], *, populati
 
 
 def property_distributions(model_table: Mapping[str, np.ndarray], label: str = "model", properties=None, *,
-                           n_bootstrap: int = 1000, seed: int = 0, title: str | None = None, fig=None, path=None,
+                           n_bootstrap: int = 1000, seed: int = 0, title: str | None = None, axes=None, path=None,
                            dpi: int = DEFAULT_DPI):
     """Model property histograms against the V1 histograms, one panel per property.
 
@@ -253,9 +253,11 @@ def property_distributions(model_table: Mapping[str, np.ndarray], label: str = "
     into the outer bins as the metric does), how many cells had no value, and the ceiled
     Brain-Score similarity (:func:`effcode.v1.distribution_similarity`).
 
-    ``fig``: draw the panels into this Figure or SubFigure of yours (e.g. ``fig.subfigures(1, 2)[0]``);
-    without it a new figure is made.  Returns the figure drawn into; given ``path``, the whole
-    figure is saved as ``<path>.png/.pdf``.
+    ``axes``: draw the panels into these Axes of yours, one per property in order (e.g.
+    ``plt.subplots(2, 2)[1].ravel()`` or ``subfig.subplots(2, 2).ravel()``); ``title`` then goes
+    above the figure (or subfigure) of the first.  Without it a new pyplot figure with a grid of
+    two columns is made.  Returns the list of Axes drawn into; given ``path``, the whole figure is
+    saved as ``<path>.png/.pdf``.
     """
     if not isinstance(model_table, Mapping):
         raise InputError(f"model_table must be a dict of columns, got {type(model_table).__name__}")
@@ -267,12 +269,15 @@ def property_distributions(model_table: Mapping[str, np.ndarray], label: str = "
                              + ", ".join(c for p in DEFAULT_PROPERTIES for c in v1.TABLE_COLUMNS[p]))
     values = v1.model_property_values(model_table, list(properties))
 
-    n_cols = min(2, len(values))
-    n_rows = math.ceil(len(values) / n_cols)
-    fig = target_figure(fig, 5.0 * n_cols, 3.6 * n_rows)
-    for k, (name, model_values) in enumerate(values.items()):
+    if axes is None:
+        n_cols = min(2, len(values))
+        n_rows = math.ceil(len(values) / n_cols)
+        fig = new_figure(5.0 * n_cols, 3.6 * n_rows)
+        axes = [fig.add_subplot(n_rows, n_cols, k + 1) for k in range(len(values))]
+    else:
+        axes = _panel_axes(axes, list(values))
+    for ax, (name, model_values) in zip(axes, values.items()):
         ref = v1.property_reference(name)
-        ax = fig.add_subplot(n_rows, n_cols, k + 1)
         mapped = ref.to_reference_units(model_values)
         defined = mapped[~np.isnan(mapped)]
         model_p = np.bincount(bin_index(defined, ref.edges), minlength=ref.counts.size) / max(defined.size, 1)
@@ -292,8 +297,26 @@ def property_distributions(model_table: Mapping[str, np.ndarray], label: str = "
                      f"(raw {score['raw']:.2f}, ceiling {score['ceiling']:.3f})", fontsize=9)
         ax.legend(fontsize=7, frameon=False)
     if title:
-        fig.suptitle(title, fontsize=10)
-    return save_drawing(fig, path, dpi)
+        axes[0].figure.suptitle(title, fontsize=10)
+    save_drawing(axes[0], path, dpi)
+    return axes
+
+
+def _panel_axes(axes, names: list[str]) -> list[Axes]:
+    """``axes`` (an Axes, or a sequence or array of them) as a list of one Axes per property in ``names``."""
+    expected = (f"axes must be {len(names)} matplotlib Axes, one per property "
+                f"({', '.join(names)}), e.g. plt.subplots(...)[1].ravel()")
+    if isinstance(axes, Axes):
+        axes = [axes]
+    elif isinstance(axes, (str, bytes, Mapping)) or not isinstance(axes, (Sequence, np.ndarray)):
+        raise InputError(f"{expected}; got {type(axes).__name__}")
+    axes = list(np.ravel(np.asarray(axes, dtype=object))) if isinstance(axes, np.ndarray) else list(axes)
+    wrong = [type(a).__name__ for a in axes if not isinstance(a, Axes)]
+    if wrong:
+        raise InputError(f"{expected}; got {wrong[0]} among them")
+    if len(axes) != len(names):
+        raise InputError(f"{expected}; got {len(axes)}")
+    return axes
 
 
 def _score_value(entry, where: str) -> float:
@@ -315,8 +338,8 @@ def similarity_table(scores: Mapping[str, Mapping[str, object]], *, title: str |
     ceiling; a last row gives each model's mean over the properties it has. Cells are
     shaded from red (0) to green (1), and each cell's score is written in it.
 
-    ``ax``: draw into this axes of your own figure; without it a new figure is made.  Returns the
-    Axes drawn into; given ``path``, its whole figure is saved as ``<path>.png/.pdf``.
+    ``ax``: draw into this axes of your own figure; without it a new pyplot figure is made.  Returns
+    the Axes drawn into; given ``path``, its whole figure is saved as ``<path>.png/.pdf``.
     """
     if not isinstance(scores, Mapping) or not scores:
         raise InputError("scores must be a non-empty dict {label: {property: score}}")
