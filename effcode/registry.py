@@ -20,6 +20,10 @@ class Registry(Generic[T]):
     9
     """
 
+    #: how many times any registry's contents changed (code hashes that follow registries are remembered
+    #: until it moves: :func:`effcode.runs.codehash.code_hash`)
+    changes = 0
+
     def __init__(self, kind: str):
         self.kind = kind
         self._factories: Dict[str, Callable[..., T]] = {}
@@ -33,6 +37,7 @@ class Registry(Generic[T]):
             if name in self._factories and not overwrite and self._factories[name] is not obj:
                 raise InputError(f"{self.kind} {name!r} is already registered; pass overwrite=True to replace it")
             self._factories[name] = obj
+            Registry.changes += 1
             return obj
 
         return add if factory is None else add(factory)
@@ -40,6 +45,7 @@ class Registry(Generic[T]):
     def unregister(self, name: str) -> None:
         self.get(name)
         del self._factories[name]
+        Registry.changes += 1
 
     def get(self, name: str) -> Callable[..., T]:
         """The factory registered under ``name``; a clear error lists the known names otherwise."""

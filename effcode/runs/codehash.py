@@ -79,6 +79,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Callable
 
+from ..registry import Registry
+
 PACKAGE = "effcode"
 
 
@@ -920,12 +922,58 @@ def reach(target: "str | Callable") -> set[str]:
     return set(_walk(target).entries)
 
 
+#: code_hash of a function, remembered under :func:`_memo_key` with the stamp of the files it was computed from
+_remembered: dict[tuple, tuple[tuple, str]] = {}
+
+
+def _memo_key(target) -> tuple | None:
+    """What the reach of a function depends on besides the files: its code, the identity of the code its
+    closure cells hold (data in cells is not hashed), and the registries' contents.  None: not a function."""
+    function = _target_function(target)
+    code = getattr(function, "__code__", None)
+    if code is None:
+        return None
+    cells = tuple(id(cell.cell_contents) for cell in (function.__closure__ or ()) if _full(cell)
+                  and (callable(cell.cell_contents) or isinstance(cell.cell_contents, types.ModuleType)
+                       or hasattr(cell.cell_contents, "names")))
+    return code, cells, Registry.changes
+
+
+def _files_stamp(roots: frozenset[str]) -> tuple:
+    """(path, modification time, size) of every file of the ``roots`` packages (data files included)."""
+    stamp = []
+    for root in sorted(roots):
+        path = _module_file(root)
+        if path is None:
+            continue
+        files = sorted(path.parent.rglob("*")) if path.name == "__init__.py" else [path]
+        for file in files:
+            if "__pycache__" not in file.parts and file.is_file():
+                stat = file.stat()
+                stamp.append((str(file), stat.st_mtime_ns, stat.st_size))
+    return tuple(stamp)
+
+
 def code_hash(target: "str | Callable") -> str:
     """A sha256 (hex) of effcode's version and of the source of the code ``target`` can run (see the
-    module docstring).  ``target`` is a function (any callable) or a module name."""
+    module docstring).  ``target`` is a function (any callable) or a module name.
+
+    The hash of a function is remembered, in this process, until a file of the packages it reaches into
+    (effcode's and its own) or a registry changes, or its closure holds other code: a run's many steps
+    with one compute function pay the walk once."""
     from .. import __version__
 
+    key = _memo_key(target)
+    if key is not None:
+        function = _target_function(target)
+        roots = frozenset({(_module_of(function) or "").split(".")[0], PACKAGE})
+        stamp = _files_stamp(roots)
+        remembered = _remembered.get(key)
+        if remembered is not None and remembered[0] == stamp:
+            return remembered[1]
     digest = hashlib.sha256(f"effcode {__version__}\n".encode())
     for label, digests in sorted(_walk(target).entries.items()):
         digest.update(f"{label} {' '.join(sorted(digests))}\n".encode())
+    if key is not None:
+        _remembered[key] = (stamp, digest.hexdigest())
     return digest.hexdigest()
