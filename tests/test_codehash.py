@@ -3,6 +3,7 @@ edits on it invalidate it."""
 
 import importlib
 import os
+import subprocess
 import sys
 import textwrap
 import uuid
@@ -241,3 +242,16 @@ def _learned_bank_compute(common):
     finally:
         data.seed_images = original
     return captured["compute"]
+
+
+def test_the_hash_is_the_same_in_every_process():
+    """String hashing is randomised per process (PYTHONHASHSEED): the reach must not depend on set order, or a
+    rerun would not find the cache or the checkpoint of the run it continues (``A, B = 1, 2`` once labelled
+    whichever name was read first)."""
+    script = ("from effcode.runs.codehash import code_hash\n"
+              "from effcode.experiments import EXPERIMENTS\n"
+              "from effcode.experiments.common import learned_bank\n"
+              "print(code_hash(learned_bank), *(code_hash(EXPERIMENTS.get(n).compute) for n in EXPERIMENTS.names()))\n")
+    outputs = {subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True,
+                              env={**os.environ, "PYTHONHASHSEED": str(seed)}).stdout for seed in (1, 2, 3)}
+    assert len(outputs) == 1

@@ -104,7 +104,10 @@ def test_compute_time_counts_the_original_seconds_of_cached_steps_and_points(tmp
 
     from effcode.experiments.suite import _compute_time
 
+    calls = []
+
     def slow():
+        calls.append(1)
         time.sleep(0.2)
         return {"value": np.arange(3)}
 
@@ -112,7 +115,8 @@ def test_compute_time_counts_the_original_seconds_of_cached_steps_and_points(tmp
     first.step("slow", {"n": 1}, slow)
     assert first.cached_seconds == 0.0
     shared = Run(tmp_path / "02_b", {"seed": 0})           # same step, another experiment: copied, not run
-    shared.step("slow", {"n": 1}, lambda: pytest.fail("recomputed a cached step"))
+    shared.step("slow", {"n": 1}, slow)
+    assert len(calls) == 1, "recomputed a cached step"
     assert 0.2 <= shared.cached_seconds < 1.0
     points = [{"x": 1}, {"x": 2}]
     shared.sweep(_slow_point, points)
@@ -131,15 +135,24 @@ def _slow_point(point):
     return {"y": point["x"] * 2}
 
 
-def _hold_step(directory, started, go):
-    """In another process: compute step "shared" of a run in ``directory``, announcing ``started`` and
-    finishing only once ``go`` is set."""
+def _shared_step(started, go):
+    """The compute function of step "shared": it announces ``started`` and finishes once ``go`` is set; without
+    them (None) it fails, as it must not run.  The same code in both processes, so the same cache key (the
+    events are data in its closure, not code)."""
     def compute():
+        if started is None:
+            raise AssertionError("computed a step another process was computing")
         started.set()
         go.wait()
         return {"value": np.arange(4)}
 
-    Run(directory, {"seed": 0}).step("shared", {"n": 1}, compute)
+    return compute
+
+
+def _hold_step(directory, started, go):
+    """In another process: compute step "shared" of a run in ``directory``, announcing ``started`` and
+    finishing only once ``go`` is set."""
+    Run(directory, {"seed": 0}).step("shared", {"n": 1}, _shared_step(started, go))
 
 
 class _Watched:
@@ -171,10 +184,7 @@ def test_a_step_another_process_is_computing_is_waited_for_and_not_computed_agai
         monkeypatch.setattr("sys.stderr", watched)
         run, out = Run(tmp_path / "02_b", {"seed": 0}), {}
 
-        def compute_again():
-            raise AssertionError("computed a step another process was computing")
-
-        waiter = threading.Thread(target=lambda: out.update(run.step("shared", {"n": 1}, compute_again)))
+        waiter = threading.Thread(target=lambda: out.update(run.step("shared", {"n": 1}, _shared_step(None, None))))
         waiter.start()
         assert watched.seen.wait(120), "the step was not waited for"
         go.set()

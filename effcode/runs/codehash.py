@@ -694,11 +694,15 @@ class _Reach:
 
     # code
     def node(self, source: _Source, node: ast.AST, ns: _Namespace, label: str, walk_defs: bool = True) -> None:
-        if ("node", id(node)) in self.seen:
+        labelled = ("labelled", label, id(node))
+        if labelled in self.seen:
             return
-        self.seen.add(("node", id(node)))
+        self.seen.add(labelled)
         info = source.analysis(node)
         self.add(label, info.digest, source.path)
+        if ("node", id(node)) in self.seen:   # walked under another name (``A, B = 1, 2``): labelled, not rewalked,
+            return                            # so the labels do not depend on which name was read first
+        self.seen.add(("node", id(node)))
         self._node(info, ns, label)
 
     def _node(self, info: _Analysis, ns: _Namespace, label: str) -> None:
