@@ -426,3 +426,23 @@ def test_experiment_drawing_is_headless(tmp_path):
     assert section.title == "toy" and saved["figures"] == [["r2.png", "caption"]]
     assert seen["fignums"] == [] and type(seen["figure"]) is Figure
     assert (tmp_path / "r2.png").exists() and not (tmp_path / "r2.pdf").exists()
+
+
+def test_figure_formats_caps_the_resolution(tmp_path):
+    """Quick runs draw drafts: inside figure_formats(..., max_dpi=50) a 2-inch figure asked at 110 dpi is
+    written 100 pixels wide, and outside it at its own 110 dpi (220 pixels)."""
+    from PIL import Image
+
+    from effcode.plots.figure import figure_formats, headless_figures, new_figure, save_figure
+
+    with headless_figures():
+        fig = new_figure(2.0, 1.0)
+        fig.add_subplot().plot([0, 1])
+        with figure_formats(("png",), max_dpi=50):
+            capped = save_figure(fig, tmp_path / "capped", dpi=110)
+        with figure_formats(("png",)):
+            full = save_figure(fig, tmp_path / "full", dpi=110)
+    assert Image.open(capped[0]).size[0] == 100 and Image.open(full[0]).size[0] == 220
+    with pytest.raises(InputError, match="max_dpi"):
+        with figure_formats(("png",), max_dpi=5):
+            pass

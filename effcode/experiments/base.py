@@ -22,6 +22,9 @@ from ..runs.declaration import Declaration, find_declaration
 
 EXPERIMENTS: Registry = Registry("experiment")
 
+#: the largest resolution of a quick run's figures (dots per inch; full runs: each figure's own, 110 by default)
+QUICK_DPI = 72
+
 #: the record, in a results folder, of the last invocation that ran several experiments (run_experiments)
 RUN_RECORD = "run.json"
 
@@ -69,9 +72,10 @@ def completed_runs(results_dir="results") -> list[tuple[Experiment, Run]]:
 
 def draw(exp: Experiment, run: Run) -> Section:
     """Draw one experiment's figures from its cached results and keep its report section (quick runs: PNG
-    only; full runs: PNG and PDF).  The figures are headless (never registered with pyplot), so drawing many
+    only, at :data:`QUICK_DPI` at most; full runs: PNG and PDF).  The figures are headless (never registered with pyplot), so drawing many
     of them in a worker process does not accumulate them."""
-    with headless_figures(), figure_formats(("png",) if run.config.get("quick") else FORMATS):
+    quick = bool(run.config.get("quick"))
+    with headless_figures(), figure_formats(("png",) if quick else FORMATS, max_dpi=QUICK_DPI if quick else None):
         section = exp.plot(run)
     figures = [[Path(p).resolve().relative_to(run.dir.resolve()).as_posix(), c] for p, c in section.figures]
     run.save_json("section.json", {"title": section.title, "text": section.text, "figures": figures})

@@ -32,19 +32,24 @@ DEFAULT_DPI = 110
 #: the formats :func:`save_figure` writes, in order
 FORMATS = ("png", "pdf")
 _formats: ContextVar[tuple[str, ...]] = ContextVar("figure_formats", default=FORMATS)
+_max_dpi: ContextVar[int | None] = ContextVar("figure_max_dpi", default=None)
 _headless: ContextVar[bool] = ContextVar("headless_figures", default=False)
 
 
 @contextmanager
-def figure_formats(formats: tuple[str, ...]) -> Iterator[None]:
-    """Save figures in ``formats`` (a non-empty subset of :data:`FORMATS`, in that order) inside the block."""
+def figure_formats(formats: tuple[str, ...], *, max_dpi: int | None = None) -> Iterator[None]:
+    """Save figures in ``formats`` (a non-empty subset of :data:`FORMATS`, in that order) inside the block,
+    at no more than ``max_dpi`` dots per inch when it is given (quick runs: a draft resolution)."""
     if not formats or any(f not in FORMATS for f in formats):
         raise InputError(f"formats must be a non-empty subset of {FORMATS}, got {formats!r}")
-    token = _formats.set(tuple(f for f in FORMATS if f in formats))
+    if max_dpi is not None:
+        check_int("max_dpi", max_dpi, minimum=20, maximum=600)
+    tokens = _formats.set(tuple(f for f in FORMATS if f in formats)), _max_dpi.set(max_dpi)
     try:
         yield
     finally:
-        _formats.reset(token)
+        _formats.reset(tokens[0])
+        _max_dpi.reset(tokens[1])
 
 
 @contextmanager
@@ -78,6 +83,8 @@ def save_figure(fig: Figure, path_without_suffix: str | os.PathLike, dpi: int = 
     if not isinstance(fig, Figure):
         raise InputError(f"fig must be a matplotlib Figure, got {type(fig).__name__}")
     dpi = check_int("dpi", dpi, minimum=20, maximum=600)
+    if _max_dpi.get() is not None:
+        dpi = min(dpi, _max_dpi.get())
     base = os.fspath(path_without_suffix)
     if Path(base).suffix.lower() in (".png", ".pdf"):
         raise InputError(f"path_without_suffix must not end in .png/.pdf (both are written), got {base!r}")
