@@ -201,10 +201,9 @@ def compile_kernels() -> None:
     from it when it already holds them.
 
     The first call of a kernel in an installation compiles it (about 2 s for both on one core); every later
-    process loads it from the cache (about 0.3 s).  Calling this once after installing,
-    ``python -c "from effcode.learners.coordinate_descent import compile_kernels; compile_kernels()"``, pays the
-    compilation then, so that no fit does.  The cache lies beside this module, or in the folder named by
-    ``NUMBA_CACHE_DIR`` where the installation is read-only.
+    process loads it from the cache (about 0.3 s).  ``effcode compile`` (``effcode.learners.compiled``), run
+    by the README's install commands, calls this and every other kernel's once, so that no fit compiles.  Where
+    the cache lies: ``effcode.numba_cache``.
     """
     for dtype in (np.float32, np.float64):
         atoms = np.eye(2, 3, dtype=dtype)
