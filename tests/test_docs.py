@@ -6,7 +6,9 @@ nothing is written into the checkout. It needs the ``docs`` requirements, which 
 extra installs too; without Sphinx the build test is skipped with that reason.
 """
 
+import importlib
 import importlib.util
+import inspect
 import os
 import re
 import shutil
@@ -15,6 +17,8 @@ import sys
 import time
 from pathlib import Path
 
+import numpydoc.docscrape
+import numpydoc.validate
 import pytest
 
 import effcode
@@ -114,3 +118,85 @@ def test_the_docs_build_with_warnings_as_errors_and_run_every_example(tmp_path):
         assert 'class="math' in page.read_text(), f"the API page of {learner.__name__} shows no equation"
     for page in DOCS.glob("*.md"):
         assert (html / f"{page.stem}.html").exists(), f"the user guide lacks {page.name}"
+
+
+# --- numpydoc: every public object's sections parse as numpydoc means them ------------------
+#: the parameter-section checks of ``numpydoc.validate`` enforced on every public object: PR02 (a
+#: documented parameter the signature lacks), PR03 (wrong order), PR05 (a type ending in a period),
+#: PR06 (``integer``/``string``/``boolean`` for int/str/bool), PR07 (no description: the text sits in
+#: the type slot, ``name : text``), PR08/PR09 (description's first capital, final period), PR10 (no
+#: space before the colon)
+PARAMETER_CHECKS = ("PR02", "PR03", "PR05", "PR06", "PR07", "PR08", "PR09", "PR10")
+#: objects on which PR01 (every parameter documented) is enforced as well: the estimators' and the
+#: image record's constructors, the pages a user reads first
+FULLY_DOCUMENTED = ("effcode.learners.sparse_coding.SparseCoding", "effcode.learners.sailnet.SAILnet",
+                    "effcode.learners.ica.ICA", "effcode.learners.isa.ISA", "effcode.learners.sparse_cnn.SparseCNN",
+                    "effcode.data.sources.Image", "effcode.v1.physiology.measure_receptive_fields")
+
+
+def public_objects() -> dict[str, object]:
+    """Every public function and class of the API reference's modules, with each class's public methods."""
+    modules = [f"effcode.{name}" for name in (*effcode.SUBPACKAGES, "runs", "errors", "registry")]
+    modules += sorted({LEARNERS.get(name).__module__ for name in LEARNERS.names()})
+    found: dict[str, object] = {}
+    for module_name in modules:
+        module = importlib.import_module(module_name)
+        names = getattr(module, "__all__", None) or [  # autosummary's rule without __all__
+            name for name, value in vars(module).items()
+            if not name.startswith("_") and getattr(value, "__module__", None) == module_name]
+        for name in names:
+            obj = getattr(module, name)
+            if not (inspect.isclass(obj) or inspect.isfunction(obj)):
+                continue
+            found[f"{obj.__module__}.{obj.__qualname__}"] = obj
+            if inspect.isclass(obj):
+                for member, value in vars(obj).items():
+                    if not member.startswith("_") and (inspect.isfunction(value) or isinstance(value, property)):
+                        found[f"{obj.__module__}.{obj.__qualname__}.{member}"] = value
+    return found
+
+
+def parameter_section_errors(names, checks) -> list[str]:
+    return [f"{name}: {code} {message}" for name in names for code, message in numpydoc.validate.validate(name)["errors"]
+            if code in checks]
+
+
+def test_public_objects_are_found_in_every_module():
+    names = public_objects()
+    assert "effcode.learners.sparse_coding.SparseCoding.transform" in names
+    assert "effcode.data.sources.Image" in names and len(names) > 250
+
+
+def test_every_public_docstring_has_well_formed_parameter_sections():
+    errors = parameter_section_errors(public_objects(), PARAMETER_CHECKS)
+    assert not errors, f"{len(errors)} numpydoc parameter-section errors:\n" + "\n".join(errors[:40])
+
+
+def test_the_estimators_and_the_image_record_document_every_parameter():
+    errors = parameter_section_errors(FULLY_DOCUMENTED, ("PR01", *PARAMETER_CHECKS))
+    assert not errors, "\n".join(errors)
+
+
+def misformatted_example(n_iter):
+    """Do nothing (the docs tests' example of a description written in the type slot).
+
+    Parameters
+    ----------
+    n_iter : the number of iterations.
+    """
+
+
+def test_the_parameter_check_catches_a_description_in_the_type_slot():
+    errors = parameter_section_errors([f"{__name__}.misformatted_example"], PARAMETER_CHECKS)
+    assert {error.split()[1] for error in errors} == {"PR05", "PR07"}
+
+
+def test_class_attributes_have_a_type_and_a_description():
+    bad = []
+    for name, obj in public_objects().items():
+        if inspect.isclass(obj):
+            for section in ("Parameters", "Attributes"):
+                for entry in numpydoc.docscrape.ClassDoc(obj, config={"show_class_members": False})[section]:
+                    if not "".join(entry.desc).strip() or entry.type.rstrip().endswith("."):
+                        bad.append(f"{name} {section}: {entry.name} : {entry.type[:50]}")
+    assert not bad, "write 'name : type' and the description indented below it:\n" + "\n".join(bad)

@@ -52,17 +52,21 @@ CHECKSUMS_FILE = "checksums.json"
 class Image:
     """One image of a source.
 
-    Attributes
+    Parameters
     ----------
-    array : 2-D float64 array (rows, columns).  Luminance: in [0, 1] for 8- and 16-bit files
-        (stored integer / 255 or / 65535), linear counts / 65535 for van Hateren, values as
-        stored in the ``.mat`` file for the Olshausen sets.
-    id : stable name, ``"<source>/<name>"``, e.g. ``"default/astronaut"``.
-    sha256 : hex SHA-256 of ``array`` (little-endian float64 bytes, row-major).
-    source : where it came from: ``"default"``, ``"folder:<abs path>"``, ``"olshausen"``,
+    array : ndarray of shape (rows, columns), float64
+        Luminance: in [0, 1] for 8- and 16-bit files (stored integer / 255 or / 65535), linear
+        counts / 65535 for van Hateren, values as stored in the ``.mat`` file for the Olshausen sets.
+    id : str
+        Stable name, ``"<source>/<name>"``, e.g. ``"default/astronaut"``.
+    sha256 : str
+        Hex SHA-256 of ``array`` (little-endian float64 bytes, row-major).
+    source : str
+        Where it came from: ``"default"``, ``"folder:<abs path>"``, ``"olshausen"``,
         ``"olshausen-raw"`` or ``"vanhateren:<abs path>"``.
-    whitened : True when the image is already whitened (``IMAGES.mat``); learners should then
-        skip Olshausen-Field whitening (:func:`effcode.data.whiten_images` does so).
+    whitened : bool, default=False
+        True when the image is already whitened (``IMAGES.mat``); learners should then skip
+        Olshausen-Field whitening (:func:`effcode.data.whiten_images` does so).
     """
 
     array: np.ndarray = dataclasses.field(repr=False)

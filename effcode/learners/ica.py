@@ -441,32 +441,58 @@ class ICA(WhitenedLinearLearner):
 
     Parameters
     ----------
-    n_components : number of independent components K (None: half the whitened dimension d' for
-        FastICA, which then finds the K most non-Gaussian directions; d' for Infomax, which is square).
-    algorithm : ``"fastica"`` (symmetric, logcosh) or ``"infomax"`` (natural gradient, tanh score;
+    n_components : int or None, default=None
+        Number of independent components K (None: half the whitened dimension d' for FastICA,
+        which then finds the K most non-Gaussian directions; d' for Infomax, which is square).
+    algorithm : {"fastica", "infomax"}, default="fastica"
+        ``"fastica"`` (symmetric, logcosh) or ``"infomax"`` (natural gradient, tanh score;
         square: K = d').
-    whiten_components : PCA dimensions d' kept before ICA: an int, or a fraction of the variance in
-        (0, 1] (at least K dimensions are kept).  None: 95% of the variance for FastICA; K for Infomax.
-    max_iter : FastICA iterations / Infomax epochs.
-    tol : FastICA: max ``|1 - |w_new . w_old||`` per iteration; Infomax: relative change of W per epoch.
-    learning_rate, batch_size : Infomax natural-gradient step and mini-batch size.
-    log_luminance : ``fit_images`` takes the log of luminance before sampling patches.
-    random_state, device, progress : seed (None, an int, a numpy ``RandomState`` or ``Generator``),
-        torch device, tqdm bar.
+    whiten_components : int, float or None, default=None
+        PCA dimensions d' kept before ICA: an int, or a fraction of the variance in (0, 1] (at
+        least K dimensions are kept).  None: 95% of the variance for FastICA; K for Infomax.
+    max_iter : int, default=200
+        FastICA iterations / Infomax epochs, at most.
+    tol : float, default=1e-4
+        FastICA: largest ``|1 - |w_new . w_old||`` per iteration; Infomax: relative change of W
+        per epoch.
+    learning_rate : float, default=0.01
+        Infomax natural-gradient step.
+    batch_size : int, default=512
+        Infomax mini-batch size.
+    log_luminance : bool, default=False
+        ``fit_images`` takes the log of luminance before sampling patches.
+    random_state : int, RandomState, Generator or None, default=0
+        Seed of the initialisation (scikit-learn's convention).
+    device : str or torch.device, default="cpu"
+        Torch device for all computation.
+    progress : bool, default=False
+        Show a tqdm progress bar while fitting.
 
     Attributes
     ----------
-    components_, filters_ : (K, d) unmixing filters, ``s = (x - mean_) @ filters_.T`` (per unit of
-        input, so sources have unit variance); identical arrays, scikit-learn and effcode names.
-    basis_ : (K, d) basis functions (rows of the mixing matrix's transpose), in input units:
+    components_ : ndarray of shape (K, d)
+        Unmixing filters, ``s = (x - mean_) @ filters_.T`` (per unit of input, so sources have
+        unit variance); ``filters_`` is the identical array (scikit-learn and effcode names).
+    basis_ : ndarray of shape (K, d)
+        Basis functions (rows of the mixing matrix's transpose), in input units:
         ``x - mean_ ~ s @ basis_``.   ``mixing_`` = ``basis_.T`` (d, K).
-    explained_variance_ : (K,) ``||basis_k||^2``, variance each unit adds back (squared input units).
-    negentropy_ : (K,) logcosh negentropy approximation of each source on the training data.
-    mean_, whitener_, n_iter_, converged_ : the patch mean (d,), the fitted
-        :class:`~effcode.data.PatchWhitener`, the iterations made and whether they converged.
-    whitened_unmixing_ : (K, d') W as the algorithm left it, in the whitened space (before the
-        canonical scale, sign and order of ``components_``); :meth:`score` evaluates it.
-    history_ : Infomax: ``loss`` (:func:`infomax_loss` after each epoch); FastICA: empty.
+    explained_variance_ : ndarray of shape (K,)
+        ``||basis_k||^2``, variance each unit adds back (squared input units).
+    negentropy_ : ndarray of shape (K,)
+        Logcosh negentropy approximation of each source on the training data.
+    mean_ : ndarray of shape (d,)
+        The patch mean.
+    whitener_ : PatchWhitener
+        The fitted :class:`~effcode.data.PatchWhitener`.
+    n_iter_ : int
+        Iterations (FastICA) or epochs (Infomax) made.
+    converged_ : bool
+        Whether they converged.
+    whitened_unmixing_ : ndarray of shape (K, d')
+        W as the algorithm left it, in the whitened space (before the canonical scale, sign and
+        order of ``components_``); :meth:`score` evaluates it.
+    history_ : dict
+        Infomax: ``loss`` (:func:`infomax_loss` after each epoch); FastICA: empty.
     """
 
     def __init__(self, n_components=None, *, algorithm="fastica", whiten_components=None, max_iter=200,

@@ -192,35 +192,60 @@ class ISA(WhitenedLinearLearner):
 
     Parameters
     ----------
-    n_components : number of linear units K, a multiple of ``subspace_size`` (None: the whitened
-        dimension rounded down to a multiple).
-    subspace_size : units per subspace m (2 or 4 typically).
-    whiten_components : PCA dimensions d' kept: an int, or a fraction of the variance in (0, 1]
-        (at least K dimensions).  None: 95% of the variance.
-    epsilon : smoothing of the subspace norm in the objective (squared whitened units).
-    max_iter, tol : gradient-ascent iterations; stop when the last 20 iterations together raised J
-        by at most ``tol * |J|`` (:func:`stalled`; ``tol = 0``: run until J stops rising or
-        ``max_iter``).  The FastICA initialisation has its own criterion (tolerance 1e-4, at most
-        1000 iterations).
-    log_luminance : ``fit_images`` takes the log of luminance before sampling patches.
-    random_state, device, progress : seed (None, an int, a numpy ``RandomState`` or ``Generator``),
-        torch device, tqdm bar.
+    n_components : int or None, default=None
+        Number of linear units K, a multiple of ``subspace_size`` (None: the whitened dimension
+        rounded down to a multiple).
+    subspace_size : int, default=2
+        Units per subspace m (2 or 4 typically).
+    whiten_components : int, float or None, default=None
+        PCA dimensions d' kept: an int, or a fraction of the variance in (0, 1] (at least K
+        dimensions).  None: 95% of the variance.
+    epsilon : float, default=1e-3
+        Smoothing of the subspace norm in the objective (squared whitened units).
+    max_iter : int, default=3000
+        Most gradient-ascent iterations.
+    tol : float, default=1e-9
+        Stop when the last 20 iterations together raised J by at most ``tol * |J|``
+        (:func:`stalled`; ``tol = 0``: run until J stops rising or ``max_iter``).  The FastICA
+        initialisation has its own criterion (tolerance 1e-4, at most 1000 iterations).
+    log_luminance : bool, default=False
+        ``fit_images`` takes the log of luminance before sampling patches.
+    random_state : int, RandomState, Generator or None, default=0
+        Seed of the initialisation (scikit-learn's convention).
+    device : str or torch.device, default="cpu"
+        Torch device for all computation.
+    progress : bool, default=False
+        Show a tqdm progress bar while fitting.
 
     Attributes
     ----------
-    components_, filters_ : (K, d) linear filters, unit k's output is ``(x - mean_) @ filters_[k]``
-        (unit variance on the training data).  Subspace j is units ``j*m .. j*m + m - 1``.
-    basis_ : (K, d) basis functions in input units; ``mixing_`` = ``basis_.T``.
-    explained_variance_ : (K,) ``||basis_k||^2`` (squared input units); subspaces are ordered by
-        their summed explained variance, units within a subspace by their own.
-    negentropy_ : (K,) logcosh negentropy approximation of each linear output.
-    objective_ : J(W) at the end (per patch, whitened units).
-    whitened_unmixing_ : (K, d') W in the whitened space, subspaces in the order the ascent left them
-        (before the canonical sign and order of ``components_``); :meth:`score` evaluates it.
-    mean_, whitener_, n_iter_, converged_ : the patch mean (d,), the fitted
-        :class:`~effcode.data.PatchWhitener`, the iterations made and whether they converged.
-    history_ : dict of per-iteration float arrays: ``objective`` (J at the start and after each
-        iteration, ``n_iter_`` + 1 values, non-decreasing), ``gradient_norm`` (Frobenius norm of the
+    components_ : ndarray of shape (K, d)
+        Linear filters, unit k's output is ``(x - mean_) @ filters_[k]`` (unit variance on the
+        training data); ``filters_`` is the identical array.  Subspace j is units
+        ``j*m .. j*m + m - 1``.
+    basis_ : ndarray of shape (K, d)
+        Basis functions in input units; ``mixing_`` = ``basis_.T``.
+    explained_variance_ : ndarray of shape (K,)
+        ``||basis_k||^2`` (squared input units); subspaces are ordered by their summed explained
+        variance, units within a subspace by their own.
+    negentropy_ : ndarray of shape (K,)
+        Logcosh negentropy approximation of each linear output.
+    objective_ : float
+        J(W) at the end (per patch, whitened units).
+    whitened_unmixing_ : ndarray of shape (K, d')
+        W in the whitened space, subspaces in the order the ascent left them (before the
+        canonical sign and order of ``components_``); :meth:`score` evaluates it.
+    mean_ : ndarray of shape (d,)
+        The patch mean.
+    whitener_ : PatchWhitener
+        The fitted :class:`~effcode.data.PatchWhitener`.
+    n_iter_ : int
+        Iterations made.
+    converged_ : bool
+        Whether they converged.
+    history_ : dict
+        Per-iteration float arrays: ``objective`` (J at the start and after each iteration,
+        ``n_iter_`` + 1 values, non-decreasing), ``gradient_norm`` (Frobenius norm of the
         projected gradient, likewise) and ``step`` (the accepted step sizes, ``n_iter_`` values).
 
     Notes

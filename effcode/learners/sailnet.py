@@ -184,37 +184,56 @@ class SAILnet(StreamedPatchLearner):
 
     Parameters
     ----------
-    n_components : number of units K.
-    p : target spike count per unit per patch (the paper's 0.05).
-    alpha : rate of the lateral (anti-Hebbian) rule, per spike² of correlation.
-    beta : rate of the feed-forward (Oja) rule.
-    gamma : rate of the threshold rule, drive units per spike.
-    tau : membrane time constant; ``dt`` the Euler step (same time unit); only dt/tau
-        matters, and it must be in (0, 1].
-    n_timesteps : Euler steps per patch presentation (a presentation lasts n_timesteps·dt).
-    initial_threshold : starting θ of every unit, in drive units.
-    normalize : ``"patch"`` (zero mean, unit variance per patch, as in the paper) or
-        ``"global"`` (divide by the RMS of the first training batch).
-    batch_size : patches per plasticity step; ``n_steps`` steps made by ``fit`` and
-        (``n_steps * batch_size`` patches) by ``fit_images``.
-    random_state : seed of the initial weights and of batch order: None, an int, a numpy
-        ``RandomState`` or ``Generator`` (scikit-learn's convention).
-    device : torch device for all computation.
-    progress : show a progress bar in ``fit`` / ``fit_images``.
+    n_components : int, default=256
+        Number of units K.
+    p : float, default=0.05
+        Target spike count per unit per patch (the paper's 0.05).
+    alpha : float, default=1.0
+        Rate of the lateral (anti-Hebbian) rule, per spike² of correlation.
+    beta : float, default=0.01
+        Rate of the feed-forward (Oja) rule.
+    gamma : float, default=0.1
+        Rate of the threshold rule, drive units per spike.
+    tau : float, default=1.0
+        Membrane time constant; only dt/tau matters, and it must be in (0, 1].
+    dt : float, default=0.1
+        The Euler step, in the time unit of ``tau``.
+    n_timesteps : int, default=50
+        Euler steps per patch presentation (a presentation lasts n_timesteps·dt).
+    initial_threshold : float, default=2.0
+        Starting θ of every unit, in drive units.
+    normalize : {"patch", "global"}, default="patch"
+        ``"patch"`` (zero mean, unit variance per patch, as in the paper) or ``"global"`` (divide
+        by the RMS of the first training batch).
+    batch_size : int, default=100
+        Patches per plasticity step.
+    n_steps : int, default=3000
+        Plasticity steps made by ``fit``; ``fit_images`` streams ``n_steps * batch_size`` patches.
+    random_state : int, RandomState, Generator or None, default=0
+        Seed of the initial weights and of batch order (scikit-learn's convention).
+    device : str or torch.device, default="cpu"
+        Torch device for all computation.
+    progress : bool, default=False
+        Show a progress bar in ``fit`` / ``fit_images``.
 
     Attributes
     ----------
-    components_, basis_, filters_ : (K, d) float32 feed-forward weights Q (the same values).
-    lateral_ : (K, K) float32 inhibitory weights W (≥ 0, zero diagonal), drive units per spike.
-    thresholds_ : (K,) float32 thresholds θ, drive units.
-    scale_ : RMS of the first training batch (used by ``normalize="global"``).
-    history_ : dict of per-step lists: ``firing_rate`` (mean spikes per unit per patch),
-        ``sparsity`` (fraction of (patch, unit) pairs with at least one spike),
-        ``reconstruction_error`` (||X - c n Q||² / ||X||² on the normalised patches: the
-        paper's linear generative model x ≈ n Q with the batch's least-squares gain c),
-        ``decoder_gain`` (that c), ``threshold`` (mean θ), ``lateral`` (mean W),
-        ``weight_change`` (Frobenius norm of the change of Q).
-    n_steps_ : plasticity steps made.
+    components_ : ndarray of shape (K, d), float32
+        Feed-forward weights Q; ``basis_`` and ``filters_`` hold the same values.
+    lateral_ : ndarray of shape (K, K), float32
+        Inhibitory weights W (≥ 0, zero diagonal), drive units per spike.
+    thresholds_ : ndarray of shape (K,), float32
+        Thresholds θ, drive units.
+    scale_ : float
+        RMS of the first training batch (used by ``normalize="global"``).
+    history_ : dict
+        Per-step lists: ``firing_rate`` (mean spikes per unit per patch), ``sparsity`` (fraction
+        of (patch, unit) pairs with at least one spike), ``reconstruction_error``
+        (||X - c n Q||² / ||X||² on the normalised patches: the paper's linear generative model
+        x ≈ n Q with the batch's least-squares gain c), ``decoder_gain`` (that c), ``threshold``
+        (mean θ), ``lateral`` (mean W), ``weight_change`` (Frobenius norm of the change of Q).
+    n_steps_ : int
+        Plasticity steps made.
 
     Notes
     -----

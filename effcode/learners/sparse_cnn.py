@@ -246,34 +246,59 @@ class SparseCNN(IterativeLearner, FilterLearner):
 
     Parameters
     ----------
-    n_components : number of atoms / activation maps K.
-    kernel_size : atom size s (pixels); ``fit_images(patch_size=...)`` sets it.
-    lam : sparsity weight, for unit-RMS images.
-    objective : penalty name from ``effcode.objectives.OBJECTIVES``; ``objective_params``
-        its extra parameters (``{"sigma": 1.0}`` for ``cauchy``, ``{"k": 2}`` for ``topk``).
-    nonlinearity : ``"prox"`` (the objective's proximal map) or ``"rectified"``
-        (that map followed by max(., 0)).
-    n_iter : unrolled encoder steps (1 = a single convolution + nonlinearity).
-    learning_rate : Adam step size on the atoms (atom entries are O(1/s)) for the first ``decay_start``
-        training steps (None: throughout); after them it halves every ``half_life`` steps
-        (:func:`learning_rate_at`; module docstring: why the atoms must be annealed).
-    n_steps : training steps; ``batch_size`` crops of ``crop_size`` x ``crop_size``
-        pixels per step (crop_size >= 2 * kernel_size, <= the smallest image side).
-    random_state : seed of the initial atoms and of the crops: None, an int, a numpy ``RandomState``
-        or ``Generator`` (scikit-learn's convention).
-    device : torch device for all computation.
-    progress : show a progress bar while training.
+    n_components : int, default=32
+        Number of atoms / activation maps K.
+    kernel_size : int, default=16
+        Atom size s (pixels); ``fit_images(patch_size=...)`` sets it.
+    lam : float, default=2.0
+        Sparsity weight, for unit-RMS images.
+    objective : str, default="l1"
+        Penalty name from ``effcode.objectives.OBJECTIVES``.
+    objective_params : dict or None, default=None
+        Extra parameters of the penalty (``{"sigma": 1.0}`` for ``cauchy``, ``{"k": 2}`` for
+        ``topk``); None: none.
+    nonlinearity : {"prox", "rectified"}, default="prox"
+        ``"prox"`` (the objective's proximal map) or ``"rectified"`` (that map followed by
+        max(., 0)).
+    n_iter : int, default=3
+        Unrolled encoder steps (1 = a single convolution + nonlinearity).
+    learning_rate : float, default=1e-2
+        Adam step size on the atoms (atom entries are O(1/s)) for the first ``decay_start``
+        training steps.
+    decay_start : int or None, default=1000
+        Training steps at the full ``learning_rate`` (None: throughout); after them it halves
+        every ``half_life`` steps (:func:`learning_rate_at`; module docstring: why the atoms must
+        be annealed).
+    half_life : float, default=50.0
+        Steps over which the learning rate halves after ``decay_start``.
+    n_steps : int, default=1500
+        Training steps, each on ``batch_size`` crops.
+    crop_size : int, default=64
+        Side of each square training crop in pixels (crop_size >= 2 * kernel_size, <= the
+        smallest image side).
+    batch_size : int, default=4
+        Crops per training step.
+    random_state : int, RandomState, Generator or None, default=0
+        Seed of the initial atoms and of the crops (scikit-learn's convention).
+    device : str or torch.device, default="cpu"
+        Torch device for all computation.
+    progress : bool, default=False
+        Show a progress bar while training.
 
     Attributes
     ----------
-    components_, basis_, filters_ : (K, s*s) float32 unit-norm atoms (same values): the
-        decoder's synthesis functions and the encoder's first-layer filters.
-    step_size_ : eta = 1/L of the final atoms (the encoder's first layer is ``eta · filters_``).
-    scale_ : RMS pixel value of the training images (units of the input).
-    history_ : dict of per-step float arrays: ``loss`` (mean E), ``relative_loss`` (E relative to the
-        crops' E with all-zero activations: 1 means nothing explained), ``reconstruction_error``
-        (half mean squared error per interior pixel), ``penalty`` (lam · S per interior
-        pixel), ``active_fraction`` (fraction of non-zero activations).
+    components_ : ndarray of shape (K, s*s), float32
+        Unit-norm atoms: the decoder's synthesis functions and the encoder's first-layer filters;
+        ``basis_`` and ``filters_`` hold the same values.
+    step_size_ : float
+        eta = 1/L of the final atoms (the encoder's first layer is ``eta · filters_``).
+    scale_ : float
+        RMS pixel value of the training images (units of the input).
+    history_ : dict
+        Per-step float arrays: ``loss`` (mean E), ``relative_loss`` (E relative to the crops' E
+        with all-zero activations: 1 means nothing explained), ``reconstruction_error`` (half mean
+        squared error per interior pixel), ``penalty`` (lam · S per interior pixel),
+        ``active_fraction`` (fraction of non-zero activations).
 
     Notes
     -----

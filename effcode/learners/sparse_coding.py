@@ -381,11 +381,17 @@ class SparseCoding(StreamedPatchLearner):
 
     Parameters
     ----------
-    n_components : number of atoms K (any K: under- or overcomplete).
-    lam : sparsity weight, for unit-RMS patches.
-    objective : penalty name from ``effcode.objectives.OBJECTIVES``; ``objective_params``
-        its extra parameters (``{"sigma": 1.0}`` for ``cauchy``, ``{"k": 10}`` for ``topk``).
-    inference : ``"auto"`` (default: the fastest for the penalty and device,
+    n_components : int, default=256
+        Number of atoms K (any K: under- or overcomplete).
+    lam : float, default=2.0
+        Sparsity weight, for unit-RMS patches.
+    objective : str, default="l1"
+        Penalty name from ``effcode.objectives.OBJECTIVES``.
+    objective_params : dict or None, default=None
+        Extra parameters of the penalty (``{"sigma": 1.0}`` for ``cauchy``, ``{"k": 10}`` for ``topk``);
+        None: none.
+    inference : str, default="auto"
+        ``"auto"`` (the fastest for the penalty and device,
         :func:`effcode.learners.inference.fastest_method`: for ``l1`` and ``nonneg_l1``, ``"cd"`` on the CPU
         and ``"active_set"`` on a GPU; ``"lca"`` for ``l0`` and ``topk``, ``"fista"`` for the others),
         ``"fista"``, ``"ista"``, ``"lca"``,
@@ -393,33 +399,47 @@ class SparseCoding(StreamedPatchLearner):
         of them; :func:`effcode.learners.inference.solve_active_set`) or ``"cd"`` (compiled coordinate
         descent on a growing active set, CPU only; the dictionary statistics are then summed over each
         patch's non-zero codes only; :mod:`effcode.learners.coordinate_descent`).  The active-set solvers
-        find FISTA's minimiser for the convex penalties ``l1`` and ``nonneg_l1`` only.  ``n_iter`` is the
-        maximum iterations (sweeps per active set for ``"cd"``) and ``tol`` the stopping tolerance
-        (relative change of the codes between two iterations or sweeps); None: 1e-2 for ``"cd"``, 1e-3
-        for the others.
-    dictionary_update : ``"gradient"`` (default: all atoms at once) or ``"bcd"`` (Mairal et al.'s
-        block-coordinate descent: one sweep over the atoms in order, each the exact minimiser given the
-        others); both use the same running statistics (module docstring).
-    learning_rate : fraction of each atom's step to its block minimiser (dimensionless, > 0); None: 0.5
-        for ``"gradient"``, 1 (the exact block minimiser) for ``"bcd"``.
-    batch_size : patches per dictionary update; ``n_steps`` updates made by ``fit`` and
-        (``n_steps * batch_size`` patches) by ``fit_images``.
-    resample_after : steps of disuse after which an atom is resampled (None: never).
-    resample_until : the last dictionary update at which an atom may be resampled (a warm-up; None:
-        throughout training); 500 by default.
-    random_state : seed of the initial dictionary and of batch order: None, an int, a numpy
-        ``RandomState`` or ``Generator`` (scikit-learn's convention).
-    device : torch device for all computation.
-    progress : show a progress bar in ``fit`` / ``fit_images``.
+        find FISTA's minimiser for the convex penalties ``l1`` and ``nonneg_l1`` only.
+    n_iter : int, default=20
+        Maximum inference iterations per batch (sweeps per active set for ``"cd"``).
+    tol : float or None, default=None
+        Stopping tolerance of inference: the relative change of the codes between two iterations or
+        sweeps.  None: 1e-2 for ``"cd"``, 1e-3 for the others.
+    dictionary_update : {"gradient", "bcd"}, default="gradient"
+        ``"gradient"`` (all atoms at once) or ``"bcd"`` (Mairal et al.'s block-coordinate descent: one
+        sweep over the atoms in order, each the exact minimiser given the others); both use the same
+        running statistics (module docstring).
+    learning_rate : float or None, default=None
+        Fraction of each atom's step to its block minimiser (dimensionless, > 0); None: 0.5 for
+        ``"gradient"``, 1 (the exact block minimiser) for ``"bcd"``.
+    batch_size : int, default=512
+        Patches per dictionary update.
+    n_steps : int, default=300
+        Dictionary updates made by ``fit``; ``fit_images`` streams ``n_steps * batch_size`` patches.
+    resample_after : int or None, default=50
+        Steps of disuse after which an atom is resampled (None: never).
+    resample_until : int or None, default=500
+        The last dictionary update at which an atom may be resampled (a warm-up; None: throughout
+        training).
+    random_state : int, RandomState, Generator or None, default=0
+        Seed of the initial dictionary and of batch order (scikit-learn's convention).
+    device : str or torch.device, default="cpu"
+        Torch device for all computation.
+    progress : bool, default=False
+        Show a progress bar in ``fit`` / ``fit_images``.
 
     Attributes
     ----------
-    components_, basis_, filters_ : (K, d) float32 unit-norm atoms (the same array values).
-    scale_ : RMS of the training data (units of X).
-    history_ : dict of per-step lists: ``loss`` (mean energy per patch, unit-RMS units),
-        ``reconstruction_error`` (||X - AD||² / ||X||²), ``sparsity`` (fraction of
-        non-zero codes), ``dictionary_change`` (Frobenius norm of the change of D).
-    n_steps_ : dictionary updates made; ``n_resampled_`` : atoms resampled so far.
+    components_ : ndarray of shape (K, d), float32
+        Unit-norm atoms; ``basis_`` and ``filters_`` hold the same values.
+    scale_ : float
+        RMS of the training data (units of X).
+    history_ : dict
+        Per-step lists: ``loss`` (mean energy per patch, unit-RMS units), ``reconstruction_error``
+        (||X - AD||² / ||X||²), ``sparsity`` (fraction of non-zero codes), ``dictionary_change``
+        (Frobenius norm of the change of D).
+    n_steps_ : int
+        Dictionary updates made; ``n_resampled_``: atoms resampled so far.
 
     Notes
     -----

@@ -103,18 +103,27 @@ class ReceptiveFields:
 
     Attributes
     ----------
-    rfs : (units, p, p) float32, each unit's first-order kernel in stimulus space (response per unit
-        of raw stimulus; the patch's pixels, x = column, y = row).  NaN for a unit that never responded.
-    se : (units, p, p) float32, the standard error of every pixel of ``rfs`` (NaN where it is).
-    stimulus : ``"hartley"`` or ``"white_noise"``.
-    n_stimuli : stimuli shown, both polarities counted.
-    seed : the seed of the stimulus sequence.
-    contrast : RMS of the patches the model's coder saw, relative to its training patches (whitened
+    rfs : ndarray of shape (units, p, p), float32
+        Each unit's first-order kernel in stimulus space (response per unit of raw stimulus; the
+        patch's pixels, x = column, y = row).  NaN for a unit that never responded.
+    se : ndarray of shape (units, p, p), float32
+        The standard error of every pixel of ``rfs`` (NaN where it is).
+    stimulus : {"hartley", "white_noise"}
+        The stimulus ensemble.
+    n_stimuli : int
+        Stimuli shown, both polarities counted.
+    seed : int
+        The seed of the stimulus sequence.
+    contrast : float
+        RMS of the patches the model's coder saw, relative to its training patches (whitened
         front end) or of the raw patches (other front ends).
-    front_end : ``"olshausen_field"`` (whitened window, then the patch), ``"dc_removed"`` (ICA, ISA) or
+    front_end : {"olshausen_field", "dc_removed", "raw"}
+        ``"olshausen_field"`` (whitened window, then the patch), ``"dc_removed"`` (ICA, ISA) or
         ``"raw"`` (a callable).
-    window : side P of the square stimulus window, in pixels, the patch at its centre.
-    response_fraction : (units,) fraction of the stimuli with a non-zero response.
+    window : int
+        Side P of the square stimulus window, in pixels, the patch at its centre.
+    response_fraction : ndarray of shape (units,)
+        Fraction of the stimuli with a non-zero response.
     """
 
     rfs: np.ndarray
@@ -398,7 +407,8 @@ def measure_receptive_fields(model, patch_size: int, *, stimulus: str = "hartley
 
     Parameters
     ----------
-    model : what responds to the patches:
+    model : estimator, FilterBank or callable
+        What responds to the patches:
 
         * a fitted :class:`~effcode.learners.SparseCoding` or a ``"sparse_coding"``
           :class:`~effcode.learners.FilterBank`: the codes minimising the learner's energy with its
@@ -411,12 +421,17 @@ def measure_receptive_fields(model, patch_size: int, *, stimulus: str = "hartley
         * a fitted :class:`~effcode.learners.sparse_cnn.SparseCNN` or its bank: the activations of the
           units at the patch centre of a canvas whose interior is the patch;
         * any callable mapping raw patches (n, p, p) float32 to responses (n, units).
-    patch_size : side p of the patches (must match the learner's).
-    stimulus : ``"hartley"`` (default) or ``"white_noise"``.
-    n_stimuli : stimuli shown, both polarities counted, so even; None: 32768 (4096 for the sparse CNN,
+    patch_size : int
+        Side p of the patches (must match the learner's).
+    stimulus : {"hartley", "white_noise"}, default="hartley"
+        The stimulus ensemble.
+    n_stimuli : int or None, default=None
+        Stimuli shown, both polarities counted, so even; None: 32768 (4096 for the sparse CNN,
         whose coder works on a canvas).  The standard error falls as 1/sqrt(n_stimuli).
-    seed : seed of the stimulus sequence (same seed, same result).
-    contrast : RMS of the whitened stimulus patches relative to the learner's unit-RMS training patches
+    seed : int, default=0
+        Seed of the stimulus sequence (same seed, same result).
+    contrast : float, default=1.0
+        RMS of the whitened stimulus patches relative to the learner's unit-RMS training patches
         (whitened front ends), or of the raw patches (ICA, ISA, callables); > 0.
 
     Returns
