@@ -14,6 +14,9 @@ import os
 import sys
 from pathlib import Path
 
+from docutils import nodes
+from sphinx.util.docutils import SphinxDirective
+
 # The gallery's examples train small models; one thread keeps the build time predictable on a
 # shared CI machine. Set before any extension imports numpy or torch.
 os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -23,6 +26,7 @@ DOCS = Path(__file__).resolve().parent
 sys.path.insert(0, str(DOCS.parent))        # document the checkout, even when it is not installed
 
 import effcode  # noqa: E402  (after the path and thread settings above)
+from effcode.cli import build_parser  # noqa: E402
 
 project = "effcode"
 author = "effcode developers"
@@ -70,6 +74,30 @@ def skip_foreign_members(app, what, name, obj, skip, options):
     return True if owner and owner.split(".")[0] in FOREIGN_PACKAGES else None
 
 
+# --- the command-line page -------------------------------------------------------------------
+#: width of the generated help texts, as a terminal of this many columns would print them
+HELP_COLUMNS = 100
+
+
+class EffcodeHelp(SphinxDirective):
+    """``effcode --help`` and every subcommand's ``--help``, each under its own heading, from the parser itself."""
+
+    def run(self):
+        os.environ["COLUMNS"] = str(HELP_COLUMNS)   # argparse wraps its help to $COLUMNS
+        parser = build_parser()
+        found = [("effcode", parser)]
+        for action in parser._subparsers._group_actions:    # argparse keeps its subcommands only here
+            found += [(f"effcode {name}", sub) for name, sub in action.choices.items()]
+        sections = []
+        for title, sub in found:
+            section = nodes.section(ids=[nodes.make_id(title)])
+            section += nodes.title(text=title)
+            section += nodes.literal_block(text=sub.format_help(), language="none")
+            self.state.document.note_implicit_target(section)
+            sections.append(section)
+        return sections
+
+
 # --- the example gallery --------------------------------------------------------------------
 sphinx_gallery_conf = {
     "examples_dirs": str(DOCS.parent / "examples"),
@@ -91,4 +119,5 @@ html_title = f"effcode {release}"
 
 
 def setup(app):
+    app.add_directive("effcode-help", EffcodeHelp)
     app.connect("autodoc-skip-member", skip_foreign_members)

@@ -97,6 +97,7 @@ def test_the_docs_build_with_warnings_as_errors_and_run_every_example(tmp_path):
     source = tmp_path / "docs"
     shutil.copytree(DOCS, source, ignore=shutil.ignore_patterns(*GENERATED))
     shutil.copytree(EXAMPLES, tmp_path / "examples")
+    shutil.copy(ROOT / "CHANGELOG.md", tmp_path / "CHANGELOG.md")   # docs/changelog.md includes it
     env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "MPLBACKEND": "agg"}
     started = time.perf_counter()
     build = subprocess.run([sys.executable, "-m", "sphinx", "-W", "--keep-going", "-q", "-b", "html", str(source),
