@@ -50,7 +50,7 @@ exclude_patterns = ["_build", "api/_templates"]
 
 # --- the user guide: Markdown pages -------------------------------------------------------
 myst_heading_anchors = 3            # "## Sources" can be linked as data.md#sources
-myst_enable_extensions = ["dollarmath"]   # the $$ ... $$ equations of objectives.md
+myst_enable_extensions = ["dollarmath", "amsmath"]   # $...$ and $$...$$ rendered by MathJax (loaded from its CDN by the browser)
 
 # --- the API reference ----------------------------------------------------------------------
 autosummary_generate = True

@@ -59,6 +59,28 @@ def test_the_user_guide_lists_every_docs_page():
     assert {"api/index", "auto_examples/index"} <= set(entries)
 
 
+#: pages that are not part of the guide proper (they include or list other sources)
+NOT_GUIDE = ("changelog",)
+#: guide pages whose formulas must be typeset (``$...$`` / ``$$...$$``), not code
+MATH_PAGES = ("objectives", "ica", "gabor", "encoding")
+
+
+@pytest.mark.parametrize("page", sorted(path.stem for path in DOCS.glob("*.md") if path.stem not in NOT_GUIDE))
+def test_every_guide_page_shows_a_figure_that_exists(page):
+    figures = re.findall(r"^```\{figure\} (\S+)$", (DOCS / f"{page}.md").read_text(), re.MULTILINE)
+    assert figures, f"docs/{page}.md shows no figure (docs/copy_figures.py lists one per page)"
+    for figure in figures:
+        assert (DOCS / figure).is_file(), f"docs/{page}.md shows {figure}, which is not in docs/"
+
+
+@pytest.mark.parametrize("page", MATH_PAGES)
+def test_formulas_are_typeset_math_not_code_blocks(page):
+    text = (DOCS / f"{page}.md").read_text()
+    assert text.count("$$") >= 2 or "$" in text, f"docs/{page}.md has no math"
+    indented = [line for line in text.splitlines() if re.match(r"^    (max|min|L\(|g\(|G\(|r\()", line)]
+    assert not indented, f"docs/{page}.md writes formulas as indented code: {indented}"
+
+
 def test_the_api_reference_covers_every_public_subpackage_and_learner():
     listed = set(re.findall(r"^\s+(effcode(?:\.\w+)+)\s*$", (DOCS / "api" / "index.rst").read_text(), re.MULTILINE))
     subpackages = {f"effcode.{name}" for name in (*effcode.SUBPACKAGES, "runs")}
@@ -119,6 +141,11 @@ def test_the_docs_build_with_warnings_as_errors_and_run_every_example(tmp_path):
         assert 'class="math' in page.read_text(), f"the API page of {learner.__name__} shows no equation"
     for page in DOCS.glob("*.md"):
         assert (html / f"{page.stem}.html").exists(), f"the user guide lacks {page.name}"
+    for page in MATH_PAGES:
+        assert 'class="math' in (html / f"{page}.html").read_text(), f"{page}.html shows no typeset equation"
+    for command in ("effcode run", "effcode sweep", "effcode compile"):
+        assert f"usage: {command}" in (html / "cli.html").read_text(), f"cli.html lacks the help of {command}"
+    assert "Unreleased" in (html / "changelog.html").read_text()
 
 
 # --- numpydoc: every public object's sections parse as numpydoc means them ------------------
