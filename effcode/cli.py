@@ -4,6 +4,7 @@
     effcode run NN [NN ...] | all [--quick] [--set key=value ...] [--device cpu|cuda] [--seed S] [--n-jobs N]
     effcode figures [NN ...]                   redraw figures and results/REPORT.md from cached results
     effcode sweep --grid key=[v1,v2] ... [--file grid.yml] [--backend joblib|dask --scheduler ADDRESS]
+    effcode score FILE [--name NAME] [--layer KEY]  score your own filter bank (.npy/.npz/torch) against V1
     effcode compile                            compile the numerical kernels once, at installation
     effcode --version                          the installed version
 
@@ -119,6 +120,39 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scheduler", default=None, metavar="ADDRESS", help="dask scheduler, e.g. tcp://host:8786")
     p.add_argument("--n-jobs", type=int, default=1, help="joblib worker processes (-1: all cores)")
     p.add_argument("--device", default="cpu", help="torch device for every point")
+    _add_common(p)
+
+    p = sub.add_parser("score", help="score a filter bank of your own against V1 and write its report",
+                       description="Score the filters in FILE against V1 with the one scorer "
+                       "(effcode.v1.score_population) and write a V1 report. FILE may be: a .npy array (K, p, p), "
+                       "(K, p*p) with p*p square, or (out, in, k, k); a .npz archive (its only array, its "
+                       "'filters' array, or --layer KEY); or a PyTorch file (any other suffix) read with "
+                       "torch.load(weights_only=True): a tensor, a state dict saved with "
+                       "torch.save(model.state_dict()), or a checkpoint dict holding one, from which the first "
+                       "4-D tensor whose key ends in 'weight' (in the file's order: the first convolution of a "
+                       "network defined input-first) is taken, or --layer KEY. Colour: " + SCORE_CHANNEL_RULE +
+                       "; --channel-weights replaces the equal weights. The filters are scored as analysis "
+                       "filters (population 'filters').",
+                       epilog="Writes RESULTS/NAME/: REPORT.md (the selection funnel, median R², nx and ny, the "
+                              "nx–ny distance to Ringach 2002 with its permutation test, the blob-like fraction, "
+                              "the tuning similarities to V1, and the verdict on Ringach's 2002 published claim), "
+                              "figures/ (filters, funnel, nxny, properties, similarity_table; PNG and PDF), "
+                              "metrics.json, units.npz (per-unit fits and classes) and filters.npy (the filters "
+                              "scored). RESULTS is ./results unless --results is given.")
+    p.add_argument("file", metavar="FILE", help="the filter bank: .npy, .npz or a PyTorch checkpoint / state dict")
+    p.add_argument("--name", default=None, help="report folder and label (default: FILE's name without suffix)")
+    p.add_argument("--layer", default=None, metavar="KEY",
+                   help="the entry to score: an .npz key or a state-dict key, e.g. conv1 or features.0.weight")
+    p.add_argument("--channel-weights", default=None, metavar="W1,W2,...",
+                   help="weights of a convolution's input channels, e.g. 0.299,0.587,0.114 (ITU-R BT.601)")
+    p.add_argument("--r2-threshold", type=float, default=0.7, help="Gabor-like units: fit R² at least this (0.7)")
+    p.add_argument("--pixels-per-degree", type=float, default=20.0,
+                   help="assumed sampling of the filters, for tuning in degrees (20)")
+    p.add_argument("--n-bootstrap", type=int, default=1000, help="bootstrap draws of the intervals (1000)")
+    p.add_argument("--n-permutations", type=int, default=SCORE_PERMUTATIONS,
+                   help=f"draws of the nx–ny permutation test ({SCORE_PERMUTATIONS})")
+    p.add_argument("--seed", type=int, default=0, help="seed of every random draw (0)")
+    p.add_argument("--device", default="cpu", help="torch device of the Gabor fits: cpu (default), cuda or cuda:N")
     _add_common(p)
 
     p = sub.add_parser("compile", help="compile the numerical kernels once for this installation",
@@ -341,7 +375,46 @@ def _cmd_sweep(args) -> None:
         print(f"{len(rows)} points -> {folder}/results.csv")
 
 
-COMMANDS = {"list": _cmd_list, "run": _cmd_run, "figures": _cmd_figures, "sweep": _cmd_sweep, "compile": _cmd_compile}
+#: the colour rule and the default permutations of ``effcode score``, kept literal here so that ``effcode --help``
+#: stays fast (:data:`effcode.v1.bank_file.CHANNEL_RULE` and :data:`effcode.v1.scorer.DEFAULT_PERMUTATIONS`; a test
+#: checks they match)
+SCORE_CHANNEL_RULE = ("input channels are averaged with equal weights: the unit's response to an achromatic "
+                      "(R = G = B) stimulus, up to scale")
+SCORE_PERMUTATIONS = 1999
+
+
+def _channel_weights(text: str | None) -> list[float] | None:
+    if text is None:
+        return None
+    try:
+        return [float(w) for w in text.split(",")]
+    except ValueError:
+        raise InputError(f"--channel-weights must be numbers separated by commas, e.g. 0.299,0.587,0.114; "
+                         f"got {text!r}") from None
+
+
+def _cmd_score(args) -> None:
+    path = Path(args.file)
+    if not path.is_file():   # before the heavy imports
+        raise InputError(f"no filter-bank file {args.file!r}" + (" (it is a folder)" if path.is_dir() else ""))
+    name = args.name if args.name is not None else path.stem
+    if not name or Path(name).name != name or name in (".", ".."):
+        raise InputError(f"--name must be a folder name without '/', got {name!r}")
+    weights = _channel_weights(args.channel_weights)
+    from .experiments.bank_report import score_bank
+    from .validation import resolve_device
+
+    resolve_device(args.device)
+    report = score_bank(path, name=name, results=_results_dir(args), layer=args.layer, channel_weights=weights,
+                        r2_threshold=args.r2_threshold, pixels_per_degree=args.pixels_per_degree,
+                        n_bootstrap=args.n_bootstrap, n_permutations=args.n_permutations, seed=args.seed,
+                        device=args.device, progress=sys.stderr.isatty() and not args.quiet)
+    if not args.quiet:
+        print(f"report: {report}   figures: {report.parent / 'figures'}/")
+
+
+COMMANDS = {"list": _cmd_list, "run": _cmd_run, "figures": _cmd_figures, "sweep": _cmd_sweep, "score": _cmd_score,
+            "compile": _cmd_compile}
 
 
 def _one_line_warning(message, category, filename, lineno, line=None) -> str:

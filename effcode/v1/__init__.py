@@ -11,6 +11,9 @@ Metrics: :func:`distribution_similarity` / :func:`ceiling` (Brain-Score KS simil
 :func:`similarity_scores` (all properties of a tuning table), :func:`nxny_distance`
 (2-D total variation with a calibrated two-sample permutation test), :func:`bootstrap_median`.
 
+Filter banks from outside effcode (arrays, ``.npy`` / ``.npz`` files, PyTorch checkpoints and state dicts):
+:func:`load_filter_bank`, which :func:`score_population` also applies to what it is given.
+
 The one scorer: :func:`score_population` fits, selects (with a funnel a reader can audit) and
 compares a population with V1; every experiment, sweep and report table goes through it.
 Literature tests: :func:`ringach_findings`, bracketed by :func:`findings_bracket`; permutation
@@ -18,6 +21,7 @@ floors: :func:`permutations_for`, :func:`format_p`.  In-silico physiology: :func
 measures every model unit's receptive field in stimulus space by reverse correlation, as V1's were.
 """
 
+from .bank_file import load_filter_bank
 from .findings import CONCLUSIONS, FINDINGS, findings_bracket, ringach_findings
 from .nxny import nxny_counts, nxny_distance, nxny_histogram
 from .physiology import ReceptiveFields, measure_receptive_fields
@@ -30,7 +34,7 @@ from .scorer import DEFAULT_PERMUTATIONS, EXCLUDED_FROM_MEAN, STAGES, Population
 from .stats import bootstrap_median, format_p, permutations_for
 
 __all__ = [
-    "CONCLUSIONS", "DEFAULT_PERMUTATIONS", "EXCLUDED_FROM_MEAN", "FINDINGS", "findings_bracket", "format_p",
+    "CONCLUSIONS", "DEFAULT_PERMUTATIONS", "load_filter_bank", "EXCLUDED_FROM_MEAN", "FINDINGS", "findings_bracket", "format_p",
     "permutations_for", "PopulationScore", "ReceptiveFields", "measure_receptive_fields",
     "STAGES", "nxny_counts", "ringach_findings",
     "score_population", "NxNyHistogram", "PropertyReference", "TABLE_COLUMNS", "bootstrap_median", "ceiling", "citation",

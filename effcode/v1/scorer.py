@@ -65,6 +65,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..validation import check_choice, check_float, check_int
+from .bank_file import load_filter_bank
 from .findings import blob_like, findings_bracket, v1_blob_count
 from .nxny import counts_distance, extreme_distance_counts, interval_bins, nxny_counts, outside_grid
 from .reference import ringach2002_nxny_histogram
@@ -206,10 +207,7 @@ def _population_array(filters, population: str) -> np.ndarray:
             raise InputError(f"filters is a bank without a {population!r} array; measure it first "
                              f"(effcode.v1.measure_receptive_fields) and pass the array")
         filters = getattr(filters, population)
-    filters = np.asarray(filters, dtype=np.float32)
-    if filters.ndim != 3 or filters.shape[0] < 1:
-        raise InputError(f"filters must have shape (K, h, w) with K >= 1, got {filters.shape}")
-    return filters
+    return load_filter_bank(filters)
 
 
 def classify_units(filters: np.ndarray, fit: dict, compared: np.ndarray, *, level: float = 0.95,
@@ -252,8 +250,11 @@ def score_population(filters, *, population: str = "measured_rf", name: str = "m
 
     Parameters
     ----------
-    filters : (K, h, w) array or FilterBank
+    filters : (K, h, w) array, FilterBank, or path to a filter-bank file
         The population; a :class:`~effcode.learners.FilterBank` is scored on its ``population`` array.
+        Every form of :func:`effcode.v1.bank_file.load_filter_bank` is accepted: (K, p·p) arrays,
+        convolution weights (out, in, k, k) with their channels combined into luminance, and paths to
+        ``.npy`` / ``.npz`` files or PyTorch checkpoints and state dicts (the first convolution weight).
     population : "measured_rf", "filters" or "basis"
         Which array of a learner this is (recorded in the result; picks the array of a FilterBank).
     name : str
