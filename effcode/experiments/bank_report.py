@@ -51,6 +51,7 @@ STEPS = ("reading", "Gabor fit", "grating tuning", "scoring", "figures", "report
 def read_bank(source, *, layer: str | None, channel_weights: Sequence[float] | None) -> tuple[np.ndarray, dict]:
     """The (K, p, p) filters of ``source`` (:func:`effcode.v1.bank_file.load_filter_bank`) and what was read:
     the file (or "array"), the entry taken, the raw shape and the colour rule."""
+    record: dict[str, object]
     if isinstance(source, (str, os.PathLike)):
         entry, raw = read_bank_file(source, layer=layer)
         record = {"source": str(source), "entry": entry}
@@ -188,8 +189,20 @@ def score_bank(source, *, name: str, results: str | os.PathLike = "results", lay
         The entry of the file to take (an ``.npz`` key or a state-dict key).
     channel_weights : sequence of float, optional
         How a convolution weight's input channels are combined (default: equal weights).
-    r2_threshold, interval_level, pixels_per_degree, n_bootstrap, n_permutations, seed, device
-        The scorer's settings (:func:`effcode.v1.score_population`).
+    r2_threshold : float
+        Gabor-like units, the units compared (the scorer's, as all below: :func:`effcode.v1.score_population`).
+    interval_level : float
+        Coverage of the profile intervals of nx and ny.
+    pixels_per_degree : float
+        Assumed sampling of the filters, for the tuning properties in degrees.
+    n_bootstrap : int
+        Bootstrap draws of the intervals and ceilings.
+    n_permutations : int
+        Draws of the nx–ny permutation test.
+    seed : int
+        Seed of every random draw.
+    device : str
+        Torch device of the Gabor fits.
     progress : bool
         A tqdm bar over :data:`STEPS` and the Gabor fit's own bars.
 

@@ -79,8 +79,24 @@ def combine_channels(weight: np.ndarray, channel_weights: Sequence[float] | None
 def filter_array(array, *, channel_weights: Sequence[float] | None = None, source: str = "filters") -> np.ndarray:
     """The (K, p, p) float32 filters of an array of any accepted shape (module docstring).
 
-    Raises :class:`~effcode.errors.InputError` naming ``source`` for any other shape, non-square
-    convolution kernels, or values that are not finite numbers.
+    Parameters
+    ----------
+    array : array-like
+        (K, p, p), (K, h, w), (K, p·p) or a convolution weight (out, in, k, k).
+    channel_weights : sequence of float, optional
+        How a convolution weight's input channels are combined (:func:`combine_channels`).
+    source : str
+        What ``array`` is, for error messages.
+
+    Returns
+    -------
+    (K, p, p) float32 array
+
+    Raises
+    ------
+    InputError
+        Naming ``source``, for any other shape, non-square convolution kernels, or values that are not
+        finite numbers.
     """
     try:
         arr = np.asarray(array, dtype=np.float64)
@@ -126,7 +142,7 @@ def _is_tensor(value) -> bool:
     return hasattr(value, "detach") and hasattr(value, "shape")
 
 
-def state_dict_of(obj) -> Mapping | None:
+def _state_dict_of(obj) -> Mapping | None:
     """The first mapping holding tensors in ``obj`` (itself, else its values depth-first in insertion
     order), or None."""
     if not isinstance(obj, Mapping):
@@ -134,13 +150,13 @@ def state_dict_of(obj) -> Mapping | None:
     if any(_is_tensor(v) for v in obj.values()):
         return obj
     for value in obj.values():
-        found = state_dict_of(value)
+        found = _state_dict_of(value)
         if found is not None:
             return found
     return None
 
 
-def conv_weight(state: Mapping, layer: str | None, source: str) -> tuple[str, np.ndarray]:
+def _conv_weight(state: Mapping, layer: str | None, source: str) -> tuple[str, np.ndarray]:
     """``(key, array)`` of the convolution weight of a state dict: the entry ``layer`` (or
     ``layer + ".weight"``), else the first 4-D tensor whose key ends in ``weight``."""
     if layer is not None:
@@ -178,16 +194,30 @@ def _torch_entry(path: Path, layer: str | None) -> tuple[str, np.ndarray]:
                          "(save model.state_dict())") from None
     if _is_tensor(obj):
         return "tensor", obj.detach().cpu().float().numpy()
-    state = state_dict_of(obj)
+    state = _state_dict_of(obj)
     if state is None:
         raise InputError(f"{path} holds no tensors: expected a tensor, a state dict or a checkpoint dict "
                          "holding one")
-    return conv_weight(state, layer, str(path))
+    return _conv_weight(state, layer, str(path))
 
 
 def read_bank_file(path: str | os.PathLike, *, layer: str | None = None) -> tuple[str, np.ndarray]:
-    """``(entry, array)``: the raw array of a bank file and which entry of the file it is (module
-    docstring; ``entry`` is ``"array"`` for a ``.npy`` file)."""
+    """The raw array of a bank file and which entry of the file it is (module docstring).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A ``.npy``, ``.npz`` or PyTorch file.
+    layer : str, optional
+        The entry to take (an ``.npz`` key or a state-dict key).
+
+    Returns
+    -------
+    entry : str
+        ``"array"`` for a ``.npy`` file, the ``.npz`` key, or the state-dict key.
+    array : ndarray
+        The entry as stored (before :func:`filter_array`).
+    """
     path = Path(path)
     if not path.is_file():
         raise InputError(f"no filter-bank file {str(path)!r}" + (" (it is a folder)" if path.is_dir() else ""))
