@@ -46,10 +46,10 @@ def test_every_help_text_mentions_only_options_its_command_accepts(capsys, monke
         text = capsys.readouterr().out
         for name, span in re.findall(r"`effcode ([a-z]+)([^`]*)`", text):   # another command's options
             assert name in commands, (argv, name)
-            wrong = set(re.findall(r"--[a-z][a-z-]*", span)) - _accepted(commands[name])
+            wrong = set(re.findall(r"--[a-z][a-z0-9-]*", span)) - _accepted(commands[name])
             assert not wrong, (argv, name, wrong)
         text = re.sub(r"`effcode [a-z]+[^`]*`", "", text)
-        wrong = set(re.findall(r"--[a-z][a-z-]*", text)) - _accepted(own)
+        wrong = set(re.findall(r"--[a-z][a-z0-9-]*", text)) - _accepted(own)
         assert not wrong, f"`effcode {' '.join(argv)} --help` mentions {sorted(wrong)}, which it does not accept"
 
 
