@@ -1,7 +1,7 @@
-"""scikit-learn conventions of every learner, with known answers: ``score`` is the negative of the
-objective the learner minimises (equal to that objective computed by hand, and it selects the
-better model in ``GridSearchCV``), ``get_feature_names_out`` names ``transform``'s columns,
-``random_state`` takes None, an int, a RandomState or a Generator, and sparse, complex and
+"""scikit-learn conventions of every learner, with known answers: ``objective_score`` is the negative of
+the objective the learner minimises (equal to that objective computed by hand), ``score`` selects the
+better model in ``GridSearchCV`` (tests/test_model_selection.py has its known answers),
+``get_feature_names_out`` names ``transform``'s columns, ``random_state`` takes None, an int, a RandomState or a Generator, and sparse, complex and
 non-numeric input gets a one-line error that says so."""
 
 import warnings
@@ -47,7 +47,7 @@ def quietly(fit):
         return fit()
 
 
-# --------------------------------------------------------------------------- score = -objective
+# --------------------------------------------------------------------------- objective_score = -objective
 
 
 def test_sparse_coding_score_is_minus_the_mean_energy(data):
@@ -56,7 +56,7 @@ def test_sparse_coding_score_is_minus_the_mean_energy(data):
     codes = model.transform(held_out) / model.scale_
     residual = held_out / model.scale_ - codes @ model.components_
     energy = 0.5 * (residual ** 2).sum(axis=1) + model.lam * np.abs(codes).sum(axis=1)
-    assert model.score(held_out) == pytest.approx(-energy.mean(), rel=1e-4)
+    assert model.objective_score(held_out) == pytest.approx(-energy.mean(), rel=1e-4)
 
 
 def test_sailnet_score_is_minus_the_relative_error_of_the_best_gain_decoder(data):
@@ -67,7 +67,7 @@ def test_sailnet_score_is_minus_the_relative_error_of_the_best_gain_decoder(data
     decoded = (model.transform(held_out) @ model.components_).ravel()
     gain = decoded @ patches.ravel() / (decoded @ decoded)
     relative_error = ((patches.ravel() - gain * decoded) ** 2).sum() / (patches ** 2).sum()
-    assert model.score(held_out) == pytest.approx(-relative_error, rel=1e-4)
+    assert model.objective_score(held_out) == pytest.approx(-relative_error, rel=1e-4)
 
 
 @pytest.mark.parametrize("algorithm", ["fastica", "infomax"])
@@ -75,19 +75,19 @@ def test_ica_score_on_the_training_data_is_the_objective_fit_reached(data, algor
     params = {"n_components": 8, "whiten_components": 8} if algorithm == "infomax" else {"n_components": 4}
     model = quietly(lambda: ICA(algorithm=algorithm, max_iter=100, **params).fit(data))
     if algorithm == "infomax":
-        assert model.score(data) == pytest.approx(-model.history_["loss"][-1], rel=1e-9)
+        assert model.objective_score(data) == pytest.approx(-model.history_["loss"][-1], rel=1e-9)
     else:
-        assert model.score(data) == pytest.approx(model.negentropy_.sum(), rel=1e-6)
+        assert model.objective_score(data) == pytest.approx(model.negentropy_.sum(), rel=1e-6)
     z = model.whitener_.transform(data[:300])
     w = model.whitened_unmixing_
     by_hand = (-infomax_loss(torch.from_numpy(z), torch.from_numpy(w)) if algorithm == "infomax"
                else negentropy(z @ w.T).sum())
-    assert model.score(data[:300]) == pytest.approx(by_hand, rel=1e-9)
+    assert model.objective_score(data[:300]) == pytest.approx(by_hand, rel=1e-9)
 
 
 def test_isa_score_on_the_training_data_is_its_final_objective(data):
     model = quietly(lambda: TABLE_LEARNERS["isa"]().fit(data))
-    assert model.score(data) == pytest.approx(model.objective_, rel=1e-9)
+    assert model.objective_score(data) == pytest.approx(model.objective_, rel=1e-9)
 
 
 def test_sparse_cnn_score_is_minus_the_mean_energy_and_all_silent_codes_leave_the_image_energy():
@@ -97,14 +97,14 @@ def test_sparse_cnn_score_is_minus_the_mean_energy_and_all_silent_codes_leave_th
                                       lam=1e6).fit(images))
     mask = interior_mask(24, 24, 4, "cpu").numpy()[0, 0]
     half_energy = [0.5 * ((image / model.scale_) ** 2 * mask).sum() / mask.sum() for image in images]
-    assert model.score(images) == pytest.approx(-np.mean(half_energy), rel=1e-5)   # lam huge: every code is 0
+    assert model.objective_score(images) == pytest.approx(-np.mean(half_energy), rel=1e-5)   # lam huge: every code is 0
     model.set_params(lam=0.1)
     model = quietly(lambda: model.fit(images))
     maps = torch.from_numpy(model.transform(images) / model.scale_)
     x = torch.from_numpy((images / model.scale_).astype(np.float32))[:, None]
     atoms = torch.from_numpy(model.components_.reshape(4, 1, 4, 4))
     total = sum(energy_terms(x, maps, atoms, model._fitted.objective, interior_mask(24, 24, 4, "cpu")))
-    assert model.score(images) == pytest.approx(-float(total) / len(images), rel=1e-4)
+    assert model.objective_score(images) == pytest.approx(-float(total) / len(images), rel=1e-4)
 
 
 @pytest.mark.parametrize("name", ["sparse_coding", "ica"])
@@ -195,5 +195,6 @@ def test_a_complex_tensor_is_refused_by_partial_fit(data):
 
 def test_wrong_feature_count_names_the_estimator(data):
     model = quietly(lambda: TABLE_LEARNERS["ica"]().fit(data))
-    with pytest.raises(InputError, match="X has 15 features, but ICA is expecting 16 features"):
-        model.score(data[:, :15])
+    for method in (model.score, model.objective_score):
+        with pytest.raises(InputError, match="X has 15 features, but ICA is expecting 16 features"):
+            method(data[:, :15])

@@ -34,6 +34,7 @@ from ..errors import InputError
 from ..registry import Registry
 from ..storage.atomic import read_npz, write_npz
 from ..validation import check_array, check_int, check_n_features, check_tensor
+from .selection import budget, largest_codes_approximation, unexplained_score
 from .training import IterativeLearner, data_fingerprint
 
 #: name -> estimator class; every class accepts ``n_components``, ``random_state`` and ``device``.
@@ -114,9 +115,10 @@ class FilterLearner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
     inference needs besides the weights, which the bank keeps in its ``state``.
 
     Every learner follows scikit-learn's conventions: ``random_state`` may be None, an int, a
-    ``np.random.RandomState`` or a ``np.random.Generator``; ``score(X)`` is the negative of the
-    learner's objective on X (higher is better), so model selection such as ``GridSearchCV`` needs
-    no scorer; ``get_feature_names_out()`` names the columns of ``transform``'s output
+    ``np.random.RandomState`` or a ``np.random.Generator``; ``score(X)`` ranks models fitted with any
+    hyperparameters on one footing (held-out reconstruction at a shared sparsity budget, :meth:`score`),
+    so model selection such as ``GridSearchCV`` needs no scorer, and ``objective_score(X)`` is the
+    learner's own objective; ``get_feature_names_out()`` names the columns of ``transform``'s output
     (``"<classname><k>"``); sparse, complex and non-numeric input is refused with a one-line error.
     """
 
@@ -135,6 +137,31 @@ class FilterLearner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
         X = check_array("X", X, ndim=2, dtype=dtype)
         check_n_features("X", X, self.n_features_in_, self)
         return X
+
+    def _score_codes(self, X) -> np.ndarray:
+        """The codes (n, K) that :meth:`score` truncates: ``transform(X)`` (ISA: its linear unit outputs)."""
+        return self.transform(X)
+
+    def score(self, X, y=None, *, n_nonzero: int | None = None) -> float:
+        r"""Held-out reconstruction at a shared sparsity budget: higher is better, in [-1, 0].
+
+        For each patch x of X (n, d), the k = ``n_nonzero`` non-zero codes of largest contribution
+        :math:`\lvert a_j \rvert \lVert b_j \rVert` (codes a from :meth:`transform`, basis functions b
+        from ``basis_``) are kept and refitted by least squares, giving :math:`\hat x_k`, and
+
+        .. math::  \mathrm{score}(X) = -\sum_x \lVert x - \hat x_k \rVert^2 \big/ \sum_x \lVert x \rVert^2,
+
+        minus the fraction of the energy of X left unexplained (:mod:`effcode.learners.selection`).
+        Every model gets the same k, so models fitted with different ``lam``, ``objective`` or
+        ``n_components`` compare on one footing.  ``n_nonzero`` None: one tenth of the patch dimension,
+        rounded up; to choose it in ``GridSearchCV``, pass
+        ``scoring=effcode.learners.selection.budget_scorer(k)``.  ICA and ISA approximate ``X - mean_``
+        with their unit outputs.  The learner's own objective is ``objective_score``.  ``y`` is ignored.
+        """
+        patches = self._check_fitted_table(X) - getattr(self, "mean_", 0.0)
+        k = budget(patches.shape[1], n_nonzero)
+        approximation = largest_codes_approximation(patches, self._score_codes(X), self.basis_, k)
+        return unexplained_score(patches, approximation)
 
     def fit_images(self, images, *, patch_size: int = 16, n_patches: int | None = None, progress: bool = False):
         """Fit from a list of 2-D luminance images using the method's default preprocessing."""

@@ -541,8 +541,11 @@ class ICA(WhitenedLinearLearner):
         """Source estimates (n, K), unit variance on the training data: ``(X - mean_) @ components_.T``."""
         return self.sources(X)
 
-    def score(self, X, y=None) -> float:
+    def objective_score(self, X, y=None) -> float:
         r"""The algorithm's objective on X (n, d), the quantity ``fit`` maximised: higher is better.
+
+        It compares models of one algorithm and ``n_components`` only (the FastICA sum grows with the
+        number of units); :meth:`score` ranks across them.
 
         * FastICA: the summed negentropy approximation of the K outputs :math:`y = W z`,
           :math:`\sum_k (\mathbb{E}[\log\cosh y_k] - \mathbb{E}[\log\cosh \nu])^2` over the patches of X

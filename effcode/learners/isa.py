@@ -306,8 +306,11 @@ class ISA(WhitenedLinearLearner):
         """Columns of :meth:`transform`'s output: one per subspace."""
         return self.components_.shape[0] // self.subspace_size
 
-    def score(self, X, y=None) -> float:
+    def objective_score(self, X, y=None) -> float:
         r"""The objective J on X (n, d), the quantity ``fit`` maximised: higher is better.
+
+        It compares models of one ``n_components`` and ``subspace_size`` only; :meth:`score` ranks
+        across them.
 
         .. math::  J = \frac1n \sum_{z} \sum_j -\sqrt{\varepsilon + \textstyle\sum_{i \in S_j} (w_i^\top z)^2},
 
@@ -316,6 +319,10 @@ class ISA(WhitenedLinearLearner):
         """
         z, w = self._whitened(X)
         return subspace_objective(z @ w.T, self.subspace_size, self.epsilon)
+
+    def _score_codes(self, X) -> np.ndarray:
+        """The linear unit outputs (n, K), ``sources(X)``: :meth:`score` truncates them, not the energies."""
+        return self.sources(X)
 
     def transform(self, X):
         """Subspace energies (n, K/m): ``sqrt(sum_{i in S_j} y_i^2)`` of the linear outputs ``y = sources(X)``.

@@ -384,9 +384,11 @@ class SAILnet(StreamedPatchLearner):
         counts = [n.cpu().numpy() for _, n in self._normalised_counts(X, batch_size)]
         return np.concatenate(counts).astype(output_dtype(X), copy=False)
 
-    def score(self, X, y=None, batch_size: int = 65536) -> float:
+    def objective_score(self, X, y=None, batch_size: int = 65536) -> float:
         r"""The negative relative reconstruction error of the linear generative model on X (n, d):
-        higher is better, 0 is perfect, -1 explains nothing.
+        higher is better, 0 is perfect, -1 explains nothing.  Its spike counts depend on the
+        thresholds and lateral weights, so :meth:`score` (a shared sparsity budget) ranks models across
+        hyperparameters.
 
         SAILnet descends no loss function (its rules are local); the quantity its learning lowers is
         the error of decoding the normalised patches :math:`\hat X` from the spike counts N,

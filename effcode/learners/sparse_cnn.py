@@ -99,6 +99,7 @@ from ..errors import DivergenceError, InputError
 from ..objectives import OBJECTIVES, Objective, make_objective
 from ..validation import check_array, check_choice, check_float, check_int, check_random_state, resolve_device
 from .base import LEARNERS, FilterLearner
+from .selection import budget, matching_pursuit, unexplained_score
 from .training import IterativeLearner, data_fingerprint
 
 NONLINEARITIES = ("prox", "rectified")
@@ -528,8 +529,11 @@ class SparseCNN(IterativeLearner, FilterLearner):
         """
         return np.stack([(a[0] * self.scale_).cpu().numpy() for _, a, _ in self._encoded(X)])
 
-    def score(self, X, y=None) -> float:
-        r"""The negative mean energy per image of X (n, H, W): higher is better.
+    def objective_score(self, X, y=None) -> float:
+        r"""The negative mean energy per image of X (n, H, W), the training objective: higher is better.
+
+        It compares models that share ``lam``, ``objective`` and ``n_components`` only; :meth:`score`
+        ranks across them.
 
         :math:`-\frac1n \sum_x E(x / s, a)`, E the training loss of the module docstring (half the squared
         error plus lam times the penalty, per interior pixel, for unit-RMS images; s = ``scale_``) and a
@@ -538,6 +542,30 @@ class SparseCNN(IterativeLearner, FilterLearner):
         energies = [float(sum(energy_terms(x, a, self._atoms, self._fitted.objective, mask)))
                     for x, a, mask in self._encoded(X)]
         return -float(np.mean(energies))
+
+    def score(self, X, y=None, *, n_nonzero: int | None = None) -> float:
+        r"""Held-out reconstruction of the images X (n, H, W) at a shared sparsity budget: higher is better,
+        in [-1, 0].
+
+        The images are cut into non-overlapping s x s tiles (s = ``kernel_size``, from the top-left
+        corner; a last partial row or column of tiles is left out), each tile x is approximated by
+        orthogonal matching pursuit with k = ``n_nonzero`` atoms, giving :math:`\hat x_k`, and
+
+        .. math::  \mathrm{score}(X) = -\sum_x \lVert x - \hat x_k \rVert^2 \big/ \sum_x \lVert x \rVert^2.
+
+        The value depends on the atoms and k only, so models fitted with different ``lam``, ``objective``
+        or ``n_components`` compare on one footing (:mod:`effcode.learners.selection`).  ``n_nonzero``
+        None: one tenth of s*s, rounded up.  The training objective is ``objective_score``.  ``y`` is ignored.
+        """
+        check_is_fitted(self, "components_")
+        images = self._check_images("X", X).astype(np.float64)
+        s = self._fitted.kernel_size
+        n, height, width = images.shape
+        rows, cols = height // s, width // s
+        tiles = (images[:, :rows * s, :cols * s].reshape(n, rows, s, cols, s)
+                 .transpose(0, 1, 3, 2, 4).reshape(-1, s * s))
+        k = budget(s * s, n_nonzero)
+        return unexplained_score(tiles, matching_pursuit(tiles, self.components_, k))
 
     def transform_images(self, images) -> list[np.ndarray]:
         """Activation maps of images of any sizes, preprocessed as :meth:`fit_images` preprocesses them.

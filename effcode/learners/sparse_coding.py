@@ -562,15 +562,16 @@ class SparseCoding(StreamedPatchLearner):
         _, codes = self._unit_rms_codes(X)
         return (codes * np.float32(self.scale_)).astype(output_dtype(X), copy=False)
 
-    def score(self, X, y=None) -> float:
-        r"""The negative mean energy per patch of X (n, d): higher is better.
+    def objective_score(self, X, y=None) -> float:
+        r"""The negative mean energy per patch of X (n, d), the learner's own objective: higher is better.
 
         .. math::  -\frac1n \sum_{x \in X} \Big[\tfrac12 \lVert x/s - D^\top a \rVert^2
                    + \lambda \textstyle\sum_k S(a_k)\Big]
 
         with the codes a inferred as :meth:`transform` infers them and s = ``scale_`` (the training
-        data's RMS), so the value is in the learner's unit-RMS units and comparable across models
-        fitted on the same data, e.g. by ``GridSearchCV``.  ``y`` is ignored.
+        data's RMS), so the value is in the learner's unit-RMS units.  It compares models that share
+        ``lam``, ``objective`` and ``n_components`` only (the penalty grows with ``lam``); :meth:`score`
+        ranks across them.  ``y`` is ignored.
         """
         data, codes = self._unit_rms_codes(X)
         half_squared_error = 0.5 * float(np.square(data - codes @ self.components_, dtype=np.float64).sum())
