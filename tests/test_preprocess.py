@@ -1,3 +1,5 @@
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -182,3 +184,25 @@ def test_remove_dc_and_normalize_variance():
     np.testing.assert_allclose(out[:3].std(axis=1), 1.0)
     np.testing.assert_array_equal(out[3], rows[3])  # zero-variance row unchanged
     np.testing.assert_allclose(normalize_variance(torch.from_numpy(rows), axis=1).numpy(), out)
+
+
+def test_whitener_feature_names_pass_through_a_pipeline():
+    from sklearn.pipeline import make_pipeline
+
+    from effcode.learners import SparseCoding
+
+    x = np.random.default_rng(0).standard_normal((300, 9))
+    pca = PatchWhitener(n_components=4).fit(x)
+    assert list(pca.get_feature_names_out()) == [f"patchwhitener{i}" for i in range(4)]
+    assert pca.transform(x).shape[1] == len(pca.get_feature_names_out())
+    zca = PatchWhitener(kind="zca").fit(x)          # pixel space: the input's names
+    assert list(zca.get_feature_names_out()) == [f"x{i}" for i in range(9)]
+    assert list(zca.get_feature_names_out([f"p{i}" for i in range(9)])) == [f"p{i}" for i in range(9)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")             # three steps: too short to converge
+        pipe = make_pipeline(PatchWhitener(n_components=6),
+                             SparseCoding(n_components=5, n_steps=3, batch_size=64)).fit(x)
+    assert list(pipe.get_feature_names_out()) == [f"sparsecoding{i}" for i in range(5)]
+    assert list(pipe[:-1].get_feature_names_out()) == [f"patchwhitener{i}" for i in range(6)]
+    with pytest.raises(InputError, match="not fitted"):
+        PatchWhitener().get_feature_names_out()

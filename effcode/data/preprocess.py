@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 import scipy.fft
-from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, OneToOneFeatureMixin, TransformerMixin
 
 from ..errors import InputError
 from ..validation import check_array, check_choice, check_float, check_int
@@ -231,9 +231,12 @@ class PatchWhitener(TransformerMixin, BaseEstimator):
         self.n_features_in_ = d
         return self
 
-    def _check_fitted_input(self, name, X, inverse=False):
+    def _check_fitted(self) -> None:
         if not hasattr(self, "whitening_"):
             raise InputError("PatchWhitener is not fitted; call fit(patches) first")
+
+    def _check_fitted_input(self, name, X, inverse=False):
+        self._check_fitted()
         width = self.whitening_.shape[0] if inverse else self.n_features_in_
         X = check_array(name, X, ndim=2)
         if X.shape[1] != width:
@@ -244,6 +247,23 @@ class PatchWhitener(TransformerMixin, BaseEstimator):
         """Whitened patches: (n, k) for PCA, (n, d) for ZCA."""
         X = self._check_fitted_input("patches", X)
         return (X - self.mean_) @ self.whitening_.T
+
+    def get_feature_names_out(self, input_features=None) -> np.ndarray:
+        """Names of :meth:`transform`'s columns, as a ``Pipeline`` passes them on.
+
+        PCA: one per kept component, ``patchwhitener0``, ``patchwhitener1``, ... (``n_components_`` names).
+        ZCA: outputs stay in pixel space, so the input names: ``input_features``, else the column names
+        seen by ``fit``, else ``x0``, ``x1``, ... (``n_features_in_`` names).
+        """
+        self._check_fitted()
+        if self.kind == "zca":
+            return OneToOneFeatureMixin.get_feature_names_out(self, input_features)
+        return ClassNamePrefixFeaturesOutMixin.get_feature_names_out(self, input_features)
+
+    @property
+    def _n_features_out(self) -> int:
+        """Columns of :meth:`transform`'s output (AttributeError before ``fit``)."""
+        return self.whitening_.shape[0]
 
     def inverse_transform(self, Z):
         """Patches in input units from whitened ones (exact when nothing was discarded)."""
