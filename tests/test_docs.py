@@ -99,12 +99,13 @@ def test_every_learner_states_its_objective_in_math_and_the_units_of_its_outputs
     assert re.search(r"\(n, K", learner.transform.__doc__), f"{learner.__name__}.transform: output shape not given"
 
 
-def test_the_gallery_has_the_five_promised_examples():
+def test_the_gallery_has_the_seven_promised_examples():
     examples = sorted(path.name for path in EXAMPLES.glob("plot_*.py"))
-    assert len(examples) >= 5
+    assert len(examples) >= 7
     sources = "\n".join(path.read_text() for path in EXAMPLES.glob("plot_*.py"))
     for needed in ("load_images(folder)", "score_population", "OBJECTIVES.register", '"ica"', '"sparse_coding"',
-                   "fit_gabors", 'backend="dask"', "LocalCluster"):
+                   "fit_gabors", 'backend="dask"', "LocalCluster", "Pipeline([", "PatchWhitener", "GridSearchCV(",
+                   "fit_encoding_model(", "make_simple_cell("):
         assert needed in sources, f"no gallery example uses {needed}"
 
 
