@@ -490,7 +490,7 @@ class ICA(WhitenedLinearLearner):
         Whether they converged.
     whitened_unmixing_ : ndarray of shape (K, d')
         W as the algorithm left it, in the whitened space (before the canonical scale, sign and
-        order of ``components_``); :meth:`score` evaluates it.
+        order of ``components_``); :meth:`objective_score` evaluates it.
     history_ : dict
         Infomax: ``loss`` (:func:`infomax_loss` after each epoch); FastICA: empty.
     """

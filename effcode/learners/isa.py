@@ -234,7 +234,7 @@ class ISA(WhitenedLinearLearner):
         J(W) at the end (per patch, whitened units).
     whitened_unmixing_ : ndarray of shape (K, d')
         W in the whitened space, subspaces in the order the ascent left them (before the
-        canonical sign and order of ``components_``); :meth:`score` evaluates it.
+        canonical sign and order of ``components_``); :meth:`objective_score` evaluates it.
     mean_ : ndarray of shape (d,)
         The patch mean.
     whitener_ : PatchWhitener
