@@ -30,8 +30,10 @@ The sparse CNN's codes are convolutional, so its score approximates the non-over
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ..errors import InputError
 from ..validation import check_array, check_int
@@ -57,7 +59,7 @@ def _project(X: np.ndarray, selected: np.ndarray) -> np.ndarray:
     return (weights.transpose(0, 2, 1) @ selected)[:, 0]
 
 
-def _checked(X, atoms, n_nonzero) -> tuple[np.ndarray, np.ndarray, int]:
+def _checked(X: ArrayLike, atoms: ArrayLike, n_nonzero: int) -> tuple[np.ndarray, np.ndarray, int]:
     X = check_array("X", X, ndim=2)
     atoms = check_array("atoms", atoms, ndim=2)
     if atoms.shape[1] != X.shape[1]:
@@ -65,7 +67,7 @@ def _checked(X, atoms, n_nonzero) -> tuple[np.ndarray, np.ndarray, int]:
     return X, atoms, check_int("n_nonzero", n_nonzero)
 
 
-def largest_codes_approximation(X, codes, atoms, n_nonzero: int) -> np.ndarray:
+def largest_codes_approximation(X: ArrayLike, codes: ArrayLike, atoms: ArrayLike, n_nonzero: int) -> np.ndarray:
     """The approximations (n, d) of the rows of X (n, d) by least squares on the (at most) ``n_nonzero``
     non-zero ``codes`` (n, K) of largest contribution ``abs(codes[:, j]) * norm(atoms[j])``, ``atoms`` (K, d)."""
     X, atoms, n_nonzero = _checked(X, atoms, n_nonzero)
@@ -84,7 +86,7 @@ def largest_codes_approximation(X, codes, atoms, n_nonzero: int) -> np.ndarray:
     return np.concatenate(parts)
 
 
-def matching_pursuit(X, atoms, n_nonzero: int) -> np.ndarray:
+def matching_pursuit(X: ArrayLike, atoms: ArrayLike, n_nonzero: int) -> np.ndarray:
     """Orthogonal matching pursuit: the approximations (n, d) of the rows of X (n, d) with at most
     ``n_nonzero`` of the ``atoms`` (K, d) each, chosen one at a time by the largest correlation of the
     unit-norm atom with the residual (atoms of zero norm are never chosen)."""
@@ -107,7 +109,7 @@ def matching_pursuit(X, atoms, n_nonzero: int) -> np.ndarray:
     return np.concatenate(parts)
 
 
-def unexplained_score(X, approximation) -> float:
+def unexplained_score(X: ArrayLike, approximation: ArrayLike) -> float:
     """Minus the fraction of the energy of X (n, d) that ``approximation`` (n, d) leaves unexplained, in
     [-1, 0] for a least-squares approximation: higher is better."""
     X = check_array("X", X, ndim=2)
@@ -117,12 +119,12 @@ def unexplained_score(X, approximation) -> float:
     return -float(np.square(X - approximation).sum()) / energy
 
 
-def budget_scorer(n_nonzero: int):
+def budget_scorer(n_nonzero: int) -> Callable[..., float]:
     """A ``scoring=`` callable for ``GridSearchCV`` / ``cross_val_score`` that scores every candidate
     with ``estimator.score(X, n_nonzero=n_nonzero)``: the same budget k for all of them."""
     k = check_int("n_nonzero", n_nonzero)
 
-    def scorer(estimator, X, y=None) -> float:
+    def scorer(estimator, X: ArrayLike, y: object = None) -> float:
         return estimator.score(X, n_nonzero=k)
 
     return scorer
