@@ -305,6 +305,7 @@ def _cmd_run(args) -> None:
     for number, run, seconds in run_experiments([d.number for d in found], n_jobs=n_jobs, quick=args.quick,
                                         overrides=overrides, device=args.device, seed=args.seed,
                                         results_dir=_results_dir(args), progress=progress,
+                                        cost_folders=(FULL_RESULTS,) if args.quick else (),
                                         make_figures=not args.no_figures):
         if not args.quiet:
             print(f"experiment {number}: done in {seconds:.1f} s -> {run.dir}/", flush=True)

@@ -101,6 +101,10 @@ def test_parallel_runs_hand_out_the_longest_recorded_experiments_first(tmp_path)
     (tmp_path / get_experiment("05").slug / "provenance.json").write_text("{not json")
     # no record (04) or an unreadable one (05) first, in the given order; then the longest first
     assert longest_first(["01", "02", "03", "04", "05"], tmp_path) == ["04", "05", "02", "03", "01"]
+    # a folder with no records (a first quick run) takes the costs another folder recorded (the full run's)
+    quick = tmp_path / "quick"
+    write_json(quick / get_experiment("03").slug / "provenance.json", {"total_compute_seconds": 500.0})
+    assert longest_first(["01", "02", "03", "04"], quick, (tmp_path,)) == ["04", "03", "02", "01"]
 
 
 def test_the_report_names_the_images_a_run_read(tmp_path, small_image_folder):

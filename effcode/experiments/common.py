@@ -27,8 +27,9 @@ SCORER_DEFAULTS = {"population": "measured_rf", "rf_stimulus": "hartley", "rf_n_
 #: the keys of :data:`SCORER_DEFAULTS` that choose the scored array rather than set the scorer
 POPULATION_KEYS = ("population", "rf_stimulus", "rf_n_stimuli")
 
-#: quick settings of the measurement: fewer stimuli (wider standard errors), same code path
-QUICK_MEASUREMENT = {"rf_n_stimuli": 1024}
+#: quick settings of the measurement and its statistics: fewer stimuli (wider standard errors), fewer
+#: bootstrap draws and permutations (coarser intervals and p-values, p >= 0.005), same code path
+QUICK_MEASUREMENT = {"rf_n_stimuli": 512, "n_bootstrap": 200, "n_permutations": 199}
 
 
 @dataclass(frozen=True)

@@ -566,5 +566,5 @@ register(Experiment(
                  "(2002) three findings about model filters as tests. Every statistic is reported as the mean and "
                  "95% t-interval over seeds."),
     defaults={**SCORER_DEFAULTS, "n_seeds": 3},
-    quick={"n_seeds": 2, "n_bootstrap": 200, **QUICK_MEASUREMENT},
+    quick={"n_seeds": 2, **QUICK_MEASUREMENT},
     compute=compute, plot=plot))

@@ -450,7 +450,7 @@ register(Experiment(
     # image_fraction 1: both seeds learn from every image, so the comparison isolates the initialisation (the
     # question is whether two runs of one learner on one data set agree, not how much the images matter)
     defaults={"seeds": [0, 1], "max_scale": 10.0, **SCORER_DEFAULTS, "n_resamples": 200, "image_fraction": 1.0},
-    quick={"n_bootstrap": 200, "n_resamples": 50, **QUICK_MEASUREMENT},
+    quick={"n_resamples": 50, **QUICK_MEASUREMENT},
     keys={"seeds": Key(list, "label", "seeds whose ICA filters and populations are compared (the first two are "
                        "matched unit by unit)", item=int, low=0, min_items=2),
           "max_scale": Key(float, "dimensionless", "largest rescaling of a hidden unit in the symmetry check (scales "

@@ -464,7 +464,7 @@ register(Experiment(
                  "the atoms have stopped moving (median per-atom |cos| ≥ 0.999)."),
     defaults={**SCORER_DEFAULTS, "n_seeds": 3, "multiples_sparse_coding": [0.25, 0.5, 1.0, 2.0],
               "multiples_ica": [0.125, 0.25, 0.5, 1.0, 2.0], "multiples_sparse_cnn": [1.0, 2.0]},
-    quick={**QUICK_MEASUREMENT, "n_seeds": 2, "n_bootstrap": 200, "multiples_sparse_coding": [1.0, 2.0], "multiples_ica": [0.5, 1.0],
+    quick={**QUICK_MEASUREMENT, "n_seeds": 2, "multiples_sparse_coding": [1.0, 2.0], "multiples_ica": [0.5, 1.0],
            "multiples_sparse_cnn": []},
     keys={"multiples_sparse_coding": Key(list, "dimensionless", "multiples of sparse coding's committed n_steps "
                                          "retrained", item=float, low=0.0, low_open=True),

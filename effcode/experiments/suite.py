@@ -67,18 +67,22 @@ def _finished_runs(jobs: list, n_jobs: int) -> Iterator[tuple[str, Run, float, f
             delayed(_timed_run)(key, {**options, "progress": False}) for key, options in jobs)
 
 
-def longest_first(numbers: list[str], results_dir) -> list[str]:
-    """``numbers`` ordered for parallel workers: those with no recorded cost first (in the order given),
-    then by the total compute seconds their last run in ``results_dir`` recorded, the longest first.
+def longest_first(numbers: list[str], results_dir, cost_folders=()) -> list[str]:
+    """``numbers`` ordered for parallel workers: by the total compute seconds their last run recorded,
+    the longest first, and those with no recorded cost first (in the order given).
 
+    The record is looked up in ``results_dir``, then in each of ``cost_folders`` (e.g. the full run's
+    folder for a quick run with no records yet: the order of the experiments' costs is much the same).
     Handing out the longest jobs first (Graham's LPT rule) keeps one worker from starting a long
     experiment after the others have run out of work: it finishes within 4/3 of the best packing."""
     def recorded(number: str) -> float | None:
-        path = Path(results_dir) / get_experiment(number).slug / "provenance.json"
-        try:
-            return float(read_json(path)["total_compute_seconds"])
-        except (OSError, ValueError, KeyError, TypeError):
-            return None
+        for folder in (results_dir, *cost_folders):
+            path = Path(folder) / get_experiment(number).slug / "provenance.json"
+            try:
+                return float(read_json(path)["total_compute_seconds"])
+            except (OSError, ValueError, KeyError, TypeError):
+                continue
+        return None
 
     costs = {number: recorded(number) for number in numbers}
     unknown = [n for n in numbers if costs[n] is None]
@@ -86,12 +90,13 @@ def longest_first(numbers: list[str], results_dir) -> list[str]:
 
 
 def run_experiments(keys, *, n_jobs: int = 1, overrides: dict | None = None, make_figures: bool = True,
-                    results_dir="results", **options) -> Iterator[tuple[str, Run, float]]:
+                    results_dir="results", cost_folders=(), **options) -> Iterator[tuple[str, Run, float]]:
     """Run the experiments ``keys`` and yield ``(number, run, wall-clock seconds)`` as each finishes.
 
     With ``n_jobs`` 1 they run here, one after the other, in the order given. Otherwise they are spread
     over ``n_jobs`` worker processes (joblib; -1: one per core), each with one torch (and BLAS, OpenMP)
-    thread, handed out longest first (:func:`longest_first`); a sweep inside an experiment then runs its
+    thread, handed out longest first (:func:`longest_first`, with the costs recorded in ``results_dir``
+    or ``cost_folders``); a sweep inside an experiment then runs its
     points in that experiment's worker, one after the other; every experiment derives its random draws from its own config, so the results are those of a
     serial run with one torch thread. Experiments that need the same cached step compute it once: the
     step is locked while it is computed (:meth:`~effcode.runs.Run.step`). ``overrides`` maps an
@@ -105,7 +110,7 @@ def run_experiments(keys, *, n_jobs: int = 1, overrides: dict | None = None, mak
     overrides = overrides or {}
     numbers = [get_experiment(key).number for key in keys]
     if n_jobs != 1:
-        numbers = longest_first(numbers, results_dir)
+        numbers = longest_first(numbers, results_dir, cost_folders)
     jobs = [(number, {**options, "overrides": overrides.get(number), "make_figures": make_figures,
                       "results_dir": results_dir, "update_report": n_jobs == 1}) for number in numbers]
     started, began, compute = time.strftime("%Y-%m-%dT%H:%M:%S%z"), time.perf_counter(), 0.0
