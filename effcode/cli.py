@@ -81,6 +81,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default="cpu", help="torch device: cpu (default), cuda or cuda:N")
     p.add_argument("--seed", type=int, default=None, help="random seed (default: the config's, 0)")
     p.add_argument("--no-figures", action="store_true", help="compute only; draw later with `effcode figures`")
+    p.add_argument("--force", action="store_true",
+                   help="replace a run folder's results even when they were computed with other settings "
+                        "(without it, such a rerun is refused, naming the settings that differ)")
     p.add_argument("--n-jobs", type=int, default=None, metavar="N",
                    help="run the experiments in N worker processes (-1: one per core), one torch thread each, "
                         "the longest first; the results are those of a serial run with one torch thread "
@@ -120,6 +123,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scheduler", default=None, metavar="ADDRESS", help="dask scheduler, e.g. tcp://host:8786")
     p.add_argument("--n-jobs", type=int, default=1, help="joblib worker processes (-1: all cores)")
     p.add_argument("--device", default="cpu", help="torch device for every point")
+    p.add_argument("--force", action="store_true",
+                   help="replace the results of a sweep folder (--name) that holds a sweep of another grid")
     _add_common(p)
 
     p = sub.add_parser("score", help="score a filter bank of your own against V1 and write its report",
@@ -280,18 +285,22 @@ def _cmd_run(args) -> None:
     from .runs import parse_assignments
     from .runs.config import check_n_jobs
     from .runs.declaration import find_declaration
+    from .runs.run import check_settings
     from .validation import check_results_folder, resolve_device
 
     _check_seed(parse_assignments(args.overrides), args.seed)
     registry = declarations()
     found = [find_declaration(registry, k) for k in _expand(args.experiments, registry)]  # unknown numbers first
     overrides = {d.number: _with_scheduler(d, parse_assignments(args.overrides), args.scheduler) for d in found}
-    for d in found:  # every experiment's config checked before any of them runs, before importing them
-        d.config(quick=args.quick, overrides=_with_seed(overrides[d.number], args.seed))
+    configs = {d.number: {**d.config(quick=args.quick, overrides=_with_seed(overrides[d.number], args.seed)),
+                          "quick": bool(args.quick)}
+               for d in found}  # every experiment's config checked before any of them runs, before importing them
     n_jobs = default_n_jobs(len(found), args.device) if args.n_jobs is None else args.n_jobs
     check_n_jobs(n_jobs, "--n-jobs")
     resolve_device(args.device)
     check_results_folder(_results_dir(args))
+    for d in found:   # no folder holding a run with other settings is replaced without --force
+        check_settings(Path(_results_dir(args)) / d.slug, configs[d.number], force=args.force)
     if args.scheduler is not None:
         from .runs.sweep import connect
 
@@ -306,7 +315,7 @@ def _cmd_run(args) -> None:
                                         overrides=overrides, device=args.device, seed=args.seed,
                                         results_dir=_results_dir(args), progress=progress,
                                         cost_folders=(FULL_RESULTS,) if args.quick else (),
-                                        make_figures=not args.no_figures):
+                                        make_figures=not args.no_figures, force=args.force):
         if not args.quiet:
             print(f"experiment {number}: done in {seconds:.1f} s -> {run.dir}/", flush=True)
     if not args.quiet and not args.no_figures:
@@ -354,6 +363,8 @@ def _cmd_sweep(args) -> None:
     from .experiments.common import evaluate_point
     from .learners import LEARNERS
     from .runs import config_hash, expand_grid, run_sweep, write_csv, write_json
+    from .runs.run import check_settings, folder_lock
+    from .storage.publish import begin_staging, publish, recover
     from .v1.scorer import POPULATIONS
     from .validation import check_choice, check_results_folder, resolve_device
 
@@ -366,12 +377,18 @@ def _cmd_sweep(args) -> None:
         check_choice("population", point["population"], POPULATIONS)
     name = args.name or f"sweep-{config_hash({'fixed': fixed, 'grid': grid})[:10]}"
     folder = check_results_folder(Path(_results_dir(args)) / "sweeps" / name)
-    write_json(folder / "sweep.json", {"fixed": fixed, "grid": grid})
-    rows = run_sweep(evaluate_point, points, folder, backend=args.backend, n_jobs=args.n_jobs,
-                     scheduler=args.scheduler, progress=sys.stderr.isatty() and not args.quiet)
-    columns = list(dict.fromkeys(k for row in rows for k in row))
-    write_csv(folder / "results.csv", {c: [str(r.get(c, "")) if isinstance(r.get(c), (dict, list)) else r.get(c, "")
-                                           for r in rows] for c in columns})
+    spec = {"fixed": fixed, "grid": grid}
+    with folder_lock(folder):   # the lock of run folders: a second sweep of this name waits for this one
+        recover(folder)
+        check_settings(folder, spec, force=args.force, record="sweep.json")
+        rows = run_sweep(evaluate_point, points, folder, backend=args.backend, n_jobs=args.n_jobs,
+                         scheduler=args.scheduler, progress=sys.stderr.isatty() and not args.quiet)
+        columns = list(dict.fromkeys(k for row in rows for k in row))
+        staging = begin_staging(folder)   # sweep.json and results.csv are published together
+        write_json(staging / "sweep.json", spec)
+        write_csv(staging / "results.csv", {c: [str(r.get(c, "")) if isinstance(r.get(c), (dict, list))
+                                                else r.get(c, "") for r in rows] for c in columns})
+        publish(folder)
     if not args.quiet:
         print(f"{len(rows)} points -> {folder}/results.csv")
 

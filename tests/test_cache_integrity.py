@@ -265,7 +265,7 @@ def test_parallel_runs_with_different_settings_leave_every_folder_consistent(tmp
         procs = [subprocess.Popen([sys.executable, "-m", "effcode", "run", "01", "--quick", "--results",
                                    str(results), "--set", f"source={small_image_folder}", "--set",
                                    f"n_filters={n}", "--set", "patch_size=8", "--set", "n_steps=10", "--set",
-                                   "n_seeds=1"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                                   "n_seeds=1", "--force"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                                   env={**os.environ, "OMP_NUM_THREADS": "1"})
                  for n in (8, 12, 16, 20)]
         for proc in procs:

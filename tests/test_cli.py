@@ -128,7 +128,7 @@ def test_tiny_run_then_figures_from_cache(tmp_path):
     assert main(["run", "01", *TINY_01, "--set", "n_filters=0", "--quiet", "--results", str(results)]) == 2
     assert {p.name: p.read_bytes() for p in run_dir.iterdir() if p.is_file()} == before
     # a changed parameter recomputes
-    assert main(["run", "01", *TINY_01, "--set", "n_steps=4", "--quiet", "--no-figures",
+    assert main(["run", "01", *TINY_01, "--set", "n_steps=4", "--quiet", "--no-figures", "--force",
                  "--results", str(results)]) == 0
     assert len(list((run_dir / "cache").glob("*.npz"))) == 4  # a new bank and its Gabor fit per seed
 

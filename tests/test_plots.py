@@ -408,6 +408,7 @@ def test_filter_mosaic_of_a_bank_like_array_with_its_defaults():
 
 def test_experiment_drawing_is_headless(tmp_path):
     """experiments.base.draw runs each experiment's plot step inside headless_figures."""
+    import contextlib
     from types import SimpleNamespace
 
     from effcode.experiments import base
@@ -420,8 +421,8 @@ def test_experiment_drawing_is_headless(tmp_path):
         return base.Section("toy", "text", [(f"{tmp_path / 'r2'}.png", "caption")])
 
     saved = {}
-    run = SimpleNamespace(config={"quick": True}, dir=tmp_path, save_json=lambda name, data: saved.update(data),
-                          record_artifacts=lambda *names: None)
+    run = SimpleNamespace(config={"quick": True}, root=tmp_path, save_json=lambda name, data: saved.update(data),
+                          redraw=contextlib.nullcontext)
     section = base.draw(SimpleNamespace(plot=plot), run)
     assert section.title == "toy" and saved["figures"] == [["r2.png", "caption"]]
     assert seen["fignums"] == [] and type(seen["figure"]) is Figure

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from ..errors import CorruptFileError
 from ..plots.figure import FORMATS, figure_formats, headless_figures
 from ..registry import Registry
 from ..runs import Run
@@ -59,25 +60,35 @@ def get_experiment(key: str) -> Experiment:
     return find_declaration(EXPERIMENTS, key)
 
 
-def completed_runs(results_dir="results") -> list[tuple[Experiment, Run]]:
-    """The registered experiments that have a run folder with a config, in number order."""
+def completed_runs(results_dir="results", *, broken: list | None = None) -> list[tuple[Experiment, Run]]:
+    """The registered experiments that have a run folder with a config, in number order.
+
+    A folder whose files do not match its manifest (or whose config is unreadable) raises
+    :class:`~effcode.errors.CorruptFileError`; with a list ``broken``, it is left out and appended to
+    ``broken`` as ``(experiment, error)`` instead, so that one broken folder stops no other."""
     out = []
     for number in EXPERIMENTS.names():
         exp = EXPERIMENTS.get(number)
         folder = Path(results_dir) / exp.slug
         if (folder / "config.json").exists():
-            out.append((exp, Run.open(folder)))
+            try:
+                out.append((exp, Run.open(folder)))
+            except CorruptFileError as error:
+                if broken is None:
+                    raise
+                broken.append((exp, error))
     return out
 
 
 def draw(exp: Experiment, run: Run) -> Section:
     """Draw one experiment's figures from its cached results and keep its report section (quick runs: PNG
     only, at :data:`QUICK_DPI` at most; full runs: PNG and PDF).  The figures are headless (never registered with pyplot), so drawing many
-    of them in a worker process does not accumulate them."""
+    of them in a worker process does not accumulate them.  Figures and section are published together
+    (:meth:`~effcode.runs.Run.redraw`): inside a run, with its other results at :meth:`~effcode.runs.Run.finish`."""
     quick = bool(run.config.get("quick"))
-    with headless_figures(), figure_formats(("png",) if quick else FORMATS, max_dpi=QUICK_DPI if quick else None):
-        section = exp.plot(run)
-    figures = [[Path(p).resolve().relative_to(run.dir.resolve()).as_posix(), c] for p, c in section.figures]
-    run.save_json("section.json", {"title": section.title, "text": section.text, "figures": figures})
-    run.record_artifacts("section.json")
+    with run.redraw():   # staged, then published with the run's other results (Run.redraw)
+        with headless_figures(), figure_formats(("png",) if quick else FORMATS, max_dpi=QUICK_DPI if quick else None):
+            section = exp.plot(run)
+        figures = [[Path(p).resolve().relative_to(run.root.resolve()).as_posix(), c] for p, c in section.figures]
+        run.save_json("section.json", {"title": section.title, "text": section.text, "figures": figures})
     return section

@@ -14,9 +14,9 @@ from typing import Iterator
 
 from joblib import Parallel, delayed, parallel_config
 
-from ..errors import InputError
+from ..errors import CorruptFileError, InputError
 from ..runs import Run, read_json, write_json, write_text
-from ..runs.run import folder_lock
+from ..runs.run import check_settings, folder_lock
 from ..validation import check_int, resolve_device
 from .base import RUN_RECORD, Experiment, completed_runs, draw, get_experiment
 from .glance import glance_from_results, update_readme
@@ -24,9 +24,13 @@ from .glance import glance_from_results, update_readme
 
 def run_experiment(key, *, quick: bool = False, overrides: dict | None = None, device: str = "cpu",
                    seed: int | None = None, results_dir="results", progress: bool = False,
-                   make_figures: bool = True, update_report: bool = True) -> Run:
+                   make_figures: bool = True, update_report: bool = True, force: bool = False) -> Run:
     """Compute one experiment (reusing cached steps), then draw its figures and, with ``update_report``,
-    rewrite ``REPORT.md`` (a parallel run of several experiments writes it once, when all have finished)."""
+    rewrite ``REPORT.md`` (a parallel run of several experiments writes it once, when all have finished).
+
+    Results, figures, config and provenance are published together once all are written (a run that
+    fails or is interrupted leaves the folder's previous run whole). A folder holding a run with other
+    settings is refused in one line unless ``force`` (:func:`~effcode.runs.run.check_settings`)."""
     exp = get_experiment(key)
     overrides = dict(overrides or {})
     if seed is not None:
@@ -36,13 +40,14 @@ def run_experiment(key, *, quick: bool = False, overrides: dict | None = None, d
     resolve_device(device)
     run = Run(Path(results_dir) / exp.slug, config, device=device, progress=progress)
     with run.lock():   # another run into this folder waits, so its files all come from one run
+        check_settings(run.dir, config, force=force)
         run.start()
         started = time.perf_counter()
         exp.compute(run)
         seconds = time.perf_counter() - started
-        run.finish(compute_seconds=round(seconds, 2), total_compute_seconds=round(seconds + run.cached_seconds, 2))
         if make_figures:
             draw(exp, run)
+        run.finish(compute_seconds=round(seconds, 2), total_compute_seconds=round(seconds + run.cached_seconds, 2))
     if make_figures and update_report:
         write_report(results_dir)
     return run
@@ -129,21 +134,36 @@ def run_experiments(keys, *, n_jobs: int = 1, overrides: dict | None = None, mak
 
 def regenerate_figures(keys=None, *, results_dir="results") -> Path:
     """Redraw figures from cached results only (all experiments, or those in ``keys``) and
-    rewrite ``results/REPORT.md`` from every run's report section."""
-    runs = completed_runs(results_dir)
-    if not runs:
+    rewrite ``results/REPORT.md`` from every run's report section.
+
+    A run folder whose files do not match its manifest is not drawn: the others are, the report marks
+    its section as broken, and then a one-line :class:`~effcode.errors.CorruptFileError` names it (when
+    it is one of ``keys``, or ``keys`` is None)."""
+    broken: list = []
+    runs = completed_runs(results_dir, broken=broken)
+    if not runs and not broken:
         raise InputError(f"no cached results in {results_dir}: nothing to redraw; run `effcode run NN` (or "
                          "`effcode run all --quick`) first, or give --results the folder a run wrote")
-    wanted = {get_experiment(k).number for k in keys} if keys else {exp.number for exp, _ in runs}
-    missing = wanted - {exp.number for exp, _ in runs}
+    found = {exp.number for exp, _ in runs} | {exp.number for exp, _ in broken}
+    wanted = {get_experiment(k).number for k in keys} if keys else found
+    missing = wanted - found
     if missing:
         raise InputError(f"no cached results for experiment(s) {', '.join(sorted(missing))} in "
                          f"{results_dir}; run `effcode run NN` first")
     for exp, run in runs:
         if exp.number in wanted or not run.path("section.json").exists():
-            with run.lock():
-                draw(exp, run)
-    return write_report(results_dir)
+            try:
+                with run.lock():
+                    draw(exp, run)
+            except CorruptFileError as error:
+                broken.append((exp, error))
+    report = write_report(results_dir)
+    refused = [(exp, error) for exp, error in broken if exp.number in wanted]
+    if refused:
+        exp, error = refused[0]
+        others = f" (and {len(refused) - 1} other broken folder(s))" if len(refused) > 1 else ""
+        raise CorruptFileError(f"{error}{others}; {report} marks the section as broken, the others were redrawn")
+    return report
 
 
 def _compute_time(prov: dict) -> str:
@@ -216,36 +236,69 @@ def write_report(results_dir="results") -> Path:
     Figure links are relative to the report's own folder, so the report reads the same whichever
     directory effcode ran from, and after the results folder is moved."""
     results_dir = Path(results_dir)
-    runs = [(exp, run) for exp, run in completed_runs(results_dir) if run.path("section.json").exists()]
+    broken: list = []
+    runs = [(exp, run) for exp, run in completed_runs(results_dir, broken=broken) if run.path("section.json").exists()]
+    sections, healthy = {}, []
+    for exp, run in runs:
+        try:
+            sections[exp.number] = _section(exp, run)
+            healthy.append((exp, run))
+        except CorruptFileError as error:
+            broken.append((exp, error))
+    sections.update({exp.number: _broken_section(exp, error) for exp, error in broken})
     lines = ["# effcode results", "",
              "Generated by `effcode figures` from the cached results in this folder; every number below is "
              "read from those files. Each section states the settings, command, hardware and time of its run.", "",
-             _time_summary(results_dir, runs), ""]
-    summary = glance_from_results(results_dir)
-    if summary is not None:
-        lines += ["## Summary: the learners against V1", "", summary, ""]
-    for exp, run in runs:
-        section = run.load_json("section.json")
-        lines += [f"## {exp.number}. {section['title']}", "", _run_header(exp, run), "", exp.description, ""]
-        if section["text"]:
-            lines += [section["text"].strip(), ""]
-        for path, caption in section["figures"]:   # relative to the run's folder (draw)
-            rel = (Path(run.dir.name) / path).as_posix()
-            lines += [f"![{caption}]({rel})", "", f"*{caption}*", ""]
+             _time_summary(results_dir, healthy), ""]
+    summary, note = None, None
+    if broken:
+        note = (f"Left out while experiment(s) {', '.join(sorted(exp.number for exp, _ in broken))} "
+                "are broken (see their sections).")
+    else:
+        try:
+            summary = glance_from_results(results_dir)
+        except CorruptFileError as error:
+            note = f"Left out: {error}."
+    if summary is not None or note is not None:
+        lines += ["## Summary: the learners against V1", "", summary or note, ""]
+    for number in sorted(sections):
+        lines += sections[number]
     out = results_dir / "REPORT.md"
     with folder_lock(results_dir):
         write_text(out, "\n".join(lines))
-        _update_readme(results_dir)
+        if summary is not None:
+            _update_readme(results_dir, summary)
     return out
 
 
-def _update_readme(results_dir: Path) -> None:
-    """Rewrite the "Results at a glance" block of the README beside the committed results folder
-    (only the folder named ``results`` next to a README with the block's markers: quick runs and
+def _section(exp: Experiment, run: Run) -> list[str]:
+    """The report lines of one run: title, settings, description, text and figures."""
+    section = run.load_json("section.json")
+    lines = [f"## {exp.number}. {section['title']}", "", _run_header(exp, run), "", exp.description, ""]
+    if section["text"]:
+        lines += [section["text"].strip(), ""]
+    for path, caption in section["figures"]:   # relative to the run's folder (draw)
+        rel = (Path(run.dir.name) / path).as_posix()
+        lines += [f"![{caption}]({rel})", "", f"*{caption}*", ""]
+    return lines
+
+
+def _broken_section(exp: Experiment, error: CorruptFileError) -> list[str]:
+    """The report lines of a run folder that cannot be read: what is wrong and how to repair it."""
+    return [f"## {exp.number}. {exp.title}", "",
+            f"**Broken: this section is not shown.** {error}.", "",
+            f"*Repair: rerun the experiment with the settings of its last run (`effcode run {exp.number}`, with "
+            "`--quick` and the `--set` options it used, or `--force` to replace it with other settings); its "
+            "cached steps are reused, so only what is missing is recomputed.*", ""]
+
+
+
+
+
+def _update_readme(results_dir: Path, block: str) -> None:
+    """Rewrite the "Results at a glance" block of the README beside the committed results folder with
+    ``block`` (only the folder named ``results`` next to a README with the block's markers: quick runs and
     other folders never touch it)."""
     readme = results_dir.resolve().parent / "README.md"
-    if results_dir.resolve().name != "results" or not readme.exists():
-        return
-    block = glance_from_results(results_dir)
-    if block is not None:
+    if results_dir.resolve().name == "results" and readme.exists():
         update_readme(readme, block)

@@ -7,7 +7,7 @@ Layout::
         provenance.json    code version, packages, hardware, seed, image ids and hashes, timing,
                            and every step: the code hash, version and commit that computed it,
                            and whether this run took it from the cache
-        checksums.json     sha256 of every artifact below, checked before figures are drawn
+        checksums.json     the manifest: sha256 of every result file (artifacts, figures), written last
         cache/STEP-KEY.npz one file per computed step: its arrays and a record of how it was computed
         cache/STEP-KEY.checkpoint.pt  training state of a step in flight (removed once it finishes)
         points/*.json      sweep points (:mod:`effcode.runs.sweep`)
@@ -22,14 +22,19 @@ on it.  Cached files carry checksums (:mod:`effcode.storage.integrity`): a corru
 one-line warning and recomputed.  The compute time a run reports counts the original seconds of
 the steps (and sweep points) it loaded from the cache, so it does not shrink on a re-run.
 
-One run at a time writes a run folder: :meth:`Run.lock` holds a lock file in it, and a second run
-of the same experiment into the same folder waits for the first to finish.
+Results are published together (:mod:`effcode.storage.publish`): a run writes its artifacts, figures,
+config and provenance into ``.staging/`` and moves them in at :meth:`Run.finish`, the manifest last,
+so after any interruption the folder holds either the previous complete run or the new one.  A run
+with settings other than those of the run a folder holds is refused unless forced
+(:func:`check_settings`).  One run at a time writes a run folder: :meth:`Run.lock` holds a lock file
+in it, and a second run of the same experiment into the same folder waits for the first to finish.
 """
 
 from __future__ import annotations
 
 import contextlib
 import functools
+import json
 import sys
 import time
 from pathlib import Path
@@ -37,12 +42,13 @@ from typing import Callable, Iterator, Mapping
 
 import numpy as np
 
-from ..errors import CorruptFileError
-from ..storage.atomic import read_csv, read_json, read_npz, write_csv, write_json, write_npz
+from ..errors import CorruptFileError, InputError
+from ..storage.atomic import json_default, read_csv, read_json, read_npz, write_csv, write_json, write_npz
 from .codehash import code_hash
 from .config import config_hash
-from ..storage.integrity import MANIFEST, read_checked_npz, record_artifacts, verify_artifacts, warn_corrupt, write_checked_npz
+from ..storage.integrity import read_checked_npz, verify_artifacts, warn_corrupt, write_checked_npz
 from ..storage.provenance import git_commit, provenance
+from ..storage.publish import JOURNAL, begin_staging, publish, recover, result_files
 
 
 class Run:
@@ -55,12 +61,16 @@ class Run:
         self.cached_seconds = 0.0   # original compute seconds of the steps loaded from the cache
         self.progress = progress
         self.steps: list[dict] = []  # one record per step and sweep, in the order this run met them
+        self._staging: Path | None = None   # where results are written until they are published
 
     @classmethod
     def open(cls, directory) -> "Run":
         """Open an existing run directory (for plotting from cached results), after checking every
         artifact against the checksums its run recorded."""
         directory = Path(directory)
+        if (directory / JOURNAL).exists():   # a publication was interrupted: finish it before reading
+            with folder_lock(directory):
+                recover(directory)
         verify_artifacts(directory)
         config = read_json(directory / "config.json")
         prov = read_json(directory / "provenance.json") if (directory / "provenance.json").exists() else {}
@@ -77,13 +87,20 @@ class Run:
     def seed(self) -> int:
         return int(self.config.get("seed", 0))
 
+    @property
+    def root(self) -> Path:
+        """Where this run writes its results now: the staging folder between :meth:`start` and
+        :meth:`finish` (or inside :meth:`redraw`), else the run folder."""
+        return self._staging or self.dir
+
     def path(self, name: str) -> Path:
-        return self.dir / name
+        return self.root / name
 
     def start(self) -> None:
-        """Begin a run: the provenance record is kept in memory until :meth:`finish`; the folder's
-        checksum manifest is removed until then, since its artifacts are about to be rewritten."""
-        self.path(MANIFEST).unlink(missing_ok=True)
+        """Begin a run: results go to a fresh staging folder until :meth:`finish` publishes them (the
+        published folder keeps the previous run until then); the provenance record is kept in memory."""
+        recover(self.dir)
+        self._staging = begin_staging(self.dir)
         self._provenance = provenance(seed=self.seed, device=self.device)
         self._provenance["started"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
 
@@ -102,14 +119,29 @@ class Run:
             subsets.append(record)
 
     def finish(self, **fields) -> None:
-        """Write ``config.json`` and ``provenance.json`` (with the record of every step), only once
-        the computation succeeded, so that a failed run leaves the previous results of this folder
-        consistent; then the checksums of every artifact of the folder."""
+        """Write ``config.json`` and ``provenance.json`` (with the record of every step) beside the staged
+        results, and publish them all together: the files of the previous run that this one did not
+        write (figures of a run without figures, say) are removed, and the manifest is written last."""
         self._provenance.update(fields, steps=self.steps)
         write_json(self.path("provenance.json"), self._provenance)
         write_json(self.path("config.json"), self.config)
-        record_artifacts(self.dir, [p.name for p in sorted(self.dir.iterdir())
-                                    if p.is_file() and not p.name.startswith(".") and p.name != MANIFEST])
+        publish(self.dir)
+        self._staging = None
+
+    @contextlib.contextmanager
+    def redraw(self) -> Iterator[None]:
+        """Write new figures and report section of a published run (inside a run: nothing to do, they go
+        to its staging folder): they are staged beside the run's other results, then all are published."""
+        if self._staging is not None:
+            yield
+            return
+        self._staging = begin_staging(self.dir, carry=[name for name in result_files(self.dir)
+                                                       if not name.startswith("figures/") and name != "section.json"])
+        try:
+            yield
+            publish(self.dir)
+        finally:
+            self._staging = None
 
     @functools.cached_property
     def _computed_by(self) -> dict:
@@ -138,7 +170,7 @@ class Run:
         """
         code = code_hash(compute)
         key = config_hash({"step": name, "params": dict(params), "code": code})[:16]
-        path = self.path(f"cache/{name}-{key}.npz")
+        path = self.dir / "cache" / f"{name}-{key}.npz"
         arrays = self._from_cache(name, path)
         if arrays is not None:
             return arrays
@@ -193,10 +225,6 @@ class Run:
     # -- artifacts and metrics ----------------------------------------------------------------
     def save_npz(self, name: str, **arrays) -> Path:
         return write_npz(self.path(name), **arrays)
-
-    def record_artifacts(self, *names: str) -> None:
-        """Add the checksums of artifacts written after :meth:`finish` (figures' sections)."""
-        record_artifacts(self.dir, names)
 
     def load_npz(self, name: str) -> dict:
         return read_npz(self.path(name))
@@ -253,3 +281,23 @@ def file_lock(path, *, waiting: str) -> Iterator[None]:
 def folder_lock(folder):
     """Hold ``folder/.lock``: one run at a time writes ``folder``."""
     return file_lock(Path(folder) / ".lock", waiting=f"another run writing {folder}")
+
+
+def check_settings(folder, config: Mapping, *, force: bool = False, record: str = "config.json") -> None:
+    """Refuse, in one line, to write a run of ``config`` into ``folder`` when the folder holds a run whose
+    settings (in its file ``record``) differ: a key both have, with another value; unless ``force``.  So a
+    rerun with other settings never replaces the previous results silently.  A folder with no run, or
+    whose ``record`` is unreadable (a broken run, which the new one repairs), is written freely."""
+    path = Path(folder) / record
+    if force or not path.exists():
+        return
+    try:
+        held = read_json(path)
+    except CorruptFileError:
+        return
+    new = json.loads(json.dumps(dict(config), default=json_default))
+    changed = [key for key in new if isinstance(held, dict) and key in held and held[key] != new[key]]
+    if changed:
+        settings = "; ".join(f"{key}={json.dumps(held[key])} there, {json.dumps(new[key])} now" for key in changed)
+        raise InputError(f"{folder} holds a run with other settings ({settings}); add --force to replace it, "
+                         "or give another --results folder")

@@ -6,7 +6,8 @@ Each kind carries its sha256 inside the file it protects, so one atomic write co
   (names, dtypes, shapes and bytes) and how it was computed (code hash, version, commit, seconds);
 * a sweep point (``.json``) holds the checksum of its ``point`` and ``result``;
 * a checkpoint starts with a one-line header giving the checksum of the torch bytes after it;
-* a run folder's artifacts are listed with their checksums in ``checksums.json``.
+* a run folder's result files are listed with their checksums in its manifest ``checksums.json``,
+  written last when they are published (:mod:`effcode.storage.publish`).
 
 A reader that finds a file unreadable, or its content not matching its checksum (truncated, bit
 flips, replaced by another file), raises :class:`~effcode.errors.CorruptFileError` naming the
@@ -129,24 +130,17 @@ def torch_state_bytes(state) -> bytes:
 MANIFEST = "checksums.json"
 
 
-def record_artifacts(folder, names) -> None:
-    """Add (or refresh) the checksums of the files ``names`` of ``folder`` in its manifest."""
-    folder = Path(folder)
-    manifest = _manifest(folder)
-    manifest.update({name: file_digest(folder / name) for name in names})
-    write_json(folder / MANIFEST, manifest)
-
-
 def verify_artifacts(folder) -> None:
     """Check every file listed in ``folder``'s manifest; a changed or corrupt one raises
     :class:`CorruptFileError` naming it.  Missing files are left to their readers (a committed
-    results folder leaves the large arrays out)."""
+    results folder leaves the large arrays out), and a folder without a manifest (written before
+    effcode kept one) is accepted as it is."""
     folder = Path(folder)
     for name, digest in sorted(_manifest(folder).items()):
         path = folder / name
         if path.exists() and file_digest(path) != digest:
             raise CorruptFileError(f"{path} does not match the checksum its run recorded (changed or corrupt "
-                                   "since); rerun the experiment")
+                                   "since); rerun the experiment to repair it (its cached steps are reused)")
 
 
 def _manifest(folder: Path) -> dict:
