@@ -88,8 +88,8 @@ LEVEL_TOLERANCE = 1e-3
 def patch_sets(n_train: int, n_test: int) -> tuple[np.ndarray, np.ndarray]:
     """Training and held-out whitened patches (float32), scaled by the training set's RMS."""
     images = whiten_images(load_images("default"))
-    train = PatchSampler(images, PATCH, seed=0).sample(n_train)
-    test = PatchSampler(images, PATCH, seed=1).sample(n_test)
+    train = PatchSampler(images, PATCH, random_state=0).sample(n_train)
+    test = PatchSampler(images, PATCH, random_state=1).sample(n_test)
     scale = float(np.sqrt(np.mean(train.astype(np.float64) ** 2)))
     return train / np.float32(scale), test / np.float32(scale)
 

@@ -93,7 +93,7 @@ def main(argv=None) -> list[dict]:
         filters = FilterBank.load(args.filter_bank).filters.astype(np.float64)[:args.n_filters]
         source = f"filter bank {args.filter_bank}"
     else:
-        filters, _, _ = synthetic_gabors(args.n_filters, (16, 16), snr=10.0, seed=args.seed)
+        filters, _, _ = synthetic_gabors(args.n_filters, (16, 16), snr=10.0, random_state=args.seed)
         source = "synthetic Gabors, SNR 10"
     n, h, w = filters.shape
     n_base = min(args.baseline_filters or n, n)

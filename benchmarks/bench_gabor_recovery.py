@@ -53,7 +53,7 @@ def main(argv=None) -> None:
     parser.add_argument("--out", type=Path, default=FOLDER, help="folder for the CSV, JSON record and README")
     args = parser.parse_args(argv)
     shape = (16, 16)
-    noisy, clean, truth = synthetic_gabors(args.n_filters, shape, snr=args.snr, seed=args.seed)
+    noisy, clean, truth = synthetic_gabors(args.n_filters, shape, snr=args.snr, random_state=args.seed)
     noise_sd = np.sqrt((clean ** 2).mean(axis=(1, 2)) / args.snr)
     table = fit_gabors(noisy, dog=False)
     rows = []

@@ -148,7 +148,7 @@ def main(argv=None) -> None:
     reps = args.reps or reps
     picard = picard_or_none()
 
-    X = image_patches(load_images("default"), PATCH, n, log=False, seed=0)
+    X = image_patches(load_images("default"), PATCH, n, log=False, random_state=0)
     whitener = PatchWhitener(kind="pca", n_components=k).fit(X)
     Z = whitener.transform(X)
     W0 = _random_orthonormal(np.random.default_rng(0), k, k)

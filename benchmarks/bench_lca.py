@@ -54,7 +54,7 @@ TARGET_ACTIVE = 10.0
 
 def patches(n: int, seed: int) -> np.ndarray:
     images = whiten_images(load_images("default"))
-    X = PatchSampler(images, PATCH, seed=seed).sample(n).astype(np.float32)
+    X = PatchSampler(images, PATCH, random_state=seed).sample(n).astype(np.float32)
     return X / np.float32(np.sqrt(np.mean(X.astype(np.float64) ** 2)))
 
 

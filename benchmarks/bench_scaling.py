@@ -54,8 +54,8 @@ K_FIXED, PATCH_FIXED = 256, 16
 
 
 def patch_sets(images, patch: int, n_train: int, n_test: int):
-    train = PatchSampler(images, patch, seed=0).sample(n_train)
-    test = PatchSampler(images, patch, seed=1).sample(n_test)
+    train = PatchSampler(images, patch, random_state=0).sample(n_train)
+    test = PatchSampler(images, patch, random_state=1).sample(n_test)
     scale = np.float32(np.sqrt(np.mean(train.astype(np.float64) ** 2)))
     return train / scale, test / scale
 

@@ -71,7 +71,7 @@ def main(argv=None) -> None:
         tracemalloc.start()
     model = SparseCoding(256, device=args.device)
     images = whiten_images(load_images("default"))
-    sampler = PatchSampler(images, 16, batch_size=model.batch_size, seed=0)
+    sampler = PatchSampler(images, 16, batch_size=model.batch_size, random_state=0)
     table = {key: [] for key in ("patches", "seconds", "rss_mb", "peak_rss_mb", "traced_mb", "traced_peak_mb",
                                  "cuda_peak_mb")}
     print(f"streaming {n_patches:,} patches, start RSS {rss_mb():.0f} MiB", flush=True)

@@ -31,7 +31,7 @@ def main() -> None:
     for side in (12, 16):
         for snr in (3.0, 5.0, 10.0):
             for seed in range(args.seeds):
-                row = blob_fraction_calibration(args.n, (side, side), amplitude_snr=snr, seed=seed)
+                row = blob_fraction_calibration(args.n, (side, side), amplitude_snr=snr, random_state=seed)
                 rows.append({"seed": seed, **row})
                 print(" ".join(f"{k}={v:.3f}" if isinstance(v, float) else f"{k}={v}" for k, v in rows[-1].items()),
                       flush=True)

@@ -62,18 +62,18 @@ def scoring(images, n_bootstrap: int, top: int) -> str:
     from effcode.gabor import fit_gabors, grating_tuning
     from effcode.v1 import measure_receptive_fields, score_population
 
-    bank = effcode.learn_filters("sparse_coding", images, n_filters=256, patch_size=16, n_steps=400, seed=0,
+    bank = effcode.learn_filters("sparse_coding", images, n_filters=256, patch_size=16, n_steps=400, random_state=0,
                                  inference="auto")
     lines = []
     for name, step in (("Gabor fit", lambda: fit_gabors(bank.basis)),
                        ("grating tuning", lambda: grating_tuning(bank.basis)),
-                       ("RF measurement", lambda: measure_receptive_fields(bank, 16, stimulus="hartley", seed=0))):
+                       ("RF measurement", lambda: measure_receptive_fields(bank, 16, stimulus="hartley", random_state=0))):
         lines.append(f"{name}, 256 units: {timed(step):.2f} s")
     fit, tuning = fit_gabors(bank.basis), grating_tuning(bank.basis)
     profile = cProfile.Profile()
     started = time.process_time()
     profile.enable()
-    score_population(bank, population="basis", n_bootstrap=n_bootstrap, seed=0, fit=fit, tuning=tuning)
+    score_population(bank, population="basis", n_bootstrap=n_bootstrap, random_state=0, fit=fit, tuning=tuning)
     profile.disable()
     seconds = time.process_time() - started
     out = io.StringIO()

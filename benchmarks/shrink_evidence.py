@@ -33,7 +33,7 @@ def statistics(objective: str, factor: float, n_iter: int, seed: int, patch_size
     n_filters = int(round(factor * patch_size ** 2))
     started = time.process_time()
     bank = effcode.learn_filters("sparse_coding", images, patch_size=patch_size, n_filters=n_filters, n_steps=n_steps,
-                                 n_iter=n_iter, seed=seed, objective=objective, **PENALTIES[objective])
+                                 n_iter=n_iter, random_state=seed, objective=objective, **PENALTIES[objective])
     seconds = time.process_time() - started
     fit = fit_gabors(bank.basis)
     good = fit["r2"] >= 0.7

@@ -6,9 +6,11 @@ input and says what was expected.
 
 from __future__ import annotations
 
+import functools
 import numbers
+import warnings
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Callable, TypeVar, cast
 
 import numpy as np
 
@@ -158,6 +160,29 @@ def check_random_state(seed, name: str = "seed") -> np.random.Generator:
         raise InputError(f"{name} must be None, an integer >= 0, a numpy RandomState or a numpy Generator, "
                          f"got {seed!r} ({type(seed).__name__})")
     return np.random.default_rng(check_int(name, seed, minimum=0))
+
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def seed_alias(function: _F) -> _F:
+    """Accept ``seed=`` as a deprecated keyword alias of ``function``'s ``random_state``.
+
+    ``seed=`` still works for one release, with a :class:`FutureWarning`; giving both is an
+    :class:`~effcode.errors.InputError`.  Every public function and method that takes a seed is
+    decorated with this one helper, so the alias behaves the same everywhere.
+    """
+    @functools.wraps(function)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if "seed" in kwargs:
+            if "random_state" in kwargs:
+                raise InputError(f"{function.__qualname__} got seed={kwargs['seed']!r} and "
+                                 f"random_state={kwargs['random_state']!r}; give random_state only")
+            warnings.warn("`seed` is deprecated, use `random_state`", FutureWarning, stacklevel=2)
+            kwargs["random_state"] = kwargs.pop("seed")
+        return function(*args, **kwargs)
+
+    return cast(_F, wrapper)
 
 
 def seed_from(random_state, name: str = "random_state") -> int:

@@ -46,7 +46,7 @@ for image in images:
 # of 16x16 pixels from 300 updates of 512 patches.
 
 bank = effcode.learn_filters("sparse_coding", images, patch_size=10, n_filters=64,
-                             n_patches=50 * 256, batch_size=256, seed=0)
+                             n_patches=50 * 256, batch_size=256, random_state=0)
 print(bank.basis.shape, "basis functions; final fraction of active codes:",
       round(float(bank.history["sparsity"][-1]), 3))
 

@@ -84,7 +84,7 @@ ax.legend()
 # of 8x8 pixels, 80 updates.
 
 banks = {name: effcode.learn_filters("sparse_coding", "default", patch_size=8, n_filters=64, n_patches=80 * 256,
-                                     batch_size=256, objective=name, lam=2.0, seed=0)
+                                     batch_size=256, objective=name, lam=2.0, random_state=0)
          for name in ("l0", "rectified_l0")}
 for name, bank in banks.items():
     r2 = effcode.gabor.fit_gabors(bank.basis)["r2"]

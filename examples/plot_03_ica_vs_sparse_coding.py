@@ -26,9 +26,9 @@ import effcode
 
 images = effcode.load_images("default")
 banks = {
-    "ICA": effcode.learn_filters("ica", images, patch_size=10, n_filters=64, n_patches=10_000, seed=0),
+    "ICA": effcode.learn_filters("ica", images, patch_size=10, n_filters=64, n_patches=10_000, random_state=0),
     "sparse coding": effcode.learn_filters("sparse_coding", images, patch_size=10, n_filters=64,
-                                           n_patches=60 * 256, batch_size=256, seed=0),
+                                           n_patches=60 * 256, batch_size=256, random_state=0),
 }
 
 fig, axes = plt.subplots(1, 2, figsize=(10, 4.8), layout="constrained")

@@ -22,7 +22,7 @@ import effcode
 # the true parameters under the same column names the fit uses.
 
 shape = (16, 16)
-noisy, clean, truth = effcode.gabor.synthetic_gabors(24, shape, snr=10, seed=0)
+noisy, clean, truth = effcode.gabor.synthetic_gabors(24, shape, snr=10, random_state=0)
 table = effcode.gabor.fit_gabors(noisy)
 print("columns:", ", ".join(table))
 

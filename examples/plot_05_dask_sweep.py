@@ -36,7 +36,7 @@ from effcode.runs import expand_grid, run_sweep
 
 def evaluate(point):
     bank = effcode.learn_filters("sparse_coding", "default", patch_size=8, n_filters=32, n_patches=40 * 256,
-                                 batch_size=256, lam=point["lam"], seed=point["seed"])
+                                 batch_size=256, lam=point["lam"], random_state=point["seed"])
     table = effcode.gabor.fit_gabors(bank.basis)
     return {"active_fraction": float(bank.history["sparsity"][-1]),
             "unexplained_energy": float(bank.history["reconstruction_error"][-1]),

@@ -69,8 +69,8 @@ def test_receptive_field_grows_with_depth_and_dilation():
     widths = {}
     for dilation in ("1", "2", "exponential"):
         for depth in (1, 2, 3, 4):
-            net = conv_stack(depth, dilation=dilation, seed=1)
-            w = receptive_field_widths(input_gradient_map(net, 65, n_samples=8, seed=2))
+            net = conv_stack(depth, dilation=dilation, random_state=1)
+            w = receptive_field_widths(input_gradient_map(net, 65, n_samples=8, random_state=2))
             assert w["support"] == theoretical_receptive_field(net)
             widths[dilation, depth] = w
     assert theoretical_receptive_field(conv_stack(4, dilation="exponential")) == 31

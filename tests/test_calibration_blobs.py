@@ -11,7 +11,7 @@ from effcode.v1.calibration import blob_fraction_calibration
 @pytest.mark.parametrize("side", [12, 16])
 @pytest.mark.parametrize("amplitude_snr", [3.0, 5.0, 10.0])
 def test_the_blob_like_fraction_bracket_holds_the_truth(side, amplitude_snr):
-    out = blob_fraction_calibration(100, (side, side), amplitude_snr=amplitude_snr, seed=side + int(amplitude_snr),
+    out = blob_fraction_calibration(100, (side, side), amplitude_snr=amplitude_snr, random_state=side + int(amplitude_snr),
                                     n_bootstrap=20)
     assert out["n_compared"] >= 90
     assert out["lo"] <= out["point"] <= out["hi"]

@@ -52,10 +52,10 @@ def test_complex_cell_calibration_and_spikes(white):
     cell = make_complex_cell(white, theta=1.0, freq=0.2, sigma=2.0, mean_rate=3.0, baseline_fraction=0.2)
     rate = cell.rate(white)
     assert np.isclose(rate.mean(), 3.0) and np.isclose(rate.min(), 0.6, atol=0.05)
-    y = cell.sample(white, seed=1)
-    assert np.array_equal(y, cell.sample(white, seed=1))
+    y = cell.sample(white, random_state=1)
+    assert np.array_equal(y, cell.sample(white, random_state=1))
     assert abs(y.mean() - 3.0) < 4 * np.sqrt(3.0 / y.size)
-    reps = cell.sample(white[:100], seed=2, n_repeats=400)
+    reps = cell.sample(white[:100], random_state=2, n_repeats=400)
     assert reps.shape == (400, 100)
     assert np.allclose(reps.mean(0), rate[:100], atol=5 * np.sqrt(rate[:100].max() / 400))
 
@@ -141,7 +141,7 @@ def test_glm_bad_inputs(white):
 
 def test_cnn_captures_complex_cell_glm_does_not(white):
     cell = make_complex_cell(white, theta=0.5, freq=0.25, sigma=1.5, mean_rate=2.0)
-    y = cell.sample(white, seed=7)
+    y = cell.sample(white, random_state=7)
     train, test = slice(0, 6000), slice(6000, None)
     params = dict(n_channels=8, kernel_size=7, hidden_channels=8, pool=2, n_epochs=10, learning_rate=1e-2,
                   random_state=0)

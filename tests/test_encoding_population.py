@@ -17,7 +17,7 @@ def patches():
     """Contrast-normalised whitened natural patches (the default images), 4000 for training, 1000 held out."""
     from effcode.data import load_images
 
-    x = natural_patches(load_images("default"), P, 5000, seed=0)
+    x = natural_patches(load_images("default"), P, 5000, random_state=0)
     return x[:4000], x[4000:]
 
 
@@ -40,9 +40,9 @@ def population(patches):
 
 @pytest.fixture(scope="module")
 def fitted(population, one_torch_thread):
-    return {name: fit_encoding_model(population["train"], population["y_train"], model=name, seed=0,
+    return {name: fit_encoding_model(population["train"], population["y_train"], model=name, random_state=0,
                                      n_epochs=20) if name == "cnn" else
-            fit_encoding_model(population["train"], population["y_train"], model=name, seed=0)
+            fit_encoding_model(population["train"], population["y_train"], model=name, random_state=0)
             for name in ("glm", "cnn")}
 
 
@@ -98,11 +98,11 @@ def test_a_fitted_model_survives_its_arrays(fitted, population):
 def test_the_phase_test_applies_to_fitted_models(fitted, population):
     x = population["test"][:400]
     truth = phase_invariance(lambda im: np.stack([c.rate(im.reshape(len(im), -1)) for c in population["cells"]], 1),
-                             x, seed=0)
+                             x, random_state=0)
     assert np.all(truth["local phase shift"][5:] > 0.97)        # energy model: invariant
     assert np.all(truth["local phase shift"][:5] < 0.6)         # simple cells: not
-    cnn = phase_invariance(fitted["cnn"], x, seed=0)
-    glm = phase_invariance(fitted["glm"], x, seed=0)
+    cnn = phase_invariance(fitted["cnn"], x, random_state=0)
+    glm = phase_invariance(fitted["glm"], x, random_state=0)
     assert np.median(cnn["local phase shift"][5:]) > 0.9 > np.median(glm["local phase shift"][5:])
 
 
@@ -122,7 +122,7 @@ def test_an_energy_front_end_of_the_true_filters_predicts_complex_cells(patches,
     path = FilterBank(filters=filters, basis=filters, method="gabor").save(tmp_path / "bank.npz")
     y = np.random.default_rng(0).poisson(np.stack([c.rate(x_train) for c in cells], 1)).astype(float)
     model = fit_encoding_model(x_train.reshape(-1, P, P), y, model="efficient", bank=str(path), front_end="energy",
-                               seed=0, readout_l1=[0.001], n_epochs=20)
+                               random_state=0, readout_l1=[0.001], n_epochs=20)
     true = np.stack([c.rate(x_test) for c in cells], 1)
     assert np.all(correlation_per_cell(model.predict(x_test.reshape(-1, P, P)), true) > 0.9)
     assert model.bank_filters_.shape == (4, P, P) and model.spatial_masks_.shape == (2, 1, 1)
@@ -147,7 +147,7 @@ def test_gaussian_noise_for_continuous_signals_recovers_a_linear_filter():
     x = rng.normal(size=(1500, 8, 8))
     w = gabor(8, theta=0.5, freq=0.2, sigma=1.5)
     y = (x.reshape(len(x), -1) @ w.ravel())[:, None] * [1.0, -2.0] + 0.3 * rng.normal(size=(1500, 2)) + 5.0
-    model = fit_encoding_model(x, y, model="glm", seed=0)
+    model = fit_encoding_model(x, y, model="glm", random_state=0)
     assert model.noise_ == "gaussian" and model.output_ == "linear"   # non-integer responses
     for filt in model.filters_:
         assert abs(np.corrcoef(filt.ravel(), w.ravel())[0, 1]) > 0.95
@@ -176,10 +176,10 @@ def test_the_registry_and_seeding():
     rng = np.random.default_rng(0)
     x = rng.normal(size=(300, 10, 10))
     y = rng.poisson(np.exp(0.3 * x[:, 4:6, 4:6].sum(axis=(1, 2)))[:, None] * [1, 2]).astype(float)
-    a, b = (fit_encoding_model(x, y, model="cnn", seed=3, n_channels=4, hidden_channels=4, kernel_size=5,
+    a, b = (fit_encoding_model(x, y, model="cnn", random_state=3, n_channels=4, hidden_channels=4, kernel_size=5,
                                n_epochs=3).predict(x[:20]) for _ in range(2))
     np.testing.assert_array_equal(a, b)
-    repeated = fit_encoding_model(x, np.stack([y, y]), model="glm", seed=0)   # (repeats, n, cells) accepted
+    repeated = fit_encoding_model(x, np.stack([y, y]), model="glm", random_state=0)   # (repeats, n, cells) accepted
     assert repeated.predict(x).shape == (300, 2)
 
 

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from sklearn.model_selection import GridSearchCV, cross_val_score
 
-from effcode.encoding import (EncodingModel, PopulationCNN, PopulationGLM, PopulationScores, correlation_per_cell,
+from effcode.encoding import (EncodingModel, PopulationCNN, PopulationGLM, EncodingScores, correlation_per_cell,
                               load_encoding_model_file, mean_correlation_scorer)
 from effcode.errors import InputError
 
@@ -63,7 +63,7 @@ def test_mean_correlation_is_the_mean_per_cell_correlation(glm, data):
 def test_score_is_the_mean_of_the_per_cell_table(glm, data):
     x, y = data
     table, score = glm.score_table(x[200:], y[200:]), glm.score(x[200:], y[200:])
-    assert isinstance(table, PopulationScores) and isinstance(score, float)
+    assert isinstance(table, EncodingScores) and isinstance(score, float)
     assert np.nanmean(table.correlation) == pytest.approx(score, rel=1e-12)
 
 

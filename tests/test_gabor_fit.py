@@ -108,7 +108,7 @@ def test_recovers_noisy_synthetic_gabors_over_the_v1_range():
     (median |error| / bound near 0.674, the Gaussian value), inside the tolerance about as often
     as an ideal unbiased estimator at the bound would be."""
     shape = (16, 16)
-    noisy, clean, truth = synthetic_gabors(1200, shape, snr=10.0, seed=2024)
+    noisy, clean, truth = synthetic_gabors(1200, shape, snr=10.0, random_state=2024)
     table = fit_gabors(noisy, dog=False)
     gap = r_squared(noisy, clean) - table["r2"]          # > 0 when the fit explains less than the truth
     assert np.median(gap) < 0.01
@@ -164,7 +164,7 @@ def test_pure_noise_scores_low():
 def test_other_patch_sizes(shape):
     h, w = shape
     side = max(shape)
-    noisy, clean, truth = synthetic_gabors(60, shape, snr=10.0, seed=3, freq_range=(2.0 / side, 0.3),
+    noisy, clean, truth = synthetic_gabors(60, shape, snr=10.0, random_state=3, freq_range=(2.0 / side, 0.3),
                                            nx_range=(0.3, 0.9), ny_range=(0.3, 0.9))
     table = fit_gabors(noisy, dog=False)
     assert np.median(r_squared(noisy, clean) - table["r2"]) < 0.01
@@ -208,7 +208,7 @@ def test_fit_dogs_recovers_centre_surround_parameters():
 
 
 def test_same_input_same_result_and_csv_round_trip(tmp_path):
-    noisy, _, _ = synthetic_gabors(40, (16, 16), seed=9)
+    noisy, _, _ = synthetic_gabors(40, (16, 16), random_state=9)
     a, b = fit_gabors(noisy), fit_gabors(noisy.copy())
     for col in GABOR_COLUMNS:
         np.testing.assert_array_equal(a[col], b[col])

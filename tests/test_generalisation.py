@@ -42,7 +42,7 @@ def one_thread():
 @pytest.mark.parametrize("source, method, bound", BOUNDS)
 def test_default_learner_is_gabor_like_on_a_non_default_set(source, method, bound, record_property, capsys):
     start = time.perf_counter()
-    bank = learn_filters(method, source, seed=SEED)
+    bank = learn_filters(method, source, random_state=SEED)
     r2 = float(score_population(bank, population="basis").metrics()["r2"]["median_r2"])
     seconds = time.perf_counter() - start
     record_property("median_r2", round(r2, 4))

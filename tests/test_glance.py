@@ -27,7 +27,7 @@ def _bracketed(point, least=None, most=None):
 
 
 def metrics(distance, p, nx, holds_subfields, population="measured_rf", blob_ends=None):
-    """One seed's ``PopulationScore.metrics()`` (the scorer's format): 90 of 100 units compared, 30 of them
+    """One seed's ``V1PopulationScore.metrics()`` (the scorer's format): 90 of 100 units compared, 30 of them
     undetermined; distance bracket [d − 0.1, d + 0.05] with p [2p, p/2]; blob-like fraction 0.1 [0.05–0.2]."""
     blobs = _test(0.2, fraction=0.1, v1_fraction=V1_BLOBS, effect=0.1 - V1_BLOBS)
     return {"name": "model", "population": population, "settings": SETTINGS,

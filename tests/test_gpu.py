@@ -18,7 +18,7 @@ def test_learner_on_cuda_matches_cpu(method, small_image_folder):
 
     params = dict(SMALL[method])
     n_patches = params.pop("n_patches", None)
-    banks = [learn_filters(method, str(small_image_folder), patch_size=8, seed=0, device=device,
+    banks = [learn_filters(method, str(small_image_folder), patch_size=8, random_state=0, device=device,
                            n_patches=n_patches, **params) for device in ("cpu", "cuda")]
     cpu, gpu = banks
     # float32 reductions run in another order on the GPU: compare filters by cosine similarity
@@ -31,7 +31,7 @@ def test_gabor_fit_on_cuda_matches_cpu():
     from effcode.gabor import fit_gabors
     from effcode.gabor.synthetic import synthetic_gabors
 
-    filters = synthetic_gabors(64, (16, 16), seed=0)[0]
+    filters = synthetic_gabors(64, (16, 16), random_state=0)[0]
     cpu, gpu = fit_gabors(filters, device="cpu"), fit_gabors(filters, device="cuda")
     assert np.allclose(cpu["r2"], gpu["r2"], atol=1e-3)
     assert np.median(np.abs(cpu["freq"] - gpu["freq"])) < 1e-3

@@ -16,19 +16,19 @@ def test_half_of_eleven_images_is_six_and_one_keeps_all():
     assert subset_size(11, 0.5) == 6 and subset_size(10, 0.5) == 5 and subset_size(10, 0.3) == 3
     assert subset_size(1, 0.5) == 1 and subset_size(11, 1.0) == 11 and subset_size(3, 0.01) == 1
     images = list("abcdefghijk")
-    assert seed_images(images, seed=3, fraction=1.0) == images
+    assert seed_images(images, random_state=3, fraction=1.0) == images
 
 
 def test_a_seed_always_draws_the_same_subset_in_the_source_order():
     images = list("abcdefghijk")
-    chosen = seed_images(images, seed=7)
-    assert chosen == seed_images(images, seed=7) and len(chosen) == 6
+    chosen = seed_images(images, random_state=7)
+    assert chosen == seed_images(images, random_state=7) and len(chosen) == 6
     assert chosen == sorted(chosen, key=images.index)
 
 
 def test_subsets_are_uniform_over_images_and_overlap_as_sampling_without_replacement_predicts():
     n_images, seeds = 11, range(3000)
-    subsets = [set(seed_images(range(n_images), seed=s)) for s in seeds]
+    subsets = [set(seed_images(range(n_images), random_state=s)) for s in seeds]
     inclusion = np.array([[i in chosen for i in range(n_images)] for chosen in subsets]).mean(axis=0)
     # each image is drawn with probability m / N = 6/11; binomial SD over 3000 seeds is 0.009
     assert np.abs(inclusion - 6 / 11).max() < 0.04
@@ -40,14 +40,14 @@ def test_subsets_are_uniform_over_images_and_overlap_as_sampling_without_replace
 @pytest.mark.parametrize("fraction", [0.0, 1.5, -0.2, True, "half"])
 def test_a_fraction_outside_0_to_1_is_refused(fraction):
     with pytest.raises(InputError, match="image_fraction"):
-        seed_images(list("abc"), seed=0, fraction=fraction)
+        seed_images(list("abc"), random_state=0, fraction=fraction)
 
 
 def test_no_images_and_a_negative_seed_are_refused():
     with pytest.raises(InputError, match="at least one image"):
-        seed_images([], seed=0)
+        seed_images([], random_state=0)
     with pytest.raises(InputError, match="seed"):
-        seed_images(list("abc"), seed=-1)
+        seed_images(list("abc"), random_state=-1)
 
 
 def test_every_experiment_config_has_the_key_with_the_data_default_and_checks_it():
@@ -86,7 +86,7 @@ def test_two_seeds_of_a_bank_learn_from_different_images_recorded_in_the_provena
     banks = {s: learned_bank(run, spec.with_seed(s), images) for s in (0, 1)}
     used = {s: [im["id"] for im in bank.provenance["images"]] for s, bank in banks.items()}
     assert used[0] != used[1] and all(len(ids) == 3 for ids in used.values())
-    assert used[0] == [im.id for im in seed_images(images, seed=0)]
+    assert used[0] == [im.id for im in seed_images(images, random_state=0)]
     run.finish()
     assert read_json(run.path("provenance.json"))["image_subsets"] == [{"seed": s, "images": used[s]} for s in (0, 1)]
     # the fraction is part of the cache key: all six images make a new bank, and the same seed's subset reuses it
@@ -110,7 +110,7 @@ def test_a_sweep_point_learns_from_the_same_subset_as_the_bank_of_its_seed(tmp_p
     point = {"method": "sparse_coding", "source": str(tmp_path), "n_filters": 4, "patch_size": 6, "seed": 2,
              "device": "cpu", "n_steps": 3, "batch_size": 16}
     _, bank = learn_and_score(point)
-    expected = [im.id for im in seed_images(load_images(str(tmp_path)), seed=2)]
+    expected = [im.id for im in seed_images(load_images(str(tmp_path)), random_state=2)]
     assert [im["id"] for im in bank.provenance["images"]] == expected and len(expected) == 3
     _, every = learn_and_score({**point, "image_fraction": 1.0})
     assert len(every.provenance["images"]) == 6

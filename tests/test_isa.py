@@ -78,7 +78,7 @@ def natural_8x8():
     from effcode.data import load_images
     from effcode.encoding import natural_patches
 
-    return natural_patches(load_images("default"), 8, 5000, seed=0)
+    return natural_patches(load_images("default"), 8, 5000, random_state=0)
 
 
 #: the stated tolerance: J where ISA stops lies within this (relative) of J after a 10x longer run

@@ -15,7 +15,7 @@ def index_images():
 def test_patches_are_the_windows_at_their_top_left_pixel():
     images = index_images()
     p = 5
-    patches = PatchSampler(images, p, seed=3, batch_size=100, dtype=np.float64).sample(2000)
+    patches = PatchSampler(images, p, random_state=3, batch_size=100, dtype=np.float64).sample(2000)
     assert patches.shape == (2000, p * p) and patches.dtype == np.float64
     seen = set()
     for patch in patches:
@@ -30,14 +30,14 @@ def test_patches_are_the_windows_at_their_top_left_pixel():
 
 def test_images_drawn_in_proportion_to_valid_positions():
     small, large = np.zeros((12, 12)), np.ones((20, 28))  # p=5: 8*8=64 vs 16*24=384 positions
-    patches = sample_patches([small, large], 5, 40000, seed=0)
+    patches = sample_patches([small, large], 5, 40000, random_state=0)
     fraction_small = np.mean(patches[:, 0] == 0)
     assert fraction_small == pytest.approx(64 / (64 + 384), abs=0.01)
 
 
 def test_positions_are_uniform_within_an_image():
     image = np.arange(30 * 30, dtype=np.float64).reshape(30, 30)
-    corners = sample_patches(image, 11, 60000, seed=1)[:, 0].astype(int)
+    corners = sample_patches(image, 11, 60000, random_state=1)[:, 0].astype(int)
     rows, cols = np.divmod(corners, 30)
     counts = np.bincount(rows * 20 + cols, minlength=400)
     assert counts.min() > 0 and rows.max() == 19 and cols.max() == 19
@@ -48,19 +48,19 @@ def test_positions_are_uniform_within_an_image():
 
 def test_same_seed_same_patches_and_batches_match_sample():
     images = [np.random.default_rng(0).random((50, 60)), np.random.default_rng(1).random((40, 40))]
-    a = PatchSampler(images, 8, seed=7, batch_size=300).sample(1000)
-    b = PatchSampler(images, 8, seed=7, batch_size=300).sample(1000)
+    a = PatchSampler(images, 8, random_state=7, batch_size=300).sample(1000)
+    b = PatchSampler(images, 8, random_state=7, batch_size=300).sample(1000)
     np.testing.assert_array_equal(a, b)
-    c = PatchSampler(images, 8, seed=8, batch_size=300).sample(1000)
+    c = PatchSampler(images, 8, random_state=8, batch_size=300).sample(1000)
     assert not np.array_equal(a, c)
-    batches = list(PatchSampler(images, 8, seed=7, batch_size=300).batches(1000))
+    batches = list(PatchSampler(images, 8, random_state=7, batch_size=300).batches(1000))
     assert [len(x) for x in batches] == [300, 300, 300, 100]
     np.testing.assert_array_equal(np.concatenate(batches), a)
     # the sampler is a stream: the second call continues, it does not repeat
-    sampler = PatchSampler(images, 8, seed=7, batch_size=128)
+    sampler = PatchSampler(images, 8, random_state=7, batch_size=128)
     first, second = sampler.sample(433), sampler.sample(567)
     np.testing.assert_array_equal(np.concatenate([first, second]), a)
-    with_rejection = [PatchSampler(images, 8, seed=7, min_variance=0.9).sample(500) for _ in range(2)]
+    with_rejection = [PatchSampler(images, 8, random_state=7, min_variance=0.9).sample(500) for _ in range(2)]
     np.testing.assert_array_equal(*with_rejection)
 
 
@@ -68,7 +68,7 @@ def test_min_variance_rejects_flat_patches():
     rng = np.random.default_rng(0)
     image = np.zeros((40, 80))
     image[:, 40:] = rng.standard_normal((40, 40))
-    sampler = PatchSampler([image], 6, seed=0, min_variance=0.5, dtype=np.float64)
+    sampler = PatchSampler([image], 6, random_state=0, min_variance=0.5, dtype=np.float64)
     patches = sampler.sample(3000)
     assert patches.var(axis=1).min() >= sampler.variance_threshold_
     # brute force: exact mean patch variance and accepted fraction over all positions
@@ -76,16 +76,16 @@ def test_min_variance_rejects_flat_patches():
     variances = windows.var(axis=2)
     assert sampler.variance_threshold_ == pytest.approx(0.5 * variances.mean())
     assert sampler.accepted_fraction_ == pytest.approx(np.mean(variances >= 0.5 * variances.mean()))
-    plain = sample_patches([image], 6, 3000, seed=0)
+    plain = sample_patches([image], 6, 3000, random_state=0)
     assert np.mean(plain.var(axis=1) == 0) > 0.3  # without rejection, many patches are flat
 
 
 def test_torch_output_on_device_and_image_objects():
     array = np.random.default_rng(0).random((20, 20))
     image = Image(array=array, id="t/x", sha256="", source="test")
-    out = PatchSampler([image], 4, seed=0, device="cpu").sample(10)
+    out = PatchSampler([image], 4, random_state=0, device="cpu").sample(10)
     assert isinstance(out, torch.Tensor) and out.dtype == torch.float32 and out.shape == (10, 16)
-    np.testing.assert_array_equal(out.numpy(), sample_patches([array], 4, 10, seed=0))
+    np.testing.assert_array_equal(out.numpy(), sample_patches([array], 4, 10, random_state=0))
 
 
 def test_sampler_errors():

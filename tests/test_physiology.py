@@ -96,8 +96,8 @@ def test_whitened_linear_filter_measures_the_whitening_kernel_applied_to_it(stim
 def test_linear_rf_does_not_depend_on_contrast_or_the_ensemble():
     atoms = orthonormal_gabors()
     bank = linear_sparse_coding_bank(atoms)
-    low = measure_receptive_fields(bank, 8, n_stimuli=16384, contrast=0.25, seed=3)
-    noise = measure_receptive_fields(bank, 8, stimulus="white_noise", n_stimuli=16384, contrast=4.0, seed=4)
+    low = measure_receptive_fields(bank, 8, n_stimuli=16384, contrast=0.25, random_state=3)
+    noise = measure_receptive_fields(bank, 8, stimulus="white_noise", n_stimuli=16384, contrast=4.0, random_state=4)
     z = (low.rfs - noise.rfs) / np.hypot(low.se, noise.se)
     assert 0.7 < np.mean(z ** 2) < 1.4
 
@@ -114,7 +114,7 @@ def small_ica():
 def test_ica_measures_its_filters_not_its_basis(small_ica, stimulus):
     filters = small_ica.filters_.reshape(-1, 8, 8)
     truth = filters - filters.mean(axis=(1, 2), keepdims=True)     # ICA removes each patch's mean first
-    measured = measure_receptive_fields(small_ica, 8, stimulus=stimulus, n_stimuli=8192, seed=1)
+    measured = measure_receptive_fields(small_ica, 8, stimulus=stimulus, n_stimuli=8192, random_state=1)
     z = z_scores(measured, truth)
     assert measured.front_end == "dc_removed"
     assert 0.7 < np.mean(z ** 2) < 1.4 and np.abs(z).max() < 5.5
@@ -127,8 +127,8 @@ def test_ica_measures_its_filters_not_its_basis(small_ica, stimulus):
 
 def test_ica_bank_measures_as_the_fitted_learner(small_ica):
     bank = small_ica.filter_bank((8, 8), method="ica", config={"method": "ica"})
-    from_bank = measure_receptive_fields(bank, 8, n_stimuli=1024, seed=2)
-    from_learner = measure_receptive_fields(small_ica, 8, n_stimuli=1024, seed=2)
+    from_bank = measure_receptive_fields(bank, 8, n_stimuli=1024, random_state=2)
+    from_learner = measure_receptive_fields(small_ica, 8, n_stimuli=1024, random_state=2)
     np.testing.assert_allclose(from_bank.rfs, from_learner.rfs, rtol=1e-4, atol=1e-6)
 
 
@@ -155,7 +155,7 @@ def poisson_neurons(gabors, gain, seed):
 def test_poisson_gabor_neuron_gives_back_its_gabor_parameters(stimulus):
     gabors = gabor_bank(GABORS_16, 16)
     measured = measure_receptive_fields(poisson_neurons(gabors, gain=2.0, seed=5), 16, stimulus=stimulus,
-                                        n_stimuli=32768, seed=6)
+                                        n_stimuli=32768, random_state=6)
     assert measured.front_end == "raw" and measured.responsive.all()
     # relu(a) - relu(-a) = a: the pair's half difference is linear, so the kernel is gain / 2 times the
     # Gabor (less its mean over the window for Hartley, the one direction no grating probes)
@@ -186,9 +186,9 @@ def small_sparse_code():
 
 
 def test_sparse_code_rfs_are_precise_reproducible_and_their_se_is_the_spread_between_seeds(small_sparse_code):
-    first = measure_receptive_fields(small_sparse_code, 8, n_stimuli=8192, seed=0)
-    again = measure_receptive_fields(small_sparse_code, 8, n_stimuli=8192, seed=0)
-    other = measure_receptive_fields(small_sparse_code, 8, n_stimuli=8192, seed=1)
+    first = measure_receptive_fields(small_sparse_code, 8, n_stimuli=8192, random_state=0)
+    again = measure_receptive_fields(small_sparse_code, 8, n_stimuli=8192, random_state=0)
+    other = measure_receptive_fields(small_sparse_code, 8, n_stimuli=8192, random_state=1)
     np.testing.assert_array_equal(first.rfs, again.rfs)
     assert first.responsive.all() and np.isfinite(first.rfs).all()
     assert np.median(first.peak_to_se()) > 10
@@ -205,8 +205,8 @@ def test_sparse_code_rfs_are_precise_reproducible_and_their_se_is_the_spread_bet
 def test_sparse_code_bank_measures_as_the_fitted_learner(small_sparse_code):
     config = {"method": "sparse_coding", **small_sparse_code.get_params()}
     bank = small_sparse_code.filter_bank((8, 8), method="sparse_coding", config=config)
-    from_bank = measure_receptive_fields(bank, 8, n_stimuli=2048, seed=3)
-    from_learner = measure_receptive_fields(small_sparse_code, 8, n_stimuli=2048, seed=3)
+    from_bank = measure_receptive_fields(bank, 8, n_stimuli=2048, random_state=3)
+    from_learner = measure_receptive_fields(small_sparse_code, 8, n_stimuli=2048, random_state=3)
     np.testing.assert_array_equal(from_bank.rfs, from_learner.rfs)
 
 
@@ -237,7 +237,7 @@ def test_single_sailnet_unit_under_white_noise_measures_its_filter_up_to_gain():
     data = np.random.default_rng(1).standard_normal((200, 64)).astype(np.float32)
     net = SAILnet(n_components=1, normalize="global", n_steps=3, batch_size=50, initial_threshold=1.0).fit(data)
     truth = whitening_kernel_applied(net.components_.reshape(1, 8, 8))[0]
-    measured = measure_receptive_fields(net, 8, stimulus="white_noise", n_stimuli=16384, seed=2)
+    measured = measure_receptive_fields(net, 8, stimulus="white_noise", n_stimuli=16384, random_state=2)
     rf, se = measured.rfs[0], measured.se[0]
     gain = np.sum(rf * truth / se ** 2) / np.sum(truth ** 2 / se ** 2)
     assert gain > 0 and 0.05 < measured.response_fraction[0] < 0.95
@@ -256,15 +256,15 @@ def sailnet_bank_of(learner):
 
 def test_sailnet_bank_measures_as_the_fitted_learner(small_sailnet):
     bank = sailnet_bank_of(small_sailnet)
-    from_bank = measure_receptive_fields(bank, 8, n_stimuli=1024, seed=3)
-    from_learner = measure_receptive_fields(small_sailnet, 8, n_stimuli=1024, seed=3)
+    from_bank = measure_receptive_fields(bank, 8, n_stimuli=1024, random_state=3)
+    from_learner = measure_receptive_fields(small_sailnet, 8, n_stimuli=1024, random_state=3)
     assert from_learner.responsive.any()
     np.testing.assert_array_equal(from_bank.rfs, from_learner.rfs)
     np.testing.assert_array_equal(from_bank.se, from_learner.se)
     np.testing.assert_array_equal(from_bank.response_fraction, from_learner.response_fraction)
     # the state is what the spikes depend on: other thresholds, other receptive fields
     bank.state["thresholds_"] = bank.state["thresholds_"] + 1.0
-    raised = measure_receptive_fields(bank, 8, n_stimuli=1024, seed=3)
+    raised = measure_receptive_fields(bank, 8, n_stimuli=1024, random_state=3)
     assert raised.response_fraction.sum() < from_learner.response_fraction.sum()
 
 
@@ -279,8 +279,8 @@ def test_sailnet_bank_keeps_its_state_through_npz(small_sailnet, tmp_path):
     for name, value in bank.state.items():
         assert loaded.state[name].dtype == value.dtype
         np.testing.assert_array_equal(loaded.state[name], value)
-    np.testing.assert_array_equal(measure_receptive_fields(loaded, 8, n_stimuli=512, seed=4).rfs,
-                                  measure_receptive_fields(small_sailnet, 8, n_stimuli=512, seed=4).rfs)
+    np.testing.assert_array_equal(measure_receptive_fields(loaded, 8, n_stimuli=512, random_state=4).rfs,
+                                  measure_receptive_fields(small_sailnet, 8, n_stimuli=512, random_state=4).rfs)
 
 
 def test_bank_without_state_loads_with_an_empty_state(small_sparse_code, small_sailnet):
@@ -310,7 +310,7 @@ def test_silent_unit_has_nan_rf_and_is_flagged():
 
 
 def test_record_round_trips_through_arrays():
-    measured = measure_receptive_fields(linear_sparse_coding_bank(orthonormal_gabors()), 8, n_stimuli=512, seed=7)
+    measured = measure_receptive_fields(linear_sparse_coding_bank(orthonormal_gabors()), 8, n_stimuli=512, random_state=7)
     back = ReceptiveFields.from_arrays(measured.to_arrays())
     np.testing.assert_array_equal(back.rfs, measured.rfs)
     assert (back.stimulus, back.n_stimuli, back.seed, back.window) == ("hartley", 512, 7, 22)

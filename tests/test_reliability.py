@@ -19,10 +19,10 @@ SMALL = {"sparse_coding": {"n_filters": 12, "n_steps": 8, "batch_size": 64},
 def test_same_seed_gives_bitwise_identical_filters(method, small_image_folder):
     params = dict(SMALL[method])
     n_patches = params.pop("n_patches", None)
-    first, second = (learn_filters(method, str(small_image_folder), patch_size=8, seed=3, n_patches=n_patches,
+    first, second = (learn_filters(method, str(small_image_folder), patch_size=8, random_state=3, n_patches=n_patches,
                                    **params) for _ in range(2))
     assert np.array_equal(first.filters, second.filters) and np.array_equal(first.basis, second.basis)
-    other = learn_filters(method, str(small_image_folder), patch_size=8, seed=4, n_patches=n_patches, **params)
+    other = learn_filters(method, str(small_image_folder), patch_size=8, random_state=4, n_patches=n_patches, **params)
     assert not np.array_equal(first.basis, other.basis)
 
 

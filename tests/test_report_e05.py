@@ -1,5 +1,5 @@
 """Experiment 05's report is made from its metrics by pure functions: known answers on hand-made metrics
-in the scorer's format (:meth:`effcode.v1.PopulationScore.metrics`: every unit with R² ≥ threshold compared,
+in the scorer's format (:meth:`effcode.v1.V1PopulationScore.metrics`: every unit with R² ≥ threshold compared,
 bin-based statistics with their bracket)."""
 
 import math
@@ -40,7 +40,7 @@ def bracketed(point, least=None, most=None):
 
 def seed_metrics(distance=0.75, p=0.001, nx=0.5, subfields=(0.001, 0.7), blobs=(0.01, 0.05), resolved=60,
                  in_grid=50, similarity=0.6, blob_ends=None):
-    """One seed's ``PopulationScore.metrics()``: 90 of 100 units compared, ``resolved`` of them placed in one
+    """One seed's ``V1PopulationScore.metrics()``: 90 of 100 units compared, ``resolved`` of them placed in one
     bin.  The bracket: distance [d − 0.10 (most V1-like), d + 0.05 (least)], p [10·p, p / 2], blob-like
     fraction [f − 0.03, f + 0.10]; ``blob_ends`` = (test at the least, at the most V1-like end) of the blob
     finding (default: the point test at both ends)."""

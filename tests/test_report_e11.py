@@ -12,7 +12,7 @@ from effcode.experiments.common import SCORER_DEFAULTS
 
 
 def scorer_metrics(nx=(0.40, 0.01), ny=(0.50, 0.01), tv=(0.30, 0.01), sim=0.6, resolved=50, gabor=60, units=64):
-    """The parts of ``PopulationScore.metrics()`` that experiment 11 reads."""
+    """The parts of ``V1PopulationScore.metrics()`` that experiment 11 reads."""
     return {"median_nx": {"value": nx[0], "lo": nx[0] - 2 * nx[1], "hi": nx[0] + 2 * nx[1], "se": nx[1]},
             "median_ny": {"value": ny[0], "lo": ny[0] - 2 * ny[1], "hi": ny[0] + 2 * ny[1], "se": ny[1]},
             "nxny": {"distance": tv[0], "distance_se": tv[1], "p_value": 0.01, "null_95": 0.2},

@@ -174,7 +174,7 @@ def whitened_patches(images):
     that does not move has exactly the same loss at every step."""
     from effcode.data import sample_patches, whiten_images
 
-    return sample_patches(whiten_images(images), 8, 256, seed=0).astype(np.float32)
+    return sample_patches(whiten_images(images), 8, 256, random_state=0).astype(np.float32)
 
 
 @pytest.fixture(scope="module")

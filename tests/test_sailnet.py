@@ -172,7 +172,7 @@ def test_firing_rates_converge_to_the_target(p):
 
     images = natural_images()
     model = SAILnet(32, p=p, gamma=0.5, n_steps=1500).fit_images(images, patch_size=8)
-    held_out = PatchSampler(whiten_images(images), 8, seed=123).sample(5000)
+    held_out = PatchSampler(whiten_images(images), 8, random_state=123).sample(5000)
     rates = model.transform(held_out).mean(axis=0)
     assert rates.mean() == pytest.approx(p, rel=0.2)
     assert np.mean(np.abs(rates / p - 1) < 0.4) >= 0.8
@@ -321,7 +321,7 @@ def test_nan_weights_raise_divergence_error_naming_the_step():
 def test_default_parameters_learn_gabor_like_filters_from_natural_images():
     from effcode.v1 import score_population
 
-    bank = learn_filters("sailnet", "default", patch_size=16, seed=0)
+    bank = learn_filters("sailnet", "default", patch_size=16, random_state=0)
     r2 = score_population(bank, population="basis").metrics()["r2"]
     assert r2["median_r2"] >= 0.9
     assert np.mean(bank.history["firing_rate"][-100:]) == pytest.approx(0.05, rel=0.2)

@@ -34,7 +34,7 @@ def gabor_population(nx, ny, shape, seed, *, snr=10.0, phase=None, max_sigma=Non
 
 @pytest.fixture(scope="module")
 def v1_like():
-    nx, ny = v1.ringach2002_nxny_histogram().sample(150, seed=0)
+    nx, ny = v1.ringach2002_nxny_histogram().sample(150, random_state=0)
     filters = gabor_population(nx, ny, (32, 32), seed=0)
     return nx, ny, v1.score_population(filters, population="filters", name="V1-like", n_bootstrap=500)
 
@@ -142,7 +142,7 @@ def test_a_bank_is_scored_on_the_named_population():
 
 def test_findings_known_answers():
     hist = v1.ringach2002_nxny_histogram()
-    nx, ny = hist.sample(300, seed=2)
+    nx, ny = hist.sample(300, random_state=2)
     same = ringach_findings(nx, ny)
     assert not same["more_subfields"]["holds"] and not same["more_elongated"]["holds"]
     assert not same["fewer_blobs"]["holds"]
@@ -162,7 +162,7 @@ def test_findings_known_answers():
 def test_a_bracket_concludes_only_where_both_ends_agree():
     rng = np.random.default_rng(6)
     large, small = (rng.uniform(0.6, 1.2, 80), rng.uniform(0.8, 1.5, 80)), (rng.uniform(0.11, 0.16, 80),) * 2
-    v1_like = v1.ringach2002_nxny_histogram().sample(300, seed=6)
+    v1_like = v1.ringach2002_nxny_histogram().sample(300, random_state=6)
     holds = findings_bracket(point=large, least=large, most=large)
     assert all(holds[f]["conclusion"] == "holds" for f in v1.FINDINGS)
     opposite = findings_bracket(point=small, least=small, most=small)
@@ -258,7 +258,7 @@ def test_a_resample_scored_with_the_populations_own_intervals_equals_one_scored_
     from effcode.gabor import fit_gabors
     from effcode.v1.scorer import classify_units
     rng = np.random.default_rng(3)
-    nx, ny = v1.ringach2002_nxny_histogram().sample(40, seed=3)
+    nx, ny = v1.ringach2002_nxny_histogram().sample(40, random_state=3)
     filters = gabor_population(nx, ny, (16, 16), seed=3, snr=3.0).astype(np.float32)
     fit = {k: np.asarray(v) for k, v in fit_gabors(filters).items()}
     compared = (fit["failed"] == 0) & (fit["r2"] >= 0.7)

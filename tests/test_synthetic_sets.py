@@ -68,10 +68,10 @@ def test_dead_leaves_spectrum_is_close_to_one_over_f_squared():
 
 
 def test_dead_leaves_generator_occludes_with_flat_discs():
-    image = dead_leaves((64, 96), seed=3, blur=0)
+    image = dead_leaves((64, 96), random_state=3, blur=0)
     assert image.shape == (64, 96)
-    np.testing.assert_array_equal(image, dead_leaves((64, 96), seed=3, blur=0))
-    assert not np.array_equal(image, dead_leaves((64, 96), seed=4, blur=0))
+    np.testing.assert_array_equal(image, dead_leaves((64, 96), random_state=3, blur=0))
+    assert not np.array_equal(image, dead_leaves((64, 96), random_state=4, blur=0))
     # unblurred: piecewise constant, most neighbouring pixels are equal (inside one leaf)
     assert np.mean(np.diff(image, axis=1) == 0) > 0.5
     with pytest.raises(InputError):

@@ -19,7 +19,7 @@ def noisy(truth, shape, amplitude_snr, rng):
 
 @pytest.fixture(scope="module")
 def ringach_like():
-    filters, truth = ringach_like_gabors(120, (16, 16), amplitude_snr=5.0, seed=3)
+    filters, truth = ringach_like_gabors(120, (16, 16), amplitude_snr=5.0, random_state=3)
     fit = fit_gabors(filters, dog=False)
     return filters, truth, fit, profile_intervals(filters, fit, PROFILE_POINTS)
 

@@ -95,13 +95,13 @@ def test_ks_similarity_known_values():
 
 @pytest.mark.parametrize("name, published", [("circular_variance", 0.959), ("orientation_bandwidth", 0.964)])
 def test_ceiling_reproduces_published(name, published):
-    assert v1.ceiling(name, seed=0) == pytest.approx(published, abs=0.01)
+    assert v1.ceiling(name, random_state=0) == pytest.approx(published, abs=0.01)
 
 
 def test_all_ceilings_reproduce_published():
     for name in v1.property_names():
         ref = v1.property_reference(name)
-        assert v1.ceiling(name, seed=3) == pytest.approx(ref.published_ceiling, abs=0.01), name
+        assert v1.ceiling(name, random_state=3) == pytest.approx(ref.published_ceiling, abs=0.01), name
 
 
 def test_similarity_of_v1_like_and_unlike_models():
@@ -122,8 +122,8 @@ def test_similarity_of_v1_like_and_unlike_models():
 
 def test_similarity_nan_handling_and_determinism():
     bw = v1.ringach2002_properties()["orientation_bandwidth"]  # 6 NaN of 304
-    a = v1.distribution_similarity(bw, "orientation_bandwidth", n_bootstrap=200, seed=5)
-    b = v1.distribution_similarity(bw, "orientation_bandwidth", n_bootstrap=200, seed=5)
+    a = v1.distribution_similarity(bw, "orientation_bandwidth", n_bootstrap=200, random_state=5)
+    b = v1.distribution_similarity(bw, "orientation_bandwidth", n_bootstrap=200, random_state=5)
     assert a["raw"] == b["raw"] and a["score"] == b["score"]
     assert a["score"] == pytest.approx(1.0, abs=0.02)
     # a model with (almost) no selective cells: most draws are empty -> raw score 0
@@ -158,7 +158,7 @@ def test_similarity_scores_from_tuning_table():
 
 def _sample_ringach(n, seed):
     """n (nx, ny) pairs drawn from the Ringach histogram, log-uniform within bins."""
-    return v1.ringach2002_nxny_histogram().sample(n, seed=seed)
+    return v1.ringach2002_nxny_histogram().sample(n, random_state=seed)
 
 
 def test_histogram_sample_follows_the_histogram():
@@ -171,7 +171,7 @@ def test_histogram_sample_follows_the_histogram():
 @pytest.mark.parametrize("n_units", [24, 60])
 def test_nxny_test_is_calibrated_on_populations_drawn_from_v1(n_units):
     # known answer: V1-like populations are rejected at the 5% level in at most 10% of 40 seeds
-    rejected = [v1.nxny_distance(*_sample_ringach(n_units, seed=s), n_bootstrap=999, seed=s)["p_value"] < 0.05
+    rejected = [v1.nxny_distance(*_sample_ringach(n_units, seed=s), n_bootstrap=999, random_state=s)["p_value"] < 0.05
                 for s in range(40)]
     assert np.mean(rejected) <= 0.10
 
@@ -181,7 +181,7 @@ def test_nxny_test_rejects_an_elongated_population():
     rejected = []
     for s in range(40):
         rng = np.random.default_rng(s)
-        result = v1.nxny_distance(rng.uniform(0.3, 0.6, 24), rng.uniform(1.0, 1.5, 24), n_bootstrap=999, seed=s)
+        result = v1.nxny_distance(rng.uniform(0.3, 0.6, 24), rng.uniform(1.0, 1.5, 24), n_bootstrap=999, random_state=s)
         rejected.append(result["p_value"] < 0.05)
     assert np.mean(rejected) >= 0.90
 
@@ -231,12 +231,12 @@ def test_nxny_histogram_clips_and_validates():
 def test_bootstrap_median_interval_covers_truth():
     rng = np.random.default_rng(2)
     values = rng.normal(3.0, 1.0, 400)
-    med, lo, hi = v1.bootstrap_median(values, n_bootstrap=500, seed=0)
+    med, lo, hi = v1.bootstrap_median(values, n_bootstrap=500, random_state=0)
     assert med == np.median(values)
     assert lo < 3.0 < hi
     # standard error of a normal median: 1.2533 sigma / sqrt(n); 95 % width about 3.9 SE
     assert (hi - lo) == pytest.approx(3.92 * 1.2533 / np.sqrt(400), rel=0.3)
-    assert v1.bootstrap_median(values, n_bootstrap=500, seed=0) == (med, lo, hi)
+    assert v1.bootstrap_median(values, n_bootstrap=500, random_state=0) == (med, lo, hi)
     with pytest.raises(InputError, match="values"):
         v1.bootstrap_median([1.0, np.nan])
 
@@ -258,8 +258,8 @@ def test_extreme_counts_fall_back_to_a_valid_placement_when_the_solver_returns_n
     out = extreme_distance_counts((lo[0], hi[0]), (lo[1], hi[1]))
     for end in ("most", "least"):
         assert out[end].sum() == 60
-    near = counts_distance(out["most"], n_bootstrap=10, seed=0)["distance"]
-    far = counts_distance(out["least"], n_bootstrap=10, seed=0)["distance"]
+    near = counts_distance(out["most"], n_bootstrap=10, random_state=0)["distance"]
+    far = counts_distance(out["least"], n_bootstrap=10, random_state=0)["distance"]
     assert near <= far
 
 

@@ -2,7 +2,7 @@
 
 >>> from effcode.data import load_images, whiten_images, PatchSampler
 >>> images = whiten_images(load_images("default"))           # doctest: +SKIP
->>> patches = PatchSampler(images, 16, seed=0).sample(10000)  # doctest: +SKIP
+>>> patches = PatchSampler(images, 16, random_state=0).sample(10000)  # doctest: +SKIP
 """
 
 from .image_subsets import IMAGE_FRACTION, seed_images, subset_size

@@ -43,7 +43,7 @@ import math
 import numpy as np
 
 from ..errors import InputError
-from ..validation import check_int
+from ..validation import check_int, seed_alias
 
 #: the fraction of a source's images each seed learns from (config key ``image_fraction``): half
 IMAGE_FRACTION = 0.5
@@ -74,10 +74,11 @@ def check_fraction(fraction) -> float:
     return float(fraction)
 
 
-def seed_images(images, seed: int, fraction: float = IMAGE_FRACTION) -> list:
-    """The images seed ``seed`` learns from: a random subset of :func:`subset_size` of them.
+@seed_alias
+def seed_images(images, random_state: int, fraction: float = IMAGE_FRACTION) -> list:
+    """The images seed ``random_state`` learns from: a random subset of :func:`subset_size` of them.
 
-    The subset is drawn without replacement by ``numpy.random.default_rng([seed, SUBSET_STREAM])``
+    The subset is drawn without replacement by ``numpy.random.default_rng([random_state, SUBSET_STREAM])``
     and returned in the source's order, so the same seed, fraction and images always give the same
     subset, and the learners of one seed (sparse coding, ICA, the CNN) learn from the same images,
     which keeps comparisons between them paired on images too.  ``fraction`` 1 returns every image.
@@ -86,8 +87,8 @@ def seed_images(images, seed: int, fraction: float = IMAGE_FRACTION) -> list:
     ----------
     images : sequence
         The source's images (:class:`~effcode.data.Image` or arrays), in a fixed order.
-    seed : int
-        The seed (>= 0).
+    random_state : int
+        The seed (>= 0); ``seed=`` is a deprecated alias.
     fraction : float
         In (0, 1]: the share of the images each seed learns from (default :data:`IMAGE_FRACTION`;
         the module docstring gives the reasons).
@@ -100,9 +101,9 @@ def seed_images(images, seed: int, fraction: float = IMAGE_FRACTION) -> list:
     images = list(images)
     if not images:
         raise InputError("images must hold at least one image to draw a subset from, got none")
-    seed = check_int("seed", seed, minimum=0)
+    random_state = check_int("random_state", random_state, minimum=0)
     m = subset_size(len(images), fraction)
     if m == len(images):
         return images
-    chosen = np.random.default_rng([seed, SUBSET_STREAM]).choice(len(images), size=m, replace=False)
+    chosen = np.random.default_rng([random_state, SUBSET_STREAM]).choice(len(images), size=m, replace=False)
     return [images[i] for i in sorted(chosen)]

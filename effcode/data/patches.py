@@ -8,7 +8,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from ..errors import InputError
-from ..validation import check_float, check_int, check_random_state, resolve_device
+from ..validation import check_float, check_int, check_random_state, resolve_device, seed_alias
 from .preprocess import _as_arrays
 
 
@@ -46,7 +46,8 @@ class PatchSampler:
     of intermediate data is held at a time.
     """
 
-    def __init__(self, images, patch_size: int, *, batch_size: int = 4096, seed=0, min_variance=None,
+    @seed_alias
+    def __init__(self, images, patch_size: int, *, batch_size: int = 4096, random_state=0, min_variance=None,
                  device=None, dtype=np.float32):
         self.patch_size = check_int("patch_size", patch_size)
         self.batch_size = check_int("batch_size", batch_size)
@@ -54,7 +55,7 @@ class PatchSampler:
         if not np.issubdtype(self.dtype, np.floating):
             raise InputError(f"dtype must be a floating type, got {self.dtype}")
         self.device = None if device is None else resolve_device(device)
-        self._rng = check_random_state(seed)
+        self._rng = check_random_state(random_state)
         p = self.patch_size
         self._images = []
         for array, name, _ in _as_arrays(images):
@@ -137,6 +138,8 @@ class PatchSampler:
         return self._to_output(out)
 
 
-def sample_patches(images, patch_size: int, n: int, seed=0, **kwargs):
-    """``n`` random patches (n, patch_size**2): ``PatchSampler(images, patch_size, seed=seed, **kwargs).sample(n)``."""
-    return PatchSampler(images, patch_size, seed=seed, **kwargs).sample(n)
+@seed_alias
+def sample_patches(images, patch_size: int, n: int, random_state=0, **kwargs):
+    """``n`` random patches (n, patch_size**2):
+    ``PatchSampler(images, patch_size, random_state=random_state, **kwargs).sample(n)``."""
+    return PatchSampler(images, patch_size, random_state=random_state, **kwargs).sample(n)

@@ -28,6 +28,7 @@ import math
 import numpy as np
 
 from ..errors import InputError
+from ..validation import seed_alias
 from .sources import SOURCES, Image, make_image, srgb_to_linear, to_luminance
 
 SET_SHAPE = (256, 512)
@@ -60,9 +61,10 @@ def quantise_8bit(values: np.ndarray) -> np.ndarray:
 
 # ----------------------------------------------------------------------------- dead leaves
 
+@seed_alias
 def dead_leaves(shape=SET_SHAPE, *, r_min: float = DEAD_LEAVES_R_MIN, r_max: float = DEAD_LEAVES_R_MAX,
                 exponent: float = DEAD_LEAVES_EXPONENT, blur: float = DEAD_LEAVES_BLUR,
-                seed: int = 0) -> np.ndarray:
+                random_state: int = 0) -> np.ndarray:
     """One dead-leaves image (float64 in [0, 1], 8-bit levels).
 
     Model (Matheron; Lee, Mumford & Huang 2001): opaque discs ("leaves") fall one after another on
@@ -80,7 +82,7 @@ def dead_leaves(shape=SET_SHAPE, *, r_min: float = DEAD_LEAVES_R_MIN, r_max: flo
     rows, cols = shape
     if not (0 < r_min < r_max) or exponent <= 1:
         raise InputError(f"dead leaves need 0 < r_min < r_max and exponent > 1, got {r_min}, {r_max}, {exponent}")
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(random_state)
     image = np.zeros(shape)
     covered = np.zeros(shape, dtype=bool)
     remaining = rows * cols
@@ -117,7 +119,7 @@ def dead_leaves(shape=SET_SHAPE, *, r_min: float = DEAD_LEAVES_R_MIN, r_max: flo
 def _dead_leaves_set() -> tuple[Image, ...]:
     images = []
     for i in range(DEAD_LEAVES_N):
-        image = make_image(dead_leaves(seed=DEAD_LEAVES_SEED + i), f"dead_leaves/{i + 1:02d}", "dead_leaves")
+        image = make_image(dead_leaves(random_state=DEAD_LEAVES_SEED + i), f"dead_leaves/{i + 1:02d}", "dead_leaves")
         image.array.setflags(write=False)
         images.append(image)
     return tuple(images)

@@ -30,7 +30,7 @@ from .metrics import (bits_per_spike, bits_per_spike_per_cell, correlation_per_c
 from .mechanism import MANIPULATIONS, invariance_index, phase_invariance
 from .noise import NOISE_MODELS
 from .population import (ENCODING_MODELS, EfficientModel, EncodingModel, PopulationCNN, PopulationGLM,
-                         PopulationScores, fit_encoding_model, load_encoding_model, load_encoding_model_file,
+                         EncodingScores, fit_encoding_model, load_encoding_model, load_encoding_model_file,
                          mean_correlation_scorer)
 from .models import PoissonCNN, PoissonGLM, select_glm
 from .neurons import ComplexCell, SimpleCell, SimulatedNeuron, complex_gabor, gabor, make_complex_cell, make_simple_cell
@@ -42,7 +42,7 @@ __all__ = [
     "load_recordings", "load_user_recordings",
     "MANIPULATIONS", "invariance_index", "phase_invariance",
     "NOISE_MODELS", "ENCODING_MODELS", "EfficientModel", "EncodingModel", "PopulationCNN", "PopulationGLM",
-    "PopulationScores", "fit_encoding_model", "load_encoding_model", "load_encoding_model_file",
+    "EncodingScores", "fit_encoding_model", "load_encoding_model", "load_encoding_model_file",
     "mean_correlation_scorer",
     "bits_per_spike_per_cell", "correlation_per_cell", "feve_per_cell",
     "LocallyConnected2d", "conv_stack", "conv_weight_gradient", "equivariance_error", "input_gradient_map",

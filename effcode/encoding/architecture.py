@@ -22,7 +22,7 @@ import torch
 from scipy.signal import correlate2d
 
 from ..errors import InputError
-from ..validation import check_array, check_choice, check_int
+from ..validation import check_array, check_choice, check_int, seed_alias
 
 
 def translate(x: torch.Tensor, dy: int, dx: int, mode: str = "circular") -> torch.Tensor:
@@ -121,7 +121,8 @@ def parameter_count(module: torch.nn.Module) -> int:
     return int(sum(p.numel() for p in module.parameters() if p.requires_grad))
 
 
-def conv_stack(depth: int, *, kernel_size: int = 3, dilation="1", channels: int = 4, seed: int = 0
+@seed_alias
+def conv_stack(depth: int, *, kernel_size: int = 3, dilation="1", channels: int = 4, random_state: int = 0
                ) -> torch.nn.Sequential:
     """``depth`` convolutions (``channels`` maps, 'same' zero padding) with ReLUs between them.
 
@@ -135,7 +136,7 @@ def conv_stack(depth: int, *, kernel_size: int = 3, dilation="1", channels: int 
     dilations = [2 ** l if dilation == "exponential" else int(dilation) for l in range(depth)]
     layers = []
     with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(check_int("seed", seed, minimum=0))
+        torch.manual_seed(check_int("random_state", random_state, minimum=0))
         for l, d in enumerate(dilations):
             conv = torch.nn.Conv2d(1 if l == 0 else channels, channels, kernel_size, dilation=d,
                                    padding=d * (kernel_size // 2))
@@ -149,7 +150,8 @@ def theoretical_receptive_field(net: torch.nn.Sequential) -> int:
     return 1 + sum((m.kernel_size[0] - 1) * m.dilation[0] for m in convs)
 
 
-def input_gradient_map(net: torch.nn.Module, size: int, *, n_samples: int = 16, seed: int = 0) -> np.ndarray:
+@seed_alias
+def input_gradient_map(net: torch.nn.Module, size: int, *, n_samples: int = 16, random_state: int = 0) -> np.ndarray:
     """Mean ``|d y_centre / d x|`` over ``n_samples`` standard-normal inputs (1, size, size).
 
     ``y_centre`` is the sum over output channels at the central output pixel; the inputs are
@@ -158,7 +160,7 @@ def input_gradient_map(net: torch.nn.Module, size: int, *, n_samples: int = 16, 
     """
     size = check_int("size", size, minimum=3)
     n_samples = check_int("n_samples", n_samples)
-    gen = torch.Generator().manual_seed(check_int("seed", seed, minimum=0))
+    gen = torch.Generator().manual_seed(check_int("random_state", random_state, minimum=0))
     device = next(net.parameters()).device
     x = torch.randn(n_samples, 1, size, size, generator=gen).to(device).requires_grad_(True)
     out = net(x)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import InputError
-from ..validation import check_array, check_int, check_random_state
+from ..validation import check_array, check_int, check_random_state, seed_alias
 from .stimuli import local_phase_shift, phase_scramble, preferred_grating
 
 MANIPULATIONS = ("local phase shift", "global phase scramble")
@@ -42,7 +42,8 @@ def invariance_index(before: np.ndarray, after: np.ndarray) -> np.ndarray:
         return np.where(denominator > 0, np.sum(a * b, axis=0) / denominator, np.nan)
 
 
-def phase_invariance(model, stimuli, *, seed=0, freqs=DEFAULT_FREQS, n_orientations: int = 36,
+@seed_alias
+def phase_invariance(model, stimuli, *, random_state=0, freqs=DEFAULT_FREQS, n_orientations: int = 36,
                      contrast: float | None = None, angle: float | None = None,
                      keep_responses: bool = False) -> dict[str, np.ndarray]:
     """Invariance indices of every cell of ``model`` under both phase manipulations of ``stimuli``.
@@ -63,14 +64,14 @@ def phase_invariance(model, stimuli, *, seed=0, freqs=DEFAULT_FREQS, n_orientati
     contrast = float(np.sqrt(2.0) * stimuli.std()) if contrast is None else contrast
     theta = preferred_grating(lambda g: respond(g.reshape(-1, p, p)), p, freqs=freqs, n_orientations=n_orientations,
                               contrast=contrast)["theta"]
-    rng = check_random_state(seed)
+    rng = check_random_state(random_state)
     angles = rng.uniform(0, 2 * np.pi, len(stimuli)) if angle is None else np.full(len(stimuli), float(angle))
     before = respond(stimuli)
     local = np.empty_like(before)
     for t in np.unique(theta):   # one manipulation per distinct preferred orientation
         cells = theta == t
         local[:, cells] = respond(local_phase_shift(stimuli, angles, float(t)))[:, cells]
-    scrambled = respond(phase_scramble(stimuli, seed=rng))
+    scrambled = respond(phase_scramble(stimuli, random_state=rng))
     out = {"theta": theta, "local phase shift": invariance_index(before, local),
            "global phase scramble": invariance_index(before, scrambled)}
     if keep_responses:

@@ -15,7 +15,7 @@ from tqdm.auto import tqdm
 
 from ..errors import DivergenceError, InputError
 from ..validation import (check_array, check_choice, check_float, check_int, check_random_state,
-                          resolve_device, seed_from)
+                          resolve_device, seed_from, seed_alias)
 
 OUTPUTS = ("exp", "softplus")
 
@@ -109,7 +109,8 @@ class PoissonGLM(BaseEstimator):
         return np.exp(X @ self.coef_ + self.intercept_)
 
 
-def select_glm(X, y, smoothness=(0.01, 0.03, 0.1, 0.3), *, validation_fraction: float = 0.2, seed=0,
+@seed_alias
+def select_glm(X, y, smoothness=(0.01, 0.03, 0.1, 0.3), *, validation_fraction: float = 0.2, random_state=0,
                **params) -> tuple[PoissonGLM, np.ndarray]:
     """A :class:`PoissonGLM` whose ``smoothness`` is chosen by held-out likelihood.
 
@@ -121,7 +122,7 @@ def select_glm(X, y, smoothness=(0.01, 0.03, 0.1, 0.3), *, validation_fraction: 
     grid = check_array("smoothness", smoothness, ndim=1)
     fraction = check_float("validation_fraction", validation_fraction, minimum=0.0, strict_minimum=True,
                            maximum=0.5)
-    order = check_random_state(seed).permutation(len(y))
+    order = check_random_state(random_state).permutation(len(y))
     n_val = max(1, int(round(fraction * len(y))))
     val, train = order[:n_val], order[n_val:]
     scores = []

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import InputError
-from ..validation import check_array, check_choice, check_float, check_int, check_random_state
+from ..validation import check_array, check_choice, check_float, check_int, check_random_state, seed_alias
 
 NONLINEARITIES = ("exp", "relu")
 
@@ -76,10 +76,11 @@ class SimulatedNeuron(ABC):
     def rate(self, X) -> np.ndarray:
         """Expected spike count per bin (spikes/bin), shape (n,)."""
 
-    def sample(self, X, seed=0, n_repeats: int | None = None) -> np.ndarray:
+    @seed_alias
+    def sample(self, X, random_state=0, n_repeats: int | None = None) -> np.ndarray:
         """Poisson spike counts: shape (n,), or (n_repeats, n) independent repeats."""
         rate = self.rate(X)
-        rng = check_random_state(seed)
+        rng = check_random_state(random_state)
         if n_repeats is None:
             return rng.poisson(rate).astype(np.float64)
         n_repeats = check_int("n_repeats", n_repeats)

@@ -36,7 +36,7 @@ from ..storage.atomic import read_npz, write_npz
 from ..errors import DivergenceError, InputError
 from ..registry import Registry
 from ..validation import (check_array, check_choice, check_float, check_int, check_random_state, resolve_device,
-                          seed_from)
+                          seed_from, seed_alias)
 from .metrics import bits_per_spike_per_cell, correlation_per_cell, feve_per_cell
 from .noise import OUTPUTS, apply_output, canonical_output, choose_noise, initial_offset, loss_per_cell
 
@@ -59,7 +59,7 @@ def check_recordings(stimuli, responses) -> tuple[np.ndarray, np.ndarray]:
 
 
 @dataclass
-class PopulationScores:
+class EncodingScores:
     """Held-out scores of one model, one value per cell (NaN where a metric is undefined)."""
 
     #: Pearson correlation of the prediction with the trial-averaged response
@@ -71,7 +71,8 @@ class PopulationScores:
 
     METRICS = ("correlation", "feve", "bits_per_spike")
 
-    def medians(self, n_bootstrap: int = 1000, seed: int = 0) -> dict:
+    @seed_alias
+    def medians(self, n_bootstrap: int = 1000, random_state: int = 0) -> dict:
         """Per metric: the median over cells with a 95% percentile-bootstrap interval over cells
         (``median``, ``lo``, ``hi``) and ``n_cells`` (cells with a defined value); NaN when none."""
         from ..v1 import bootstrap_median
@@ -81,7 +82,7 @@ class PopulationScores:
             values = np.asarray(getattr(self, name), dtype=float)
             values = values[np.isfinite(values)]
             if values.size:
-                median, lo, hi = bootstrap_median(values, n_bootstrap, seed)
+                median, lo, hi = bootstrap_median(values, n_bootstrap, random_state)
             else:
                 median = lo = hi = float("nan")
             out[name] = {"median": median, "lo": lo, "hi": hi, "n_cells": int(values.size)}
@@ -196,9 +197,9 @@ class EncodingModel(BaseEstimator):
         FEVE and bits/spike: :meth:`score_table`."""
         return self.mean_correlation(stimuli, responses)
 
-    def score_table(self, stimuli, responses) -> PopulationScores:
+    def score_table(self, stimuli, responses) -> EncodingScores:
         """Held-out correlation, FEVE (repeats needed) and bits/spike (Poisson counts) of every cell,
-        as a :class:`PopulationScores` table (one value per cell)."""
+        as a :class:`EncodingScores` table (one value per cell)."""
         stimuli, responses = check_recordings(stimuli, responses)
         if responses.shape[-1] != self.n_cells_:
             raise InputError(f"responses hold {responses.shape[-1]} cells; the model was fitted to {self.n_cells_}")
@@ -206,7 +207,7 @@ class EncodingModel(BaseEstimator):
         nan = np.full(self.n_cells_, np.nan)
         repeated = responses.ndim == 3 and responses.shape[0] >= 2
         counts = self.noise_ == "poisson" and np.all(responses >= 0) and np.all(responses == np.round(responses))
-        return PopulationScores(correlation=correlation_per_cell(pred, responses),
+        return EncodingScores(correlation=correlation_per_cell(pred, responses),
                                 feve=feve_per_cell(pred, responses) if repeated else nan,
                                 bits_per_spike=bits_per_spike_per_cell(pred, responses, self.train_mean_) if counts
                                 else nan)
@@ -660,7 +661,7 @@ class EfficientModel(ReadoutModel):
             bank = FilterBank.load(bank)
         elif isinstance(bank, str):
             bank = learn_filters(bank, self.bank_source, n_filters=self.bank_n_filters,
-                                 patch_size=self.bank_patch_size, seed=self.seed_, device=self.device)
+                                 patch_size=self.bank_patch_size, random_state=self.seed_, device=self.device)
         filters = bank.filters if isinstance(bank, FilterBank) else bank
         self._loaded_bank = check_array("bank filters", filters, ndim=3)
         return self._loaded_bank
@@ -692,7 +693,8 @@ class EfficientModel(ReadoutModel):
         return self.network_.front_end.filters.cpu().numpy()[:, 0]
 
 
-def fit_encoding_model(stimuli, responses, *, model: str = "glm", noise: str = "auto", seed: int = 0,
+@seed_alias
+def fit_encoding_model(stimuli, responses, *, model: str = "glm", noise: str = "auto", random_state: int = 0,
                        device: str = "cpu", **params) -> EncodingModel:
     """Fit an encoding model of every recorded cell.
 
@@ -701,11 +703,11 @@ def fit_encoding_model(stimuli, responses, *, model: str = "glm", noise: str = "
     ``"gaussian"`` (calcium or trial-averaged signals) or ``"auto"`` (Poisson when every response
     is a non-negative integer); ``params`` go to the model's class (see its docstring).  Returns
     the fitted model: ``predict(stimuli)`` -> (n, cells), ``score(stimuli, responses)`` -> the mean
-    held-out correlation (a float), ``score_table(stimuli, responses)`` -> :class:`PopulationScores`.
+    held-out correlation (a float), ``score_table(stimuli, responses)`` -> :class:`EncodingScores`.
     """
     cls = ENCODING_MODELS.get(model)
     try:
-        estimator = cls(noise=noise, random_state=seed, device=device, **params)
+        estimator = cls(noise=noise, random_state=random_state, device=device, **params)
     except TypeError as exc:
         raise InputError(f"model {model!r}: {exc}") from None
     return estimator.fit(stimuli, responses)

@@ -23,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import InputError
-from ..validation import check_array, check_float, check_int, check_random_state
+from ..validation import check_array, check_float, check_int, check_random_state, seed_alias
 
 
 def _images(name: str, x) -> np.ndarray:
@@ -42,7 +42,8 @@ def _apply_phase(x: np.ndarray, phi: np.ndarray) -> np.ndarray:
     return np.fft.ifft2(np.fft.fft2(x) * np.exp(1j * phi)).real
 
 
-def phase_scramble(x, seed=0) -> np.ndarray:
+@seed_alias
+def phase_scramble(x, random_state=0) -> np.ndarray:
     """Images with the amplitude spectrum of ``x`` and uniformly random Fourier phases.
 
     ``x``: (h, w) or (..., h, w); each image gets its own random phases.  The random phase of
@@ -50,7 +51,7 @@ def phase_scramble(x, seed=0) -> np.ndarray:
     construction, uniform on the circle.  Returns float64 images of the same shape and units.
     """
     x = _images("x", x)
-    u = check_random_state(seed).uniform(-np.pi, np.pi, size=x.shape)
+    u = check_random_state(random_state).uniform(-np.pi, np.pi, size=x.shape)
     return _apply_phase(x, u - _mirror(u))
 
 
@@ -123,7 +124,8 @@ def preferred_grating(response, size: int, *, freqs, n_orientations: int = 36, n
     return {"theta": thetas[i], "freq": freqs[j], "tuning": r}
 
 
-def natural_patches(images, patch_size: int, n: int, *, seed=0, min_variance: float = 0.1) -> np.ndarray:
+@seed_alias
+def natural_patches(images, patch_size: int, n: int, *, random_state=0, min_variance: float = 0.1) -> np.ndarray:
     """Contrast-normalised patches of whitened natural images: the stimuli of the encoding experiments.
 
     The images are whitened with :func:`effcode.data.whiten_images` (Olshausen-Field filter,
@@ -135,7 +137,7 @@ def natural_patches(images, patch_size: int, n: int, *, seed=0, min_variance: fl
     """
     from ..data import PatchSampler, whiten_images
 
-    sampler = PatchSampler(whiten_images(images), patch_size, seed=seed, min_variance=min_variance)
+    sampler = PatchSampler(whiten_images(images), patch_size, random_state=random_state, min_variance=min_variance)
     x = sampler.sample(n).astype(np.float64)
     x -= x.mean(axis=1, keepdims=True)
     return x / x.std(axis=1, keepdims=True)

@@ -74,7 +74,7 @@ def learned_bank(run, spec: BankSpec, images) -> FilterBank:
     from ..data import IMAGE_FRACTION, seed_images
 
     fraction = run.config.get("image_fraction", IMAGE_FRACTION)
-    images = seed_images(images, seed=spec.seed, fraction=fraction)
+    images = seed_images(images, random_state=spec.seed, fraction=fraction)
     run.record_image_subset(spec.seed, images)
     key = {"method": spec.method, "images": [im.sha256 for im in images], "image_fraction": fraction,
            "n_filters": spec.n_filters, "patch_size": spec.patch_size, "seed": spec.seed,
@@ -82,7 +82,7 @@ def learned_bank(run, spec: BankSpec, images) -> FilterBank:
 
     def compute(checkpoint=None):
         bank = learn_filters(spec.method, images, n_filters=spec.n_filters, patch_size=spec.patch_size,
-                             seed=spec.seed, device=run.device, n_patches=spec.n_patches, progress=run.progress,
+                             random_state=spec.seed, device=run.device, n_patches=spec.n_patches, progress=run.progress,
                              checkpoint=checkpoint, **spec.params)
         return bank.to_arrays()
 
@@ -128,7 +128,8 @@ def measured_receptive_fields(bank: FilterBank, *, stimulus: str, n_stimuli: int
     (:func:`effcode.v1.measure_receptive_fields`: ``stimulus`` ensemble in raw stimulus space, through the
     learner's whole front end and inference, ``n_stimuli`` stimuli (None: the measurement's default) at the
     training contrast)."""
-    return measure_receptive_fields(bank, bank.patch_shape[0], stimulus=stimulus, n_stimuli=n_stimuli, seed=seed)
+    return measure_receptive_fields(bank, bank.patch_shape[0], stimulus=stimulus, n_stimuli=n_stimuli,
+                                    random_state=seed)
 
 
 def measured_array(rfs: ReceptiveFields) -> np.ndarray:
@@ -174,7 +175,7 @@ def score(run, bank: FilterBank, *, name: str, cfg: dict, population: str | None
     filters = population_array(run, bank, population, stimulus=stimulus or cfg["rf_stimulus"],
                                n_stimuli=cfg["rf_n_stimuli"], seed=seed)
     settings = scorer_settings(cfg)
-    return score_population(filters, population=population, name=name, seed=seed,
+    return score_population(filters, population=population, name=name, random_state=seed,
                             device=run.device, fit=gabor_table(run, filters),
                             tuning=tuning_table(run, filters, settings["pixels_per_degree"]), **settings)
 
@@ -239,17 +240,18 @@ def learn_and_score(point: dict):
 
     point = dict(point)
     fixed = {k: point.pop(k) for k in ("method", "source", "n_filters", "patch_size", "seed", "device")}
-    images = seed_images(load_images(fixed["source"]), seed=fixed["seed"],
+    images = seed_images(load_images(fixed["source"]), random_state=fixed["seed"],
                          fraction=point.pop("image_fraction", IMAGE_FRACTION))
     settings = {k: point.pop(k, default) for k, default in SCORER_DEFAULTS.items()}
     with single_threaded(torch.device("cpu")):
         bank = learn_filters(fixed["method"], images, n_filters=fixed["n_filters"],
-                             patch_size=fixed["patch_size"], seed=fixed["seed"], device=fixed["device"], **point)
+                             patch_size=fixed["patch_size"], random_state=fixed["seed"], device=fixed["device"],
+                             **point)
         population, stimulus, n_stimuli = (settings.pop(k) for k in POPULATION_KEYS)
         filters = (measured_array(measured_receptive_fields(bank, stimulus=stimulus, n_stimuli=n_stimuli,
                                                             seed=fixed["seed"]))
                    if population == "measured_rf" else getattr(bank, population))
-        scored = score_population(filters, population=population, name=fixed["method"], seed=fixed["seed"],
+        scored = score_population(filters, population=population, name=fixed["method"], random_state=fixed["seed"],
                                   device=fixed["device"], **settings)
     return scored, bank
 

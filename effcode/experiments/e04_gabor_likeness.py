@@ -30,7 +30,7 @@ def pca_components(run, images, n_components: int, patch_size: int, n_patches: i
     from ..data import PatchWhitener, remove_dc, sample_patches
 
     def compute():
-        patches = remove_dc(sample_patches([im.array for im in images], patch_size, n_patches, seed=seed))
+        patches = remove_dc(sample_patches([im.array for im in images], patch_size, n_patches, random_state=seed))
         pca = PatchWhitener(kind="pca", n_components=n_components).fit(patches)
         return {"components": pca.components_.reshape(-1, patch_size, patch_size)}
 

@@ -4,7 +4,7 @@ over several seeds, through the one scorer (:func:`effcode.v1.score_population`)
 ``compute`` learns every standard learner's bank (:func:`~effcode.experiments.common.standard_spec`) for
 each of ``n_seeds`` seeds, scores it with :func:`~effcode.experiments.common.score` and saves
 
-* ``metrics.json``: ``per_seed[label]`` (one ``PopulationScore.metrics()`` per seed, with its ``seed``),
+* ``metrics.json``: ``per_seed[label]`` (one ``V1PopulationScore.metrics()`` per seed, with its ``seed``),
   ``summary[label]`` (:func:`seed_summary`: mean and 95% interval over seeds of every headline statistic,
   and the count of seeds in which each of Ringach's findings holds), the ``population`` scored (the
   ``headline``: ``"measured_rf/hartley"`` by default), the scorer ``settings``, the ``v1`` reference values the
@@ -99,7 +99,7 @@ def _number(value) -> float:
 
 
 def seed_summary(per_seed: list[dict]) -> dict:
-    """Across-seed summary of one learner's per-seed ``PopulationScore.metrics()``.
+    """Across-seed summary of one learner's per-seed ``V1PopulationScore.metrics()``.
 
     Every statistic of :data:`SUMMARY_STATS` becomes :func:`effcode.stats.seed_interval` of its per-seed
     values plus ``values`` (the values themselves); ``nxny_p_value`` also has ``max`` (the largest p) and
@@ -531,8 +531,8 @@ def plot(run) -> Section:
         if m["funnel"]["R² ≥ threshold"] >= MIN_UNITS:
             table = run.load_npz(f"tuning_{slug(label)}.npz")
             path = run.figure_path(f"properties_{slug(label)}")
-            property_distributions(table, label=label, seed=first, n_bootstrap=metrics["settings"]["n_bootstrap"],
-                                   title=f"{label} ({population}, seed {first}): tuning properties against V1",
+            property_distributions(table, label=label, random_state=first,
+                                   n_bootstrap=metrics["settings"]["n_bootstrap"], title=f"{label} ({population}, seed {first}): tuning properties against V1",
                                    path=path)
             figures.append((f"{path}.png", f"{label}, seed {first}: grating-tuning properties against the V1 "
                             "histograms."))

@@ -63,7 +63,7 @@ def simulated_data(run, cfg: dict, images) -> dict:
     from ..encoding import natural_patches
 
     p = cfg["patch_size"]
-    x = natural_patches(images, p, cfg["n_train"] + cfg["n_test"], seed=run.seed)
+    x = natural_patches(images, p, cfg["n_train"] + cfg["n_test"], random_state=run.seed)
     x_train, x_test = x[:cfg["n_train"]], x[cfg["n_train"]:]
     specs = cell_specs(cfg, run.seed)
     cells = [make_cell(spec, cfg, x_train) for spec in specs]
@@ -115,7 +115,7 @@ def fitted_model(run, cfg: dict, name: str, images, train_images, train_response
 
     def compute():
         extra = {"bank": bank.filters} if bank is not None else {}
-        model = fit_encoding_model(train_images, train_responses, model=name, noise=cfg["noise"], seed=run.seed,
+        model = fit_encoding_model(train_images, train_responses, model=name, noise=cfg["noise"], random_state=run.seed,
                                    device=run.device, validation_fraction=cfg["validation_fraction"], **params,
                                    **extra)
         return model.to_arrays()

@@ -80,8 +80,9 @@ def receptive_fields(run, cfg: dict) -> dict:
     for dilation in DILATIONS:
         maps, support, effective, theory = [], [], [], []
         for depth in depths:
-            net = conv_stack(int(depth), kernel_size=3, dilation=dilation, channels=cfg["channels"], seed=run.seed)
-            g = input_gradient_map(net, cfg["erf_size"], n_samples=cfg["erf_samples"], seed=run.seed)
+            net = conv_stack(int(depth), kernel_size=3, dilation=dilation, channels=cfg["channels"],
+                             random_state=run.seed)
+            g = input_gradient_map(net, cfg["erf_size"], n_samples=cfg["erf_samples"], random_state=run.seed)
             w = receptive_field_widths(g)
             maps.append(g / g.max())
             support.append(w["support"])
@@ -164,7 +165,8 @@ def compute(run) -> None:
     cfg = run.config
     images = source_images(run)
     size = cfg["image_size"]
-    x = torch.as_tensor(natural_patches(images, size, cfg["n_images"], seed=run.seed)).reshape(-1, 1, size, size)
+    patches = natural_patches(images, size, cfg["n_images"], random_state=run.seed)
+    x = torch.as_tensor(patches).reshape(-1, 1, size, size)
     sym = symmetry(run, cfg, x)
     run.save_npz("symmetry.npz", **sym)
     counts = parameter_counts(cfg)

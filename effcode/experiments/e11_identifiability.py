@@ -104,7 +104,7 @@ def resampled_mean_similarity(run, filters: np.ndarray, cfg: dict, seed: int) ->
     out = []
     for _ in range(cfg["n_resamples"]):
         i = rng.integers(0, len(filters), len(filters))
-        scored = score_population(filters[i], population=cfg["population"], seed=run.seed, device=run.device,
+        scored = score_population(filters[i], population=cfg["population"], random_state=run.seed, device=run.device,
                                   fit={k: v[i] for k, v in fit.items()},
                                   tuning={k: np.asarray(v)[i] for k, v in tuning.items()},
                                   classified={k: v[i] for k, v in classified.items()}, **settings)
@@ -144,7 +144,7 @@ def resolve_margins(medians: dict, rules: dict = EQUIVALENCE_MARGINS) -> dict:
 
 def population_values(score_metrics: dict, mean_similarity_se: float) -> dict:
     """(value, standard error) of each of :data:`STATISTICS` from one population's scorer metrics
-    (``PopulationScore.metrics()``); the mean similarity's SE comes from :func:`resampled_mean_similarity`."""
+    (``V1PopulationScore.metrics()``); the mean similarity's SE comes from :func:`resampled_mean_similarity`."""
     nan = math.nan
     nxny = score_metrics["nxny"]
     return {"median_nx": (score_metrics["median_nx"]["value"], score_metrics["median_nx"]["se"]),

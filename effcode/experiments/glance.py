@@ -1,6 +1,6 @@
 """The README's "Results at a glance": a table and sentences made from the scorer's metrics.
 
-Pure functions of :meth:`effcode.v1.PopulationScore.metrics` dicts (one per seed and learner),
+Pure functions of :meth:`effcode.v1.V1PopulationScore.metrics` dicts (one per seed and learner),
 so the README's numbers are computed, tested, and rewritten by ``effcode figures`` from the
 committed results (:func:`update_readme`), never typed by hand.
 """

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..validation import check_float, check_int, check_random_state
+from ..validation import check_float, check_int, check_random_state, seed_alias
 from .model import gabor_from_table
 
 
-def synthetic_gabors(n: int, shape=(16, 16), *, snr: float | None = 10.0, seed=0,
+@seed_alias
+def synthetic_gabors(n: int, shape=(16, 16), *, snr: float | None = 10.0, random_state=0,
                      nx_range=(0.1, 1.5), ny_range=(0.1, 1.5), freq_range=(0.05, 0.4)):
     """Draw ``n`` Gabors (Ringach 2002 parametrisation) and add white Gaussian noise.
 
@@ -24,7 +25,7 @@ def synthetic_gabors(n: int, shape=(16, 16), *, snr: float | None = 10.0, seed=0
     """
     n = check_int("n", n, minimum=1)
     h, w = (check_int("shape[0]", shape[0], minimum=1), check_int("shape[1]", shape[1], minimum=1))
-    rng = check_random_state(seed)
+    rng = check_random_state(random_state)
     nx = rng.uniform(*nx_range, n)
     ny = rng.uniform(*ny_range, n)
     freq = rng.uniform(*freq_range, n)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from ..errors import InputError
 from ..storage.provenance import provenance
-from ..validation import check_int
+from ..validation import check_int, seed_alias
 from .base import LEARNERS, FilterBank, FilterLearner, StreamedPatchLearner
 from .ica import ICA
 from .isa import ISA
@@ -42,8 +42,9 @@ def resumable(method: str) -> bool:
     return "checkpoint" in inspect.signature(LEARNERS.get(method).fit_images).parameters
 
 
+@seed_alias
 def learn_filters(method: str, source="default", *, patch_size: int = 16, n_filters: int | None = None,
-                  seed: int = 0, device: str = "cpu", n_patches: int | None = None, progress: bool = False,
+                  random_state: int = 0, device: str = "cpu", n_patches: int | None = None, progress: bool = False,
                   checkpoint=None, **params) -> FilterBank:
     """Learn a bank of filters from an image source with ``method``'s default preprocessing.
 
@@ -56,7 +57,7 @@ def learn_filters(method: str, source="default", *, patch_size: int = 16, n_filt
     from ..data import load_images
 
     patch_size = check_int("patch_size", patch_size, minimum=2)
-    params = dict(params, random_state=check_int("seed", seed, minimum=0), device=device)
+    params = dict(params, random_state=check_int("random_state", random_state, minimum=0), device=device)
     if n_filters is not None:
         params["n_components"] = check_int("n_filters", n_filters)
     learner = make_learner(method, **params)
@@ -70,7 +71,7 @@ def learn_filters(method: str, source="default", *, patch_size: int = 16, n_filt
     learner.fit_images(images, patch_size=patch_size, n_patches=n_patches, progress=progress, **fit_options)
     config = {"method": method, "source": str(source) if isinstance(source, (str, Path)) else "in-memory",
               "patch_size": patch_size, "n_patches": n_patches, **learner.get_params()}
-    record = provenance(seed=seed, device=device,
+    record = provenance(seed=random_state, device=device,
                         images=[im for im in images if hasattr(im, "sha256")] or None)
     return learner.filter_bank((patch_size, patch_size), method=method, config=config, provenance=record)
 

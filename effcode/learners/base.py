@@ -268,7 +268,7 @@ class StreamedPatchLearner(IterativeLearner, FilterLearner):
         patch_size = check_int("patch_size", patch_size, minimum=2)
         n_total = self.n_steps * self.batch_size if n_patches is None else check_int("n_patches", n_patches)
         sampler = PatchSampler(whiten_images(images), patch_size, batch_size=self.batch_size,
-                               seed=self.random_state)
+                               random_state=self.random_state)
         for attr in self.fit_attributes:
             if hasattr(self, attr):
                 delattr(self, attr)

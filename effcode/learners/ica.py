@@ -52,7 +52,7 @@ from sklearn.exceptions import ConvergenceWarning
 from ..data import Image, PatchWhitener, log_luminance, remove_dc, sample_patches
 from ..errors import DivergenceError, InputError
 from ..validation import (check_array, check_choice, check_float, check_int, check_random_state,
-                          resolve_device)
+                          resolve_device, seed_alias)
 from .base import LEARNERS, FilterLearner
 from .training import IterativeLearner, data_fingerprint
 
@@ -325,7 +325,8 @@ def resolve_whitening(whiten_components, n_components, X: np.ndarray, *, square:
     return dim, k
 
 
-def image_patches(images, patch_size: int, n_patches: int, *, log: bool, seed) -> np.ndarray:
+@seed_alias
+def image_patches(images, patch_size: int, n_patches: int, *, log: bool, random_state) -> np.ndarray:
     """Raw-luminance (or log-luminance) patches with per-patch DC removed, (n, p*p) float64.
 
     ``images``: a list of :class:`~effcode.data.Image` objects or 2-D arrays.
@@ -334,7 +335,7 @@ def image_patches(images, patch_size: int, n_patches: int, *, log: bool, seed) -
     n_patches = check_int("n_patches", n_patches, minimum=2)
     if log:
         images = [log_luminance(image.array if isinstance(image, Image) else image) for image in images]
-    return remove_dc(sample_patches(images, patch_size, n_patches, seed=seed, dtype=np.float64))
+    return remove_dc(sample_patches(images, patch_size, n_patches, random_state=random_state, dtype=np.float64))
 
 
 class WhitenedLinearLearner(IterativeLearner, FilterLearner):
@@ -424,7 +425,7 @@ class WhitenedLinearLearner(IterativeLearner, FilterLearner):
         """
         n_patches = DEFAULT_N_PATCHES if n_patches is None else n_patches
         patches = image_patches(images, patch_size, n_patches, log=bool(self.log_luminance),
-                                seed=self.random_state)
+                                random_state=self.random_state)
         data = ({"patch_size": patch_size, "n_patches": n_patches, "images": data_fingerprint(images)}
                 if checkpoint is not None else {})
         return self._fit(patches, progress=bool(progress or self.progress),

@@ -22,6 +22,7 @@ import math
 
 import torch
 
+from ..validation import seed_alias
 from .coordinate_descent import lasso_coordinate_descent
 from .lca_kernel import lca_hard_threshold
 
@@ -65,7 +66,8 @@ def fastest_method(objective_name: str, device: torch.device) -> str:
     return "cd" if torch.device(device).type == "cpu" else "active_set"
 
 
-def lipschitz_constant(dictionary: torch.Tensor, n_iter: int = 50, seed: int = 0) -> float:
+@seed_alias
+def lipschitz_constant(dictionary: torch.Tensor, n_iter: int = 50, random_state: int = 0) -> float:
     """Largest eigenvalue of D Dᵀ (= of ΦᵀΦ), by power iteration, times 1.01 for safety.
 
     The step size 1/L makes the gradient step on the quadratic term non-expansive.
@@ -73,7 +75,7 @@ def lipschitz_constant(dictionary: torch.Tensor, n_iter: int = 50, seed: int = 0
     not depend on the global random state.
     """
     gram = dictionary @ dictionary.T
-    generator = torch.Generator().manual_seed(seed)
+    generator = torch.Generator().manual_seed(random_state)
     v = torch.randn(gram.shape[0], generator=generator, dtype=torch.float64).to(gram)
     v = v / v.norm()
     value = torch.zeros((), dtype=gram.dtype, device=gram.device)

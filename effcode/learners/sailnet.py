@@ -52,7 +52,7 @@ paper's figures (about 75 spikes per patch at p = 0.05, its Fig. 2 caption, i.e.
 the order of 1,500 units).  On the CPU the network is simulated by a compiled kernel that
 adds the inhibition of the units that fired only (:mod:`effcode.learners.lif`; same spike
 counts as the dense simulation, 7x faster for 576 units of 12x12).  On the default images,
-``learn_filters("sailnet", "default", patch_size=16, seed=0)`` trains in about
+``learn_filters("sailnet", "default", patch_size=16, random_state=0)`` trains in about
 15 s of one CPU thread (35-50 s with the dense simulation) and gives median Gabor R²
 0.95 (all 256 units ≥ 0.7, 99% ≥ 0.8;
 ``effcode.v1.score_population(bank, population="basis")``), a mean rate of 0.051

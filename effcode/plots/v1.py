@@ -16,7 +16,7 @@ from .. import v1
 from ..errors import InputError
 from ..v1.nxny import outside_grid
 from ..v1.reference import bin_index
-from ..validation import check_array
+from ..validation import check_array, seed_alias
 from .figure import DEFAULT_DPI, new_figure, save_drawing, target_axes
 
 #: Axis label (with units) of each V1 property, in the reference's units.
@@ -94,7 +94,7 @@ def nxny_scatter(nx, ny, label: str = "model", *, resolved=None, distance: float
     drawn where they lie and counted in the legend (the distance clips them into the edge bins).
     Units beyond :data:`NXNY_DISPLAY_RANGE` (or at 0) are drawn on the edge of the axes as
     triangles and counted.  ``distance``, ``p_value``, ``null_95``: the precomputed nx–ny
-    comparison of the resolved units (e.g. :attr:`effcode.v1.PopulationScore.nxny`), written in the
+    comparison of the resolved units (e.g. :attr:`effcode.v1.V1PopulationScore.nxny`), written in the
     legend when given.  Bins are shaded by Ringach's cell counts (written in each bin).
 
     ``ax``: draw into this axes of your own figure (e.g. one panel of a grid); without it a new
@@ -241,9 +241,10 @@ def funnel_chart(funnels: Mapping[str, Sequence[Mapping[str, int]]], *, populati
     return save_drawing(ax, path, dpi)
 
 
+@seed_alias
 def property_distributions(model_table: Mapping[str, np.ndarray], label: str = "model", properties=None, *,
-                           n_bootstrap: int = 1000, seed: int = 0, title: str | None = None, axes=None, path=None,
-                           dpi: int = DEFAULT_DPI):
+                           n_bootstrap: int = 1000, random_state: int = 0, title: str | None = None, axes=None,
+                           path=None, dpi: int = DEFAULT_DPI):
     """Model property histograms against the V1 histograms, one panel per property.
 
     ``model_table``: columns of an ``effcode.gabor`` tuning table (see
@@ -281,7 +282,7 @@ def property_distributions(model_table: Mapping[str, np.ndarray], label: str = "
         mapped = ref.to_reference_units(model_values)
         defined = mapped[~np.isnan(mapped)]
         model_p = np.bincount(bin_index(defined, ref.edges), minlength=ref.counts.size) / max(defined.size, 1)
-        score = v1.distribution_similarity(model_values, name, n_bootstrap=n_bootstrap, seed=seed)
+        score = v1.distribution_similarity(model_values, name, n_bootstrap=n_bootstrap, random_state=random_state)
         ax.stairs(ref.probabilities, ref.edges, fill=True, color="0.75",
                   label=f"V1: {ref.dataset} (n = {ref.n_cells}, {ref.n_undefined} undefined)")
         ax.stairs(model_p, ref.edges, color="tab:red", linewidth=1.8,

@@ -30,12 +30,12 @@ from .reference import (NxNyHistogram, PropertyReference, citation, histogram_me
                         ringach2002_properties)
 from .similarity import (TABLE_COLUMNS, ceiling, distribution_similarity, ks_similarity,
                          model_property_values, similarity_scores)
-from .scorer import DEFAULT_PERMUTATIONS, EXCLUDED_FROM_MEAN, STAGES, PopulationScore, score_population
+from .scorer import DEFAULT_PERMUTATIONS, EXCLUDED_FROM_MEAN, STAGES, V1PopulationScore, score_population
 from .stats import bootstrap_median, format_p, permutations_for
 
 __all__ = [
     "CONCLUSIONS", "DEFAULT_PERMUTATIONS", "load_filter_bank", "EXCLUDED_FROM_MEAN", "FINDINGS", "findings_bracket", "format_p",
-    "permutations_for", "PopulationScore", "ReceptiveFields", "measure_receptive_fields",
+    "permutations_for", "V1PopulationScore", "ReceptiveFields", "measure_receptive_fields",
     "STAGES", "nxny_counts", "ringach_findings",
     "score_population", "NxNyHistogram", "PropertyReference", "TABLE_COLUMNS", "bootstrap_median", "ceiling", "citation",
     "distribution_similarity", "histogram_median", "ks_similarity", "model_property_values",

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..validation import check_float, check_int, check_random_state
+from ..validation import check_float, check_int, check_random_state, seed_alias
 from .findings import blob_like
 from .reference import ringach2002_nxny_histogram
 
@@ -25,7 +25,8 @@ MIN_LONG_SIGMA = 1.5
 MAX_FREQUENCY = 0.35
 
 
-def ringach_like_gabors(n: int, shape=(16, 16), *, amplitude_snr: float = 5.0, seed=0):
+@seed_alias
+def ringach_like_gabors(n: int, shape=(16, 16), *, amplitude_snr: float = 5.0, random_state=0):
     """``n`` noisy Gabors whose (nx, ny) are drawn from Ringach's histogram (module docstring).
 
     The longer envelope SD s = max(sigma_x, sigma_y) is log-uniform in [1.5, side / 4] px and
@@ -40,8 +41,8 @@ def ringach_like_gabors(n: int, shape=(16, 16), *, amplitude_snr: float = 5.0, s
     n = check_int("n", n)
     h, w = check_int("shape[0]", shape[0], minimum=4), check_int("shape[1]", shape[1], minimum=4)
     amplitude_snr = check_float("amplitude_snr", amplitude_snr, minimum=0.0, strict_minimum=True)
-    rng = check_random_state(seed)
-    nx, ny = ringach2002_nxny_histogram().sample(n, seed=rng)
+    rng = check_random_state(random_state)
+    nx, ny = ringach2002_nxny_histogram().sample(n, random_state=rng)
     side = max(h, w)
     long_sigma = np.exp(rng.uniform(np.log(MIN_LONG_SIGMA), np.log(side / 4), n))
     freq = np.minimum(np.maximum(nx, ny) / long_sigma, MAX_FREQUENCY)
@@ -54,20 +55,21 @@ def ringach_like_gabors(n: int, shape=(16, 16), *, amplitude_snr: float = 5.0, s
     return clean + rng.standard_normal(clean.shape) * noise_sd[:, None, None], truth
 
 
-def blob_fraction_calibration(n: int, shape=(16, 16), *, amplitude_snr: float = 5.0, seed: int = 0,
+@seed_alias
+def blob_fraction_calibration(n: int, shape=(16, 16), *, amplitude_snr: float = 5.0, random_state: int = 0,
                               n_bootstrap: int = 100) -> dict:
     """Score a :func:`ringach_like_gabors` population and compare its blob-like fraction with the truth.
 
     Returns ``truth`` (true blob-like fraction of the compared units, R² ≥ 0.7), ``point``,
-    ``lo``, ``hi`` (the scorer's :attr:`~effcode.v1.PopulationScore.blob_fraction`), ``covered``
+    ``lo``, ``hi`` (the scorer's :attr:`~effcode.v1.V1PopulationScore.blob_fraction`), ``covered``
     (lo <= truth <= hi), ``width`` (hi - lo), ``point_error`` (point - truth), ``n`` (units
     drawn), ``n_compared``, ``n_undetermined``, ``nx_coverage`` and ``ny_coverage`` (fractions of
     compared units whose interval holds the true value), and the shape and SNR.
     """
     from .scorer import score_population
 
-    noisy, truth = ringach_like_gabors(n, shape, amplitude_snr=amplitude_snr, seed=seed)
-    score = score_population(noisy, population="filters", n_bootstrap=n_bootstrap, seed=seed)
+    noisy, truth = ringach_like_gabors(n, shape, amplitude_snr=amplitude_snr, random_state=random_state)
+    score = score_population(noisy, population="filters", n_bootstrap=n_bootstrap, random_state=random_state)
     units, compared = score.units, score.units["r2_ok"]
     true_blob = float(blob_like(truth["nx"][compared], truth["ny"][compared]).mean())
     fraction = score.blob_fraction

@@ -26,7 +26,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import InputError
-from ..validation import check_array, check_int
+from ..validation import check_array, check_int, seed_alias
 from .reference import bin_index, ringach2002_nxny_histogram
 
 
@@ -62,7 +62,8 @@ def _total_variation(p: np.ndarray, q: np.ndarray) -> np.ndarray:
     return 0.5 * np.abs(p - q).reshape(*p.shape[:-2], -1).sum(axis=-1)
 
 
-def nxny_distance(nx, ny, *, n_bootstrap: int = 1000, seed: int = 0) -> dict:
+@seed_alias
+def nxny_distance(nx, ny, *, n_bootstrap: int = 1000, random_state: int = 0) -> dict:
     """Total-variation distance of a model (nx, ny) population to Ringach (2002), with a
     two-sample permutation test (module docstring).
 
@@ -82,13 +83,14 @@ def nxny_distance(nx, ny, *, n_bootstrap: int = 1000, seed: int = 0) -> dict:
     * ``n_model``, ``n_reference`` (79), ``model_probabilities`` (5x5).
     """
     counts, outside = nxny_counts(nx, ny)
-    return counts_distance(counts, n_bootstrap=n_bootstrap, seed=seed, outside_fraction=outside)
+    return counts_distance(counts, n_bootstrap=n_bootstrap, random_state=random_state, outside_fraction=outside)
 
 
-def counts_distance(counts, *, n_bootstrap: int = 1000, seed: int = 0, outside_fraction: float = 0.0) -> dict:
+@seed_alias
+def counts_distance(counts, *, n_bootstrap: int = 1000, random_state: int = 0, outside_fraction: float = 0.0) -> dict:
     """:func:`nxny_distance` of a population given as its 5x5 bin counts (rows nx, columns ny)."""
     n_bootstrap = check_int("n_bootstrap", n_bootstrap)
-    seed = check_int("seed", seed, minimum=0)
+    random_state = check_int("random_state", random_state, minimum=0)
     counts = np.asarray(counts)
     if counts.shape != (5, 5) or counts.dtype.kind not in "iu" or np.any(counts < 0):
         raise InputError(f"counts must be a 5x5 array of non-negative integers, got shape {counts.shape}")
@@ -97,7 +99,7 @@ def counts_distance(counts, *, n_bootstrap: int = 1000, seed: int = 0, outside_f
         raise InputError("nx and ny must hold at least one unit")
     ref = ringach2002_nxny_histogram()
     pooled = (counts + ref.counts).ravel()
-    rng = np.random.default_rng([seed, 2002])
+    rng = np.random.default_rng([random_state, 2002])
     model_part = rng.multivariate_hypergeometric(pooled, n_model, size=n_bootstrap)
     null = _total_variation((model_part / n_model).reshape(-1, 5, 5),
                             ((pooled - model_part) / ref.n_cells).reshape(-1, 5, 5))

@@ -77,7 +77,7 @@ from ..learners.sailnet import SAILnet
 from ..learners.sparse_cnn import SparseCNN, encode, interior_mask
 from ..learners.sparse_coding import SparseCoding, sparse_encode
 from ..objectives import make_objective
-from ..validation import check_choice, check_float, check_int, check_random_state
+from ..validation import check_choice, check_float, check_int, check_random_state, seed_alias
 
 STIMULI = ("hartley", "white_noise")
 #: stimuli shown when ``n_stimuli`` is None (both polarities counted): a 256-atom 16x16 L1 code is
@@ -393,8 +393,9 @@ def _responses(unit: _Unit, patches: np.ndarray, n_units: int | None) -> np.ndar
     return out
 
 
+@seed_alias
 def measure_receptive_fields(model, patch_size: int, *, stimulus: str = "hartley", n_stimuli: int | None = None,
-                             seed: int = 0, contrast: float = 1.0) -> ReceptiveFields:
+                             random_state: int = 0, contrast: float = 1.0) -> ReceptiveFields:
     r"""Each unit's receptive field in stimulus space, by reverse correlation, with its standard error.
 
     The protocol (Ringach 2002, J Neurophysiol 88:455, with the subspace reverse correlation of Ringach,
@@ -428,8 +429,8 @@ def measure_receptive_fields(model, patch_size: int, *, stimulus: str = "hartley
     n_stimuli : int or None, default=None
         Stimuli shown, both polarities counted, so even; None: 32768 (4096 for the sparse CNN,
         whose coder works on a canvas).  The standard error falls as 1/sqrt(n_stimuli).
-    seed : int, default=0
-        Seed of the stimulus sequence (same seed, same result).
+    random_state : int, default=0
+        Seed of the stimulus sequence (same seed, same result); ``seed=`` is a deprecated alias.
     contrast : float, default=1.0
         RMS of the whitened stimulus patches relative to the learner's unit-RMS training patches
         (whitened front ends), or of the raw patches (ICA, ISA, callables); > 0.
@@ -442,7 +443,7 @@ def measure_receptive_fields(model, patch_size: int, *, stimulus: str = "hartley
     """
     stimulus = check_choice("stimulus", stimulus, STIMULI)
     patch_size = check_int("patch_size", patch_size, minimum=2)
-    seed = check_int("seed", seed, minimum=0)
+    random_state = check_int("random_state", random_state, minimum=0)
     contrast = check_float("contrast", contrast, minimum=0.0, strict_minimum=True)
     unit = _as_unit(model)
     if unit.patch_size is not None and unit.patch_size != patch_size:
@@ -456,7 +457,7 @@ def measure_receptive_fields(model, patch_size: int, *, stimulus: str = "hartley
     ensemble = _Ensemble(stimulus, patch_size, whitened, olshausen_field_filter((window, window)))
     amplitude = contrast / math.sqrt(ensemble.mean_square_gain()) if whitened else contrast
 
-    rng = check_random_state(seed)
+    rng = check_random_state(random_state)
     n_pairs = n_stimuli // 2
     n_units = None
     sums = squares = active = None
@@ -486,7 +487,7 @@ def measure_receptive_fields(model, patch_size: int, *, stimulus: str = "hartley
     se[silent] = np.nan
     shape = (n_units, patch_size, patch_size)
     return ReceptiveFields(rfs=rfs.reshape(shape).astype(np.float32), se=se.reshape(shape).astype(np.float32),
-                           stimulus=stimulus, n_stimuli=n_stimuli, seed=seed, contrast=contrast,
+                           stimulus=stimulus, n_stimuli=n_stimuli, seed=random_state, contrast=contrast,
                            front_end=unit.front_end, window=window, response_fraction=active / n_stimuli)
 
 

@@ -16,7 +16,7 @@ from importlib import resources
 import numpy as np
 
 from ..errors import InputError
-from ..validation import check_array, check_choice
+from ..validation import check_array, check_choice, seed_alias
 
 #: Brain-Score's response criterion for the Ringach (2002) orientation database (spikes/s).
 RESPONSE_THRESHOLD = 5.0
@@ -88,13 +88,14 @@ class NxNyHistogram:
         counts, edges = self.marginal(axis)
         return histogram_median(counts, edges, scale="log10")
 
-    def sample(self, n: int, seed=0) -> tuple[np.ndarray, np.ndarray]:
+    @seed_alias
+    def sample(self, n: int, random_state=0) -> tuple[np.ndarray, np.ndarray]:
         """``n`` synthetic cells drawn from the histogram: a bin with probability
         :attr:`probabilities`, then (nx, ny) log-uniform inside it (the per-cell values are not
         public, so this is the simplest population the histogram allows)."""
         from ..validation import check_random_state
 
-        rng = check_random_state(seed)
+        rng = check_random_state(random_state)
         flat = rng.choice(25, size=n, p=self.probabilities.ravel())
         i, j = np.divmod(flat, 5)
         lx, ly = np.log10(self.nx_edges), np.log10(self.ny_edges)

@@ -64,7 +64,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import InputError
-from ..validation import check_choice, check_float, check_int
+from ..validation import check_choice, check_float, check_int, seed_alias
 from .bank_file import load_filter_bank
 from .findings import blob_like, findings_bracket, v1_blob_count
 from .nxny import counts_distance, extreme_distance_counts, interval_bins, nxny_counts, outside_grid
@@ -115,7 +115,7 @@ def r2_summary(r2) -> dict[str, float]:
 
 
 @dataclass
-class PopulationScore:
+class V1PopulationScore:
     """Everything :func:`score_population` found about one population (see the module docstring)."""
 
     name: str
@@ -190,7 +190,8 @@ def _scalar_part(d: dict) -> dict:
 def _distance_test(counts: np.ndarray, n_permutations: int, seed: int, outside: float = 0.0) -> dict:
     if counts.sum() < MIN_UNITS:
         return {"n_model": int(counts.sum())}
-    return _scalar_part(counts_distance(counts, n_bootstrap=n_permutations, seed=seed, outside_fraction=outside))
+    return _scalar_part(counts_distance(counts, n_bootstrap=n_permutations, random_state=seed,
+                                        outside_fraction=outside))
 
 
 def _bracket_conclusion(least: dict, most: dict, level: float = 0.05) -> str:
@@ -241,11 +242,12 @@ def classify_units(filters: np.ndarray, fit: dict, compared: np.ndarray, *, leve
     return out
 
 
+@seed_alias
 def score_population(filters, *, population: str = "measured_rf", name: str = "model", r2_threshold: float = 0.7,
                      interval_level: float = 0.95, pixels_per_degree: float = 20.0, n_bootstrap: int = 1000,
-                     n_permutations: int = DEFAULT_PERMUTATIONS, seed: int = 0, device="cpu",
+                     n_permutations: int = DEFAULT_PERMUTATIONS, random_state: int = 0, device="cpu",
                      fit: dict | None = None, tuning: dict | None = None,
-                     classified: dict | None = None) -> PopulationScore:
+                     classified: dict | None = None) -> V1PopulationScore:
     """Fit, classify and compare one population of filters with V1 (module docstring).
 
     Parameters
@@ -269,7 +271,7 @@ def score_population(filters, *, population: str = "measured_rf", name: str = "m
         Draws of the bootstrap intervals (medians, distance) and of the similarity ceilings.
     n_permutations : int
         Draws of the nx–ny permutation null; its p floor is 1 / (n_permutations + 1).
-    seed : int
+    random_state : int
         Seed of every random draw (same seed, same result).
     device : "cpu" or "cuda"
         Where the Gabor and profile fits run.
@@ -283,8 +285,8 @@ def score_population(filters, *, population: str = "measured_rf", name: str = "m
 
     Returns
     -------
-    PopulationScore
-        ``.metrics()`` gives the JSON-able results (keys in :meth:`PopulationScore.metrics`);
+    V1PopulationScore
+        ``.metrics()`` gives the JSON-able results (keys in :meth:`V1PopulationScore.metrics`);
         ``.units`` the per-unit arrays: fit columns (``fit_*``), the masks ``fit_ok``, ``r2_ok``
         (compared), ``resolved`` (placed in one bin), ``in_grid``, ``blob_like`` (placed, and
         blob-like), ``blob_possible`` (compared, and blob-like somewhere in its intervals), and
@@ -299,7 +301,7 @@ def score_population(filters, *, population: str = "measured_rf", name: str = "m
     ppd = check_float("pixels_per_degree", pixels_per_degree, minimum=0.0, strict_minimum=True)
     n_bootstrap = check_int("n_bootstrap", n_bootstrap, minimum=10)
     n_permutations = check_int("n_permutations", n_permutations, minimum=19)
-    seed = check_int("seed", seed, minimum=0)
+    random_state = check_int("random_state", random_state, minimum=0)
 
     if fit is None:
         fit = fit_gabors(filters, device=device)
@@ -316,7 +318,7 @@ def score_population(filters, *, population: str = "measured_rf", name: str = "m
     point = (fit["nx"][r2_ok], fit["ny"][r2_ok])
     least = (units["nx_hi"][r2_ok], units["ny_hi"][r2_ok])
     most = (units["nx_lo"][r2_ok], units["ny_lo"][r2_ok])
-    rng = np.random.default_rng([seed, 5])
+    rng = np.random.default_rng([random_state, 5])
     medians = {}
     for i, axis in enumerate(("nx", "ny")):
         medians[axis] = median_interval(point[i], n_bootstrap, rng)
@@ -327,13 +329,13 @@ def score_population(filters, *, population: str = "measured_rf", name: str = "m
     nxny_bracket = {"least": {"n_model": n}, "most": {"n_model": n}, "conclusion": "undetermined"}
     if n >= MIN_UNITS:
         counts, outside = nxny_counts(*point)
-        nxny = _distance_test(counts, n_permutations, seed, outside)
+        nxny = _distance_test(counts, n_permutations, random_state, outside)
         nxny.update(_distance_interval(*point, n_bootstrap, rng))
         extremes = extreme_distance_counts((units["nx_bin_lo"][r2_ok], units["nx_bin_hi"][r2_ok]),
                                            (units["ny_bin_lo"][r2_ok], units["ny_bin_hi"][r2_ok]))
-        nxny_bracket = {end: _distance_test(extremes[end], n_permutations, seed) for end in ("least", "most")}
+        nxny_bracket = {end: _distance_test(extremes[end], n_permutations, random_state) for end in ("least", "most")}
         nxny_bracket["conclusion"] = _bracket_conclusion(nxny_bracket["least"], nxny_bracket["most"])
-    nxny_in_grid = (_distance_test(nxny_counts(fit["nx"][inside], fit["ny"][inside])[0], n_permutations, seed)
+    nxny_in_grid = (_distance_test(nxny_counts(fit["nx"][inside], fit["ny"][inside])[0], n_permutations, random_state)
                     if inside.sum() >= MIN_UNITS else {"n_model": int(inside.sum())})
 
     k_v1, n_v1 = v1_blob_count()
@@ -352,20 +354,20 @@ def score_population(filters, *, population: str = "measured_rf", name: str = "m
         else:
             tuning = {k: np.asarray(v)[r2_ok] for k, v in tuning.items()}
         table = {**tuning, "theta": fit["theta"][r2_ok]}
-        similarity = _similarities(table, n_bootstrap, seed)
+        similarity = _similarities(table, n_bootstrap, random_state)
         informative = [s for p, s in similarity.items() if p not in EXCLUDED_FROM_MEAN and np.isfinite(s)]
         mean_similarity = float(np.mean(informative)) if informative else math.nan
         per_cpp = np.asarray(tuning["peak_sf_cpd"]) / ppd
         peak_sf = {f"{p:g}": float(distribution_similarity(per_cpp * p, "peak_sf", n_bootstrap=n_bootstrap,
-                                                           seed=seed)["score"])
+                                                           random_state=random_state)["score"])
                    for p in PIXELS_PER_DEGREE_RANGE}
 
     units = {**{f"fit_{k}": v for k, v in fit.items()}, "fit_ok": fit_ok, "r2_ok": r2_ok, "in_grid": inside,
              **units, "blob_like": units["resolved"] & blob_like(fit["nx"], fit["ny"]),
              "blob_possible": r2_ok & blob_like(units["nx_lo"], units["ny_lo"])}
     settings = {"r2_threshold": r2_threshold, "interval_level": level, "pixels_per_degree": ppd,
-                "n_bootstrap": n_bootstrap, "n_permutations": n_permutations, "seed": seed}
-    return PopulationScore(name=name, population=population, settings=settings, funnel=funnel,
+                "n_bootstrap": n_bootstrap, "n_permutations": n_permutations, "seed": random_state}
+    return V1PopulationScore(name=name, population=population, settings=settings, funnel=funnel,
                            classification=classification, r2=r2_summary(fit["r2"]), median_nx=medians["nx"],
                            median_ny=medians["ny"], nxny=nxny, nxny_bracket=nxny_bracket, nxny_in_grid=nxny_in_grid,
                            blob_fraction=blob_fraction, similarity=similarity, mean_similarity=mean_similarity,
@@ -376,7 +378,7 @@ def _similarities(table: dict, n_bootstrap: int, seed: int) -> dict[str, float]:
     """Brain-Score similarity of every property of the tuning table; NaN for a property that no
     unit defines (e.g. SF bandwidth when every unit is low-pass)."""
     values = model_property_values(table)
-    return {name: float(distribution_similarity(v, name, n_bootstrap=n_bootstrap, seed=seed)["score"])
+    return {name: float(distribution_similarity(v, name, n_bootstrap=n_bootstrap, random_state=seed)["score"])
             if np.any(np.isfinite(v)) else math.nan for name, v in values.items()}
 
 

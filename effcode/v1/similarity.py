@@ -26,7 +26,7 @@ from typing import Mapping
 import numpy as np
 
 from ..errors import InputError
-from ..validation import check_array, check_int
+from ..validation import check_array, check_int, seed_alias
 from .reference import (MAX_SELECTIVE_BANDWIDTH, PropertyReference, bin_index, property_names,
                         property_reference)
 
@@ -80,17 +80,19 @@ def _ceiling(property_name: str, n_bootstrap: int, seed: int) -> float:
     return _bootstrap_similarity(category_p, ref, n_bootstrap, rng)[0]
 
 
-def ceiling(property_name: str, *, n_bootstrap: int = 1000, seed: int = 0) -> float:
+@seed_alias
+def ceiling(property_name: str, *, n_bootstrap: int = 1000, random_state: int = 0) -> float:
     """Data-vs-data similarity of a V1 property: the mean of ``sim(p_b, q)`` over bootstrap
     resamples ``p_b`` of the reference cells (dimensionless, close to 1; e.g. 0.959 for
     circular variance, 0.964 for orientation bandwidth as published by Brain-Score)."""
     property_reference(property_name)
     return _ceiling(property_name, check_int("n_bootstrap", n_bootstrap),
-                    check_int("seed", seed, minimum=0))
+                    check_int("random_state", random_state, minimum=0))
 
 
+@seed_alias
 def distribution_similarity(model_values, property_name: str, *, n_bootstrap: int = 1000,
-                            seed: int = 0) -> dict:
+                            random_state: int = 0) -> dict:
     """Brain-Score similarity of a model's property values to the V1 distribution.
 
     ``model_values``: one value per model cell in the units of
@@ -103,15 +105,15 @@ def distribution_similarity(model_values, property_name: str, *, n_bootstrap: in
     """
     ref = property_reference(property_name)
     n_bootstrap = check_int("n_bootstrap", n_bootstrap)
-    seed = check_int("seed", seed, minimum=0)
+    random_state = check_int("random_state", random_state, minimum=0)
     values = check_array("model_values", model_values, ndim=1, finite=False)
     mapped = ref.to_reference_units(values)
     if np.all(np.isnan(mapped)):
         raise InputError(f"model_values has no defined (non-NaN) value for {property_name!r}")
     category_p = _category_probabilities(mapped, ref)
-    rng = np.random.default_rng([seed, _MODEL_STREAM])
+    rng = np.random.default_rng([random_state, _MODEL_STREAM])
     raw, raw_std, n_nan = _bootstrap_similarity(category_p, ref, n_bootstrap, rng)
-    ceil = _ceiling(property_name, n_bootstrap, seed)
+    ceil = _ceiling(property_name, n_bootstrap, random_state)
     return {
         "property": property_name,
         "dataset": ref.dataset,
@@ -193,10 +195,11 @@ def model_property_values(table: Mapping[str, np.ndarray], properties=None) -> d
         return {name: derive[name]() for name in properties}
 
 
+@seed_alias
 def similarity_scores(table: Mapping[str, np.ndarray], properties=None, *, n_bootstrap: int = 1000,
-                      seed: int = 0) -> dict[str, dict]:
+                      random_state: int = 0) -> dict[str, dict]:
     """:func:`distribution_similarity` of every property derivable from ``table``
     (see :func:`model_property_values`), keyed by property name."""
     values = model_property_values(table, properties)
-    return {name: distribution_similarity(v, name, n_bootstrap=n_bootstrap, seed=seed)
+    return {name: distribution_similarity(v, name, n_bootstrap=n_bootstrap, random_state=random_state)
             for name, v in values.items()}

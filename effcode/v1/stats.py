@@ -14,7 +14,7 @@ import math
 
 import numpy as np
 
-from ..validation import check_array, check_float, check_int
+from ..validation import check_array, check_float, check_int, seed_alias
 
 _MAX_CHUNK_ELEMENTS = 2_000_000
 
@@ -39,12 +39,14 @@ def median_interval(values: np.ndarray, n_bootstrap: int, rng: np.random.Generat
             "se": float(medians.std(ddof=1)) if n_bootstrap > 1 else math.nan}
 
 
-def bootstrap_median(values, n_bootstrap: int = 1000, seed: int = 0) -> tuple[float, float, float]:
+@seed_alias
+def bootstrap_median(values, n_bootstrap: int = 1000, random_state: int = 0) -> tuple[float, float, float]:
     """``(median, lo, hi)`` of ``values`` with a 95 % percentile-bootstrap interval
-    (:func:`median_interval` seeded with ``seed``; NaN values are refused: drop them first)."""
+    (:func:`median_interval` seeded with ``random_state``; NaN values are refused: drop them first)."""
     values = check_array("values", values, ndim=1)
     n_bootstrap = check_int("n_bootstrap", n_bootstrap)
-    out = median_interval(values, n_bootstrap, np.random.default_rng(check_int("seed", seed, minimum=0)))
+    rng = np.random.default_rng(check_int("random_state", random_state, minimum=0))
+    out = median_interval(values, n_bootstrap, rng)
     return out["value"], out["lo"], out["hi"]
 
 
