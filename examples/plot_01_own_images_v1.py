@@ -3,7 +3,7 @@ Learn filters from your own images and compare them with V1
 ===========================================================
 
 Point effcode at a folder of photographs, learn a sparse code of their patches, and ask
-how close its basis functions come to macaque V1 simple cells: the Gabor shape of each unit
+how close its units' receptive fields come to macaque V1 simple cells: the Gabor shape of each unit
 against Ringach's (2002) (nx, ny) measurements, and the tuning properties against
 Ringach, Shapley & Hawken (2002), De Valois et al. (1982) and Schiller et al. (1976).
 
@@ -51,13 +51,17 @@ print(bank.basis.shape, "basis functions; final fraction of active codes:",
       round(float(bank.history["sparsity"][-1]), 3))
 
 # %%
-# Score the population against V1
-# -------------------------------
-# :func:`effcode.v1.score_population` fits a Gabor to every basis function, keeps the
-# units whose fit explains at least 70% of the variance and resolves nx and ny, and
-# compares them with V1. ``funnel`` counts the units left after each selection step.
+# Measure the receptive fields and score them against V1
+# -------------------------------------------------------
+# V1 receptive fields were measured by reverse correlation, so effcode measures its units the
+# same way (:func:`effcode.v1.measure_receptive_fields`: Hartley gratings through the whole
+# front end and the sparse inference). :func:`effcode.v1.score_population` fits a Gabor to
+# every measured receptive field, compares every unit whose fit explains at least 70% of the
+# variance with V1, and counts the units at each stage in ``funnel``. Scoring the bank
+# itself, ``score_population(bank)``, measures the same receptive fields first.
 
-score = effcode.v1.score_population(bank, population="basis", name="sparse coding", n_bootstrap=200)
+rfs = effcode.v1.measure_receptive_fields(bank, 10, random_state=0)
+score = effcode.v1.score_population(rfs, name="sparse coding", n_bootstrap=200)
 for stage, count in score.funnel.items():
     print(f"{stage:>24s}: {count}")
 print(f"median nx {score.median_nx['value']:.2f}, median ny {score.median_ny['value']:.2f}")
@@ -72,8 +76,8 @@ print(f"mean tuning similarity to V1 {score.mean_similarity:.2f} (1 = as similar
 units = score.units            # per-unit arrays: the Gabor fit's columns (prefixed fit_) and the stage masks
 shown = units["r2_ok"]
 fig, (left, right) = plt.subplots(1, 2, figsize=(12, 6.5), width_ratios=[1, 1], layout="constrained")
-effcode.plots.filter_mosaic(bank.basis, r2=units["fit_r2"], max_filters=32, ax=left,
-                            title="basis functions (left) and their Gabor fits")
+effcode.plots.filter_mosaic(rfs.scored_array(), r2=units["fit_r2"], max_filters=32, ax=left,
+                            title="measured receptive fields (left) and their Gabor fits")
 effcode.plots.nxny_scatter(units["fit_nx"][shown], units["fit_ny"][shown], label="sparse coding",
                            resolved=units["resolved"][shown], distance=score.nxny_distance,
                            p_value=score.nxny_p_value, ax=right)

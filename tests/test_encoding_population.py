@@ -82,7 +82,8 @@ def test_scores_use_repeats_for_the_noise_ceiling(fitted, population):
     assert scores.correlation.shape == scores.feve.shape == scores.bits_per_spike.shape == (10,)
     assert np.all(scores.feve[:5] > 0.8) and np.all(scores.bits_per_spike[:5] > 0.1)
     medians = scores.medians(n_bootstrap=200)
-    assert medians["feve"]["lo"] <= medians["feve"]["median"] <= medians["feve"]["hi"]
+    assert medians["feve"]["lo"] <= medians["feve"]["value"] <= medians["feve"]["hi"]
+    assert medians["feve"]["value"] == np.median(scores.feve) and medians["feve"]["se"] > 0
     assert medians["feve"]["n_cells"] == 10
     single = fitted["glm"].score_table(population["test"], trials[0])
     assert np.all(np.isnan(single.feve)) and np.all(np.isfinite(single.bits_per_spike))

@@ -37,6 +37,7 @@ from ..errors import DivergenceError, InputError
 from ..registry import Registry
 from ..validation import (check_array, check_choice, check_float, check_int, check_random_state, resolve_device,
                           seed_from, seed_alias)
+from ..v1.stats import median_interval
 from .metrics import bits_per_spike_per_cell, correlation_per_cell, feve_per_cell
 from .noise import OUTPUTS, apply_output, canonical_output, choose_noise, initial_offset, loss_per_cell
 
@@ -73,19 +74,16 @@ class EncodingScores:
 
     @seed_alias
     def medians(self, n_bootstrap: int = 1000, random_state: int = 0) -> dict:
-        """Per metric: the median over cells with a 95% percentile-bootstrap interval over cells
-        (``median``, ``lo``, ``hi``) and ``n_cells`` (cells with a defined value); NaN when none."""
-        from ..v1 import bootstrap_median
-
+        """Per metric, the median over cells as an estimate in effcode's convention: ``value``
+        (the median), ``lo`` and ``hi`` (its 95% percentile-bootstrap interval over cells), ``se``
+        (the bootstrap standard error), and ``n_cells`` (cells with a defined value); NaN when none."""
+        random_state = check_int("random_state", random_state, minimum=0)
         out = {}
         for name in self.METRICS:
             values = np.asarray(getattr(self, name), dtype=float)
             values = values[np.isfinite(values)]
-            if values.size:
-                median, lo, hi = bootstrap_median(values, n_bootstrap, random_state)
-            else:
-                median = lo = hi = float("nan")
-            out[name] = {"median": median, "lo": lo, "hi": hi, "n_cells": int(values.size)}
+            estimate = median_interval(values, n_bootstrap, np.random.default_rng(random_state))
+            out[name] = {**estimate, "n_cells": int(values.size)}
         return out
 
 

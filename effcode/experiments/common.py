@@ -132,12 +132,6 @@ def measured_receptive_fields(bank: FilterBank, *, stimulus: str, n_stimuli: int
                                     random_state=seed)
 
 
-def measured_array(rfs: ReceptiveFields) -> np.ndarray:
-    """The (K, p, p) array the scorer fits: units that never responded (NaN receptive field) become zeros,
-    whose Gabor fit fails, so they are counted in the funnel and compared with nothing."""
-    return np.nan_to_num(np.asarray(rfs.rfs, dtype=np.float32), nan=0.0)
-
-
 def population_array(run, bank: FilterBank, population: str, *, stimulus: str, n_stimuli: int | None,
                      seed: int) -> np.ndarray:
     """The (K, p, p) array of ``population``: ``"measured_rf"`` (cached in the run on the bank's arrays,
@@ -149,7 +143,7 @@ def population_array(run, bank: FilterBank, population: str, *, stimulus: str, n
            "stimulus": stimulus, "n_stimuli": n_stimuli, "seed": seed}
     arrays = run.step("receptive-fields", key, lambda: measured_receptive_fields(
         bank, stimulus=stimulus, n_stimuli=n_stimuli, seed=seed).to_arrays())
-    return measured_array(ReceptiveFields.from_arrays(arrays))
+    return ReceptiveFields.from_arrays(arrays).scored_array()
 
 
 def scorer_config(cfg: dict) -> dict:
@@ -248,8 +242,8 @@ def learn_and_score(point: dict):
                              patch_size=fixed["patch_size"], random_state=fixed["seed"], device=fixed["device"],
                              **point)
         population, stimulus, n_stimuli = (settings.pop(k) for k in POPULATION_KEYS)
-        filters = (measured_array(measured_receptive_fields(bank, stimulus=stimulus, n_stimuli=n_stimuli,
-                                                            seed=fixed["seed"]))
+        filters = (measured_receptive_fields(bank, stimulus=stimulus, n_stimuli=n_stimuli,
+                                             seed=fixed["seed"]).scored_array()
                    if population == "measured_rf" else getattr(bank, population))
         scored = score_population(filters, population=population, name=fixed["method"], random_state=fixed["seed"],
                                   device=fixed["device"], **settings)

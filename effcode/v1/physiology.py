@@ -141,6 +141,11 @@ class ReceptiveFields:
         """(units,) bool: the unit responded to at least one stimulus (its RF is measured, not NaN)."""
         return self.response_fraction > 0
 
+    def scored_array(self) -> np.ndarray:
+        """The (units, p, p) float32 array the scorer fits: a unit that never responded (NaN receptive
+        field) becomes zeros, whose Gabor fit fails, so it is counted in the funnel and compared with nothing."""
+        return np.nan_to_num(np.asarray(self.rfs, dtype=np.float32), nan=0.0)
+
     def peak_to_se(self) -> np.ndarray:
         """(units,) the largest absolute RF value over the patch divided by the RMS of the unit's standard errors
         (NaN for a silent unit, inf for an exact measurement)."""

@@ -63,11 +63,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..errors import InputError
+from ..learners import FilterBank
 from ..validation import check_choice, check_float, check_int, seed_alias
 from .bank_file import load_filter_bank
 from .findings import blob_like, findings_bracket, v1_blob_count
 from .nxny import counts_distance, extreme_distance_counts, interval_bins, nxny_counts, outside_grid
+from .physiology import ReceptiveFields, measure_receptive_fields
 from .reference import ringach2002_nxny_histogram
 from .similarity import distribution_similarity, model_property_values
 from .stats import median_interval
@@ -202,12 +203,15 @@ def _bracket_conclusion(least: dict, most: dict, level: float = 0.05) -> str:
             else "undetermined")
 
 
-def _population_array(filters, population: str) -> np.ndarray:
-    if hasattr(filters, "filters") and hasattr(filters, "basis"):
-        if not hasattr(filters, population):
-            raise InputError(f"filters is a bank without a {population!r} array; measure it first "
-                             f"(effcode.v1.measure_receptive_fields) and pass the array")
-        filters = getattr(filters, population)
+def _population_array(filters, population: str, random_state: int) -> np.ndarray:
+    """The (K, h, w) array scored: a :class:`ReceptiveFields` measurement's receptive fields; a FilterBank's
+    ``population`` array, its receptive fields measured here (Hartley stimuli, the measurement's defaults,
+    seeded by ``random_state``) for ``"measured_rf"``; any form of :func:`load_filter_bank` as it reads it."""
+    if isinstance(filters, ReceptiveFields):
+        return filters.scored_array()
+    if isinstance(filters, FilterBank):
+        filters = (measure_receptive_fields(filters, filters.patch_shape[0], random_state=random_state).scored_array()
+                   if population == "measured_rf" else getattr(filters, population))
     return load_filter_bank(filters)
 
 
@@ -252,13 +256,19 @@ def score_population(filters, *, population: str = "measured_rf", name: str = "m
 
     Parameters
     ----------
-    filters : (K, h, w) array, FilterBank, or path to a filter-bank file
-        The population; a :class:`~effcode.learners.FilterBank` is scored on its ``population`` array.
+    filters : (K, h, w) array, FilterBank, ReceptiveFields, or path to a filter-bank file
+        The population.  A :class:`~effcode.learners.FilterBank` is scored on its ``population`` array;
+        for ``"measured_rf"`` (the default) its receptive fields are measured here first by
+        :func:`~effcode.v1.measure_receptive_fields` (Hartley stimuli, its default count, seeded by
+        ``random_state``).  A :class:`~effcode.v1.ReceptiveFields` measurement is scored on its
+        receptive fields (a silent unit's as zeros, so its fit fails and it is counted, not compared).
         Every form of :func:`effcode.v1.bank_file.load_filter_bank` is accepted: (K, p·p) arrays,
         convolution weights (out, in, k, k) with their channels combined into luminance, and paths to
         ``.npy`` / ``.npz`` files or PyTorch checkpoints and state dicts (the first convolution weight).
     population : "measured_rf", "filters" or "basis"
         Which array of a learner this is (recorded in the result; picks the array of a FilterBank).
+        The default, ``"measured_rf"``, is the one population used everywhere (experiments, sweeps,
+        the command line, the gallery and the README): V1 receptive fields were measured this way.
     name : str
         Label of the population in tables (e.g. "sparse coding").
     r2_threshold : float
@@ -272,7 +282,8 @@ def score_population(filters, *, population: str = "measured_rf", name: str = "m
     n_permutations : int
         Draws of the nx–ny permutation null; its p floor is 1 / (n_permutations + 1).
     random_state : int
-        Seed of every random draw (same seed, same result).
+        Seed of every random draw, the RF measurement's stimuli included (same seed, same result);
+        ``seed=`` is a deprecated alias.
     device : "cpu" or "cuda"
         Where the Gabor and profile fits run.
     fit, tuning : dict, optional
@@ -295,13 +306,13 @@ def score_population(filters, *, population: str = "measured_rf", name: str = "m
     from ..gabor import fit_gabors, grating_tuning
 
     population = check_choice("population", population, POPULATIONS)
-    filters = _population_array(filters, population)
+    random_state = check_int("random_state", random_state, minimum=0)
+    filters = _population_array(filters, population, random_state)
     r2_threshold = check_float("r2_threshold", r2_threshold, minimum=0.0, maximum=1.0)
     level = check_float("interval_level", interval_level, minimum=0.0, maximum=1.0, strict_minimum=True)
     ppd = check_float("pixels_per_degree", pixels_per_degree, minimum=0.0, strict_minimum=True)
     n_bootstrap = check_int("n_bootstrap", n_bootstrap, minimum=10)
     n_permutations = check_int("n_permutations", n_permutations, minimum=19)
-    random_state = check_int("random_state", random_state, minimum=0)
 
     if fit is None:
         fit = fit_gabors(filters, device=device)
