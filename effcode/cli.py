@@ -326,7 +326,7 @@ def _cmd_figures(args) -> None:
     from .experiments import EXPERIMENTS, regenerate_figures
 
     report = regenerate_figures(_expand(args.experiments, EXPERIMENTS) if args.experiments else None,
-                                results_dir=_results_dir(args))
+                                results_dir=_results_dir(args), progress=not args.quiet)
     if not args.quiet:
         print(f"report: {report}")
 

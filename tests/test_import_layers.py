@@ -10,7 +10,7 @@ PACKAGE = Path(effcode.__file__).parent
 
 #: the layers, bottom first; each names the top-level modules and subpackages of effcode in it
 LAYERS = [
-    {"effcode", "errors", "numba_cache"},
+    {"effcode", "errors", "numba_cache", "progress"},
     {"validation", "registry"},
     {"storage", "stats", "gabor", "prox_kernels"},
     {"data", "objectives"},

@@ -11,9 +11,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator
-from tqdm.auto import tqdm
 
 from ..errors import DivergenceError, InputError
+from ..progress import progress_bar
 from ..validation import (check_array, check_choice, check_float, check_int, check_random_state,
                           resolve_device, seed_from, seed_alias)
 
@@ -232,7 +232,7 @@ class PoissonCNN(BaseEstimator):
         generator = torch.Generator().manual_seed(seed)
         history = {"train_loss": [], "val_loss": []}
         best = (np.inf, 0, None)
-        for epoch in tqdm(range(n_epochs), desc="PoissonCNN", disable=not self.progress):
+        for epoch in progress_bar(range(n_epochs), progress=bool(self.progress), desc="PoissonCNN"):
             self.network_.train()
             perm = train[torch.randperm(len(train), generator=generator).to(device)]
             total = 0.0

@@ -111,7 +111,8 @@ def gabor_table(run, filters: np.ndarray) -> dict[str, np.ndarray]:
     from ..gabor import fit_gabors
 
     filters = np.ascontiguousarray(filters, dtype=np.float32)
-    return run.step("gabor", {"filters": filters_digest(filters)}, lambda: fit_gabors(filters, device=run.device))
+    return run.step("gabor", {"filters": filters_digest(filters)},
+                    lambda: fit_gabors(filters, device=run.device, progress=run.progress))
 
 
 def tuning_table(run, filters: np.ndarray, pixels_per_degree: float) -> dict[str, np.ndarray]:
@@ -170,7 +171,7 @@ def score(run, bank: FilterBank, *, name: str, cfg: dict, population: str | None
                                n_stimuli=cfg["rf_n_stimuli"], seed=seed)
     settings = scorer_settings(cfg)
     return score_population(filters, population=population, name=name, random_state=seed,
-                            device=run.device, fit=gabor_table(run, filters),
+                            device=run.device, progress=run.progress, fit=gabor_table(run, filters),
                             tuning=tuning_table(run, filters, settings["pixels_per_degree"]), **settings)
 
 
@@ -246,7 +247,7 @@ def learn_and_score(point: dict):
                                              seed=fixed["seed"]).scored_array()
                    if population == "measured_rf" else getattr(bank, population))
         scored = score_population(filters, population=population, name=fixed["method"], random_state=fixed["seed"],
-                                  device=fixed["device"], **settings)
+                                  device=fixed["device"], progress=False, **settings)
     return scored, bank
 
 

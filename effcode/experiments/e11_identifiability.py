@@ -104,8 +104,8 @@ def resampled_mean_similarity(run, filters: np.ndarray, cfg: dict, seed: int) ->
     out = []
     for _ in range(cfg["n_resamples"]):
         i = rng.integers(0, len(filters), len(filters))
-        scored = score_population(filters[i], population=cfg["population"], random_state=run.seed, device=run.device,
-                                  fit={k: v[i] for k, v in fit.items()},
+        scored = score_population(filters[i], population=cfg["population"], random_state=run.seed,
+                                  device=run.device, progress=False, fit={k: v[i] for k, v in fit.items()},
                                   tuning={k: np.asarray(v)[i] for k, v in tuning.items()},
                                   classified={k: v[i] for k, v in classified.items()}, **settings)
         out.append(scored.mean_similarity)

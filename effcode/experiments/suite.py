@@ -15,6 +15,7 @@ from typing import Iterator
 from joblib import Parallel, delayed, parallel_config
 
 from ..errors import CorruptFileError, InputError
+from ..progress import progress_bar
 from ..runs import Run, read_json, write_json, write_text
 from ..runs.run import check_settings, folder_lock
 from ..validation import check_int, resolve_device
@@ -132,9 +133,10 @@ def run_experiments(keys, *, n_jobs: int = 1, overrides: dict | None = None, mak
         write_report(results_dir)
 
 
-def regenerate_figures(keys=None, *, results_dir="results") -> Path:
+def regenerate_figures(keys=None, *, results_dir="results", progress: bool | None = None) -> Path:
     """Redraw figures from cached results only (all experiments, or those in ``keys``) and
-    rewrite ``results/REPORT.md`` from every run's report section.
+    rewrite ``results/REPORT.md`` from every run's report section; ``progress``: a bar over the
+    experiments drawn, on a terminal only (None: whenever on a terminal; :mod:`effcode.progress`).
 
     A run folder whose files do not match its manifest is not drawn: the others are, the report marks
     its section as broken, and then a one-line :class:`~effcode.errors.CorruptFileError` names it (when
@@ -150,13 +152,13 @@ def regenerate_figures(keys=None, *, results_dir="results") -> Path:
     if missing:
         raise InputError(f"no cached results for experiment(s) {', '.join(sorted(missing))} in "
                          f"{results_dir}; run `effcode run NN` first")
-    for exp, run in runs:
-        if exp.number in wanted or not run.path("section.json").exists():
-            try:
-                with run.lock():
-                    draw(exp, run)
-            except CorruptFileError as error:
-                broken.append((exp, error))
+    redrawn = [(exp, run) for exp, run in runs if exp.number in wanted or not run.path("section.json").exists()]
+    for exp, run in progress_bar(redrawn, progress=progress, desc="figures", unit="experiment"):
+        try:
+            with run.lock():
+                draw(exp, run)
+        except CorruptFileError as error:
+            broken.append((exp, error))
     report = write_report(results_dir)
     refused = [(exp, error) for exp, error in broken if exp.number in wanted]
     if refused:

@@ -28,7 +28,7 @@ def dog_bounds(shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
             np.array(hi + [max(shape), MAX_RATIO, np.inf, np.inf]))
 
 
-def fit_dogs(filters, *, device="cpu", n_iter: int = 40, progress: bool = False) -> dict[str, np.ndarray]:
+def fit_dogs(filters, *, device="cpu", n_iter: int = 40, progress: bool | None = None) -> dict[str, np.ndarray]:
     """Least-squares concentric DoG fit of every filter of a (K, h, w) bank, all at once.
 
     For each filter h, minimises ``sum over pixels (h - g)^2`` with
@@ -48,7 +48,7 @@ def fit_dogs(filters, *, device="cpu", n_iter: int = 40, progress: bool = False)
         return _fit(arr, dev, n_iter, progress)
 
 
-def _fit(arr: np.ndarray, dev: torch.device, n_iter: int, progress: bool) -> dict[str, np.ndarray]:
+def _fit(arr: np.ndarray, dev: torch.device, n_iter: int, progress: bool | None) -> dict[str, np.ndarray]:
     dtype = FIT_DTYPE
     k, h, w = arr.shape
     unit, scale = unit_rms(arr)

@@ -37,7 +37,7 @@ def gabor_bounds(shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
             np.array(hi + [np.inf, 0.5, side, side, np.inf, np.inf]))
 
 
-def fit_gabors(filters, *, device="cpu", n_starts: int = 4, n_iter: int = 60, progress: bool = False,
+def fit_gabors(filters, *, device="cpu", n_starts: int = 4, n_iter: int = 60, progress: bool | None = None,
                dog: bool = True) -> dict[str, np.ndarray]:
     """Least-squares Gabor fit of every filter of a (K, h, w) bank, all at once.
 
@@ -53,7 +53,8 @@ def fit_gabors(filters, *, device="cpu", n_starts: int = 4, n_iter: int = 60, pr
 
     Parameters: ``device`` ("cpu", "cuda"); ``n_starts`` in 1..6; ``n_iter``: at most this
     many LM iterations (the first ``n_iter // 3`` on every start, the rest on the best one;
-    a fit stops early once it has converged); ``progress``: tqdm bars; ``dog``: also fit a
+    a fit stops early once it has converged); ``progress``: tqdm bars, drawn on a terminal only
+    (None: whenever on a terminal; False: never; :mod:`effcode.progress`); ``dog``: also fit a
     difference of Gaussians (:func:`fit_dogs`) for the ``dog_r2`` and ``globular`` columns
     (NaN / False when off).  Computation in float32 (see :data:`common.FIT_DTYPE`); on
     a CPU torch runs single-threaded during the call (see :func:`lm.single_threaded`).
@@ -88,7 +89,7 @@ def fit_gabors(filters, *, device="cpu", n_starts: int = 4, n_iter: int = 60, pr
     return {name: table[name] for name in GABOR_COLUMNS}
 
 
-def _fit(arr: np.ndarray, dev: torch.device, n_starts: int, n_iter: int, progress: bool) -> dict[str, np.ndarray]:
+def _fit(arr: np.ndarray, dev: torch.device, n_starts: int, n_iter: int, progress: bool | None) -> dict[str, np.ndarray]:
     """The Gabor fit proper: the table of :func:`fit_gabors` without the DoG columns."""
     dtype = FIT_DTYPE
     k, h, w = arr.shape

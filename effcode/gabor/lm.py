@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from typing import Callable, Iterator
 
 import torch
-from tqdm.auto import tqdm
+
+from ..progress import progress_bar
 
 Model = Callable[..., "tuple[torch.Tensor, list[torch.Tensor]]"]
 
@@ -106,7 +107,7 @@ def _normal_equations(model: Model, box: Box, target: torch.Tensor, z: torch.Ten
 
 
 def levenberg_marquardt(model: Model, box: Box, target: torch.Tensor, z: torch.Tensor, n_iter: int, *,
-                        lam: torch.Tensor | None = None, rtol: float = 1e-6, progress: bool = False,
+                        lam: torch.Tensor | None = None, rtol: float = 1e-6, progress: bool | None = False,
                         desc: str = "fit") -> LMState:
     """Run up to ``n_iter`` LM iterations from free parameters ``z`` (B, P) towards ``target`` (B, N).
 
@@ -120,7 +121,7 @@ def levenberg_marquardt(model: Model, box: Box, target: torch.Tensor, z: torch.T
     cost, jtj, grad = _normal_equations(model, box, target, z)
     eye = torch.eye(z.shape[1], dtype=z.dtype, device=z.device)
     active = torch.arange(z.shape[0], device=z.device)
-    for _ in tqdm(range(n_iter), desc=desc, disable=not progress, leave=False):
+    for _ in progress_bar(range(n_iter), progress=progress, desc=desc, leave=False):
         if active.numel() == 0:
             break
         z_a, cost_a, lam_a, jtj_a, grad_a = z[active], cost[active], lam[active], jtj[active], grad[active]
@@ -151,7 +152,7 @@ def levenberg_marquardt(model: Model, box: Box, target: torch.Tensor, z: torch.T
 
 
 def multistart(model: Model, box: Box, target: torch.Tensor, starts: torch.Tensor, n_iter: int, *,
-               n_explore: int, progress: bool = False, desc: str = "fit") -> tuple[torch.Tensor, torch.Tensor]:
+               n_explore: int, progress: bool | None = False, desc: str = "fit") -> tuple[torch.Tensor, torch.Tensor]:
     """Fit every problem from S starting points and keep the best.
 
     ``target`` is (K, N) and ``starts`` (K, S, P) natural parameters.  All K*S problems run

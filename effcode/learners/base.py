@@ -28,9 +28,9 @@ from pathlib import Path
 import numpy as np
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
-from tqdm.auto import tqdm
 
 from ..errors import InputError
+from ..progress import progress_bar
 from ..registry import Registry
 from ..storage.atomic import read_npz, write_npz
 from ..validation import check_array, check_int, check_n_features, check_tensor
@@ -226,7 +226,7 @@ class StreamedPatchLearner(IterativeLearner, FilterLearner):
         n = data.shape[0]
         batch = min(self.batch_size, n)
         order = np.empty(0, dtype=np.int64)
-        for _ in tqdm(range(self.n_steps), desc=self.progress_label, disable=not self.progress):
+        for _ in progress_bar(range(self.n_steps), progress=bool(self.progress), desc=self.progress_label):
             if order.size < batch:
                 order = np.concatenate([order, self._rng.permutation(n)])
             index, order = order[:batch], order[batch:]
@@ -280,8 +280,8 @@ class StreamedPatchLearner(IterativeLearner, FilterLearner):
         if state is not None:
             self._load_state(state, settings)
             done = state["step"]
-        for step, batch in enumerate(tqdm(sampler.batches(n_total), total=n_batches, desc=self.progress_label,
-                                          disable=not (progress or self.progress)), start=1):
+        for step, batch in enumerate(progress_bar(sampler.batches(n_total), progress=bool(progress or self.progress),
+                                                  total=n_batches, desc=self.progress_label), start=1):
             if step <= done:
                 continue  # drawn and discarded, so the sampler continues exactly where it stopped
             self.partial_fit(batch)

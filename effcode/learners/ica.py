@@ -51,6 +51,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 from ..data import Image, PatchWhitener, log_luminance, remove_dc, sample_patches
 from ..errors import DivergenceError, InputError
+from ..progress import progress_bar
 from ..validation import (check_array, check_choice, check_float, check_int, check_random_state,
                           resolve_device, seed_alias)
 from .base import LEARNERS, FilterLearner
@@ -133,11 +134,7 @@ def _random_orthonormal(rng: np.random.Generator, k: int, d: int) -> np.ndarray:
 
 def _iterations(n: int, progress: bool, desc: str, start: int = 1):
     """Iterations ``start`` .. ``n`` (counted from 1), with a progress bar when ``progress``."""
-    if not progress:
-        return range(start, n + 1)
-    from tqdm.auto import tqdm
-
-    return tqdm(range(start, n + 1), desc=desc, leave=False, initial=start - 1, total=n)
+    return progress_bar(range(start, n + 1), progress=progress, desc=desc, leave=False, initial=start - 1, total=n)
 
 
 def _resumed_iteration(checkpoints, w: torch.Tensor) -> tuple[torch.Tensor, int, dict]:

@@ -93,10 +93,10 @@ import torch
 import torch.nn.functional as F
 from scipy.fft import next_fast_len
 from sklearn.utils.validation import check_is_fitted
-from tqdm.auto import tqdm
 
 from ..errors import DivergenceError, InputError
 from ..objectives import OBJECTIVES, Objective, make_objective
+from ..progress import progress_bar
 from ..validation import check_array, check_choice, check_float, check_int, check_random_state, resolve_device
 from .base import LEARNERS, FilterLearner
 from .selection import budget, matching_pursuit, unexplained_score
@@ -422,7 +422,7 @@ class SparseCNN(IterativeLearner, FilterLearner):
         def training_state() -> dict:
             return {"atoms": atoms.detach().cpu(), "optimizer": optimizer.state_dict(), "history": history}
 
-        for step in tqdm(range(done, total), desc="sparse CNN", disable=not progress, initial=done, total=total):
+        for step in progress_bar(range(done, total), progress=progress, desc="sparse CNN", initial=done, total=total):
             x = _draw_crops(images, n_positions, crop, self.batch_size, self._rng)
             for group in optimizer.param_groups:
                 group["lr"] = learning_rate_at(step, self.learning_rate, self.decay_start, self.half_life)

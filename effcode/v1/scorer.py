@@ -64,6 +64,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..learners import FilterBank
+from ..progress import progress_bar
 from ..validation import check_choice, check_float, check_int, seed_alias
 from .bank_file import load_filter_bank
 from .findings import blob_like, findings_bracket, v1_blob_count
@@ -251,7 +252,7 @@ def score_population(filters, *, population: str = "measured_rf", name: str = "m
                      interval_level: float = 0.95, pixels_per_degree: float = 20.0, n_bootstrap: int = 1000,
                      n_permutations: int = DEFAULT_PERMUTATIONS, random_state: int = 0, device="cpu",
                      fit: dict | None = None, tuning: dict | None = None,
-                     classified: dict | None = None) -> V1PopulationScore:
+                     classified: dict | None = None, progress: bool | None = None) -> V1PopulationScore:
     """Fit, classify and compare one population of filters with V1 (module docstring).
 
     Parameters
@@ -293,6 +294,9 @@ def score_population(filters, *, population: str = "measured_rf", name: str = "m
         Precomputed :func:`classify_units` columns of ``filters`` at the same ``r2_threshold`` and
         ``interval_level`` (a unit's intervals depend on that unit alone, so a resample of the units
         can index those of the whole population); computed here when absent.
+    progress : bool or None
+        Progress bars (the scoring stages, the Gabor fits), drawn on a terminal only: None whenever
+        standard error is a terminal outside CI, False never (:mod:`effcode.progress`).
 
     Returns
     -------
@@ -314,8 +318,12 @@ def score_population(filters, *, population: str = "measured_rf", name: str = "m
     n_bootstrap = check_int("n_bootstrap", n_bootstrap, minimum=10)
     n_permutations = check_int("n_permutations", n_permutations, minimum=19)
 
+    stages = progress_bar(total=4, progress=progress, desc=f"scoring {name}", unit="stage", leave=False)
+    stages.set_postfix_str("Gabor fits")
     if fit is None:
-        fit = fit_gabors(filters, device=device)
+        fit = fit_gabors(filters, device=device, progress=progress)
+    stages.update()
+    stages.set_postfix_str("nx and ny intervals")
     fit = {k: np.asarray(v) for k, v in fit.items()}
     fit_ok = (fit["failed"] == 0) & np.isfinite(fit["r2"])
     r2_ok = fit_ok & (fit["r2"] >= r2_threshold)
@@ -323,6 +331,8 @@ def score_population(filters, *, population: str = "measured_rf", name: str = "m
         units = classify_units(filters, fit, r2_ok, level=level, device=device)
     else:
         units = {k: np.asarray(v) for k, v in classified.items()}
+    stages.update()
+    stages.set_postfix_str("comparison with V1")
     inside = r2_ok & ~outside_grid(fit["nx"], fit["ny"])
     funnel = dict(zip(STAGES, (len(filters), *(int(m.sum()) for m in (fit_ok, r2_ok, units["resolved"], inside)))))
 
@@ -358,6 +368,8 @@ def score_population(filters, *, population: str = "measured_rf", name: str = "m
                       **{f"{a}_open_{side}": int(units[f"{a}_{e}_open"].sum())
                          for a in ("nx", "ny") for e, side in (("lo", "below"), ("hi", "above"))}}
 
+    stages.update()
+    stages.set_postfix_str("tuning")
     similarity, mean_similarity, peak_sf = {}, math.nan, {}
     if n >= MIN_UNITS:
         if tuning is None:
@@ -373,6 +385,8 @@ def score_population(filters, *, population: str = "measured_rf", name: str = "m
                                                            random_state=random_state)["score"])
                    for p in PIXELS_PER_DEGREE_RANGE}
 
+    stages.update()
+    stages.close()
     units = {**{f"fit_{k}": v for k, v in fit.items()}, "fit_ok": fit_ok, "r2_ok": r2_ok, "in_grid": inside,
              **units, "blob_like": units["resolved"] & blob_like(fit["nx"], fit["ny"]),
              "blob_possible": r2_ok & blob_like(units["nx_lo"], units["ny_lo"])}
