@@ -28,6 +28,7 @@ from pathlib import Path
 
 from . import __version__
 from .errors import EffcodeError, InputError
+from .progress import interactive
 from .registry import Registry
 
 #: the epilog of ``effcode --help`` (which names no option of a subcommand: each help text mentions only the
@@ -306,8 +307,9 @@ def _cmd_run(args) -> None:
 
         connect(args.scheduler).close()   # an unreachable cluster is an error before anything runs
     from .experiments import run_experiments
+    from .experiments.degenerate import run_warnings
 
-    progress = sys.stderr.isatty() and not args.quiet and n_jobs == 1
+    progress = interactive() and not args.quiet and n_jobs == 1
     if not args.quiet and n_jobs != 1:
         print(f"running {len(found)} experiments in {n_jobs if n_jobs > 0 else os.cpu_count()} worker processes, "
               f"the longest first (--n-jobs 1: one after the other, with progress bars)", flush=True)
@@ -316,8 +318,12 @@ def _cmd_run(args) -> None:
                                         results_dir=_results_dir(args), progress=progress,
                                         cost_folders=(FULL_RESULTS,) if args.quick else (),
                                         make_figures=not args.no_figures, force=args.force):
+        messages = run_warnings(run)
         if not args.quiet:
-            print(f"experiment {number}: done in {seconds:.1f} s -> {run.dir}/", flush=True)
+            flag = f", {len(messages)} warning{'s' * (len(messages) != 1)} (degenerate result)" if messages else ""
+            print(f"experiment {number}: done in {seconds:.1f} s{flag} -> {run.dir}/", flush=True)
+        for message in messages:   # printed even with --quiet: a degenerate result is never silent
+            print(f"experiment {number}: warning: {message}", file=sys.stderr, flush=True)
     if not args.quiet and not args.no_figures:
         print(f"figures: {_results_dir(args)}/*/figures/   report: {_results_dir(args)}/REPORT.md")
 

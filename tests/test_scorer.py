@@ -264,7 +264,7 @@ def test_a_resample_scored_with_the_populations_own_intervals_equals_one_scored_
     compared = (fit["failed"] == 0) & (fit["r2"] >= 0.7)
     classified = classify_units(filters, fit, compared)
     i = rng.integers(0, 40, 40)
-    kwargs = dict(n_bootstrap=50, n_permutations=99, seed=1, fit={k: v[i] for k, v in fit.items()})
+    kwargs = dict(n_bootstrap=50, n_permutations=99, random_state=1, fit={k: v[i] for k, v in fit.items()})
     fresh = v1.score_population(filters[i], population="filters", **kwargs).metrics()
     reused = v1.score_population(filters[i], population="filters", classified={k: v[i] for k, v in classified.items()},
                                  **kwargs).metrics()

@@ -20,6 +20,7 @@ from ..plots.figure import FORMATS, figure_formats, headless_figures
 from ..registry import Registry
 from ..runs import Run
 from ..runs.declaration import Declaration, find_declaration
+from .degenerate import section_text
 
 EXPERIMENTS: Registry = Registry("experiment")
 
@@ -89,6 +90,7 @@ def draw(exp: Experiment, run: Run) -> Section:
     with run.redraw():   # staged, then published with the run's other results (Run.redraw)
         with headless_figures(), figure_formats(("png",) if quick else FORMATS, max_dpi=QUICK_DPI if quick else None):
             section = exp.plot(run)
+        section.text = section_text(run, section.text)
         figures = [[Path(p).resolve().relative_to(run.root.resolve()).as_posix(), c] for p, c in section.figures]
         run.save_json("section.json", {"title": section.title, "text": section.text, "figures": figures})
     return section

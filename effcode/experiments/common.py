@@ -16,6 +16,7 @@ from ..learners import FilterBank, learn_filters, resumable
 from ..v1.physiology import ReceptiveFields, measure_receptive_fields
 from ..v1.scorer import DEFAULT_PERMUTATIONS, R2_LEVELS
 from .base import get_experiment
+from .degenerate import check, code_warning, dead_units_warning, r2_warning
 
 #: the scorer's settings, declared once: every experiment that compares with V1 has these keys.  The
 #: population scored by default is the units' receptive fields measured by reverse correlation with Hartley
@@ -86,7 +87,9 @@ def learned_bank(run, spec: BankSpec, images) -> FilterBank:
                              checkpoint=checkpoint, **spec.params)
         return bank.to_arrays()
 
-    return FilterBank.from_arrays(run.step(f"bank-{spec.method}", key, compute, resumable=resumable(spec.method)))
+    bank = FilterBank.from_arrays(run.step(f"bank-{spec.method}", key, compute, resumable=resumable(spec.method)))
+    check(run, code_warning(bank, f"{spec.method}, seed {spec.seed}"))
+    return bank
 
 
 def standard_spec(label: str, *, quick: bool, seed: int) -> BankSpec:
@@ -144,7 +147,9 @@ def population_array(run, bank: FilterBank, population: str, *, stimulus: str, n
            "stimulus": stimulus, "n_stimuli": n_stimuli, "seed": seed}
     arrays = run.step("receptive-fields", key, lambda: measured_receptive_fields(
         bank, stimulus=stimulus, n_stimuli=n_stimuli, seed=seed).to_arrays())
-    return ReceptiveFields.from_arrays(arrays).scored_array()
+    rfs = ReceptiveFields.from_arrays(arrays)
+    check(run, dead_units_warning(rfs, f"{bank.method} (measured receptive fields, seed {seed})"))
+    return rfs.scored_array()
 
 
 def scorer_config(cfg: dict) -> dict:
@@ -170,8 +175,10 @@ def score(run, bank: FilterBank, *, name: str, cfg: dict, population: str | None
     filters = population_array(run, bank, population, stimulus=stimulus or cfg["rf_stimulus"],
                                n_stimuli=cfg["rf_n_stimuli"], seed=seed)
     settings = scorer_settings(cfg)
+    fit = gabor_table(run, filters)
+    check(run, r2_warning(fit["r2"], filters.shape[1:], f"{name} ({population}, seed {seed})"))
     return score_population(filters, population=population, name=name, random_state=seed,
-                            device=run.device, progress=run.progress, fit=gabor_table(run, filters),
+                            device=run.device, progress=run.progress, fit=fit,
                             tuning=tuning_table(run, filters, settings["pixels_per_degree"]), **settings)
 
 

@@ -12,6 +12,7 @@ from ..plots.figure import new_figure, save_figure
 from .base import Experiment, Section, register
 from ..v1.scorer import r2_summary
 from .common import BankSpec, gabor_table, learned_bank, source_images
+from .degenerate import check, r2_warning
 from .seed_report import (R2_BOUNDS, column, interval_text, pooled_note, seed_list, seed_table, seeds_note, seeds_phrase,
                           steps_text, summarise)
 
@@ -46,6 +47,7 @@ def compute(run) -> None:
     for j, seed in enumerate(seed_list(cfg, run.seed)):
         bank = learned_bank(run, bank_spec(cfg, seed), images)
         table = gabor_table(run, bank.basis)
+        check(run, r2_warning(table["r2"], bank.patch_shape, f"sparse coding basis functions, seed {seed}"))
         if j == 0:
             bank.save(run.path("filter_bank.npz"))
             run.save_csv("gabor_fits.csv", table)

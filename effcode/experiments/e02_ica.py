@@ -10,6 +10,7 @@ from ..runs.config import Key
 from .base import Experiment, Section, register
 from ..v1.scorer import r2_summary
 from .common import BankSpec, gabor_table, learned_bank, source_images
+from .degenerate import check, r2_warning
 from .seed_report import (ALPHA, R2_BOUNDS, column, difference_text, interval_text, pooled_note, seed_list,
                           seed_table, seeds_note, seeds_phrase, verdict)
 
@@ -33,6 +34,8 @@ def compute(run) -> None:
     for j, seed in enumerate(seed_list(cfg, run.seed)):
         bank = learned_bank(run, bank_spec(cfg, seed), images)
         fits = {population: gabor_table(run, getattr(bank, population)) for population in POPULATIONS}
+        for population, table in fits.items():
+            check(run, r2_warning(table["r2"], bank.patch_shape, f"ICA {population}, seed {seed}"))
         if j == 0:
             bank.save(run.path("filter_bank.npz"))
             for population, table in fits.items():

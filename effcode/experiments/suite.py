@@ -20,6 +20,7 @@ from ..runs import Run, read_json, write_json, write_text
 from ..runs.run import check_settings, folder_lock
 from ..validation import check_int, resolve_device
 from .base import RUN_RECORD, Experiment, completed_runs, draw, get_experiment
+from .degenerate import clear_warnings
 from .glance import glance_from_results, update_readme
 
 
@@ -43,6 +44,7 @@ def run_experiment(key, *, quick: bool = False, overrides: dict | None = None, d
     with run.lock():   # another run into this folder waits, so its files all come from one run
         check_settings(run.dir, config, force=force)
         run.start()
+        clear_warnings(run)
         started = time.perf_counter()
         exp.compute(run)
         seconds = time.perf_counter() - started
