@@ -14,6 +14,8 @@ from typing import Any, Iterable
 
 from tqdm.auto import tqdm
 
+__all__ = ["interactive", "progress_bar", "show_progress"]
+
 
 def interactive() -> bool:
     """Whether progress bars are shown at all: standard error is a terminal and not under CI."""
