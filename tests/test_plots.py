@@ -422,7 +422,7 @@ def test_experiment_drawing_is_headless(tmp_path):
 
     saved = {}
     run = SimpleNamespace(config={"quick": True}, root=tmp_path, save_json=lambda name, data: saved.update(data),
-                          redraw=contextlib.nullcontext)
+                          redraw=contextlib.nullcontext, path=lambda name: tmp_path / name)
     section = base.draw(SimpleNamespace(plot=plot), run)
     assert section.title == "toy" and saved["figures"] == [["r2.png", "caption"]]
     assert seen["fignums"] == [] and type(seen["figure"]) is Figure

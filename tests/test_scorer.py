@@ -15,6 +15,7 @@ from effcode.v1.findings import BLOB_EDGE, findings_bracket, ringach_findings, w
 from effcode.v1.nxny import extreme_distance_counts
 from effcode.v1.scorer import DEFAULT_PERMUTATIONS
 from effcode.v1.stats import format_p, permutations_for
+from test_physiology import linear_sparse_coding_bank, orthonormal_gabors
 
 
 def gabor_population(nx, ny, shape, seed, *, snr=10.0, phase=None, max_sigma=None):
@@ -270,3 +271,16 @@ def test_a_resample_scored_with_the_populations_own_intervals_equals_one_scored_
                                  **kwargs).metrics()
     assert fresh["funnel"]["nx and ny resolved"] < fresh["funnel"]["R² ≥ threshold"]   # undetermined units enter
     assert json.dumps(fresh, sort_keys=True, default=str) == json.dumps(reused, sort_keys=True, default=str)
+
+
+def test_a_bank_is_scored_on_its_measured_receptive_fields_by_default():
+    """One default population: ``score_population(bank)`` measures the bank's receptive fields (Hartley, seeded
+    by random_state) and scores them, exactly as scoring the measurement itself; the basis is another array."""
+    bank = linear_sparse_coding_bank(orthonormal_gabors())
+    by_default = v1.score_population(bank, n_bootstrap=20, n_permutations=19, random_state=4)
+    measured = v1.score_population(v1.measure_receptive_fields(bank, 8, random_state=4), n_bootstrap=20,
+                                   n_permutations=19, random_state=4)
+    basis = v1.score_population(bank, population="basis", n_bootstrap=20, n_permutations=19, random_state=4)
+    assert by_default.population == "measured_rf"
+    np.testing.assert_array_equal(by_default.units["fit_r2"], measured.units["fit_r2"])
+    assert not np.allclose(by_default.units["fit_sigma_x"], basis.units["fit_sigma_x"])

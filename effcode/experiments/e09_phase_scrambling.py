@@ -69,7 +69,7 @@ def angle_sweep(model, x: np.ndarray, cell: int, result: dict, angles_deg) -> np
 
 def probe(cfg: dict, seed: int) -> dict:
     """The keyword arguments of every :func:`effcode.encoding.phase_invariance` call of the run."""
-    return {"seed": np.random.default_rng([seed, 9]), "freqs": cfg["grating_freqs"],
+    return {"random_state": np.random.default_rng([seed, 9]), "freqs": cfg["grating_freqs"],
             "n_orientations": cfg["n_orientations"]}
 
 
