@@ -388,7 +388,7 @@ def _cmd_sweep(args) -> None:
         recover(folder)
         check_settings(folder, spec, force=args.force, record="sweep.json")
         rows = run_sweep(evaluate_point, points, folder, backend=args.backend, n_jobs=args.n_jobs,
-                         scheduler=args.scheduler, progress=sys.stderr.isatty() and not args.quiet)
+                         scheduler=args.scheduler, progress=interactive() and not args.quiet)
         columns = list(dict.fromkeys(k for row in rows for k in row))
         staging = begin_staging(folder)   # sweep.json and results.csv are published together
         write_json(staging / "sweep.json", spec)
@@ -432,7 +432,7 @@ def _cmd_score(args) -> None:
     report = score_bank(path, name=name, results=_results_dir(args), layer=args.layer, channel_weights=weights,
                         r2_threshold=args.r2_threshold, pixels_per_degree=args.pixels_per_degree,
                         n_bootstrap=args.n_bootstrap, n_permutations=args.n_permutations, seed=args.seed,
-                        device=args.device, progress=sys.stderr.isatty() and not args.quiet)
+                        device=args.device, progress=interactive() and not args.quiet)
     if not args.quiet:
         print(f"report: {report}   figures: {report.parent / 'figures'}/")
 

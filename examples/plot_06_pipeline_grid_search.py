@@ -29,7 +29,7 @@ from effcode.learners import SparseCoding
 # (experiment 01 learns 256 atoms from 16x16 patches).
 
 images = effcode.load_images("default")
-patches = sample_patches(images, 8, 4000, seed=0)
+patches = sample_patches(images, 8, 4000, random_state=0)
 patches -= patches.mean(axis=1, keepdims=True)
 
 pipe = Pipeline([("whiten", PatchWhitener(kind="zca", eps=0.1)),

@@ -22,7 +22,7 @@ from effcode.encoding import fit_encoding_model, make_complex_cell, make_simple_
 # 12x12 contrast-normalised patches of whitened natural images are the stimuli; each cell's
 # Poisson spike counts are drawn from its rate. Quick sizes: 1,600 stimuli, 1,200 to fit.
 
-x = natural_patches(effcode.load_images("default"), 12, 1600, seed=0)
+x = natural_patches(effcode.load_images("default"), 12, 1600, random_state=0)
 cells = [make_simple_cell(x, theta=0.5, freq=0.2, sigma=2.0, drive_std=0.6),
          make_simple_cell(x, theta=2.0, freq=0.15, sigma=2.5, phase=np.pi / 2, drive_std=0.6),
          make_complex_cell(x, theta=1.5, freq=0.2, sigma=2.0)]
@@ -37,7 +37,7 @@ fit, held_out = slice(0, 1200), slice(1200, None)
 # ``score`` is one number, the mean held-out correlation over cells (what ``cross_val_score``
 # and ``GridSearchCV`` use); ``score_table`` has every cell's correlation and bits per spike.
 
-glm = fit_encoding_model(stimuli[fit], counts[fit], model="glm", seed=0)
+glm = fit_encoding_model(stimuli[fit], counts[fit], model="glm", random_state=0)
 print("noise model:", glm.noise_)
 print(f"mean held-out correlation: {glm.score(stimuli[held_out], counts[held_out]):.2f}")
 table = glm.score_table(stimuli[held_out], counts[held_out])

@@ -26,7 +26,7 @@ FAST = ["--n-bootstrap", "100", "--n-permutations", "199", "--quiet"]
 @pytest.fixture(scope="module")
 def gabors():
     """40 noisy 16x16 Gabors (signal-to-noise 10): every one is Gabor-like by construction."""
-    return synthetic_gabors(40, (16, 16), snr=10.0, seed=3)[0].astype(np.float32)
+    return synthetic_gabors(40, (16, 16), snr=10.0, random_state=3)[0].astype(np.float32)
 
 
 def _score(path, results, name, *extra) -> dict:

@@ -9,7 +9,7 @@ atomically, into ``results/name/``:
   ny, the nx–ny distance to Ringach 2002 with its permutation test, the blob-like fraction, the mean
   tuning similarity), the similarity note, peak SF across pixels per degree, and the verdict on Ringach's
   (2002) published claim (:data:`effcode.v1.claims.RINGACH2002`), with the figures;
-* ``metrics.json``: the input, the scorer's settings and ``PopulationScore.metrics()``, in the layout of
+* ``metrics.json``: the input, the scorer's settings and ``V1PopulationScore.metrics()``, in the layout of
   experiment 05's ``metrics.json`` (one learner, one seed), from which every table is made;
 * ``filters.npy``: the (K, p, p) luminance filters that were scored; ``units.npz``: the per-unit arrays;
 * ``figures/``: ``filters``, ``funnel``, ``nxny``, ``properties`` and ``similarity_table`` (PNG and PDF).
@@ -27,11 +27,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from ..gabor import fit_gabors, grating_tuning, render_gabors
 from ..plots import filter_mosaic, funnel_chart, nxny_scatter, property_distributions, similarity_table
 from ..plots.figure import headless_figures
+from ..progress import progress_bar
 from ..storage.atomic import atomic_path, write_json, write_npz, write_text
 from ..v1.bank_file import CHANNEL_RULE, filter_array, load_filter_bank, read_bank_file
 from ..v1.claims import short_sentence
@@ -158,7 +158,7 @@ def draw_figures(folder: Path, filters: np.ndarray, scored, tuning: dict, metric
                           "circles are undetermined units, the dashed square is Ringach's grid."))
         if scored.similarity:
             table = {**{k: np.asarray(v)[shown] for k, v in tuning.items()}, "theta": units["fit_theta"][shown]}
-            property_distributions(table, label=name, seed=metrics["seeds"][0],
+            property_distributions(table, label=name, random_state=metrics["seeds"][0],
                                    n_bootstrap=metrics["settings"]["n_bootstrap"],
                                    title=f"{name}: tuning properties against V1", path=path("properties"))
             drawn.append(("properties", "Grating-tuning properties of the compared units against the V1 histograms."))
@@ -174,7 +174,7 @@ def score_bank(source, *, name: str, results: str | os.PathLike = "results", lay
                channel_weights: Sequence[float] | None = None, r2_threshold: float = 0.7,
                interval_level: float = 0.95, pixels_per_degree: float = 20.0, n_bootstrap: int = 1000,
                n_permutations: int = DEFAULT_PERMUTATIONS, seed: int = 0, device="cpu",
-               progress: bool = False) -> Path:
+               progress: bool | None = False) -> Path:
     """Score a filter bank and write its V1 report into ``results/name/`` (module docstring).
 
     Parameters
@@ -203,15 +203,16 @@ def score_bank(source, *, name: str, results: str | os.PathLike = "results", lay
         Seed of every random draw.
     device : str
         Torch device of the Gabor fits.
-    progress : bool
-        A tqdm bar over :data:`STEPS` and the Gabor fit's own bars.
+    progress : bool or None
+        A tqdm bar over :data:`STEPS` and the Gabor fit's own bars, on a terminal only
+        (:mod:`effcode.progress`; None: whenever on a terminal).
 
     Returns
     -------
     Path
         The written ``REPORT.md``.
     """
-    bar = tqdm(total=len(STEPS), desc="score", disable=not progress)
+    bar = progress_bar(total=len(STEPS), progress=progress, desc="score")
 
     def step(what: str) -> None:
         bar.set_postfix_str(what)
@@ -229,8 +230,8 @@ def score_bank(source, *, name: str, results: str | os.PathLike = "results", lay
     step(STEPS[3])
     scored = score_population(filters, population=POPULATION, name=name, r2_threshold=r2_threshold,
                               interval_level=interval_level, pixels_per_degree=pixels_per_degree,
-                              n_bootstrap=n_bootstrap, n_permutations=n_permutations, seed=seed, device=device,
-                              fit=fit, tuning=tuning)
+                              n_bootstrap=n_bootstrap, n_permutations=n_permutations, random_state=seed,
+                              device=device, fit=fit, tuning=tuning, progress=False)
     metrics = report_metrics(scored, name=name, seed=seed, record=record)
     compared = scored.funnel["R² ≥ threshold"]
     if compared < SCORER_MIN_UNITS:

@@ -532,7 +532,8 @@ def plot(run) -> Section:
             table = run.load_npz(f"tuning_{slug(label)}.npz")
             path = run.figure_path(f"properties_{slug(label)}")
             property_distributions(table, label=label, random_state=first,
-                                   n_bootstrap=metrics["settings"]["n_bootstrap"], title=f"{label} ({population}, seed {first}): tuning properties against V1",
+                                   n_bootstrap=metrics["settings"]["n_bootstrap"],
+                                   title=f"{label} ({population}, seed {first}): tuning properties against V1",
                                    path=path)
             figures.append((f"{path}.png", f"{label}, seed {first}: grating-tuning properties against the V1 "
                             "histograms."))

@@ -89,7 +89,8 @@ def fit_gabors(filters, *, device="cpu", n_starts: int = 4, n_iter: int = 60, pr
     return {name: table[name] for name in GABOR_COLUMNS}
 
 
-def _fit(arr: np.ndarray, dev: torch.device, n_starts: int, n_iter: int, progress: bool | None) -> dict[str, np.ndarray]:
+def _fit(arr: np.ndarray, dev: torch.device, n_starts: int, n_iter: int,
+         progress: bool | None) -> dict[str, np.ndarray]:
     """The Gabor fit proper: the table of :func:`fit_gabors` without the DoG columns."""
     dtype = FIT_DTYPE
     k, h, w = arr.shape
