@@ -57,6 +57,6 @@ def test_a_run_that_codes_nothing_says_so_in_the_report_and_on_stderr(tmp_path, 
     assert "**Warning: degenerate result.** sparse_coding, seed 0: all codes are zero" in report
 
     status = main(["run", "01", "--quick", "--set", "n_seeds=1", "--set", "n_steps=20", "--set", "n_filters=16",
-                   "--results", str(tmp_path)])
+                   "--results", str(tmp_path), "--force"])   # other settings: --force replaces the run
     assert status == 0 and "warning" not in capsys.readouterr().err.replace("effcode: warning", "")
     assert "Warning: degenerate result" not in (tmp_path / "REPORT.md").read_text()   # old warnings are gone
