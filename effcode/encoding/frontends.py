@@ -7,7 +7,13 @@ stimulus, giving ``s_k = f_k * x``; the front end's feature maps are then
 * ``energy``: ``s_k^2 + (f'_k * x)^2`` with ``f'_k`` the quadrature partner of ``f_k`` (K maps),
   the energy model of Adelson & Bergen (1985) built on each learned filter;
 * ``subunit``: ``max(s_k, 0)^2`` and ``max(-s_k, 0)^2`` (2K maps): rectified-squared subunits at
-  every position, which a cell's spatial readout pools (a subunit model, Vintch et al. 2015).
+  every position, which a cell's spatial readout pools (a subunit model, Vintch et al. 2015);
+* ``rectified_energy`` (the fair front end of experiment 08): the ON and OFF half-waves of each
+  filter and of its quadrature partner, ``max(+-s_k, 0)`` and ``max(+-s'_k, 0)``, beside the pair's
+  energy ``s_k^2 + s'^2_k`` (5K maps).  Their difference ``max(s, 0) - max(-s, 0) = s`` makes every
+  linear filter ``cos(phi) f_k + sin(phi) f'_k`` (any phase ``phi`` of a learned filter, at any
+  position) a readout of the features, and the energy makes the pair's complex cell one; the
+  per-cell readout learns the mix, so neither kind of cell is ruled out by construction.
 
 The quadrature partner of a filter is its Hilbert transform along its preferred direction: the
 filter's spectrum times ``i sign(k . u)`` (:func:`effcode.encoding.local_phase_shift` by 90
@@ -25,7 +31,10 @@ from ..validation import check_array, check_choice
 from .readouts import FactorisedReadout
 from .stimuli import local_phase_shift
 
-FRONT_ENDS = ("rectified", "energy", "subunit")
+FRONT_ENDS = ("rectified", "energy", "subunit", "rectified_energy")
+
+#: feature maps per filter of each front end
+MAPS_PER_FILTER = {"rectified": 2, "energy": 1, "subunit": 2, "rectified_energy": 5}
 
 
 def preferred_direction(filt: np.ndarray) -> float:
@@ -55,7 +64,8 @@ class FilterBankFrontEnd(torch.nn.Module):
         # unit-norm filters: the readout's regularisation then sees features on one scale
         filters = filters / np.maximum(np.linalg.norm(filters.reshape(len(filters), -1), axis=1), 1e-12)[:, None, None]
         self.register_buffer("filters", torch.as_tensor(filters[:, None], dtype=torch.float32))
-        partners = np.stack([quadrature_partner(f) for f in filters]) if mode == "energy" else filters[:0]
+        with_partners = self.mode in ("energy", "rectified_energy")
+        partners = np.stack([quadrature_partner(f) for f in filters]) if with_partners else filters[:0]
         self.register_buffer("partners", torch.as_tensor(partners[:, None], dtype=torch.float32))
 
     @property
@@ -64,12 +74,16 @@ class FilterBankFrontEnd(torch.nn.Module):
 
     @property
     def out_channels(self) -> int:
-        return len(self.filters) * (1 if self.mode == "energy" else 2)
+        return len(self.filters) * MAPS_PER_FILTER[self.mode]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         s = torch.nn.functional.conv2d(x, self.filters)
-        if self.mode == "energy":
-            return s ** 2 + torch.nn.functional.conv2d(x, self.partners) ** 2
+        if self.mode in ("energy", "rectified_energy"):
+            q = torch.nn.functional.conv2d(x, self.partners)
+            energy = s ** 2 + q ** 2
+            if self.mode == "energy":
+                return energy
+            return torch.cat([torch.relu(s), torch.relu(-s), torch.relu(q), torch.relu(-q), energy], dim=1)
         halves = torch.cat([torch.relu(s), torch.relu(-s)], dim=1)
         return halves ** 2 if self.mode == "subunit" else halves
 

@@ -611,7 +611,8 @@ class EfficientModel(ReadoutModel):
     ``FilterBank.save``, an array of filters (K, k, k), or the name of an effcode learner
     (``"ica"``, ``"sparse_coding"``, ...), learned on the fly from the images ``bank_source``
     with ``bank_n_filters`` filters of ``bank_patch_size`` pixels (seeded by ``random_state``).
-    ``front_end``: ``rectified``, ``energy`` or ``subunit`` (:mod:`.frontends`).  The bank's filters
+    ``front_end``: ``rectified``, ``energy``, ``subunit`` or ``rectified_energy`` (both polarities of
+    each filter and of its quadrature partner beside the pair's energy; :mod:`.frontends`).  The bank's filters
     are applied to the standardised stimuli; a bank learned from whitened images suits stimuli
     whitened the same way.
     """
@@ -665,12 +666,14 @@ class EfficientModel(ReadoutModel):
         return self._loaded_bank
 
     def parameters_per_cell(self, image_shape):
-        check_choice("front_end", self.front_end, ("rectified", "energy", "subunit"))
+        from .frontends import FRONT_ENDS, MAPS_PER_FILTER
+
+        check_choice("front_end", self.front_end, FRONT_ENDS)
         filters = self._filters()
         k = filters.shape[-1]
         if k > min(image_shape):
             raise InputError(f"bank: filters of {k} x {k} pixels do not fit in stimuli of shape {image_shape}")
-        channels = len(filters) * (1 if self.front_end == "energy" else 2)
+        channels = len(filters) * MAPS_PER_FILTER[self.front_end]
         h, w = (s - k + 1 for s in image_shape)
         return h * w + channels + 1, f"a {h} x {w} spatial mask, {channels} feature weights and an offset"
 
