@@ -6,7 +6,8 @@ A :class:`Recordings` holds training and test stimuli (n, H, W) and responses (n
 * ``"antolik2016"``: mouse V1 layer 2/3 responses (spike rates inferred from two-photon calcium
   imaging) to natural images, three regions, the S1 Dataset of Antolík, Hofer, Bednar &
   Mrsic-Flogel (2016, PLoS Comput Biol 12:e1004927; CC BY 4.0), loaded from the data cache once
-  :func:`fetch_antolik2016` has downloaded and confirmed it; ``"antolik2016:DIR"`` loads a copy
+  :func:`fetch_antolik2016` has downloaded it, checked its content against the published layout
+  and recorded its SHA-256 (trust on first use: no checksum was published); ``"antolik2016:DIR"`` loads a copy
   unpacked in ``DIR`` (the folder holding ``region1``, ``region2``, ``region3``);
 * the path of an ``.npz`` file, or of a folder of ``.npy`` files, in the user layout
   (:data:`USER_LAYOUT`).
@@ -20,7 +21,6 @@ are the held-out test set (Klindt et al. 2017 used them so).
 
 from __future__ import annotations
 
-import os
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,14 +44,17 @@ USER_LAYOUT = {
 }
 
 ANTOLIK2016_URL = "https://doi.org/10.1371/journal.pcbi.1004927.s001"
-#: the S1 Dataset's SHA-256: not published with the article, and not yet verified by effcode
-#: (the file could not be downloaded where this was written). Pin it here once verified.
+#: a pinned SHA-256 of the S1 Dataset, if one is ever published; None: trust on first use (see :func:`fetch_antolik2016`)
 ANTOLIK2016_SHA256: str | None = None
-#: environment variable that confirms the downloaded file's SHA-256 (same effect as ``confirm_sha256``)
-ANTOLIK2016_CONFIRM_ENV = "EFFCODE_ANTOLIK2016_SHA256"
 ANTOLIK2016_REGIONS = (1, 2, 3)
+#: what the published layout fixes, per region: (training images, cells)
+ANTOLIK2016_SHAPES = {1: (1800, 103), 2: (1260, 55), 3: (1800, 102)}
+#: test ("validation") images per region, and pixels per flattened 31 x 31 image
+ANTOLIK2016_N_TEST = 50
+ANTOLIK2016_PIXELS = 31 * 31
 _ANTOLIK2016_ZIP = "antolik2016_S1_Dataset.zip"
-_ANTOLIK2016_RECORD = "confirmed_sha256.txt"
+_ANTOLIK2016_RECORD = "sha256_first_download.txt"
+_ANTOLIK2016_FILES = ("training_inputs", "training_set", "validation_inputs", "validation_set", "raw_validation_set")
 
 
 @dataclass
@@ -143,23 +146,61 @@ def _download(url: str, fname: str, folder: Path) -> Path:
                                fname=fname, path=folder, progressbar=False))
 
 
-def fetch_antolik2016(*, confirm_sha256: str | None = None) -> Path:
+def check_antolik2016_layout(data: Path, regions=ANTOLIK2016_REGIONS) -> dict:
+    """Check the content that the published layout fixes, in ``data`` (the folder of ``regionN``).
+
+    Per region: the five files exist; ``training_inputs`` is (n, 961) and ``training_set`` (n, cells) with
+    the published (n, cells) (1800 x 103, 1260 x 55, 1800 x 102 for regions 1-3); ``validation_inputs``
+    is (50, 961); ``validation_set`` is (50, cells); ``raw_validation_set`` is (repeats >= 2, 50, cells).
+    A mismatch is a one-line :class:`InputError` naming the file and what was expected.  Returns the
+    repeat count of each region (read from ``raw_validation_set``)."""
+    repeats = {}
+    for region in regions:
+        if region not in ANTOLIK2016_REGIONS:
+            raise InputError(f"antolik2016 has regions {ANTOLIK2016_REGIONS}, got {region!r}")
+        folder = data / f"region{region}"
+        n, cells = ANTOLIK2016_SHAPES[region]
+        expected = {"training_inputs": (n, ANTOLIK2016_PIXELS), "training_set": (n, cells),
+                    "validation_inputs": (ANTOLIK2016_N_TEST, ANTOLIK2016_PIXELS),
+                    "validation_set": (ANTOLIK2016_N_TEST, cells), "raw_validation_set": (ANTOLIK2016_N_TEST, cells)}
+        for name, shape in expected.items():
+            path = folder / f"{name}.npy"
+            wanted = f"(repeats >= 2, {shape[0]}, {shape[1]})" if name == "raw_validation_set" else str(shape)
+            if not path.is_file():
+                raise InputError(f"antolik2016: {path} is missing; expected an array of shape {wanted}")
+            try:
+                actual = tuple(np.load(path, mmap_mode="r", allow_pickle=False).shape)
+            except Exception as exc:
+                raise InputError(f"antolik2016: cannot read {path} ({type(exc).__name__}); expected an array of "
+                                 f"shape {wanted}") from None
+            fits = (len(actual) == 3 and actual[0] >= 2 and actual[1:] == shape) if name == "raw_validation_set" \
+                else actual == shape
+            if not fits:
+                raise InputError(f"antolik2016: {path} has shape {actual}; the published layout has {wanted}")
+            if name == "raw_validation_set":
+                repeats[region] = int(actual[0])
+    return repeats
+
+
+def fetch_antolik2016(*, expected_sha256: str | None = None) -> Path:
     """Download the S1 Dataset of Antolík et al. (2016) into the data cache, check it, unpack it.
 
-    The article publishes no checksum, so the first download cannot be verified automatically:
-    its SHA-256 is printed and the file is unpacked only when the user confirms that value, with
-    ``confirm_sha256=...`` or the environment variable ``EFFCODE_ANTOLIK2016_SHA256`` (once
-    :data:`ANTOLIK2016_SHA256` is pinned in the code, that value is required instead).  The
-    confirmed value is recorded, so later loads need no confirmation.  Returns the folder holding
-    ``region1``..``region3``.
+    No checksum was published with the article, so the first download is trusted on first use, made
+    explicit: its SHA-256 is printed and recorded (``sha256_first_download.txt`` in the cache folder),
+    and its content is checked against what the published layout fixes
+    (:func:`check_antolik2016_layout`: the files of each region and their array shapes).  Every later
+    call and every load from the cache verifies the archive against the recorded SHA-256.
+    ``expected_sha256`` (or a pinned :data:`ANTOLIK2016_SHA256`) is required to match when given.
+    Returns the folder holding ``region1``..``region3``.
     """
     folder = antolik2016_folder()
     data = folder / "Data"
+    archive = folder / _ANTOLIK2016_ZIP
     record = folder / _ANTOLIK2016_RECORD
-    if data.is_dir() and record.is_file():
+    if record.is_file():
+        verify_antolik2016_cache()
         return data
     folder.mkdir(parents=True, exist_ok=True)
-    archive = folder / _ANTOLIK2016_ZIP
     if not archive.is_file():
         try:
             archive = _download(ANTOLIK2016_URL, _ANTOLIK2016_ZIP, folder)
@@ -167,14 +208,9 @@ def fetch_antolik2016(*, confirm_sha256: str | None = None) -> Path:
             raise InputError(f"could not download {ANTOLIK2016_URL} into {folder}: {exc}; download it by hand, save it "
                              f"as {folder / _ANTOLIK2016_ZIP} and call fetch_antolik2016 again") from None
     sha = file_sha256(archive)
-    expected = ANTOLIK2016_SHA256 or confirm_sha256 or os.environ.get(ANTOLIK2016_CONFIRM_ENV)
-    if expected is None:
-        print(f"antolik2016: {archive} has SHA-256 {sha}")
-        raise InputError(f"antolik2016: {archive} (SHA-256 {sha}) cannot be verified, because no checksum was "
-                         "published; if you trust it, confirm with fetch_antolik2016(confirm_sha256='<that value>') or "
-                         f"{ANTOLIK2016_CONFIRM_ENV}=<that value>")
-    if expected.strip().lower() != sha:
-        raise InputError(f"antolik2016: {archive} has SHA-256 {sha}, not the confirmed {expected}; delete it to "
+    expected = ANTOLIK2016_SHA256 or expected_sha256
+    if expected is not None and expected.strip().lower() != sha:
+        raise InputError(f"antolik2016: {archive} has SHA-256 {sha}, not the expected {expected}; delete it to "
                          "download it again")
     with zipfile.ZipFile(archive) as zipped:
         for member in zipped.namelist():
@@ -184,9 +220,27 @@ def fetch_antolik2016(*, confirm_sha256: str | None = None) -> Path:
         zipped.extractall(folder)
     if not data.is_dir():
         raise InputError(f"antolik2016: {archive} did not unpack to a Data folder; is it the S1 Dataset?")
-
+    check_antolik2016_layout(data)
+    print(f"antolik2016: trusted on first use: {archive} has SHA-256 {sha} (recorded in {record}; no checksum was "
+          "published to compare it with)")
     write_text(record, sha + "\n")
     return data
+
+
+def verify_antolik2016_cache() -> Path:
+    """The cached ``Data`` folder, after checking the archive against the SHA-256 recorded at its first
+    download (a one-line error when they differ or when the archive is gone)."""
+    folder = antolik2016_folder()
+    record, archive = folder / _ANTOLIK2016_RECORD, folder / _ANTOLIK2016_ZIP
+    recorded = record.read_text().strip()
+    if not archive.is_file():
+        raise InputError(f"antolik2016: {archive} is gone, so the cache cannot be verified against the SHA-256 "
+                         f"recorded at first download ({recorded}); delete {folder} and fetch again")
+    sha = file_sha256(archive)
+    if sha != recorded:
+        raise InputError(f"antolik2016: {archive} has SHA-256 {sha}, not the {recorded} recorded at its first download "
+                         f"({record}); delete {folder} and fetch again")
+    return folder / "Data"
 
 
 @DATASETS.register("antolik2016")
@@ -201,18 +255,14 @@ def load_antolik2016(folder: str | None = None, *, regions=ANTOLIK2016_REGIONS) 
             raise InputError(f"the antolik2016 recordings are not in the data cache ({cache}); fetch them once with "
                              "effcode.encoding.fetch_antolik2016() (needs the internet), or give a copy with "
                              "recordings=antolik2016:/path/to/Data")
-        base = cache / "Data"
+        base = verify_antolik2016_cache()
     else:
         base = Path(folder).expanduser()
+    check_antolik2016_layout(base, regions)
     out = []
     for region in regions:
-        if region not in ANTOLIK2016_REGIONS:
-            raise InputError(f"antolik2016 has regions {ANTOLIK2016_REGIONS}, got {region!r}")
         path = base / f"region{region}"
         names = ("training_inputs", "training_set", "validation_inputs", "raw_validation_set")
-        missing = [n for n in names if not (path / f"{n}.npy").is_file()]
-        if missing:
-            raise InputError(f"antolik2016 region {region}: {path} lacks {', '.join(m + '.npy' for m in missing)}")
         train_inputs, train_set, test_inputs, test_trials = (_load_npy(path / f"{n}.npy") for n in names)
         out.append(Recordings(name=f"antolik2016 region {region}", train_stimuli=_images(train_inputs, path),
                               train_responses=train_set, test_stimuli=_images(test_inputs, path),

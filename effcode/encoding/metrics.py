@@ -168,3 +168,57 @@ def bits_per_spike_per_cell(pred, responses, null_rate) -> np.ndarray:
     spikes = trials.sum(axis=(0, 1))
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(spikes > 0, gain / (np.log(2.0) * spikes), np.nan)
+
+
+def _pooled_correlation(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Per cell (last axis): the Pearson correlation of ``a`` and ``b`` over all other axes; NaN where constant."""
+    a = a.reshape(-1, a.shape[-1]) - a.reshape(-1, a.shape[-1]).mean(axis=0)
+    b = b.reshape(-1, b.shape[-1]) - b.reshape(-1, b.shape[-1]).mean(axis=0)
+    denominator = np.sqrt(np.sum(a ** 2, axis=0) * np.sum(b ** 2, axis=0))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(denominator > 0, np.sum(a * b, axis=0) / denominator, np.nan)
+
+
+def oracle_correlation_per_cell(responses) -> np.ndarray:
+    """The oracle of Klindt et al. (2017) per cell, (cells,): the correlation, over every trial of every
+    stimulus, of a trial with the mean of the other trials of its stimulus (the leave-one-out mean).
+
+    ``responses`` (repeats R >= 2, n, cells).  It bounds what a prediction of single trials can reach."""
+    trials = check_array("responses", responses, ndim=3)
+    if trials.shape[0] < 2:
+        raise InputError(f"the oracle needs repeated trials, (repeats >= 2, n, cells); got {trials.shape}")
+    leave_one_out = (trials.sum(axis=0) - trials) / (trials.shape[0] - 1)
+    return _pooled_correlation(trials, leave_one_out)
+
+
+def single_trial_correlation_per_cell(pred, responses) -> np.ndarray:
+    """Per cell: the correlation of the prediction with every single trial (the test correlation that
+    Klindt et al. 2017 and neuralpredictors divide by the oracle), (cells,)."""
+    pred, trials = _per_cell(pred, responses)
+    return _pooled_correlation(trials, np.broadcast_to(pred, trials.shape))
+
+
+def fraction_of_oracle_per_cell(pred, responses) -> np.ndarray:
+    """Per cell: :func:`single_trial_correlation_per_cell` over :func:`oracle_correlation_per_cell`;
+    NaN where the oracle is not positive."""
+    oracle = oracle_correlation_per_cell(responses)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(oracle > 0, single_trial_correlation_per_cell(pred, responses) / oracle, np.nan)
+
+
+def gaussian_log_likelihood_gain_per_cell(pred, responses, null_mean) -> np.ndarray:
+    """Held-out Gaussian log-likelihood gain over a constant prediction, nats per trial, per cell (cells,).
+
+    For continuous responses (inferred rates): every trial ``y`` is scored under ``N(pred, s2)`` and under
+    ``N(null_mean, s2)``, with ``s2`` the cell's across-trial variance (ddof 1, averaged over stimuli: the
+    noise variance); the gain is ``mean[(y - null_mean)^2 - (y - pred)^2] / (2 s2)``.  0: no better than the
+    training mean; NaN where the trials do not vary."""
+    pred, trials = _per_cell(pred, responses)
+    null = check_array("null_mean", null_mean, ndim=1)
+    if null.shape != pred.shape[1:] or trials.shape[0] < 2:
+        raise InputError(f"null_mean must hold one value per cell ({pred.shape[1]}) and responses >= 2 repeats; got "
+                         f"{null.shape} and {np.shape(responses)}")
+    noise = trials.var(axis=0, ddof=1).mean(axis=0)
+    gain = np.mean((trials - null) ** 2 - (trials - pred) ** 2, axis=(0, 1))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(noise > 0, gain / (2 * noise), np.nan)

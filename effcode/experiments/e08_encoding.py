@@ -102,16 +102,18 @@ def model_params(name: str, cfg: dict) -> dict:
             "n_epochs": cfg["efficient_epochs"]}
 
 
-def fitted_model(run, cfg: dict, name: str, images, train_images, train_responses, data_key):
-    """Model ``name`` fitted to the population (cached on everything it depends on)."""
+def fitted_model(run, cfg: dict, name: str, images, train_images, train_responses, data_key, *,
+                 params: dict | None = None, bank_spec: BankSpec | None = None):
+    """Model ``name`` fitted to the population (cached on everything it depends on); ``params`` and
+    ``bank_spec`` replace :func:`model_params` and :func:`efficient_spec` where given."""
     from ..encoding import fit_encoding_model, load_encoding_model
 
-    params = model_params(name, cfg)
-    bank = learned_bank(run, efficient_spec(cfg, run.seed), images) if name == "efficient" else None
+    params = model_params(name, cfg) if params is None else params
+    bank_spec = efficient_spec(cfg, run.seed) if bank_spec is None else bank_spec
+    bank = learned_bank(run, bank_spec, images) if name == "efficient" else None
     key = {"model": name, "data": data_key, "params": params, "noise": cfg["noise"], "seed": run.seed,
            "device": run.device, "validation_fraction": cfg["validation_fraction"],
-           "bank": None if bank is None else {"spec": str(efficient_spec(cfg, run.seed)),
-                                              "images": [im.sha256 for im in images]}}
+           "bank": None if bank is None else {"spec": str(bank_spec), "images": [im.sha256 for im in images]}}
 
     def compute():
         extra = {"bank": bank.filters} if bank is not None else {}
@@ -160,6 +162,110 @@ def recordings_models(run, cfg: dict, images) -> list[dict]:
                   for name in MODELS}
         out.append({"recordings": rec, "models": models})
     return out
+
+
+# ------------------------------------------------------------------- the Antolík-shaped population
+
+
+def antolik_params(name: str, cfg: dict) -> dict:
+    """Model ``name``'s keyword arguments on the Antolík-shaped recordings: inferred rates are not counts, so
+    the Gaussian likelihood; the readout models end in a softplus (rates are non-negative)."""
+    if name == "glm":
+        return {"smoothness": cfg["antolik_glm_smoothness"]}
+    epochs = {"cnn_epochs": cfg["antolik_epochs"], "efficient_epochs": cfg["antolik_epochs"]}
+    return {**model_params(name, {**cfg, **epochs}), "output": "softplus"}
+
+
+def antolik_population(run, cfg: dict, images, seed: int) -> list[dict]:
+    """Per simulated region of seed ``seed``: the region (:class:`effcode.encoding.simulation.SimulatedRegion`,
+    at most ``antolik_max_cells`` cells when that is positive) and the three models fitted to it."""
+    from ..encoding import simulate_antolik2016
+
+    spec = BankSpec(cfg["efficient_method"], patch_size=cfg["efficient_patch_size"],
+                    n_filters=cfg["antolik_n_filters"], n_patches=cfg["efficient_n_patches"], seed=run.seed)
+    out = []
+    for region in simulate_antolik2016(images, seed=seed, regions=cfg["antolik_regions"]):
+        if cfg["antolik_max_cells"] > 0:
+            region = region.subset(cfg["antolik_max_cells"])
+        rec = region.recordings
+        key = {"antolik2016_sim": rec.name, "seed": seed, "cells": rec.n_cells,
+               "images": [im.sha256 for im in images]}
+        models = {name: fitted_model(run, {**cfg, "noise": "gaussian"}, name, images, rec.train_stimuli,
+                                     rec.train_responses, key, params=antolik_params(name, cfg), bank_spec=spec)
+                  for name in MODELS}
+        out.append({"region": region, "models": models, "seed": seed})
+    return out
+
+
+ANTOLIK_METRICS = ("feve", "oracle", "fraction_of_oracle", "log_likelihood", "true_correlation")
+ANTOLIK_LABELS = {"feve": "FEVE", "oracle": "oracle correlation", "fraction_of_oracle": "fraction of oracle",
+                  "log_likelihood": "held-out log-likelihood gain (nats/trial)",
+                  "true_correlation": "correlation with the true rate"}
+
+
+def antolik_scores(model, region) -> dict:
+    """Per cell of one simulated region: the metrics of :data:`ANTOLIK_METRICS`."""
+    from ..encoding import (correlation_per_cell, feve_per_cell, fraction_of_oracle_per_cell,
+                            gaussian_log_likelihood_gain_per_cell, oracle_correlation_per_cell)
+
+    rec = region.recordings
+    pred = model.predict(rec.test_stimuli)
+    return {"feve": feve_per_cell(pred, rec.test_responses), "oracle": oracle_correlation_per_cell(rec.test_responses),
+            "fraction_of_oracle": fraction_of_oracle_per_cell(pred, rec.test_responses),
+            "log_likelihood": gaussian_log_likelihood_gain_per_cell(pred, rec.test_responses,
+                                                                    rec.train_responses.mean(axis=0)),
+            "true_correlation": correlation_per_cell(pred, region.test_rate)}
+
+
+def seeds_and_cells_summary(values: np.ndarray, seeds: np.ndarray, n_bootstrap: int, seed: int) -> dict:
+    """Median of the finite ``values`` with a 95% interval from a two-level bootstrap: the seeds drawn with
+    replacement, then the cells within each drawn seed (one level, over cells, when there is one seed)."""
+    keep = np.isfinite(values)
+    values, seeds = np.asarray(values, dtype=float)[keep], np.asarray(seeds)[keep]
+    if not values.size:
+        return {"median": float("nan"), "lo": float("nan"), "hi": float("nan"), "n_cells": 0, "n_seeds": 0}
+    groups = [values[seeds == s] for s in np.unique(seeds)]
+    rng = np.random.default_rng(seed)
+    medians = np.empty(n_bootstrap)
+    for b in range(n_bootstrap):
+        drawn = [groups[i] for i in rng.integers(len(groups), size=len(groups))]
+        medians[b] = np.median(np.concatenate([g[rng.integers(len(g), size=len(g))] for g in drawn]))
+    lo, hi = np.percentile(medians, [2.5, 97.5])
+    return {"median": float(np.median(values)), "lo": float(lo), "hi": float(hi), "n_cells": int(values.size),
+            "n_seeds": len(groups)}
+
+
+def compute_antolik(run, cfg: dict, images) -> dict:
+    """Experiment 08 on the Antolík-shaped simulation: per-cell scores (``cells_antolik.csv``) and the
+    summaries by model and cell type over cells and seeds."""
+    table = {"seed": [], "region": [], "cell": [], "kind": []}
+    values = {name: {m: [] for m in ANTOLIK_METRICS} for name in MODELS}
+    shapes = {}
+    for seed in cfg["antolik_seeds"]:
+        for entry in antolik_population(run, cfg, images, seed):
+            region, rec = entry["region"], entry["region"].recordings
+            shapes[rec.name] = {"n_train": int(len(rec.train_stimuli)), "n_cells": rec.n_cells,
+                                "n_test": int(len(rec.test_stimuli)), "n_repeats": int(rec.test_responses.shape[0])}
+            table["seed"] += [seed] * rec.n_cells
+            table["region"] += [rec.name] * rec.n_cells
+            table["cell"] += list(range(rec.n_cells))
+            table["kind"] += list(region.kinds)
+            for name, model in entry["models"].items():
+                for metric, v in antolik_scores(model, region).items():
+                    values[name][metric].append(v)
+    flat = {name: {m: np.concatenate(v) for m, v in metrics.items()} for name, metrics in values.items()}
+    for name in MODELS:
+        for m in ANTOLIK_METRICS:
+            table[f"{name}_{m}"] = flat[name][m]
+    run.save_csv("cells_antolik.csv", {k: np.asarray(v) for k, v in table.items()})
+    kinds, seeds = np.asarray(table["kind"]), np.asarray(table["seed"])
+    groups = {"all": np.ones(kinds.size, bool), **{kind: kinds == kind for kind in CELL_TYPES}}
+    summary = {name: {group: {m: seeds_and_cells_summary(flat[name][m][sel], seeds[sel], cfg["n_bootstrap"], run.seed)
+                              for m in ANTOLIK_METRICS} for group, sel in groups.items()} for name in MODELS}
+    bridge = {group: seeds_and_cells_summary(flat["efficient"]["feve"][sel] - flat["cnn"]["feve"][sel], seeds[sel],
+                                             cfg["n_bootstrap"], run.seed) for group, sel in groups.items()}
+    return {"table": summary, "bridge": bridge, "shapes": shapes, "seeds": list(cfg["antolik_seeds"]),
+            "n_cells": {group: int(sel.sum()) for group, sel in groups.items()}}
 
 
 # ------------------------------------------------------------------------------------- compute
@@ -230,7 +336,8 @@ def compute_simulated(run, cfg: dict, images) -> None:
                    "efficient_readout_l1": pop["models"]["efficient"].readout_l1_,
                    "efficient_best_epoch": pop["models"]["efficient"].best_epoch_},
         "efficient_bank": {"method": cfg["efficient_method"], "n_filters": cfg["efficient_n_filters"],
-                           "patch_size": cfg["efficient_patch_size"], "front_end": cfg["efficient_front_end"]}})
+                           "patch_size": cfg["efficient_patch_size"], "front_end": cfg["efficient_front_end"]},
+        "antolik": compute_antolik(run, cfg, images) if cfg["antolik_seeds"] else None})
 
 
 def compute_recordings(run, cfg: dict, images) -> None:
@@ -320,6 +427,29 @@ def bridge_text(metrics: dict) -> str:
             f"responses? On this simulated population, with {b['n_filters']} {b['method']} filters of "
             f"{b['patch_size']} x {b['patch_size']} pixels and a{'n' if b['front_end'][0] in 'ae' else ''} "
             f"{b['front_end']} front end (paired over cells, efficient − CNN): " + "; ".join(parts) + ".")
+
+
+def antolik_text(antolik: dict) -> str:
+    """The table of the Antolík-shaped simulation: a row per model and cell group, a column per metric."""
+    rows = ["| model | cells | n | " + " | ".join(ANTOLIK_LABELS[m] for m in ANTOLIK_METRICS) + " |",
+            "|---|---|---|" + "---|" * len(ANTOLIK_METRICS)]
+    for name in MODELS:
+        for group, by_metric in antolik["table"][name].items():
+            rows.append(f"| {MODEL_LABELS[name]} | {group} | {antolik['n_cells'][group]} | "
+                        + " | ".join(_cell(by_metric[m]) for m in ANTOLIK_METRICS) + " |")
+    shapes = "; ".join(f"{name}: {v['n_train']} training images, {v['n_cells']} cells, {v['n_test']} test images x "
+                       f"{v['n_repeats']} repeats" for name, v in antolik["shapes"].items())
+    parts = [_compare(antolik["bridge"][group], "the efficient model", "the CNN", f"{group} cells (FEVE)")
+             for group in ("simple", "complex")]
+    return ("**Antolík-shaped simulation** (`antolik2016_sim`: 31 x 31 natural-image crops, 60% threshold-linear LN "
+            "simple and 40% energy complex cells, calcium-like noise: Poisson spikes times Gamma(4, mean 1) "
+            "amplitudes plus N(0, 0.2²), clipped at 0; Gaussian likelihood; see docs/encoding.md). "
+            f"Seeds {antolik['seeds']}; {shapes}.\n\n" + "\n".join(rows) +
+            "\n\nMedians over cells [95% interval from a bootstrap over seeds, then cells]. Oracle: the correlation "
+            "of each test trial with the mean of the other trials of its image; fraction of oracle: the correlation "
+            "of the prediction with single trials over the oracle, per cell (Klindt et al. 2017). Log-likelihood: the "
+            "Gaussian gain over the training mean, nats per test trial, with the cell's trial-to-trial variance. "
+            "Paired over cells (efficient − CNN): " + "; ".join(parts) + ".")
 
 
 def _where_each_succeeds(metrics: dict) -> str:
@@ -439,6 +569,8 @@ def plot(run) -> Section:
                 f" Chosen on the validation split: GLM smoothness median {fmt(c['glm_smoothness_median'], 3)}; CNN "
                 f"readout L1 {c['cnn_readout_l1']:g} (best epoch {c['cnn_best_epoch']}); efficient readout L1 "
                 f"{c['efficient_readout_l1']:g} (best epoch {c['efficient_best_epoch']}).")
+        if metrics.get("antolik"):
+            text += "\n\n" + antolik_text(metrics["antolik"])
     else:
         noise = ", ".join(f"{k}: {v}" for k, v in metrics["noise"].items())
         text = (table_text(metrics) + f"\n\nRecordings {metrics['recordings']}; medians over cells [95% bootstrap "
@@ -453,13 +585,17 @@ ENCODING_DEFAULTS = {
     "position_jitter": 2.0, "freq": 0.2, "sigma": 2.5, "mean_rate": 2.0, "drive_std": 0.6,
     "glm_smoothness": [1.0, 0.3, 0.1, 0.03, 0.01, 0.003],
     "cnn_channels": 16, "cnn_kernel": 9, "cnn_hidden": 16, "cnn_epochs": 60, "cnn_readout_l1": [0.01],
-    "efficient_method": "ica", "efficient_patch_size": 10, "efficient_n_filters": 64, "efficient_n_patches": 50_000,
-    "efficient_front_end": "energy", "efficient_readout_l1": [0.001, 0.01], "efficient_epochs": 60,
+    "efficient_method": "ica", "efficient_patch_size": 10, "efficient_n_filters": 32, "efficient_n_patches": 50_000,
+    "efficient_front_end": "rectified_energy", "efficient_readout_l1": [0.001, 0.01], "efficient_epochs": 60,
+    "antolik_seeds": [0, 1], "antolik_regions": [1, 2, 3], "antolik_max_cells": 0, "antolik_epochs": 40,
+    "antolik_glm_smoothness": [1.0, 0.1, 0.01], "antolik_n_filters": 16,
     "n_bootstrap": 1000,
 }
 ENCODING_QUICK = {"n_train": 5_000, "n_test": 1_000, "n_simple": 10, "n_complex": 10, "cnn_epochs": 20,
                   "efficient_n_filters": 32, "efficient_n_patches": 20_000, "efficient_epochs": 30,
-                  "glm_smoothness": [1.0, 0.1, 0.01], "n_bootstrap": 200}
+                  "glm_smoothness": [1.0, 0.1, 0.01], "n_bootstrap": 200,
+                  "antolik_seeds": [0], "antolik_regions": [2], "antolik_max_cells": 8, "antolik_epochs": 5, "antolik_n_filters": 8,
+                  "antolik_glm_smoothness": [0.1]}
 
 register(Experiment(
     number="08", name="encoding", title="Population encoding models: GLM, CNN, efficient-coding front end",
@@ -469,10 +605,14 @@ register(Experiment(
         "canonical link, smoothness prior chosen per cell on a validation split of the training data), a CNN (a "
         "shared convolutional core and a per-cell readout factorised into a spatial mask and feature weights, "
         "after Klindt et al. 2017; early stopping on the validation split), and an efficient-coding model (a fixed "
-        "front end of filters learned from natural images by an effcode learner, energy features, and the same "
-        "per-cell readout). Default population: simulated LN simple cells (Gabor filter, exp output) and "
+        "front end of filters learned from natural images by an effcode learner, giving both polarities of each filter "
+        "and of its quadrature partner beside the pair's energy, and the same per-cell readout, which learns the "
+        "mix). Default population: simulated LN simple cells (Gabor filter, exp output) and "
         "energy-model complex cells with Poisson spikes, responding to contrast-normalised whitened natural image "
-        "patches (known ground truth). `--set recordings=antolik2016` (once fetched into the data cache) or a "
+        "patches (known ground truth); and a simulation shaped like Antolík et al. 2016 (antolik2016_sim: 3 regions, "
+        "31 x 31 crops, 1,260-1,800 training images, 50 test images with 8-12 repeats, calcium-like noise), scored by "
+        "FEVE, oracle correlation, fraction of oracle and held-out log-likelihood over cells and seeds. "
+        "`--set recordings=antolik2016` (once fetched into the data cache) or a "
         "path to a user's .npz/folder runs the same models on recordings."),
     defaults={**ENCODING_DEFAULTS, "n_plot": 2000},
     quick=ENCODING_QUICK,
@@ -514,5 +654,16 @@ register(Experiment(
                                      choices=names_in("encoding.frontends", "FRONT_ENDS")),
           "efficient_readout_l1": Key(list, "dimensionless", "L1 weights of the efficient model's readout tried; the "
                                       "lowest validation loss wins", item=float, low=0.0),
-          "efficient_epochs": Key(int, "count", "training epochs of the efficient model's readout", low=1)},
+          "efficient_epochs": Key(int, "count", "training epochs of the efficient model's readout", low=1),
+          "antolik_seeds": Key(list, "seed", "seeds of the Antolík-shaped simulated recordings (antolik2016_sim); "
+                               "empty: skip them", item=int, low=0, min_items=0),
+          "antolik_regions": Key(list, "index", "regions of the Antolík-shaped simulation (1: 1,800 images, 103 "
+                                 "cells; 2: 1,260, 55; 3: 1,800, 102)", item=int, low=1, high=3),
+          "antolik_max_cells": Key(int, "count", "cells kept per simulated region (0: all)", low=0),
+          "antolik_epochs": Key(int, "count", "training epochs of the CNN and efficient readout on the Antolík-shaped "
+                                "recordings", low=1),
+          "antolik_glm_smoothness": Key(list, "dimensionless", "smoothness weights of the GLM tried on the "
+                                        "Antolík-shaped recordings", item=float, low=0.0),
+          "antolik_n_filters": Key(int, "count", "front-end filters of the efficient model on the Antolík-shaped "
+                                   "recordings", low=1)},
     compute=compute, plot=plot))
