@@ -226,3 +226,23 @@ def test_unknown_models_and_parameters_are_refused():
         fit_encoding_model(x, y, model="lnp")
     with pytest.raises(InputError, match="unexpected keyword argument 'kernel'"):
         fit_encoding_model(x, y, model="cnn", kernel=3)
+
+
+def test_oracle_and_fraction_of_oracle_known_answers():
+    """Gaussian trials around a known mean: the oracle and the single-trial correlation have closed forms."""
+    from effcode.encoding import (fraction_of_oracle_per_cell, gaussian_log_likelihood_gain_per_cell,
+                                  oracle_correlation_per_cell, single_trial_correlation_per_cell)
+
+    rng = np.random.default_rng(0)
+    R, n = 10, 20000
+    signal = rng.normal(size=(n, 2))
+    trials = signal + rng.normal(size=(R, n, 2))      # signal variance 1, noise variance 1
+    # oracle: corr(trial, mean of R-1 others) = 1 / sqrt(2 (1 + 1/(R-1))); single trial vs the truth: 1/sqrt(2)
+    np.testing.assert_allclose(oracle_correlation_per_cell(trials), 1 / np.sqrt(2 * (1 + 1 / (R - 1))), atol=0.01)
+    np.testing.assert_allclose(single_trial_correlation_per_cell(signal, trials), 1 / np.sqrt(2), atol=0.01)
+    np.testing.assert_allclose(fraction_of_oracle_per_cell(signal, trials), np.sqrt(1 + 1 / (R - 1)), atol=0.02)
+    # log-likelihood gain of the truth over the mean: var(signal) / (2 noise variance) = 0.5 nats per trial
+    np.testing.assert_allclose(gaussian_log_likelihood_gain_per_cell(signal, trials, np.zeros(2)), 0.5, atol=0.02)
+    assert np.all(np.abs(gaussian_log_likelihood_gain_per_cell(np.zeros((n, 2)), trials, np.zeros(2))) < 1e-12)
+    with pytest.raises(InputError, match="repeated trials"):
+        oracle_correlation_per_cell(trials[:1])

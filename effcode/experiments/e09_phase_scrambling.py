@@ -90,6 +90,7 @@ def compute_simulated(run, cfg: dict, enc_cfg: dict, images) -> dict:
             label = f"{MODEL_LABELS[name]}, {kind[:-1]} {i}"
             examples[label] = np.stack([result[k][:cfg["n_plot"], i] for k in ("original", "local", "scrambled")])
             sweeps[label] = angle_sweep(model, x, i, result, cfg["sweep_angles_deg"])
+    rows += antolik_rows(run, cfg, enc_cfg, images)
     isa, isa_fit = isa_model(run, cfg, pop["x_train"])
     for label, respond in isa_responders(isa, cfg["isa_subspace_size"]).items():
         result = phase_invariance(respond, x, **probe(cfg, run.seed))
@@ -97,6 +98,26 @@ def compute_simulated(run, cfg: dict, enc_cfg: dict, images) -> dict:
     run.save_npz("sweeps.npz", angles_deg=np.asarray(cfg["sweep_angles_deg"], dtype=float), **sweeps)
     run.save_npz("responses.npz", **examples)
     return {"rows": rows, "stimuli": x, "extra": isa_fit}
+
+
+def antolik_rows(run, cfg: dict, enc_cfg: dict, images) -> list[dict]:
+    """The phase tests on the Antolík-shaped population of experiment 08 (its first seed and region): the ground
+    truth and the three models fitted to it, probed with the region's 31 x 31 training crops."""
+    from ..encoding import phase_invariance
+    from .e08_encoding import antolik_population
+
+    if not enc_cfg["antolik_seeds"]:
+        return []
+    entry = antolik_population(run, {**enc_cfg, "antolik_regions": enc_cfg["antolik_regions"][:1]}, images,
+                               enc_cfg["antolik_seeds"][0])[0]
+    region = entry["region"]
+    x = region.recordings.train_stimuli[:cfg["n_antolik_stimuli"]]
+    kinds = np.array([f"{kind} cells" for kind in region.kinds])
+    rows = []
+    for name, model in {"truth": region.true_response, **entry["models"]}.items():
+        result = phase_invariance(model, x, **probe(cfg, run.seed))
+        rows += rows_of(f"Antolík-shaped, {MODEL_LABELS[name]}", kinds, result)
+    return rows
 
 
 def compute_recordings(run, cfg: dict, enc_cfg: dict, images) -> dict:
@@ -278,13 +299,16 @@ register(Experiment(
         "original and manipulated stimuli; a model passes the energy-model test when its index under the local "
         "phase shift is at least `threshold`. Independent Subspace Analysis units (subspace energies learned "
         "from the same natural stimuli) are tested the same way, with single rectified ISA units as a "
-        "phase-sensitive control."),
-    defaults={"recordings": "simulated", "n_stimuli": 5000, "threshold": 0.9,
+        "phase-sensitive control. The same tests run on the ground truth and the three models of experiment 08's "
+        "Antolík-shaped simulation (first seed and region)."),
+    defaults={"recordings": "simulated", "n_stimuli": 5000, "n_antolik_stimuli": 1000, "threshold": 0.9,
               "grating_freqs": [0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4], "n_orientations": 36, "sweep_angles_deg": [0, 30, 60, 90, 120, 150, 180], "isa_components": 64,
               "isa_subspace_size": 4, "isa_n_train": 30_000, "isa_max_iter": 2000, "isa_tol": 1e-9,
               "n_plot": 2000},
-    quick={"n_stimuli": 2000, "isa_components": 32, "isa_n_train": 10_000, "n_plot": 1000},
+    quick={"n_stimuli": 2000, "n_antolik_stimuli": 500, "isa_components": 32, "isa_n_train": 10_000, "n_plot": 1000},
     keys={"n_stimuli": Key(int, "count", "test stimuli (experiment 08's held-out patches) each model sees", low=2),
+          "n_antolik_stimuli": Key(int, "count", "31 x 31 crops of experiment 08's Antolík-shaped simulation (its first "
+                                   "seed and region) each of its models sees", low=2),
           "threshold": Key(float, "dimensionless", "local-phase invariance index (a correlation) a model needs to "
                            "count as phase invariant", low=-1.0, high=1.0),
           "grating_freqs": Key(list, "cycles/pixel", "grating frequencies searched for each model's preferred "
