@@ -67,8 +67,6 @@ class FilterBankFrontEnd(torch.nn.Module):
         with_partners = self.mode in ("energy", "rectified_energy")
         partners = np.stack([quadrature_partner(f) for f in filters]) if with_partners else filters[:0]
         self.register_buffer("partners", torch.as_tensor(partners[:, None], dtype=torch.float32))
-        #: per-map divisor: the root mean square of each map over the training stimuli (:meth:`standardise`)
-        self.register_buffer("scale", torch.ones(self.out_channels))
 
     @property
     def kernel_size(self) -> int:
@@ -78,19 +76,7 @@ class FilterBankFrontEnd(torch.nn.Module):
     def out_channels(self) -> int:
         return len(self.filters) * MAPS_PER_FILTER[self.mode]
 
-    @torch.no_grad()
-    def standardise(self, x: torch.Tensor, batch: int = 4096) -> None:
-        """Divide every map by its root mean square over the stimuli ``x`` (the training stimuli), so
-        that rectified and energy maps reach the readout on one scale (one L1 weight suits both)."""
-        self.scale.fill_(1.0)
-        total = sum(torch.sum(self(x[s:s + batch]) ** 2, dim=(0, 2, 3)) for s in range(0, len(x), batch))
-        n = len(x) * (x.shape[-2] - self.kernel_size + 1) * (x.shape[-1] - self.kernel_size + 1)
-        self.scale.copy_(torch.clamp(torch.sqrt(total / n), min=1e-12))
-
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self._maps(x) / self.scale[:, None, None]
-
-    def _maps(self, x: torch.Tensor) -> torch.Tensor:
         s = torch.nn.functional.conv2d(x, self.filters)
         if self.mode in ("energy", "rectified_energy"):
             q = torch.nn.functional.conv2d(x, self.partners)

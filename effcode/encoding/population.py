@@ -476,8 +476,6 @@ class ReadoutModel(EncodingModel):
         import torch
 
         fixed = getattr(network, "fixed_features", False)
-        if fixed:
-            network.front_end.standardise(x_fit)
         with torch.no_grad():   # a fixed front end's features are computed once
             f_fit, f_val = (self._batched(network.features, x) for x in (x_fit, x_val)) if fixed else (x_fit, x_val)
         forward = network.readout if fixed else network
@@ -688,10 +686,7 @@ class EfficientModel(ReadoutModel):
                                initial_offset(self.noise_, self.output_, self.train_mean_), generator)
 
     def _build_from_state(self, state, generator):
-        network = self._build(generator, filters=state["front_end.filters"].numpy()[:, 0])
-        # models saved before the maps were standardised were trained on unscaled maps
-        state.setdefault("front_end.scale", network.front_end.scale.clone())
-        return network
+        return self._build(generator, filters=state["front_end.filters"].numpy()[:, 0])
 
     @property
     def bank_filters_(self) -> np.ndarray:
