@@ -50,7 +50,7 @@ L2 = 1e-4
 
 
 def simulated(n_cells: int = 24, n_train: int = 5000, n_test: int = 1000, repeats: int = 10, seed: int = 0):
-    x = natural_patches(load_images("default"), P, n_train + n_test, seed=seed)
+    x = natural_patches(load_images("default"), P, n_train + n_test, random_state=seed)
     x_train, x_test = x[:n_train], x[n_train:]
     rng = np.random.default_rng(seed)
     cells = [make_simple_cell(x_train, theta=rng.uniform(0, np.pi), freq=0.2, sigma=2.5, phase=rng.uniform(0, 2 * np.pi),
@@ -131,7 +131,7 @@ def main() -> None:
     with threadpool_limits(1):
         for _ in range(args.repeats):   # interleaved: load on the machine hits both alike
             start = time.perf_counter()
-            glm = fit_encoding_model(data["train"], data["y_train"], model="glm", smoothness=GRID, seed=0)
+            glm = fit_encoding_model(data["train"], data["y_train"], model="glm", smoothness=GRID, random_state=0)
             own_time = time.perf_counter() - start
             predict, name, peer_time = peer_glm(data)
             ratios.append(peer_time / own_time)

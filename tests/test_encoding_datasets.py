@@ -173,7 +173,7 @@ def test_a_download_of_the_wrong_layout_is_not_recorded(fake_download, tmp_path)
 def test_the_simulation_has_the_published_shapes_and_calcium_like_responses():
     from effcode.encoding import simulate_antolik2016
 
-    regions = simulate_antolik2016(seed=0)
+    regions = simulate_antolik2016(random_state=0)
     assert [r.recordings.train_stimuli.shape for r in regions] == [(1800, 31, 31), (1260, 31, 31), (1800, 31, 31)]
     assert [r.recordings.test_responses.shape for r in regions] == [(10, 50, 103), (8, 50, 55), (12, 50, 102)]
     region = regions[1]
@@ -186,7 +186,7 @@ def test_the_simulation_has_the_published_shapes_and_calcium_like_responses():
     assert np.nanmedian(feve_per_cell(region.test_rate, region.recordings.test_responses)) > 0.9
     trials = region.recordings.test_responses
     assert np.median(trials.var(axis=0).mean(axis=0) / trials.mean(axis=(0, 1))) > 1.1
-    again = simulate_antolik2016(seed=0, regions=(2,))[0]
+    again = simulate_antolik2016(random_state=0, regions=(2,))[0]
     np.testing.assert_array_equal(again.recordings.train_responses, y)              # same seed, same recordings
     assert [r.n_cells for r in load_recordings("antolik2016_sim:1")] == [103, 55, 102]
 

@@ -30,7 +30,7 @@ def _embed(filt, dy, dx):
 def setting(one_torch_thread):
     from effcode.data import load_images
 
-    x = natural_patches(load_images("default"), P, 5000, seed=3)
+    x = natural_patches(load_images("default"), P, 5000, random_state=3)
     x_train, x_test = x[:4000], x[4000:]
     bank = np.stack([gabor(K, theta=t, freq=0.2, sigma=2.0) for t in (0.3, 1.1, 1.9, 2.6)])
     bank /= np.linalg.norm(bank.reshape(4, -1), axis=1)[:, None, None]
@@ -50,7 +50,7 @@ def setting(one_torch_thread):
     y_train = rng.poisson(rate(x_train)).astype(float)
     trials = rng.poisson(rate(x_test), size=(10, len(x_test), len(cells))).astype(float)
     model = fit_encoding_model(x_train.reshape(-1, P, P), y_train, model="efficient", bank=bank,
-                               front_end="rectified_energy", seed=0, readout_l1=[0.001])
+                               front_end="rectified_energy", random_state=0, readout_l1=[0.001])
     return {"model": model, "test": x_test.reshape(-1, P, P), "trials": trials, "n_simple": len(PHASES_DEG),
             "train": x_train.reshape(-1, P, P), "y_train": y_train, "bank": bank}
 
@@ -69,7 +69,7 @@ def test_the_energy_only_front_end_cannot_represent_a_simple_cell(setting):
     """The handicap the fair front end removes: energy features alone miss the simple cells."""
     s = setting
     energy = fit_encoding_model(s["train"], s["y_train"], model="efficient", bank=s["bank"], front_end="energy",
-                                seed=0, readout_l1=[0.001])
+                                random_state=0, readout_l1=[0.001])
     feve = feve_per_cell(energy.predict(s["test"]), s["trials"])[:s["n_simple"]]
     assert np.median(feve) < 0.5, feve.round(3)
 

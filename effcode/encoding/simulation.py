@@ -33,7 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import InputError
-from ..validation import check_float
+from ..validation import check_float, check_int, seed_alias
 from .datasets import DATASETS, Recordings
 from .neurons import ComplexCell, SimpleCell, complex_gabor
 
@@ -87,11 +87,11 @@ def calcium_like(rate: np.ndarray, rng) -> np.ndarray:
     return np.maximum(spikes * amplitude + rng.normal(0.0, ADDITIVE_STD, size=spikes.shape), 0.0)
 
 
-def natural_crops(images, n: int, seed) -> np.ndarray:
+def natural_crops(images, n: int, random_state) -> np.ndarray:
     """``n`` crops of 31 x 31 pixels, each with mean 0 and unit standard deviation (near-flat crops rejected)."""
     from ..data import PatchSampler
 
-    crops = PatchSampler(images, SIDE, seed=seed, min_variance=0.1).sample(n).astype(np.float64)
+    crops = PatchSampler(images, SIDE, random_state=random_state, min_variance=0.1).sample(n).astype(np.float64)
     crops -= crops.mean(axis=1, keepdims=True)
     return (crops / crops.std(axis=1, keepdims=True)).reshape(n, SIDE, SIDE)
 
@@ -111,14 +111,16 @@ def _cell(kind: str, rng, x_train: np.ndarray, mean_spikes: float):
     return SimpleCell(g.real, "relu", gain=mean_spikes / np.maximum(drive - threshold, 0).mean(), offset=threshold)
 
 
-def simulate_antolik2016(images=None, *, seed=0, regions=(1, 2, 3), complex_fraction: float = 0.4,
+@seed_alias
+def simulate_antolik2016(images=None, *, random_state: int = 0, regions=(1, 2, 3), complex_fraction: float = 0.4,
                          mean_spikes: float = 1.0) -> list[SimulatedRegion]:
     """Simulated recordings of the shapes of Antolík et al. (2016), with ground truth (module docstring).
 
     ``images``: the natural images the crops come from (default: the ``default`` image set);
-    ``regions``: which of :data:`REGION_SHAPES`; the same ``seed`` gives the same recordings."""
+    ``regions``: which of :data:`REGION_SHAPES`; the same ``random_state`` (an int) gives the same recordings."""
     from ..data import load_images
 
+    seed = check_int("random_state", random_state, minimum=0)
     complex_fraction = check_float("complex_fraction", complex_fraction, minimum=0.0, maximum=1.0)
     mean_spikes = check_float("mean_spikes", mean_spikes, minimum=0.0, strict_minimum=True)
     images = load_images("default") if images is None else images
@@ -127,7 +129,7 @@ def simulate_antolik2016(images=None, *, seed=0, regions=(1, 2, 3), complex_frac
         if region not in REGION_SHAPES:
             raise InputError(f"regions: antolik2016_sim has regions {tuple(REGION_SHAPES)}, got {region!r}")
         n_train, n_cells, repeats = REGION_SHAPES[region]
-        rng = np.random.default_rng([int(seed), 2016, region])
+        rng = np.random.default_rng([seed, 2016, region])
         crops = natural_crops(images, n_train + N_TEST, rng.integers(2 ** 31))
         train, test = crops[:n_train], crops[n_train:]
         x_train = train.reshape(n_train, -1)
@@ -146,10 +148,10 @@ def simulate_antolik2016(images=None, *, seed=0, regions=(1, 2, 3), complex_frac
 
 
 @DATASETS.register("antolik2016_sim")
-def load_antolik2016_sim(seed: str | None = None, *, images=None) -> list[Recordings]:
+def load_antolik2016_sim(argument: str | None = None, *, images=None) -> list[Recordings]:
     """The three simulated regions of :func:`simulate_antolik2016`; ``antolik2016_sim:SEED`` picks the seed."""
     try:
-        value = int(seed) if seed is not None else 0
+        value = int(argument) if argument is not None else 0
     except ValueError:
-        raise InputError(f"antolik2016_sim:SEED takes an integer seed, got {seed!r}") from None
-    return [region.recordings for region in simulate_antolik2016(images, seed=value)]
+        raise InputError(f"antolik2016_sim:SEED takes an integer seed, got {argument!r}") from None
+    return [region.recordings for region in simulate_antolik2016(images, random_state=value)]

@@ -184,7 +184,7 @@ def antolik_population(run, cfg: dict, images, seed: int) -> list[dict]:
     spec = BankSpec(cfg["efficient_method"], patch_size=cfg["efficient_patch_size"],
                     n_filters=cfg["antolik_n_filters"], n_patches=cfg["efficient_n_patches"], seed=run.seed)
     out = []
-    for region in simulate_antolik2016(images, seed=seed, regions=cfg["antolik_regions"]):
+    for region in simulate_antolik2016(images, random_state=seed, regions=cfg["antolik_regions"]):
         if cfg["antolik_max_cells"] > 0:
             region = region.subset(cfg["antolik_max_cells"])
         rec = region.recordings
