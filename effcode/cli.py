@@ -387,7 +387,7 @@ def _cmd_sweep(args) -> None:
     with folder_lock(folder):   # the lock of run folders: a second sweep of this name waits for this one
         recover(folder)
         check_settings(folder, spec, force=args.force, record="sweep.json")
-        rows = run_sweep(evaluate_point, points, folder, backend=args.backend, n_jobs=args.n_jobs,
+        rows = run_sweep(evaluate_point, points, folder, backend=args.backend, n_jobs=args.n_jobs, resumable=True,
                          scheduler=args.scheduler, progress=interactive() and not args.quiet)
         columns = list(dict.fromkeys(k for row in rows for k in row))
         staging = begin_staging(folder)   # sweep.json and results.csv are published together

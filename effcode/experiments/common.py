@@ -225,14 +225,16 @@ def point_metrics(scored, bank: FilterBank) -> dict:
             "active_fraction": float(bank.history["sparsity"][-1]) if "sparsity" in bank.history else nan}
 
 
-def learn_and_score(point: dict):
+def learn_and_score(point: dict, checkpoint=None):
     """Learn a bank for one sweep point and score it with the one scorer; returns ``(scored, bank)``.
 
     ``point`` keys: ``method``, ``source``, ``n_filters``, ``patch_size``, ``seed``, ``device``, optionally
     ``image_fraction`` (the bank learns from its seed's subset of the images, as :func:`learned_bank`'s
     do; default :data:`effcode.data.IMAGE_FRACTION`), and the scorer's keys (:data:`SCORER_DEFAULTS`;
     missing ones take their defaults); every other key is passed to the learner.  Runs on one torch
-    thread: joblib's and dask's workers would otherwise get cores / n_jobs each.
+    thread: joblib's and dask's workers would otherwise get cores / n_jobs each.  ``checkpoint`` (a file
+    path) is where a learner that can resume (:func:`effcode.learners.resumable`) saves its training as it
+    goes, and continues from; other learners train without one.
     """
     import torch
 
@@ -248,7 +250,7 @@ def learn_and_score(point: dict):
     with single_threaded(torch.device("cpu")):
         bank = learn_filters(fixed["method"], images, n_filters=fixed["n_filters"],
                              patch_size=fixed["patch_size"], random_state=fixed["seed"], device=fixed["device"],
-                             **point)
+                             checkpoint=checkpoint if resumable(fixed["method"]) else None, **point)
         population, stimulus, n_stimuli = (settings.pop(k) for k in POPULATION_KEYS)
         filters = (measured_receptive_fields(bank, stimulus=stimulus, n_stimuli=n_stimuli,
                                              seed=fixed["seed"]).scored_array()
@@ -258,7 +260,7 @@ def learn_and_score(point: dict):
     return scored, bank
 
 
-def evaluate_point(point: dict) -> dict:
-    """:func:`point_metrics` of one sweep point (:func:`learn_and_score`).  Module-level so that joblib
-    and dask can send it to worker processes."""
-    return point_metrics(*learn_and_score(point))
+def evaluate_point(point: dict, checkpoint=None) -> dict:
+    """:func:`point_metrics` of one sweep point (:func:`learn_and_score`, training checkpointed to
+    ``checkpoint``).  Module-level so that joblib and dask can send it to worker processes."""
+    return point_metrics(*learn_and_score(point, checkpoint))

@@ -208,10 +208,10 @@ def sweep_points(run) -> list[dict]:
             for objective in cfg["objectives"] for level in cfg["levels"] for s in range(cfg["n_seeds"])]
 
 
-def _evaluate(point: dict) -> dict:
+def _evaluate(point: dict, checkpoint=None) -> dict:
     point = dict(point)
     point.pop("level")
-    return evaluate_point(point)
+    return evaluate_point(point, checkpoint)
 
 
 def worker_jobs(cfg: dict) -> int:
@@ -231,7 +231,7 @@ def compute(run) -> None:
         OBJECTIVES.get(name)  # fail fast, listing the known objectives
     source_images(run)
     rows = run.sweep(_evaluate, sweep_points(run), backend=cfg["backend"], n_jobs=worker_jobs(cfg),
-                     scheduler=cfg["scheduler"] or None, progress=run.progress)
+                     scheduler=cfg["scheduler"] or None, progress=run.progress, resumable=True)
     run.save_csv("sweep.csv", {"objective": [r["objective"] for r in rows], "level": [r["level"] for r in rows],
                                "seed": [r["seed"] for r in rows], **{m: [r[m] for r in rows] for m in POINT_METRICS}})
     summary = summarise(rows)

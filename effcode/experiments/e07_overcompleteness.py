@@ -130,7 +130,7 @@ def compute(run) -> None:
     cfg = run.config
     source_images(run)
     rows = run.sweep(evaluate_point, sweep_points(run), backend=cfg["backend"], n_jobs=cfg["n_jobs"],
-                     scheduler=cfg["scheduler"] or None, progress=run.progress)
+                     scheduler=cfg["scheduler"] or None, progress=run.progress, resumable=True)
     run.save_csv("sweep.csv", {**{k: [r[k] for r in rows] for k in (*POINT_KEYS, "seed")},
                                "overcompleteness": [r["n_filters"] / r["patch_size"] ** 2 for r in rows],
                                **{m: [r[m] for r in rows] for m in POINT_METRICS}})

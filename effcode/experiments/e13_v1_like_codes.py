@@ -114,13 +114,13 @@ def shape_spread(values: np.ndarray) -> float:
     return float(q3 - q1)
 
 
-def _evaluate(point: dict) -> dict:
+def _evaluate(point: dict, checkpoint=None) -> dict:
     """One point: the scorer's metrics, the shape spreads, and the compared units' (nx, ny) (every unit with
-    R² ≥ the threshold, at its fitted values)."""
+    R² ≥ the threshold, at its fitted values); the training is checkpointed to ``checkpoint``."""
     point = dict(point)
     point.pop("code")
     point.pop("factor")
-    scored, bank = learn_and_score(point)
+    scored, bank = learn_and_score(point, checkpoint)
     compared = scored.units["r2_ok"]
     nx, ny = scored.units["fit_nx"][compared], scored.units["fit_ny"][compared]
     return {**point_metrics(scored, bank), "nx_spread": shape_spread(nx), "ny_spread": shape_spread(ny),
@@ -350,7 +350,7 @@ def compute(run) -> None:
     cfg = run.config
     source_images(run)
     rows = run.sweep(_evaluate, sweep_points(run), backend=cfg["backend"], n_jobs=cfg["n_jobs"],
-                     scheduler=cfg["scheduler"] or None, progress=run.progress)
+                     scheduler=cfg["scheduler"] or None, progress=run.progress, resumable=True)
     run.save_csv("sweep.csv", {**{k: [r[k] for r in rows] for k in ("code", "factor", "n_filters", "seed")},
                                **{m: [r[m] for r in rows] for m in METRICS}})
     summary = summarise(rows)

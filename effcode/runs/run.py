@@ -183,7 +183,7 @@ class Run:
         """The arrays of step ``name`` cached at ``path`` or under the same file name in another experiment's
         ``cache/`` (then copied here), recorded as taken from the cache; None when neither has it."""
         for source in [path, *sorted(self.dir.parent.glob(f"*/cache/{path.name}"))]:  # here, or another experiment
-            cached = _read_cached(source)
+            cached = _read_cached(source, key=path.stem)
             if cached is not None:
                 arrays, record = cached
                 if source != path:
@@ -201,7 +201,7 @@ class Run:
         started = time.perf_counter()
         result = compute(checkpoint) if resumable else compute()
         arrays = {k: np.asarray(v) for k, v in dict(result).items()}
-        record = {"code_hash": code, **self._computed_by, "computed_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        record = {"key": path.stem, "code_hash": code, **self._computed_by, "computed_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
                   "seconds": round(time.perf_counter() - started, 3)}
         write_checked_npz(path, record, **arrays)
         checkpoint.unlink(missing_ok=True)
@@ -246,12 +246,13 @@ class Run:
         return self.path(f"figures/{name}")
 
 
-def _read_cached(path: Path) -> tuple[dict, dict] | None:
-    """A cached step's arrays and record, or None when absent or unusable (then warned and removed)."""
+def _read_cached(path: Path, *, key: str) -> tuple[dict, dict] | None:
+    """The arrays and record of the cached step ``key`` (its file's stem), or None when absent or unusable
+    (corrupt, or holding another step's result: then warned and removed)."""
     if not path.exists():
         return None
     try:
-        return read_checked_npz(path)
+        return read_checked_npz(path, key=key)
     except CorruptFileError as error:
         warn_corrupt(error, "recomputing it")
         path.unlink(missing_ok=True)

@@ -4,8 +4,13 @@ A point is a dict of parameters; its result (a JSON-able dict of metrics) is
 written atomically to ``DIR/points/<hash>.json`` as soon as it finishes, with a checksum and
 a record of the code that computed it.  The hash covers the point and the code the evaluating
 function depends on (:func:`~effcode.runs.codehash.code_hash`), so a point is reused only when
-the same code computed it.  A sweep that is killed and started again recomputes only the points
-that were in flight (and any whose file is corrupt, after a one-line warning).
+the same code computed it; the file also holds that point and code hash, so a point file copied
+over another's is recognised and recomputed.  With ``resumable=True`` the evaluating function
+gets a checkpoint path beside its point's file (``points/<hash>.checkpoint.pt``) and saves its
+training there as it goes (every 100 training steps for effcode's learners).  A sweep that is
+killed and started again recomputes only the points that were in flight, each from its last
+checkpoint (and any whose file is corrupt, after a one-line warning).  Worker processes stop
+when the process that started them dies (:mod:`effcode.runs.workers`).
 Points run locally through joblib, or on a dask.distributed cluster with
 ``backend="dask"`` (``pip install effcode[dask]``); the results are the same either
 way because every point carries its own seed.
@@ -14,6 +19,8 @@ way because every point carries its own seed.
 from __future__ import annotations
 
 import itertools
+import json
+import os
 import time
 from pathlib import Path
 from typing import Callable, Mapping, Sequence
@@ -22,9 +29,11 @@ from tqdm.auto import tqdm
 
 from ..errors import CorruptFileError, InputError
 from ..validation import check_choice, check_int
+from ..storage.atomic import json_default
+from ..storage.integrity import read_checked_json, warn_corrupt, write_checked_json
 from .codehash import code_hash
 from .config import config_hash
-from ..storage.integrity import read_checked_json, warn_corrupt, write_checked_json
+from .workers import stop_with_parent
 
 BACKENDS = ("joblib", "dask")
 
@@ -47,34 +56,51 @@ def point_path(directory, point: Mapping, code: str) -> Path:
     return Path(directory) / "points" / f"{config_hash({'point': dict(point), 'code': code})[:20]}.json"
 
 
-def _read_point(path: Path) -> dict | None:
-    """A saved point, or None when absent or unusable (then warned and removed)."""
+def checkpoint_path(path: Path) -> Path:
+    """Where the evaluation of the point saved at ``path`` keeps its training checkpoint."""
+    return path.with_suffix(".checkpoint.pt")
+
+
+def _read_point(path: Path, point: Mapping, code: str) -> dict | None:
+    """The point ``point`` computed by code ``code`` saved at ``path``, or None when absent or unusable
+    (corrupt, or holding another point or code's result: then warned and removed)."""
     if not path.exists():
         return None
     try:
-        return read_checked_json(path, checked=CHECKED)
+        saved = read_checked_json(path, checked=CHECKED)
+        expected = json.loads(json.dumps(dict(point), default=json_default))
+        if saved["point"] != expected or saved.get("code_hash") != code:
+            raise CorruptFileError(f"cache file {path} holds the result of another point or code "
+                                   "(copied over it?)")
+        return saved
     except CorruptFileError as error:
         warn_corrupt(error, "recomputing that point")
         path.unlink(missing_ok=True)
         return None
 
 
-def _evaluate(evaluate: Callable[[dict], dict], index: int, point: dict) -> tuple[int, dict, float]:
+def _evaluate(evaluate: Callable[..., dict], index: int, point: dict, checkpoint: Path | None,
+              parent: int | None) -> tuple[int, dict, float]:
+    """``evaluate(point)`` (with ``checkpoint=`` when given), in a process that stops when the process
+    ``parent`` dies (None: no such watch)."""
+    stop_with_parent(parent)
     started = time.perf_counter()
-    result = dict(evaluate(dict(point)))
+    result = dict(evaluate(dict(point)) if checkpoint is None else evaluate(dict(point), checkpoint=checkpoint))
     return index, result, time.perf_counter() - started
 
 
 def run_sweep(evaluate: Callable[[dict], dict], points: Sequence[Mapping], directory, *, backend: str = "joblib",
               n_jobs: int = 1, scheduler: str | None = None, progress: bool = False,
-              records: list | None = None) -> list[dict]:
+              records: list | None = None, resumable: bool = False) -> list[dict]:
     """Evaluate ``evaluate(point)`` for every point not already saved in ``directory`` by the same code.
 
     ``evaluate`` must be a module-level function (it is sent to worker processes).
     Returns, in the order of ``points``, ``{**point, **result}`` rows.  Each point's file also
     records the seconds its evaluation took and the code hash, effcode version and commit that
     computed it; ``records``, when given, receives one such record per point, with
-    ``from_cache`` telling whether this call computed it.
+    ``from_cache`` telling whether this call computed it.  With ``resumable``, ``evaluate`` is
+    called as ``evaluate(point, checkpoint=PATH)`` and saves its training progress to ``PATH``
+    (removed once the point is saved), so a killed sweep continues each point in flight from there.
     """
     from .. import __version__
     from ..storage.provenance import git_commit
@@ -86,9 +112,10 @@ def run_sweep(evaluate: Callable[[dict], dict], points: Sequence[Mapping], direc
     points = [dict(p) for p in points]
     code = code_hash(evaluate)
     paths = [point_path(directory, p, code) for p in points]
-    saved = [_read_point(path) for path in paths]
+    saved = [_read_point(path, point, code) for path, point in zip(paths, points)]
     todo = [i for i, entry in enumerate(saved) if entry is None]
     cached = set(range(len(points))) - set(todo)
+    checkpoints = [checkpoint_path(path) if resumable else None for path in paths]
     if todo:
         computed_by = {"code_hash": code, "effcode_version": __version__, "git_commit": git_commit()}
         bar = tqdm(total=len(points), initial=len(points) - len(todo), desc="sweep", unit="point",
@@ -97,12 +124,14 @@ def run_sweep(evaluate: Callable[[dict], dict], points: Sequence[Mapping], direc
             from joblib import Parallel, delayed
 
             finished = Parallel(n_jobs=n_jobs, return_as="generator_unordered")(
-                delayed(_evaluate)(evaluate, i, points[i]) for i in todo)
+                delayed(_evaluate)(evaluate, i, points[i], checkpoints[i], os.getpid()) for i in todo)
         else:
-            finished = _run_on_dask(evaluate, [(i, points[i]) for i in todo], scheduler)
+            finished = _run_on_dask(evaluate, [(i, points[i], checkpoints[i]) for i in todo], scheduler)
         for i, result, seconds in finished:  # each finished point is saved at once, in this process
             saved[i] = write_checked_json(paths[i], {"point": points[i], "result": result,
                                                      "seconds": round(seconds, 3), **computed_by}, checked=CHECKED)
+            if checkpoints[i] is not None:
+                checkpoints[i].unlink(missing_ok=True)
             bar.update()
         bar.close()
     if records is not None:
@@ -132,13 +161,14 @@ def connect(scheduler: str | None):
                          f"({exc}); expected an address such as tcp://HOST:8786 of a running scheduler") from None
 
 
-def _evaluate_with_images(evaluate, index: int, point: dict, images: dict | None):
-    """:func:`_evaluate` on a worker, with the point's image folder unpacked there first (when sent)."""
+def _evaluate_with_images(evaluate, index: int, point: dict, checkpoint: Path | None, images: dict | None):
+    """:func:`_evaluate` on a worker, with the point's image folder unpacked there first (when sent).
+    The checkpoint path is on the worker's disk (the same path as on this machine when they share one)."""
     if images is not None:
         from ..data.shipping import unpack_folder
 
         point = {**point, "source": str(unpack_folder(images))}
-    return _evaluate(evaluate, index, point)
+    return _evaluate(evaluate, index, point, checkpoint, parent=None)   # dask's nanny stops its workers
 
 
 def _run_on_dask(evaluate, todo, scheduler):
@@ -150,10 +180,10 @@ def _run_on_dask(evaluate, todo, scheduler):
     from ..data.shipping import is_local_folder, pack_folder
 
     with connect(scheduler) as client:
-        folders = [p["source"] if is_local_folder(p.get("source")) else None for _, p in todo]
+        folders = [p["source"] if is_local_folder(p.get("source")) else None for _, p, _ in todo]
         sent = {folder: client.scatter([pack_folder(folder)], broadcast=True)[0]
                 for folder in set(folders) - {None}}
-        futures = [client.submit(_evaluate_with_images, evaluate, i, p, sent.get(folder), pure=False)
-                   for (i, p), folder in zip(todo, folders)]
+        futures = [client.submit(_evaluate_with_images, evaluate, i, p, checkpoint, sent.get(folder), pure=False)
+                   for (i, p, checkpoint), folder in zip(todo, folders)]
         for future in as_completed(futures):
             yield future.result()

@@ -3,15 +3,18 @@
 Each kind carries its sha256 inside the file it protects, so one atomic write covers both:
 
 * a cached step (``.npz``) holds a ``__record__`` entry: JSON with the checksum of its arrays
-  (names, dtypes, shapes and bytes) and how it was computed (code hash, version, commit, seconds);
-* a sweep point (``.json``) holds the checksum of its ``point`` and ``result``;
+  (names, dtypes, shapes and bytes), its own cache key (the file's name) and how it was computed
+  (code hash, version, commit, seconds);
+* a sweep point (``.json``) holds the checksum of its ``point`` and ``result``, and the point and
+  code hash that are its key;
 * a checkpoint starts with a one-line header giving the checksum of the torch bytes after it;
 * a run folder's result files are listed with their checksums in its manifest ``checksums.json``,
   written last when they are published (:mod:`effcode.storage.publish`).
 
 A reader that finds a file unreadable, or its content not matching its checksum (truncated, bit
-flips, replaced by another file), raises :class:`~effcode.errors.CorruptFileError` naming the
-path; the cache then warns in one line and recomputes.
+flips, replaced by another file), or holding another key than the one asked for (a cache file
+copied over another step's), raises :class:`~effcode.errors.CorruptFileError` naming the path;
+the cache then warns in one line and recomputes.
 """
 
 from __future__ import annotations
@@ -66,8 +69,9 @@ def write_checked_npz(path, record: Mapping, **arrays) -> Path:
     return write_npz(path, **arrays, **{RECORD_KEY: np.array(json.dumps(full, sort_keys=True))})
 
 
-def read_checked_npz(path) -> tuple[dict[str, np.ndarray], dict]:
-    """The arrays and record of a file written by :func:`write_checked_npz`, after checking them."""
+def read_checked_npz(path, *, key: str | None = None) -> tuple[dict[str, np.ndarray], dict]:
+    """The arrays and record of a file written by :func:`write_checked_npz`, after checking them; with
+    ``key``, the record's ``key`` entry must equal it (a file copied over another's holds another key)."""
     arrays = read_npz(path)
     if RECORD_KEY not in arrays:
         raise CorruptFileError(f"cache file {path} has no checksum record (not written by effcode's cache)")
@@ -77,6 +81,9 @@ def read_checked_npz(path) -> tuple[dict[str, np.ndarray], dict]:
         raise CorruptFileError(f"cache file {path} has an unreadable checksum record") from None
     if record.get("sha256") != arrays_digest(arrays):
         raise CorruptFileError(f"cache file {path} does not match its checksum (changed or corrupt)")
+    if key is not None and record.get("key") != key:
+        raise CorruptFileError(f"cache file {path} holds the result of {record.get('key') or 'an unnamed step'}, "
+                               f"not of {key} (copied over it?)")
     return arrays, record
 
 

@@ -1,0 +1,171 @@
+"""Training inside sweep points checkpoints and resumes; cache files carry their own key; sweep workers
+stop with their parent.
+
+The kill tests wait for a checkpoint under its final name (an atomic write's temporary starts with a
+dot), kill the run's process group with SIGKILL, and check that the rerun starts past step 0 and ends
+with the uninterrupted run's numbers.
+"""
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import numpy as np
+import pytest
+
+from effcode.runs import Run, run_sweep
+from effcode.storage.checkpoint import Checkpointer
+
+ENV = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+#: how long a wait on a file or a process may take before the test fails (a bound, not a timing)
+PATIENCE_S = 300
+
+
+def wait_for(condition, process=None, what="the condition"):
+    """Poll ``condition()`` until it is true; fail if ``process`` ends first or :data:`PATIENCE_S` pass."""
+    deadline = time.monotonic() + PATIENCE_S
+    while not condition():
+        if process is not None and process.poll() is not None:
+            pytest.fail(f"the run ended before {what}: {process.communicate()[1][-2000:]}")
+        assert time.monotonic() < deadline, f"no {what} within {PATIENCE_S} s"
+        time.sleep(0.02)
+
+
+def final_files(folder, pattern):
+    """Files of ``folder`` matching ``pattern`` under their final names (not an atomic write's temporary)."""
+    return sorted(p for p in folder.glob(pattern) if not p.name.startswith(".")) if folder.exists() else []
+
+
+def kill_after_checkpoint(command, points):
+    """Start ``command``, SIGKILL it once a point's checkpoint exists; return that checkpoint's step."""
+    proc = subprocess.Popen(command, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    wait_for(lambda: final_files(points, "*.checkpoint.pt"), proc, "a checkpoint")
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.communicate()
+    checkpoints = final_files(points, "*.checkpoint.pt")
+    assert len(checkpoints) == 1
+    assert not final_files(points, "*.json"), "the point finished before the kill; train longer"
+    return Checkpointer(checkpoints[0]).load()["step"]
+
+
+def completed(command):
+    done = subprocess.run(command, env=ENV, capture_output=True, text=True, timeout=PATIENCE_S)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stderr
+
+
+def test_a_killed_sweep_point_resumes_from_its_checkpoint(tmp_path, small_image_folder):
+    def sweep(results):
+        return [sys.executable, "-m", "effcode", "sweep", "--grid", "seed=[0]", "--name", "k", "--results",
+                str(results), "--set", f"source={small_image_folder}", "--set", "n_filters=8", "--set",
+                "patch_size=6", "--set", "n_steps=2000", "--set", "batch_size=8", "--set", "population=filters",
+                "--set", "n_bootstrap=20", "--set", "n_permutations=99"]
+
+    points = tmp_path / "killed" / "sweeps" / "k" / "points"
+    step = kill_after_checkpoint(sweep(tmp_path / "killed"), points)
+    assert step > 0
+    log = completed(sweep(tmp_path / "killed"))
+    assert re.search(r"SparseCoding: resuming from step [1-9]\d*", log), log[-2000:]
+    assert not final_files(points, "*.checkpoint.pt")   # removed once the point was saved
+    assert "resuming" not in completed(sweep(tmp_path / "uninterrupted"))
+    resumed = (tmp_path / "killed" / "sweeps" / "k" / "results.csv").read_text()
+    assert resumed == (tmp_path / "uninterrupted" / "sweeps" / "k" / "results.csv").read_text()
+
+
+def test_experiment_13s_sailnet_killed_mid_training_resumes_to_the_uninterrupted_result(tmp_path,
+                                                                                       small_image_folder):
+    def run_13(results):
+        settings = ["sailnet_steps=1500", "sailnet_factors=[1.0]", "n_seeds=1", "objectives=[l1]",
+                    "factors=[1.0]", "n_steps=5", f"source={small_image_folder}"]
+        return [sys.executable, "-m", "effcode", "run", "13", "--quick", "--no-figures", "--results", str(results),
+                *[arg for setting in settings for arg in ("--set", setting)]]
+
+    points = tmp_path / "killed" / "13_v1_like_codes" / "points"
+    assert kill_after_checkpoint(run_13(tmp_path / "killed"), points) > 0
+    log = completed(run_13(tmp_path / "killed"))
+    assert re.search(r"SAILnet: resuming from step [1-9]\d*", log), log[-2000:]
+    assert not final_files(points, "*.checkpoint.pt")
+    assert "resuming" not in completed(run_13(tmp_path / "uninterrupted"))
+    resumed = (tmp_path / "killed" / "13_v1_like_codes" / "sweep.csv").read_text()
+    assert resumed == (tmp_path / "uninterrupted" / "13_v1_like_codes" / "sweep.csv").read_text()
+
+
+# -- cache files carry their own key -----------------------------------------------------------
+def _seeded(seed):
+    return lambda: {"x": np.random.default_rng(seed).normal(size=4)}
+
+
+def test_a_step_file_copied_over_another_steps_is_recomputed(tmp_path):
+    run = Run(tmp_path / "r", {})
+    a = run.step("bank", {"seed": 0}, _seeded(0))["x"]
+    b = run.step("bank", {"seed": 1}, _seeded(1))["x"]
+    file_a, file_b = sorted((tmp_path / "r" / "cache").glob("bank-*.npz"),
+                            key=lambda p: p.stat().st_mtime_ns)
+    shutil.copyfile(file_a, file_b)   # cp bank-A bank-B
+    with pytest.warns(UserWarning, match=f"{file_b.stem[:5]}.*holds the result of {file_a.stem}"):
+        again = Run(tmp_path / "r", {}).step("bank", {"seed": 1}, _seeded(1))["x"]
+    assert np.array_equal(again, b) and not np.array_equal(again, a)
+
+
+def _point_value(point):
+    return {"value": point["seed"] * 10}
+
+
+def test_a_point_file_copied_over_anothers_is_recomputed(tmp_path):
+    points = [{"seed": 0}, {"seed": 1}]
+    assert [r["value"] for r in run_sweep(_point_value, points, tmp_path)] == [0, 10]
+    records = []
+    run_sweep(_point_value, points, tmp_path, records=records)
+    first, second = (tmp_path / r["file"] for r in records)
+    shutil.copyfile(first, second)
+    with pytest.warns(UserWarning, match="holds the result of another point"):
+        assert [r["value"] for r in run_sweep(_point_value, points, tmp_path)] == [0, 10]
+
+
+# -- workers stop with their parent ------------------------------------------------------------
+WAITING_POINT = '''
+import os
+import pathlib
+import threading
+
+
+def evaluate(point):
+    folder = pathlib.Path(point["folder"])
+    tmp = folder / f".{os.getpid()}.tmp"
+    tmp.write_text("")
+    os.replace(tmp, folder / f"{os.getpid()}.pid")
+    threading.Event().wait()   # never returns: only the parent's death ends it
+'''
+
+
+def alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except FileNotFoundError:
+        return False
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc"), reason="reads process states from /proc")
+def test_joblib_workers_stop_when_the_sweep_is_killed(tmp_path):
+    (tmp_path / "waiting_point.py").write_text(textwrap.dedent(WAITING_POINT))
+    script = ("from effcode.runs import run_sweep; import waiting_point; "
+              f"run_sweep(waiting_point.evaluate, [{{'folder': {str(tmp_path)!r}, 'i': i}} for i in (0, 1)], "
+              f"{str(tmp_path / 'sweep')!r}, n_jobs=2)")
+    env = {**ENV, "PYTHONPATH": os.pathsep.join([str(tmp_path), ENV.get("PYTHONPATH", "")])}
+    parent = subprocess.Popen([sys.executable, "-c", script], env=env, stderr=subprocess.PIPE, text=True)
+    wait_for(lambda: len(final_files(tmp_path, "*.pid")) == 2, parent, "two workers")
+    workers = [int(p.stem) for p in final_files(tmp_path, "*.pid")]
+    parent.send_signal(signal.SIGKILL)
+    parent.wait()
+    try:
+        wait_for(lambda: not any(alive(pid) for pid in workers), what="the workers' exit")
+    finally:
+        for pid in filter(alive, workers):
+            os.kill(pid, signal.SIGKILL)
