@@ -20,6 +20,7 @@ experiments) in its own function, only when it needs it. ``effcode list`` and th
 from __future__ import annotations
 
 import argparse
+import errno
 import logging
 import os
 import sys
@@ -123,7 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--backend", choices=("joblib", "dask"), default="joblib")
     p.add_argument("--scheduler", default=None, metavar="ADDRESS", help="dask scheduler, e.g. tcp://host:8786")
     p.add_argument("--n-jobs", type=int, default=1, help="joblib worker processes (-1: all cores)")
-    p.add_argument("--device", default="cpu", help="torch device for every point")
+    p.add_argument("--device", default=None, help="torch device for every point (default: the sweep file's, or cpu)")
     p.add_argument("--force", action="store_true",
                    help="replace the results of a sweep folder (--name) that holds a sweep of another grid")
     _add_common(p)
@@ -346,6 +347,8 @@ SWEEP_DEFAULTS = {"method": "sparse_coding", "source": "default", "n_filters": 6
 
 
 def _sweep_spec(args) -> tuple[dict, dict]:
+    """The fixed keys and the grid of a sweep, from ``--file`` and the command line.  A key set in both
+    places is refused in one line (the command line would otherwise override the file silently)."""
     from .errors import InputError
     from .runs import load_config_file, parse_assignments
 
@@ -354,13 +357,32 @@ def _sweep_spec(args) -> tuple[dict, dict]:
     if unknown:
         raise InputError(f"sweep file {args.file!r} has unknown key(s) {sorted(unknown)}; "
                          "expected method, fixed, grid")
-    fixed = {**SWEEP_DEFAULTS, **(spec.get("fixed") or {}), **parse_assignments(args.overrides)}
-    if args.method or spec.get("method"):
-        fixed["method"] = args.method or spec["method"]
-    grid = {**(spec.get("grid") or {}), **parse_assignments(args.grid)}
+    for section, example in (("fixed", "{n_filters: 64}"), ("grid", "{lam: [0.1, 0.2]}")):
+        if not isinstance(spec.get(section) or {}, dict):
+            raise InputError(f"sweep file {args.file!r}: {section} must be a mapping of key: value such as "
+                             f"{example}, got {spec[section]!r}")
+    file_fixed = {**(spec.get("fixed") or {}), **({"method": spec["method"]} if spec.get("method") else {})}
+    line_fixed = {**parse_assignments(args.overrides), **({"method": args.method} if args.method else {}),
+                  **({"device": args.device} if args.device else {})}
+    file_grid, line_grid = spec.get("grid") or {}, parse_assignments(args.grid)
+    _refuse_both("fixed", file_fixed, line_fixed, args.file)
+    _refuse_both("grid", file_grid, line_grid, args.file)
+    grid = {**file_grid, **line_grid}
     if not grid:
         raise InputError("a sweep needs at least one --grid KEY=[V1,V2,...] (or a grid: section in --file)")
-    return fixed, grid
+    return {**SWEEP_DEFAULTS, "device": "cpu", **file_fixed, **line_fixed}, grid
+
+
+def _refuse_both(section: str, from_file: dict, from_line: dict, file) -> None:
+    """One-line error naming the keys of ``section`` set both in the sweep file and on the command line."""
+    from .errors import InputError
+
+    both = sorted(set(from_file) & set(from_line))
+    if both:
+        settings = ", ".join(f"{key}={from_file[key]!r} in the file and {from_line[key]!r} on the command line"
+                             for key in both)
+        raise InputError(f"sweep file {file!r} and the command line both set {section} key(s) {settings}; "
+                         "set each key in one place")
 
 
 def _cmd_sweep(args) -> None:
@@ -376,8 +398,7 @@ def _cmd_sweep(args) -> None:
 
     fixed, grid = _sweep_spec(args)
     LEARNERS.get(fixed["method"])
-    resolve_device(args.device)
-    fixed["device"] = args.device
+    resolve_device(fixed["device"])
     points = expand_grid(grid, fixed)
     for point in points:  # fail fast, before any learning
         check_choice("population", point["population"], POPULATIONS)
@@ -455,6 +476,34 @@ def _show_status_messages(quiet: bool) -> None:
     logger.setLevel(logging.WARNING if quiet else logging.INFO)
 
 
+#: OSError numbers of a disk that cannot take the files (full, over quota, over the file size limit)
+DISK_FULL = {errno.ENOSPC: "no space left on the disk", errno.EDQUOT: "disk quota exceeded",
+             errno.EFBIG: "file size limit reached (ulimit -f)"}
+#: OSError numbers of a folder that cannot be written
+NOT_WRITABLE = (errno.EACCES, errno.EPERM, errno.EROFS)
+
+
+def parse_keys(assignments) -> dict:
+    """The keys of ``--set KEY=VALUE`` assignments, in order (values unparsed)."""
+    return dict.fromkeys(item.partition("=")[0].strip() for item in assignments or ())
+
+
+def _resource_error(exc: BaseException, *, set_keys: list[str]) -> str | None:
+    """One line for an error of the machine rather than of effcode: a full disk, a folder that cannot be
+    written, not enough memory (naming the keys the user set); None for any other error.  Every file is
+    written atomically, so what was there before is intact and finished steps stay cached."""
+    kept = "what was written before is intact and finished steps are cached"
+    if isinstance(exc, MemoryError):
+        lower = f"lower the sizes you set ({', '.join(set_keys)})" if set_keys else "use smaller settings"
+        return f"not enough memory ({exc or 'allocation failed'}); {lower}"
+    if exc.errno in DISK_FULL:
+        return f"{DISK_FULL[exc.errno]} while writing {exc.filename}; {kept}: free space and run again"
+    if exc.errno in NOT_WRITABLE:
+        return (f"cannot write {exc.filename} ({exc.strerror}); make its folder writable or give --results "
+                "another folder")
+    return None
+
+
 def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -467,6 +516,12 @@ def main(argv=None) -> int:
         if args.debug:
             raise
         print(f"effcode: error: {exc}", file=sys.stderr)
+        return 2
+    except (OSError, MemoryError) as exc:
+        message = _resource_error(exc, set_keys=list(parse_keys(getattr(args, "overrides", []))))
+        if args.debug or message is None:
+            raise
+        print(f"effcode: error: {message}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("effcode: interrupted; finished steps are cached and will be reused", file=sys.stderr)

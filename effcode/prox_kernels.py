@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 
-from . import numba_cache  # noqa: F401  (first: a read-only installation caches elsewhere)
+from . import numba_cache  # first: a read-only installation caches elsewhere, or not at all
 import numba
 import numpy as np
 
@@ -31,7 +31,7 @@ ULPS = 4.0
 FAST_STEPS = 3
 
 
-@numba.njit(cache=True, nogil=True, error_model="numpy")
+@numba.njit(cache=numba_cache.CACHE, nogil=True, error_model="numpy")
 def _newton(x, w, c, constant, max_steps, tolerance):
     """Newton's method on f(x) = ((x - w) x + c) x - constant from x; 0 if it leaves the finite numbers.
 
@@ -50,7 +50,7 @@ def _newton(x, w, c, constant, max_steps, tolerance):
     return x
 
 
-@numba.njit(cache=True, nogil=True, error_model="numpy")
+@numba.njit(cache=numba_cache.CACHE, nogil=True, error_model="numpy")
 def _cauchy_prox_scalar(value, w, tk, s2, max_steps, relative_tolerance):
     """The prox of one entry: both Newton runs and the energy comparison (the general case)."""
     if math.isnan(w):
@@ -71,7 +71,7 @@ def _cauchy_prox_scalar(value, w, tk, s2, max_steps, relative_tolerance):
     return math.copysign(x, value)
 
 
-@numba.njit(cache=True, nogil=True, error_model="numpy")
+@numba.njit(cache=numba_cache.CACHE, nogil=True, error_model="numpy")
 def _cauchy_prox(v, t, s2, max_steps, relative_tolerance, out, done):
     n = v.shape[0]
     t_stride = 1 if t.shape[0] > 1 else 0

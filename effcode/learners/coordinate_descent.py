@@ -27,7 +27,7 @@ the support (about 12 of 256 atoms on the default benchmark) instead of with K²
 
 from __future__ import annotations
 
-from .. import numba_cache  # noqa: F401  (first: a read-only installation caches elsewhere)
+from .. import numba_cache  # first: a read-only installation caches elsewhere, or not at all
 import numba
 import numpy as np
 
@@ -40,7 +40,7 @@ MAX_ADD = 16
 MAX_ROUNDS = 64
 
 
-@numba.njit(cache=True, nogil=True, fastmath=True)
+@numba.njit(cache=numba_cache.CACHE, nogil=True, fastmath=True)
 def _lasso_rows(correlations, gram, lam, nonneg, n_iter, tol, slack, max_add, codes):
     n_rows, n_atoms = correlations.shape
     active = np.empty(n_atoms, np.int64)
@@ -149,7 +149,7 @@ def lasso_coordinate_descent(correlations: np.ndarray, gram: np.ndarray, lam: fl
     return codes, int(sweeps)
 
 
-@numba.njit(cache=True, nogil=True, fastmath=True)
+@numba.njit(cache=numba_cache.CACHE, nogil=True, fastmath=True)
 def _support_statistics(codes, X, correlations, gram, code_gram, code_data, residual_energy):
     n_rows, n_atoms = codes.shape
     n_features = X.shape[1]

@@ -3,11 +3,11 @@ keep the few largest scores seen in one pass over the atoms, sorted."""
 
 from __future__ import annotations
 
-from .. import numba_cache  # noqa: F401  (first: a read-only installation caches elsewhere)
+from .. import numba_cache  # first: a read-only installation caches elsewhere, or not at all
 import numba
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
+@numba.njit(cache=numba_cache.CACHE, nogil=True, inline="always")
 def keep_largest(score, index, scores, indices, n_kept, capacity):
     """Insert ``(score, index)`` into the first ``n_kept`` entries of ``scores`` / ``indices``, a list sorted
     by decreasing score of at most ``capacity`` entries, and return its new length.  A score not above the

@@ -36,14 +36,14 @@ only the O(K) update per iteration), where a chunk of rows with all-zero codes w
 
 from __future__ import annotations
 
-from .. import numba_cache  # noqa: F401  (first: a read-only installation caches elsewhere)
+from .. import numba_cache  # first: a read-only installation caches elsewhere, or not at all
 import numba
 import numpy as np
 
 from .largest import keep_largest
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=numba_cache.CACHE, nogil=True)
 def _select(u, threshold, k, use_topk, selected, top_scores):
     """Indices of the non-zero entries of T(u) in ``selected``; returns how many."""
     n_atoms = u.shape[0]
@@ -67,7 +67,7 @@ def _select(u, threshold, k, use_topk, selected, top_scores):
     return n_selected
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=numba_cache.CACHE, nogil=True)
 def _lca_rows(drive, inhibition, init, has_init, decay, threshold, k, use_topk, n_iter, tol, check_every, codes):
     n_rows, n_atoms = drive.shape
     dtype = drive.dtype

@@ -20,12 +20,12 @@ differ in the last bit, and a unit exactly at its threshold may fire one step ap
 
 from __future__ import annotations
 
-from .. import numba_cache  # noqa: F401  (first: a read-only installation caches elsewhere)
+from .. import numba_cache  # first: a read-only installation caches elsewhere, or not at all
 import numba
 import numpy as np
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=numba_cache.CACHE, nogil=True)
 def _count_spikes(drive, inhibition_rows, theta, decay, eta, n_timesteps, counts):
     n_patches, n_units = drive.shape
     u = np.zeros(n_units, drive.dtype)
