@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..plots.figure import new_figure, save_figure
-from ..runs.config import Key, names_in
+from ..runs.config import Key, front_end_names, learner_names
 from .base import Experiment, Section, register
 from .common import BankSpec, fmt, learned_bank, source_images
 
@@ -646,12 +646,12 @@ register(Experiment(
           "cnn_readout_l1": Key(list, "dimensionless", "L1 weights of the CNN's readout tried; the lowest validation "
                                 "loss wins", item=float, low=0.0),
           "efficient_method": Key(str, "name", "learner of the efficient model's front-end filters",
-                                  choices=names_in("learners", "LEARNERS")),
+                                  choices=learner_names),
           "efficient_patch_size": Key(int, "pixels", "side of the front-end filters", low=2),
           "efficient_n_filters": Key(int, "count", "front-end filters learned", low=1),
           "efficient_n_patches": Key(int, "count", "image patches the front-end filters are learned from", low=1),
           "efficient_front_end": Key(str, "name", "features computed from the front-end filters",
-                                     choices=names_in("encoding.frontends", "FRONT_ENDS")),
+                                     choices=front_end_names),
           "efficient_readout_l1": Key(list, "dimensionless", "L1 weights of the efficient model's readout tried; the "
                                       "lowest validation loss wins", item=float, low=0.0),
           "efficient_epochs": Key(int, "count", "training epochs of the efficient model's readout", low=1),

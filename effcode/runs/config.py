@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import hashlib
-import importlib
 import json
 import math
 import re
@@ -228,17 +227,41 @@ def check_config(config: dict, keys: dict, *, where: str = "config") -> dict:
     return {key: keys[key].validate(value, f"{where} key {key!r}") for key, value in config.items()}
 
 
-def names_in(module: str, attribute: str) -> Callable[[], list]:
-    """The names in ``effcode.<module>.<attribute>``, a registry or a tuple, read when a value is checked
-    (so that a user's own objective, registered before the run, is allowed)."""
-    def names() -> list:
-        found = getattr(importlib.import_module(f"effcode.{module}"), attribute)
-        return found.names() if hasattr(found, "names") else list(found)
-    return names
+# The names below are read when a value is checked, not when this module is imported: the command line
+# checks a config without importing torch, and a user's own objective, registered before the run, is allowed.
+def objective_names() -> list[str]:
+    """The registered objectives' names."""
+    from ..objectives import OBJECTIVES
+
+    return OBJECTIVES.names()
 
 
-#: the registered objectives' names, read when a value is checked
-objective_names = names_in("objectives", "OBJECTIVES")
+def learner_names() -> list[str]:
+    """The registered learners' names."""
+    from ..learners import LEARNERS
+
+    return LEARNERS.names()
+
+
+def population_names() -> list[str]:
+    """The populations the scorer scores."""
+    from ..v1.scorer import POPULATIONS
+
+    return list(POPULATIONS)
+
+
+def stimulus_names() -> list[str]:
+    """The stimulus ensembles of the in-silico physiology."""
+    from ..v1.physiology import STIMULI
+
+    return list(STIMULI)
+
+
+def front_end_names() -> list[str]:
+    """The encoding models' front ends."""
+    from ..encoding.frontends import FRONT_ENDS
+
+    return list(FRONT_ENDS)
 
 
 def check_source(value: str, where: str) -> None:
@@ -304,10 +327,10 @@ SHARED_KEYS = {
                    low=0.0, low_open=True),
     "population": Key(str, "name", "which population is scored: receptive fields measured by reverse correlation "
                       "in stimulus space (measured_rf, as V1 was measured), analysis filters or basis functions",
-                      choices=names_in("v1.scorer", "POPULATIONS")),
+                      choices=population_names),
     "rf_stimulus": Key(str, "name", "stimulus ensemble of the in-silico physiology that measures receptive fields: "
                        "Hartley gratings (Ringach 2002's method) or white noise",
-                       choices=names_in("v1.physiology", "STIMULI")),
+                       choices=stimulus_names),
     "rf_n_stimuli": Key(int, "count", "stimuli of the in-silico physiology, both polarities counted (the standard "
                         "error of a measured receptive field falls as 1/sqrt of it)", low=2,
                         none_means="the measurement's default: 32768, 4096 for the sparse CNN"),
