@@ -294,12 +294,13 @@ def test_effcode_run_03_killed_mid_training_resumes_to_the_uninterrupted_result(
     first.wait()
     assert first.returncode == -signal.SIGKILL
     checkpoints = final_checkpoints(cache)
-    assert len(checkpoints) == 1 and Checkpointer(checkpoints[0]).load()["step"] == 100
+    step = Checkpointer(checkpoints[0]).load()["step"]   # 100, or a later one if the kill came late: no race
+    assert len(checkpoints) == 1 and step > 0 and step % 100 == 0
 
     rerun = run_03(results, e03_images)
     _, log = rerun.communicate(timeout=600)
     assert rerun.returncode == 0, log[-2000:]
-    assert "SparseCNN: resuming from step 100" in log
+    assert f"SparseCNN: resuming from step {step}" in log
     assert not final_checkpoints(cache)   # removed once the bank was written
 
     uninterrupted = run_03(tmp_path / "uninterrupted", e03_images)
