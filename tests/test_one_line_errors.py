@@ -155,3 +155,12 @@ def test_without_any_writable_cache_folder_the_kernels_compile_uncached_silently
     done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True)
     assert done.returncode == 0 and done.stderr == "", done.stderr[-2000:]
     assert "13_v1_like_codes" in done.stdout
+
+
+def test_a_kernel_larger_than_the_crops_names_the_key_the_user_set(tmp_path, capsys):
+    """``run 03 --set patch_size=500``: the message names patch_size (set) and not only crop_size (not set)."""
+    assert cli.main(["run", "03", "--quick", "--no-figures", "--results", str(tmp_path), "--set",
+                     "patch_size=500"]) == 2
+    line = one_error_line(capsys.readouterr().err)
+    assert line.startswith("effcode: error: patch_size=500 needs training crops of at least 1000 pixels")
+    assert "expected patch_size <= 32" in line

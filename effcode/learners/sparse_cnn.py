@@ -383,6 +383,10 @@ class SparseCNN(IterativeLearner, FilterLearner):
 
         if patch_size is not None:
             self.kernel_size = check_int("patch_size", patch_size, minimum=2)
+            if 2 * self.kernel_size > self.crop_size:   # named as the caller set it, not as crop_size's minimum
+                raise InputError(f"patch_size={patch_size} needs training crops of at least {2 * patch_size} "
+                                 f"pixels (twice the kernel), but crop_size is {self.crop_size}; expected "
+                                 f"patch_size <= {self.crop_size // 2}, or a larger crop_size")
         n_steps = None
         if n_patches is not None:
             n_steps = -(-check_int("n_patches", n_patches) // check_int("batch_size", self.batch_size))
