@@ -27,5 +27,13 @@ class CorruptFileError(InputError):
     """A file effcode wrote earlier is unreadable or does not match its checksum; the message names it."""
 
 
+class MissingEntryError(CorruptFileError, KeyError):
+    """A run's file lacks an entry its reader needs (written by an older effcode); the message names the file,
+    the entry and the experiment to rerun.  Also a :class:`KeyError`, as a missing entry of a dict raises."""
+
+    def __str__(self) -> str:   # KeyError's own str() quotes the message
+        return str(self.args[0])
+
+
 class IntegrityWarning(UserWarning):
     """A cached file was corrupt and is being recomputed (or a checkpoint ignored)."""

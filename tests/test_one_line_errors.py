@@ -164,3 +164,23 @@ def test_a_kernel_larger_than_the_crops_names_the_key_the_user_set(tmp_path, cap
     line = one_error_line(capsys.readouterr().err)
     assert line.startswith("effcode: error: patch_size=500 needs training crops of at least 1000 pixels")
     assert "expected patch_size <= 32" in line
+
+
+def test_an_older_folders_metrics_without_seeds_is_one_line_naming_the_entry(tmp_path, small_image_folder, capsys):
+    """A folder of an older effcode: its checksums match, but its metrics.json lacks an entry read now."""
+    import json
+
+    from effcode.storage.integrity import record_artifacts
+
+    settings = ["--set", f"source={small_image_folder}", "--set", "n_filters=8", "--set", "patch_size=8", "--set",
+                "n_steps=10", "--set", "n_seeds=1"]
+    assert cli.main(["run", "01", "--quick", "--quiet", "--no-figures", "--results", str(tmp_path), *settings]) == 0
+    folder = tmp_path / "01_sparse_coding"
+    metrics = json.loads((folder / "metrics.json").read_text())
+    del metrics["seeds"]
+    (folder / "metrics.json").write_text(json.dumps(metrics))
+    record_artifacts(folder, ["metrics.json"])
+    capsys.readouterr()
+    assert cli.main(["figures", "--results", str(tmp_path)]) == 2
+    line = one_error_line(capsys.readouterr().err)
+    assert f"{folder / 'metrics.json'} has no entry 'seeds'" in line and "effcode run 01" in line

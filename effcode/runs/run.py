@@ -42,7 +42,7 @@ from typing import Callable, Iterator, Mapping
 
 import numpy as np
 
-from ..errors import CorruptFileError, InputError
+from ..errors import CorruptFileError, InputError, MissingEntryError
 from ..storage.atomic import json_default, read_csv, read_json, read_npz, write_csv, write_json, write_npz
 from .codehash import code_hash
 from .config import config_hash
@@ -233,7 +233,10 @@ class Run:
         return write_json(self.path(name), obj)
 
     def load_json(self, name: str):
-        return read_json(self.path(name))
+        """The JSON file ``name``; an object whose reader asks for an entry it lacks (a file of an older
+        effcode) raises :class:`~effcode.errors.MissingEntryError` naming the entry and the experiment to rerun."""
+        data = read_json(self.path(name))
+        return RunRecord(self.dir / name, data) if isinstance(data, dict) else data
 
     def save_csv(self, name: str, table) -> Path:
         return write_csv(self.path(name), table)
@@ -244,6 +247,20 @@ class Run:
     def figure_path(self, name: str) -> Path:
         """Where a figure goes, without suffix (plots write ``.png`` and ``.pdf``)."""
         return self.path(f"figures/{name}")
+
+
+class RunRecord(dict):
+    """A JSON object of the run folder file ``path``; a missing entry raises
+    :class:`~effcode.errors.MissingEntryError`."""
+
+    def __init__(self, path: Path, data: dict):
+        super().__init__(data)
+        self.path = path
+
+    def __missing__(self, key):
+        number = self.path.parent.name.partition("_")[0]
+        raise MissingEntryError(f"{self.path} has no entry {key!r} (written by an older effcode?); rerun the "
+                                f"experiment: effcode run {number}")
 
 
 def _read_cached(path: Path, *, key: str) -> tuple[dict, dict] | None:
