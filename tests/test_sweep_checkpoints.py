@@ -169,3 +169,43 @@ def test_joblib_workers_stop_when_the_sweep_is_killed(tmp_path):
     finally:
         for pid in filter(alive, workers):
             os.kill(pid, signal.SIGKILL)
+
+
+def children(pid: int) -> list[int]:
+    """The live processes whose parent is ``pid``."""
+    found = []
+    for stat in os.listdir("/proc"):
+        if stat.isdigit():
+            try:
+                with open(f"/proc/{stat}/stat") as fh:
+                    fields = fh.read().rsplit(")", 1)[1].split()
+            except (FileNotFoundError, ProcessLookupError):
+                continue
+            if int(fields[1]) == pid and fields[0] not in ("Z", "X"):
+                found.append(int(stat))
+    return found
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc"), reason="reads process states from /proc")
+def test_experiment_workers_stop_when_effcode_run_is_killed(tmp_path, small_image_folder):
+    """``effcode run 01 02 --n-jobs 2``: killed once both experiments have started in its workers (each has
+    had its staging folder), its worker processes end instead of computing results nobody will publish."""
+    command = [sys.executable, "-m", "effcode", "run", "01", "02", "--quick", "--no-figures", "--n-jobs", "2",
+               "--results", str(tmp_path), "--set", f"source={small_image_folder}"]
+    parent = subprocess.Popen(command, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    staging = {tmp_path / "01_sparse_coding" / ".staging", tmp_path / "02_ica" / ".staging"}
+    seen = set()
+
+    def both_started():
+        seen.update(folder for folder in staging if folder.exists())
+        return seen == staging
+
+    wait_for(both_started, parent, "both experiments' start")
+    workers = children(parent.pid)
+    parent.send_signal(signal.SIGKILL)
+    parent.wait()
+    try:
+        wait_for(lambda: not any(alive(pid) for pid in workers), what="the workers' exit")
+    finally:
+        for pid in filter(alive, workers):
+            os.kill(pid, signal.SIGKILL)

@@ -18,6 +18,7 @@ from ..errors import CorruptFileError, InputError
 from ..progress import progress_bar
 from ..runs import Run, read_json, write_json, write_text
 from ..runs.run import check_settings, folder_lock
+from ..runs.workers import stop_with_parent
 from ..validation import check_int, resolve_device
 from .base import RUN_RECORD, Experiment, completed_runs, draw, get_experiment
 from .degenerate import clear_warnings
@@ -56,9 +57,12 @@ def run_experiment(key, *, quick: bool = False, overrides: dict | None = None, d
     return run
 
 
-def _timed_run(key, options: dict) -> tuple[str, Run, float, float]:
+def _timed_run(key, options: dict, parent: int | None = None) -> tuple[str, Run, float, float]:
     """:func:`run_experiment` of ``key`` with ``options``, its wall-clock seconds and the CPU seconds of the
-    process that ran it (all its threads; not those of worker processes it started)."""
+    process that ran it (all its threads; not those of worker processes it started).  In a worker process
+    started by the process ``parent``, the worker stops when that process dies
+    (:func:`~effcode.runs.workers.stop_with_parent`)."""
+    stop_with_parent(parent)
     started, cpu = time.perf_counter(), time.process_time()
     run = run_experiment(key, **options)
     return get_experiment(key).number, run, time.perf_counter() - started, time.process_time() - cpu
@@ -72,7 +76,7 @@ def _finished_runs(jobs: list, n_jobs: int) -> Iterator[tuple[str, Run, float, f
         return
     with parallel_config(backend="loky", inner_max_num_threads=1):
         yield from Parallel(n_jobs=n_jobs, return_as="generator_unordered")(
-            delayed(_timed_run)(key, {**options, "progress": False}) for key, options in jobs)
+            delayed(_timed_run)(key, {**options, "progress": False}, os.getpid()) for key, options in jobs)
 
 
 def longest_first(numbers: list[str], results_dir, cost_folders=()) -> list[str]:
