@@ -1,10 +1,13 @@
 """SparseCoding's default schedule converges: known dictionaries are recovered and the atoms stop moving."""
 
+import math
+
 import numpy as np
 import pytest
 
 from effcode.errors import InputError
-from effcode.learners.sparse_coding import RESAMPLE_UNTIL, WINDOW_GROWTH, SparseCoding, _Trainer
+from effcode.learners.sparse_coding import (EARLY_WINDOW_GROWTH, RESAMPLE_UNTIL, WINDOW_GROWTH, WINDOW_SETTLING,
+                                           SparseCoding, _Trainer)
 from test_sparse_coding import matched_cosines, sparse_data
 
 
@@ -33,15 +36,19 @@ def test_the_default_schedule_recovers_a_known_dictionary_and_the_atoms_stop_mov
     assert np.median(np.abs(np.sum(at_n * at_2n, axis=1))) >= 0.999
 
 
-def test_the_averaging_weight_decays_as_g_over_t_without_a_cap():
-    """w_t = 1 / max(1, t / g), g = WINDOW_GROWTH = 2: 1 for t <= 2, then g / t, also far beyond 100
-    steps, where the old cap (1/50) held it."""
+def test_the_averaging_weight_forgets_fast_early_and_decays_as_2_over_t_late_without_a_cap():
+    """w_t = 1 / max(1, t / g_t), g_t = 2 + 3 exp(-t / 300): 1 for the first steps, about 5 / t early
+    (fast forgetting while the atoms change), 2 / t late, also far beyond 100 steps, where the old cap
+    (1/50) held it."""
     trainer = _Trainer.__new__(_Trainer)
-    expected = {1: 1.0, 2: 1.0, 4: 0.5, 250: 0.008, 1000: 0.002, 10 ** 6: 2e-6}
+    growth = {t: 2.0 + 3.0 * math.exp(-t / 300.0) for t in (1, 4, 30, 250, 1000, 3000, 10 ** 6)}
+    expected = {1: 1.0, 4: 1.0, 30: growth[30] / 30, 250: growth[250] / 250, 1000: growth[1000] / 1000,
+                3000: growth[3000] / 3000, 10 ** 6: 2e-6}
     for step, weight in expected.items():
         trainer.n_steps = step
         assert trainer.averaging_weight() == pytest.approx(weight)
-    assert WINDOW_GROWTH == 2
+    assert growth[30] == pytest.approx(4.71, abs=0.01) and growth[3000] == pytest.approx(2.0, abs=1e-3)
+    assert (EARLY_WINDOW_GROWTH, WINDOW_GROWTH, WINDOW_SETTLING) == (5.0, 2.0, 300.0)
 
 
 def test_a_training_of_n_steps_is_the_first_half_of_one_of_2n_steps(small_image_folder):

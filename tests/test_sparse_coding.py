@@ -196,13 +196,13 @@ def test_history_records_a_converging_fit():
     assert set(history) == {"loss", "reconstruction_error", "sparsity", "dictionary_change"}
     assert all(len(values) == 80 for values in history.values())
     # the loss approaches the loss of the generating dictionary (mean over patches, unit-RMS units); the
-    # running averages keep the codes of early dictionaries for about t/2 batches, so 80 updates end 2.9%
-    # above it (40 updates: 4.7%; with the faster-forgetting g = 5 of before: 1.7% and 2.8%)
+    # running averages forget the early dictionaries' codes fast at first (memory about t/5 batches), so 80
+    # updates end 1.7% above it (40 updates: 2.8%; with a memory of t/2 batches from the start: 2.9% and 4.7%)
     Xs = X / model.scale_
     codes = sparse_encode(Xs, atoms, lam=1.0, n_iter=1000, tol=1e-6)
     true_loss = np.mean(0.5 * np.sum((Xs - codes @ atoms) ** 2, axis=1) + np.sum(np.abs(codes), axis=1))
     assert history["loss"][0] > 1.2 * true_loss
-    assert np.mean(history["loss"][-10:]) < 1.03 * true_loss
+    assert np.mean(history["loss"][-10:]) < 1.02 * true_loss
     assert np.mean(history["reconstruction_error"][-5:]) < 0.3
     assert 0 < history["sparsity"][-1] < 0.35  # 3 of 12 atoms generate each sample
     assert history["dictionary_change"][-1] < 0.1 * history["dictionary_change"][0]

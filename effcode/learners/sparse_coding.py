@@ -22,24 +22,30 @@ solvers), updates running averages of two sufficient statistics of the batches s
 moves the atoms towards the minimiser of the mean loss of those batches with their codes
 held fixed (Mairal et al. 2010, JMLR 11:19-60, keep the same statistics).  At step t the
 running averages take in batch t's codes A_t (B, K) and patches X_t (B, d) with the weight
-:math:`w_t = 1 / \max(1,\ t / g)`, g = 2 (``WINDOW_GROWTH``), without a cap:
+:math:`w_t = 1 / \max(1,\ t / g_t)`, without a cap, where the window growth
+
+.. math::  g_t = g_\infty + (g_0 - g_\infty)\, e^{-t/\tau},\qquad g_0 = 5,\ g_\infty = 2,\ \tau = 300
+
+(``EARLY_WINDOW_GROWTH``, ``WINDOW_GROWTH``, ``WINDOW_SETTLING`` updates) falls from 5 to 2:
 
 .. math::  \bar G_t = (1 - w_t)\,\bar G_{t-1} + w_t\,\tfrac1B A_t^\top A_t,\quad
            \bar H_t = (1 - w_t)\,\bar H_{t-1} + w_t\,\tfrac1B A_t^\top X_t,\qquad
            L(D) = \tfrac12 \operatorname{tr}(D^\top \bar G_t D) - \operatorname{tr}(D^\top \bar H_t)
 
-is that mean loss up to a constant, and :math:`\bar G D - \bar H` its gradient.  For t ≥ g batch s
+is that mean loss up to a constant, and :math:`\bar G D - \bar H` its gradient.  With a constant g, batch s
 keeps the weight :math:`w_s \prod_{u=s+1}^{t} (1 - g/u) \approx g\,s^{g-1} / t^g` at step t: the
-averages forget the codes of the early, poor dictionaries (batches older than t/2 hold
+averages forget the codes of older, poorer dictionaries (with g = 2, batches older than t/2 hold
 :math:`2^{-g}` = 25% of the weight, those older than t/4 about 6%), yet their memory, about t/g batches,
 grows without bound, so their sampling noise falls as :math:`1/\sqrt t` and L, its minimiser and the atoms
 converge.  This is Mairal et al.'s rescaling of the past, :math:`A_t = \beta_t A_{t-1} + \ldots` with
 :math:`\beta_t = (1 - 1/t)^\rho`, whose newest batch weighs :math:`(1 + \rho)/t` for large t, at
-ρ = g − 1 = 1.  (A cap on the memory, as at 50 batches before, leaves a noise floor: the atoms then
-move by about 2% in absolute cosine per doubling of the training on the default images, for ever.  g = 5,
-the schedule before this one, forgot faster and left the atoms of experiment 01 turning by 0.0009–0.0011 in
-median absolute cosine between 4,800 and 9,600 updates, at the edge of experiment 12's bar; g = 2 turns them by
-0.0005–0.0007, for a training loss 0.7% higher at 9,600 updates (seed 0: the older codes it still holds).)
+ρ = g − 1.  Early on, when the atoms change fast, g ≈ 5 forgets quickly (memory about t/5 batches) and
+the first few hundred updates reach a good dictionary about twice as soon as with g = 2; after about 1,500
+updates g is 2 to within 0.02, and the long memory lets the atoms settle: between 4,800 and 9,600 updates g = 5
+alone left the atoms of experiment 01 turning by 0.0009–0.0011 in median absolute cosine, at the edge of
+experiment 12's bar, and g = 2 by 0.0005–0.0007.  (A cap on the memory, as at 50 batches before, leaves a noise
+floor: the atoms then move by about 2% in absolute cosine per doubling of the training, for ever.)  g depends on
+t alone, so a training of N updates is the first part of one of 2N.
 For one atom with the others held fixed, L is minimised on the unit sphere by the normalised
 
 .. math::  U_k = D_k + \frac{(\bar H - \bar G D)_k}{\bar G_{kk}},
@@ -94,6 +100,7 @@ is not what ``filters_`` reports.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -108,10 +115,10 @@ from . import inference
 from .coordinate_descent import support_statistics
 from .base import LEARNERS, StreamedPatchLearner, data_scale, output_dtype
 
-#: the running averages of the dictionary statistics give the newest batch the weight
-#: 1 / max(1, t / WINDOW_GROWTH) at step t, without a cap, so that they remember about the last
-#: t / WINDOW_GROWTH batches (module docstring)
-WINDOW_GROWTH = 2
+#: the running averages of the dictionary statistics give the newest batch the weight 1 / max(1, t / g_t) at
+#: step t, without a cap, so that they remember about the last t / g_t batches; the window growth g_t falls
+#: from EARLY_WINDOW_GROWTH to WINDOW_GROWTH with the time constant WINDOW_SETTLING updates (module docstring)
+EARLY_WINDOW_GROWTH, WINDOW_GROWTH, WINDOW_SETTLING = 5.0, 2.0, 300.0
 #: dead atoms are resampled during the first RESAMPLE_UNTIL dictionary updates only (the default of
 #: ``resample_until``): a warm-up, after which nothing but the data moves the atoms
 RESAMPLE_UNTIL = 500
@@ -301,8 +308,11 @@ class _Trainer:
         return updated / updated.norm(dim=1, keepdim=True).clamp_min(torch.finfo(updated.dtype).tiny)
 
     def averaging_weight(self) -> float:
-        """Weight of the newest batch in the running averages at step t: 1 / max(1, t / WINDOW_GROWTH)."""
-        return 1.0 / max(1.0, self.n_steps / WINDOW_GROWTH)
+        """Weight of the newest batch in the running averages at step t: 1 / max(1, t / g_t), with the window
+        growth g_t = WINDOW_GROWTH + (EARLY_WINDOW_GROWTH - WINDOW_GROWTH) exp(-t / WINDOW_SETTLING)."""
+        t = self.n_steps
+        growth = WINDOW_GROWTH + (EARLY_WINDOW_GROWTH - WINDOW_GROWTH) * math.exp(-t / WINDOW_SETTLING)
+        return 1.0 / max(1.0, t / growth)
 
     def _resample(self, X: torch.Tensor, coded: _CodedBatch, coding_dictionary: torch.Tensor) -> None:
         """Dead atoms become the normalised residuals of the worst-coded patches (``coding_dictionary``: the
