@@ -234,7 +234,7 @@ def _learned_bank_compute(common):
     import effcode.data as data
 
     original = data.seed_images
-    data.seed_images = lambda images, seed, fraction: images
+    data.seed_images = lambda images, random_state, fraction: images
     try:
         common.learned_bank(FakeRun(), spec, [Image()])
     except Stop:

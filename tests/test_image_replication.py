@@ -46,7 +46,7 @@ def test_a_fraction_outside_0_to_1_is_refused(fraction):
 def test_no_images_and_a_negative_seed_are_refused():
     with pytest.raises(InputError, match="at least one image"):
         seed_images([], random_state=0)
-    with pytest.raises(InputError, match="seed"):
+    with pytest.raises(InputError, match="random_state"):
         seed_images(list("abc"), random_state=-1)
 
 
