@@ -202,7 +202,7 @@ def declarations() -> Registry:
     the experiments (then cached in the user's catalogue)."""
     from .runs.catalogue import cached_declarations
 
-    registry = Registry("experiment")
+    registry: Registry = Registry("experiment")
     for declaration in cached_declarations(sources=_declaration_sources(), build=_live_declarations,
                                            catalogues=[PACKAGED_CATALOGUE, _user_catalogue()]):
         registry.register(declaration.number, declaration)

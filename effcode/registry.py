@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Callable, Dict, Generic, Iterator, TypeVar
+from typing import Any, Callable, Dict, Generic, Iterator, TypeVar, cast
 
 from .errors import InputError
 
+#: what a registry holds: factories (classes or functions), or declarations
 T = TypeVar("T")
 
 
@@ -26,14 +27,14 @@ class Registry(Generic[T]):
 
     def __init__(self, kind: str):
         self.kind = kind
-        self._factories: Dict[str, Callable[..., T]] = {}
+        self._factories: Dict[str, T] = {}
 
-    def register(self, name: str, factory: Callable[..., T] | None = None, *, overwrite: bool = False):
+    def register(self, name: str, factory: T | None = None, *, overwrite: bool = False) -> Any:
         """Register ``factory`` under ``name``; usable as ``@registry.register("name")``."""
         if not isinstance(name, str) or not name:
             raise InputError(f"{self.kind} name must be a non-empty string, got {name!r}")
 
-        def add(obj: Callable[..., T]) -> Callable[..., T]:
+        def add(obj: T) -> T:
             if name in self._factories and not overwrite and self._factories[name] is not obj:
                 raise InputError(f"{self.kind} {name!r} is already registered; pass overwrite=True to replace it")
             self._factories[name] = obj
@@ -47,7 +48,7 @@ class Registry(Generic[T]):
         del self._factories[name]
         Registry.changes += 1
 
-    def get(self, name: str) -> Callable[..., T]:
+    def get(self, name: str) -> T:
         """The factory registered under ``name``; a clear error lists the known names otherwise."""
         try:
             return self._factories[name]
@@ -55,8 +56,9 @@ class Registry(Generic[T]):
             known = ", ".join(sorted(self._factories)) or "(none)"
             raise InputError(f"unknown {self.kind} {name!r}; expected one of: {known}") from None
 
-    def create(self, name: str, *args, **kwargs) -> T:
-        return self.get(name)(*args, **kwargs)
+    def create(self, name: str, *args: Any, **kwargs: Any) -> Any:
+        """What the factory registered under ``name`` makes of ``args`` and ``kwargs``."""
+        return cast(Callable[..., Any], self.get(name))(*args, **kwargs)
 
     def names(self) -> list[str]:
         return sorted(self._factories)

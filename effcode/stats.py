@@ -74,16 +74,16 @@ def paired_test(a: Sequence[float], b: Sequence[float]) -> dict:
 
     Fewer than two pairs give NaN statistics and ``constant`` False.
     """
-    a, b = _values("a", a), _values("b", b)
-    if a.size != b.size:
-        raise InputError(f"a and b must pair up seed by seed, got {a.size} and {b.size} values")
-    d = a - b
+    first, second = _values("a", a), _values("b", b)
+    if first.size != second.size:
+        raise InputError(f"a and b must pair up seed by seed, got {first.size} and {second.size} values")
+    d = first - second
     n = int(d.size)
     out = {"difference": float(d.mean()) if n else math.nan, "n": n, "wins_a": int(np.sum(d < 0))}
     untested = {"p_value": math.nan, "cohens_dz": math.nan, "dz_lo": math.nan, "dz_hi": math.nan}
     if n < 2:
         return {**out, "lo": math.nan, "hi": math.nan, **untested, "constant": False}
-    rounding = 4 * np.finfo(np.float64).eps * float(max(np.abs(a).max(), np.abs(b).max()))
+    rounding = 4 * np.finfo(np.float64).eps * float(max(np.abs(first).max(), np.abs(second).max()))
     if np.ptp(d) <= rounding:
         return {**out, "difference": float(d[0]), "lo": float(d[0]), "hi": float(d[0]), **untested,
                 "constant": True}

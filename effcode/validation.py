@@ -117,7 +117,7 @@ def _is_sparse(array) -> bool:
     return sparse is not None and sparse.issparse(array)
 
 
-def check_n_features(name: str, X: np.ndarray, n_features: int, estimator) -> None:
+def check_n_features(name: str, X: np.ndarray | torch.Tensor, n_features: int, estimator) -> None:
     """A one-line error when the table ``X`` (n, d) does not have the ``n_features`` columns that
     ``estimator`` was fitted on (scikit-learn's wording)."""
     if X.shape[1] != n_features:

@@ -30,7 +30,7 @@ from ..storage.atomic import read_json, write_json
 from ..errors import InputError
 from ..registry import Registry
 
-SOURCES = Registry("image source")
+SOURCES: Registry = Registry("image source")
 
 REC709_WEIGHTS = np.array([0.2126, 0.7152, 0.0722])
 FOLDER_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff")
@@ -172,9 +172,8 @@ def _read_pixels(path: Path) -> np.ndarray:
 
         with PILImage.open(path) as handle:
             handle.load()
-            if handle.mode in ("P", "PA", "CMYK", "YCbCr", "LAB", "HSV"):
-                handle = handle.convert("RGB")
-            pixels = np.asarray(handle)
+            converted = handle.convert("RGB") if handle.mode in ("P", "PA", "CMYK", "YCbCr", "LAB", "HSV") else handle
+            pixels = np.asarray(converted)
         if pixels.dtype.kind == "i" and pixels.size and pixels.min() >= 0 and pixels.max() <= 65535:
             pixels = pixels.astype(np.uint16)  # PIL decodes 16-bit PNGs as int32
         return pixels

@@ -168,8 +168,8 @@ def _noisy_photo_sources() -> list[tuple[str, np.ndarray]]:
 
     rows, cols = SET_SHAPE
     right = to_luminance(skimage.data.stereo_motorcycle()[1], name="stereo_motorcycle right")  # 500 x 741
-    with matplotlib.cbook.get_sample_data("grace_hopper.jpg") as handle:
-        hopper = to_luminance(np.asarray(PILImage.open(handle).convert("RGB")), name="grace_hopper")  # 600 x 512
+    with PILImage.open(matplotlib.cbook.get_sample_data("grace_hopper.jpg", asfileobj=False)) as handle:
+        hopper = to_luminance(np.asarray(handle.convert("RGB")), name="grace_hopper")  # 600 x 512
     bundle = load_sample_images()
     by_name = {name.rsplit("/", 1)[-1].rsplit("\\", 1)[-1]: img for name, img in zip(bundle.filenames, bundle.images)}
 

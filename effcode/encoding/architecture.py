@@ -109,10 +109,13 @@ class LocallyConnected2d(torch.nn.Module):
     def from_conv(cls, conv: torch.nn.Conv2d, input_size: tuple[int, int]) -> "LocallyConnected2d":
         """The locally connected layer whose filters at every position are ``conv``'s (zero padding)."""
         k = conv.kernel_size[0]
-        layer = cls(conv.in_channels, conv.out_channels, k, input_size, padding=conv.padding[0])
+        layer = cls(conv.in_channels, conv.out_channels, k, input_size, padding=int(conv.padding[0]))
         with torch.no_grad():
             layer.weight.copy_(conv.weight.reshape(conv.out_channels, -1).expand_as(layer.weight))
-            layer.bias.copy_(conv.bias.expand_as(layer.bias))
+            if conv.bias is not None:
+                layer.bias.copy_(conv.bias.expand_as(layer.bias))
+            else:
+                layer.bias.zero_()
         return layer
 
 
@@ -134,7 +137,7 @@ def conv_stack(depth: int, *, kernel_size: int = 3, dilation="1", channels: int 
     kernel_size = check_int("kernel_size", kernel_size)
     check_choice("dilation", str(dilation), ("1", "2", "exponential"))
     dilations = [2 ** l if dilation == "exponential" else int(dilation) for l in range(depth)]
-    layers = []
+    layers: list[torch.nn.Module] = []
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(check_int("random_state", random_state, minimum=0))
         for l, d in enumerate(dilations):
@@ -165,7 +168,9 @@ def input_gradient_map(net: torch.nn.Module, size: int, *, n_samples: int = 16, 
     x = torch.randn(n_samples, 1, size, size, generator=gen).to(device).requires_grad_(True)
     out = net(x)
     out[:, :, out.shape[-2] // 2, out.shape[-1] // 2].sum().backward()
-    return x.grad.abs().mean(dim=(0, 1)).double().cpu().numpy()
+    grad = x.grad
+    assert grad is not None, "backward() filled it"
+    return grad.abs().mean(dim=(0, 1)).double().cpu().numpy()
 
 
 def receptive_field_widths(grad_map, *, rel_tol: float = 1e-9) -> dict[str, float]:

@@ -55,6 +55,10 @@ def quadrature_partner(filt: np.ndarray) -> np.ndarray:
 class FilterBankFrontEnd(torch.nn.Module):
     """Fixed (not trained) feature maps of a filter bank ``filters`` (K, k, k); see the module doc."""
 
+    #: buffers (K, 1, k, k) float32: the unit-norm filters and, for ``"energy"``, their quadrature partners
+    filters: torch.Tensor
+    partners: torch.Tensor
+
     def __init__(self, filters: np.ndarray, mode: str):
         super().__init__()
         filters = check_array("filters", filters, ndim=3)
@@ -70,7 +74,7 @@ class FilterBankFrontEnd(torch.nn.Module):
 
     @property
     def kernel_size(self) -> int:
-        return self.filters.shape[-1]
+        return int(self.filters.shape[-1])
 
     @property
     def out_channels(self) -> int:

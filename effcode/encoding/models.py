@@ -230,8 +230,8 @@ class PoissonCNN(BaseEstimator):
         self.network_.to(device)
         optimizer = torch.optim.Adam(self.network_.parameters(), lr=lr, weight_decay=wd)
         generator = torch.Generator().manual_seed(seed)
-        history = {"train_loss": [], "val_loss": []}
-        best = (np.inf, 0, None)
+        history: dict[str, list[float]] = {"train_loss": [], "val_loss": []}
+        best: tuple[float, int, dict | None] = (np.inf, 0, None)
         for epoch in progress_bar(range(n_epochs), progress=bool(self.progress), desc="PoissonCNN"):
             self.network_.train()
             perm = train[torch.randperm(len(train), generator=generator).to(device)]
@@ -250,6 +250,7 @@ class PoissonCNN(BaseEstimator):
             history["val_loss"].append(val_loss)
             if val_loss < best[0]:
                 best = (val_loss, epoch, {n: t.detach().clone() for n, t in self.network_.state_dict().items()})
+        assert best[2] is not None, "a finite validation loss was recorded (else DivergenceError)"
         self.network_.load_state_dict(best[2])
         self.network_.eval()
         self.best_epoch_ = best[1] + 1

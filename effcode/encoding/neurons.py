@@ -196,7 +196,7 @@ def make_complex_cell(X, *, theta: float, freq: float, sigma: float, aspect: flo
     mean_rate = check_float("mean_rate", mean_rate, minimum=0.0, strict_minimum=True)
     fraction = check_float("baseline_fraction", baseline_fraction, minimum=0.0, maximum=1.0)
     params = dict(theta=theta, freq=freq, sigma=sigma, aspect=aspect, x0=x0, y0=y0)
-    g = complex_gabor(size, **params)
+    g = complex_gabor(size, theta=theta, freq=freq, sigma=sigma, aspect=aspect, x0=x0, y0=y0)
     cell = ComplexCell(g.real, g.imag, params=params)
     cell.baseline = fraction * mean_rate
     cell.gain = (mean_rate - cell.baseline) / cell.energy(X).mean()

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, cast
 
 from ..errors import CorruptFileError
 from ..plots.figure import FORMATS, figure_formats, headless_figures
@@ -58,7 +58,7 @@ def register(experiment: Experiment) -> Experiment:
 
 def get_experiment(key: str) -> Experiment:
     """An experiment by number ("1", "01") or by slug ("01_sparse_coding") or name."""
-    return find_declaration(EXPERIMENTS, key)
+    return cast(Experiment, find_declaration(EXPERIMENTS, key))   # EXPERIMENTS holds experiments only
 
 
 def completed_runs(results_dir="results", *, broken: list | None = None) -> list[tuple[Experiment, Run]]:

@@ -96,7 +96,10 @@ def standard_spec(label: str, *, quick: bool, seed: int) -> BankSpec:
     """The bank spec of a standard learner ("sparse coding", "ICA", "sparse CNN"): the one its own
     experiment (01, 02, 03) learns at its default (or quick) settings, with ``seed``."""
     exp = get_experiment(STANDARD_LEARNERS[label])
-    return exp.bank(exp.config(quick=quick), seed)
+    spec = exp.bank(exp.config(quick=quick), seed) if exp.bank is not None else None
+    if not isinstance(spec, BankSpec):
+        raise TypeError(f"experiment {exp.slug} declares no filter bank")
+    return spec
 
 
 #: the standard learners and the experiment that defines each one's bank

@@ -23,6 +23,7 @@ functions :func:`funnel_table`, :func:`headline_table`, :func:`spaces_table`, :f
 from __future__ import annotations
 
 import math
+from typing import Any, Callable
 
 import numpy as np
 
@@ -50,8 +51,13 @@ MIN_UNITS = SCORER_MIN_UNITS
 #: significance level of every statement of the section
 LEVEL = 0.05
 
+def _funnel_count(stage: str) -> Callable[[dict], Any]:
+    """How to read the number of units at funnel ``stage`` from one seed's metrics."""
+    return lambda m: m["funnel"][stage]
+
+
 #: the across-seed statistics of :func:`seed_summary`: name -> how to read it from one seed's metrics
-SUMMARY_STATS = {
+SUMMARY_STATS: dict[str, Callable[[dict], Any]] = {
     "median_r2": lambda m: m["r2"]["median_r2"],
     "median_nx": lambda m: m["median_nx"]["value"],
     "median_ny": lambda m: m["median_ny"]["value"],
@@ -72,7 +78,7 @@ SUMMARY_STATS = {
     "median_ny_bracket_lo": lambda m: m["median_ny"].get("bracket_lo", math.nan),
     "median_ny_bracket_hi": lambda m: m["median_ny"].get("bracket_hi", math.nan),
     "mean_similarity": lambda m: m["mean_similarity"],
-    **{f"n_{key}": (lambda m, stage=stage: m["funnel"][stage]) for key, stage in (
+    **{f"n_{key}": _funnel_count(stage) for key, stage in (
         ("all", "all units"), ("fit_ok", "fit succeeded"), ("r2_ok", "R² ≥ threshold"),
         ("resolved", "nx and ny resolved"), ("in_grid", "inside the reference grid"))},
     "n_unresolved": lambda m: m["n_unresolved"],
@@ -109,7 +115,7 @@ def seed_summary(per_seed: list[dict]) -> dict:
     ``p_values``, ``effects`` (P(model > V1) for nx and ny; the blob-like fraction for blobs); the verdict
     on the findings is :func:`ringach_verdict`'s.
     """
-    out = {}
+    out: dict[str, Any] = {}
     for name, read in SUMMARY_STATS.items():
         values = [_number(read(m)) for m in per_seed]
         out[name] = {**seed_interval(values), "values": values}
@@ -117,7 +123,7 @@ def seed_summary(per_seed: list[dict]) -> dict:
     out["nxny_p_value"].update(max=max(ps) if ps else math.nan, n_significant=sum(p < LEVEL for p in ps))
     ppds = sorted({k for m in per_seed for k in m.get("peak_sf_by_ppd", {})}, key=float)
     out["peak_sf"] = {k: seed_interval([_number(m["peak_sf_by_ppd"].get(k)) for m in per_seed]) for k in ppds}
-    findings = {}
+    findings: dict[str, dict[str, Any]] = {}
     for name in FINDING_NAMES:
         brackets = [m["findings"][name] for m in per_seed]
         results = [b["point"] for b in brackets]
@@ -164,8 +170,8 @@ def compute(run) -> None:
     images = source_images(run)
     headline = population_key(cfg["population"], cfg["rf_stimulus"])
     others = {key: spec for key, spec in ALTERNATIVES.items() if key != headline}
-    per_seed = {}
-    alternatives = {key: {} for key in others}
+    per_seed: dict[str, Any] = {}
+    alternatives: dict[str, dict] = {key: {} for key in others}
     for label in STANDARD_LEARNERS:
         per_seed[label] = []
         for key in others:
@@ -287,8 +293,8 @@ def funnel_table(metrics: dict) -> str:
 def bracket(s: dict, low: str, high: str, digits: int = 2) -> str:
     """"[a–b]": the means over seeds of a statistic's two bracket ends, the lower first; an en dash when
     either end has no value."""
-    low, high = s[low]["mean"], s[high]["mean"]
-    return f"[{fmt(low, digits)}–{fmt(high, digits)}]" if math.isfinite(low) and math.isfinite(high) else "–"
+    lo, hi = s[low]["mean"], s[high]["mean"]
+    return f"[{fmt(lo, digits)}–{fmt(hi, digits)}]" if math.isfinite(lo) and math.isfinite(hi) else "–"
 
 
 def _p_range(s: dict) -> str:

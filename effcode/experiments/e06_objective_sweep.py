@@ -84,6 +84,14 @@ def _pooled(summary: Mapping, objectives: Sequence[str], metric: str) -> dict[in
     return out
 
 
+def _bracket_ends(summary: Mapping, objectives: Sequence[str], metric: str) -> tuple[dict, dict] | None:
+    """:func:`_pooled` at the two ends of ``metric``'s brackets; None for a metric without brackets."""
+    if metric not in BRACKET_ENDS:
+        return None
+    low, high = BRACKET_ENDS[metric]
+    return _pooled(summary, objectives, low), _pooled(summary, objectives, high)
+
+
 def comparisons(summary: Mapping, alpha: float = ALPHA) -> dict:
     """The three families of paired tests (same seeds) of the sweep:
 
@@ -111,8 +119,7 @@ def comparisons(summary: Mapping, alpha: float = ALPHA) -> dict:
     if hard and soft:
         a, b = f"hard sparseness ({', '.join(hard)})", f"soft sparseness ({', '.join(soft)})"
         rehn_sommer = [comparison(a, b, m, _pooled(summary, hard, m), _pooled(summary, soft, m),
-                                  *(tuple(tuple(_pooled(summary, side, end) for end in BRACKET_ENDS[m])
-                                          for side in (hard, soft)) if m in BRACKET_ENDS else ()))
+                                  *(_bracket_ends(summary, side, m) for side in (hard, soft)))
                        for m in REHN_SOMMER_PARTS]
     return {"hard_vs_soft": family("hard vs soft penalty at equal level", hard_vs_soft, alpha),
             "level": family("highest vs lowest level within each objective", by_level, alpha),

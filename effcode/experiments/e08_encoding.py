@@ -8,6 +8,8 @@ scored on held-out stimuli.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from ..plots.figure import new_figure, save_figure
@@ -341,8 +343,9 @@ def compute_simulated(run, cfg: dict, images) -> None:
 
 
 def compute_recordings(run, cfg: dict, images) -> None:
-    results, table = {}, {"recordings": [], "cell": []}
-    values = {name: {m: [] for m in METRICS} for name in MODELS}
+    results: dict[str, dict] = {}
+    table: dict[str, Any] = {"recordings": [], "cell": []}
+    values: dict[str, dict[str, list]] = {name: {m: [] for m in METRICS} for name in MODELS}
     for entry in recordings_models(run, cfg, images):
         rec = entry["recordings"]
         table["recordings"] += [rec.name] * rec.n_cells

@@ -151,7 +151,7 @@ def compute(run) -> None:
     angles = np.random.default_rng([run.seed, 9, 1]).uniform(0, 2 * np.pi, len(x))
     run.save_npz("example_stimuli.npz", original=x, local=local_phase_shift(x, angles, 0.0),
                  scrambled=phase_scramble(x, random_state=run.seed), angles=angles)
-    groups = {}
+    groups: dict = {}
     for row in rows:
         groups.setdefault(row["group"], []).append(row)
     threshold = cfg["threshold"]

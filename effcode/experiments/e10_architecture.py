@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any, Literal, cast
+
 import numpy as np
 
 from ..plots.figure import new_figure, save_figure
@@ -12,7 +14,7 @@ from .common import fmt, source_images
 DILATIONS = ("1", "2", "exponential")
 
 
-def _conv(cfg: dict, padding_mode: str, seed: int):
+def _conv(cfg: dict, padding_mode: Literal["zeros", "reflect", "replicate", "circular"], seed: int):
     import torch
 
     with torch.random.fork_rng(devices=[]):
@@ -59,7 +61,7 @@ def parameter_counts(cfg: dict) -> dict:
     from ..encoding import LocallyConnected2d, parameter_count
 
     c_in, c_out, k = cfg["param_in_channels"], cfg["param_out_channels"], cfg["kernel_size"]
-    rows = {"size": [], "conv": [], "locally_connected": [], "dense": [], "ratio": []}
+    rows: dict[str, list] = {"size": [], "conv": [], "locally_connected": [], "dense": [], "ratio": []}
     for size in cfg["param_sizes"]:
         conv = torch.nn.Conv2d(c_in, c_out, k, padding=k // 2)
         lc = LocallyConnected2d(c_in, c_out, k, (size, size), padding=k // 2)
@@ -110,7 +112,9 @@ def weight_gradient(run, cfg: dict, x) -> dict:
     loss.backward()
     delta = (0.1 * (rate - counts)).detach()  # dL/dy, back-propagated by hand
     ours = conv_weight_gradient(x.detach().numpy(), delta.numpy(), kernel_size=k, padding=k // 2)
-    auto = layer.weight.grad.numpy()
+    grad = layer.weight.grad
+    assert grad is not None, "loss.backward() filled it"
+    auto = grad.numpy()
     return {"autograd": auto, "cross_correlation": ours,
             "max_abs_difference": np.max(np.abs(ours - auto)),
             "relative_difference": np.linalg.norm(ours - auto) / np.linalg.norm(auto)}
@@ -241,7 +245,7 @@ def plot_parameters(counts: dict, path) -> None:
 def plot_receptive_fields(erf: dict, path) -> None:
     depths = erf["depth"]
     fig = new_figure(9.0, 5.6)
-    grid = fig.subfigures(2, 1, height_ratios=[1.4, 1])
+    grid = cast(np.ndarray, fig.subfigures(2, 1, height_ratios=[1.4, 1]))   # two: an array of them
     axes = grid[0].subplots(len(DILATIONS), len(depths))
     for i, d in enumerate(DILATIONS):
         for j, depth in enumerate(depths):

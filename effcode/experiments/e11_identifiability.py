@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import math
+from typing import cast
 
 import numpy as np
 
@@ -355,7 +356,7 @@ def report_text(m: dict) -> str:
 
 def plot_matching(match: dict, path) -> None:
     fig = new_figure(9.0, 3.4)
-    grid = fig.subfigures(1, 2, width_ratios=[1.1, 1])
+    grid = cast(np.ndarray, fig.subfigures(1, 2, width_ratios=[1.1, 1]))   # two: an array of them
     ax = grid[0].subplots()
     bins = np.linspace(0, 1, 41)
     ax.hist(match["identity"], bins, alpha=0.6, label="stored order (identity)")

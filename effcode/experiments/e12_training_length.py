@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from typing import Any
 
 import numpy as np
 from scipy import stats as _st
@@ -54,7 +55,7 @@ MULTIPLE_KEYS = {"sparse coding": "multiples_sparse_coding", "ICA": "multiples_i
 #: the statistics followed against training length (keys of the rows of
 #: :func:`~effcode.experiments.common.point_metrics`), each with its label and the equivalence margin of its
 #: change from the committed to the longest length, with the reason for that margin
-STATISTICS = {
+STATISTICS: dict[str, dict[str, Any]] = {
     "median_nx": {"label": "median nx", "margin": 0.02,
                   "reason": "about one bootstrap standard error of one population's median nx (0.009–0.018 in the "
                             "audit of the default images): a drift below it cannot move a reported median by more "
@@ -175,7 +176,7 @@ def _values(rows: list[dict], learner: str, length: int, stat: str) -> dict[int,
 def length_summary(rows: list[dict], statistics=(*STATISTICS, "atom_stability")) -> dict:
     """``summary[learner][stat]``: lists ``length``, ``mean``, ``lo``, ``hi``, ``n`` over the lengths measured
     (mean and 95% t-interval over seeds, :func:`effcode.stats.seed_interval`)."""
-    out = {}
+    out: dict[str, dict[str, dict[str, list]]] = {}
     for learner in dict.fromkeys(r["learner"] for r in rows):
         lengths = sorted({r["length"] for r in rows if r["learner"] == learner})
         out[learner] = {}
@@ -200,7 +201,7 @@ def change_test(at_base: dict[int, float], at_long: dict[int, float], margin: fl
     shared = [s for s in sorted(set(at_base) & set(at_long))
               if math.isfinite(at_base[s]) and math.isfinite(at_long[s])]
     changes = np.array([at_long[s] - at_base[s] for s in shared])
-    out = {"change": float(changes.mean()) if len(shared) else math.nan, "lo": math.nan, "hi": math.nan,
+    out: dict[str, Any] = {"change": float(changes.mean()) if len(shared) else math.nan, "lo": math.nan, "hi": math.nan,
            "p_value": math.nan, "equivalent": None, "margin": float(margin), "n": len(shared)}
     if len(shared) < 2:
         return out

@@ -294,8 +294,8 @@ def claims_table(found: Mapping[str, list[Verdict]]) -> str:
 def bracket_text(s: Mapping, low: str, high: str) -> str:
     """"[lo–hi]": the means over seeds of a statistic's two bracket ends (undetermined units at the ends of
     their intervals), lower first; an en dash when either end has no value."""
-    low, high = (seed_interval(s["values"][key])["mean"] for key in (low, high))
-    return f"[{fmt(low)}–{fmt(high)}]" if math.isfinite(low) and math.isfinite(high) else "–"
+    lo, hi = (seed_interval(s["values"][key])["mean"] for key in (low, high))
+    return f"[{fmt(lo)}–{fmt(hi)}]" if math.isfinite(lo) and math.isfinite(hi) else "–"
 
 
 def settings_table(summary: Mapping) -> str:

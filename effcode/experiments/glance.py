@@ -8,6 +8,7 @@ committed results (:func:`update_readme`), never typed by hand.
 from __future__ import annotations
 
 import re
+from typing import Any
 from pathlib import Path
 
 import numpy as np
@@ -45,9 +46,10 @@ def interval(values, digits: int = 2, *, low: float = -np.inf, high: float = np.
 def _column(seeds: list[dict], *path) -> list[float]:
     out = []
     for m in seeds:
+        value: Any = m
         for key in path:
-            m = m.get(key, float("nan")) if isinstance(m, dict) else float("nan")
-        out.append(float(m))
+            value = value.get(key, float("nan")) if isinstance(value, dict) else float("nan")
+        out.append(float(value))
     return out
 
 

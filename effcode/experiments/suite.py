@@ -98,7 +98,8 @@ def longest_first(numbers: list[str], results_dir, cost_folders=()) -> list[str]
 
     costs = {number: recorded(number) for number in numbers}
     unknown = [n for n in numbers if costs[n] is None]
-    return unknown + sorted((n for n in numbers if costs[n] is not None), key=lambda n: -costs[n])
+    known = {n: cost for n, cost in costs.items() if cost is not None}
+    return unknown + sorted(known, key=lambda n: -known[n])
 
 
 def run_experiments(keys, *, n_jobs: int = 1, overrides: dict | None = None, make_figures: bool = True,

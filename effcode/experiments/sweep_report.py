@@ -170,8 +170,8 @@ def family_summary(fam: Mapping, question: str) -> str:
     n = fam["n_tests"]
     if not fam["tests"]:
         return f"{question}: nothing to test in this sweep."
-    alike = [claim(t) for t in fam["tests"] if t.get("constant")]
-    alike = f" Without spread over seeds (no test possible): {'; '.join(alike)}." if alike else ""
+    constant = [claim(t) for t in fam["tests"] if t.get("constant")]
+    alike = f" Without spread over seeds (no test possible): {'; '.join(constant)}." if constant else ""
     if n == 0:
         reason = "every difference is the same in every seed" if alike else ("fewer than two seeds with values "
                                                                              "on both sides")

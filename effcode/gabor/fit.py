@@ -100,10 +100,10 @@ def _fit(arr: np.ndarray, dev: torch.device, n_starts: int, n_iter: int,
     x, y = pixel_grid((h, w), device=dev, dtype=dtype)
     box = Box(torch.as_tensor(lo, dtype=dtype, device=dev), torch.as_tensor(hi, dtype=dtype, device=dev))
     target = torch.as_tensor(unit.reshape(k, -1), dtype=dtype, device=dev)
-    params, _ = multistart(functools.partial(gabor, x=x, y=y), box, target,
+    fitted, _ = multistart(functools.partial(gabor, x=x, y=y), box, target,
                            torch.as_tensor(starts, dtype=dtype, device=dev), n_iter,
                            n_explore=max(1, n_iter // 3), progress=progress, desc="Gabor fit")
-    params = params.detach().cpu().numpy().astype(np.float64)
+    params = fitted.detach().cpu().numpy().astype(np.float64)
     params[:, 6:] *= scale[:, None]
     table = gabor_table(params, (h, w))
     table["r2"] = r_squared(arr, gabor_from_table(table, (h, w)))

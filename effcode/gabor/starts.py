@@ -82,12 +82,12 @@ def _with_best_amplitudes(model, p: np.ndarray, filters: np.ndarray, units) -> n
     k, s, n_par = p.shape
     x, y = pixel_grid(filters.shape[1:])
     flat = p.reshape(-1, n_par)
-    basis = []
+    columns = []
     for unit in units:
         q = flat.copy()
         q[:, -2:] = unit
-        basis.append(model(torch.from_numpy(q), x, y).numpy())
-    basis = np.stack(basis, axis=1).reshape(k, s, 2, -1)                   # (K, S, 2, N)
+        columns.append(model(torch.from_numpy(q), x, y).numpy())
+    basis = np.stack(columns, axis=1).reshape(k, s, 2, -1)                   # (K, S, 2, N)
     gram = basis @ basis.swapaxes(-1, -2)
     rhs = basis @ filters.reshape(k, 1, -1, 1)
     ridge = 1e-9 * np.trace(gram, axis1=-2, axis2=-1)[..., None, None] + 1e-300

@@ -205,7 +205,7 @@ def compile_kernels() -> None:
     by the README's install commands, calls this and every other kernel's once, so that no fit compiles.  Where
     the cache lies: ``effcode.numba_cache``.
     """
-    for dtype in (np.float32, np.float64):
+    for dtype in ("float32", "float64"):
         atoms = np.eye(2, 3, dtype=dtype)
         patches = np.ones((1, 3), dtype=dtype)
         correlations, gram = patches @ atoms.T, atoms @ atoms.T

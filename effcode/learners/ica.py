@@ -529,8 +529,8 @@ class ICA(WhitenedLinearLearner):
             self.history_ = {key: np.asarray(values, dtype=np.float64) for key, values in history.items()}
         warn_if_not_converged(type(self).__name__, converged, max_iter, tol)
         self._check_fit()
-        w = w.cpu().numpy()
-        self._set_outputs(whitener, w, z.cpu().numpy() @ w.T)
+        unmixing = w.cpu().numpy()
+        self._set_outputs(whitener, unmixing, z.cpu().numpy() @ unmixing.T)
         self.n_iter_ = n_iter
         self.converged_ = converged
         return self

@@ -321,7 +321,7 @@ class SAILnet(StreamedPatchLearner):
                                  torch.full((k,), settings.initial_threshold, dtype=torch.float32, device=device),
                                  settings)
         self.n_features_in_ = d
-        self.history_ = {"firing_rate": [], "sparsity": [], "reconstruction_error": [], "decoder_gain": [],
+        self.history_: dict[str, list[float]] = {"firing_rate": [], "sparsity": [], "reconstruction_error": [], "decoder_gain": [],
                          "threshold": [], "lateral": [], "weight_change": []}
 
     def _silencing_parameter(self) -> str:

@@ -199,6 +199,7 @@ def encode(x: torch.Tensor, atoms: torch.Tensor, objective: Objective, eta: floa
         t_next = (1.0 + math.sqrt(1.0 + 4.0 * t * t)) / 2.0
         y = a if previous is None else a + ((t - 1.0) / t_next) * (a - previous)
         t = t_next
+    assert a is not None, "n_iter >= 1 (checked by the callers)"
     return a
 
 
@@ -411,7 +412,7 @@ class SparseCNN(IterativeLearner, FilterLearner):
         optimizer = torch.optim.Adam([atoms], lr=self.learning_rate)
         mask = interior_mask(crop, crop, s, dev)
         n_positions = np.array([(a.shape[0] - crop + 1) * (a.shape[1] - crop + 1) for a in arrays], dtype=float)
-        history = {key: [] for key in ("loss", "relative_loss", "reconstruction_error", "penalty", "active_fraction")}
+        history: dict[str, list[float]] = {key: [] for key in ("loss", "relative_loss", "reconstruction_error", "penalty", "active_fraction")}
         total = self.n_steps if n_steps is None else n_steps
         checkpoints = checkpoints or self._checkpoints(None, 1)
         done = 0
@@ -517,7 +518,7 @@ class SparseCNN(IterativeLearner, FilterLearner):
         n_iter = check_int("n_iter", self.n_iter)
         images = self._check_images("X", X)
         dev = self._fitted.device
-        mask = interior_mask(*images.shape[1:], self._fitted.kernel_size, dev)
+        mask = interior_mask(images.shape[1], images.shape[2], self._fitted.kernel_size, dev)
         with torch.no_grad():
             for image in images:
                 x = torch.as_tensor(image / self.scale_, device=dev)[None, None]

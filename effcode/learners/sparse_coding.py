@@ -317,7 +317,9 @@ class _Trainer:
     def _resample(self, X: torch.Tensor, coded: _CodedBatch, coding_dictionary: torch.Tensor) -> None:
         """Dead atoms become the normalised residuals of the worst-coded patches (``coding_dictionary``: the
         atoms the batch was coded with)."""
-        dead = torch.nonzero(self.unused_steps >= self.settings.resample_after).flatten()
+        after = self.settings.resample_after
+        assert after is not None, "called only when atoms are resampled"
+        dead = torch.nonzero(self.unused_steps >= after).flatten()
         n_dead = min(int(dead.numel()), X.shape[0])
         if n_dead == 0:
             return
@@ -347,7 +349,7 @@ def _initial_dictionary(n_components: int, n_features: int, rng: np.random.Gener
 
 
 def sparse_encode(X, dictionary, *, lam: float, objective: str = "l1", objective_params: dict | None = None,
-                  inference_method: str = "fista", n_iter: int = 200, tol: float = 1e-4, batch_size: int = 65536,
+                  inference_method: str = "fista", n_iter: int = 200, tol: float | None = 1e-4, batch_size: int = 65536,
                   device="cpu") -> np.ndarray:
     r"""Sparse codes (n, K) of X (n, d) over ``dictionary`` (K, d), float32, in the units of X.
 
@@ -514,7 +516,8 @@ class SparseCoding(StreamedPatchLearner):
         dictionary = _initial_dictionary(self.n_components, X.shape[1], self._rng, settings.device)
         self._trainer = _Trainer(dictionary, settings)
         self.n_features_in_ = X.shape[1]
-        self.history_ = {"loss": [], "reconstruction_error": [], "sparsity": [], "dictionary_change": []}
+        self.history_: dict[str, list[float]] = {"loss": [], "reconstruction_error": [], "sparsity": [],
+                                                 "dictionary_change": []}
 
     def _silencing_parameter(self) -> str:
         return f"lam={self.lam}" if self.objective != "topk" else "the objective"

@@ -105,6 +105,11 @@ class IterativeLearner:
     the learner picks its own steps) and :meth:`_loss_history` (the per-step loss, lower is better).
     """
 
+    #: set by the estimator classes the mixin is combined with (scikit-learn's BaseEstimator)
+    random_state: object
+    learning_rate: float | None
+    get_params: Callable[..., dict]
+
     def _checkpoints(self, checkpoint, checkpoint_every: int, **data) -> TrainingCheckpoints:
         """The checkpoints of a fit on ``data`` (named descriptions of the training data, e.g. image hashes).
 

@@ -83,8 +83,9 @@ def save_figure(fig: Figure, path_without_suffix: str | os.PathLike, dpi: int = 
     if not isinstance(fig, Figure):
         raise InputError(f"fig must be a matplotlib Figure, got {type(fig).__name__}")
     dpi = check_int("dpi", dpi, minimum=20, maximum=600)
-    if _max_dpi.get() is not None:
-        dpi = min(dpi, _max_dpi.get())
+    limit = _max_dpi.get()
+    if limit is not None:
+        dpi = min(dpi, limit)
     base = os.fspath(path_without_suffix)
     if Path(base).suffix.lower() in (".png", ".pdf"):
         raise InputError(f"path_without_suffix must not end in .png/.pdf (both are written), got {base!r}")

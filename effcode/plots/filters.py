@@ -141,7 +141,7 @@ def r2_ecdf(r2_by_label: Mapping[str, np.ndarray], *, thresholds=(0.7, 0.8, 0.9)
     thresholds = sorted(float(t) for t in thresholds)
 
     ax = target_axes(ax, 6.4, 4.2 + 0.18 * len(populations))
-    colors = matplotlib.colormaps["tab10"].colors
+    colors = matplotlib.colormaps["tab10"](np.arange(10))   # its ten colours, (10, 4) RGBA
     for k, (label, values) in enumerate(populations.items()):
         x, y = ecdf(values)
         above = ", ".join(f">{t:g}: {fraction_above(values, t):.0%}" for t in thresholds)

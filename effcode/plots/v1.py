@@ -205,15 +205,15 @@ def funnel_chart(funnels: Mapping[str, Sequence[Mapping[str, int]]], *, populati
             per_seed = [per_seed]
         if not per_seed:
             raise InputError(f"funnels[{label!r}] holds no funnel")
-        rows = []
+        seeds = []
         for f in per_seed:
             missing = [s for s in stages if s not in f]
             if missing:
                 raise InputError(f"funnels[{label!r}] lacks the stage(s) {', '.join(map(repr, missing))}")
             counts = {s: f[s] for s in stages}
             counts["unresolved"] = f[stages[2]] - f[stages[3]]
-            rows.append([counts[c] / max(1, f[stages[0]]) for c in classes] + [counts[c] for c in classes])
-        table[str(label)] = np.asarray(rows, dtype=float)
+            seeds.append([counts[c] / max(1, f[stages[0]]) for c in classes] + [counts[c] for c in classes])
+        table[str(label)] = np.asarray(seeds, dtype=float)
 
     ax = target_axes(ax, 2.2 + 1.5 * len(classes), 3.8)
     width = 0.8 / len(table)
@@ -221,7 +221,7 @@ def funnel_chart(funnels: Mapping[str, Sequence[Mapping[str, int]]], *, populati
     colours = matplotlib.colormaps["tab10"]
     for k, (label, rows) in enumerate(table.items()):
         pos = x - 0.4 + width * (k + 0.5)
-        fractions, counts = rows[:, :len(classes)], rows[:, len(classes):]
+        fractions, numbers = rows[:, :len(classes)], rows[:, len(classes):]
         mean = fractions.mean(axis=0)
         hatch = ["//" if c == "unresolved" else "" for c in classes]
         for i in range(len(classes)):
@@ -229,7 +229,7 @@ def funnel_chart(funnels: Mapping[str, Sequence[Mapping[str, int]]], *, populati
                    hatch=hatch[i], edgecolor=colours(k), label=f"{label} ({len(rows)} seed{'s' * (len(rows) != 1)})"
                    if i == 0 else None)
             top = max(mean[i], fractions[:, i].max())
-            ax.text(pos[i], top + 0.02, f"{counts[:, i].mean():.0f}", ha="center", va="bottom", fontsize=6)
+            ax.text(pos[i], top + 0.02, f"{numbers[:, i].mean():.0f}", ha="center", va="bottom", fontsize=6)
         ax.scatter(np.repeat(pos[None], len(rows), axis=0).ravel(), fractions.ravel(), s=6, color="0.15", zorder=4)
     ax.set_xticks(x, [c.replace("nx and ny resolved", "nx, ny resolved").replace(" the reference", "\nthe")
                       .replace("unresolved", "unresolved\n(own class)") for c in classes], fontsize=8)
@@ -358,7 +358,8 @@ def similarity_table(scores: Mapping[str, Mapping[str, object]], *, title: str |
     rows = [name for name in known if any((label, name) in table for label in scores)]
 
     cmap = matplotlib.colormaps["RdYlGn"]
-    cells, colours = [], []
+    cells: list[list[str]] = []
+    colours: list[list] = []
     for name in rows:
         ref = v1.property_reference(name)
         row = [table.get((label, name)) for label in scores]

@@ -52,7 +52,7 @@ def _function_name(function: Callable) -> str:
     return name
 
 
-def _import_function(name: str) -> Callable:
+def _import_function(name: str) -> Callable | None:
     module, _, attribute = name.partition(":")
     return getattr(importlib.import_module(module), attribute, None)
 

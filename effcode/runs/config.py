@@ -9,7 +9,7 @@ import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Any, Callable, Iterable
 
 import yaml
 
@@ -88,7 +88,7 @@ class Key:
     low_open: bool = False
     high_open: bool = False
     choices: tuple | Callable[[], Iterable[str]] | None = None
-    check: Callable[[object, str], None] | None = None
+    check: Callable[[Any, str], None] | None = None
     item: type | None = None
     none_means: str = ""
     min_items: int = 1
@@ -107,7 +107,8 @@ class Key:
     def range_text(self) -> str:
         """The allowed values in words: ``in [0, 1]``, ``>= 1``, ``each > 0``, ``one of a, b``, ``any``."""
         parts = []
-        each = {list: "each ", dict: "values "}.get(self.kind, "")
+        prefixes: dict[type | None, str] = {list: "each ", dict: "values "}
+        each = prefixes.get(self.kind, "")
         if self.low is not None or self.high is not None:
             parts.append(each + self._bounds())
         if self.choices is not None:
@@ -122,7 +123,7 @@ class Key:
         return "; ".join(parts) or "any"
 
     def _choices(self) -> list:
-        return list(self.choices() if callable(self.choices) else self.choices)
+        return list((self.choices() if callable(self.choices) else self.choices) or ())
 
     def validate(self, value, where: str):
         """``value`` checked against this declaration (an int given for a float becomes a float);

@@ -23,7 +23,7 @@ import json
 import os
 import time
 from pathlib import Path
-from typing import Callable, Mapping, Sequence
+from typing import Callable, Mapping, Sequence, cast
 
 from tqdm.auto import tqdm
 
@@ -134,11 +134,12 @@ def run_sweep(evaluate: Callable[[dict], dict], points: Sequence[Mapping], direc
                 checkpoints[i].unlink(missing_ok=True)
             bar.update()
         bar.close()
+    done = cast(list[dict], saved)   # every point is saved by now
     if records is not None:
         records += [{"file": f"points/{path.name}", "from_cache": i in cached,
                      **{k: entry.get(k) for k in ("seconds", "code_hash", "effcode_version", "git_commit")}}
-                    for i, (path, entry) in enumerate(zip(paths, saved))]
-    return [{**p, **entry["result"]} for p, entry in zip(points, saved)]
+                    for i, (path, entry) in enumerate(zip(paths, done))]
+    return [{**p, **entry["result"]} for p, entry in zip(points, done)]
 
 
 #: seconds to wait for a dask scheduler to answer before giving up

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 PACKAGES = ("numpy", "scipy", "scikit-learn", "scikit-image", "torch", "matplotlib", "joblib")
 
@@ -26,7 +27,7 @@ def git_commit(path: Path | None = None) -> str | None:
 
 
 def package_versions() -> dict[str, str | None]:
-    versions = {}
+    versions: dict[str, str | None] = {}
     for name in PACKAGES:
         try:
             versions[name] = metadata.version(name)
@@ -58,7 +59,7 @@ def provenance(*, seed: int, device: str, images=None) -> dict:
     """A JSON-ready record of the code, environment, seed and input images of a run."""
     from .. import __version__
 
-    record = {
+    record: dict[str, Any] = {
         "effcode_version": __version__,
         "git_commit": git_commit(),
         "python": sys.version.split()[0],

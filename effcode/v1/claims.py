@@ -268,7 +268,7 @@ def _checked(test, where: str) -> dict:
 def _at_ends(result, where: str) -> dict[str, list[dict]]:
     """The elements of a part's result at each end of its brackets (a plain test is both ends)."""
     elements = list(result) if isinstance(result, (list, tuple)) else [result]
-    out = {end: [] for end in ENDS}
+    out: dict[str, list[dict]] = {end: [] for end in ENDS}
     for i, element in enumerate(elements):
         name = f"{where}[{i}]" if len(elements) > 1 else where
         for end in ENDS:
@@ -394,7 +394,7 @@ def verdict(claim: Claim | str, results: Mapping[str, object], *, subject: str =
     if unknown:
         raise InputError(f"results must name parts of {claim.key!r} ({[p.key for p in claim.parts]}), "
                          f"got {sorted(unknown)}")
-    by_end = {p.key: _at_ends(results[p.key], f"results[{p.key!r}]") if results.get(p.key) is not None
+    by_end: dict[str, dict[str, list]] = {p.key: _at_ends(results[p.key], f"results[{p.key!r}]") if results.get(p.key) is not None
               else {end: [] for end in ENDS} for p in claim.parts}
     # tests that could not be made (p NaN) do not enter the verdict or the families; the sentence says why
     untested = {k: tuple(t for t in ends["least"] if not math.isfinite(float(t["p_value"])))
@@ -423,9 +423,9 @@ def verdict(claim: Claim | str, results: Mapping[str, object], *, subject: str =
         ends = {end: _part_state(p.direction, [e.state for e in elements[p.key][end]]) for end in ENDS}
         state = ends["least"] if ends["least"] == ends["most"] else "undetermined"
         parts.append(PartVerdict(p, state, ends, elements[p.key], untested[p.key]))
-    parts = tuple(parts)
-    found = _claim_verdict(parts)
-    return Verdict(claim, subject, found, parts, _sentence(claim, subject, found, parts))
+    verdicts = tuple(parts)
+    found = _claim_verdict(verdicts)
+    return Verdict(claim, subject, found, verdicts, _sentence(claim, subject, found, verdicts))
 
 
 # ----------------------------------------------------------------------------- words

@@ -177,7 +177,7 @@ def extreme_distance_counts(nx_bins: tuple[np.ndarray, np.ndarray],
 
     # farthest: variables [y_b (25), z_g]
     fixed = np.zeros(25)
-    for g in np.flatnonzero(member.sum(1) == 1):
+    for g in np.flatnonzero(member.sum(1) == 1).tolist():
         fixed[np.flatnonzero(member[g])[0]] += sizes[g]
     open_groups = np.flatnonzero(member.sum(1) > 1)
     n_z = len(open_groups)
@@ -193,7 +193,7 @@ def extreme_distance_counts(nx_bins: tuple[np.ndarray, np.ndarray],
     else:
         chosen = np.round(solution[:25]).astype(bool)
         farthest = fixed.copy()
-        for g in open_groups:
+        for g in open_groups.tolist():
             reachable = np.flatnonzero(member[g] & chosen)
             farthest[reachable[0] if reachable.size else np.flatnonzero(member[g])[0]] += sizes[g]
     return {"most": nearest.reshape(5, 5).astype(np.int64), "least": farthest.reshape(5, 5).astype(np.int64)}

@@ -12,6 +12,7 @@ import io
 import json
 from dataclasses import dataclass
 from importlib import resources
+from typing import Callable
 
 import numpy as np
 
@@ -282,9 +283,10 @@ def histogram_median(counts, edges, *, scale: str = "linear") -> float:
         raise InputError("counts must be non-negative with a positive total")
     if np.any(np.diff(edges) <= 0) or (scale != "linear" and edges[0] <= 0):
         raise InputError("edges must be strictly increasing (and positive for a log scale)")
-    forward, inverse = {"linear": (lambda x: x, lambda t: t),
-                        "log2": (np.log2, np.exp2),
-                        "log10": (np.log10, lambda t: 10.0 ** t)}[scale]
+    transforms: dict[str, tuple[Callable, Callable]] = {"linear": (lambda x: x, lambda t: t),
+                                                        "log2": (np.log2, np.exp2),
+                                                        "log10": (np.log10, lambda t: 10.0 ** t)}
+    forward, inverse = transforms[scale]
     t_edges = forward(edges)
     half = counts.sum() / 2.0
     below = np.concatenate([[0.0], np.cumsum(counts)])

@@ -60,6 +60,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -347,7 +348,7 @@ def score_population(filters, *, population: str = "measured_rf", name: str = "m
                               "bracket_hi": float(np.median(least[i])) if least[i].size else math.nan})
     n = int(r2_ok.sum())
     nxny = {"n_model": n}
-    nxny_bracket = {"least": {"n_model": n}, "most": {"n_model": n}, "conclusion": "undetermined"}
+    nxny_bracket: dict[str, Any] = {"least": {"n_model": n}, "most": {"n_model": n}, "conclusion": "undetermined"}
     if n >= MIN_UNITS:
         counts, outside = nxny_counts(*point)
         nxny = _distance_test(counts, n_permutations, random_state, outside)
