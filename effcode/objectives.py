@@ -23,6 +23,8 @@ Registered names (``OBJECTIVES.names()``): ``l1``, ``nonneg_l1``, ``l0``,
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import torch
 
@@ -246,7 +248,7 @@ class TopK(Objective):
         return torch.zeros_like(v).scatter(dim, idx, v.gather(dim, idx))
 
 
-def make_objective(name: str, lam: float, **params) -> Objective:
+def make_objective(name: str, lam: float, **params: Any) -> Objective:
     """The registered objective ``name`` with weight ``lam`` and its extra ``params``.
 
     >>> make_objective("l1", 0.5).prox(torch.tensor([2.0, -0.2]), step=1.0)

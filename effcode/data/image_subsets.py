@@ -39,11 +39,13 @@ about sqrt(S + 1) times wider than the t-interval over S seeds.
 from __future__ import annotations
 
 import math
+from typing import Sequence
 
 import numpy as np
 
 from ..errors import InputError
 from ..validation import check_int, seed_alias
+from .sources import Image
 
 #: the fraction of a source's images each seed learns from (config key ``image_fraction``): half
 IMAGE_FRACTION = 0.5
@@ -75,7 +77,7 @@ def check_fraction(fraction) -> float:
 
 
 @seed_alias
-def seed_images(images, random_state: int, fraction: float = IMAGE_FRACTION) -> list:
+def seed_images(images: Sequence[Image], random_state: int, fraction: float = IMAGE_FRACTION) -> list:
     """The images seed ``random_state`` learns from: a random subset of :func:`subset_size` of them.
 
     The subset is drawn without replacement by ``numpy.random.default_rng([random_state, SUBSET_STREAM])``

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Iterator
+from typing import Any, Iterator, Sequence
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
@@ -10,6 +10,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from ..errors import InputError
 from ..validation import check_float, check_int, check_random_state, resolve_device, seed_alias
 from .preprocess import _as_arrays
+from .sources import Image
 
 
 def _window_variances(image: np.ndarray, p: int) -> np.ndarray:
@@ -139,7 +140,8 @@ class PatchSampler:
 
 
 @seed_alias
-def sample_patches(images, patch_size: int, n: int, random_state=0, **kwargs):
+def sample_patches(images: Sequence[Image | np.ndarray], patch_size: int, n: int, random_state: int = 0, **kwargs: Any
+                  ) -> np.ndarray:
     """``n`` random patches (n, patch_size**2):
     ``PatchSampler(images, patch_size, random_state=random_state, **kwargs).sample(n)``."""
     return PatchSampler(images, patch_size, random_state=random_state, **kwargs).sample(n)

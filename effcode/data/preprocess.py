@@ -6,19 +6,28 @@ pixel (0.5 = Nyquist).  See ``docs/data.md`` for the maths.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Sequence, TypeVar
+
 import numpy as np
 import scipy.fft
+from numpy.typing import ArrayLike
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, OneToOneFeatureMixin, TransformerMixin
 
 from ..errors import InputError
 from ..validation import check_array, check_choice, check_float, check_int
 from .sources import Image
 
+if TYPE_CHECKING:   # torch is imported where it is used, so that importing effcode.data stays light
+    import torch
+
+#: numpy arrays and torch tensors, returned as the type given
+ArrayT = TypeVar("ArrayT", np.ndarray, "torch.Tensor")
+
 WHITENING_METHODS = ("olshausen_field", "none")
 PAD_MODES = ("symmetric", "periodic")
 
 
-def log_luminance(array, eps: float = 0.01) -> np.ndarray:
+def log_luminance(array: ArrayLike, eps: float = 0.01) -> np.ndarray:
     """Natural log of luminance, ``log(L + eps * mean(L))``.
 
     ``eps`` is relative to the image mean so the result does not depend on the luminance unit;
@@ -66,7 +75,7 @@ def _multiply_by_filter(coefficients: np.ndarray, freq_rows: np.ndarray, freq_co
         coefficients[block] *= _filter_gain(np.hypot(freq_rows[block, None], freq_cols[None, :]), f0)
 
 
-def whiten_olshausen_field(array, f0: float = 0.4, pad: str = "symmetric") -> np.ndarray:
+def whiten_olshausen_field(array: ArrayLike, f0: float = 0.4, pad: str = "symmetric") -> np.ndarray:
     """Whiten an image as in Olshausen & Field (1996, 1997): multiply its 2-D Fourier spectrum by
     ``|f| exp(-(|f|/f0)^4)``.
 
@@ -119,7 +128,8 @@ def _as_arrays(images) -> list[tuple[np.ndarray, str, bool]]:
     return items
 
 
-def whiten_images(images, method: str = "olshausen_field", log: bool = False, f0: float = 0.4) -> list[np.ndarray]:
+def whiten_images(images: Sequence[Image | np.ndarray], method: str = "olshausen_field", log: bool = False,
+                  f0: float = 0.4) -> list[np.ndarray]:
     """Whiten each image and scale it to mean 0, variance 1.
 
     Steps per image: optional :func:`log_luminance` (``log=True``), then :func:`whiten_olshausen_field`
@@ -148,7 +158,7 @@ def whiten_images(images, method: str = "olshausen_field", log: bool = False, f0
     return out
 
 
-def remove_dc(patches):
+def remove_dc(patches: ArrayT) -> ArrayT:
     """Subtract each patch's mean (its DC component): (n, d) or (n, h, w) -> same shape.
 
     Works on numpy arrays and torch tensors (returned as the same type).
@@ -161,7 +171,7 @@ def remove_dc(patches):
     return patches - patches.mean(dim=axes, keepdim=True)
 
 
-def normalize_variance(x, axis=None):
+def normalize_variance(x: ArrayT, axis: int | None = None) -> ArrayT:
     """Divide ``x`` by its standard deviation along ``axis`` (all entries when None) so variance is 1.
 
     The mean is not removed (std is computed about the mean).  Slices with zero variance are left

@@ -349,7 +349,7 @@ def load_vanhateren(argument: str | None = None, *, linearize_srgb: bool = False
 
 # ----------------------------------------------------------------------------- entry point
 
-def load_images(source, *, linearize_srgb: bool = False) -> list[Image]:
+def load_images(source: str | os.PathLike[str], *, linearize_srgb: bool = False) -> list[Image]:
     """Load the images of ``source`` as a list of :class:`Image` (2-D float64 luminance).
 
     ``source``: a registered name (``"default"``, ``"olshausen"``, ``"olshausen-raw"``), a name

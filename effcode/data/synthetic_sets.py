@@ -62,9 +62,9 @@ def quantise_8bit(values: np.ndarray) -> np.ndarray:
 # ----------------------------------------------------------------------------- dead leaves
 
 @seed_alias
-def dead_leaves(shape=SET_SHAPE, *, r_min: float = DEAD_LEAVES_R_MIN, r_max: float = DEAD_LEAVES_R_MAX,
-                exponent: float = DEAD_LEAVES_EXPONENT, blur: float = DEAD_LEAVES_BLUR,
-                random_state: int = 0) -> np.ndarray:
+def dead_leaves(shape: tuple[int, int] = SET_SHAPE, *, r_min: float = DEAD_LEAVES_R_MIN,
+                r_max: float = DEAD_LEAVES_R_MAX, exponent: float = DEAD_LEAVES_EXPONENT,
+                blur: float = DEAD_LEAVES_BLUR, random_state: int = 0) -> np.ndarray:
     """One dead-leaves image (float64 in [0, 1], 8-bit levels).
 
     Model (Matheron; Lee, Mumford & Huang 2001): opaque discs ("leaves") fall one after another on

@@ -16,8 +16,10 @@ rows and dx columns (:func:`translate`).
 from __future__ import annotations
 
 import itertools
+from typing import Callable
 
 import numpy as np
+from numpy.typing import ArrayLike
 import torch
 from scipy.signal import correlate2d
 
@@ -51,8 +53,8 @@ def _relative(diff: torch.Tensor, ref: torch.Tensor) -> float:
 
 
 @torch.no_grad()
-def equivariance_error(f, x: torch.Tensor, dy: int, dx: int, *, stride: int = 1, margin: int = 0,
-                       mode: str = "circular") -> float:
+def equivariance_error(f: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, dy: int, dx: int, *, stride: int = 1,
+                       margin: int = 0, mode: str = "circular") -> float:
     """Relative equivariance error of ``f`` for the input shift ``a = (dy, dx)``.
 
     ``min_b |f(T_a x) - T_b f(x)| / |f(x)|`` (Frobenius norms over the output with ``margin``
@@ -74,7 +76,7 @@ def equivariance_error(f, x: torch.Tensor, dy: int, dx: int, *, stride: int = 1,
 
 
 @torch.no_grad()
-def invariance_error(f, x: torch.Tensor, dy: int, dx: int) -> float:
+def invariance_error(f: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, dy: int, dx: int) -> float:
     """Relative invariance error ``|f(T_a x) - f(x)| / |f(x)|`` (0 for a shift-invariant ``f``)."""
     ref = f(x)
     return _relative(f(translate(x, dy, dx)) - ref, ref)
@@ -125,7 +127,7 @@ def parameter_count(module: torch.nn.Module) -> int:
 
 
 @seed_alias
-def conv_stack(depth: int, *, kernel_size: int = 3, dilation="1", channels: int = 4, random_state: int = 0
+def conv_stack(depth: int, *, kernel_size: int = 3, dilation: int | str = "1", channels: int = 4, random_state: int = 0
                ) -> torch.nn.Sequential:
     """``depth`` convolutions (``channels`` maps, 'same' zero padding) with ReLUs between them.
 
@@ -173,7 +175,7 @@ def input_gradient_map(net: torch.nn.Module, size: int, *, n_samples: int = 16, 
     return grad.abs().mean(dim=(0, 1)).double().cpu().numpy()
 
 
-def receptive_field_widths(grad_map, *, rel_tol: float = 1e-9) -> dict[str, float]:
+def receptive_field_widths(grad_map: ArrayLike, *, rel_tol: float = 1e-9) -> dict[str, float]:
     """Sizes (pixels) of a receptive field from an input-gradient map (h, w).
 
     ``support``: the width along the central row of the pixels whose gradient exceeds
@@ -191,7 +193,7 @@ def receptive_field_widths(grad_map, *, rel_tol: float = 1e-9) -> dict[str, floa
             "effective": float(2 * np.sqrt(np.sum(profile * (x - centre) ** 2) / profile.sum()))}
 
 
-def conv_weight_gradient(x, grad_output, *, kernel_size: int, padding: int = 0) -> np.ndarray:
+def conv_weight_gradient(x: ArrayLike, grad_output: ArrayLike, *, kernel_size: int, padding: int = 0) -> np.ndarray:
     """The gradient of a loss with respect to a stride-1 convolution's weights, by cross-correlation.
 
     ``x``: the layer input (N, C_in, H, W); ``grad_output``: the back-propagated error

@@ -24,6 +24,7 @@ from __future__ import annotations
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -83,7 +84,7 @@ class Recordings:
         return int(self.train_responses.shape[-1])
 
 
-def load_recordings(spec: str, **kwargs) -> list[Recordings]:
+def load_recordings(spec: str, **kwargs: Any) -> list[Recordings]:
     """The recordings named by ``spec`` (see the module docstring): a registered dataset (with an
     optional ``:argument``) or the path of a user ``.npz`` file or folder."""
     spec = str(spec)
@@ -96,7 +97,7 @@ def load_recordings(spec: str, **kwargs) -> list[Recordings]:
                      ".npz file or folder in the documented layout (docs/encoding.md)")
 
 
-def load_user_recordings(path) -> Recordings:
+def load_user_recordings(path: str | os.PathLike[str]) -> Recordings:
     """A user's recordings: an ``.npz`` file with the arrays of :data:`USER_LAYOUT`, or a folder
     holding them as ``.npy`` files."""
     path = Path(path).expanduser()
@@ -244,7 +245,7 @@ def verify_antolik2016_cache() -> Path:
 
 
 @DATASETS.register("antolik2016")
-def load_antolik2016(folder: str | None = None, *, regions=ANTOLIK2016_REGIONS) -> list[Recordings]:
+def load_antolik2016(folder: str | None = None, *, regions: Sequence[int] = ANTOLIK2016_REGIONS) -> list[Recordings]:
     """The three regions (or ``regions``) of the S1 Dataset, from the data cache or ``folder``.
 
     Images are (n, 31, 31) as stored (the trial-averaged, inferred spike rates are the responses;

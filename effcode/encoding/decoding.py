@@ -9,12 +9,15 @@ orientations and returned as probabilities per grid cell.
 
 from __future__ import annotations
 
+from typing import Sequence
+
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy.special import gammaln, logsumexp
 
 from ..errors import InputError
 from ..validation import check_array, check_float, check_int
-from .neurons import ComplexCell, complex_gabor
+from .neurons import ComplexCell, SimpleCell, complex_gabor
 from .stimuli import gratings
 
 
@@ -39,7 +42,8 @@ def orientation_population(n_neurons: int, size: int, *, freq: float, sigma: flo
     return cells
 
 
-def population_rates(cells, thetas, phases, *, freq: float, contrast: float) -> np.ndarray:
+def population_rates(cells: Sequence[SimpleCell | ComplexCell], thetas: ArrayLike, phases: ArrayLike, *, freq: float,
+                     contrast: float) -> np.ndarray:
     """Rates (spikes/bin) of every cell to gratings at every orientation and phase:
     shape (n_thetas, n_phases, n_cells)."""
     thetas = check_array("thetas", thetas, ndim=1)
@@ -49,7 +53,7 @@ def population_rates(cells, thetas, phases, *, freq: float, contrast: float) -> 
     return np.stack([c.rate(stim) for c in cells], axis=-1).reshape(thetas.size, phases.size, len(cells))
 
 
-def log_likelihood(counts, rates) -> np.ndarray:
+def log_likelihood(counts: ArrayLike, rates: ArrayLike) -> np.ndarray:
     """``log p(n | theta)`` for spike-count vectors ``counts`` (T, n_cells) on the grid of ``rates``
     (n_thetas, n_phases, n_cells), averaging the likelihood over the phases: shape (T, n_thetas),
     in nats."""
@@ -63,7 +67,7 @@ def log_likelihood(counts, rates) -> np.ndarray:
     return logsumexp(per_phase, axis=2) - np.log(rates.shape[1])
 
 
-def von_mises_prior(thetas, mean: float, kappa: float) -> np.ndarray:
+def von_mises_prior(thetas: ArrayLike, mean: float, kappa: float) -> np.ndarray:
     """Prior probabilities on an orientation grid (sums to 1): ``∝ exp(kappa cos 2 (theta - mean))``
     (``kappa = 0``: uniform)."""
     thetas = check_array("thetas", thetas, ndim=1)
@@ -73,7 +77,7 @@ def von_mises_prior(thetas, mean: float, kappa: float) -> np.ndarray:
     return p / p.sum()
 
 
-def posterior(loglik, prior) -> np.ndarray:
+def posterior(loglik: ArrayLike, prior: ArrayLike) -> np.ndarray:
     """``p(theta | n)`` on the grid (T, n_thetas), rows summing to 1."""
     loglik = check_array("loglik", loglik, ndim=2)
     prior = check_array("prior", prior, ndim=1)
@@ -84,13 +88,13 @@ def posterior(loglik, prior) -> np.ndarray:
     return np.exp(logpost - logsumexp(logpost, axis=1, keepdims=True))
 
 
-def circular_mean_orientation(post, thetas) -> np.ndarray:
+def circular_mean_orientation(post: ArrayLike, thetas: ArrayLike) -> np.ndarray:
     """The posterior circular mean of orientation (radians in [0, pi)), from the doubled angle."""
     z = post @ np.exp(2j * np.asarray(thetas))
     return np.mod(np.angle(z) / 2, np.pi)
 
 
-def orientation_error(estimate, truth) -> np.ndarray:
+def orientation_error(estimate: ArrayLike, truth: ArrayLike) -> np.ndarray:
     """Absolute orientation difference in radians, in [0, pi/2]."""
     d = np.mod(np.asarray(estimate) - np.asarray(truth), np.pi)
     return np.minimum(d, np.pi - d)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import copy
 
 import numpy as np
+from numpy.typing import ArrayLike
 import torch
 from scipy.optimize import linear_sum_assignment
 
@@ -36,7 +37,8 @@ def _check_pair(first, second):
 
 
 @torch.no_grad()
-def permute_hidden(first, second, perm) -> tuple:
+def permute_hidden(first: torch.nn.Linear | torch.nn.Conv2d, second: torch.nn.Linear | torch.nn.Conv2d, perm: ArrayLike
+                  ) -> tuple:
     """Copies of ``(first, second)`` with hidden unit ``perm[j]`` moved to position ``j``."""
     n = _check_pair(first, second)
     perm = np.asarray(perm)
@@ -45,14 +47,15 @@ def permute_hidden(first, second, perm) -> tuple:
     a, b = copy.deepcopy(first), copy.deepcopy(second)
     idx = torch.as_tensor(perm, device=a.weight.device)
     a.weight.copy_(first.weight[idx])
-    if a.bias is not None:
+    if a.bias is not None and first.bias is not None:   # a is a copy of first: both or neither
         a.bias.copy_(first.bias[idx])
     b.weight.copy_(second.weight[:, idx])
     return a, b
 
 
 @torch.no_grad()
-def rescale_hidden(first, second, scales) -> tuple:
+def rescale_hidden(first: torch.nn.Linear | torch.nn.Conv2d, second: torch.nn.Linear | torch.nn.Conv2d,
+                   scales: ArrayLike) -> tuple:
     """Copies of ``(first, second)`` with hidden unit ``j`` scaled by ``scales[j] > 0`` on the way
     in and by ``1 / scales[j]`` on the way out."""
     n = _check_pair(first, second)
@@ -79,7 +82,7 @@ def _unit_rows(name: str, a) -> np.ndarray:
     return a / norms
 
 
-def match_filters(a, b) -> dict[str, np.ndarray]:
+def match_filters(a: ArrayLike, b: ArrayLike) -> dict[str, np.ndarray]:
     """Pair the filters of ``a`` and ``b`` ((K, h, w) or (K, d), same K) up to order and sign.
 
     The pairing maximises the summed absolute cosine similarity ``|<a_j, b_perm[j]>| / (|a_j||b_perm[j]|)``

@@ -12,7 +12,10 @@ stimuli.  An energy model's index under the local shift is 1 (see docs/mechanism
 
 from __future__ import annotations
 
+from typing import Any, Sequence
+
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ..errors import InputError
 from ..validation import check_array, check_int, check_random_state, seed_alias
@@ -43,9 +46,9 @@ def invariance_index(before: np.ndarray, after: np.ndarray) -> np.ndarray:
 
 
 @seed_alias
-def phase_invariance(model, stimuli, *, random_state=0, freqs=DEFAULT_FREQS, n_orientations: int = 36,
-                     contrast: float | None = None, angle: float | None = None,
-                     keep_responses: bool = False) -> dict[str, np.ndarray]:
+def phase_invariance(model: Any, stimuli: ArrayLike, *, random_state: int | np.random.Generator = 0,
+                     freqs: Sequence[float] = DEFAULT_FREQS, n_orientations: int = 36, contrast: float | None = None,
+                     angle: float | None = None, keep_responses: bool = False) -> dict[str, np.ndarray]:
     """Invariance indices of every cell of ``model`` under both phase manipulations of ``stimuli``.
 
     ``stimuli`` (n, p, p) square images; gratings have ``contrast`` (default: the stimuli's RMS

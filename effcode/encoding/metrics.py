@@ -7,6 +7,7 @@ Notation: ``y`` observed spike counts per bin, ``rate`` a model's predicted mean
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy.special import gammaln
 
 from ..errors import InputError
@@ -25,13 +26,13 @@ def _pair(y, rate):
     return y, rate
 
 
-def poisson_log_likelihood(y, rate) -> np.ndarray:
+def poisson_log_likelihood(y: ArrayLike, rate: ArrayLike) -> np.ndarray:
     """Per-bin Poisson log-likelihood ``y log(rate) - rate - log(y!)`` in nats, shape (n,)."""
     y, rate = _pair(y, rate)
     return y * np.log(np.maximum(rate, _MIN_RATE)) - rate - gammaln(y + 1)
 
 
-def bits_per_spike(y, rate, null_rate: float | None = None) -> float:
+def bits_per_spike(y: ArrayLike, rate: ArrayLike, null_rate: float | None = None) -> float:
     """Log-likelihood gain over a homogeneous Poisson model, in bits per spike.
 
     ``(sum LL(y | rate) - sum LL(y | null_rate)) / (ln 2 * sum y)``; ``null_rate`` (spikes/bin)
@@ -47,7 +48,7 @@ def bits_per_spike(y, rate, null_rate: float | None = None) -> float:
     return float(gain / (np.log(2.0) * y.sum()))
 
 
-def fraction_explainable_variance(pred, true_rate) -> float:
+def fraction_explainable_variance(pred: ArrayLike, true_rate: ArrayLike) -> float:
     """FEV against a known rate: ``1 - mean((pred - true_rate)^2) / var(true_rate)``.
 
     With Poisson noise the explainable variance is the variance of the true rate over stimuli
@@ -61,7 +62,7 @@ def fraction_explainable_variance(pred, true_rate) -> float:
     return float(1.0 - np.mean((pred - true_rate) ** 2) / var)
 
 
-def fev_from_repeats(pred, responses) -> float:
+def fev_from_repeats(pred: ArrayLike, responses: ArrayLike) -> float:
     """FEV estimated from ``responses`` (n_repeats, n), repeated trials, without the true rate.
 
     With ``m`` the trial-averaged response, ``s2`` the across-trial variance of each stimulus
@@ -82,7 +83,7 @@ def fev_from_repeats(pred, responses) -> float:
     return float(1.0 - (np.mean((pred - m) ** 2) - noise) / explainable)
 
 
-def filter_r2(estimate, reference) -> float:
+def filter_r2(estimate: ArrayLike, reference: ArrayLike) -> float:
     """How well a recovered filter matches the true one(s), up to scale and offset.
 
     ``estimate`` (h, w); ``reference`` (h, w) or (m, h, w).  The R² of the least-squares fit of
@@ -117,7 +118,7 @@ def _per_cell(pred, responses):
     return pred, trials
 
 
-def correlation_per_cell(pred, responses) -> np.ndarray:
+def correlation_per_cell(pred: ArrayLike, responses: ArrayLike) -> np.ndarray:
     """Pearson correlation of each cell's prediction with its trial-averaged response, (cells,);
     NaN for a cell whose prediction or response is constant over the stimuli."""
     pred, trials = _per_cell(pred, responses)
@@ -128,7 +129,7 @@ def correlation_per_cell(pred, responses) -> np.ndarray:
         return np.where(denominator > 0, np.sum(a * b, axis=0) / denominator, np.nan)
 
 
-def feve_per_cell(pred, responses) -> np.ndarray:
+def feve_per_cell(pred: ArrayLike, responses: ArrayLike) -> np.ndarray:
     """Fraction of explainable variance explained of each cell, from repeated trials, (cells,).
 
     ``responses`` (repeats R >= 2, n, cells).  The estimator of :func:`fev_from_repeats`, per cell:
@@ -149,7 +150,7 @@ def feve_per_cell(pred, responses) -> np.ndarray:
     return np.where(explainable > 0, feve, np.nan)
 
 
-def bits_per_spike_per_cell(pred, responses, null_rate) -> np.ndarray:
+def bits_per_spike_per_cell(pred: ArrayLike, responses: ArrayLike, null_rate: ArrayLike) -> np.ndarray:
     """Held-out Poisson log-likelihood gain over a constant rate, bits per spike, per cell (cells,).
 
     ``pred`` (n, cells) rates; ``responses`` counts (n, cells) or (repeats, n, cells), every trial

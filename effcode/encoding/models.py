@@ -8,7 +8,10 @@ term does not depend on the model) plus a penalty stated in each class.
 
 from __future__ import annotations
 
+from typing import Any, Sequence
+
 import numpy as np
+from numpy.typing import ArrayLike
 import torch
 from sklearn.base import BaseEstimator
 
@@ -110,8 +113,8 @@ class PoissonGLM(BaseEstimator):
 
 
 @seed_alias
-def select_glm(X, y, smoothness=(0.01, 0.03, 0.1, 0.3), *, validation_fraction: float = 0.2, random_state=0,
-               **params) -> tuple[PoissonGLM, np.ndarray]:
+def select_glm(X: ArrayLike, y: ArrayLike, smoothness: Sequence[float] = (0.01, 0.03, 0.1, 0.3), *,
+               validation_fraction: float = 0.2, random_state: int = 0, **params: Any) -> tuple[PoissonGLM, np.ndarray]:
     """A :class:`PoissonGLM` whose ``smoothness`` is chosen by held-out likelihood.
 
     Each value of ``smoothness`` is fitted on a random ``1 - validation_fraction`` of the data

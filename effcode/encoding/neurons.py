@@ -12,8 +12,10 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ..errors import InputError
 from ..validation import check_array, check_choice, check_float, check_int, check_random_state, seed_alias
@@ -47,7 +49,7 @@ def complex_gabor(size: int, *, theta: float, freq: float, sigma: float, phase: 
     return g * np.sqrt(2.0 / np.sum(np.abs(g) ** 2))
 
 
-def gabor(size: int, **params) -> np.ndarray:
+def gabor(size: int, **params: Any) -> np.ndarray:
     """The real (even for ``phase=0``) part of :func:`complex_gabor`, scaled to unit L2 norm."""
     g = complex_gabor(size, **params).real
     return g / np.linalg.norm(g)
@@ -147,7 +149,7 @@ class ComplexCell(SimulatedNeuron):
         return self.gain * self.energy(X) + self.baseline
 
 
-def make_simple_cell(X, *, theta: float, freq: float, sigma: float, phase: float = 0.0, aspect: float = 1.0,
+def make_simple_cell(X: ArrayLike, *, theta: float, freq: float, sigma: float, phase: float = 0.0, aspect: float = 1.0,
                      nonlinearity: str = "exp", mean_rate: float = 2.0, drive_std: float = 1.0,
                      threshold: float = 0.0, x0: float | None = None, y0: float | None = None) -> SimpleCell:
     """A simple cell with a Gabor receptive field, calibrated on stimuli ``X`` (n, p*p).
@@ -181,8 +183,9 @@ def make_simple_cell(X, *, theta: float, freq: float, sigma: float, phase: float
     return cell
 
 
-def make_complex_cell(X, *, theta: float, freq: float, sigma: float, aspect: float = 1.0, mean_rate: float = 2.0,
-                      baseline_fraction: float = 0.1, x0: float | None = None, y0: float | None = None) -> ComplexCell:
+def make_complex_cell(X: ArrayLike, *, theta: float, freq: float, sigma: float, aspect: float = 1.0,
+                      mean_rate: float = 2.0, baseline_fraction: float = 0.1, x0: float | None = None,
+                      y0: float | None = None) -> ComplexCell:
     """An energy-model complex cell (a quadrature pair of Gabors) calibrated on stimuli ``X``;
     ``x0``, ``y0`` its centre in pixels (default: the patch centre).
 

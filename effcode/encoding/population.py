@@ -27,9 +27,12 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 from dataclasses import dataclass
+from typing import Any, Mapping
 
 import numpy as np
+from numpy.typing import ArrayLike
 from sklearn.base import BaseEstimator
 
 from ..storage.atomic import read_npz, write_npz
@@ -260,7 +263,7 @@ class EncodingModel(BaseEstimator):
         return {}
 
 
-def load_encoding_model(arrays, device: str = "cpu") -> EncodingModel:
+def load_encoding_model(arrays: Mapping[str, np.ndarray], device: str = "cpu") -> EncodingModel:
     """A fitted model from :meth:`EncodingModel.to_arrays`."""
     cls = ENCODING_MODELS.get(str(arrays["model"]))
     model = cls(**json.loads(str(arrays["params"])))
@@ -273,7 +276,7 @@ def load_encoding_model(arrays, device: str = "cpu") -> EncodingModel:
     return model
 
 
-def load_encoding_model_file(path, device: str = "cpu") -> EncodingModel:
+def load_encoding_model_file(path: str | os.PathLike[str], device: str = "cpu") -> EncodingModel:
     """A fitted model from an ``.npz`` written by :meth:`EncodingModel.save` (``allow_pickle=False``).
 
     A missing or unreadable file, or an archive that is not a saved encoding model, raises a one-line
@@ -301,7 +304,7 @@ def load_encoding_model_file(path, device: str = "cpu") -> EncodingModel:
                          f"({type(exc).__name__}); expected {expected}") from None
 
 
-def mean_correlation_scorer(estimator, stimuli, responses) -> float:
+def mean_correlation_scorer(estimator: Any, stimuli: ArrayLike, responses: ArrayLike) -> float:
     """A scikit-learn scorer (``scoring=mean_correlation_scorer`` in ``cross_val_score`` or
     ``GridSearchCV``): ``estimator.mean_correlation(stimuli, responses)``, the mean over cells of the
     held-out Pearson correlation of prediction and response."""
@@ -695,8 +698,8 @@ class EfficientModel(ReadoutModel):
 
 
 @seed_alias
-def fit_encoding_model(stimuli, responses, *, model: str = "glm", noise: str = "auto", random_state: int = 0,
-                       device: str = "cpu", **params) -> EncodingModel:
+def fit_encoding_model(stimuli: ArrayLike, responses: ArrayLike, *, model: str = "glm", noise: str = "auto",
+                       random_state: int = 0, device: str = "cpu", **params: Any) -> EncodingModel:
     """Fit an encoding model of every recorded cell.
 
     ``stimuli`` (n, H, W); ``responses`` (n, cells) or (repeats, n, cells); ``model`` one of

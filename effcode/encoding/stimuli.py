@@ -20,8 +20,12 @@ Nyquist frequencies) keep their phase, so the image mean is preserved exactly.
 
 from __future__ import annotations
 
-import numpy as np
+from typing import Callable, Sequence
 
+import numpy as np
+from numpy.typing import ArrayLike
+
+from ..data import Image
 from ..errors import InputError
 from ..validation import check_array, check_float, check_int, check_random_state, seed_alias
 
@@ -43,7 +47,7 @@ def _apply_phase(x: np.ndarray, phi: np.ndarray) -> np.ndarray:
 
 
 @seed_alias
-def phase_scramble(x, random_state=0) -> np.ndarray:
+def phase_scramble(x: ArrayLike, random_state: int | np.random.Generator = 0) -> np.ndarray:
     """Images with the amplitude spectrum of ``x`` and uniformly random Fourier phases.
 
     ``x``: (h, w) or (..., h, w); each image gets its own random phases.  The random phase of
@@ -65,7 +69,7 @@ def direction_sign(shape: tuple[int, int], theta: float) -> np.ndarray:
     return (s - _mirror(s)) / 2
 
 
-def local_phase_shift(x, angle, theta: float) -> np.ndarray:
+def local_phase_shift(x: ArrayLike, angle: ArrayLike, theta: float) -> np.ndarray:
     """Shift the phase of every local Fourier component along direction ``theta`` by ``angle``.
 
     ``x``: (h, w) or (n, h, w); ``angle`` (radians): a scalar, or one angle per image (n,);
@@ -85,7 +89,7 @@ def local_phase_shift(x, angle, theta: float) -> np.ndarray:
     return _apply_phase(x, angle * direction_sign(x.shape[-2:], theta))
 
 
-def gratings(size: int, theta, freq, phase, contrast: float = 1.0) -> np.ndarray:
+def gratings(size: int, theta: ArrayLike, freq: ArrayLike, phase: ArrayLike, contrast: float = 1.0) -> np.ndarray:
     """Sinusoidal gratings ``contrast * cos(2 pi freq x' + phase)``, shape (..., size, size).
 
     ``x'`` is the coordinate across the bars (direction ``theta``) from the patch centre;
@@ -100,8 +104,8 @@ def gratings(size: int, theta, freq, phase, contrast: float = 1.0) -> np.ndarray
     return contrast * np.cos(2 * np.pi * freq * across + phase)
 
 
-def preferred_grating(response, size: int, *, freqs, n_orientations: int = 36, n_phases: int = 8,
-                      contrast: float = 1.0) -> dict[str, np.ndarray]:
+def preferred_grating(response: Callable[[np.ndarray], np.ndarray], size: int, *, freqs: Sequence[float],
+                      n_orientations: int = 36, n_phases: int = 8, contrast: float = 1.0) -> dict[str, np.ndarray]:
     """Preferred orientation and spatial frequency of one or many units, measured with gratings.
 
     ``response``: a callable mapping stimuli (n, size*size) to responses (n,) or (n, K).
@@ -125,7 +129,8 @@ def preferred_grating(response, size: int, *, freqs, n_orientations: int = 36, n
 
 
 @seed_alias
-def natural_patches(images, patch_size: int, n: int, *, random_state=0, min_variance: float = 0.1) -> np.ndarray:
+def natural_patches(images: Sequence[Image | np.ndarray], patch_size: int, n: int, *, random_state: int = 0,
+                    min_variance: float = 0.1) -> np.ndarray:
     """Contrast-normalised patches of whitened natural images: the stimuli of the encoding experiments.
 
     The images are whitened with :func:`effcode.data.whiten_images` (Olshausen-Field filter,

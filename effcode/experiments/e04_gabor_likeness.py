@@ -55,6 +55,8 @@ def seed_populations(run, images, cfg: dict, seed: int) -> dict[str, np.ndarray]
            for label in STANDARD_LEARNERS}
     sparse_coding = standard_spec("sparse coding", quick=quick, seed=seed)
     k, p = sparse_coding.n_filters, sparse_coding.patch_size
+    if k is None:
+        raise TypeError("experiment 01's bank spec gives no n_filters")
     out["PCA components"] = pca_components(run, images, k, p, cfg["n_patches"], seed)
     out["random filters"] = np.random.default_rng(seed).standard_normal((k, p, p))
     out["sparse coding on white noise"] = getattr(

@@ -269,7 +269,7 @@ def write_report(results_dir="results") -> Path:
         except CorruptFileError as error:
             note = f"Left out: {error}."
     if summary is not None or note is not None:
-        lines += ["## Summary: the learners against V1", "", summary or note, ""]
+        lines += ["## Summary: the learners against V1", "", summary or note or "", ""]
     for number in sorted(sections):
         lines += sections[number]
     out = results_dir / "REPORT.md"

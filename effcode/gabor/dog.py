@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 
 import numpy as np
+from numpy.typing import ArrayLike
 import torch
 
 from ..validation import check_int, resolve_device
@@ -28,7 +29,8 @@ def dog_bounds(shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
             np.array(hi + [max(shape), MAX_RATIO, np.inf, np.inf]))
 
 
-def fit_dogs(filters, *, device="cpu", n_iter: int = 40, progress: bool | None = None) -> dict[str, np.ndarray]:
+def fit_dogs(filters: ArrayLike, *, device: str | torch.device = "cpu", n_iter: int = 40, progress: bool | None = None
+            ) -> dict[str, np.ndarray]:
     """Least-squares concentric DoG fit of every filter of a (K, h, w) bank, all at once.
 
     For each filter h, minimises ``sum over pixels (h - g)^2`` with

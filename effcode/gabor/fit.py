@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import functools
 import math
+from typing import Mapping
 
 import numpy as np
+from numpy.typing import ArrayLike
 import torch
 
 from ..errors import InputError
@@ -37,8 +39,8 @@ def gabor_bounds(shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
             np.array(hi + [np.inf, 0.5, side, side, np.inf, np.inf]))
 
 
-def fit_gabors(filters, *, device="cpu", n_starts: int = 4, n_iter: int = 60, progress: bool | None = None,
-               dog: bool = True) -> dict[str, np.ndarray]:
+def fit_gabors(filters: ArrayLike, *, device: str | torch.device = "cpu", n_starts: int = 4, n_iter: int = 60,
+               progress: bool | None = None, dog: bool = True) -> dict[str, np.ndarray]:
     """Least-squares Gabor fit of every filter of a (K, h, w) bank, all at once.
 
     For each filter h, minimises over the parameters of the Ringach (2002) Gabor g (see
@@ -160,7 +162,7 @@ def envelope_inside(x0, y0, theta, sx, sy, shape: tuple[int, int], oversample: i
     return np.clip(out, 0.0, 1.0)
 
 
-def render_gabors(table, shape) -> np.ndarray:
+def render_gabors(table: Mapping[str, np.ndarray], shape: tuple[int, int]) -> np.ndarray:
     """The fitted Gabors of a :func:`fit_gabors` table evaluated on an (h, w) grid: (K, h, w) float64."""
     if not (isinstance(shape, (tuple, list)) and len(shape) == 2 and all(isinstance(s, (int, np.integer))
                                                                        and s > 0 for s in shape)):

@@ -43,6 +43,7 @@ not valid there; the profile intervals remain usable.
 from __future__ import annotations
 
 import functools
+from typing import Any
 
 import numpy as np
 import torch
@@ -246,7 +247,8 @@ def profile_intervals(filters, table: dict, points, *, level: float = 0.95, n_it
     noise = np.maximum(sse_min, 1e-12 * n_pixels) / (n_pixels - 8)
     threshold = float(_st.f.ppf(level, 1, n_pixels - 8))
     f_fit = (sse_fit - sse_min) / noise
-    out = {"at_bound": np.zeros(k, bool), "f_fit": np.full(k, np.nan), "threshold": threshold, "points": points}
+    out: dict[str, Any] = {"at_bound": np.zeros(k, bool), "f_fit": np.full(k, np.nan), "threshold": threshold,
+                           "points": points}
     out["at_bound"][ok] = at_bound(fit_table, (h, w))
     out["f_fit"][ok] = f_fit
     for axis in AXES:

@@ -18,8 +18,10 @@ Two uses:
 from __future__ import annotations
 
 import math
+from typing import Mapping
 
 import numpy as np
+from numpy.typing import ArrayLike
 import torch
 
 from ..errors import InputError
@@ -30,7 +32,8 @@ from .model import gabor, pixel_grid
 PRECISION_COLUMNS = ("x0", "y0", "theta", "freq", "phase", "sigma_x", "sigma_y", "amplitude", "nx", "ny")
 
 
-def gabor_standard_errors(table, shape: tuple[int, int], noise_sd) -> dict[str, np.ndarray]:
+def gabor_standard_errors(table: Mapping[str, np.ndarray], shape: tuple[int, int], noise_sd: ArrayLike
+                         ) -> dict[str, np.ndarray]:
     """Standard deviations of the Gabor parameters implied by the Fisher information at ``table``.
 
     Parameters

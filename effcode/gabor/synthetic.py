@@ -9,8 +9,10 @@ from .model import gabor_from_table
 
 
 @seed_alias
-def synthetic_gabors(n: int, shape=(16, 16), *, snr: float | None = 10.0, random_state=0,
-                     nx_range=(0.1, 1.5), ny_range=(0.1, 1.5), freq_range=(0.05, 0.4)):
+def synthetic_gabors(n: int, shape: tuple[int, int] = (16, 16), *, snr: float | None = 10.0, random_state: int = 0,
+                     nx_range: tuple[float, float] = (0.1, 1.5), ny_range: tuple[float, float] = (0.1, 1.5),
+                     freq_range: tuple[float, float] = (0.05, 0.4)
+                    ) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
     """Draw ``n`` Gabors (Ringach 2002 parametrisation) and add white Gaussian noise.
 
     nx, ny and freq (cycles/pixel) are uniform over their ranges, theta uniform in [0, pi),

@@ -22,6 +22,7 @@ has F1 = 0.
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ..errors import InputError
 from ..validation import check_array, check_choice, check_float, check_int
@@ -43,7 +44,7 @@ def default_sfs(pixels_per_degree: float) -> np.ndarray:
     return 0.5 * 2.0 ** (-np.arange(48, -1, -1) / 8.0) * pixels_per_degree
 
 
-def grating_responses(filters, orientations_deg, sfs_cpp, *, n_phases: int = 32,
+def grating_responses(filters: ArrayLike, orientations_deg: ArrayLike, sfs_cpp: ArrayLike, *, n_phases: int = 32,
                       rectify: str = "halfwave") -> tuple[np.ndarray, np.ndarray]:
     """F0 and F1 of each filter's rectified response to every grating.
 
@@ -137,8 +138,9 @@ def _sf_metrics(curve: np.ndarray, sfs: np.ndarray) -> tuple[float, float, float
     return 2.0 ** peak_log, low_half + high_half, low_707 + high_707, bool(np.isnan(low_half))
 
 
-def grating_tuning(filters, *, pixels_per_degree: float = DEFAULT_PIXELS_PER_DEGREE, orientations: int = 36,
-                   sfs=None, n_phases: int = 32, rectify: str = "halfwave") -> dict[str, np.ndarray]:
+def grating_tuning(filters: ArrayLike, *, pixels_per_degree: float = DEFAULT_PIXELS_PER_DEGREE, orientations: int = 36,
+                   sfs: ArrayLike | None = None, n_phases: int = 32, rectify: str = "halfwave"
+                  ) -> dict[str, np.ndarray]:
     """Orientation and spatial-frequency tuning of each filter from simulated drifting gratings.
 
     ``filters`` (K, h, w); ``pixels_per_degree`` converts cycles/pixel to cycles/degree

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import os
 import pkgutil
-from pathlib import Path
+from typing import Any, Sequence
 
+from ..data import Image
 from ..errors import InputError
 from ..storage.provenance import provenance
 from ..validation import check_int, seed_alias
@@ -26,7 +28,7 @@ for _module in sorted(m.name for m in pkgutil.iter_modules(__path__) if m.name n
     importlib.import_module(f"{__name__}.{_module}")
 
 
-def make_learner(method: str, **params) -> FilterLearner:
+def make_learner(method: str, **params: Any) -> FilterLearner:
     """An unfitted estimator of the registered ``method``; unknown parameters raise :class:`InputError`."""
     cls = LEARNERS.get(method)
     valid = set(cls().get_params())
@@ -43,9 +45,10 @@ def resumable(method: str) -> bool:
 
 
 @seed_alias
-def learn_filters(method: str, source="default", *, patch_size: int = 16, n_filters: int | None = None,
-                  random_state: int = 0, device: str = "cpu", n_patches: int | None = None, progress: bool = False,
-                  checkpoint=None, **params) -> FilterBank:
+def learn_filters(method: str, source: str | os.PathLike[str] | Sequence[Image] = "default", *, patch_size: int = 16,
+                  n_filters: int | None = None, random_state: int = 0, device: str = "cpu",
+                  n_patches: int | None = None, progress: bool = False,
+                  checkpoint: str | os.PathLike[str] | None = None, **params: Any) -> FilterBank:
     """Learn a bank of filters from an image source with ``method``'s default preprocessing.
 
     ``source`` is anything :func:`effcode.data.load_images` takes (``"default"``, a folder, ...)
@@ -67,9 +70,9 @@ def learn_filters(method: str, source="default", *, patch_size: int = 16, n_filt
             raise InputError(f"checkpoint: learner {method!r} cannot resume from checkpoints; those that can: "
                              f"{', '.join(m for m in LEARNERS.names() if resumable(m))}")
         fit_options["checkpoint"] = checkpoint
-    images = load_images(source) if isinstance(source, (str, Path)) else list(source)
+    images = load_images(source) if isinstance(source, (str, os.PathLike)) else list(source)
     learner.fit_images(images, patch_size=patch_size, n_patches=n_patches, progress=progress, **fit_options)
-    config = {"method": method, "source": str(source) if isinstance(source, (str, Path)) else "in-memory",
+    config = {"method": method, "source": str(source) if isinstance(source, (str, os.PathLike)) else "in-memory",
               "patch_size": patch_size, "n_patches": n_patches, **learner.get_params()}
     record = provenance(seed=random_state, device=device,
                         images=[im for im in images if hasattr(im, "sha256")] or None)

@@ -57,7 +57,7 @@ CPU_CHUNK_ROWS = 8192
 NONCONVEX_METHODS = {"l0": "lca", "topk": "lca"}
 
 
-def fastest_method(objective_name: str, device: torch.device) -> str:
+def fastest_method(objective_name: str, device: str | torch.device) -> str:
     """What ``inference="auto"`` picks: for ``l1`` and ``nonneg_l1``, compiled coordinate descent ("cd") on
     the CPU and batched active-set FISTA on other devices; for the other penalties the method of
     :data:`NONCONVEX_METHODS` (LCA for ``l0`` and ``topk``), else FISTA."""

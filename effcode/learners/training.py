@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import warnings
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 
@@ -107,7 +107,7 @@ class IterativeLearner:
 
     #: set by the estimator classes the mixin is combined with (scikit-learn's BaseEstimator)
     random_state: object
-    learning_rate: float | None
+    learning_rate: Any
     get_params: Callable[..., dict]
 
     def _checkpoints(self, checkpoint, checkpoint_every: int, **data) -> TrainingCheckpoints:

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import math
-from typing import Mapping
+import os
+from typing import Mapping, Sequence
 
 import matplotlib
 import numpy as np
+from matplotlib.axes import Axes
+from numpy.typing import ArrayLike
 
 from ..errors import InputError
 from ..validation import check_array, check_choice, check_int
@@ -31,9 +34,10 @@ def filter_order(r2: np.ndarray | None, n: int, order: str) -> np.ndarray:
     return np.argsort(-key, kind="stable")
 
 
-def filter_mosaic(filters, fitted=None, r2=None, order: str | None = None, *, max_filters: int | None = None,
-                  n_cols: int | None = None, title: str | None = None, ax=None, colorbar: bool = True,
-                  path=None, dpi: int = DEFAULT_DPI):
+def filter_mosaic(filters: ArrayLike, fitted: ArrayLike | None = None, r2: ArrayLike | None = None,
+                  order: str | None = None, *, max_filters: int | None = None, n_cols: int | None = None,
+                  title: str | None = None, ax: Axes | None = None, colorbar: bool = True,
+                  path: str | os.PathLike[str] | None = None, dpi: int = DEFAULT_DPI) -> Axes:
     """Mosaic of filters (K, h, w), each followed on its right by its fitted Gabor.
 
     Tiles are ordered by decreasing ``r2`` (``order="r2"``, failed fits with NaN last) or
@@ -111,7 +115,7 @@ def fraction_above(values: np.ndarray, threshold: float) -> float:
     return float(np.mean(np.nan_to_num(values, nan=-np.inf) > threshold))
 
 
-def ecdf(values) -> tuple[np.ndarray, np.ndarray]:
+def ecdf(values: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
     """The empirical distribution function of ``values`` as its steps.
 
     Returns ``(x, y)``: the values sorted ascending (NaN, e.g. a failed fit, as -inf: below every
@@ -121,8 +125,9 @@ def ecdf(values) -> tuple[np.ndarray, np.ndarray]:
     return x, np.arange(1, x.size + 1) / x.size
 
 
-def r2_ecdf(r2_by_label: Mapping[str, np.ndarray], *, thresholds=(0.7, 0.8, 0.9), title: str | None = None,
-            ax=None, path=None, dpi: int = DEFAULT_DPI):
+def r2_ecdf(r2_by_label: Mapping[str, np.ndarray], *, thresholds: Sequence[float] = (0.7, 0.8, 0.9),
+            title: str | None = None, ax: Axes | None = None, path: str | os.PathLike[str] | None = None,
+            dpi: int = DEFAULT_DPI) -> Axes:
     """Empirical distribution functions of Gabor-fit R^2, one step curve per population.
 
     The curve of a population gives, at each x, the fraction of its filters with R^2 <= x, so

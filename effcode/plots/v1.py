@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import math
-from typing import Mapping, Sequence
+import os
+from typing import Any, Mapping, Sequence, cast
 
 import matplotlib
 import numpy as np
+from matplotlib.colorbar import Colorbar
+from numpy.typing import ArrayLike
 from matplotlib.axes import Axes
 from matplotlib.cm import ScalarMappable
-from matplotlib.colors import BoundaryNorm
+from matplotlib.colors import BoundaryNorm, Normalize
 from matplotlib.patches import Rectangle
 
 from .. import v1
@@ -64,10 +67,10 @@ def ringach_count_scale() -> ScalarMappable:
     return ScalarMappable(norm=BoundaryNorm(np.arange(0, counts.max() + 2) - 0.5, cmap.N), cmap=cmap)
 
 
-def ringach_count_colorbar(ax, **kwargs):
+def ringach_count_colorbar(ax: Axes | Sequence[Axes] | np.ndarray, **kwargs: Any) -> Colorbar:
     """One colour bar of :func:`ringach_count_scale` beside ``ax`` (an Axes or a list of them, e.g. every
     panel of an nx–ny grid), in their figure; ``kwargs`` go to ``Figure.colorbar``.  Returns the Colorbar."""
-    axes = [ax] if isinstance(ax, Axes) else list(np.ravel(ax))
+    axes = [ax] if isinstance(ax, Axes) else list(np.ravel(np.asarray(ax, dtype=object)))
     if not axes or not all(isinstance(a, Axes) for a in axes):
         raise InputError("ax must be a matplotlib Axes or a non-empty list of them")
     ref = v1.ringach2002_nxny_histogram()
@@ -80,9 +83,10 @@ def _p_text(p) -> str:
     return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
 
 
-def nxny_scatter(nx, ny, label: str = "model", *, resolved=None, distance: float | None = None,
-                 p_value: float | None = None, null_95: float | None = None, title: str | None = None, path=None,
-                 dpi: int = DEFAULT_DPI, ax=None, colorbar: bool = True, legend: bool = True):
+def nxny_scatter(nx: ArrayLike, ny: ArrayLike, label: str = "model", *, resolved: ArrayLike | None = None,
+                 distance: float | None = None, p_value: float | None = None, null_95: float | None = None,
+                 title: str | None = None, path: str | os.PathLike[str] | None = None, dpi: int = DEFAULT_DPI,
+                 ax: Axes | None = None, colorbar: bool = True, legend: bool = True) -> Axes:
     """A model's (nx, ny) population over the Ringach (2002) 5x5 histogram, log-log axes.
 
     Only draws: every statistic written on the figure is passed in.
@@ -117,7 +121,7 @@ def nxny_scatter(nx, ny, label: str = "model", *, resolved=None, distance: float
     ax = target_axes(ax, 7.0, 6.4)
     fig = ax.figure
     scale = ringach_count_scale()
-    ax.pcolormesh(ref.nx_edges, ref.ny_edges, ref.counts.T, cmap=scale.cmap, norm=scale.norm, alpha=0.85,
+    ax.pcolormesh(ref.nx_edges, ref.ny_edges, ref.counts.T, cmap=scale.cmap, norm=cast(Normalize, scale.norm), alpha=0.85,
                   edgecolors="0.6", linewidth=0.4)
     centre_x = np.sqrt(ref.nx_edges[:-1] * ref.nx_edges[1:])
     centre_y = np.sqrt(ref.ny_edges[:-1] * ref.ny_edges[1:])
@@ -146,7 +150,7 @@ def nxny_scatter(nx, ny, label: str = "model", *, resolved=None, distance: float
         stats.append(_p_text(p_value))
     if null_95 is not None and np.isfinite(null_95):
         stats.append(f"null 95% at n = {n_res}: {null_95:.2f}")
-    groups = [(resolved, True, f"{label}, nx and ny resolved: n = {n_res}, {int((resolved & outside).sum())} "
+    groups: list[tuple[np.ndarray, bool, str, dict[str, Any]]] = [(resolved, True, f"{label}, nx and ny resolved: n = {n_res}, {int((resolved & outside).sum())} "
                                "outside the grid" + (f"\n{', '.join(stats)}" if stats else ""),
                dict(s=12, color="tab:red", alpha=0.65, edgecolors="none")),
               (~resolved, False, f"unresolved, not compared: n = {int((~resolved).sum())}, "
@@ -184,7 +188,8 @@ def nxny_scatter(nx, ny, label: str = "model", *, resolved=None, distance: float
 
 
 def funnel_chart(funnels: Mapping[str, Sequence[Mapping[str, int]]], *, population: str | None = None,
-                 title: str | None = None, ax=None, path=None, dpi: int = DEFAULT_DPI):
+                 title: str | None = None, ax: Axes | None = None, path: str | os.PathLike[str] | None = None,
+                 dpi: int = DEFAULT_DPI) -> Axes:
     """The selection funnel of :func:`effcode.v1.score_population`, per learner.
 
     ``funnels[label]``: one funnel dict per seed (``{stage: count}`` with the keys of
@@ -201,12 +206,11 @@ def funnel_chart(funnels: Mapping[str, Sequence[Mapping[str, int]]], *, populati
     classes = stages[:4] + ["unresolved"] + stages[4:]
     table = {}
     for label, per_seed in funnels.items():
-        if isinstance(per_seed, Mapping):
-            per_seed = [per_seed]
-        if not per_seed:
+        runs: list = [per_seed] if isinstance(per_seed, Mapping) else list(per_seed)
+        if not runs:
             raise InputError(f"funnels[{label!r}] holds no funnel")
         seeds = []
-        for f in per_seed:
+        for f in runs:
             missing = [s for s in stages if s not in f]
             if missing:
                 raise InputError(f"funnels[{label!r}] lacks the stage(s) {', '.join(map(repr, missing))}")
@@ -242,9 +246,10 @@ def funnel_chart(funnels: Mapping[str, Sequence[Mapping[str, int]]], *, populati
 
 
 @seed_alias
-def property_distributions(model_table: Mapping[str, np.ndarray], label: str = "model", properties=None, *,
-                           n_bootstrap: int = 1000, random_state: int = 0, title: str | None = None, axes=None,
-                           path=None, dpi: int = DEFAULT_DPI):
+def property_distributions(model_table: Mapping[str, np.ndarray], label: str = "model",
+                           properties: Sequence[str] | None = None, *, n_bootstrap: int = 1000, random_state: int = 0,
+                           title: str | None = None, axes: Sequence[Axes] | None = None,
+                           path: str | os.PathLike[str] | None = None, dpi: int = DEFAULT_DPI) -> list[Axes]:
     """Model property histograms against the V1 histograms, one panel per property.
 
     ``model_table``: columns of an ``effcode.gabor`` tuning table (see
@@ -331,8 +336,8 @@ def _score_value(entry, where: str) -> float:
         raise InputError(f"{where} must be a number or a dict with 'score', got {entry!r}") from None
 
 
-def similarity_table(scores: Mapping[str, Mapping[str, object]], *, title: str | None = None, ax=None, path=None,
-                     dpi: int = DEFAULT_DPI):
+def similarity_table(scores: Mapping[str, Mapping[str, object]], *, title: str | None = None, ax: Axes | None = None,
+                     path: str | os.PathLike[str] | None = None, dpi: int = DEFAULT_DPI) -> Axes:
     """Table figure of ceiled similarity scores: one row per V1 property, one column per
     model (``scores[label][property]`` = a number or a result dict with ``score``), plus the
     ceiling computed here (``effcode.v1.ceiling``, seed 0) and the published Brain-Score

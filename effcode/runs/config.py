@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,7 +38,7 @@ def _numbers(value, text: str):
     return value
 
 
-def parse_value(text: str):
+def parse_value(text: str) -> Any:
     """Parse a command-line value with YAML rules: ``3`` -> int, ``[l1,l0]`` -> list, ``cuda`` -> str,
     ``{l1: 3}`` -> dict; ``1e-3`` is a float (YAML alone reads it as text)."""
     try:
@@ -47,7 +48,7 @@ def parse_value(text: str):
     return _numbers(value, text)
 
 
-def parse_assignments(items) -> dict:
+def parse_assignments(items: Iterable[str]) -> dict:
     """``["a=1", "b=[x,y]"]`` -> ``{"a": 1, "b": ["x", "y"]}``."""
     out = {}
     for item in items or ():
@@ -355,7 +356,7 @@ SHARED_KEYS = {
 }
 
 
-def load_config_file(path) -> dict:
+def load_config_file(path: str | os.PathLike[str]) -> dict:
     """A YAML or JSON file of key: value pairs."""
     path = Path(path)
     if not path.is_file():
@@ -369,7 +370,7 @@ def load_config_file(path) -> dict:
     return data
 
 
-def config_hash(obj) -> str:
+def config_hash(obj: Any) -> str:
     """A stable sha256 of a JSON-able object (keys sorted)."""
     text = json.dumps(obj, sort_keys=True, default=str, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()

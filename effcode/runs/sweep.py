@@ -89,8 +89,8 @@ def _evaluate(evaluate: Callable[..., dict], index: int, point: dict, checkpoint
     return index, result, time.perf_counter() - started
 
 
-def run_sweep(evaluate: Callable[[dict], dict], points: Sequence[Mapping], directory, *, backend: str = "joblib",
-              n_jobs: int = 1, scheduler: str | None = None, progress: bool = False,
+def run_sweep(evaluate: Callable[[dict], dict], points: Sequence[Mapping], directory: str | os.PathLike[str], *,
+              backend: str = "joblib", n_jobs: int = 1, scheduler: str | None = None, progress: bool = False,
               records: list | None = None, resumable: bool = False) -> list[dict]:
     """Evaluate ``evaluate(point)`` for every point not already saved in ``directory`` by the same code.
 

@@ -14,9 +14,10 @@ import os
 import tempfile
 import zipfile
 from pathlib import Path
-from typing import Iterator, Mapping
+from typing import Any, Iterator, Mapping
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ..errors import CorruptFileError
 
@@ -58,7 +59,7 @@ def _naming(path: Path) -> Iterator[None]:
         raise OSError(exc.errno, exc.strerror, str(path)) from None
 
 
-def write_bytes(path, data: bytes) -> Path:
+def write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
     with atomic_path(path) as tmp:
         with open(tmp, "wb") as fh:
             fh.write(data)
@@ -67,7 +68,7 @@ def write_bytes(path, data: bytes) -> Path:
     return Path(path)
 
 
-def write_text(path, text: str) -> Path:
+def write_text(path: str | os.PathLike[str], text: str) -> Path:
     return write_bytes(path, text.encode("utf-8"))
 
 
@@ -82,11 +83,11 @@ def json_default(obj):
     raise TypeError(f"cannot write {type(obj).__name__} to JSON")
 
 
-def write_json(path, obj) -> Path:
+def write_json(path: str | os.PathLike[str], obj: Any) -> Path:
     return write_text(path, json.dumps(obj, indent=2, sort_keys=True, default=json_default) + "\n")
 
 
-def read_json(path):
+def read_json(path: str | os.PathLike[str]) -> Any:
     """A JSON file; one that cannot be parsed raises :class:`CorruptFileError` naming it."""
     try:
         with open(path, encoding="utf-8") as fh:
@@ -96,17 +97,18 @@ def read_json(path):
                                f"{getattr(exc, 'pos', getattr(exc, 'start', '?'))}); corrupt or truncated") from None
 
 
-def write_npz(path, **arrays) -> Path:
+def write_npz(path: str | os.PathLike[str], **arrays: ArrayLike) -> Path:
     """Save arrays to ``.npz`` atomically; object arrays are refused (no pickle, ever)."""
     for name, value in arrays.items():
         if np.asarray(value).dtype == object:
             raise TypeError(f"array {name!r} has dtype object; only numeric/string arrays are saved")
     buf = io.BytesIO()
-    np.savez_compressed(buf, **arrays)
+    named: dict[str, Any] = dict(arrays)
+    np.savez_compressed(buf, **named)
     return write_bytes(path, buf.getvalue())
 
 
-def read_npz(path) -> dict[str, np.ndarray]:
+def read_npz(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
     """Load every array of an ``.npz`` with ``allow_pickle=False``; a file that is not a readable
     archive of plain arrays (truncated, bit flips, empty, not an npz) raises
     :class:`CorruptFileError` naming it."""
@@ -122,7 +124,7 @@ def read_npz(path) -> dict[str, np.ndarray]:
         raise CorruptFileError(f"{path} is not a readable .npz archive ({reason}); corrupt or truncated") from None
 
 
-def write_csv(path, table: Mapping[str, "np.ndarray | list"]) -> Path:
+def write_csv(path: str | os.PathLike[str], table: Mapping[str, "np.ndarray | list"]) -> Path:
     """Write a dict of equal-length columns as CSV."""
     columns = list(table)
     rows = zip(*(np.asarray(table[c]).tolist() for c in columns))
@@ -133,7 +135,7 @@ def write_csv(path, table: Mapping[str, "np.ndarray | list"]) -> Path:
     return write_text(path, buf.getvalue())
 
 
-def read_csv(path) -> dict[str, np.ndarray]:
+def read_csv(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
     """Read a CSV written by :func:`write_csv` into numeric (or string) columns."""
     try:
         with open(path, newline="", encoding="utf-8") as fh:

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 PACKAGES = ("numpy", "scipy", "scikit-learn", "scikit-image", "torch", "matplotlib", "joblib")
 
@@ -55,7 +55,7 @@ def hardware(device: str = "cpu") -> dict:
     return info
 
 
-def provenance(*, seed: int, device: str, images=None) -> dict:
+def provenance(*, seed: int, device: str, images: Sequence[Any] | None = None) -> dict:
     """A JSON-ready record of the code, environment, seed and input images of a run."""
     from .. import __version__
 

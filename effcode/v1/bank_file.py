@@ -237,7 +237,7 @@ def read_bank_file(path: str | os.PathLike, *, layer: str | None = None) -> tupl
     return _torch_entry(path, layer)
 
 
-def load_filter_bank(source, *, layer: str | None = None,
+def load_filter_bank(source: ArrayLike | str | os.PathLike[str], *, layer: str | None = None,
                      channel_weights: Sequence[float] | None = None) -> np.ndarray:
     """The (K, p, p) float32 filters of a bank in any accepted form (module docstring).
 

@@ -42,6 +42,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy import stats as _st
 
 from .reference import bin_index, ringach2002_nxny_histogram
@@ -117,9 +118,9 @@ def fewer_blobs(nx, ny) -> dict:
             "holds": bool(p < LEVEL), "opposite": bool(p_more < LEVEL)}
 
 
-def ringach_findings(nx, ny) -> dict[str, dict]:
+def ringach_findings(nx: ArrayLike, ny: ArrayLike) -> dict[str, dict]:
     """Every finding of :data:`FINDINGS` tested on one population's (nx, ny)."""
-    return {"more_subfields": _larger_than_v1(nx, "nx"), "more_elongated": _larger_than_v1(ny, "ny"),
+    return {"more_subfields": _larger_than_v1(np.asarray(nx), "nx"), "more_elongated": _larger_than_v1(np.asarray(ny), "ny"),
             "fewer_blobs": fewer_blobs(nx, ny)}
 
 

@@ -24,13 +24,14 @@ farther from V1 by sampling noise alone than a 176-unit one).
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ..errors import InputError
 from ..validation import check_array, check_int, seed_alias
 from .reference import bin_index, ringach2002_nxny_histogram
 
 
-def nxny_counts(nx, ny) -> tuple[np.ndarray, float]:
+def nxny_counts(nx: ArrayLike, ny: ArrayLike) -> tuple[np.ndarray, float]:
     """Counts of cells in Ringach's 5x5 (nx, ny) bins (rows nx, columns ny) after clipping into
     the grid, and the fraction of cells that lay outside the grid."""
     nx = check_array("nx", nx, ndim=1)
@@ -52,7 +53,7 @@ def outside_grid(nx, ny) -> np.ndarray:
     return ((nx < ref.nx_edges[0]) | (nx > ref.nx_edges[-1]) | (ny < ref.ny_edges[0]) | (ny > ref.ny_edges[-1]))
 
 
-def nxny_histogram(nx, ny) -> tuple[np.ndarray, float]:
+def nxny_histogram(nx: ArrayLike, ny: ArrayLike) -> tuple[np.ndarray, float]:
     """Fractions of cells in Ringach's 5x5 (nx, ny) bins (see :func:`nxny_counts`)."""
     counts, outside = nxny_counts(nx, ny)
     return counts / max(1, counts.sum()), outside
@@ -63,7 +64,7 @@ def _total_variation(p: np.ndarray, q: np.ndarray) -> np.ndarray:
 
 
 @seed_alias
-def nxny_distance(nx, ny, *, n_bootstrap: int = 1000, random_state: int = 0) -> dict:
+def nxny_distance(nx: ArrayLike, ny: ArrayLike, *, n_bootstrap: int = 1000, random_state: int = 0) -> dict:
     """Total-variation distance of a model (nx, ny) population to Ringach (2002), with a
     two-sample permutation test (module docstring).
 

@@ -64,7 +64,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 
@@ -206,7 +206,7 @@ def _sparse_coding_unit(atoms: np.ndarray, params: dict) -> _Unit:
     atoms = np.ascontiguousarray(atoms.reshape(len(atoms), -1), dtype=np.float32)
     objective = params["objective"]
     if objective in ACTIVE_SET_OBJECTIVES:
-        solver = {"inference_method": "cd", "n_iter": CD_N_ITER, "tol": CD_TOL}
+        solver: dict[str, Any] = {"inference_method": "cd", "n_iter": CD_N_ITER, "tol": CD_TOL}
     else:
         inference = fastest_method(objective, "cpu") if params["inference"] == "auto" else params["inference"]
         tol = params["tol"] if params["tol"] is not None else 1e-3
@@ -399,7 +399,7 @@ def _responses(unit: _Unit, patches: np.ndarray, n_units: int | None) -> np.ndar
 
 
 @seed_alias
-def measure_receptive_fields(model, patch_size: int, *, stimulus: str = "hartley", n_stimuli: int | None = None,
+def measure_receptive_fields(model: object, patch_size: int, *, stimulus: str = "hartley", n_stimuli: int | None = None,
                              random_state: int = 0, contrast: float = 1.0) -> ReceptiveFields:
     r"""Each unit's receptive field in stimulus space, by reverse correlation, with its standard error.
 
@@ -482,6 +482,8 @@ def measure_receptive_fields(model, patch_size: int, *, stimulus: str = "hartley
         sums += difference.T @ z
         squares += np.square(difference).T @ np.square(z)
 
+    assert n_units is not None and sums is not None and squares is not None and active is not None, \
+        "n_stimuli >= 4: the loop ran"
     scale = ensemble.normalisation() / amplitude
     mean = sums / n_pairs
     variance = np.clip(squares / n_pairs - mean ** 2, 0.0, None) * (n_pairs / (n_pairs - 1))

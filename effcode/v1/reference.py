@@ -15,6 +15,7 @@ from importlib import resources
 from typing import Callable
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ..errors import InputError
 from ..validation import check_array, check_choice, seed_alias
@@ -265,7 +266,7 @@ def bin_index(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
     return np.minimum(index, len(edges) - 2)
 
 
-def histogram_median(counts, edges, *, scale: str = "linear") -> float:
+def histogram_median(counts: ArrayLike, edges: ArrayLike, *, scale: str = "linear") -> float:
     """Median of a histogram, interpolating the cumulative count within the median bin.
 
     With n cells, the median is where the cumulative count reaches n/2; inside the bin

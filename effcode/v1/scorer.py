@@ -60,9 +60,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ..learners import FilterBank
 from ..progress import progress_bar
@@ -74,6 +75,9 @@ from .physiology import ReceptiveFields, measure_receptive_fields
 from .reference import ringach2002_nxny_histogram
 from .similarity import distribution_similarity, model_property_values
 from .stats import median_interval
+
+if TYPE_CHECKING:   # torch is imported where it is used, so that importing effcode.v1 stays light
+    import torch
 
 POPULATIONS = ("measured_rf", "filters", "basis")
 
@@ -249,10 +253,10 @@ def classify_units(filters: np.ndarray, fit: dict, compared: np.ndarray, *, leve
 
 
 @seed_alias
-def score_population(filters, *, population: str = "measured_rf", name: str = "model", r2_threshold: float = 0.7,
-                     interval_level: float = 0.95, pixels_per_degree: float = 20.0, n_bootstrap: int = 1000,
-                     n_permutations: int = DEFAULT_PERMUTATIONS, random_state: int = 0, device="cpu",
-                     fit: dict | None = None, tuning: dict | None = None,
+def score_population(filters: ArrayLike, *, population: str = "measured_rf", name: str = "model",
+                     r2_threshold: float = 0.7, interval_level: float = 0.95, pixels_per_degree: float = 20.0,
+                     n_bootstrap: int = 1000, n_permutations: int = DEFAULT_PERMUTATIONS, random_state: int = 0,
+                     device: str | torch.device = "cpu", fit: dict | None = None, tuning: dict | None = None,
                      classified: dict | None = None, progress: bool | None = None) -> V1PopulationScore:
     """Fit, classify and compare one population of filters with V1 (module docstring).
 

@@ -21,9 +21,10 @@ bootstrap samples against their full histogram), and ``score = raw / ceiling``.
 from __future__ import annotations
 
 import functools
-from typing import Mapping
+from typing import Mapping, Sequence
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ..errors import InputError
 from ..validation import check_array, check_int, seed_alias
@@ -34,7 +35,7 @@ _MODEL_STREAM, _CEILING_STREAM = 0, 1
 _MAX_NAN_FRACTION = 0.1
 
 
-def ks_similarity(p, q) -> np.ndarray:
+def ks_similarity(p: ArrayLike, q: ArrayLike) -> np.ndarray:
     """``1 - KS(p, q) / KS_max(q)`` for histograms ``p`` (shape (..., K)) and ``q`` (K,).
 
     Both must be normalised (sum 1 over the last axis). Returns values in [0, 1]; 1 means
@@ -91,7 +92,7 @@ def ceiling(property_name: str, *, n_bootstrap: int = 1000, random_state: int = 
 
 
 @seed_alias
-def distribution_similarity(model_values, property_name: str, *, n_bootstrap: int = 1000,
+def distribution_similarity(model_values: ArrayLike, property_name: str, *, n_bootstrap: int = 1000,
                             random_state: int = 0) -> dict:
     """Brain-Score similarity of a model's property values to the V1 distribution.
 
@@ -147,7 +148,8 @@ TABLE_COLUMNS = {
 }
 
 
-def model_property_values(table: Mapping[str, np.ndarray], properties=None) -> dict[str, np.ndarray]:
+def model_property_values(table: Mapping[str, np.ndarray], properties: Sequence[str] | None = None
+                         ) -> dict[str, np.ndarray]:
     """Per-cell values of V1 properties from a model tuning table (see ``TABLE_COLUMNS``).
 
     Derived properties: ``orientation_selective`` = 1 where the orientation bandwidth is
@@ -196,8 +198,8 @@ def model_property_values(table: Mapping[str, np.ndarray], properties=None) -> d
 
 
 @seed_alias
-def similarity_scores(table: Mapping[str, np.ndarray], properties=None, *, n_bootstrap: int = 1000,
-                      random_state: int = 0) -> dict[str, dict]:
+def similarity_scores(table: Mapping[str, np.ndarray], properties: Sequence[str] | None = None, *,
+                      n_bootstrap: int = 1000, random_state: int = 0) -> dict[str, dict]:
     """:func:`distribution_similarity` of every property derivable from ``table``
     (see :func:`model_property_values`), keyed by property name."""
     values = model_property_values(table, properties)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ..validation import check_array, check_float, check_int, seed_alias
 
@@ -40,7 +41,7 @@ def median_interval(values: np.ndarray, n_bootstrap: int, rng: np.random.Generat
 
 
 @seed_alias
-def bootstrap_median(values, n_bootstrap: int = 1000, random_state: int = 0) -> tuple[float, float, float]:
+def bootstrap_median(values: ArrayLike, n_bootstrap: int = 1000, random_state: int = 0) -> tuple[float, float, float]:
     """``(median, lo, hi)`` of ``values`` with a 95 % percentile-bootstrap interval
     (:func:`median_interval` seeded with ``random_state``; NaN values are refused: drop them first)."""
     values = check_array("values", values, ndim=1)
