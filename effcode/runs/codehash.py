@@ -77,7 +77,7 @@ import textwrap
 import types
 from functools import lru_cache
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator, Sequence
 
 from ..registry import Registry
 
@@ -337,7 +337,7 @@ class _Source:
             if part == "<locals>":
                 nested = True
                 continue
-            found = []
+            found: list[ast.AST] = []
             for container in containers:
                 candidates = _walk_inside(container) if nested else _direct(container)
                 for node in candidates:
@@ -353,7 +353,7 @@ class _Source:
 
     def assignments(self, name: str) -> list[ast.stmt]:
         """The top-level statements (inside ``if``/``try``/``with``/``for`` too) that bind ``name``."""
-        found = []
+        found: list[ast.stmt] = []
         for stmt in _top_statements(self.tree.body):
             if isinstance(stmt, ast.Assign):
                 targets = stmt.targets
@@ -387,7 +387,7 @@ class _Source:
 
 
 def _first_line(node: ast.AST) -> int:
-    return min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
+    return min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])  # type: ignore[attr-defined]
 
 
 def _direct(container: ast.AST) -> list[ast.AST]:
@@ -395,7 +395,7 @@ def _direct(container: ast.AST) -> list[ast.AST]:
     return list(_top_statements(getattr(container, "body", [])))
 
 
-def _top_statements(body: list[ast.stmt]):
+def _top_statements(body: Sequence[ast.AST]) -> Iterator[ast.AST]:
     for stmt in body:
         yield stmt
         if not isinstance(stmt, _DEFS):
@@ -514,7 +514,7 @@ class _Reach:
         self.entries: dict[str, list[str]] = {}
         self.seen: set = set()
         self.fallbacks: set[str] = set()
-        self._index = None
+        self._index: dict[str, list[tuple]] | None = None
 
     # labels
     def add(self, label: str, digest: str, path: "str | Path | None" = None) -> None:
@@ -615,7 +615,7 @@ class _Reach:
         label = f"{module}:{code.co_qualname}"
         source = _source(code.co_filename)
         nodes = source.find(code.co_qualname, code.co_firstlineno) if source else []
-        if not nodes:
+        if source is None or not nodes:
             self.without_source(fn, label)
             return
         for node in nodes:
@@ -637,13 +637,13 @@ class _Reach:
             path = None
         source = _source(path)
         nodes = source.find(cls.__qualname__) if source else []
-        if not nodes:
+        if source is None or not nodes:
             if owner is not None and getattr(owner, cls.__name__, None) is cls and self.in_roots(module):
                 self.constant(module, cls.__name__)   # made by a call (namedtuple, make_dataclass)
             else:
                 self.without_source(cls, label)
             return
-        closure = {}
+        closure: dict[str, object] = {}
         for member in vars(cls).values():
             member = getattr(member, "__func__", member)
             if isinstance(member, types.FunctionType) and member.__closure__:
@@ -674,7 +674,7 @@ class _Reach:
         module = self.import_module(home)
         path = getattr(module, "__file__", None) or _module_file(home)
         source = _source(path)
-        if source is None:
+        if source is None or path is None:
             return
         statements = source.assignments(name)
         if not statements:
@@ -732,6 +732,7 @@ class _Reach:
         for root, attrs, called in info.chains:
             value = self.lookup(root, local, info, ns)
             if value is _SELF_VALUE:
+                assert ns.owner is not None, "self/cls is known only in a method of a known class"
                 self.hierarchy(ns.owner, attrs[0], whole=False)
                 self.unknown(attrs[1:], called)
             elif value is _MISSING:
@@ -741,6 +742,7 @@ class _Reach:
         for root, attrs in info.lookups:   # getattr(x, computed name)
             value = self.lookup(root, local, info, ns)
             if value is _SELF_VALUE and not attrs:
+                assert ns.owner is not None, "self/cls is known only in a method of a known class"
                 self.hierarchy(ns.owner, None, whole=True)
                 continue
             if value is not _MISSING and value is not _OUTSIDE and value is not _SELF_VALUE:
@@ -748,7 +750,7 @@ class _Reach:
                     value = getattr(value, attr, _MISSING) if isinstance(value, types.ModuleType) else _MISSING
             if value is _OUTSIDE or (isinstance(value, types.ModuleType) and not self.in_roots(value.__name__)):
                 continue
-            if isinstance(value, types.ModuleType):
+            if isinstance(value, types.ModuleType) and value.__file__:
                 self.add(f"{value.__name__}:*", _digest_file(Path(value.__file__)))
             else:
                 self.fallbacks.add(ns.module)
@@ -808,7 +810,7 @@ class _Reach:
                 continue
             if whole:
                 self.cls(c)
-            elif attr in vars(c):
+            elif attr is not None and attr in vars(c):
                 self.value(vars(c)[attr])
 
     def read(self, name: str, ns: _Namespace) -> None:
