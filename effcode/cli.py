@@ -496,6 +496,8 @@ def _resource_error(exc: BaseException, *, set_keys: list[str]) -> str | None:
     if isinstance(exc, MemoryError):
         lower = f"lower the sizes you set ({', '.join(set_keys)})" if set_keys else "use smaller settings"
         return f"not enough memory ({exc or 'allocation failed'}); {lower}"
+    if not isinstance(exc, OSError):
+        return None
     if exc.errno in DISK_FULL:
         return f"{DISK_FULL[exc.errno]} while writing {exc.filename}; {kept}: free space and run again"
     if exc.errno in NOT_WRITABLE:

@@ -21,6 +21,7 @@ are the held-out test set (Klindt et al. 2017 used them so).
 
 from __future__ import annotations
 
+import os
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -147,7 +148,7 @@ def _download(url: str, fname: str, folder: Path) -> Path:
                                fname=fname, path=folder, progressbar=False))
 
 
-def check_antolik2016_layout(data: Path, regions=ANTOLIK2016_REGIONS) -> dict:
+def check_antolik2016_layout(data: Path, regions: Sequence[int] = ANTOLIK2016_REGIONS) -> dict:
     """Check the content that the published layout fixes, in ``data`` (the folder of ``regionN``).
 
     Per region: the five files exist; ``training_inputs`` is (n, 961) and ``training_set`` (n, cells) with

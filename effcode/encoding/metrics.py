@@ -180,7 +180,7 @@ def _pooled_correlation(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return np.where(denominator > 0, np.sum(a * b, axis=0) / denominator, np.nan)
 
 
-def oracle_correlation_per_cell(responses) -> np.ndarray:
+def oracle_correlation_per_cell(responses: ArrayLike) -> np.ndarray:
     """The oracle of Klindt et al. (2017) per cell, (cells,): the correlation, over every trial of every
     stimulus, of a trial with the mean of the other trials of its stimulus (the leave-one-out mean).
 
@@ -192,14 +192,14 @@ def oracle_correlation_per_cell(responses) -> np.ndarray:
     return _pooled_correlation(trials, leave_one_out)
 
 
-def single_trial_correlation_per_cell(pred, responses) -> np.ndarray:
+def single_trial_correlation_per_cell(pred: ArrayLike, responses: ArrayLike) -> np.ndarray:
     """Per cell: the correlation of the prediction with every single trial (the test correlation that
     Klindt et al. 2017 and neuralpredictors divide by the oracle), (cells,)."""
     pred, trials = _per_cell(pred, responses)
     return _pooled_correlation(trials, np.broadcast_to(pred, trials.shape))
 
 
-def fraction_of_oracle_per_cell(pred, responses) -> np.ndarray:
+def fraction_of_oracle_per_cell(pred: ArrayLike, responses: ArrayLike) -> np.ndarray:
     """Per cell: :func:`single_trial_correlation_per_cell` over :func:`oracle_correlation_per_cell`;
     NaN where the oracle is not positive."""
     oracle = oracle_correlation_per_cell(responses)
@@ -207,7 +207,7 @@ def fraction_of_oracle_per_cell(pred, responses) -> np.ndarray:
         return np.where(oracle > 0, single_trial_correlation_per_cell(pred, responses) / oracle, np.nan)
 
 
-def gaussian_log_likelihood_gain_per_cell(pred, responses, null_mean) -> np.ndarray:
+def gaussian_log_likelihood_gain_per_cell(pred: ArrayLike, responses: ArrayLike, null_mean: ArrayLike) -> np.ndarray:
     """Held-out Gaussian log-likelihood gain over a constant prediction, nats per trial, per cell (cells,).
 
     For continuous responses (inferred rates): every trial ``y`` is scored under ``N(pred, s2)`` and under

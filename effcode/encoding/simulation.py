@@ -29,9 +29,11 @@ The ground truth of every cell is its rate (``train_rate``, ``test_rate``) and i
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Sequence
 
 import numpy as np
 
+from ..data import Image
 from ..errors import InputError
 from ..validation import check_float, check_int, seed_alias
 from .datasets import DATASETS, Recordings
@@ -80,7 +82,7 @@ def true_rates(cells, images) -> np.ndarray:
     return np.stack([c.rate(flat) for c in cells], axis=1)
 
 
-def calcium_like(rate: np.ndarray, rng) -> np.ndarray:
+def calcium_like(rate: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Inferred-rate-like responses to ``rate`` (any shape): ``max(0, Poisson(rate) * Gamma + Normal)``."""
     spikes = rng.poisson(rate)
     amplitude = rng.gamma(GAMMA_SHAPE, 1.0 / GAMMA_SHAPE, size=spikes.shape)
@@ -112,8 +114,9 @@ def _cell(kind: str, rng, x_train: np.ndarray, mean_spikes: float):
 
 
 @seed_alias
-def simulate_antolik2016(images=None, *, random_state: int = 0, regions=(1, 2, 3), complex_fraction: float = 0.4,
-                         mean_spikes: float = 1.0) -> list[SimulatedRegion]:
+def simulate_antolik2016(images: Sequence[Image | np.ndarray] | None = None, *, random_state: int = 0,
+                         regions: Sequence[int] = (1, 2, 3), complex_fraction: float = 0.4, mean_spikes: float = 1.0
+                        ) -> list[SimulatedRegion]:
     """Simulated recordings of the shapes of Antolík et al. (2016), with ground truth (module docstring).
 
     ``images``: the natural images the crops come from (default: the ``default`` image set);

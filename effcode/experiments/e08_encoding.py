@@ -240,8 +240,8 @@ def seeds_and_cells_summary(values: np.ndarray, seeds: np.ndarray, n_bootstrap: 
 def compute_antolik(run, cfg: dict, images) -> dict:
     """Experiment 08 on the Antolík-shaped simulation: per-cell scores (``cells_antolik.csv``) and the
     summaries by model and cell type over cells and seeds."""
-    table = {"seed": [], "region": [], "cell": [], "kind": []}
-    values = {name: {m: [] for m in ANTOLIK_METRICS} for name in MODELS}
+    table: dict[str, Any] = {"seed": [], "region": [], "cell": [], "kind": []}
+    values: dict[str, dict[str, list]] = {name: {m: [] for m in ANTOLIK_METRICS} for name in MODELS}
     shapes = {}
     for seed in cfg["antolik_seeds"]:
         for entry in antolik_population(run, cfg, images, seed):
