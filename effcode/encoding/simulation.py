@@ -33,7 +33,7 @@ from typing import Sequence
 
 import numpy as np
 
-from ..data import Image
+from ..data import Image, PatchSampler, load_images
 from ..errors import InputError
 from ..validation import check_float, check_int, seed_alias
 from .datasets import DATASETS, Recordings
@@ -91,8 +91,6 @@ def calcium_like(rate: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 def natural_crops(images, n: int, random_state) -> np.ndarray:
     """``n`` crops of 31 x 31 pixels, each with mean 0 and unit standard deviation (near-flat crops rejected)."""
-    from ..data import PatchSampler
-
     crops = PatchSampler(images, SIDE, random_state=random_state, min_variance=0.1).sample(n).astype(np.float64)
     crops -= crops.mean(axis=1, keepdims=True)
     return (crops / crops.std(axis=1, keepdims=True)).reshape(n, SIDE, SIDE)
@@ -121,8 +119,6 @@ def simulate_antolik2016(images: Sequence[Image | np.ndarray] | None = None, *, 
 
     ``images``: the natural images the crops come from (default: the ``default`` image set);
     ``regions``: which of :data:`REGION_SHAPES`; the same ``random_state`` (an int) gives the same recordings."""
-    from ..data import load_images
-
     seed = check_int("random_state", random_state, minimum=0)
     complex_fraction = check_float("complex_fraction", complex_fraction, minimum=0.0, maximum=1.0)
     mean_spikes = check_float("mean_spikes", mean_spikes, minimum=0.0, strict_minimum=True)
