@@ -595,7 +595,8 @@ ENCODING_DEFAULTS = {
     "n_bootstrap": 1000,
 }
 ENCODING_QUICK = {"n_train": 5_000, "n_test": 1_000, "n_simple": 10, "n_complex": 10, "cnn_epochs": 20,
-                  "efficient_n_filters": 32, "efficient_n_patches": 20_000, "efficient_epochs": 30,
+                  "efficient_n_filters": 16, "efficient_n_patches": 20_000, "efficient_epochs": 30,
+                  "efficient_readout_l1": [0.01],
                   "glm_smoothness": [1.0, 0.1, 0.01], "n_bootstrap": 200,
                   "antolik_seeds": [0], "antolik_regions": [2], "antolik_max_cells": 8, "antolik_epochs": 5, "antolik_n_filters": 8,
                   "antolik_glm_smoothness": [0.1]}
