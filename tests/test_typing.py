@@ -1,8 +1,8 @@
 """Types: mypy finds no error in the package at the strictness pyproject.toml states, and every
 public function (each package's ``__all__``) is fully annotated.
 
-mypy's settings are ``[tool.mypy]`` in pyproject.toml: its defaults plus ``check_untyped_defs``, with
-the modules listed in its ``[[tool.mypy.overrides]]`` not yet checked.  The ``test`` extra installs
+mypy's settings are ``[tool.mypy]`` in pyproject.toml: its defaults plus ``check_untyped_defs``, and no
+module exempt.  The ``test`` extra installs
 mypy; without it the mypy test is skipped with that reason.
 """
 
@@ -66,7 +66,7 @@ def test_mypy_settings_state_the_strictness():
     assert settings["check_untyped_defs"] is True
     exempt = [module for override in settings.get("overrides", []) if override.get("ignore_errors")
               for module in override["module"]]
-    assert exempt == ["effcode.encoding.population"], f"modules exempt from mypy: {exempt} (was only population)"
+    assert exempt == [], f"modules exempt from mypy: {exempt} (none should be)"
 
 
 @pytest.mark.skipif(importlib.util.find_spec("mypy") is None,

@@ -459,7 +459,8 @@ class ReadoutModel(EncodingModel):
         for name in ("n_epochs", "batch_size", "patience"):
             check_int(name, getattr(self, name))
         check_float("learning_rate", self.learning_rate, minimum=0.0, strict_minimum=True)
-        best, losses = None, []
+        best: dict[str, Any] | None = None
+        losses = []
         for value in grid:
             with torch.random.fork_rng(devices=[]):
                 torch.manual_seed(self.seed_)
@@ -469,6 +470,7 @@ class ReadoutModel(EncodingModel):
             losses.append(fitted["val_loss"])
             if best is None or fitted["val_loss"] < best["val_loss"]:
                 best = {**fitted, "readout_l1": float(value)}
+        assert best is not None   # the grid holds at least one value (check_array)
         self.network_ = best["network"].eval()
         self.readout_l1_ = best["readout_l1"]
         self.validation_loss_ = np.asarray(losses)
@@ -485,8 +487,8 @@ class ReadoutModel(EncodingModel):
         params = [p for p in network.parameters() if p.requires_grad]
         optimizer = torch.optim.Adam(params, lr=self.learning_rate)
         scale = self._loss_scale(y_fit)
-        history = {"train_loss": [], "val_loss": []}
-        best = {"val_loss": np.inf, "epoch": 0, "state": None}
+        history: dict[str, list[float]] = {"train_loss": [], "val_loss": []}
+        best: dict[str, Any] = {"val_loss": np.inf, "epoch": 0, "state": None}
         for epoch in range(self.n_epochs):
             network.train()
             order = torch.randperm(len(f_fit), generator=generator).to(self.device_)
@@ -540,7 +542,7 @@ class ReadoutModel(EncodingModel):
     def _restore(self, arrays):
         import torch
 
-        self.readout_shape_ = tuple(self.readout_shape_)
+        self.readout_shape_: tuple[int, int] = (int(self.readout_shape_[0]), int(self.readout_shape_[1]))
         state = {k[len("state."):]: torch.as_tensor(np.asarray(v)) for k, v in arrays.items() if k.startswith("state.")}
         self.network_ = self._build_from_state(state, torch.Generator().manual_seed(0))
         self.network_.load_state_dict(state)
@@ -593,7 +595,8 @@ class PopulationCNN(ReadoutModel):
 
         check_int("n_channels", self.n_channels)
         check_float("smoothness", self.smoothness, minimum=0.0)
-        self.readout_shape_ = tuple(s - self.kernel_size + 1 for s in self.image_shape_)
+        height, width = self.image_shape_
+        self.readout_shape_ = (height - self.kernel_size + 1, width - self.kernel_size + 1)
         return ConvNetwork(self.n_channels, self.kernel_size, self.hidden_channels, self.readout_shape_,
                            self.n_cells_, initial_offset(self.noise_, self.output_, self.train_mean_), generator)
 
@@ -645,13 +648,14 @@ class EfficientModel(ReadoutModel):
         self.device = device
 
     def fit(self, stimuli, responses) -> "EfficientModel":
-        self._loaded_bank = None   # load (or learn) the bank afresh: ``bank`` may have changed
+        self._loaded_bank: np.ndarray | None = None   # load (or learn) the bank afresh: ``bank`` may have changed
         return super().fit(stimuli, responses)
 
     def _filters(self) -> np.ndarray:
         """The bank's filters (K, k, k), loaded or learned once per fit."""
-        if getattr(self, "_loaded_bank", None) is not None:
-            return self._loaded_bank
+        loaded = getattr(self, "_loaded_bank", None)
+        if loaded is not None:
+            return loaded
         from pathlib import Path
 
         from ..learners import FilterBank, learn_filters
@@ -665,8 +669,9 @@ class EfficientModel(ReadoutModel):
             bank = learn_filters(bank, self.bank_source, n_filters=self.bank_n_filters,
                                  patch_size=self.bank_patch_size, random_state=self.seed_, device=self.device)
         filters = bank.filters if isinstance(bank, FilterBank) else bank
-        self._loaded_bank = check_array("bank filters", filters, ndim=3)
-        return self._loaded_bank
+        filters = check_array("bank filters", filters, ndim=3)
+        self._loaded_bank = filters
+        return filters
 
     def parameters_per_cell(self, image_shape):
         from .frontends import FRONT_ENDS, MAPS_PER_FILTER
@@ -684,7 +689,8 @@ class EfficientModel(ReadoutModel):
         from .frontends import FilterBankFrontEnd, FrontEndNetwork
 
         front = FilterBankFrontEnd(self._filters() if filters is None else filters, self.front_end)
-        self.readout_shape_ = tuple(s - front.kernel_size + 1 for s in self.image_shape_)
+        height, width = self.image_shape_
+        self.readout_shape_ = (height - front.kernel_size + 1, width - front.kernel_size + 1)
         return FrontEndNetwork(front, self.readout_shape_, self.n_cells_,
                                initial_offset(self.noise_, self.output_, self.train_mean_), generator)
 
