@@ -157,6 +157,15 @@ PARAMETER_CHECKS = ("PR02", "PR03", "PR05", "PR06", "PR07", "PR08", "PR09", "PR1
 FULLY_DOCUMENTED = ("effcode.learners.sparse_coding.SparseCoding", "effcode.learners.sailnet.SAILnet",
                     "effcode.learners.ica.ICA", "effcode.learners.isa.ISA", "effcode.learners.sparse_cnn.SparseCNN",
                     "effcode.data.sources.Image", "effcode.v1.physiology.measure_receptive_fields")
+#: packages and modules whose every public object (functions, classes, methods) must pass PR01 too
+FULLY_DOCUMENTED_MODULES = ("effcode.gabor",)
+
+
+def fully_documented_names() -> list[str]:
+    """FULLY_DOCUMENTED plus every public object defined in a module of FULLY_DOCUMENTED_MODULES."""
+    in_modules = [name for name in public_objects()
+                  if any(name.startswith(module + ".") for module in FULLY_DOCUMENTED_MODULES)]
+    return [*FULLY_DOCUMENTED, *in_modules]
 
 
 def public_objects() -> dict[str, object]:
@@ -198,8 +207,25 @@ def test_every_public_docstring_has_well_formed_parameter_sections():
 
 
 def test_the_estimators_and_the_image_record_document_every_parameter():
-    errors = parameter_section_errors(FULLY_DOCUMENTED, ("PR01", *PARAMETER_CHECKS))
+    errors = parameter_section_errors(fully_documented_names(), ("PR01", *PARAMETER_CHECKS))
     assert not errors, "\n".join(errors)
+
+
+def test_every_fully_documented_module_has_public_objects_under_the_pr01_check():
+    names = fully_documented_names()
+    for module in FULLY_DOCUMENTED_MODULES:
+        assert any(name.startswith(module + ".") for name in names), module
+
+
+def test_the_pr01_check_catches_an_undocumented_parameter():
+    errors = parameter_section_errors([f"{__name__}.misformatted_example"], ("PR01",))
+    assert not errors
+    errors = parameter_section_errors([f"{__name__}.undocumented_example"], ("PR01",))
+    assert errors and "PR01" in errors[0]
+
+
+def undocumented_example(n_iter):
+    """Do nothing (the docs tests' example of a parameter left out of the docstring)."""
 
 
 def misformatted_example(n_iter):

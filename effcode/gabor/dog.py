@@ -42,6 +42,17 @@ def fit_dogs(filters: ArrayLike, *, device: str | torch.device = "cpu", n_iter: 
     ``x0``, ``y0`` (pixels), ``sigma_center`` <= ``sigma_surround`` (pixels, ratio <= 8),
     ``amp_center``, ``amp_surround`` (filter units; a centre-surround cell has both of one sign).
     Computation in float32; on a CPU torch runs single-threaded during the call.
+
+    Parameters
+    ----------
+    filters : array_like
+        The filter bank, shape (K, h, w).
+    device : str or torch.device, default "cpu"
+        Where the fit runs ("cpu", "cuda").
+    n_iter : int, default 40
+        The most Levenberg-Marquardt iterations per filter.
+    progress : bool or None, default None
+        Whether to draw a tqdm bar (None: only on a terminal).
     """
     arr = check_filters(filters)
     n_iter = check_int("n_iter", n_iter, minimum=0)

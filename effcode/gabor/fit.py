@@ -32,6 +32,11 @@ def gabor_bounds(shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
 
     Centre within ``CENTRE_MARGIN`` of a side outside the patch; frequency in [0, 0.5]
     cycles/pixel; sigmas in [0.5, max(h, w)] pixels; theta and the amplitudes free.
+
+    Parameters
+    ----------
+    shape : tuple of int
+        The patch's (h, w) in pixels.
     """
     side = max(shape)
     lo, hi = centre_bounds(shape)
@@ -78,6 +83,21 @@ def fit_gabors(filters: ArrayLike, *, device: str | torch.device = "cpu", n_star
     - ``dog_r2``: r2 of the concentric DoG fit; ``globular``: dog_r2 > r2 and the envelope's
       elongation max(sigma_x, sigma_y) / min(sigma_x, sigma_y) < 3 (a centre-surround blob;
       a plain Gaussian blob is fitted equally well by both and shows as ``lowpass``).
+
+    Parameters
+    ----------
+    filters : array_like
+        The filter bank, shape (K, h, w).
+    device : str or torch.device, default "cpu"
+        Where the fit runs ("cpu", "cuda").
+    n_starts : int, default 4
+        Starting points per filter, 1 to 6.
+    n_iter : int, default 60
+        The most Levenberg-Marquardt iterations per filter.
+    progress : bool or None, default None
+        Whether to draw tqdm bars (None: only on a terminal).
+    dog : bool, default True
+        Whether to fit a difference of Gaussians as well.
     """
     arr = check_filters(filters)
     n_starts = check_int("n_starts", n_starts, minimum=1, maximum=len(GABOR_START_PLAN))
@@ -163,7 +183,15 @@ def envelope_inside(x0, y0, theta, sx, sy, shape: tuple[int, int], oversample: i
 
 
 def render_gabors(table: Mapping[str, np.ndarray], shape: tuple[int, int]) -> np.ndarray:
-    """The fitted Gabors of a :func:`fit_gabors` table evaluated on an (h, w) grid: (K, h, w) float64."""
+    """The fitted Gabors of a :func:`fit_gabors` table evaluated on an (h, w) grid: (K, h, w) float64.
+
+    Parameters
+    ----------
+    table : mapping of str to ndarray
+        A fit table holding at least the eight Gabor columns.
+    shape : tuple of int
+        The grid's (h, w) in pixels.
+    """
     if not (isinstance(shape, (tuple, list)) and len(shape) == 2 and all(isinstance(s, (int, np.integer))
                                                                        and s > 0 for s in shape)):
         raise InputError(f"shape must be a pair of positive integers (h, w), got {shape!r}")

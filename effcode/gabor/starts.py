@@ -105,6 +105,15 @@ def gabor_starts(filters: np.ndarray, n_starts: int, bounds: tuple[np.ndarray, n
     variance sigma^2 / 2 along each axis, so sigma = sqrt(2 var) times the plan's factor.
     The amplitudes (a, b), i.e. amplitude and phase, are the least-squares optimum for the
     rest.  Values are clipped inside ``bounds`` (lo, hi), each (8,).
+
+    Parameters
+    ----------
+    filters : ndarray
+        The filter bank, shape (K, h, w).
+    n_starts : int
+        How many starts per filter, from the front of the start plan.
+    bounds : tuple of ndarray
+        The (lo, hi) parameter bounds, each of shape (8,).
     """
     k, h, w = filters.shape
     freq, theta = spectral_peaks(filters)

@@ -24,6 +24,23 @@ def synthetic_gabors(n: int, shape: tuple[int, int] = (16, 16), *, snr: float | 
     Returns ``(noisy, clean, truth)``: two (n, h, w) float64 arrays and a dict of length-n
     parameter arrays with the columns of :func:`effcode.gabor.fit_gabors` that define a Gabor
     (x0, y0, theta, freq, phase, sigma_x, sigma_y, amplitude, nx, ny).
+
+    Parameters
+    ----------
+    n : int
+        How many Gabors to draw.
+    shape : tuple of int, default (16, 16)
+        The patch's (h, w) in pixels.
+    snr : float or None, default 10.0
+        Signal power over noise power per filter (None: no noise).
+    random_state : int, default 0
+        Seed of the random draws.
+    nx_range : tuple of float, default (0.1, 1.5)
+        The range nx is drawn from, cycles.
+    ny_range : tuple of float, default (0.1, 1.5)
+        The range ny is drawn from, cycles.
+    freq_range : tuple of float, default (0.05, 0.4)
+        The range the frequency is drawn from, cycles per pixel.
     """
     n = check_int("n", n, minimum=1)
     h, w = (check_int("shape[0]", shape[0], minimum=1), check_int("shape[1]", shape[1], minimum=1))

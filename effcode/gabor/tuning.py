@@ -50,6 +50,19 @@ def grating_responses(filters: ArrayLike, orientations_deg: ArrayLike, sfs_cpp: 
 
     ``filters`` (K, h, w); ``orientations_deg`` (n_ori,) degrees; ``sfs_cpp`` (n_sf,) cycles/pixel.
     Returns ``(f0, f1)``, each (K, n_ori, n_sf), in filter units times grating amplitude.
+
+    Parameters
+    ----------
+    filters : array_like
+        The filter bank, shape (K, h, w).
+    orientations_deg : array_like
+        Grating orientations, shape (n_ori,), degrees.
+    sfs_cpp : array_like
+        Grating spatial frequencies, shape (n_sf,), cycles per pixel.
+    n_phases : int, default 32
+        Phases sampled per drift cycle, at least 4.
+    rectify : {"halfwave", "fullwave"}, default "halfwave"
+        The output nonlinearity applied to the linear response.
     """
     arr = check_filters(filters)
     n_phases = check_int("n_phases", n_phases, minimum=4)
@@ -169,6 +182,21 @@ def grating_tuning(filters: ArrayLike, *, pixels_per_degree: float = DEFAULT_PIX
     - ``sf_lowpass``: the low-SF flank never falls below half height;
     - ``f1_f0``: F1 / F0 at the preferred stimulus (pi/2 for every half-wave linear unit);
     - ``peak_response``: F0 at the preferred stimulus (filter units x grating amplitude).
+
+    Parameters
+    ----------
+    filters : array_like
+        The filter bank, shape (K, h, w).
+    pixels_per_degree : float, default DEFAULT_PIXELS_PER_DEGREE
+        Converts cycles per pixel to cycles per degree.
+    orientations : int, default 36
+        Equally spaced orientations over [0, 180) degrees, at least 4.
+    sfs : array_like or None, default None
+        Ascending spatial frequencies in cycles per degree (None: the default set).
+    n_phases : int, default 32
+        Phases sampled per drift cycle, at least 4.
+    rectify : {"halfwave", "fullwave"}, default "halfwave"
+        The output nonlinearity applied to the linear response.
     """
     arr = check_filters(filters)
     ppd = check_float("pixels_per_degree", pixels_per_degree, minimum=0.0, strict_minimum=True)
