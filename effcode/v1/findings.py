@@ -119,7 +119,15 @@ def fewer_blobs(nx, ny) -> dict:
 
 
 def ringach_findings(nx: ArrayLike, ny: ArrayLike) -> dict[str, dict]:
-    """Every finding of :data:`FINDINGS` tested on one population's (nx, ny)."""
+    """Every finding of :data:`FINDINGS` tested on one population's (nx, ny).
+
+    Parameters
+    ----------
+    nx : array_like
+        Per-unit sigma_x times frequency (dimensionless).
+    ny : array_like
+        Per-unit sigma_y times frequency (dimensionless).
+    """
     return {"more_subfields": _larger_than_v1(np.asarray(nx), "nx"), "more_elongated": _larger_than_v1(np.asarray(ny), "ny"),
             "fewer_blobs": fewer_blobs(nx, ny)}
 
@@ -137,7 +145,17 @@ def conclusion(least: dict, most: dict) -> str:
 
 def findings_bracket(point: tuple, least: tuple, most: tuple) -> dict[str, dict]:
     """Every finding of :data:`FINDINGS` at the three placements ``(nx, ny)`` of the module
-    docstring: ``{name: {"least": test, "most": test, "point": test, "conclusion": str}}``."""
+    docstring: ``{name: {"least": test, "most": test, "point": test, "conclusion": str}}``.
+
+    Parameters
+    ----------
+    point : tuple of array_like
+        The fitted ``(nx, ny)`` of the units.
+    least : tuple of array_like
+        The ``(nx, ny)`` placement that makes the population least V1-like.
+    most : tuple of array_like
+        The ``(nx, ny)`` placement that makes the population most V1-like.
+    """
     tests = {end: ringach_findings(*values) for end, values in (("least", least), ("most", most), ("point", point))}
     return {name: {**{end: tests[end][name] for end in tests},
                    "conclusion": conclusion(tests["least"][name], tests["most"][name])} for name in FINDINGS}

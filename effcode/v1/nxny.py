@@ -33,7 +33,15 @@ from .reference import bin_index, ringach2002_nxny_histogram
 
 def nxny_counts(nx: ArrayLike, ny: ArrayLike) -> tuple[np.ndarray, float]:
     """Counts of cells in Ringach's 5x5 (nx, ny) bins (rows nx, columns ny) after clipping into
-    the grid, and the fraction of cells that lay outside the grid."""
+    the grid, and the fraction of cells that lay outside the grid.
+
+    Parameters
+    ----------
+    nx : array_like
+        Per-unit sigma_x times frequency (dimensionless, non-negative).
+    ny : array_like
+        Per-unit sigma_y times frequency (dimensionless, non-negative).
+    """
     nx = check_array("nx", nx, ndim=1)
     ny = check_array("ny", ny, ndim=1)
     if nx.size != ny.size:
@@ -54,7 +62,15 @@ def outside_grid(nx, ny) -> np.ndarray:
 
 
 def nxny_histogram(nx: ArrayLike, ny: ArrayLike) -> tuple[np.ndarray, float]:
-    """Fractions of cells in Ringach's 5x5 (nx, ny) bins (see :func:`nxny_counts`)."""
+    """Fractions of cells in Ringach's 5x5 (nx, ny) bins (see :func:`nxny_counts`).
+
+    Parameters
+    ----------
+    nx : array_like
+        Per-unit sigma_x times frequency (dimensionless, non-negative).
+    ny : array_like
+        Per-unit sigma_y times frequency (dimensionless, non-negative).
+    """
     counts, outside = nxny_counts(nx, ny)
     return counts / max(1, counts.sum()), outside
 
@@ -82,6 +98,17 @@ def nxny_distance(nx: ArrayLike, ny: ArrayLike, *, n_bootstrap: int = 1000, rand
       ``n_model`` and 79 units under the null (this population's own yardstick);
     * ``outside_fraction``: fraction of model units outside [0.1, 1.585]^2 (clipped in);
     * ``n_model``, ``n_reference`` (79), ``model_probabilities`` (5x5).
+
+    Parameters
+    ----------
+    nx : array_like
+        Per-unit sigma_x times frequency (dimensionless, non-negative).
+    ny : array_like
+        Per-unit sigma_y times frequency (dimensionless, non-negative).
+    n_bootstrap : int, default 1000
+        Random splits of the pooled units drawn for the permutation null.
+    random_state : int, default 0
+        Seed of the random splits.
     """
     counts, outside = nxny_counts(nx, ny)
     return counts_distance(counts, n_bootstrap=n_bootstrap, random_state=random_state, outside_fraction=outside)

@@ -101,7 +101,7 @@ CD_TOL = 1e-4
 class ReceptiveFields:
     """Receptive fields measured by reverse correlation (:func:`measure_receptive_fields`).
 
-    Attributes
+    Parameters
     ----------
     rfs : ndarray of shape (units, p, p), float32
         Each unit's first-order kernel in stimulus space (response per unit of raw stimulus; the

@@ -44,7 +44,13 @@ def _properties_file() -> dict:
 
 
 def citation(dataset: str) -> str:
-    """The full reference of a packaged dataset (e.g. ``"DeValois1982a"``)."""
+    """The full reference of a packaged dataset (e.g. ``"DeValois1982a"``).
+
+    Parameters
+    ----------
+    dataset : str
+        The dataset's key, e.g. ``"DeValois1982a"``.
+    """
     datasets = _properties_file()["datasets"]
     if dataset not in datasets:
         raise InputError(f"dataset must be one of {', '.join(sorted(datasets))}; got {dataset!r}")
@@ -60,6 +66,17 @@ class NxNyHistogram:
 
     ``counts[i, j]`` is the number of cells with ``nx_edges[i] <= nx < nx_edges[i+1]`` and
     ``ny_edges[j] <= ny < ny_edges[j+1]`` (nx = sigma_x f, ny = sigma_y f, dimensionless).
+
+    Parameters
+    ----------
+    counts : ndarray
+        Cells per (nx, ny) bin, shape (5, 5), rows nx and columns ny.
+    nx_edges : ndarray
+        The six nx bin edges.
+    ny_edges : ndarray
+        The six ny bin edges.
+    citation : str
+        The full reference of the data.
     """
 
     counts: np.ndarray
@@ -77,7 +94,13 @@ class NxNyHistogram:
         return self.counts / self.counts.sum()
 
     def marginal(self, axis: str) -> tuple[np.ndarray, np.ndarray]:
-        """``(counts, edges)`` of the nx (``axis="nx"``) or ny (``axis="ny"``) marginal."""
+        """``(counts, edges)`` of the nx (``axis="nx"``) or ny (``axis="ny"``) marginal.
+
+        Parameters
+        ----------
+        axis : {"nx", "ny"}
+            Which marginal to return.
+        """
         if axis == "nx":
             return self.counts.sum(axis=1), self.nx_edges
         if axis == "ny":
@@ -86,7 +109,13 @@ class NxNyHistogram:
 
     def median(self, axis: str) -> float:
         """Median of a marginal, interpolated log-uniformly within its bin (see
-        :func:`histogram_median`)."""
+        :func:`histogram_median`).
+
+        Parameters
+        ----------
+        axis : {"nx", "ny"}
+            Which marginal's median to return.
+        """
         counts, edges = self.marginal(axis)
         return histogram_median(counts, edges, scale="log10")
 
@@ -94,7 +123,15 @@ class NxNyHistogram:
     def sample(self, n: int, random_state=0) -> tuple[np.ndarray, np.ndarray]:
         """``n`` synthetic cells drawn from the histogram: a bin with probability
         :attr:`probabilities`, then (nx, ny) log-uniform inside it (the per-cell values are not
-        public, so this is the simplest population the histogram allows)."""
+        public, so this is the simplest population the histogram allows).
+
+        Parameters
+        ----------
+        n : int
+            How many cells to draw.
+        random_state : int, default 0
+            Seed of the draws.
+        """
         from ..validation import check_random_state
 
         rng = check_random_state(random_state)
@@ -148,6 +185,11 @@ def ringach2002_orientation_db(selected: bool = True) -> dict[str, np.ndarray]:
 
     ``selected=True`` keeps Brain-Score's cells, ``maxdc > spont + 5`` spikes/s (304 of 308).
     The raw ``bw`` is returned unchanged; values above 90 deg mean "not selective".
+
+    Parameters
+    ----------
+    selected : bool, default True
+        Whether to keep only the cells Brain-Score keeps.
     """
     table = _orientation_db_all()
     if not selected:
@@ -183,6 +225,31 @@ class PropertyReference:
     ``counts[k]`` cells fall in bin ``[edges[k], edges[k+1])`` (the last bin is closed), in
     the reference's own units; ``n_undefined`` more cells have no value (e.g. not selective)
     and count towards the number of cells ``n_cells`` only.
+
+    Parameters
+    ----------
+    name : str
+        The property's name, e.g. ``"circular_variance"``.
+    dataset : str
+        The key of the dataset the distribution comes from.
+    citation : str
+        The full reference of that dataset.
+    description : str
+        What the property measures, in words.
+    units : str
+        The units a model's values are given in.
+    edges : ndarray
+        The bin edges, in the reference's own units.
+    counts : ndarray
+        Cells per bin, one fewer than ``edges``.
+    n_undefined : int
+        Cells with no value for the property.
+    scale : str
+        The scale of the bins ("linear", "log2" or "log10").
+    published_ceiling : float
+        The ceiling Brain-Score publishes for the property.
+    alexnet_ceiled_score : float
+        AlexNet's ceiled score as Brain-Score publishes it.
     """
 
     name: str
@@ -213,6 +280,11 @@ class PropertyReference:
         * ``preferred_orientation``: wrapped modulo 180 into [-22.5, 157.5) deg;
         * ``sf_bandwidth``: octaves b -> Schiller's ratio 100 * 2**-b (%);
         * every other property: unchanged.
+
+        Parameters
+        ----------
+        values : ndarray
+            Model values in the units of ``self.units``.
         """
         values = np.asarray(values, dtype=np.float64)
         if self.name == "orientation_bandwidth":
@@ -274,6 +346,15 @@ def histogram_median(counts: ArrayLike, edges: ArrayLike, *, scale: str = "linea
     log2 or log10 for ``scale``), so the median is
     ``t^-1(t(e_k) + (n/2 - C_k) / c_k * (t(e_{k+1}) - t(e_k)))`` where ``C_k`` counts the
     cells below the bin and ``c_k`` those in it.
+
+    Parameters
+    ----------
+    counts : array_like
+        Cells per bin.
+    edges : array_like
+        The bin edges, one more than ``counts``.
+    scale : {"linear", "log2", "log10"}, default "linear"
+        The scale within which cells are spread uniformly inside a bin.
     """
     check_choice("scale", scale, _SCALES)
     counts = check_array("counts", counts, ndim=1)

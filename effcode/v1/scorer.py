@@ -123,7 +123,45 @@ def r2_summary(r2) -> dict[str, float]:
 
 @dataclass
 class V1PopulationScore:
-    """Everything :func:`score_population` found about one population (see the module docstring)."""
+    """Everything :func:`score_population` found about one population (see the module docstring).
+
+    Parameters
+    ----------
+    name : str
+        Label of the population in tables.
+    population : str
+        Which array of a learner was scored ("measured_rf", "filters" or "basis").
+    settings : dict
+        The settings the score was computed with (thresholds, levels, seeds).
+    funnel : dict
+        Units left at each stage of the funnel.
+    classification : dict
+        Counts of units compared, placed in a bin and undetermined.
+    r2 : dict
+        Median R squared of the Gabor fits and the fractions of units at or above each level.
+    median_nx : dict
+        Median nx of the compared units, its bootstrap interval and its bracket.
+    median_ny : dict
+        Median ny of the compared units, its bootstrap interval and its bracket.
+    nxny : dict
+        The nx-ny distance to Ringach (2002) and its permutation test.
+    nxny_bracket : dict
+        The same distance and test at the least and most V1-like placements.
+    nxny_in_grid : dict
+        The same distance and test over the units inside the reference grid.
+    blob_fraction : dict
+        Fraction of blob-like units at the point and at both ends of the bracket.
+    similarity : dict
+        Brain-Score similarity of every tuning property, keyed by property.
+    mean_similarity : float
+        Mean of the informative similarities.
+    peak_sf_by_ppd : dict
+        Peak spatial-frequency similarity at several assumed pixels per degree.
+    findings : dict
+        Ringach's findings tested on the bracket.
+    units : dict, default {}
+        Per-unit columns: fits, flags, intervals and placements.
+    """
 
     name: str
     population: str

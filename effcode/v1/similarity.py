@@ -40,6 +40,13 @@ def ks_similarity(p: ArrayLike, q: ArrayLike) -> np.ndarray:
 
     Both must be normalised (sum 1 over the last axis). Returns values in [0, 1]; 1 means
     identical cumulative distributions on the bins.
+
+    Parameters
+    ----------
+    p : array_like
+        The model's normalised histograms, shape (..., K).
+    q : array_like
+        The reference's normalised histogram, shape (K,).
     """
     p = np.asarray(p, dtype=np.float64)
     q = np.asarray(q, dtype=np.float64)
@@ -85,7 +92,17 @@ def _ceiling(property_name: str, n_bootstrap: int, seed: int) -> float:
 def ceiling(property_name: str, *, n_bootstrap: int = 1000, random_state: int = 0) -> float:
     """Data-vs-data similarity of a V1 property: the mean of ``sim(p_b, q)`` over bootstrap
     resamples ``p_b`` of the reference cells (dimensionless, close to 1; e.g. 0.959 for
-    circular variance, 0.964 for orientation bandwidth as published by Brain-Score)."""
+    circular variance, 0.964 for orientation bandwidth as published by Brain-Score).
+
+    Parameters
+    ----------
+    property_name : str
+        The V1 property, a name of :func:`effcode.v1.reference.property_names`.
+    n_bootstrap : int, default 1000
+        Bootstrap resamples of the reference cells.
+    random_state : int, default 0
+        Seed of the resamples.
+    """
     property_reference(property_name)
     return _ceiling(property_name, check_int("n_bootstrap", n_bootstrap),
                     check_int("random_state", random_state, minimum=0))
@@ -103,6 +120,17 @@ def distribution_similarity(model_values: ArrayLike, property_name: str, *, n_bo
     of ``sim`` over draws), ``ceiling``, ``published_ceiling``, ``n_model``, ``n_reference``,
     ``n_nan_draws``, and the histograms ``model_probabilities`` (all model cells with a
     value) and ``reference_probabilities`` (all dimensionless, in [0, 1]).
+
+    Parameters
+    ----------
+    model_values : array_like
+        One value per model cell, NaN where the property is undefined.
+    property_name : str
+        The V1 property, a name of :func:`effcode.v1.reference.property_names`.
+    n_bootstrap : int, default 1000
+        Bootstrap draws of the raw similarity and of the ceiling.
+    random_state : int, default 0
+        Seed of the draws.
     """
     ref = property_reference(property_name)
     n_bootstrap = check_int("n_bootstrap", n_bootstrap)
@@ -158,6 +186,13 @@ def model_property_values(table: Mapping[str, np.ndarray], properties: Sequence[
     ``preferred_orientation`` = degrees(theta) of the Gabor fit (orientation of the grating
     wave vector, modulo 180); ``sf_selective`` = 1 where the SF bandwidth is finite, else 0.
     ``properties=None`` takes every property whose columns are all in ``table``.
+
+    Parameters
+    ----------
+    table : mapping of str to ndarray
+        A model tuning table, one array per column.
+    properties : sequence of str or None, default None
+        The properties to compute (None: every one the table allows).
     """
     if properties is None:
         properties = [p for p, cols in TABLE_COLUMNS.items() if all(c in table for c in cols)]
@@ -201,7 +236,19 @@ def model_property_values(table: Mapping[str, np.ndarray], properties: Sequence[
 def similarity_scores(table: Mapping[str, np.ndarray], properties: Sequence[str] | None = None, *,
                       n_bootstrap: int = 1000, random_state: int = 0) -> dict[str, dict]:
     """:func:`distribution_similarity` of every property derivable from ``table``
-    (see :func:`model_property_values`), keyed by property name."""
+    (see :func:`model_property_values`), keyed by property name.
+
+    Parameters
+    ----------
+    table : mapping of str to ndarray
+        A model tuning table, one array per column.
+    properties : sequence of str or None, default None
+        The properties to score (None: every one the table allows).
+    n_bootstrap : int, default 1000
+        Bootstrap draws per property.
+    random_state : int, default 0
+        Seed of the draws.
+    """
     values = model_property_values(table, properties)
     return {name: distribution_similarity(v, name, n_bootstrap=n_bootstrap, random_state=random_state)
             for name, v in values.items()}

@@ -43,7 +43,17 @@ def median_interval(values: np.ndarray, n_bootstrap: int, rng: np.random.Generat
 @seed_alias
 def bootstrap_median(values: ArrayLike, n_bootstrap: int = 1000, random_state: int = 0) -> tuple[float, float, float]:
     """``(median, lo, hi)`` of ``values`` with a 95 % percentile-bootstrap interval
-    (:func:`median_interval` seeded with ``random_state``; NaN values are refused: drop them first)."""
+    (:func:`median_interval` seeded with ``random_state``; NaN values are refused: drop them first).
+
+    Parameters
+    ----------
+    values : array_like
+        The sample, free of NaN.
+    n_bootstrap : int, default 1000
+        Bootstrap resamples.
+    random_state : int, default 0
+        Seed of the resamples.
+    """
     values = check_array("values", values, ndim=1)
     n_bootstrap = check_int("n_bootstrap", n_bootstrap)
     rng = np.random.default_rng(check_int("random_state", random_state, minimum=0))
@@ -56,6 +66,15 @@ def permutations_for(n_tests: int, *, level: float = 0.05, margin: float = 4.0) 
     below ``level``: n_tests / (B + 1) <= level / margin, i.e. B = ceil(margin n_tests / level) - 1.
 
     E.g. 5 seeds: 399; 11 seeds: 879; 25 seeds: 1999 (the scorer's default).
+
+    Parameters
+    ----------
+    n_tests : int
+        How many tests the Holm correction covers.
+    level : float, default 0.05
+        The family-wise significance level.
+    margin : float, default 4.0
+        How many times below ``level`` the corrected floor must lie.
     """
     n_tests = check_int("n_tests", n_tests)
     level = check_float("level", level, minimum=0.0, maximum=1.0, strict_minimum=True)
@@ -66,7 +85,17 @@ def permutations_for(n_tests: int, *, level: float = 0.05, margin: float = 4.0) 
 def format_p(p: float, p_floor: float | None = None, *, digits: int = 2) -> str:
     """A p-value as text: ``"p < 1/2000"`` where ``p`` equals the permutation floor ``p_floor`` =
     1 / (B + 1) (the test cannot say more), else ``"p = 0.013"`` (``digits`` significant digits,
-    ``"p < 0.001"`` below 0.001 for exact tests); ``"p = –"`` for NaN."""
+    ``"p < 0.001"`` below 0.001 for exact tests); ``"p = –"`` for NaN.
+
+    Parameters
+    ----------
+    p : float
+        The p-value.
+    p_floor : float or None, default None
+        The smallest p-value the test can return (None: an exact test).
+    digits : int, default 2
+        Significant digits shown.
+    """
     if p is None or not math.isfinite(p):
         return "p = –"
     if p_floor is not None and p <= p_floor * (1 + 1e-9):
