@@ -45,6 +45,23 @@ class PatchSampler:
     ``sample(600)`` or ``batches(1000)`` concatenated, whatever ``batch_size``); with rejection
     it is reproducible for the same sequence of calls.  Only one batch (``batch_size`` patches)
     of intermediate data is held at a time.
+
+    Parameters
+    ----------
+    images : sequence of Image or ndarray
+        The 2-D images patches are cut from.
+    patch_size : int
+        Side p of the square patches, in pixels.
+    batch_size : int, default 4096
+        Patches drawn per batch.
+    random_state : int, default 0
+        Seed of the stream of positions.
+    min_variance : float or None, default None
+        Relative variance below which a patch is redrawn (None: keep every patch).
+    device : str or torch.device or None, default None
+        Where to return torch tensors (None: numpy arrays).
+    dtype : numpy dtype, default numpy.float32
+        The floating type of the patches.
     """
 
     @seed_alias
@@ -124,13 +141,25 @@ class PatchSampler:
         return torch.from_numpy(array).to(self.device)
 
     def batches(self, n_total: int) -> Iterator:
-        """Yield ``n_total`` patches in batches of ``batch_size`` (the last one may be smaller)."""
+        """Yield ``n_total`` patches in batches of ``batch_size`` (the last one may be smaller).
+
+        Parameters
+        ----------
+        n_total : int
+            How many patches to yield in all.
+        """
         n_total = check_int("n_total", n_total)
         for start in range(0, n_total, self.batch_size):
             yield self._to_output(self._draw(min(self.batch_size, n_total - start)))
 
     def sample(self, n: int):
-        """``n`` patches, shape (n, patch_size**2)."""
+        """``n`` patches, shape (n, patch_size**2).
+
+        Parameters
+        ----------
+        n : int
+            How many patches to draw.
+        """
         n = check_int("n", n)
         out = np.empty((n, self.n_features), dtype=self.dtype)
         for start in range(0, n, self.batch_size):
@@ -143,5 +172,19 @@ class PatchSampler:
 def sample_patches(images: Sequence[Image | np.ndarray], patch_size: int, n: int, random_state: int = 0, **kwargs: Any
                   ) -> np.ndarray:
     """``n`` random patches (n, patch_size**2):
-    ``PatchSampler(images, patch_size, random_state=random_state, **kwargs).sample(n)``."""
+    ``PatchSampler(images, patch_size, random_state=random_state, **kwargs).sample(n)``.
+
+    Parameters
+    ----------
+    images : sequence of Image or ndarray
+        The 2-D images patches are cut from.
+    patch_size : int
+        Side p of the square patches, in pixels.
+    n : int
+        How many patches to draw.
+    random_state : int, default 0
+        Seed of the positions.
+    **kwargs
+        Further keyword arguments of :class:`PatchSampler`.
+    """
     return PatchSampler(images, patch_size, random_state=random_state, **kwargs).sample(n)

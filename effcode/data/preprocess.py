@@ -34,6 +34,13 @@ def log_luminance(array: ArrayLike, eps: float = 0.01) -> np.ndarray:
     the default 0.01 is about one 8-bit grey level for a mid-grey image, so black pixels stay
     finite without dominating.  Output in nats (log units of the input luminance); float64, one
     new array (the logarithm is taken in place).
+
+    Parameters
+    ----------
+    array : array_like
+        The luminance image.
+    eps : float, default 0.01
+        Offset added before the logarithm, as a fraction of the image mean.
     """
     lum = check_array("image", array, ndim=2)
     eps = check_float("eps", eps, minimum=0.0, strict_minimum=True)
@@ -56,6 +63,13 @@ def olshausen_field_filter(shape: tuple[int, int], f0: float = 0.4) -> np.ndarra
     """The whitening/low-pass filter ``R(f) = |f| exp(-(|f|/f0)^4)`` on the FFT grid of ``shape``.
 
     ``|f| = sqrt(fx^2 + fy^2)`` in cycles/pixel (``numpy.fft.fftfreq`` ordering); ``f0`` in cycles/pixel.
+
+    Parameters
+    ----------
+    shape : tuple of int
+        The (H, W) of the FFT grid.
+    f0 : float, default 0.4
+        Roll-off frequency of the filter, cycles per pixel.
     """
     fy = np.fft.fftfreq(shape[0])[:, None]
     fx = np.fft.fftfreq(shape[1])[None, :]
@@ -94,6 +108,15 @@ def whiten_olshausen_field(array: ArrayLike, f0: float = 0.4, pad: str = "symmet
     Memory: float64 throughout, in place where possible and the filter built a block of rows at a
     time; about 24 bytes per pixel beyond the input (1.5 GB for an 8000 x 8000 image).  Output:
     float64, same shape, mean 0, in input units times cycles/pixel.
+
+    Parameters
+    ----------
+    array : array_like
+        The 2-D image.
+    f0 : float, default 0.4
+        Roll-off frequency of the filter, cycles per pixel.
+    pad : {"symmetric", "periodic"}, default "symmetric"
+        How the image's edges are treated.
     """
     image = check_array("image", array, ndim=2)
     f0 = check_float("f0", f0, minimum=0.0, strict_minimum=True)
@@ -137,6 +160,17 @@ def whiten_images(images: Sequence[Image | np.ndarray], method: str = "olshausen
     ``(x - mean) / std``.  Images flagged ``Image.whitened`` (Olshausen's ``IMAGES.mat``) are only
     standardised: neither log nor whitening is applied twice.  Accepts :class:`Image` objects or
     arrays; returns a list of 2-D float64 arrays (dimensionless, unit variance).
+
+    Parameters
+    ----------
+    images : sequence of Image or ndarray
+        The 2-D images.
+    method : {"olshausen_field", "none"}, default "olshausen_field"
+        The whitening applied before standardising.
+    log : bool, default False
+        Whether to take the log luminance first.
+    f0 : float, default 0.4
+        Roll-off frequency of the whitening filter, cycles per pixel.
     """
     method = check_choice("method", method, WHITENING_METHODS)
     out = []
@@ -162,6 +196,11 @@ def remove_dc(patches: ArrayT) -> ArrayT:
     """Subtract each patch's mean (its DC component): (n, d) or (n, h, w) -> same shape.
 
     Works on numpy arrays and torch tensors (returned as the same type).
+
+    Parameters
+    ----------
+    patches : ndarray or torch.Tensor
+        The patches, shape (n, d) or (n, h, w).
     """
     axes = tuple(range(1, patches.ndim))
     if not axes:
@@ -176,6 +215,13 @@ def normalize_variance(x: ArrayT, axis: int | None = None) -> ArrayT:
 
     The mean is not removed (std is computed about the mean).  Slices with zero variance are left
     unchanged.  Numpy arrays and torch tensors (returned as the same type).
+
+    Parameters
+    ----------
+    x : ndarray or torch.Tensor
+        The values to scale.
+    axis : int or None, default None
+        The axis the standard deviation is taken along (None: over all entries).
     """
     if isinstance(x, np.ndarray):
         std = x.std(axis=axis, keepdims=True)
@@ -203,6 +249,15 @@ class PatchWhitener(TransformerMixin, BaseEstimator):
     ``explained_variance_`` (k,) eigenvalues in squared input units, ``whitening_`` as above,
     ``dewhitening_`` its pseudo-inverse ((d, k) for PCA, (d, d) for ZCA):
     ``inverse_transform(Z) = Z dewhitening_^T + mean_``.
+
+    Parameters
+    ----------
+    kind : {"pca", "zca"}, default "pca"
+        The whitening: outputs in the eigenbasis (PCA) or in pixel space (ZCA).
+    n_components : int or None, default None
+        How many leading eigenpairs to keep (None: all d).
+    eps : float, default 1e-5
+        Regulariser added to the eigenvalues, relative to their mean.
     """
 
     def __init__(self, kind: str = "pca", n_components: int | None = None, eps: float = 1e-5):
@@ -254,7 +309,13 @@ class PatchWhitener(TransformerMixin, BaseEstimator):
         return X
 
     def transform(self, X):
-        """Whitened patches: (n, k) for PCA, (n, d) for ZCA."""
+        """Whitened patches: (n, k) for PCA, (n, d) for ZCA.
+
+        Parameters
+        ----------
+        X : array_like
+            Patches, shape (n, d), in input units.
+        """
         X = self._check_fitted_input("patches", X)
         return (X - self.mean_) @ self.whitening_.T
 
@@ -264,6 +325,11 @@ class PatchWhitener(TransformerMixin, BaseEstimator):
         PCA: one per kept component, ``patchwhitener0``, ``patchwhitener1``, ... (``n_components_`` names).
         ZCA: outputs stay in pixel space, so the input names: ``input_features``, else the column names
         seen by ``fit``, else ``x0``, ``x1``, ... (``n_features_in_`` names).
+
+        Parameters
+        ----------
+        input_features : array_like of str or None, default None
+            The input column names (ZCA only; None: those seen by ``fit``).
         """
         self._check_fitted()
         if self.kind == "zca":
@@ -276,6 +342,12 @@ class PatchWhitener(TransformerMixin, BaseEstimator):
         return self.whitening_.shape[0]
 
     def inverse_transform(self, Z):
-        """Patches in input units from whitened ones (exact when nothing was discarded)."""
+        """Patches in input units from whitened ones (exact when nothing was discarded).
+
+        Parameters
+        ----------
+        Z : array_like
+            Whitened patches, as :meth:`transform` returns them.
+        """
         Z = self._check_fitted_input("whitened patches", Z, inverse=True)
         return Z @ self.dewhitening_.T + self.mean_

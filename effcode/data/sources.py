@@ -84,14 +84,32 @@ class Image:
 
 
 def make_image(array: np.ndarray, image_id: str, source: str, whitened: bool = False) -> Image:
-    """An :class:`Image` of ``array`` (as float64) with its hash computed."""
+    """An :class:`Image` of ``array`` (as float64) with its hash computed.
+
+    Parameters
+    ----------
+    array : ndarray
+        The 2-D luminance.
+    image_id : str
+        The image's stable name, ``"<source>/<name>"``.
+    source : str
+        Where the image came from.
+    whitened : bool, default False
+        Whether the image is already whitened.
+    """
     array = np.ascontiguousarray(array, dtype=np.float64)
     digest = hashlib.sha256(array.astype("<f8", copy=False).tobytes()).hexdigest()
     return Image(array=array, id=image_id, sha256=digest, source=source, whitened=whitened)
 
 
 def srgb_to_linear(values: np.ndarray) -> np.ndarray:
-    """Inverse sRGB transfer function (IEC 61966-2-1): stored value in [0, 1] -> linear in [0, 1]."""
+    """Inverse sRGB transfer function (IEC 61966-2-1): stored value in [0, 1] -> linear in [0, 1].
+
+    Parameters
+    ----------
+    values : ndarray
+        Stored sRGB values in [0, 1].
+    """
     values = np.asarray(values, dtype=np.float64)
     return np.where(values <= 0.04045, values / 12.92, ((values + 0.055) / 1.055) ** 2.4)
 
@@ -101,6 +119,15 @@ def to_luminance(pixels: np.ndarray, *, name: str, linearize_srgb: bool = False)
 
     Unsigned integers are divided by their maximum (255, 65535), floats are used as stored.
     Colour is reduced with Rec. 709 weights; alpha is dropped.
+
+    Parameters
+    ----------
+    pixels : ndarray
+        The decoded pixels, shape (H, W) or (H, W, channels).
+    name : str
+        The image's name, used in error messages.
+    linearize_srgb : bool, default False
+        Whether to undo the sRGB transfer function before the luminance sum.
     """
     pixels = np.asarray(pixels)
     if np.issubdtype(pixels.dtype, np.unsignedinteger):
@@ -246,6 +273,11 @@ def fetch_olshausen(fname: str = "IMAGES.mat") -> Path:
     A file already in :func:`data_dir` is used as is after verification.  Verification uses the
     published checksum where one is known, else the SHA-256 recorded in ``checksums.json`` at
     first download (or first use of a file placed there by hand).
+
+    Parameters
+    ----------
+    fname : {"IMAGES.mat", "IMAGES_RAW.mat"}, default "IMAGES.mat"
+        Which of the two files to return.
     """
 
     if fname not in OLSHAUSEN_PUBLISHED_HASH:
@@ -356,6 +388,13 @@ def load_images(source: str | os.PathLike[str], *, linearize_srgb: bool = False)
     with an argument (``"olshausen:/path/IMAGES.mat"``, ``"vanhateren:/dir"``), a folder path
     (str or Path) or a path to an Olshausen ``.mat`` file.  ``linearize_srgb`` applies the sRGB
     inverse transfer function before the luminance sum (sRGB sources only).
+
+    Parameters
+    ----------
+    source : str or os.PathLike
+        A registered name, a name with an argument, a folder or an Olshausen ``.mat`` file.
+    linearize_srgb : bool, default False
+        Whether to undo the sRGB transfer function before the luminance sum.
     """
     if isinstance(source, os.PathLike) or (isinstance(source, str) and Path(source).expanduser().exists()):
         path = Path(source).expanduser()

@@ -76,6 +76,21 @@ def dead_leaves(shape: tuple[int, int] = SET_SHAPE, *, r_min: float = DEAD_LEAVE
     pixel is the *last* to fall, so discs are drawn in reverse order and each paints only pixels no
     earlier-drawn (nearer) disc has covered - until every pixel is covered.  A Gaussian blur of
     ``blur`` px (``0`` for none) stands in for optics; then values are quantised to 8 bits.
+
+    Parameters
+    ----------
+    shape : tuple of int, default SET_SHAPE
+        The image's (H, W) in pixels.
+    r_min : float, default DEAD_LEAVES_R_MIN
+        The smallest disc radius, pixels.
+    r_max : float, default DEAD_LEAVES_R_MAX
+        The largest disc radius, pixels.
+    exponent : float, default DEAD_LEAVES_EXPONENT
+        The power of the radius distribution.
+    blur : float, default DEAD_LEAVES_BLUR
+        Standard deviation of the Gaussian blur, pixels (0: none).
+    random_state : int, default 0
+        Seed of the discs.
     """
     from scipy.ndimage import gaussian_filter
 
@@ -220,6 +235,11 @@ def noisy_photo_images(full_well: float = FULL_WELL) -> list[Image]:
     the top and bottom 256 rows of ``grace_hopper.jpg`` (matplotlib); ``china.jpg``,
     ``flower.jpg`` (scikit-learn) and ``rocket`` (scikit-image) resized to 0.8x (342 x 512) and
     centre-cropped.  Noise seeds 20240602 + i; model in :func:`add_sensor_noise`.
+
+    Parameters
+    ----------
+    full_well : float, default FULL_WELL
+        Photo-electrons at full white; smaller means noisier.
     """
     return [image.copy() for image in _noisy_photo_set(float(full_well))]
 
