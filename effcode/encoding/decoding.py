@@ -28,6 +28,21 @@ def orientation_population(n_neurons: int, size: int, *, freq: float, sigma: flo
     Each rate is ``gain * energy + baseline``, with the gain making the response to a
     unit-contrast grating at the preferred orientation and frequency ``peak_rate`` spikes/bin
     above baseline.
+
+    Parameters
+    ----------
+    n_neurons : int
+        How many cells.
+    size : int
+        Side of the square stimulus, pixels.
+    freq : float
+        Preferred spatial frequency of every cell, cycles per pixel.
+    sigma : float
+        Envelope width of the cells' filters, pixels.
+    peak_rate : float, default 5.0
+        Response above baseline to the preferred grating, spikes per bin.
+    baseline : float, default 0.1
+        Rate without a stimulus, spikes per bin.
     """
     n_neurons = check_int("n_neurons", n_neurons, minimum=2)
     peak_rate = check_float("peak_rate", peak_rate, minimum=0.0, strict_minimum=True)
@@ -45,7 +60,21 @@ def orientation_population(n_neurons: int, size: int, *, freq: float, sigma: flo
 def population_rates(cells: Sequence[SimpleCell | ComplexCell], thetas: ArrayLike, phases: ArrayLike, *, freq: float,
                      contrast: float) -> np.ndarray:
     """Rates (spikes/bin) of every cell to gratings at every orientation and phase:
-    shape (n_thetas, n_phases, n_cells)."""
+    shape (n_thetas, n_phases, n_cells).
+
+    Parameters
+    ----------
+    cells : sequence of SimpleCell or ComplexCell
+        The population.
+    thetas : array_like
+        Grating orientations, radians.
+    phases : array_like
+        Grating phases, radians.
+    freq : float
+        Grating spatial frequency, cycles per pixel.
+    contrast : float
+        Grating contrast.
+    """
     thetas = check_array("thetas", thetas, ndim=1)
     phases = check_array("phases", phases, ndim=1)
     size = cells[0].patch_shape[0]
@@ -56,7 +85,15 @@ def population_rates(cells: Sequence[SimpleCell | ComplexCell], thetas: ArrayLik
 def log_likelihood(counts: ArrayLike, rates: ArrayLike) -> np.ndarray:
     """``log p(n | theta)`` for spike-count vectors ``counts`` (T, n_cells) on the grid of ``rates``
     (n_thetas, n_phases, n_cells), averaging the likelihood over the phases: shape (T, n_thetas),
-    in nats."""
+    in nats.
+
+    Parameters
+    ----------
+    counts : array_like
+        Spike counts, shape (T, n_cells).
+    rates : array_like
+        Rates on the grid, spikes per bin, shape (n_thetas, n_phases, n_cells).
+    """
     counts = check_array("counts", counts, ndim=2)
     rates = check_array("rates", rates, ndim=3)
     if counts.shape[1] != rates.shape[2]:
@@ -69,7 +106,17 @@ def log_likelihood(counts: ArrayLike, rates: ArrayLike) -> np.ndarray:
 
 def von_mises_prior(thetas: ArrayLike, mean: float, kappa: float) -> np.ndarray:
     """Prior probabilities on an orientation grid (sums to 1): ``∝ exp(kappa cos 2 (theta - mean))``
-    (``kappa = 0``: uniform)."""
+    (``kappa = 0``: uniform).
+
+    Parameters
+    ----------
+    thetas : array_like
+        The orientation grid, radians.
+    mean : float
+        The prior's preferred orientation, radians.
+    kappa : float
+        Concentration (0: uniform).
+    """
     thetas = check_array("thetas", thetas, ndim=1)
     kappa = check_float("kappa", kappa, minimum=0.0)
     logp = kappa * np.cos(2 * (thetas - mean))
@@ -78,7 +125,15 @@ def von_mises_prior(thetas: ArrayLike, mean: float, kappa: float) -> np.ndarray:
 
 
 def posterior(loglik: ArrayLike, prior: ArrayLike) -> np.ndarray:
-    """``p(theta | n)`` on the grid (T, n_thetas), rows summing to 1."""
+    """``p(theta | n)`` on the grid (T, n_thetas), rows summing to 1.
+
+    Parameters
+    ----------
+    loglik : array_like
+        Log-likelihoods on the grid, shape (T, n_thetas), nats.
+    prior : array_like
+        Prior probabilities on the grid, shape (n_thetas,).
+    """
     loglik = check_array("loglik", loglik, ndim=2)
     prior = check_array("prior", prior, ndim=1)
     if prior.size != loglik.shape[1] or np.any(prior < 0) or prior.sum() <= 0:
@@ -89,12 +144,28 @@ def posterior(loglik: ArrayLike, prior: ArrayLike) -> np.ndarray:
 
 
 def circular_mean_orientation(post: ArrayLike, thetas: ArrayLike) -> np.ndarray:
-    """The posterior circular mean of orientation (radians in [0, pi)), from the doubled angle."""
+    """The posterior circular mean of orientation (radians in [0, pi)), from the doubled angle.
+
+    Parameters
+    ----------
+    post : array_like
+        Posterior probabilities on the grid, shape (T, n_thetas).
+    thetas : array_like
+        The orientation grid, radians, shape (n_thetas,).
+    """
     z = post @ np.exp(2j * np.asarray(thetas))
     return np.mod(np.angle(z) / 2, np.pi)
 
 
 def orientation_error(estimate: ArrayLike, truth: ArrayLike) -> np.ndarray:
-    """Absolute orientation difference in radians, in [0, pi/2]."""
+    """Absolute orientation difference in radians, in [0, pi/2].
+
+    Parameters
+    ----------
+    estimate : array_like
+        Estimated orientations, radians.
+    truth : array_like
+        True orientations, radians.
+    """
     d = np.mod(np.asarray(estimate) - np.asarray(truth), np.pi)
     return np.minimum(d, np.pi - d)

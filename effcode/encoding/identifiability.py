@@ -39,7 +39,17 @@ def _check_pair(first, second):
 @torch.no_grad()
 def permute_hidden(first: torch.nn.Linear | torch.nn.Conv2d, second: torch.nn.Linear | torch.nn.Conv2d, perm: ArrayLike
                   ) -> tuple:
-    """Copies of ``(first, second)`` with hidden unit ``perm[j]`` moved to position ``j``."""
+    """Copies of ``(first, second)`` with hidden unit ``perm[j]`` moved to position ``j``.
+
+    Parameters
+    ----------
+    first : torch.nn.Linear or torch.nn.Conv2d
+        The layer into the hidden units.
+    second : torch.nn.Linear or torch.nn.Conv2d
+        The layer out of the hidden units.
+    perm : array_like
+        The permutation of the hidden units.
+    """
     n = _check_pair(first, second)
     perm = np.asarray(perm)
     if perm.shape != (n,) or not np.array_equal(np.sort(perm), np.arange(n)):
@@ -57,7 +67,17 @@ def permute_hidden(first: torch.nn.Linear | torch.nn.Conv2d, second: torch.nn.Li
 def rescale_hidden(first: torch.nn.Linear | torch.nn.Conv2d, second: torch.nn.Linear | torch.nn.Conv2d,
                    scales: ArrayLike) -> tuple:
     """Copies of ``(first, second)`` with hidden unit ``j`` scaled by ``scales[j] > 0`` on the way
-    in and by ``1 / scales[j]`` on the way out."""
+    in and by ``1 / scales[j]`` on the way out.
+
+    Parameters
+    ----------
+    first : torch.nn.Linear or torch.nn.Conv2d
+        The layer into the hidden units.
+    second : torch.nn.Linear or torch.nn.Conv2d
+        The layer out of the hidden units.
+    scales : array_like
+        Positive scale per hidden unit.
+    """
     n = _check_pair(first, second)
     scales = check_array("scales", scales, ndim=1)
     if scales.shape != (n,) or np.any(scales <= 0):
@@ -89,6 +109,13 @@ def match_filters(a: ArrayLike, b: ArrayLike) -> dict[str, np.ndarray]:
     (Hungarian algorithm).  Returns ``perm`` (K,), ``sign`` (K,) (+1/-1 so that
     ``sign[j] * b[perm[j]]`` best matches ``a[j]``), ``matched`` (K,) the paired absolute cosines and
     ``identity`` (K,) the absolute cosines of ``a[j]`` with ``b[j]`` in their stored order.
+
+    Parameters
+    ----------
+    a : array_like
+        The first filter set, shape (K, h, w) or (K, d).
+    b : array_like
+        The second filter set, the same shape as ``a``.
     """
     ua, ub = _unit_rows("a", a), _unit_rows("b", b)
     if ua.shape != ub.shape:

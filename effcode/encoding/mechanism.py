@@ -38,7 +38,15 @@ def _responder(model):
 
 
 def invariance_index(before: np.ndarray, after: np.ndarray) -> np.ndarray:
-    """Per column: the Pearson correlation of ``before`` and ``after`` (n, cells); NaN where either is constant."""
+    """Per column: the Pearson correlation of ``before`` and ``after`` (n, cells); NaN where either is constant.
+
+    Parameters
+    ----------
+    before : ndarray
+        Responses to the original stimuli, shape (n, cells).
+    after : ndarray
+        Responses to the manipulated stimuli, shape (n, cells).
+    """
     a, b = before - before.mean(axis=0), after - after.mean(axis=0)
     denominator = np.sqrt(np.sum(a ** 2, axis=0) * np.sum(b ** 2, axis=0))
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -57,6 +65,25 @@ def phase_invariance(model: Any, stimuli: ArrayLike, *, random_state: int | np.r
     its own uniform random angle.  Returns ``theta`` (cells,) the preferred orientation (radians),
     and per manipulation an index array (cells,); with ``keep_responses`` also the responses
     ``original``, ``local`` and ``scrambled`` (n, cells).
+
+    Parameters
+    ----------
+    model : object or callable
+        A fitted encoding model (its ``predict`` is used) or a function of images.
+    stimuli : array_like
+        Square images, shape (n, p, p).
+    random_state : int or numpy.random.Generator, default 0
+        Seed of the random phases and angles.
+    freqs : sequence of float, default DEFAULT_FREQS
+        Grating frequencies for the preferred orientation, cycles per pixel.
+    n_orientations : int, default 36
+        Grating orientations in [0, pi).
+    contrast : float or None, default None
+        Grating contrast (None: matched to the stimuli's variance).
+    angle : float or None, default None
+        The local phase shift for every stimulus, radians (None: a random angle each).
+    keep_responses : bool, default False
+        Whether to return the responses as well.
     """
     stimuli = check_array("stimuli", stimuli, ndim=3)
     if stimuli.shape[1] != stimuli.shape[2]:

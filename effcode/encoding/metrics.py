@@ -27,7 +27,15 @@ def _pair(y, rate):
 
 
 def poisson_log_likelihood(y: ArrayLike, rate: ArrayLike) -> np.ndarray:
-    """Per-bin Poisson log-likelihood ``y log(rate) - rate - log(y!)`` in nats, shape (n,)."""
+    """Per-bin Poisson log-likelihood ``y log(rate) - rate - log(y!)`` in nats, shape (n,).
+
+    Parameters
+    ----------
+    y : array_like
+        Spike counts per bin, shape (n,).
+    rate : array_like
+        Predicted rates, spikes per bin, shape (n,).
+    """
     y, rate = _pair(y, rate)
     return y * np.log(np.maximum(rate, _MIN_RATE)) - rate - gammaln(y + 1)
 
@@ -38,6 +46,15 @@ def bits_per_spike(y: ArrayLike, rate: ArrayLike, null_rate: float | None = None
     ``(sum LL(y | rate) - sum LL(y | null_rate)) / (ln 2 * sum y)``; ``null_rate`` (spikes/bin)
     is the constant rate of the null model - pass the training-set mean count for a held-out
     score; by default the mean of ``y``.  0 means no better than the mean rate.
+
+    Parameters
+    ----------
+    y : array_like
+        Spike counts per bin, shape (n,).
+    rate : array_like
+        Predicted rates, spikes per bin, shape (n,).
+    null_rate : float or None, default None
+        The null model's constant rate, spikes per bin (None: the mean of ``y``).
     """
     y, rate = _pair(y, rate)
     null = float(y.mean()) if null_rate is None else check_float("null_rate", null_rate, minimum=0.0,
@@ -54,6 +71,13 @@ def fraction_explainable_variance(pred: ArrayLike, true_rate: ArrayLike) -> floa
     With Poisson noise the explainable variance is the variance of the true rate over stimuli
     (the rest is spiking noise, which no model can predict).  1 is a perfect rate prediction;
     0 is no better than predicting the mean rate; it is negative for worse predictions.
+
+    Parameters
+    ----------
+    pred : array_like
+        Predicted rates, shape (n,).
+    true_rate : array_like
+        The true rates, shape (n,).
     """
     pred, true_rate = _pair(pred, true_rate)
     var = true_rate.var()
@@ -70,6 +94,13 @@ def fev_from_repeats(pred: ArrayLike, responses: ArrayLike) -> float:
     ``var(m) - mean(s2)/R`` estimates ``var(true rate)`` and ``mean((pred - m)^2) - mean(s2)/R``
     estimates ``mean((pred - true rate)^2)``; FEV is one minus their ratio (unbiased terms for
     any noise distribution, not only Poisson).
+
+    Parameters
+    ----------
+    pred : array_like
+        Predicted responses, shape (n,).
+    responses : array_like
+        Repeated trials, shape (n_repeats, n).
     """
     responses = check_array("responses", responses, ndim=2)
     pred = check_array("pred", pred, ndim=1)
@@ -89,6 +120,13 @@ def filter_r2(estimate: ArrayLike, reference: ArrayLike) -> float:
     ``estimate`` (h, w); ``reference`` (h, w) or (m, h, w).  The R² of the least-squares fit of
     the estimate's pixels by ``c_0 + sum_j c_j reference_j``: the squared correlation for one
     reference; for a quadrature pair, the fraction of the estimate that lies in the pair's span.
+
+    Parameters
+    ----------
+    estimate : array_like
+        The recovered filter, shape (h, w).
+    reference : array_like
+        The true filter (h, w) or filters (m, h, w).
     """
     est = check_array("estimate", estimate, ndim=2)
     ref = check_array("reference", reference, ndim=(2, 3))
@@ -120,7 +158,15 @@ def _per_cell(pred, responses):
 
 def correlation_per_cell(pred: ArrayLike, responses: ArrayLike) -> np.ndarray:
     """Pearson correlation of each cell's prediction with its trial-averaged response, (cells,);
-    NaN for a cell whose prediction or response is constant over the stimuli."""
+    NaN for a cell whose prediction or response is constant over the stimuli.
+
+    Parameters
+    ----------
+    pred : array_like
+        Predicted responses, shape (n, cells).
+    responses : array_like
+        Recorded responses, shape (n, cells) or (repeats, n, cells).
+    """
     pred, trials = _per_cell(pred, responses)
     mean = trials.mean(axis=0)
     a, b = pred - pred.mean(axis=0), mean - mean.mean(axis=0)
@@ -137,6 +183,13 @@ def feve_per_cell(pred: ArrayLike, responses: ArrayLike) -> np.ndarray:
     ``noise = mean(s2) / R`` is the noise variance left in ``m``, and
     ``FEVE = 1 - (mean((pred - m)^2) - noise) / (var(m) - noise)``.  NaN for a cell whose
     responses hold no explainable variance above the noise (``var(m) <= noise``).
+
+    Parameters
+    ----------
+    pred : array_like
+        Predicted responses, shape (n, cells).
+    responses : array_like
+        Repeated trials, shape (repeats, n, cells), at least two repeats.
     """
     pred, trials = _per_cell(pred, responses)
     if trials.shape[0] < 2:
@@ -157,6 +210,15 @@ def bits_per_spike_per_cell(pred: ArrayLike, responses: ArrayLike, null_rate: Ar
     scored; ``null_rate`` (cells,) the constant rate of the null model (the training mean).
     ``sum_trials [y log(pred / null) - (pred - null)] / (ln 2 sum y)``; NaN for a cell without
     spikes in ``responses``.
+
+    Parameters
+    ----------
+    pred : array_like
+        Predicted responses, shape (n, cells).
+    responses : array_like
+        Recorded responses, shape (n, cells) or (repeats, n, cells).
+    null_rate : array_like
+        The null model's constant rate per cell, shape (cells,).
     """
     pred, trials = _per_cell(pred, responses)
     null = check_array("null_rate", null_rate, ndim=1)
@@ -184,7 +246,13 @@ def oracle_correlation_per_cell(responses: ArrayLike) -> np.ndarray:
     """The oracle of Klindt et al. (2017) per cell, (cells,): the correlation, over every trial of every
     stimulus, of a trial with the mean of the other trials of its stimulus (the leave-one-out mean).
 
-    ``responses`` (repeats R >= 2, n, cells).  It bounds what a prediction of single trials can reach."""
+    ``responses`` (repeats R >= 2, n, cells).  It bounds what a prediction of single trials can reach.
+
+    Parameters
+    ----------
+    responses : array_like
+        Repeated trials, shape (repeats, n, cells), at least two repeats.
+    """
     trials = check_array("responses", responses, ndim=3)
     if trials.shape[0] < 2:
         raise InputError(f"the oracle needs repeated trials, (repeats >= 2, n, cells); got {trials.shape}")
@@ -194,14 +262,30 @@ def oracle_correlation_per_cell(responses: ArrayLike) -> np.ndarray:
 
 def single_trial_correlation_per_cell(pred: ArrayLike, responses: ArrayLike) -> np.ndarray:
     """Per cell: the correlation of the prediction with every single trial (the test correlation that
-    Klindt et al. 2017 and neuralpredictors divide by the oracle), (cells,)."""
+    Klindt et al. 2017 and neuralpredictors divide by the oracle), (cells,).
+
+    Parameters
+    ----------
+    pred : array_like
+        Predicted responses, shape (n, cells).
+    responses : array_like
+        Recorded trials, shape (repeats, n, cells) or (n, cells).
+    """
     pred, trials = _per_cell(pred, responses)
     return _pooled_correlation(trials, np.broadcast_to(pred, trials.shape))
 
 
 def fraction_of_oracle_per_cell(pred: ArrayLike, responses: ArrayLike) -> np.ndarray:
     """Per cell: :func:`single_trial_correlation_per_cell` over :func:`oracle_correlation_per_cell`;
-    NaN where the oracle is not positive."""
+    NaN where the oracle is not positive.
+
+    Parameters
+    ----------
+    pred : array_like
+        Predicted responses, shape (n, cells).
+    responses : array_like
+        Repeated trials, shape (repeats, n, cells), at least two repeats.
+    """
     oracle = oracle_correlation_per_cell(responses)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(oracle > 0, single_trial_correlation_per_cell(pred, responses) / oracle, np.nan)
@@ -213,7 +297,17 @@ def gaussian_log_likelihood_gain_per_cell(pred: ArrayLike, responses: ArrayLike,
     For continuous responses (inferred rates): every trial ``y`` is scored under ``N(pred, s2)`` and under
     ``N(null_mean, s2)``, with ``s2`` the cell's across-trial variance (ddof 1, averaged over stimuli: the
     noise variance); the gain is ``mean[(y - null_mean)^2 - (y - pred)^2] / (2 s2)``.  0: no better than the
-    training mean; NaN where the trials do not vary."""
+    training mean; NaN where the trials do not vary.
+
+    Parameters
+    ----------
+    pred : array_like
+        Predicted responses, shape (n, cells).
+    responses : array_like
+        Repeated trials, shape (repeats, n, cells), at least two repeats.
+    null_mean : array_like
+        The null model's constant prediction per cell, shape (cells,).
+    """
     pred, trials = _per_cell(pred, responses)
     null = check_array("null_mean", null_mean, ndim=1)
     if null.shape != pred.shape[1:] or trials.shape[0] < 2:

@@ -53,6 +53,13 @@ def phase_scramble(x: ArrayLike, random_state: int | np.random.Generator = 0) ->
     ``x``: (h, w) or (..., h, w); each image gets its own random phases.  The random phase of
     frequency ``k`` is ``u(k) - u(-k)`` with ``u`` i.i.d. uniform on [-pi, pi): antisymmetric by
     construction, uniform on the circle.  Returns float64 images of the same shape and units.
+
+    Parameters
+    ----------
+    x : array_like
+        Images, shape (h, w) or (..., h, w).
+    random_state : int or numpy.random.Generator, default 0
+        Seed of the random phases.
     """
     x = _images("x", x)
     u = check_random_state(random_state).uniform(-np.pi, np.pi, size=x.shape)
@@ -62,7 +69,15 @@ def phase_scramble(x: ArrayLike, random_state: int | np.random.Generator = 0) ->
 def direction_sign(shape: tuple[int, int], theta: float) -> np.ndarray:
     """``sign(k · u)`` on the DFT grid of ``shape`` for ``u = (cos theta, sin theta)`` (x = column,
     y = row), made exactly antisymmetric (``s(-k) = -s(k)``; 0 on the line ``k · u = 0`` and
-    on self-mirrored frequencies)."""
+    on self-mirrored frequencies).
+
+    Parameters
+    ----------
+    shape : tuple of int
+        The (h, w) of the DFT grid.
+    theta : float
+        The direction, radians.
+    """
     fy = np.fft.fftfreq(shape[0])[:, None]
     fx = np.fft.fftfreq(shape[1])[None, :]
     s = np.sign(fx * np.cos(theta) + fy * np.sin(theta))
@@ -77,6 +92,15 @@ def local_phase_shift(x: ArrayLike, angle: ArrayLike, theta: float) -> np.ndarra
     components to shift (for a neuron, its preferred orientation in the convention of
     :mod:`effcode.gabor`).  Multiplies the spectrum by ``exp(i angle sign(k . u))``: the amplitude
     spectrum is unchanged and ``angle = 0`` is the identity.  Returns float64 images.
+
+    Parameters
+    ----------
+    x : array_like
+        Images, shape (h, w) or (n, h, w).
+    angle : array_like
+        The phase shift, radians: a scalar or one per image.
+    theta : float
+        Direction of the components to shift, radians.
     """
     x = _images("x", x)
     theta = check_float("theta", theta)
@@ -94,6 +118,19 @@ def gratings(size: int, theta: ArrayLike, freq: ArrayLike, phase: ArrayLike, con
 
     ``x'`` is the coordinate across the bars (direction ``theta``) from the patch centre;
     ``theta``, ``freq`` (cycles/pixel) and ``phase`` broadcast against each other.
+
+    Parameters
+    ----------
+    size : int
+        Side of the square patch, pixels.
+    theta : array_like
+        Direction across the bars, radians.
+    freq : array_like
+        Spatial frequency, cycles per pixel.
+    phase : array_like
+        Phase at the patch centre, radians.
+    contrast : float, default 1.0
+        Amplitude of the cosine.
     """
     size = check_int("size", size, minimum=2)
     contrast = check_float("contrast", contrast, minimum=0.0)
@@ -113,6 +150,21 @@ def preferred_grating(response: Callable[[np.ndarray], np.ndarray], size: int, *
     grid of ``n_orientations`` orientations in [0, pi) and the frequencies ``freqs``
     (cycles/pixel).  Returns ``theta`` (radians) and ``freq`` (cycles/pixel) of the maximum,
     each of shape (K,), and ``tuning`` (K, n_orientations, n_freqs).
+
+    Parameters
+    ----------
+    response : callable
+        Maps stimuli (n, size*size) to responses (n,) or (n, K).
+    size : int
+        Side of the square gratings, pixels.
+    freqs : sequence of float
+        Grating frequencies, cycles per pixel.
+    n_orientations : int, default 36
+        Orientations in [0, pi).
+    n_phases : int, default 8
+        Equally spaced phases averaged over.
+    contrast : float, default 1.0
+        Grating contrast.
     """
     n_orientations = check_int("n_orientations", n_orientations, minimum=2)
     n_phases = check_int("n_phases", n_phases, minimum=1)
@@ -139,6 +191,19 @@ def natural_patches(images: Sequence[Image | np.ndarray], patch_size: int, n: in
     its standard deviation (unit RMS contrast), a stand-in for the contrast normalisation of the
     early visual pathway that keeps the rates of the simulated neurons in a realistic range.
     Returns (n, patch_size**2) float64; every row has mean 0 and variance 1.
+
+    Parameters
+    ----------
+    images : sequence of Image or ndarray
+        The natural images.
+    patch_size : int
+        Side of the square patches, pixels.
+    n : int
+        How many patches to draw.
+    random_state : int, default 0
+        Seed of the patch positions.
+    min_variance : float, default 0.1
+        Relative variance below which a patch is redrawn.
     """
     from ..data import PatchSampler, whiten_images
 
