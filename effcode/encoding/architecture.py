@@ -31,6 +31,17 @@ def translate(x: torch.Tensor, dy: int, dx: int, mode: str = "circular") -> torc
     """``T_a x``: shift the last two axes by ``dy`` rows and ``dx`` columns.
 
     ``mode="circular"`` wraps around; ``"zeros"`` fills the uncovered rows/columns with zeros.
+
+    Parameters
+    ----------
+    x : torch.Tensor
+        The tensor to shift along its last two axes.
+    dy : int
+        Shift along the rows, pixels.
+    dx : int
+        Shift along the columns, pixels.
+    mode : {"circular", "zeros"}, default "circular"
+        Whether to wrap around or fill with zeros.
     """
     check_choice("mode", mode, ("circular", "zeros"))
     dy, dx = int(dy), int(dx)
@@ -63,6 +74,23 @@ def equivariance_error(f: Callable[[torch.Tensor], torch.Tensor], x: torch.Tenso
     0 when ``f`` commutes with the shift: exactly for a circularly padded convolution and
     circular shifts; for a zero-padded one with zero-filled shifts, once ``margin`` exceeds the
     kernel radius plus the shift; for a stride-``s`` map only when ``a`` is a multiple of ``s``.
+
+    Parameters
+    ----------
+    f : callable
+        The map under test, tensor to tensor.
+    x : torch.Tensor
+        The input.
+    dy : int
+        Shift along the rows, pixels.
+    dx : int
+        Shift along the columns, pixels.
+    stride : int, default 1
+        The total stride of ``f``.
+    margin : int, default 0
+        Pixels cut from each border of the output before the norms.
+    mode : {"circular", "zeros"}, default "circular"
+        The boundary of the input shift.
     """
     stride = check_int("stride", stride)
     margin = check_int("margin", margin, minimum=0)
@@ -77,7 +105,19 @@ def equivariance_error(f: Callable[[torch.Tensor], torch.Tensor], x: torch.Tenso
 
 @torch.no_grad()
 def invariance_error(f: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, dy: int, dx: int) -> float:
-    """Relative invariance error ``|f(T_a x) - f(x)| / |f(x)|`` (0 for a shift-invariant ``f``)."""
+    """Relative invariance error ``|f(T_a x) - f(x)| / |f(x)|`` (0 for a shift-invariant ``f``).
+
+    Parameters
+    ----------
+    f : callable
+        The map under test, tensor to tensor.
+    x : torch.Tensor
+        The input.
+    dy : int
+        Shift along the rows, pixels.
+    dx : int
+        Shift along the columns, pixels.
+    """
     ref = f(x)
     return _relative(f(translate(x, dy, dx)) - ref, ref)
 
@@ -87,6 +127,19 @@ class LocallyConnected2d(torch.nn.Module):
     output position.  Output ``(N, out, H_out, W_out)`` with ``H_out = H + 2 padding - k + 1``.
 
     ``weight``: (H_out * W_out, out, in * k * k), ``bias``: (H_out * W_out, out).
+
+    Parameters
+    ----------
+    in_channels : int
+        Input channels.
+    out_channels : int
+        Output channels.
+    kernel_size : int
+        Side k of each square filter, pixels.
+    input_size : tuple of int
+        The input's (H, W), which fixes the number of output positions.
+    padding : int, default 0
+        Zero padding added to every border, pixels.
     """
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int, input_size: tuple[int, int],
@@ -122,7 +175,13 @@ class LocallyConnected2d(torch.nn.Module):
 
 
 def parameter_count(module: torch.nn.Module) -> int:
-    """Number of trainable scalars of ``module``."""
+    """Number of trainable scalars of ``module``.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        The module whose trainable parameters are counted.
+    """
     return int(sum(p.numel() for p in module.parameters() if p.requires_grad))
 
 
@@ -134,6 +193,19 @@ def conv_stack(depth: int, *, kernel_size: int = 3, dilation: int | str = "1", c
     ``dilation``: ``"1"``, ``"2"`` (every layer dilated by that factor) or ``"exponential"``
     (layer ``l`` dilated by ``2**(l-1)``).  Weights are PyTorch's default initialisation, seeded.
     The theoretical receptive field is ``1 + (kernel_size - 1) * sum(dilations)`` pixels wide.
+
+    Parameters
+    ----------
+    depth : int
+        How many convolutions.
+    kernel_size : int, default 3
+        Side of each square kernel, pixels.
+    dilation : {"1", "2", "exponential"}, default "1"
+        The dilation of the layers.
+    channels : int, default 4
+        Feature maps per layer.
+    random_state : int, default 0
+        Seed of the initial weights.
     """
     depth = check_int("depth", depth)
     kernel_size = check_int("kernel_size", kernel_size)
@@ -150,7 +222,13 @@ def conv_stack(depth: int, *, kernel_size: int = 3, dilation: int | str = "1", c
 
 
 def theoretical_receptive_field(net: torch.nn.Sequential) -> int:
-    """Width in pixels of the input region that can influence one output unit of ``conv_stack``."""
+    """Width in pixels of the input region that can influence one output unit of ``conv_stack``.
+
+    Parameters
+    ----------
+    net : torch.nn.Sequential
+        A network built by :func:`conv_stack`.
+    """
     convs = [m for m in net if isinstance(m, torch.nn.Conv2d)]
     return 1 + sum((m.kernel_size[0] - 1) * m.dilation[0] for m in convs)
 
@@ -162,6 +240,17 @@ def input_gradient_map(net: torch.nn.Module, size: int, *, n_samples: int = 16, 
     ``y_centre`` is the sum over output channels at the central output pixel; the inputs are
     made on the device of ``net``'s parameters.  Returns a (size, size) float64 map (units:
     output per input unit) whose spread is the effective receptive field.
+
+    Parameters
+    ----------
+    net : torch.nn.Module
+        The network, taking (N, 1, size, size) inputs.
+    size : int
+        Side of the square input, pixels.
+    n_samples : int, default 16
+        Random inputs averaged over.
+    random_state : int, default 0
+        Seed of the random inputs.
     """
     size = check_int("size", size, minimum=3)
     n_samples = check_int("n_samples", n_samples)
@@ -182,6 +271,13 @@ def receptive_field_widths(grad_map: ArrayLike, *, rel_tol: float = 1e-9) -> dic
     ``rel_tol`` times the maximum (the theoretical receptive field, when the map is exact);
     ``effective``: twice the root-mean-square distance of the gradient mass from its centroid
     along the columns, ``2 sqrt(sum g (x - xbar)^2 / sum g)`` (the effective receptive field).
+
+    Parameters
+    ----------
+    grad_map : array_like
+        An input-gradient map, shape (h, w).
+    rel_tol : float, default 1e-9
+        Threshold of the support, relative to the map's maximum.
     """
     g = check_array("grad_map", grad_map, ndim=2)
     row = g[g.shape[0] // 2]
@@ -200,6 +296,17 @@ def conv_weight_gradient(x: ArrayLike, grad_output: ArrayLike, *, kernel_size: i
     ``dL/dy`` (N, C_out, H_out, W_out).  Returns ``dL/dW[o, i] = sum_n xcorr(x_pad[n, i],
     grad_output[n, o])`` restricted to the ``kernel_size`` x ``kernel_size`` valid lags, shape
     (C_out, C_in, k, k), computed with :func:`scipy.signal.correlate2d` (not autograd).
+
+    Parameters
+    ----------
+    x : array_like
+        The layer input, shape (N, C_in, H, W).
+    grad_output : array_like
+        The error back-propagated to the layer output, shape (N, C_out, H_out, W_out).
+    kernel_size : int
+        Side k of the square kernel, pixels.
+    padding : int, default 0
+        Zero padding of the input, pixels.
     """
     x = check_array("x", x, ndim=4)
     delta = check_array("grad_output", grad_output, ndim=4)

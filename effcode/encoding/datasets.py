@@ -61,7 +61,23 @@ _ANTOLIK2016_FILES = ("training_inputs", "training_set", "validation_inputs", "v
 
 @dataclass
 class Recordings:
-    """Training and held-out test data of one recorded population."""
+    """Training and held-out test data of one recorded population.
+
+    Parameters
+    ----------
+    name : str
+        The population's name.
+    train_stimuli : ndarray
+        Training images, shape (n, H, W).
+    train_responses : ndarray
+        Training responses, shape (n, cells) or (repeats, n, cells).
+    test_stimuli : ndarray
+        Held-out images, shape (m, H, W).
+    test_responses : ndarray
+        Held-out responses, shape (m, cells) or (repeats, m, cells).
+    description : str, default ""
+        Where the data come from, in words.
+    """
 
     name: str
     train_stimuli: np.ndarray
@@ -87,7 +103,15 @@ class Recordings:
 
 def load_recordings(spec: str, **kwargs: Any) -> list[Recordings]:
     """The recordings named by ``spec`` (see the module docstring): a registered dataset (with an
-    optional ``:argument``) or the path of a user ``.npz`` file or folder."""
+    optional ``:argument``) or the path of a user ``.npz`` file or folder.
+
+    Parameters
+    ----------
+    spec : str
+        A registered dataset name, optionally with ``:argument``, or a path.
+    **kwargs
+        Keyword arguments of the registered dataset's loader.
+    """
     spec = str(spec)
     name, _, argument = spec.partition(":")
     if name in DATASETS:
@@ -100,7 +124,13 @@ def load_recordings(spec: str, **kwargs: Any) -> list[Recordings]:
 
 def load_user_recordings(path: str | os.PathLike[str]) -> Recordings:
     """A user's recordings: an ``.npz`` file with the arrays of :data:`USER_LAYOUT`, or a folder
-    holding them as ``.npy`` files."""
+    holding them as ``.npy`` files.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        An ``.npz`` file or a folder of ``.npy`` files.
+    """
     path = Path(path).expanduser()
     if path.is_dir():
         files = {key: path / f"{key}.npy" for key in USER_LAYOUT}
@@ -155,7 +185,15 @@ def check_antolik2016_layout(data: Path, regions: Sequence[int] = ANTOLIK2016_RE
     the published (n, cells) (1800 x 103, 1260 x 55, 1800 x 102 for regions 1-3); ``validation_inputs``
     is (50, 961); ``validation_set`` is (50, cells); ``raw_validation_set`` is (repeats >= 2, 50, cells).
     A mismatch is a one-line :class:`InputError` naming the file and what was expected.  Returns the
-    repeat count of each region (read from ``raw_validation_set``)."""
+    repeat count of each region (read from ``raw_validation_set``).
+
+    Parameters
+    ----------
+    data : pathlib.Path
+        The folder holding the ``regionN`` folders.
+    regions : sequence of int, default ANTOLIK2016_REGIONS
+        The regions to check.
+    """
     repeats = {}
     for region in regions:
         if region not in ANTOLIK2016_REGIONS:
@@ -194,6 +232,11 @@ def fetch_antolik2016(*, expected_sha256: str | None = None) -> Path:
     call and every load from the cache verifies the archive against the recorded SHA-256.
     ``expected_sha256`` (or a pinned :data:`ANTOLIK2016_SHA256`) is required to match when given.
     Returns the folder holding ``region1``..``region3``.
+
+    Parameters
+    ----------
+    expected_sha256 : str or None, default None
+        The SHA-256 the archive must have (None: the pinned or recorded one).
     """
     folder = antolik2016_folder()
     data = folder / "Data"
@@ -250,7 +293,15 @@ def load_antolik2016(folder: str | None = None, *, regions: Sequence[int] = ANTO
     """The three regions (or ``regions``) of the S1 Dataset, from the data cache or ``folder``.
 
     Images are (n, 31, 31) as stored (the trial-averaged, inferred spike rates are the responses;
-    test responses are the single trials of ``raw_validation_set.npy``, (repeats, 50, cells))."""
+    test responses are the single trials of ``raw_validation_set.npy``, (repeats, 50, cells)).
+
+    Parameters
+    ----------
+    folder : str or None, default None
+        A folder holding ``region1``..``region3`` (None: the data cache, downloaded when absent).
+    regions : sequence of int, default ANTOLIK2016_REGIONS
+        The regions to load.
+    """
     if folder is None:
         cache = antolik2016_folder()
         if not (cache / _ANTOLIK2016_RECORD).is_file():

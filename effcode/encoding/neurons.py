@@ -32,6 +32,25 @@ def complex_gabor(size: int, *, theta: float, freq: float, sigma: float, phase: 
     centre).  ``freq`` is in cycles/pixel, ``sigma`` in pixels.  The result is scaled so that its
     real and imaginary parts (the even and odd Gabors of a quadrature pair) have a mean squared
     norm of 1: ``(|Re|^2 + |Im|^2) / 2 = 1``.
+
+    Parameters
+    ----------
+    size : int
+        Side of the square grid, pixels.
+    theta : float
+        Direction across the bars, radians.
+    freq : float
+        Spatial frequency, cycles per pixel.
+    sigma : float
+        Envelope width across the bars, pixels.
+    phase : float, default 0.0
+        Phase at the centre, radians.
+    aspect : float, default 1.0
+        Envelope width along the bars over that across them.
+    x0 : float or None, default None
+        Centre column, pixels (None: the patch centre).
+    y0 : float or None, default None
+        Centre row, pixels (None: the patch centre).
     """
     size = check_int("size", size, minimum=2)
     freq = check_float("freq", freq, minimum=0.0, maximum=0.5)
@@ -50,7 +69,15 @@ def complex_gabor(size: int, *, theta: float, freq: float, sigma: float, phase: 
 
 
 def gabor(size: int, **params: Any) -> np.ndarray:
-    """The real (even for ``phase=0``) part of :func:`complex_gabor`, scaled to unit L2 norm."""
+    """The real (even for ``phase=0``) part of :func:`complex_gabor`, scaled to unit L2 norm.
+
+    Parameters
+    ----------
+    size : int
+        Side of the square grid, pixels.
+    **params
+        Keyword arguments of :func:`complex_gabor`.
+    """
     g = complex_gabor(size, **params).real
     return g / np.linalg.norm(g)
 
@@ -64,7 +91,13 @@ def _stimuli(X, n_features: int) -> np.ndarray:
 
 @dataclass
 class SimulatedNeuron(ABC):
-    """Base class: a deterministic rate function plus Poisson spiking."""
+    """Base class: a deterministic rate function plus Poisson spiking.
+
+    Parameters
+    ----------
+    params : dict, default {}
+        The Gabor parameters the neuron was built from, for reference.
+    """
 
     #: the Gabor parameters the neuron was built from (theta, freq, sigma, ...), for reference
     params: dict = field(default_factory=dict, kw_only=True)
@@ -76,11 +109,27 @@ class SimulatedNeuron(ABC):
 
     @abstractmethod
     def rate(self, X) -> np.ndarray:
-        """Expected spike count per bin (spikes/bin), shape (n,)."""
+        """Expected spike count per bin (spikes/bin), shape (n,).
+
+        Parameters
+        ----------
+        X : array_like
+            Flattened stimuli, shape (n, h*w).
+        """
 
     @seed_alias
     def sample(self, X, random_state=0, n_repeats: int | None = None) -> np.ndarray:
-        """Poisson spike counts: shape (n,), or (n_repeats, n) independent repeats."""
+        """Poisson spike counts: shape (n,), or (n_repeats, n) independent repeats.
+
+        Parameters
+        ----------
+        X : array_like
+            Flattened stimuli, shape (n, h*w).
+        random_state : int or numpy.random.Generator, default 0
+            Seed of the spikes.
+        n_repeats : int or None, default None
+            Independent repeats to draw (None: one, without the repeat axis).
+        """
         rate = self.rate(X)
         rng = check_random_state(random_state)
         if n_repeats is None:
@@ -95,6 +144,19 @@ class SimpleCell(SimulatedNeuron):
 
     ``filter`` (h, w) is the receptive field ``w``; ``nonlinearity`` is ``"exp"`` (then the cell
     is exactly a Poisson GLM) or ``"relu"`` (a threshold-linear rectifier).
+
+    Parameters
+    ----------
+    filter : ndarray
+        The receptive field, shape (h, w).
+    nonlinearity : {"exp", "relu"}, default "exp"
+        The output nonlinearity.
+    gain : float, default 1.0
+        Scale of the linear drive.
+    offset : float, default 0.0
+        Added to the log-rate ("exp") or subtracted as a threshold ("relu").
+    params : dict, default {}
+        The Gabor parameters the neuron was built from, for reference.
     """
 
     filter: np.ndarray
@@ -111,7 +173,13 @@ class SimpleCell(SimulatedNeuron):
         return self.filter.shape
 
     def drive(self, X) -> np.ndarray:
-        """The linear stage ``w.x`` (stimulus units), shape (n,)."""
+        """The linear stage ``w.x`` (stimulus units), shape (n,).
+
+        Parameters
+        ----------
+        X : array_like
+            Flattened stimuli, shape (n, h*w).
+        """
         return _stimuli(X, self.filter.size) @ self.filter.ravel()
 
     def rate(self, X) -> np.ndarray:
@@ -123,7 +191,21 @@ class SimpleCell(SimulatedNeuron):
 
 @dataclass
 class ComplexCell(SimulatedNeuron):
-    """Energy-model complex cell: ``rate = gain * ((w_even.x)^2 + (w_odd.x)^2) + baseline``."""
+    """Energy-model complex cell: ``rate = gain * ((w_even.x)^2 + (w_odd.x)^2) + baseline``.
+
+    Parameters
+    ----------
+    even : ndarray
+        The even filter of the quadrature pair, shape (h, w).
+    odd : ndarray
+        The odd filter of the quadrature pair, shape (h, w).
+    gain : float, default 1.0
+        Rate per unit of energy.
+    baseline : float, default 0.0
+        Rate without a stimulus, spikes per bin.
+    params : dict, default {}
+        The Gabor parameters the neuron was built from, for reference.
+    """
 
     even: np.ndarray
     odd: np.ndarray
@@ -141,7 +223,13 @@ class ComplexCell(SimulatedNeuron):
         return self.even.shape
 
     def energy(self, X) -> np.ndarray:
-        """The phase-invariant energy ``(w_even.x)^2 + (w_odd.x)^2`` (squared stimulus units)."""
+        """The phase-invariant energy ``(w_even.x)^2 + (w_odd.x)^2`` (squared stimulus units).
+
+        Parameters
+        ----------
+        X : array_like
+            Flattened stimuli, shape (n, h*w).
+        """
         X = _stimuli(X, self.even.size)
         return (X @ self.even.ravel()) ** 2 + (X @ self.odd.ravel()) ** 2
 
@@ -160,6 +248,33 @@ def make_simple_cell(X: ArrayLike, *, theta: float, freq: float, sigma: float, p
     and the offset makes the mean rate over ``X`` equal ``mean_rate`` (spikes/bin).
     ``"relu"``: the threshold is ``threshold`` standard deviations of ``w.x`` and the gain makes
     the mean rate ``mean_rate``.
+
+    Parameters
+    ----------
+    X : array_like
+        Calibration stimuli, shape (n, p*p).
+    theta : float
+        Direction across the bars, radians.
+    freq : float
+        Spatial frequency, cycles per pixel.
+    sigma : float
+        Envelope width across the bars, pixels.
+    phase : float, default 0.0
+        Phase of the Gabor at its centre, radians.
+    aspect : float, default 1.0
+        Envelope width along the bars over that across them.
+    nonlinearity : {"exp", "relu"}, default "exp"
+        The output nonlinearity.
+    mean_rate : float, default 2.0
+        Mean rate over ``X``, spikes per bin.
+    drive_std : float, default 1.0
+        Standard deviation of the log-rate over ``X`` ("exp" only).
+    threshold : float, default 0.0
+        Threshold in standard deviations of the drive ("relu" only).
+    x0 : float or None, default None
+        Centre column, pixels (None: the patch centre).
+    y0 : float or None, default None
+        Centre row, pixels (None: the patch centre).
     """
     X = check_array("X", X, ndim=2)
     size = int(round(np.sqrt(X.shape[1])))
@@ -191,6 +306,27 @@ def make_complex_cell(X: ArrayLike, *, theta: float, freq: float, sigma: float, 
 
     The baseline is ``baseline_fraction * mean_rate`` and the gain makes the mean rate over ``X``
     equal ``mean_rate`` (spikes/bin).
+
+    Parameters
+    ----------
+    X : array_like
+        Calibration stimuli, shape (n, p*p).
+    theta : float
+        Direction across the bars, radians.
+    freq : float
+        Spatial frequency, cycles per pixel.
+    sigma : float
+        Envelope width across the bars, pixels.
+    aspect : float, default 1.0
+        Envelope width along the bars over that across them.
+    mean_rate : float, default 2.0
+        Mean rate over ``X``, spikes per bin.
+    baseline_fraction : float, default 0.1
+        Baseline as a fraction of ``mean_rate``.
+    x0 : float or None, default None
+        Centre column, pixels (None: the patch centre).
+    y0 : float or None, default None
+        Centre row, pixels (None: the patch centre).
     """
     X = check_array("X", X, ndim=2)
     size = int(round(np.sqrt(X.shape[1])))

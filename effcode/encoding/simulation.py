@@ -50,7 +50,21 @@ ADDITIVE_STD = 0.2
 
 @dataclass
 class SimulatedRegion:
-    """One simulated region: its :class:`~.datasets.Recordings` and the ground truth."""
+    """One simulated region: its :class:`~.datasets.Recordings` and the ground truth.
+
+    Parameters
+    ----------
+    recordings : Recordings
+        The simulated recordings.
+    cells : list
+        The simulated neurons, one per column of the responses.
+    kinds : ndarray
+        The kind of each cell (simple or complex).
+    train_rate : ndarray
+        True rates on the training images, shape (n, cells).
+    test_rate : ndarray
+        True rates on the test images, shape (m, cells).
+    """
 
     recordings: Recordings
     cells: list
@@ -59,7 +73,13 @@ class SimulatedRegion:
     test_rate: np.ndarray
 
     def subset(self, n_cells: int) -> "SimulatedRegion":
-        """The region with its first ``n_cells`` simple and complex cells in the same proportion (for quick runs)."""
+        """The region with its first ``n_cells`` simple and complex cells in the same proportion (for quick runs).
+
+        Parameters
+        ----------
+        n_cells : int
+            How many cells to keep.
+        """
         n_complex = int(round(n_cells * np.mean(self.kinds == "complex")))
         keep = np.concatenate([np.flatnonzero(self.kinds == "simple")[:n_cells - n_complex],
                                np.flatnonzero(self.kinds == "complex")[:n_complex]])
@@ -72,7 +92,13 @@ class SimulatedRegion:
                                train_rate=self.train_rate[:, keep], test_rate=self.test_rate[:, keep])
 
     def true_response(self, images) -> np.ndarray:
-        """The cells' true rates (n, cells) to images (n, 31, 31)."""
+        """The cells' true rates (n, cells) to images (n, 31, 31).
+
+        Parameters
+        ----------
+        images : array_like
+            Images, shape (n, 31, 31).
+        """
         return true_rates(self.cells, images)
 
 
@@ -83,7 +109,15 @@ def true_rates(cells, images) -> np.ndarray:
 
 
 def calcium_like(rate: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Inferred-rate-like responses to ``rate`` (any shape): ``max(0, Poisson(rate) * Gamma + Normal)``."""
+    """Inferred-rate-like responses to ``rate`` (any shape): ``max(0, Poisson(rate) * Gamma + Normal)``.
+
+    Parameters
+    ----------
+    rate : ndarray
+        Expected spike counts, any shape.
+    rng : numpy.random.Generator
+        The source of the noise.
+    """
     spikes = rng.poisson(rate)
     amplitude = rng.gamma(GAMMA_SHAPE, 1.0 / GAMMA_SHAPE, size=spikes.shape)
     return np.maximum(spikes * amplitude + rng.normal(0.0, ADDITIVE_STD, size=spikes.shape), 0.0)
@@ -118,7 +152,21 @@ def simulate_antolik2016(images: Sequence[Image | np.ndarray] | None = None, *, 
     """Simulated recordings of the shapes of Antolík et al. (2016), with ground truth (module docstring).
 
     ``images``: the natural images the crops come from (default: the ``default`` image set);
-    ``regions``: which of :data:`REGION_SHAPES`; the same ``random_state`` (an int) gives the same recordings."""
+    ``regions``: which of :data:`REGION_SHAPES`; the same ``random_state`` (an int) gives the same recordings.
+
+    Parameters
+    ----------
+    images : sequence of Image or ndarray, or None, default None
+        The natural images the crops come from (None: the default set).
+    random_state : int, default 0
+        Seed of the cells, crops and noise.
+    regions : sequence of int, default (1, 2, 3)
+        Which regions of :data:`REGION_SHAPES` to simulate.
+    complex_fraction : float, default 0.4
+        Fraction of the cells that are complex.
+    mean_spikes : float, default 1.0
+        Mean spike count per stimulus of a cell.
+    """
     seed = check_int("random_state", random_state, minimum=0)
     complex_fraction = check_float("complex_fraction", complex_fraction, minimum=0.0, maximum=1.0)
     mean_spikes = check_float("mean_spikes", mean_spikes, minimum=0.0, strict_minimum=True)
