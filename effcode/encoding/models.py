@@ -52,6 +52,19 @@ class PoissonGLM(BaseEstimator):
 
     Attributes after ``fit``: ``coef_`` (p*p,) the filter ``w`` in rate-log per stimulus unit,
     ``intercept_`` ``b``, ``filter_`` (p, p), ``n_iter_``, ``loss_`` (final objective).
+
+    Parameters
+    ----------
+    l2 : float, default 1e-4
+        Weight of the squared-norm penalty on the filter.
+    smoothness : float, default 0.0
+        Weight of the penalty on differences of adjacent filter pixels.
+    max_iter : int, default 500
+        The most L-BFGS iterations.
+    tol : float, default 1e-9
+        Convergence tolerance of L-BFGS.
+    device : str, default "cpu"
+        Where the fit runs ("cpu", "cuda").
     """
 
     def __init__(self, l2: float = 1e-4, smoothness: float = 0.0, max_iter: int = 500, tol: float = 1e-9,
@@ -105,7 +118,13 @@ class PoissonGLM(BaseEstimator):
         return self
 
     def predict(self, X) -> np.ndarray:
-        """Predicted mean spike count per bin, shape (n,)."""
+        """Predicted mean spike count per bin, shape (n,).
+
+        Parameters
+        ----------
+        X : array_like
+            Stimuli, shape (n, p*p).
+        """
         X = check_array("X", X, ndim=2)
         if X.shape[1] != self.coef_.size:
             raise InputError(f"X must have {self.coef_.size} columns, got {X.shape[1]}")
@@ -120,6 +139,21 @@ def select_glm(X: ArrayLike, y: ArrayLike, smoothness: Sequence[float] = (0.01, 
     Each value of ``smoothness`` is fitted on a random ``1 - validation_fraction`` of the data
     and scored by the mean Poisson log-likelihood (nats/bin, up to the ``log y!`` term) of the
     rest; the best value is refitted on all the data.  Returns the model and the scores.
+
+    Parameters
+    ----------
+    X : array_like
+        Stimuli, shape (n, p*p).
+    y : array_like
+        Spike counts, shape (n,).
+    smoothness : sequence of float, default (0.01, 0.03, 0.1, 0.3)
+        The candidate smoothness weights.
+    validation_fraction : float, default 0.2
+        Fraction of the data held out to score each candidate.
+    random_state : int, default 0
+        Seed of the split.
+    **params
+        Further keyword arguments of :class:`PoissonGLM`.
     """
     X, y = _check_xy(X, y)
     grid = check_array("smoothness", smoothness, ndim=1)
@@ -168,6 +202,35 @@ class PoissonCNN(BaseEstimator):
 
     Attributes after ``fit``: ``history_`` (``train_loss``, ``val_loss`` per epoch, nats/bin),
     ``best_epoch_``, ``conv_filters_`` (n_channels, k, k).
+
+    Parameters
+    ----------
+    n_channels : int, default 8
+        Filters of the first convolution.
+    kernel_size : int, default 9
+        Side of those filters, pixels.
+    hidden_channels : int, default 8
+        Maps of the 1x1 mixing convolution.
+    pool : int, default 2
+        Side and stride of the average pooling.
+    output : {"exp", "softplus"}, default "exp"
+        The output nonlinearity.
+    n_epochs : int, default 30
+        Passes over the training split.
+    batch_size : int, default 256
+        Stimuli per minibatch.
+    learning_rate : float, default 3e-3
+        Adam's step size.
+    weight_decay : float, default 1e-4
+        Weight of the squared-norm penalty on the parameters.
+    validation_fraction : float, default 0.1
+        Fraction of the data held out to pick the best epoch.
+    random_state : int, default 0
+        Seed of the split, the initial weights and the minibatches.
+    device : str, default "cpu"
+        Where the network is trained ("cpu", "cuda").
+    progress : bool, default False
+        Whether to draw a progress bar.
     """
 
     def __init__(self, n_channels: int = 8, kernel_size: int = 9, hidden_channels: int = 8, pool: int = 2,
@@ -270,7 +333,15 @@ class PoissonCNN(BaseEstimator):
 
     @torch.no_grad()
     def predict(self, X, batch: int = 8192) -> np.ndarray:
-        """Predicted mean spike count per bin, shape (n,)."""
+        """Predicted mean spike count per bin, shape (n,).
+
+        Parameters
+        ----------
+        X : array_like
+            Flattened square stimuli, shape (n, p*p).
+        batch : int, default 8192
+            Stimuli evaluated at a time.
+        """
         X = check_array("X", X, ndim=2)
         if X.shape[1] != self.side_ ** 2:
             raise InputError(f"X must have {self.side_ ** 2} columns, got {X.shape[1]}")
@@ -288,7 +359,13 @@ class PoissonCNN(BaseEstimator):
         return out
 
     def load_state_arrays(self, arrays) -> "PoissonCNN":
-        """Restore a network saved by :meth:`state_arrays` into this (same hyperparameters) estimator."""
+        """Restore a network saved by :meth:`state_arrays` into this (same hyperparameters) estimator.
+
+        Parameters
+        ----------
+        arrays : mapping of str to ndarray
+            The arrays :meth:`state_arrays` returned.
+        """
         side = int(arrays["side"])
         network = _Network(side, self.n_channels, self.kernel_size, self.hidden_channels, self.pool)
         state = {k[4:]: torch.as_tensor(np.asarray(v)) for k, v in arrays.items() if k.startswith("net.")}

@@ -64,7 +64,17 @@ def check_recordings(stimuli, responses) -> tuple[np.ndarray, np.ndarray]:
 
 @dataclass
 class EncodingScores:
-    """Held-out scores of one model, one value per cell (NaN where a metric is undefined)."""
+    """Held-out scores of one model, one value per cell (NaN where a metric is undefined).
+
+    Parameters
+    ----------
+    correlation : ndarray
+        Pearson correlation of the prediction with the trial-averaged response, per cell.
+    feve : ndarray
+        Fraction of explainable variance explained, per cell.
+    bits_per_spike : ndarray
+        Log-likelihood gain over the training mean rate, bits per spike, per cell.
+    """
 
     #: Pearson correlation of the prediction with the trial-averaged response
     correlation: np.ndarray
@@ -79,7 +89,15 @@ class EncodingScores:
     def medians(self, n_bootstrap: int = 1000, random_state: int = 0) -> dict:
         """Per metric, the median over cells as an estimate in effcode's convention: ``value``
         (the median), ``lo`` and ``hi`` (its 95% percentile-bootstrap interval over cells), ``se``
-        (the bootstrap standard error), and ``n_cells`` (cells with a defined value); NaN when none."""
+        (the bootstrap standard error), and ``n_cells`` (cells with a defined value); NaN when none.
+
+        Parameters
+        ----------
+        n_bootstrap : int, default 1000
+            Bootstrap resamples of the cells.
+        random_state : int, default 0
+            Seed of the resamples.
+        """
         random_state = check_int("random_state", random_state, minimum=0)
         out = {}
         for name in self.METRICS:
@@ -106,7 +124,13 @@ class EncodingModel(BaseEstimator):
     name = ""
 
     def parameters_per_cell(self, image_shape: tuple[int, int]) -> tuple[int, str]:
-        """The number of parameters fitted to each cell alone, and what they are."""
+        """The number of parameters fitted to each cell alone, and what they are.
+
+        Parameters
+        ----------
+        image_shape : tuple of int
+            The stimuli's (H, W).
+        """
         raise NotImplementedError
 
     def fit(self, stimuli, responses) -> "EncodingModel":
@@ -177,7 +201,15 @@ class EncodingModel(BaseEstimator):
         return torch.as_tensor(self.noise_variance_, dtype=y.dtype, device=y.device)
 
     def predict(self, stimuli, batch_size: int = 4096) -> np.ndarray:
-        """Predicted mean response of every cell, (n, cells), in the units of the training responses."""
+        """Predicted mean response of every cell, (n, cells), in the units of the training responses.
+
+        Parameters
+        ----------
+        stimuli : array_like
+            Images, shape (n, H, W).
+        batch_size : int, default 4096
+            Stimuli evaluated at a time.
+        """
         import torch
 
         stimuli = check_array("stimuli", stimuli, ndim=3)
@@ -195,12 +227,28 @@ class EncodingModel(BaseEstimator):
         """The mean over cells of the held-out correlation between prediction and response
         (:meth:`mean_correlation`): a float, so that scikit-learn's ``cross_val_score`` and
         ``GridSearchCV`` rank models by it without a ``scoring`` argument.  Every cell's correlation,
-        FEVE and bits/spike: :meth:`score_table`."""
+        FEVE and bits/spike: :meth:`score_table`.
+
+        Parameters
+        ----------
+        stimuli : array_like
+            Held-out images, shape (n, H, W).
+        responses : array_like
+            Their responses, shape (n, cells) or (repeats, n, cells).
+        """
         return self.mean_correlation(stimuli, responses)
 
     def score_table(self, stimuli, responses) -> EncodingScores:
         """Held-out correlation, FEVE (repeats needed) and bits/spike (Poisson counts) of every cell,
-        as a :class:`EncodingScores` table (one value per cell)."""
+        as a :class:`EncodingScores` table (one value per cell).
+
+        Parameters
+        ----------
+        stimuli : array_like
+            Held-out images, shape (n, H, W).
+        responses : array_like
+            Their responses, shape (n, cells) or (repeats, n, cells).
+        """
         stimuli, responses = check_recordings(stimuli, responses)
         if responses.shape[-1] != self.n_cells_:
             raise InputError(f"responses hold {responses.shape[-1]} cells; the model was fitted to {self.n_cells_}")
@@ -219,7 +267,15 @@ class EncodingModel(BaseEstimator):
         ``mean_correlation = (1 / C) sum_c r_c``, with ``r_c = corr(predict(stimuli)[:, c], m[:, c])``
         the Pearson correlation over the stimuli of cell ``c``'s prediction with its response ``m``
         (the trial average when ``responses`` holds repeats), and the mean taken over the ``C`` cells
-        whose correlation is defined (NaN when none is); see :func:`correlation_per_cell`."""
+        whose correlation is defined (NaN when none is); see :func:`correlation_per_cell`.
+
+        Parameters
+        ----------
+        stimuli : array_like
+            Held-out images, shape (n, H, W).
+        responses : array_like
+            Their responses, shape (n, cells) or (repeats, n, cells).
+        """
         stimuli, responses = check_recordings(stimuli, responses)
         if responses.shape[-1] != self.n_cells_:
             raise InputError(f"responses hold {responses.shape[-1]} cells; the model was fitted to {self.n_cells_}")
@@ -231,7 +287,13 @@ class EncodingModel(BaseEstimator):
 
     def save(self, path):
         """Write the fitted model to an ``.npz`` of plain arrays (:meth:`to_arrays`; no pickle);
-        :func:`load_encoding_model_file` (or ``type(model).load``) reads it back.  Returns the path."""
+        :func:`load_encoding_model_file` (or ``type(model).load``) reads it back.  Returns the path.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            Where to write the ``.npz``.
+        """
 
         if not hasattr(self, "n_cells_"):
             raise InputError(f"cannot save {type(self).__name__} to {path}: the model is not fitted; call fit first")
@@ -264,7 +326,15 @@ class EncodingModel(BaseEstimator):
 
 
 def load_encoding_model(arrays: Mapping[str, np.ndarray], device: str = "cpu") -> EncodingModel:
-    """A fitted model from :meth:`EncodingModel.to_arrays`."""
+    """A fitted model from :meth:`EncodingModel.to_arrays`.
+
+    Parameters
+    ----------
+    arrays : mapping of str to ndarray
+        The arrays :meth:`EncodingModel.to_arrays` returned.
+    device : str, default "cpu"
+        Where the model is placed ("cpu", "cuda").
+    """
     cls = ENCODING_MODELS.get(str(arrays["model"]))
     model = cls(**json.loads(str(arrays["params"])))
     for key, value in json.loads(str(arrays["fitted"])).items():
@@ -280,7 +350,15 @@ def load_encoding_model_file(path: str | os.PathLike[str], device: str = "cpu") 
     """A fitted model from an ``.npz`` written by :meth:`EncodingModel.save` (``allow_pickle=False``).
 
     A missing or unreadable file, or an archive that is not a saved encoding model, raises a one-line
-    :class:`~effcode.errors.InputError` naming the file and what was expected."""
+    :class:`~effcode.errors.InputError` naming the file and what was expected.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The ``.npz`` file.
+    device : str, default "cpu"
+        Where the model is placed ("cpu", "cuda").
+    """
     from pathlib import Path
 
 
@@ -307,7 +385,17 @@ def load_encoding_model_file(path: str | os.PathLike[str], device: str = "cpu") 
 def mean_correlation_scorer(estimator: Any, stimuli: ArrayLike, responses: ArrayLike) -> float:
     """A scikit-learn scorer (``scoring=mean_correlation_scorer`` in ``cross_val_score`` or
     ``GridSearchCV``): ``estimator.mean_correlation(stimuli, responses)``, the mean over cells of the
-    held-out Pearson correlation of prediction and response."""
+    held-out Pearson correlation of prediction and response.
+
+    Parameters
+    ----------
+    estimator : EncodingModel
+        A fitted encoding model.
+    stimuli : array_like
+        Held-out images, shape (n, H, W).
+    responses : array_like
+        Their responses, shape (n, cells) or (repeats, n, cells).
+    """
     return estimator.mean_correlation(stimuli, responses)
 
 
@@ -330,6 +418,23 @@ class PopulationGLM(EncodingModel):
     Attributes after ``fit``: ``filters_`` (cells, H, W) in response-link units per standardised
     pixel, ``intercept_`` (cells,), ``smoothness_`` (cells,) the chosen values, ``validation_loss_``
     (grid, cells).
+
+    Parameters
+    ----------
+    noise : {"auto", "poisson", "gaussian"}, default "auto"
+        The noise model ("auto": Poisson when every response is a non-negative integer).
+    smoothness : sequence of float, default (1.0, 0.3, 0.1, 0.03, 0.01, 0.003)
+        The grid of smoothness weights, chosen per cell by validation loss.
+    l2 : float, default 1e-4
+        Weight of the squared-norm penalty on each filter.
+    max_iter : int, default 100
+        The most L-BFGS iterations per fit.
+    validation_fraction : float, default 0.2
+        Fraction of the training data held out for model selection.
+    random_state : int, default 0
+        Seed of the split, the initial weights and the minibatches.
+    device : str, default "cpu"
+        Where the model is trained ("cpu", "cuda").
     """
 
     name = "glm"
@@ -561,6 +666,37 @@ class PopulationCNN(ReadoutModel):
 
     Penalties: ``readout_l1`` (grid, chosen on validation) times the mean ``|mask|_1 |features|_1``
     over cells, and ``smoothness`` times the first layer's relative squared pixel differences.
+
+    Parameters
+    ----------
+    noise : {"auto", "poisson", "gaussian"}, default "auto"
+        The noise model ("auto": Poisson when every response is a non-negative integer).
+    n_channels : int, default 16
+        Feature maps of the convolutional core.
+    kernel_size : int, default 9
+        Side of the first layer's kernels, pixels.
+    hidden_channels : int, default 16
+        Feature maps of the hidden layer.
+    output : {"exp", "softplus", "linear"} or None, default None
+        The output nonlinearity (None: softplus for Poisson noise, else linear).
+    readout_l1 : sequence of float, default (0.01,)
+        The grid of readout L1 weights, chosen by validation loss.
+    smoothness : float, default 0.01
+        Weight of the smoothness penalty on the first layer.
+    n_epochs : int, default 100
+        The most passes over the training split per readout weight.
+    patience : int, default 5
+        Epochs without a lower validation loss before training stops.
+    batch_size : int, default 128
+        Stimuli per minibatch.
+    learning_rate : float, default 3e-3
+        Adam's step size.
+    validation_fraction : float, default 0.2
+        Fraction of the training data held out for model selection.
+    random_state : int, default 0
+        Seed of the split, the initial weights and the minibatches.
+    device : str, default "cpu"
+        Where the model is trained ("cpu", "cuda").
     """
 
     name = "cnn"
@@ -621,6 +757,39 @@ class EfficientModel(ReadoutModel):
     each filter and of its quadrature partner beside the pair's energy; :mod:`.frontends`).  The bank's filters
     are applied to the standardised stimuli; a bank learned from whitened images suits stimuli
     whitened the same way.
+
+    Parameters
+    ----------
+    noise : {"auto", "poisson", "gaussian"}, default "auto"
+        The noise model ("auto": Poisson when every response is a non-negative integer).
+    bank : FilterBank, str, path or ndarray, default "ica"
+        The filter bank, or the name of a learner that learns it.
+    front_end : {"rectified", "energy", "subunit", "rectified_energy"}, default "energy"
+        How the filter outputs are combined into features.
+    bank_source : str, default "default"
+        The images a named learner learns the bank from.
+    bank_n_filters : int, default 64
+        Filters a named learner learns.
+    bank_patch_size : int, default 10
+        Side of those filters, pixels.
+    output : {"exp", "softplus", "linear"} or None, default None
+        The output nonlinearity (None: softplus for Poisson noise, else linear).
+    readout_l1 : sequence of float, default (0.001, 0.01)
+        The grid of readout L1 weights, chosen by validation loss.
+    n_epochs : int, default 100
+        The most passes over the training split per readout weight.
+    patience : int, default 5
+        Epochs without a lower validation loss before training stops.
+    batch_size : int, default 128
+        Stimuli per minibatch.
+    learning_rate : float, default 1e-2
+        Adam's step size.
+    validation_fraction : float, default 0.2
+        Fraction of the training data held out for model selection.
+    random_state : int, default 0
+        Seed of the split, the initial weights and the minibatches.
+    device : str, default "cpu"
+        Where the model is trained ("cpu", "cuda").
     """
 
     name = "efficient"
@@ -714,6 +883,23 @@ def fit_encoding_model(stimuli: ArrayLike, responses: ArrayLike, *, model: str =
     is a non-negative integer); ``params`` go to the model's class (see its docstring).  Returns
     the fitted model: ``predict(stimuli)`` -> (n, cells), ``score(stimuli, responses)`` -> the mean
     held-out correlation (a float), ``score_table(stimuli, responses)`` -> :class:`EncodingScores`.
+
+    Parameters
+    ----------
+    stimuli : array_like
+        Training images, shape (n, H, W).
+    responses : array_like
+        Their responses, shape (n, cells) or (repeats, n, cells).
+    model : {"glm", "cnn", "efficient"}, default "glm"
+        The registered model to fit.
+    noise : {"auto", "poisson", "gaussian"}, default "auto"
+        The noise model ("auto": Poisson when every response is a non-negative integer).
+    random_state : int, default 0
+        Seed of every random step of the fit.
+    device : str, default "cpu"
+        Where the model is trained ("cpu", "cuda").
+    **params
+        Further keyword arguments of the model's class.
     """
     cls = ENCODING_MODELS.get(model)
     try:
