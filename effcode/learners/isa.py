@@ -65,7 +65,17 @@ ARMIJO = 1e-4
 
 
 def subspace_objective(y: torch.Tensor, subspace_size: int, epsilon: float) -> float:
-    """J(W) from the outputs y (n, K): mean over samples of sum_j -sqrt(epsilon + e_j)."""
+    """J(W) from the outputs y (n, K): mean over samples of sum_j -sqrt(epsilon + e_j).
+
+    Parameters
+    ----------
+    y : torch.Tensor
+        Linear outputs, shape (n, K).
+    subspace_size : int
+        Units per subspace m.
+    epsilon : float
+        Smoothing constant under the square root.
+    """
     energy = (y * y).reshape(y.shape[0], -1, subspace_size).sum(dim=2)
     return float(-(energy + epsilon).sqrt().sum(dim=1).mean())
 
@@ -77,6 +87,13 @@ def group_by_energy_dependence(y: torch.Tensor, subspace_size: int) -> torch.Ten
     independent units).  Greedy: the most dependent unassigned pair starts a group, which grows by
     the unassigned unit with the largest summed dependence on its members until it holds
     ``subspace_size`` units.  Returns the (K,) index tensor of the new order.
+
+    Parameters
+    ----------
+    y : torch.Tensor
+        Linear outputs, shape (n, K).
+    subspace_size : int
+        Units per group.
     """
     if subspace_size == 1:
         return torch.arange(y.shape[1], device=y.device)
@@ -106,6 +123,15 @@ def stalled(history, tol: float, window: int = STOP_WINDOW) -> bool:
     over the window, so one small step among larger ones does not stop the ascent, and fewer than
     ``window`` iterations never do.  With ``tol = 0`` it stops only once J has not risen at all
     for ``window`` iterations.
+
+    Parameters
+    ----------
+    history : sequence of float
+        J at the start and after each iteration.
+    tol : float
+        Relative gain below which the ascent has stalled.
+    window : int, default STOP_WINDOW
+        Iterations whose gains are summed.
     """
     if len(history) <= window:
         return False
@@ -130,6 +156,25 @@ def isa_gradient_ascent(z: torch.Tensor, w: torch.Tensor, *, subspace_size: int,
     (the accepted step sizes).  ``checkpoints`` (a :class:`~effcode.learners.training.TrainingCheckpoints`)
     saves W, the trial step and the history every few iterations and continues from a saved state with
     the result of an uninterrupted run.
+
+    Parameters
+    ----------
+    z : torch.Tensor
+        Whitened patches, shape (n, d').
+    w : torch.Tensor
+        Initial unmixing matrix with orthonormal rows, shape (K, d').
+    subspace_size : int
+        Units per subspace m.
+    epsilon : float
+        Smoothing constant under the square root of J.
+    max_iter : int
+        The most iterations.
+    tol : float
+        Relative gain of :func:`stalled` below which the ascent stops.
+    progress : bool, default False
+        Whether to draw a progress bar.
+    checkpoints : TrainingCheckpoints or None, default None
+        Where to save and resume the state (None: no checkpoints).
     """
     n, m = z.shape[0], subspace_size
 
@@ -316,6 +361,13 @@ class ISA(WhitenedLinearLearner):
 
         the mean log-likelihood per patch up to a constant, z the patches of X whitened by the fitted
         ``whitener_`` and W ``whitened_unmixing_`` (whitened units, as ``objective_``).  ``y`` is ignored.
+
+        Parameters
+        ----------
+        X : array_like
+            Patches, shape (n, d).
+        y : None
+            Ignored.
         """
         z, w = self._whitened(X)
         return subspace_objective(z @ w.T, self.subspace_size, self.epsilon)
@@ -328,6 +380,11 @@ class ISA(WhitenedLinearLearner):
         """Subspace energies (n, K/m): ``sqrt(sum_{i in S_j} y_i^2)`` of the linear outputs ``y = sources(X)``.
 
         Units: whitened (unit-variance) output units; phase-invariant within each subspace.
+
+        Parameters
+        ----------
+        X : array_like
+            Patches, shape (n, d).
         """
         y = self.sources(X)
         return np.sqrt((y * y).reshape(y.shape[0], -1, self.subspace_size).sum(axis=2))

@@ -380,7 +380,15 @@ class SAILnet(StreamedPatchLearner):
 
     def transform(self, X, batch_size: int = 65536) -> np.ndarray:
         """Spike counts (n, K), integers in [0, n_timesteps], of the trained network shown X (n, d)
-        (float64 for float64 X, else float32)."""
+        (float64 for float64 X, else float32).
+
+        Parameters
+        ----------
+        X : array_like
+            Patches, shape (n, d).
+        batch_size : int, default 65536
+            Patches run through the network at a time.
+        """
         counts = [n.cpu().numpy() for _, n in self._normalised_counts(X, batch_size)]
         return np.concatenate(counts).astype(output_dtype(X), copy=False)
 
@@ -397,6 +405,15 @@ class SAILnet(StreamedPatchLearner):
 
         with one decoding gain g for all units (the ``reconstruction_error`` of ``history_``).
         Dimensionless.  ``y`` is ignored.
+
+        Parameters
+        ----------
+        X : array_like
+            Patches, shape (n, d).
+        y : None
+            Ignored.
+        batch_size : int, default 65536
+            Patches run through the network at a time.
         """
         dot = decoded_energy = patch_energy = 0.0
         for patches, counts in self._normalised_counts(X, batch_size):
@@ -409,7 +426,13 @@ class SAILnet(StreamedPatchLearner):
         return -(patch_energy - explained) / patch_energy if patch_energy > 0 else 0.0
 
     def inverse_transform(self, counts) -> np.ndarray:
-        """The linear generative model's patches (n, d) = ``counts @ components_``, in normalised patch units."""
+        """The linear generative model's patches (n, d) = ``counts @ components_``, in normalised patch units.
+
+        Parameters
+        ----------
+        counts : array_like
+            Spike counts, shape (n, K).
+        """
         check_is_fitted(self, "components_")
         counts = check_array("counts", counts, ndim=2, dtype=np.float32)
         if counts.shape[1] != self.components_.shape[0]:

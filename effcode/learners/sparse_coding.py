@@ -356,6 +356,29 @@ def sparse_encode(X, dictionary, *, lam: float, objective: str = "l1", objective
     Each row minimises :math:`\tfrac12\lVert x - a D\rVert^2 + \text{lam}\sum_k S(a_k)` with
     ``lam`` in the units of X (no rescaling here; :class:`SparseCoding` rescales).
     Rows of ``dictionary`` should have unit norm.  Rows of X are coded ``batch_size`` at a time.
+
+    Parameters
+    ----------
+    X : array_like
+        Patches, shape (n, d).
+    dictionary : array_like
+        Unit-norm atoms, shape (K, d).
+    lam : float
+        Weight of the sparsity penalty, in the units of X.
+    objective : str, default "l1"
+        The penalty S, a name of :data:`effcode.objectives.OBJECTIVES`.
+    objective_params : dict or None, default None
+        Further parameters of the penalty.
+    inference_method : {"auto", "fista", "ista", "lca", "active_set", "cd"}, default "fista"
+        The inference algorithm ("auto": the fastest for the penalty and device).
+    n_iter : int, default 200
+        The most iterations of the inference.
+    tol : float or None, default 1e-4
+        Convergence tolerance of the inference (None: the method's default).
+    batch_size : int, default 65536
+        Rows of X coded at a time.
+    device : str or torch.device, default "cpu"
+        Where the inference runs ("cpu", "cuda").
     """
     settings = _check_settings(lam=lam, objective=objective, objective_params=objective_params,
                                inference_method=inference_method, n_iter=n_iter, tol=tol, learning_rate=None,
@@ -380,6 +403,15 @@ def learn_dictionary(X, n_components: int = 256, **params) -> tuple[np.ndarray, 
     """Fit :class:`SparseCoding` (same parameters) on X (n, d); return (dictionary (K, d), history).
 
     The dictionary rows are unit-norm atoms; ``history`` is ``SparseCoding.history_``.
+
+    Parameters
+    ----------
+    X : array_like
+        Patches, shape (n, d).
+    n_components : int, default 256
+        Atoms K to learn.
+    **params
+        Further keyword arguments of :class:`SparseCoding`.
     """
     model = SparseCoding(n_components=n_components, **params).fit(X)
     return model.components_.copy(), {key: list(values) for key, values in model.history_.items()}
@@ -571,7 +603,13 @@ class SparseCoding(StreamedPatchLearner):
 
     def transform(self, X) -> np.ndarray:
         """Sparse codes (n, K) of X (n, d) in the units of X, so that ``X ≈ codes @ components_``
-        (float64 for float64 X, else float32; computed in float32)."""
+        (float64 for float64 X, else float32; computed in float32).
+
+        Parameters
+        ----------
+        X : array_like
+            Patches, shape (n, d).
+        """
         _, codes = self._unit_rms_codes(X)
         return (codes * np.float32(self.scale_)).astype(output_dtype(X), copy=False)
 
@@ -585,6 +623,13 @@ class SparseCoding(StreamedPatchLearner):
         data's RMS), so the value is in the learner's unit-RMS units.  It compares models that share
         ``lam``, ``objective`` and ``n_components`` only (the penalty grows with ``lam``); :meth:`score`
         ranks across them.  ``y`` is ignored.
+
+        Parameters
+        ----------
+        X : array_like
+            Patches, shape (n, d).
+        y : None
+            Ignored.
         """
         data, codes = self._unit_rms_codes(X)
         half_squared_error = 0.5 * float(np.square(data - codes @ self.components_, dtype=np.float64).sum())
@@ -592,7 +637,13 @@ class SparseCoding(StreamedPatchLearner):
         return -(half_squared_error + penalty) / data.shape[0]
 
     def inverse_transform(self, codes) -> np.ndarray:
-        """Reconstructions (n, d) = ``codes @ components_``."""
+        """Reconstructions (n, d) = ``codes @ components_``.
+
+        Parameters
+        ----------
+        codes : array_like
+            Sparse codes, shape (n, K).
+        """
         check_is_fitted(self, "components_")
         codes = check_array("codes", codes, ndim=2, dtype=np.float32)
         if codes.shape[1] != self.components_.shape[0]:
