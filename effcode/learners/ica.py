@@ -82,6 +82,13 @@ def amari_index(unmixing, mixing) -> float:
 
     0 means :math:`P` is a scaled permutation (perfect separation); 1 is the worst case (all
     entries of :math:`P` equal in magnitude).  Dimensionless.
+
+    Parameters
+    ----------
+    unmixing : array_like
+        The estimated unmixing matrix B, shape (K, d).
+    mixing : array_like
+        The true mixing matrix A, shape (d, K).
     """
     unmixing = check_array("unmixing", unmixing, ndim=2)
     mixing = check_array("mixing", mixing, ndim=2)
@@ -112,7 +119,13 @@ def _logcosh_scalar(u: float) -> float:
 
 def negentropy(sources) -> np.ndarray:
     r"""Per-column negentropy approximation :math:`(\mathbb{E}[\log\cosh y] - \mathbb{E}[\log\cosh \nu])^2`
-    of (n, K) sources standardised to zero mean, unit variance; (K,) array, dimensionless (0 for Gaussian)."""
+    of (n, K) sources standardised to zero mean, unit variance; (K,) array, dimensionless (0 for Gaussian).
+
+    Parameters
+    ----------
+    sources : array_like
+        Standardised sources, shape (n, K).
+    """
     y = check_array("sources", sources, ndim=2)
     y = (y - y.mean(axis=0)) / y.std(axis=0)
     a = np.abs(y)
@@ -175,6 +188,23 @@ def fastica_symmetric(z: torch.Tensor, w: torch.Tensor, *, max_iter: int, tol: f
     :math:`\mathbb{E}[\tanh(Wz) z^\top] = (2\,\mathbb{E}[s z^\top] - \mathbb{E}[z]^\top)` and
     :math:`\mathbb{E}[1 - \tanh^2] = 4(\mathbb{E}[s] - \mathbb{E}[s^2])`.  The two products with the data
     are the whole remaining cost (torch's CPU logistic is also several times faster than its tanh).
+
+    Parameters
+    ----------
+    z : torch.Tensor
+        Whitened patches, shape (n, d').
+    w : torch.Tensor
+        Initial unmixing matrix, shape (K, d').
+    max_iter : int
+        The most iterations.
+    tol : float
+        Convergence tolerance on the change of W.
+    progress : bool, default False
+        Whether to draw a progress bar.
+    checkpoints : TrainingCheckpoints or None, default None
+        Where to save and resume W (None: no checkpoints).
+    single_precision : bool, default False
+        Whether to iterate in float32.
     """
     out_dtype = w.dtype
     work_dtype = torch.float32 if single_precision else z.dtype
@@ -201,7 +231,15 @@ def fastica_symmetric(z: torch.Tensor, w: torch.Tensor, *, max_iter: int, tol: f
 
 def infomax_loss(z: torch.Tensor, w: torch.Tensor) -> float:
     """Infomax's negative log-likelihood per patch, up to a constant: mean over patches of
-    sum_k log cosh(w_k . z), minus log|det W| (the density p(s) = 1 / (pi cosh s))."""
+    sum_k log cosh(w_k . z), minus log|det W| (the density p(s) = 1 / (pi cosh s)).
+
+    Parameters
+    ----------
+    z : torch.Tensor
+        Whitened patches, shape (n, d').
+    w : torch.Tensor
+        Square unmixing matrix, shape (d', d').
+    """
     y = (z @ w.T).abs()
     logcosh = y + torch.log1p(torch.exp(-2.0 * y)) - math.log(2.0)
     return float(logcosh.sum(dim=1).mean() - torch.linalg.slogdet(w)[1])
@@ -218,6 +256,29 @@ def infomax_natural_gradient(z: torch.Tensor, w: torch.Tensor, *, max_iter: int,
     epoch's update and the generator's state every few epochs and continues from a saved state.
     Returns ``(W, n_epochs, converged, history)``; ``history["loss"]`` holds :func:`infomax_loss`
     after each epoch.
+
+    Parameters
+    ----------
+    z : torch.Tensor
+        Whitened patches, shape (n, d').
+    w : torch.Tensor
+        Initial square unmixing matrix, shape (d', d').
+    max_iter : int
+        The most epochs.
+    tol : float
+        Stop once an epoch changes W by less than this (relative Frobenius norm).
+    learning_rate : float
+        The initial step size.
+    batch_size : int
+        Patches per mini-batch.
+    generator : torch.Generator
+        A CPU generator that draws the shuffles.
+    anneal : float, default 0.9
+        Factor applied to the learning rate after an epoch whose update turned by more than 60 degrees.
+    progress : bool, default False
+        Whether to draw a progress bar.
+    checkpoints : TrainingCheckpoints or None, default None
+        Where to save and resume the state (None: no checkpoints).
     """
     n = z.shape[0]
     eye = torch.eye(w.shape[0], dtype=w.dtype, device=w.device)
@@ -272,6 +333,13 @@ def canonical_order(basis: np.ndarray, groups: int = 1) -> tuple[np.ndarray, np.
     positive; ``order`` sorts units by explained variance ``||a_k||^2`` (descending, stable).
     With ``groups`` > 1, consecutive blocks of ``groups`` units stay together: blocks are sorted
     by their summed variance and units within a block by their own.
+
+    Parameters
+    ----------
+    basis : ndarray
+        Basis columns of unit-variance sources, shape (d, K).
+    groups : int, default 1
+        Size of the blocks of units kept together.
     """
     k = basis.shape[1]
     peak = basis[np.abs(basis).argmax(axis=0), np.arange(k)]
@@ -292,6 +360,21 @@ def resolve_whitening(whiten_components, n_components, X: np.ndarray, *, square:
     or None: ``n_components`` when the method is ``square`` (Infomax) and it is given, else the
     fraction :data:`DEFAULT_VARIANCE_FRACTION`.  ``n_components`` None means K = ``share`` · d'
     (rounded down to a multiple of ``multiple_of``, at least one multiple).
+
+    Parameters
+    ----------
+    whiten_components : int, float or None
+        PCA dimensions kept, a fraction of the variance, or None.
+    n_components : int or None
+        Units K (None: ``share`` times the dimensions kept).
+    X : ndarray
+        The patches, shape (n, d).
+    square : bool, default False
+        Whether the method needs as many units as dimensions.
+    multiple_of : int, default 1
+        K is rounded down to a multiple of this.
+    share : float, default 1.0
+        K over d' when ``n_components`` is None.
     """
     n, d = X.shape
     k = None if n_components is None else check_int("n_components", n_components, maximum=d)
@@ -327,6 +410,19 @@ def image_patches(images, patch_size: int, n_patches: int, *, log: bool, random_
     """Raw-luminance (or log-luminance) patches with per-patch DC removed, (n, p*p) float64.
 
     ``images``: a list of :class:`~effcode.data.Image` objects or 2-D arrays.
+
+    Parameters
+    ----------
+    images : sequence of Image or ndarray
+        The 2-D images.
+    patch_size : int
+        Side p of the square patches, pixels.
+    n_patches : int
+        How many patches to draw.
+    log : bool
+        Whether to take log luminance first.
+    random_state : int
+        Seed of the patch positions.
     """
     patch_size = check_int("patch_size", patch_size)
     n_patches = check_int("n_patches", n_patches, minimum=2)
@@ -350,6 +446,17 @@ class WhitenedLinearLearner(IterativeLearner, FilterLearner):
         With ``checkpoint`` (a file path) the iteration's state is saved there every
         ``checkpoint_every`` iterations (epochs for Infomax); an existing checkpoint of the same
         parameters and data is resumed, ending with the result of an uninterrupted run.
+
+        Parameters
+        ----------
+        X : array_like
+            Patches, shape (n, d).
+        y : None
+            Ignored.
+        checkpoint : str or os.PathLike or None, default None
+            File the state is saved to and resumed from (None: no checkpoint).
+        checkpoint_every : int, default 20
+            Iterations between saves.
         """
         data = {"X": data_fingerprint([X])} if checkpoint is not None else {}
         return self._fit(X, progress=bool(self.progress),
@@ -400,11 +507,23 @@ class WhitenedLinearLearner(IterativeLearner, FilterLearner):
         return torch.from_numpy(np.asarray(z, dtype=np.float64)), torch.from_numpy(self.whitened_unmixing_)
 
     def sources(self, X):
-        """Linear unit outputs (n, K), unit variance on the training data: ``(X - mean_) @ components_.T``."""
+        """Linear unit outputs (n, K), unit variance on the training data: ``(X - mean_) @ components_.T``.
+
+        Parameters
+        ----------
+        X : array_like
+            Patches, shape (n, d).
+        """
         return (self._check_fitted_table(X) - self.mean_) @ self.components_.T
 
     def inverse_transform(self, S):
-        """Patches (n, d) from unit outputs (n, K): ``S @ basis_ + mean_``."""
+        """Patches (n, d) from unit outputs (n, K): ``S @ basis_ + mean_``.
+
+        Parameters
+        ----------
+        S : array_like
+            Unit outputs, shape (n, K).
+        """
         S = check_array("S", S, ndim=2)
         if not hasattr(self, "basis_") or S.shape[1] != self.basis_.shape[0]:
             raise InputError("inverse_transform needs a fitted model and S of shape (n, n_components)")
@@ -419,6 +538,21 @@ class WhitenedLinearLearner(IterativeLearner, FilterLearner):
         them with dimension reduction (by default to 95% of the variance) and learns the units.
         No Olshausen-Field whitening: the PCA step whitens.  ``checkpoint`` and
         ``checkpoint_every`` as in :meth:`fit`.
+
+        Parameters
+        ----------
+        images : sequence of Image or ndarray
+            The 2-D luminance images.
+        patch_size : int, default 16
+            Side of the square patches, pixels.
+        n_patches : int or None, default None
+            How many patches to draw (None: 50,000).
+        progress : bool, default False
+            Whether to draw a progress bar.
+        checkpoint : str or os.PathLike or None, default None
+            File the state is saved to and resumed from (None: no checkpoint).
+        checkpoint_every : int, default 20
+            Iterations between saves.
         """
         n_patches = DEFAULT_N_PATCHES if n_patches is None else n_patches
         patches = image_patches(images, patch_size, n_patches, log=bool(self.log_luminance),
@@ -536,7 +670,13 @@ class ICA(WhitenedLinearLearner):
         return self
 
     def transform(self, X):
-        """Source estimates (n, K), unit variance on the training data: ``(X - mean_) @ components_.T``."""
+        """Source estimates (n, K), unit variance on the training data: ``(X - mean_) @ components_.T``.
+
+        Parameters
+        ----------
+        X : array_like
+            Patches, shape (n, d).
+        """
         return self.sources(X)
 
     def objective_score(self, X, y=None) -> float:
@@ -554,6 +694,13 @@ class ICA(WhitenedLinearLearner):
 
         z are the patches of X whitened by the fitted ``whitener_`` and W is ``whitened_unmixing_``.
         ``y`` is ignored.
+
+        Parameters
+        ----------
+        X : array_like
+            Patches, shape (n, d).
+        y : None
+            Ignored.
         """
         z, w = self._whitened(X)
         if self.algorithm == "infomax":
