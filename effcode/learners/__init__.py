@@ -29,7 +29,15 @@ for _module in sorted(m.name for m in pkgutil.iter_modules(__path__) if m.name n
 
 
 def make_learner(method: str, **params: Any) -> FilterLearner:
-    """An unfitted estimator of the registered ``method``; unknown parameters raise :class:`InputError`."""
+    """An unfitted estimator of the registered ``method``; unknown parameters raise :class:`InputError`.
+
+    Parameters
+    ----------
+    method : str
+        The registered learner, e.g. ``"ica"``.
+    **params
+        Keyword arguments of its estimator.
+    """
     cls = LEARNERS.get(method)
     valid = set(cls().get_params())
     unknown = set(params) - valid
@@ -40,7 +48,13 @@ def make_learner(method: str, **params: Any) -> FilterLearner:
 
 
 def resumable(method: str) -> bool:
-    """Whether ``method``'s ``fit_images`` saves checkpoints and resumes from them."""
+    """Whether ``method``'s ``fit_images`` saves checkpoints and resumes from them.
+
+    Parameters
+    ----------
+    method : str
+        The registered learner.
+    """
     return "checkpoint" in inspect.signature(LEARNERS.get(method).fit_images).parameters
 
 
@@ -56,6 +70,29 @@ def learn_filters(method: str, source: str | os.PathLike[str] | Sequence[Image] 
     ``checkpoint`` (a file path; learners for which :func:`resumable` is true) saves the training
     state as it goes and continues an interrupted run from it.
     Returns a :class:`FilterBank` whose config and provenance record how it was made.
+
+    Parameters
+    ----------
+    method : str
+        The registered learner, e.g. ``"sparse_coding"``.
+    source : str, os.PathLike or sequence of Image, default "default"
+        An image source :func:`effcode.data.load_images` takes, or loaded images.
+    patch_size : int, default 16
+        Side of the square filters, pixels.
+    n_filters : int or None, default None
+        Filters to learn (None: the learner's default).
+    random_state : int, default 0
+        Seed of every random step.
+    device : str, default "cpu"
+        Where the learner trains ("cpu", "cuda").
+    n_patches : int or None, default None
+        How many patches to train on (None: the learner's default).
+    progress : bool, default False
+        Whether to draw a progress bar.
+    checkpoint : str or os.PathLike or None, default None
+        File the training state is saved to and resumed from (None: no checkpoint).
+    **params
+        Further keyword arguments of the learner's estimator.
     """
     from ..data import load_images
 

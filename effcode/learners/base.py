@@ -43,7 +43,25 @@ LEARNERS: Registry = Registry("learner")
 
 @dataclass
 class FilterBank:
-    """Filters and basis functions learned by one method, with how they were made."""
+    """Filters and basis functions learned by one method, with how they were made.
+
+    Parameters
+    ----------
+    filters : ndarray
+        The filters (analysis weights), shape (K, h, w).
+    basis : ndarray
+        The basis functions (generative weights), shape (K, h, w).
+    method : str
+        The registered name of the learner that made them.
+    config : dict, default {}
+        The settings they were learned with.
+    provenance : dict, default {}
+        Where the data and code came from.
+    history : dict, default {}
+        Per-step training record, name to 1-D array.
+    state : dict, default {}
+        Fitted arrays the learner's inference needs besides its weights.
+    """
 
     filters: np.ndarray
     basis: np.ndarray
@@ -76,7 +94,13 @@ class FilterBank:
         return self.filters.shape[1:]
 
     def save(self, path) -> Path:
-        """Write to ``.npz`` (atomically, no pickle): arrays plus JSON-encoded metadata."""
+        """Write to ``.npz`` (atomically, no pickle): arrays plus JSON-encoded metadata.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            The ``.npz`` file to write.
+        """
         return write_npz(path, **self.to_arrays())
 
     def to_arrays(self) -> dict[str, np.ndarray]:
@@ -157,6 +181,15 @@ class FilterLearner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
         rounded up; to choose it in ``GridSearchCV``, pass
         ``scoring=effcode.learners.selection.budget_scorer(k)``.  ICA and ISA approximate ``X - mean_``
         with their unit outputs.  The learner's own objective is ``objective_score``.  ``y`` is ignored.
+
+        Parameters
+        ----------
+        X : array_like
+            Held-out patches, shape (n, d).
+        y : None
+            Ignored.
+        n_nonzero : int or None, default None
+            The sparsity budget k (None: one tenth of d, rounded up).
         """
         patches = self._check_fitted_table(X) - getattr(self, "mean_", 0.0)
         k = budget(patches.shape[1], n_nonzero)
@@ -164,13 +197,37 @@ class FilterLearner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
         return unexplained_score(patches, approximation)
 
     def fit_images(self, images, *, patch_size: int = 16, n_patches: int | None = None, progress: bool = False):
-        """Fit from a list of 2-D luminance images using the method's default preprocessing."""
+        """Fit from a list of 2-D luminance images using the method's default preprocessing.
+
+        Parameters
+        ----------
+        images : sequence of Image or ndarray
+            The 2-D luminance images.
+        patch_size : int, default 16
+            Side of the square patches, pixels.
+        n_patches : int or None, default None
+            How many patches to train on (None: the method's default).
+        progress : bool, default False
+            Whether to draw a progress bar.
+        """
         raise NotImplementedError
 
     def filter_bank(self, patch_shape, *, method: str, config: dict | None = None,
                     provenance: dict | None = None) -> FilterBank:
         """The fitted filters and basis as (K, h, w) arrays of ``patch_shape``, with the ``history_`` and
-        (copies of) the ``bank_state`` attributes."""
+        (copies of) the ``bank_state`` attributes.
+
+        Parameters
+        ----------
+        patch_shape : tuple of int
+            The (h, w) of one filter.
+        method : str
+            The learner's registered name.
+        config : dict or None, default None
+            The settings to record (None: none).
+        provenance : dict or None, default None
+            The provenance to record (None: none).
+        """
         h, w = patch_shape
         k = self.filters_.shape[0]
         history = {name: np.asarray(values, dtype=np.float64)
@@ -217,7 +274,15 @@ class StreamedPatchLearner(IterativeLearner, FilterLearner):
         return (self.state_attribute, "components_")
 
     def fit(self, X, y=None):
-        """Learn from X (n, d): ``n_steps`` steps on random batches of ``batch_size`` rows (epochs of X)."""
+        """Learn from X (n, d): ``n_steps`` steps on random batches of ``batch_size`` rows (epochs of X).
+
+        Parameters
+        ----------
+        X : array_like
+            Patches, shape (n, d).
+        y : None
+            Ignored.
+        """
         import torch
 
         settings = self._settings()
@@ -235,7 +300,15 @@ class StreamedPatchLearner(IterativeLearner, FilterLearner):
         return self
 
     def partial_fit(self, X, y=None):
-        """One step on the batch X (n, d); the first call initialises the model."""
+        """One step on the batch X (n, d); the first call initialises the model.
+
+        Parameters
+        ----------
+        X : array_like
+            One batch of patches, shape (n, d).
+        y : None
+            Ignored.
+        """
         state = getattr(self, self.state_attribute, None)
         if state is None:
             settings = self._settings()
@@ -261,6 +334,21 @@ class StreamedPatchLearner(IterativeLearner, FilterLearner):
         steps (torch format, loadable with ``weights_only=True``); if the file already holds a
         checkpoint of the same configuration, training continues from it and ends with the
         result of an uninterrupted run (:class:`~effcode.learners.training.TrainingCheckpoints`).
+
+        Parameters
+        ----------
+        images : sequence of Image or ndarray
+            The 2-D luminance images.
+        patch_size : int, default 16
+            Side of the square patches, pixels.
+        n_patches : int or None, default None
+            How many patches to stream (None: ``n_steps * batch_size``).
+        progress : bool, default False
+            Whether to draw a progress bar.
+        checkpoint : str or os.PathLike or None, default None
+            File the state is saved to and resumed from (None: no checkpoint).
+        checkpoint_every : int, default 100
+            Steps between saves.
         """
         from ..data import PatchSampler, whiten_images
 

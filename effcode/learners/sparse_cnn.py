@@ -125,6 +125,11 @@ def step_size(atoms: torch.Tensor) -> float:
 
     ``atoms`` is (K, 1, s, s); the spectrum is sampled on an 8s x 8s grid of frequencies, which
     underestimates L by less than 1 % (measured on random atoms; the steps stay stable).
+
+    Parameters
+    ----------
+    atoms : torch.Tensor
+        The atoms, shape (K, 1, s, s).
     """
     size = 8 * atoms.shape[-1]
     spectrum = torch.fft.rfft2(atoms[:, 0].detach(), s=(size, size)).abs().pow(2).sum(dim=0)
@@ -132,7 +137,19 @@ def step_size(atoms: torch.Tensor) -> float:
 
 
 def interior_mask(height: int, width: int, kernel_size: int, device) -> torch.Tensor:
-    """(1, 1, H, W) float mask: 1 on pixels at least s - 1 from every edge, 0 elsewhere."""
+    """(1, 1, H, W) float mask: 1 on pixels at least s - 1 from every edge, 0 elsewhere.
+
+    Parameters
+    ----------
+    height : int
+        Image height H, pixels.
+    width : int
+        Image width W, pixels.
+    kernel_size : int
+        Atom side s, pixels.
+    device : str or torch.device
+        Where the mask is made.
+    """
     mask = torch.zeros(1, 1, height, width, device=device)
     edge = kernel_size - 1
     mask[..., edge:height - edge, edge:width - edge] = 1.0
@@ -158,6 +175,17 @@ class AtomConvolutions:
     convolutions, whose (K, 1) channel layout the CPU kernels handle poorly; the results agree
     to float32 rounding (relative 1e-6 on the loss and its gradient).  Other devices use the
     direct convolutions.
+
+    Parameters
+    ----------
+    atoms : torch.Tensor
+        The atoms, shape (K, 1, s, s).
+    height : int
+        Image height H, pixels.
+    width : int
+        Image width W, pixels.
+    fft : bool or None, default None
+        Whether to use Fourier transforms (None: on the CPU only).
     """
 
     def __init__(self, atoms: torch.Tensor, height: int, width: int, *, fft: bool | None = None):
@@ -186,7 +214,25 @@ def encode(x: torch.Tensor, atoms: torch.Tensor, objective: Objective, eta: floa
            mask: torch.Tensor, rectify: bool = False) -> torch.Tensor:
     """Activations (B, K, H-s+1, W-s+1) of images x (B, 1, H, W): ``n_iter`` unrolled FISTA steps
     on the energy with atoms (K, 1, s, s), step ``eta`` and interior ``mask`` (module docstring;
-    the convolutions by :class:`AtomConvolutions`)."""
+    the convolutions by :class:`AtomConvolutions`).
+
+    Parameters
+    ----------
+    x : torch.Tensor
+        Images, shape (B, 1, H, W).
+    atoms : torch.Tensor
+        The atoms, shape (K, 1, s, s).
+    objective : Objective
+        The sparsity penalty and its weight.
+    eta : float
+        The FISTA step size.
+    n_iter : int
+        Unrolled FISTA steps.
+    mask : torch.Tensor
+        The interior mask, shape (1, 1, H, W).
+    rectify : bool, default False
+        Whether to keep the activations non-negative.
+    """
     conv = AtomConvolutions(atoms, *x.shape[-2:])
     a = previous = y = None
     t = 1.0
@@ -206,7 +252,21 @@ def encode(x: torch.Tensor, atoms: torch.Tensor, objective: Objective, eta: floa
 def energy_terms(x: torch.Tensor, a: torch.Tensor, atoms: torch.Tensor, objective: Objective,
                  mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """(half squared error, lam * penalty), each summed over the batch and divided by the
-    number of interior pixels of one image (so their sum is B times the mean E)."""
+    number of interior pixels of one image (so their sum is B times the mean E).
+
+    Parameters
+    ----------
+    x : torch.Tensor
+        Images, shape (B, 1, H, W).
+    a : torch.Tensor
+        Activations, shape (B, K, H-s+1, W-s+1).
+    atoms : torch.Tensor
+        The atoms, shape (K, 1, s, s).
+    objective : Objective
+        The sparsity penalty and its weight.
+    mask : torch.Tensor
+        The interior mask, shape (1, 1, H, W).
+    """
     n_interior = mask.sum()
     reconstruction = AtomConvolutions(atoms, *x.shape[-2:]).synthesise(a)
     half_sq_error = 0.5 * (mask * (x - reconstruction)).pow(2).sum() / n_interior
@@ -361,7 +421,15 @@ class SparseCNN(IterativeLearner, FilterLearner):
                          device=resolve_device(self.device))
 
     def fit(self, X, y=None):
-        """Fit on an array of images X (n, H, W), already preprocessed (e.g. whitened)."""
+        """Fit on an array of images X (n, H, W), already preprocessed (e.g. whitened).
+
+        Parameters
+        ----------
+        X : array_like
+            Preprocessed images, shape (n, H, W).
+        y : None
+            Ignored.
+        """
         images = check_array("X", X, ndim=3)
         return self._fit_arrays(list(images), n_steps=None, progress=self.progress)
 
@@ -379,6 +447,21 @@ class SparseCNN(IterativeLearner, FilterLearner):
         history are saved there every ``checkpoint_every`` steps (loadable with
         ``weights_only=True``); an existing checkpoint of the same configuration is resumed,
         ending with the result of an uninterrupted run.
+
+        Parameters
+        ----------
+        images : sequence of Image or ndarray
+            The 2-D luminance images, of any sizes.
+        patch_size : int or None, default None
+            The kernel size to use (None: keep ``kernel_size``).
+        n_patches : int or None, default None
+            Crops to train on (None: ``n_steps`` batches).
+        progress : bool, default False
+            Whether to draw a progress bar.
+        checkpoint : str or os.PathLike or None, default None
+            File the state is saved to and resumed from (None: no checkpoint).
+        checkpoint_every : int, default 100
+            Steps between saves.
         """
         from ..data import whiten_images
 
@@ -483,6 +566,13 @@ class SparseCNN(IterativeLearner, FilterLearner):
         (:func:`rms_scale` of them; 1 up to rounding for :func:`effcode.data.whiten_images` output).
         ``n_components`` and ``kernel_size`` are set from the atoms; ``lam``, ``objective``,
         ``n_iter`` and ``nonlinearity`` must be those the atoms were trained with.  No ``history_``.
+
+        Parameters
+        ----------
+        atoms : array_like
+            Unit-norm atoms, shape (K, s, s) or (K, s*s).
+        scale : float, default 1.0
+            The RMS pixel value of the training images.
         """
         weights = check_array("atoms", atoms, ndim=(2, 3), dtype=np.float32)
         if weights.ndim == 2:
@@ -531,6 +621,11 @@ class SparseCNN(IterativeLearner, FilterLearner):
         Runs the encoder with the fitted atoms and objective and the *current* ``n_iter``
         (``set_params(n_iter=...)`` encodes with more steps than were trained).
         ``get_feature_names_out()`` names the K maps (axis 1).
+
+        Parameters
+        ----------
+        X : array_like
+            Images, shape (n, H, W).
         """
         return np.stack([(a[0] * self.scale_).cpu().numpy() for _, a, _ in self._encoded(X)])
 
@@ -543,6 +638,13 @@ class SparseCNN(IterativeLearner, FilterLearner):
         :math:`-\frac1n \sum_x E(x / s, a)`, E the training loss of the module docstring (half the squared
         error plus lam times the penalty, per interior pixel, for unit-RMS images; s = ``scale_``) and a
         the activations :meth:`transform` computes.  Dimensionless.  ``y`` is ignored.
+
+        Parameters
+        ----------
+        X : array_like
+            Images, shape (n, H, W).
+        y : None
+            Ignored.
         """
         energies = [float(sum(energy_terms(x, a, self._atoms, self._fitted.objective, mask)))
                     for x, a, mask in self._encoded(X)]
@@ -561,6 +663,15 @@ class SparseCNN(IterativeLearner, FilterLearner):
         The value depends on the atoms and k only, so models fitted with different ``lam``, ``objective``
         or ``n_components`` compare on one footing (:mod:`effcode.learners.selection`).  ``n_nonzero``
         None: one tenth of s*s, rounded up.  The training objective is ``objective_score``.  ``y`` is ignored.
+
+        Parameters
+        ----------
+        X : array_like
+            Held-out images, shape (n, H, W).
+        y : None
+            Ignored.
+        n_nonzero : int or None, default None
+            Atoms per tile k (None: one tenth of s*s, rounded up).
         """
         check_is_fitted(self, "components_")
         images = self._check_images("X", X).astype(np.float64)
@@ -578,6 +689,11 @@ class SparseCNN(IterativeLearner, FilterLearner):
         ``images`` (Image objects or 2-D arrays, e.g. ``load_images("default")``) go through
         :func:`effcode.data.whiten_images`, then :meth:`transform` one at a time.  Returns a list
         with one float32 array (K, H - s + 1, W - s + 1) per image, in the order given.
+
+        Parameters
+        ----------
+        images : sequence of Image or ndarray
+            The 2-D luminance images, of any sizes.
         """
         from ..data import whiten_images
 
@@ -587,6 +703,11 @@ class SparseCNN(IterativeLearner, FilterLearner):
         """Images (n, H, W) = sum_k d_k * a_k of activation maps (n, K, H', W'), units of the maps.
 
         Only the interior (pixels at least s - 1 from the edges) is a complete reconstruction.
+
+        Parameters
+        ----------
+        codes : array_like
+            Activation maps, shape (n, K, H', W').
         """
         check_is_fitted(self, "components_")
         maps = check_array("codes", codes, ndim=4, dtype=np.float32)
@@ -600,7 +721,13 @@ class SparseCNN(IterativeLearner, FilterLearner):
 
 
 def rms_scale(arrays) -> float:
-    """RMS pixel value of a list of images (``SparseCNN.scale_`` of a model trained on them)."""
+    """RMS pixel value of a list of images (``SparseCNN.scale_`` of a model trained on them).
+
+    Parameters
+    ----------
+    arrays : sequence of ndarray
+        The images.
+    """
     return float(np.sqrt(np.mean([np.mean(np.square(a)) for a in arrays])))
 
 
