@@ -44,6 +44,11 @@ class Objective:
     :meth:`prox`.  Extra parameters (``sigma``, ``k``) have defaults, are
     validated in ``__init__`` and listed in :meth:`params`.  ``elementwise`` is
     False for penalties that couple the entries of a slice (``topk``).
+
+    Parameters
+    ----------
+    lam : float
+        Weight of the penalty, non-negative.
     """
 
     name: str = ""
@@ -57,15 +62,37 @@ class Objective:
         return {}
 
     def penalty(self, a: torch.Tensor) -> torch.Tensor:
-        """S(a) elementwise (same shape as ``a``)."""
+        """S(a) elementwise (same shape as ``a``).
+
+        Parameters
+        ----------
+        a : torch.Tensor
+            Codes.
+        """
         raise NotImplementedError
 
     def value(self, a: torch.Tensor) -> torch.Tensor:
-        """lam * sum of S(a) over all entries, a scalar tensor."""
+        """lam * sum of S(a) over all entries, a scalar tensor.
+
+        Parameters
+        ----------
+        a : torch.Tensor
+            Codes.
+        """
         return self.lam * self.penalty(a).sum()
 
     def prox(self, v: torch.Tensor, step, dim: int = -1) -> torch.Tensor:
-        """argmin_x 0.5 (x - v)^2 + step * lam * S(x)."""
+        """argmin_x 0.5 (x - v)^2 + step * lam * S(x).
+
+        Parameters
+        ----------
+        v : torch.Tensor
+            The point whose proximal map is taken.
+        step : float or torch.Tensor
+            The step size t multiplying the weighted penalty.
+        dim : int, default -1
+            The axis of a slice, for penalties that couple entries.
+        """
         raise NotImplementedError
 
     def __repr__(self) -> str:
@@ -75,7 +102,13 @@ class Objective:
 
 @OBJECTIVES.register("l1")
 class L1(Objective):
-    r"""S(a) = :math:`|a|`; prox = soft threshold :math:`\operatorname{sign}(v)\max(|v| - t, 0)`, t = step·lam."""
+    r"""S(a) = :math:`|a|`; prox = soft threshold :math:`\operatorname{sign}(v)\max(|v| - t, 0)`, t = step·lam.
+
+    Parameters
+    ----------
+    lam : float
+        Weight of the penalty, non-negative.
+    """
 
     name = "l1"
 
@@ -92,6 +125,11 @@ class NonNegL1(Objective):
     r"""S(a) = a for a >= 0 and +inf for a < 0; prox = one-sided threshold :math:`\max(v - t, 0)`.
 
     ``prox`` always returns non-negative codes; ``value`` is +inf if any entry is negative.
+
+    Parameters
+    ----------
+    lam : float
+        Weight of the penalty, non-negative.
     """
 
     name = "nonneg_l1"
@@ -111,6 +149,11 @@ class L0(Objective):
     :math:`|v| > \sqrt{2t}` and 0 otherwise, t = step·lam.  Few active units, in
     the spirit of Rehn & Sommer (2007).  ``value`` is piecewise constant (zero
     gradient); the problem is non-convex, so inference finds a local minimum.
+
+    Parameters
+    ----------
+    lam : float
+        Weight of the penalty, non-negative.
     """
 
     name = "l0"
@@ -119,7 +162,13 @@ class L0(Objective):
         return (a != 0).to(a.dtype)
 
     def threshold(self, step):
-        """The hard threshold of the prox at ``step``: entries of absolute value above it are kept."""
+        """The hard threshold of the prox at ``step``: entries of absolute value above it are kept.
+
+        Parameters
+        ----------
+        step : float or torch.Tensor
+            The step size of the prox.
+        """
         return (2.0 * step * self.lam) ** 0.5
 
     def prox(self, v, step, dim=-1):
@@ -146,6 +195,13 @@ class Cauchy(Objective):
     Computed in the input dtype, elementwise operations only.  CPU tensors that do not
     require grad take a compiled kernel (:func:`effcode.prox_kernels.cauchy_prox`) with the
     same mathematics, whose Newton runs stop per entry once they no longer move.
+
+    Parameters
+    ----------
+    lam : float
+        Weight of the penalty, non-negative.
+    sigma : float, default 1.0
+        Scale of the Cauchy penalty, in code units.
     """
 
     name = "cauchy"
@@ -162,7 +218,17 @@ class Cauchy(Objective):
         return torch.log1p((a / self.sigma) ** 2)
 
     def prox(self, v, step, dim=-1):
-        """The prox elementwise; compiled for CPU float tensors without grad, torch otherwise."""
+        """The prox elementwise; compiled for CPU float tensors without grad, torch otherwise.
+
+        Parameters
+        ----------
+        v : torch.Tensor
+            The point whose proximal map is taken.
+        step : float or torch.Tensor
+            The step size t multiplying the weighted penalty.
+        dim : int, default -1
+            Ignored (the penalty is elementwise).
+        """
         t = self._compiled_step(v, step)
         if t is None:
             return self._prox_torch(v, step)
@@ -219,6 +285,13 @@ class TopK(Objective):
     along ``dim`` and zero the rest (``lam`` and ``step`` do not enter).  ``value``
     returns 0 for codes that satisfy the constraint (what ``prox`` produces) and
     +inf otherwise; it checks along the last dimension.  Default k = 10.
+
+    Parameters
+    ----------
+    lam : float, default 0.0
+        Weight of the penalty (it does not enter the prox).
+    k : int, default 10
+        Entries kept per slice.
     """
 
     name = "topk"
@@ -251,6 +324,17 @@ class TopK(Objective):
 def make_objective(name: str, lam: float, **params: Any) -> Objective:
     """The registered objective ``name`` with weight ``lam`` and its extra ``params``.
 
+    Parameters
+    ----------
+    name : str
+        The registered objective, e.g. ``"l1"``.
+    lam : float
+        Weight of the penalty.
+    **params
+        Its extra parameters, e.g. ``sigma`` or ``k``.
+
+    Examples
+    --------
     >>> make_objective("l1", 0.5).prox(torch.tensor([2.0, -0.2]), step=1.0)
     tensor([1.5000, 0.0000])
     """

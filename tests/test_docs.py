@@ -158,7 +158,8 @@ FULLY_DOCUMENTED = ("effcode.learners.sparse_coding.SparseCoding", "effcode.lear
                     "effcode.learners.ica.ICA", "effcode.learners.isa.ISA", "effcode.learners.sparse_cnn.SparseCNN",
                     "effcode.data.sources.Image", "effcode.v1.physiology.measure_receptive_fields")
 #: packages and modules whose every public object (functions, classes, methods) must pass PR01 too
-FULLY_DOCUMENTED_MODULES = ("effcode.gabor", "effcode.v1", "effcode.data", "effcode.encoding", "effcode.learners")
+FULLY_DOCUMENTED_MODULES = ("effcode.gabor", "effcode.v1", "effcode.data", "effcode.encoding", "effcode.learners",
+                            "effcode.objectives")
 
 
 def fully_documented_names() -> list[str]:
