@@ -13,6 +13,13 @@ T = TypeVar("T")
 class Registry(Generic[T]):
     """A mapping from a short name to a factory (a class or a function).
 
+    Parameters
+    ----------
+    kind : str
+        What the registered factories make, used in error messages (e.g. ``"learner"``).
+
+    Examples
+    --------
     >>> shapes = Registry("shape")
     >>> @shapes.register("square")
     ... def square(side):
@@ -30,7 +37,17 @@ class Registry(Generic[T]):
         self._factories: Dict[str, T] = {}
 
     def register(self, name: str, factory: T | None = None, *, overwrite: bool = False) -> Any:
-        """Register ``factory`` under ``name``; usable as ``@registry.register("name")``."""
+        """Register ``factory`` under ``name``; usable as ``@registry.register("name")``.
+
+        Parameters
+        ----------
+        name : str
+            The short name.
+        factory : class or callable or None, default None
+            The factory (None: return a decorator that registers what it decorates).
+        overwrite : bool, default False
+            Whether to replace a factory already registered under ``name``.
+        """
         if not isinstance(name, str) or not name:
             raise InputError(f"{self.kind} name must be a non-empty string, got {name!r}")
 
@@ -49,7 +66,13 @@ class Registry(Generic[T]):
         Registry.changes += 1
 
     def get(self, name: str) -> T:
-        """The factory registered under ``name``; a clear error lists the known names otherwise."""
+        """The factory registered under ``name``; a clear error lists the known names otherwise.
+
+        Parameters
+        ----------
+        name : str
+            The short name.
+        """
         try:
             return self._factories[name]
         except (KeyError, TypeError):
@@ -57,7 +80,17 @@ class Registry(Generic[T]):
             raise InputError(f"unknown {self.kind} {name!r}; expected one of: {known}") from None
 
     def create(self, name: str, *args: Any, **kwargs: Any) -> Any:
-        """What the factory registered under ``name`` makes of ``args`` and ``kwargs``."""
+        """What the factory registered under ``name`` makes of ``args`` and ``kwargs``.
+
+        Parameters
+        ----------
+        name : str
+            The short name.
+        *args
+            Positional arguments of the factory.
+        **kwargs
+            Keyword arguments of the factory.
+        """
         return cast(Callable[..., Any], self.get(name))(*args, **kwargs)
 
     def names(self) -> list[str]:

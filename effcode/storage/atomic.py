@@ -28,7 +28,13 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
 
     An :class:`OSError` without a file name (a full disk, a file size limit: raised by a write) is
     raised again naming ``path``, so that its one-line message says which file could not be written;
-    the temporary is removed and ``path`` keeps its previous content."""
+    the temporary is removed and ``path`` keeps its previous content.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file to write.
+    """
     path = Path(path)
     with _naming(path):
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -88,7 +94,13 @@ def write_json(path: str | os.PathLike[str], obj: Any) -> Path:
 
 
 def read_json(path: str | os.PathLike[str]) -> Any:
-    """A JSON file; one that cannot be parsed raises :class:`CorruptFileError` naming it."""
+    """A JSON file; one that cannot be parsed raises :class:`CorruptFileError` naming it.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file to read.
+    """
     try:
         with open(path, encoding="utf-8") as fh:
             return json.load(fh)
@@ -98,7 +110,15 @@ def read_json(path: str | os.PathLike[str]) -> Any:
 
 
 def write_npz(path: str | os.PathLike[str], **arrays: ArrayLike) -> Path:
-    """Save arrays to ``.npz`` atomically; object arrays are refused (no pickle, ever)."""
+    """Save arrays to ``.npz`` atomically; object arrays are refused (no pickle, ever).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file to write.
+    **arrays
+        The arrays to save, by name.
+    """
     for name, value in arrays.items():
         if np.asarray(value).dtype == object:
             raise TypeError(f"array {name!r} has dtype object; only numeric/string arrays are saved")
@@ -111,7 +131,13 @@ def write_npz(path: str | os.PathLike[str], **arrays: ArrayLike) -> Path:
 def read_npz(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
     """Load every array of an ``.npz`` with ``allow_pickle=False``; a file that is not a readable
     archive of plain arrays (truncated, bit flips, empty, not an npz) raises
-    :class:`CorruptFileError` naming it."""
+    :class:`CorruptFileError` naming it.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file to read.
+    """
     try:
         with np.load(path, allow_pickle=False) as data:
             if not hasattr(data, "files"):
@@ -125,7 +151,15 @@ def read_npz(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
 
 
 def write_csv(path: str | os.PathLike[str], table: Mapping[str, "np.ndarray | list"]) -> Path:
-    """Write a dict of equal-length columns as CSV."""
+    """Write a dict of equal-length columns as CSV.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file to write.
+    table : mapping of str to ndarray or list
+        Equal-length columns, by name.
+    """
     columns = list(table)
     rows = zip(*(np.asarray(table[c]).tolist() for c in columns))
     buf = io.StringIO()
@@ -136,7 +170,13 @@ def write_csv(path: str | os.PathLike[str], table: Mapping[str, "np.ndarray | li
 
 
 def read_csv(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
-    """Read a CSV written by :func:`write_csv` into numeric (or string) columns."""
+    """Read a CSV written by :func:`write_csv` into numeric (or string) columns.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file to read.
+    """
     try:
         with open(path, newline="", encoding="utf-8") as fh:
             rows = list(csv.reader(fh))

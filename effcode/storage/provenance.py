@@ -56,7 +56,17 @@ def hardware(device: str = "cpu") -> dict:
 
 
 def provenance(*, seed: int, device: str, images: Sequence[Any] | None = None) -> dict:
-    """A JSON-ready record of the code, environment, seed and input images of a run."""
+    """A JSON-ready record of the code, environment, seed and input images of a run.
+
+    Parameters
+    ----------
+    seed : int
+        The run's seed.
+    device : str
+        The device the run used.
+    images : sequence or None, default None
+        The input images, whose ids and hashes are recorded (None: none).
+    """
     from .. import __version__
 
     record: dict[str, Any] = {
