@@ -40,7 +40,13 @@ def _numbers(value, text: str):
 
 def parse_value(text: str) -> Any:
     """Parse a command-line value with YAML rules: ``3`` -> int, ``[l1,l0]`` -> list, ``cuda`` -> str,
-    ``{l1: 3}`` -> dict; ``1e-3`` is a float (YAML alone reads it as text)."""
+    ``{l1: 3}`` -> dict; ``1e-3`` is a float (YAML alone reads it as text).
+
+    Parameters
+    ----------
+    text : str
+        The value as typed.
+    """
     try:
         value = yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -49,7 +55,13 @@ def parse_value(text: str) -> Any:
 
 
 def parse_assignments(items: Iterable[str]) -> dict:
-    """``["a=1", "b=[x,y]"]`` -> ``{"a": 1, "b": ["x", "y"]}``."""
+    """``["a=1", "b=[x,y]"]`` -> ``{"a": 1, "b": ["x", "y"]}``.
+
+    Parameters
+    ----------
+    items : iterable of str
+        Assignments ``key=value``.
+    """
     out = {}
     for item in items or ():
         key, sep, value = item.partition("=")
@@ -208,7 +220,19 @@ def merge_config(defaults: dict, overrides: dict, *, where: str = "config", keys
 
     Each override is checked against its declaration in ``keys`` (a :class:`Key` per name), or, for a
     name without one, against the type of its default. A dict value is merged into the default key by
-    key (``base_lam={l1: 3}`` changes only l1); list elements are checked one by one."""
+    key (``base_lam={l1: 3}`` changes only l1); list elements are checked one by one.
+
+    Parameters
+    ----------
+    defaults : dict
+        The default configuration.
+    overrides : dict
+        The values to change.
+    where : str, default "config"
+        Where the overrides came from, the start of every error message.
+    keys : dict or None, default None
+        A :class:`Key` declaration per name (None: check types against the defaults only).
+    """
     config = dict(defaults)
     for key, value in overrides.items():
         if key not in defaults:
@@ -357,7 +381,13 @@ SHARED_KEYS = {
 
 
 def load_config_file(path: str | os.PathLike[str]) -> dict:
-    """A YAML or JSON file of key: value pairs."""
+    """A YAML or JSON file of key: value pairs.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A YAML or JSON file.
+    """
     path = Path(path)
     if not path.is_file():
         raise InputError(f"config file {str(path)!r} does not exist")
@@ -371,6 +401,12 @@ def load_config_file(path: str | os.PathLike[str]) -> dict:
 
 
 def config_hash(obj: Any) -> str:
-    """A stable sha256 of a JSON-able object (keys sorted)."""
+    """A stable sha256 of a JSON-able object (keys sorted).
+
+    Parameters
+    ----------
+    obj : object
+        A JSON-able object.
+    """
     text = json.dumps(obj, sort_keys=True, default=str, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()

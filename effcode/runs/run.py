@@ -52,7 +52,19 @@ from ..storage.publish import JOURNAL, begin_staging, publish, recover, result_f
 
 
 class Run:
-    """Read and write the files of one run directory."""
+    """Read and write the files of one run directory.
+
+    Parameters
+    ----------
+    directory : str or os.PathLike
+        The run directory.
+    config : mapping
+        The run's configuration.
+    device : str, default "cpu"
+        The device the run computes on.
+    progress : bool, default False
+        Whether to draw progress bars.
+    """
 
     def __init__(self, directory, config: Mapping, *, device: str = "cpu", progress: bool = False):
         self.dir = Path(directory)
@@ -105,12 +117,26 @@ class Run:
         self._provenance["started"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
 
     def record_images(self, images) -> None:
-        """Add the ids and sha256 hashes of the input images to the provenance."""
+        """Add the ids and sha256 hashes of the input images to the provenance.
+
+        Parameters
+        ----------
+        images : sequence of Image
+            The input images.
+        """
         self._provenance["images"] = [{"id": im.id, "sha256": im.sha256} for im in images]
 
     def record_image_subset(self, seed: int, images) -> None:
         """Add to the provenance's ``image_subsets`` which images a bank of ``seed`` learned from (once per
-        distinct seed and subset; a run that was not :meth:`start`-ed keeps no provenance)."""
+        distinct seed and subset; a run that was not :meth:`start`-ed keeps no provenance).
+
+        Parameters
+        ----------
+        seed : int
+            The seed of the bank.
+        images : sequence of Image
+            The images it learned from.
+        """
         if not hasattr(self, "_provenance"):
             return
         record = {"seed": int(seed), "images": [im.id for im in images]}
@@ -121,7 +147,13 @@ class Run:
     def finish(self, **fields) -> None:
         """Write ``config.json`` and ``provenance.json`` (with the record of every step) beside the staged
         results, and publish them all together: the files of the previous run that this one did not
-        write (figures of a run without figures, say) are removed, and the manifest is written last."""
+        write (figures of a run without figures, say) are removed, and the manifest is written last.
+
+        Parameters
+        ----------
+        **fields
+            Further entries of the provenance.
+        """
         self._provenance.update(fields, steps=self.steps)
         write_json(self.path("provenance.json"), self._provenance)
         write_json(self.path("config.json"), self.config)
@@ -167,6 +199,17 @@ class Run:
         ``resumable``, ``compute`` is called with a checkpoint path in ``cache/`` (unique to the
         step, its parameters and code) to save its progress to, so a killed run continues where
         it stopped; the checkpoint is removed once the result is written.
+
+        Parameters
+        ----------
+        name : str
+            The step's name, unique within the run.
+        params : mapping
+            Everything the result depends on.
+        compute : callable
+            Computes the step's arrays, by name.
+        resumable : bool, default False
+            Whether ``compute`` takes a checkpoint path to save its progress to.
         """
         code = code_hash(compute)
         key = config_hash({"step": name, "params": dict(params), "code": code})[:16]
@@ -211,7 +254,17 @@ class Run:
     def sweep(self, evaluate, points, **options) -> list[dict]:
         """:func:`effcode.runs.run_sweep` in this run's folder (points saved under ``points/``);
         the provenance records, per sweep, how many points came from the cache and what computed
-        each."""
+        each.
+
+        Parameters
+        ----------
+        evaluate : callable
+            A module-level function of one point.
+        points : sequence of mapping
+            The points to evaluate.
+        **options
+            Further keyword arguments of :func:`effcode.runs.run_sweep`.
+        """
         from .sweep import run_sweep
 
         records: list[dict] = []
@@ -234,7 +287,13 @@ class Run:
 
     def load_json(self, name: str):
         """The JSON file ``name``; an object whose reader asks for an entry it lacks (a file of an older
-        effcode) raises :class:`~effcode.errors.MissingEntryError` naming the entry and the experiment to rerun."""
+        effcode) raises :class:`~effcode.errors.MissingEntryError` naming the entry and the experiment to rerun.
+
+        Parameters
+        ----------
+        name : str
+            The file's name within the run directory.
+        """
         data = read_json(self.path(name))
         return RunRecord(self.dir / name, data) if isinstance(data, dict) else data
 
@@ -245,7 +304,13 @@ class Run:
         return read_csv(self.path(name))
 
     def figure_path(self, name: str) -> Path:
-        """Where a figure goes, without suffix (plots write ``.png`` and ``.pdf``)."""
+        """Where a figure goes, without suffix (plots write ``.png`` and ``.pdf``).
+
+        Parameters
+        ----------
+        name : str
+            The figure's name.
+        """
         return self.path(f"figures/{name}")
 
 

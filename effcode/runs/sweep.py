@@ -39,7 +39,15 @@ BACKENDS = ("joblib", "dask")
 
 
 def expand_grid(grid: Mapping[str, Sequence], fixed: Mapping | None = None) -> list[dict]:
-    """All combinations of the values in ``grid`` (key -> list), each merged into ``fixed``."""
+    """All combinations of the values in ``grid`` (key -> list), each merged into ``fixed``.
+
+    Parameters
+    ----------
+    grid : mapping of str to sequence
+        The values of each swept key.
+    fixed : mapping or None, default None
+        Keys shared by every point (None: none).
+    """
     for key, values in grid.items():
         if not isinstance(values, (list, tuple)) or not values:
             raise InputError(f"grid key {key!r} needs a non-empty list of values, got {values!r}")
@@ -101,6 +109,27 @@ def run_sweep(evaluate: Callable[[dict], dict], points: Sequence[Mapping], direc
     ``from_cache`` telling whether this call computed it.  With ``resumable``, ``evaluate`` is
     called as ``evaluate(point, checkpoint=PATH)`` and saves its training progress to ``PATH``
     (removed once the point is saved), so a killed sweep continues each point in flight from there.
+
+    Parameters
+    ----------
+    evaluate : callable
+        A module-level function of one point returning a dict.
+    points : sequence of mapping
+        The points to evaluate.
+    directory : str or os.PathLike
+        Where each point's result is saved.
+    backend : {"joblib", "dask"}, default "joblib"
+        What runs the evaluations.
+    n_jobs : int, default 1
+        Parallel workers (joblib).
+    scheduler : str or None, default None
+        Address of the dask scheduler (required with the dask backend).
+    progress : bool, default False
+        Whether to draw a progress bar.
+    records : list or None, default None
+        A list that receives one record per point (None: none).
+    resumable : bool, default False
+        Whether ``evaluate`` takes a checkpoint path to save its progress to.
     """
     from .. import __version__
     from ..storage.provenance import git_commit
