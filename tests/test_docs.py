@@ -159,7 +159,7 @@ FULLY_DOCUMENTED = ("effcode.learners.sparse_coding.SparseCoding", "effcode.lear
                     "effcode.data.sources.Image", "effcode.v1.physiology.measure_receptive_fields")
 #: packages and modules whose every public object (functions, classes, methods) must pass PR01 too
 FULLY_DOCUMENTED_MODULES = ("effcode.gabor", "effcode.v1", "effcode.data", "effcode.encoding", "effcode.learners",
-                            "effcode.objectives", "effcode.registry", "effcode.storage", "effcode.runs")
+                            "effcode.objectives", "effcode.registry", "effcode.storage", "effcode.runs", "effcode.plots")
 
 
 def fully_documented_names() -> list[str]:

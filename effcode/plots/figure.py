@@ -79,6 +79,15 @@ def save_figure(fig: Figure, path_without_suffix: str | os.PathLike, dpi: int = 
 
     Each file is written to a temporary file and renamed, so a reader never sees a partial
     figure. Returns the paths written, ``[png, pdf]``.
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+        The figure to save.
+    path_without_suffix : str or os.PathLike
+        The path of both files, without ``.png`` or ``.pdf``.
+    dpi : int, default DEFAULT_DPI
+        Resolution of the PNG, dots per inch.
     """
     if not isinstance(fig, Figure):
         raise InputError(f"fig must be a matplotlib Figure, got {type(fig).__name__}")

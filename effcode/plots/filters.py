@@ -50,6 +50,31 @@ def filter_mosaic(filters: ArrayLike, fitted: ArrayLike | None = None, r2: Array
 
     ``ax``: draw into this axes of your own figure; without it a new pyplot figure is made. Returns
     the Axes drawn into; given ``path``, its whole figure is saved as ``<path>.png/.pdf``.
+
+    Parameters
+    ----------
+    filters : array_like
+        The filters, shape (K, h, w).
+    fitted : array_like or None, default None
+        Their fitted Gabors, shape (K, h, w) (None: not shown).
+    r2 : array_like or None, default None
+        The R squared of each fit (None: not shown).
+    order : {"r2", "index"} or None, default None
+        Tile order (None: "r2" when ``r2`` is given, else "index").
+    max_filters : int or None, default None
+        The most filters shown (None: all).
+    n_cols : int or None, default None
+        Tiles per row (None: chosen from the number of tiles).
+    title : str or None, default None
+        The title (None: a default one).
+    ax : matplotlib.axes.Axes or None, default None
+        Axes of your own figure to draw into (None: a new pyplot figure).
+    colorbar : bool, default True
+        Whether to draw the colour bar.
+    path : str or os.PathLike or None, default None
+        Where to save the whole figure, without suffix (None: not saved).
+    dpi : int, default DEFAULT_DPI
+        Resolution of the PNG, dots per inch.
     """
     filters = check_array("filters", filters, ndim=3)
     n_filters, h, w = filters.shape
@@ -120,6 +145,11 @@ def ecdf(values: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
 
     Returns ``(x, y)``: the values sorted ascending (NaN, e.g. a failed fit, as -inf: below every
     value) and ``y[k - 1] = k / n``, the fraction of values <= ``x[k - 1]``.
+
+    Parameters
+    ----------
+    values : array_like
+        The sample; NaN counts below every value.
     """
     x = np.sort(np.where(np.isnan(values), -np.inf, values))
     return x, np.arange(1, x.size + 1) / x.size
@@ -138,6 +168,21 @@ def r2_ecdf(r2_by_label: Mapping[str, np.ndarray], *, thresholds: Sequence[float
 
     ``ax``: draw into this axes of your own figure; without it a new pyplot figure is made. Returns
     the Axes drawn into; given ``path``, its whole figure is saved as ``<path>.png/.pdf``.
+
+    Parameters
+    ----------
+    r2_by_label : mapping of str to ndarray
+        The R squared of every filter, per population.
+    thresholds : sequence of float, default (0.7, 0.8, 0.9)
+        R squared levels marked by dashed lines and counted in the legend.
+    title : str or None, default None
+        The title (None: a default one).
+    ax : matplotlib.axes.Axes or None, default None
+        Axes of your own figure to draw into (None: a new pyplot figure).
+    path : str or os.PathLike or None, default None
+        Where to save the whole figure, without suffix (None: not saved).
+    dpi : int, default DEFAULT_DPI
+        Resolution of the PNG, dots per inch.
     """
     if not isinstance(r2_by_label, Mapping) or not r2_by_label:
         raise InputError("r2_by_label must be a non-empty dict {label: array of R^2 values}")

@@ -69,7 +69,15 @@ def ringach_count_scale() -> ScalarMappable:
 
 def ringach_count_colorbar(ax: Axes | Sequence[Axes] | np.ndarray, **kwargs: Any) -> Colorbar:
     """One colour bar of :func:`ringach_count_scale` beside ``ax`` (an Axes or a list of them, e.g. every
-    panel of an nx–ny grid), in their figure; ``kwargs`` go to ``Figure.colorbar``.  Returns the Colorbar."""
+    panel of an nx–ny grid), in their figure; ``kwargs`` go to ``Figure.colorbar``.  Returns the Colorbar.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes or sequence of Axes
+        The axes the colour bar sits beside.
+    **kwargs
+        Further keyword arguments of ``Figure.colorbar``.
+    """
     axes = [ax] if isinstance(ax, Axes) else list(np.ravel(np.asarray(ax, dtype=object)))
     if not axes or not all(isinstance(a, Axes) for a in axes):
         raise InputError("ax must be a matplotlib Axes or a non-empty list of them")
@@ -105,6 +113,35 @@ def nxny_scatter(nx: ArrayLike, ny: ArrayLike, label: str = "model", *, resolved
     pyplot figure is made.  Returns the Axes drawn into; given ``path``, its whole figure is saved as
     ``<path>.png/.pdf``.  ``colorbar`` and ``legend`` switch off the colour scale and the legend (a
     grid of panels shares one of each: :func:`ringach_count_scale`).
+
+    Parameters
+    ----------
+    nx : array_like
+        Fitted nx of the units shown.
+    ny : array_like
+        Fitted ny of the units shown.
+    label : str, default "model"
+        The population's name in the legend.
+    resolved : array_like or None, default None
+        Mask of the units whose fit resolves nx and ny (None: all).
+    distance : float or None, default None
+        The precomputed nx-ny distance to write in the legend (None: not written).
+    p_value : float or None, default None
+        Its permutation p-value (None: not written).
+    null_95 : float or None, default None
+        The 95th percentile of its null distribution (None: not written).
+    title : str or None, default None
+        The title (None: a default one).
+    path : str or os.PathLike or None, default None
+        Where to save the whole figure, without suffix (None: not saved).
+    dpi : int, default DEFAULT_DPI
+        Resolution of the PNG, dots per inch.
+    ax : matplotlib.axes.Axes or None, default None
+        Axes of your own figure to draw into (None: a new pyplot figure).
+    colorbar : bool, default True
+        Whether to draw the colour scale.
+    legend : bool, default True
+        Whether to draw the legend.
     """
     nx = check_array("nx", nx, ndim=1, min_size=0)   # a population with no unit to show still gets the reference
     ny = check_array("ny", ny, ndim=1, min_size=0)
@@ -199,6 +236,21 @@ def funnel_chart(funnels: Mapping[str, Sequence[Mapping[str, int]]], *, populati
 
     ``ax``: draw into this axes of your own figure; without it a new pyplot figure is made.  Returns
     the Axes drawn into; given ``path``, its whole figure is saved as ``<path>.png/.pdf``.
+
+    Parameters
+    ----------
+    funnels : mapping of str to sequence of mapping
+        Per learner, one funnel dict per seed.
+    population : str or None, default None
+        Which population the funnels are of, named in the default title (None: not named).
+    title : str or None, default None
+        The title (None: a default one).
+    ax : matplotlib.axes.Axes or None, default None
+        Axes of your own figure to draw into (None: a new pyplot figure).
+    path : str or os.PathLike or None, default None
+        Where to save the whole figure, without suffix (None: not saved).
+    dpi : int, default DEFAULT_DPI
+        Resolution of the PNG, dots per inch.
     """
     if not isinstance(funnels, Mapping) or not funnels:
         raise InputError("funnels must be a non-empty dict {label: [funnel per seed]}")
@@ -264,6 +316,27 @@ def property_distributions(model_table: Mapping[str, np.ndarray], label: str = "
     above the figure (or subfigure) of the first.  Without it a new pyplot figure with a grid of
     two columns is made.  Returns the list of Axes drawn into; given ``path``, the whole figure is
     saved as ``<path>.png/.pdf``.
+
+    Parameters
+    ----------
+    model_table : mapping of str to ndarray
+        Columns of a tuning table.
+    label : str, default "model"
+        The model's name in the legend.
+    properties : sequence of str or None, default None
+        The properties shown, one panel each (None: those the table allows).
+    n_bootstrap : int, default 1000
+        Bootstrap draws of the similarity.
+    random_state : int, default 0
+        Seed of the draws.
+    title : str or None, default None
+        Title above the figure (None: none).
+    axes : sequence of matplotlib.axes.Axes or None, default None
+        Axes of your own to draw the panels into (None: a new pyplot figure).
+    path : str or os.PathLike or None, default None
+        Where to save the whole figure, without suffix (None: not saved).
+    dpi : int, default DEFAULT_DPI
+        Resolution of the PNG, dots per inch.
     """
     if not isinstance(model_table, Mapping):
         raise InputError(f"model_table must be a dict of columns, got {type(model_table).__name__}")
@@ -346,6 +419,19 @@ def similarity_table(scores: Mapping[str, Mapping[str, object]], *, title: str |
 
     ``ax``: draw into this axes of your own figure; without it a new pyplot figure is made.  Returns
     the Axes drawn into; given ``path``, its whole figure is saved as ``<path>.png/.pdf``.
+
+    Parameters
+    ----------
+    scores : mapping of str to mapping
+        Per model, the score of each property (a number or a result dict).
+    title : str or None, default None
+        The title (None: a default one).
+    ax : matplotlib.axes.Axes or None, default None
+        Axes of your own figure to draw into (None: a new pyplot figure).
+    path : str or os.PathLike or None, default None
+        Where to save the whole figure, without suffix (None: not saved).
+    dpi : int, default DEFAULT_DPI
+        Resolution of the PNG, dots per inch.
     """
     if not isinstance(scores, Mapping) or not scores:
         raise InputError("scores must be a non-empty dict {label: {property: score}}")
