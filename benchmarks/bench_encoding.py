@@ -26,14 +26,21 @@ Measured (one thread, on a 2-core machine shared with other jobs, so times are n
 glum's GLM matches effcode's (paired differences +0.0000 bits/spike [-0.0000, +0.0000] and +0.0000
 correlation [-0.0000, +0.0002] over 24 cells) and takes 5.3 times as long to fit.
 
+Writes ``results/benchmarks/encoding.csv`` and ``encoding.json`` and rebuilds that folder's README
+(``--out`` elsewhere).  ``--quick`` (4 cells, 1,000 training and 200 held-out stimuli with 5 repeats, one
+repetition) is a smoke test of seconds; its numbers are not the benchmark's.
+
 Run with ``OMP_NUM_THREADS=1`` (torch and BLAS are also limited to one thread here):
-``python benchmarks/bench_encoding.py [--repeats 3]``.  Needs the ``bench`` extra (``glum``).
+``python benchmarks/bench_encoding.py [--repeats 3] [--quick]``.  Needs the ``bench`` extra (``glum``).
 """
 
 from __future__ import annotations
 
 import argparse
+import statistics
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -43,6 +50,10 @@ from effcode.data import load_images
 from effcode.encoding import (bits_per_spike_per_cell, correlation_per_cell, fit_encoding_model, make_simple_cell,
                               natural_patches)
 from effcode.v1 import bootstrap_median
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _report import FOLDER, publish  # noqa: E402
 
 P = 16
 GRID = (1.0, 0.3, 0.1, 0.03, 0.01, 0.003)
@@ -121,34 +132,84 @@ def scores(pred, data):
             "correlation": correlation_per_cell(pred, data["trials"])}
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--repeats", type=int, default=3)
-    args = parser.parse_args()
-    torch.set_num_threads(1)
-    data = simulated()
-    ratios, ours, theirs = [], None, None
-    with threadpool_limits(1):
-        for _ in range(args.repeats):   # interleaved: load on the machine hits both alike
-            start = time.perf_counter()
-            glm = fit_encoding_model(data["train"], data["y_train"], model="glm", smoothness=GRID, random_state=0)
-            own_time = time.perf_counter() - start
-            predict, name, peer_time = peer_glm(data)
-            ratios.append(peer_time / own_time)
-            ours, theirs = scores(glm.predict(data["test"]), data), scores(predict(data["test"]), data)
-    print(f"GLM: effcode vs {name}, {data['y_train'].shape[1]} simple cells, {len(data['train'])} training stimuli, "
-          f"one thread, {args.repeats} repetitions")
-    for metric in ("bits_per_spike", "correlation"):
-        median, lo, hi = bootstrap_median(theirs[metric] - ours[metric], 1000, 0)
-        print(f"  {metric}: effcode median {np.median(ours[metric]):.4f}, peer {np.median(theirs[metric]):.4f}; "
-              f"paired difference (peer - effcode) {median:+.4f} [95% CI {lo:+.4f}, {hi:+.4f}]")
-    print(f"  fit time ratio (peer / effcode): median {np.median(ratios):.2f} (min {min(ratios):.2f}, max "
-          f"{max(ratios):.2f})")
+#: (cells, training stimuli, held-out stimuli, trials per held-out stimulus) of a full run and of ``--quick``
+SIZES = {"full": (24, 5000, 1000, 10), "quick": (4, 1000, 200, 5)}
+
+
+def cnn_peer_status() -> str:
+    """Whether neuralpredictors, the CNN peer, imports here (its import error is the result to report)."""
     try:
         import neuralpredictors.layers.cores  # noqa: F401
-        print("CNN: neuralpredictors imports; the side-by-side CNN comparison is not implemented in this version")
+        return "neuralpredictors imports; the side-by-side CNN comparison is not implemented in this version"
     except Exception as exc:   # an import failure of the optional peer is the result to report
-        print(f"CNN: neuralpredictors not compared: {type(exc).__name__}: {exc}")
+        return f"neuralpredictors not compared: {type(exc).__name__}: {exc}"
+
+
+def summary(ours: dict, theirs: dict, own_times: list, peer_times: list) -> dict:
+    """The published table: per score, the medians over cells and the paired difference (peer - effcode) with
+    its 95% bootstrap interval; for the fit time, the medians over repetitions and the per-repetition ratio."""
+    table = {key: [] for key in ("measurement", "effcode", "peer", "peer_minus_effcode", "ci_low", "ci_high",
+                                 "peer_over_effcode", "ratio_min", "ratio_max")}
+    for metric in ("bits_per_spike", "correlation"):
+        median, low, high = bootstrap_median(theirs[metric] - ours[metric], 1000, 0)
+        row = {"measurement": f"{metric} (median over cells)", "effcode": float(np.median(ours[metric])),
+               "peer": float(np.median(theirs[metric])), "peer_minus_effcode": median, "ci_low": low,
+               "ci_high": high, "peer_over_effcode": "", "ratio_min": "", "ratio_max": ""}
+        for key in table:
+            table[key].append(row[key])
+    ratios = [peer / own for own, peer in zip(own_times, peer_times)]
+    row = {"measurement": "fit seconds (median over repetitions)", "effcode": statistics.median(own_times),
+           "peer": statistics.median(peer_times), "peer_minus_effcode": "", "ci_low": "", "ci_high": "",
+           "peer_over_effcode": statistics.median(ratios), "ratio_min": min(ratios), "ratio_max": max(ratios)}
+    for key in table:
+        table[key].append(row[key])
+    return table
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--repeats", type=int, default=None,
+                        help="timed repetitions of both fits, interleaved (default 3, quick 1)")
+    parser.add_argument("--quick", action="store_true", help="4 cells and 1,000 training stimuli (a smoke test)")
+    parser.add_argument("--out", type=Path, default=FOLDER, help="folder for the CSV, JSON record and README")
+    args = parser.parse_args(argv)
+    repeats = args.repeats or (1 if args.quick else 3)
+    n_cells, n_train, n_test, trials = SIZES["quick" if args.quick else "full"]
+    torch.set_num_threads(1)
+    data = simulated(n_cells=n_cells, n_train=n_train, n_test=n_test, repeats=trials)
+    own_times, peer_times, ours, theirs = [], [], None, None
+    with threadpool_limits(1):
+        for _ in range(repeats):   # interleaved: load on the machine hits both alike
+            start = time.perf_counter()
+            glm = fit_encoding_model(data["train"], data["y_train"], model="glm", smoothness=GRID, random_state=0)
+            own_times.append(time.perf_counter() - start)
+            predict, name, peer_time = peer_glm(data)
+            peer_times.append(peer_time)
+            ours, theirs = scores(glm.predict(data["test"]), data), scores(predict(data["test"]), data)
+    table = summary(ours, theirs, own_times, peer_times)
+    cnn = cnn_peer_status()
+    difference = dict(zip(table["measurement"], zip(table["peer_minus_effcode"], table["ci_low"], table["ci_high"])))
+    bits, low, high = difference["bits_per_spike (median over cells)"]
+    ratio = table["peer_over_effcode"][-1]
+    peer = name.split(" (")[0]
+    headline = (f"{peer} takes {ratio:.2f}x as long as effcode to fit the same Poisson GLM "
+                f"(per repetition {table['ratio_min'][-1]:.2f}-{table['ratio_max'][-1]:.2f}x); held-out bits/spike "
+                f"differ by {bits:+.4f} [95% CI {low:+.4f}, {high:+.4f}] (peer - effcode, median over cells).")
+    notes = (f"GLM: effcode vs {name}. {n_cells} simulated LN simple cells (Gabor filter, exp output, Poisson "
+             f"spikes) on contrast-normalised whitened {P}x{P} natural patches; {n_train} training stimuli "
+             f"(one trial), {n_test} held-out stimuli with {trials} trials each. Same objective: mean Poisson "
+             f"negative log-likelihood + {L2:g} |w|^2 + s |D w|^2 (D: differences of adjacent pixels), s chosen "
+             f"per cell from {list(GRID)} on the same 20% validation split, then refitted on all training data. "
+             "Scores per cell: held-out log-likelihood gain over the training mean rate (bits per spike) and "
+             "correlation with the trial-averaged response; peer_minus_effcode = median over cells of the "
+             "paired difference, with a 95% bootstrap interval. Fit time: peer_over_effcode = the peer's time "
+             f"over effcode's in the same repetition, median over {repeats} interleaved repetition(s), one thread "
+             f"each{' (--quick: a smoke test, not the benchmark)' if args.quick else ''}. CNN: {cnn}.")
+    text = publish("encoding", table, title=f"Encoding models: effcode's Poisson GLM against {peer}",
+                   headline=headline, notes=notes, folder=args.out)
+    print(text)
+    print(headline)
+    print(f"CNN: {cnn}")
 
 
 if __name__ == "__main__":
