@@ -57,7 +57,8 @@ class PatchSampler:
     random_state : int, default 0
         Seed of the stream of positions.
     min_variance : float or None, default None
-        Relative variance below which a patch is redrawn (None: keep every patch).
+        Fraction of the mean patch variance below which a patch is redrawn, e.g. 0.1 drops flat
+        sky (None: keep every patch).
     device : str or torch.device or None, default None
         Where to return torch tensors (None: numpy arrays).
     dtype : numpy dtype, default numpy.float32

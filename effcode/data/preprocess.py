@@ -116,7 +116,8 @@ def whiten_olshausen_field(array: ArrayLike, f0: float = 0.4, pad: str = "symmet
     f0 : float, default 0.4
         Roll-off frequency of the filter, cycles per pixel.
     pad : {"symmetric", "periodic"}, default "symmetric"
-        How the image's edges are treated.
+        Edges: "symmetric" filters the image as if mirrored (no wrap-around cross artefact),
+        "periodic" as is, for images that are already periodic.
     """
     image = check_array("image", array, ndim=2)
     f0 = check_float("f0", f0, minimum=0.0, strict_minimum=True)

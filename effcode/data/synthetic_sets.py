@@ -86,7 +86,8 @@ def dead_leaves(shape: tuple[int, int] = SET_SHAPE, *, r_min: float = DEAD_LEAVE
     r_max : float, default DEAD_LEAVES_R_MAX
         The largest disc radius, pixels.
     exponent : float, default DEAD_LEAVES_EXPONENT
-        The power of the radius distribution.
+        The radius density is ``p(r) ~ r**-exponent``, above 1 (3: scale invariant, close to 1/f^2
+        power).
     blur : float, default DEAD_LEAVES_BLUR
         Standard deviation of the Gaussian blur, pixels (0: none).
     random_state : int, default 0
@@ -239,7 +240,7 @@ def noisy_photo_images(full_well: float = FULL_WELL) -> list[Image]:
     Parameters
     ----------
     full_well : float, default FULL_WELL
-        Photo-electrons at full white; smaller means noisier.
+        Photo-electrons at full white (linear luminance 1); smaller means more shot noise.
     """
     return [image.copy() for image in _noisy_photo_set(float(full_well))]
 

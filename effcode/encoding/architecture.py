@@ -201,7 +201,8 @@ def conv_stack(depth: int, *, kernel_size: int = 3, dilation: int | str = "1", c
     kernel_size : int, default 3
         Side of each square kernel, pixels.
     dilation : {"1", "2", "exponential"}, default "1"
-        The dilation of the layers.
+        The dilation of every layer (1 or 2; 1, 2, 4, ... for "exponential"); the ints 1 and 2
+        are accepted too.
     channels : int, default 4
         Feature maps per layer.
     random_state : int, default 0

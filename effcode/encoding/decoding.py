@@ -38,9 +38,10 @@ def orientation_population(n_neurons: int, size: int, *, freq: float, sigma: flo
     freq : float
         Preferred spatial frequency of every cell, cycles per pixel.
     sigma : float
-        Envelope width of the cells' filters, pixels.
+        Envelope standard deviation of the cells' (isotropic) Gabor filters, pixels.
     peak_rate : float, default 5.0
-        Response above baseline to the preferred grating, spikes per bin.
+        Response above baseline to a unit-contrast grating at the preferred orientation and
+        frequency, spikes per bin.
     baseline : float, default 0.1
         Rate without a stimulus, spikes per bin.
     """
@@ -67,13 +68,13 @@ def population_rates(cells: Sequence[SimpleCell | ComplexCell], thetas: ArrayLik
     cells : sequence of SimpleCell or ComplexCell
         The population.
     thetas : array_like
-        Grating orientations, radians.
+        Grating orientations (the direction across the bars), radians.
     phases : array_like
-        Grating phases, radians.
+        Grating phases at the patch centre, radians.
     freq : float
         Grating spatial frequency, cycles per pixel.
     contrast : float
-        Grating contrast.
+        Grating amplitude, as in :func:`~effcode.encoding.stimuli.gratings`.
     """
     thetas = check_array("thetas", thetas, ndim=1)
     phases = check_array("phases", phases, ndim=1)

@@ -73,13 +73,14 @@ def phase_invariance(model: Any, stimuli: ArrayLike, *, random_state: int | np.r
     stimuli : array_like
         Square images, shape (n, p, p).
     random_state : int or numpy.random.Generator, default 0
-        Seed of the random phases and angles.
+        Seed of the random local-shift angles and of the phase scramble.
     freqs : sequence of float, default DEFAULT_FREQS
-        Grating frequencies for the preferred orientation, cycles per pixel.
+        Grating frequencies searched for each cell's preferred orientation, cycles per pixel.
     n_orientations : int, default 36
-        Grating orientations in [0, pi).
+        How many equally spaced grating orientations in [0, pi), at least 2.
     contrast : float or None, default None
-        Grating contrast (None: matched to the stimuli's variance).
+        Grating amplitude (None: sqrt(2) times the stimuli's RMS, so the gratings' variance
+        matches the stimuli's).
     angle : float or None, default None
         The local phase shift for every stimulus, radians (None: a random angle each).
     keep_responses : bool, default False

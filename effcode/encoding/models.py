@@ -56,13 +56,13 @@ class PoissonGLM(BaseEstimator):
     Parameters
     ----------
     l2 : float, default 1e-4
-        Weight of the squared-norm penalty on the filter.
+        Weight of ``|w|^2``, the filter's squared norm.
     smoothness : float, default 0.0
-        Weight of the penalty on differences of adjacent filter pixels.
+        Weight of ``|D w|^2``, the squared differences of adjacent filter pixels.
     max_iter : int, default 500
         The most L-BFGS iterations.
     tol : float, default 1e-9
-        Convergence tolerance of L-BFGS.
+        L-BFGS's tolerance on the gradient (on the change of the objective: ``tol * 1e-3``).
     device : str, default "cpu"
         Where the fit runs ("cpu", "cuda").
     """
@@ -222,7 +222,7 @@ class PoissonCNN(BaseEstimator):
     learning_rate : float, default 3e-3
         Adam's step size.
     weight_decay : float, default 1e-4
-        Weight of the squared-norm penalty on the parameters.
+        The penalty ``(weight_decay / 2) |theta|^2`` on all parameters.
     validation_fraction : float, default 0.1
         Fraction of the data held out to pick the best epoch.
     random_state : int, default 0

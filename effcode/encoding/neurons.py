@@ -154,7 +154,8 @@ class SimpleCell(SimulatedNeuron):
     gain : float, default 1.0
         Scale of the linear drive.
     offset : float, default 0.0
-        Added to the log-rate ("exp") or subtracted as a threshold ("relu").
+        Added to the log-rate ("exp"), or the threshold subtracted from ``w.x`` ("relu", stimulus
+        units).
     params : dict, default {}
         The Gabor parameters the neuron was built from, for reference.
     """
@@ -200,7 +201,7 @@ class ComplexCell(SimulatedNeuron):
     odd : ndarray
         The odd filter of the quadrature pair, shape (h, w).
     gain : float, default 1.0
-        Rate per unit of energy.
+        Rate per unit of energy, spikes per bin per squared stimulus unit.
     baseline : float, default 0.0
         Rate without a stimulus, spikes per bin.
     params : dict, default {}

@@ -424,15 +424,16 @@ class PopulationGLM(EncodingModel):
     noise : {"auto", "poisson", "gaussian"}, default "auto"
         The noise model ("auto": Poisson when every response is a non-negative integer).
     smoothness : sequence of float, default (1.0, 0.3, 0.1, 0.03, 0.01, 0.003)
-        The grid of smoothness weights, chosen per cell by validation loss.
+        The grid of weights of ``|D w_c|^2``, fitted in this order (warm starts), one chosen per cell
+        by validation loss.
     l2 : float, default 1e-4
-        Weight of the squared-norm penalty on each filter.
+        Weight of ``|w_c|^2``, the squared norm of each filter (standardised pixels).
     max_iter : int, default 100
         The most L-BFGS iterations per fit.
     validation_fraction : float, default 0.2
-        Fraction of the training data held out for model selection.
+        Fraction of the training stimuli held out to choose the smoothness.
     random_state : int, default 0
-        Seed of the split, the initial weights and the minibatches.
+        Seed of the validation split (the fit starts from zero filters and is deterministic).
     device : str, default "cpu"
         Where the model is trained ("cpu", "cuda").
     """
@@ -680,9 +681,10 @@ class PopulationCNN(ReadoutModel):
     output : {"exp", "softplus", "linear"} or None, default None
         The output nonlinearity (None: softplus for Poisson noise, else linear).
     readout_l1 : sequence of float, default (0.01,)
-        The grid of readout L1 weights, chosen by validation loss.
+        The grid of weights of the readout penalty (mean over cells of ``|mask|_1 |features|_1``),
+        one chosen by validation loss.
     smoothness : float, default 0.01
-        Weight of the smoothness penalty on the first layer.
+        Weight of the first layer's relative squared differences of adjacent kernel pixels.
     n_epochs : int, default 100
         The most passes over the training split per readout weight.
     patience : int, default 5
@@ -769,9 +771,9 @@ class EfficientModel(ReadoutModel):
     bank_source : str, default "default"
         The images a named learner learns the bank from.
     bank_n_filters : int, default 64
-        Filters a named learner learns.
+        Filters a named learner learns (ignored for a given bank).
     bank_patch_size : int, default 10
-        Side of those filters, pixels.
+        Side of those filters, pixels (ignored for a given bank).
     output : {"exp", "softplus", "linear"} or None, default None
         The output nonlinearity (None: softplus for Poisson noise, else linear).
     readout_l1 : sequence of float, default (0.001, 0.01)
@@ -787,7 +789,8 @@ class EfficientModel(ReadoutModel):
     validation_fraction : float, default 0.2
         Fraction of the training data held out for model selection.
     random_state : int, default 0
-        Seed of the split, the initial weights and the minibatches.
+        Seed of the split, of a named learner's bank, of the readout's initial weights and of
+        the minibatches.
     device : str, default "cpu"
         Where the model is trained ("cpu", "cuda").
     """

@@ -160,11 +160,11 @@ def preferred_grating(response: Callable[[np.ndarray], np.ndarray], size: int, *
     freqs : sequence of float
         Grating frequencies, cycles per pixel.
     n_orientations : int, default 36
-        Orientations in [0, pi).
+        How many equally spaced orientations in [0, pi) (the direction across the bars).
     n_phases : int, default 8
-        Equally spaced phases averaged over.
+        Equally spaced phases the response is averaged over.
     contrast : float, default 1.0
-        Grating contrast.
+        Grating amplitude, as in :func:`gratings`.
     """
     n_orientations = check_int("n_orientations", n_orientations, minimum=2)
     n_phases = check_int("n_phases", n_phases, minimum=1)
@@ -203,7 +203,7 @@ def natural_patches(images: Sequence[Image | np.ndarray], patch_size: int, n: in
     random_state : int, default 0
         Seed of the patch positions.
     min_variance : float, default 0.1
-        Relative variance below which a patch is redrawn.
+        Fraction of the mean patch variance below which a patch is redrawn (flat patches).
     """
     from ..data import PatchSampler, whiten_images
 

@@ -50,7 +50,8 @@ def fit_dogs(filters: ArrayLike, *, device: str | torch.device = "cpu", n_iter: 
     device : str or torch.device, default "cpu"
         Where the fit runs ("cpu", "cuda").
     n_iter : int, default 40
-        The most Levenberg-Marquardt iterations per filter.
+        The most Levenberg-Marquardt iterations per filter: the first ``n_iter // 3`` on every
+        start, the rest on the best one.
     progress : bool or None, default None
         Whether to draw a tqdm bar (None: only on a terminal).
     """

@@ -58,13 +58,8 @@ def fit_gabors(filters: ArrayLike, *, device: str | torch.device = "cpu", n_star
     best.  Bounds: centre within 25% of a side outside the patch, freq in [0, 0.5] c/px,
     sigmas in [0.5, max(h, w)] px.
 
-    Parameters: ``device`` ("cpu", "cuda"); ``n_starts`` in 1..6; ``n_iter``: at most this
-    many LM iterations (the first ``n_iter // 3`` on every start, the rest on the best one;
-    a fit stops early once it has converged); ``progress``: tqdm bars, drawn on a terminal only
-    (None: whenever on a terminal; False: never; :mod:`effcode.progress`); ``dog``: also fit a
-    difference of Gaussians (:func:`fit_dogs`) for the ``dog_r2`` and ``globular`` columns
-    (NaN / False when off).  Computation in float32 (see :data:`common.FIT_DTYPE`); on
-    a CPU torch runs single-threaded during the call (see :func:`lm.single_threaded`).
+    Computation in float32 (see :data:`common.FIT_DTYPE`); on a CPU torch runs single-threaded
+    during the call (see :func:`lm.single_threaded`).
 
     Returns a dict of length-K numpy arrays (a table for :func:`effcode.runs.write_csv`):
 
@@ -91,13 +86,16 @@ def fit_gabors(filters: ArrayLike, *, device: str | torch.device = "cpu", n_star
     device : str or torch.device, default "cpu"
         Where the fit runs ("cpu", "cuda").
     n_starts : int, default 4
-        Starting points per filter, 1 to 6.
+        Starting points per filter, 1 to 6 (spectral peaks and energy moments), the best one kept.
     n_iter : int, default 60
-        The most Levenberg-Marquardt iterations per filter.
+        The most Levenberg-Marquardt iterations per filter: the first ``n_iter // 3`` on every
+        start, the rest on the best one; a fit stops early once it has converged.
     progress : bool or None, default None
-        Whether to draw tqdm bars (None: only on a terminal).
+        Whether to draw tqdm bars (None: whenever standard error is a terminal; False: never;
+        :mod:`effcode.progress`).
     dog : bool, default True
-        Whether to fit a difference of Gaussians as well.
+        Whether to fit a concentric difference of Gaussians as well (:func:`fit_dogs`), for the
+        ``dog_r2`` and ``globular`` columns (NaN and False when off).
     """
     arr = check_filters(filters)
     n_starts = check_int("n_starts", n_starts, minimum=1, maximum=len(GABOR_START_PLAN))

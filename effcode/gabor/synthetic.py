@@ -36,9 +36,10 @@ def synthetic_gabors(n: int, shape: tuple[int, int] = (16, 16), *, snr: float | 
     random_state : int, default 0
         Seed of the random draws.
     nx_range : tuple of float, default (0.1, 1.5)
-        The range nx is drawn from, cycles.
+        The range of ``nx = sigma_x * freq`` (the envelope's width across the bars in carrier
+        cycles, Ringach 2002).
     ny_range : tuple of float, default (0.1, 1.5)
-        The range ny is drawn from, cycles.
+        The range of ``ny = sigma_y * freq`` (the width along the bars, in carrier cycles).
     freq_range : tuple of float, default (0.05, 0.4)
         The range the frequency is drawn from, cycles per pixel.
     """

@@ -56,13 +56,14 @@ def grating_responses(filters: ArrayLike, orientations_deg: ArrayLike, sfs_cpp: 
     filters : array_like
         The filter bank, shape (K, h, w).
     orientations_deg : array_like
-        Grating orientations, shape (n_ori,), degrees.
+        Grating orientations, shape (n_ori,), degrees: the direction across the bars, from the
+        x axis (columns) towards y (rows), as the Gabor's ``theta``.
     sfs_cpp : array_like
-        Grating spatial frequencies, shape (n_sf,), cycles per pixel.
+        Grating spatial frequencies, shape (n_sf,), cycles per pixel (Nyquist: 0.5).
     n_phases : int, default 32
         Phases sampled per drift cycle, at least 4.
     rectify : {"halfwave", "fullwave"}, default "halfwave"
-        The output nonlinearity applied to the linear response.
+        The output nonlinearity on the linear response: ``max(0, r)`` (a simple cell) or ``abs(r)``.
     """
     arr = check_filters(filters)
     n_phases = check_int("n_phases", n_phases, minimum=4)
@@ -188,15 +189,17 @@ def grating_tuning(filters: ArrayLike, *, pixels_per_degree: float = DEFAULT_PIX
     filters : array_like
         The filter bank, shape (K, h, w).
     pixels_per_degree : float, default DEFAULT_PIXELS_PER_DEGREE
-        Converts cycles per pixel to cycles per degree.
+        Assumed pixels per degree of visual angle (20); converts cycles per pixel to cycles per
+        degree.
     orientations : int, default 36
-        Equally spaced orientations over [0, 180) degrees, at least 4.
+        How many equally spaced orientations over [0, 180) degrees, at least 4.
     sfs : array_like or None, default None
-        Ascending spatial frequencies in cycles per degree (None: the default set).
+        Ascending spatial frequencies in cycles per degree, at most the Nyquist frequency
+        ``0.5 * pixels_per_degree`` (None: :func:`default_sfs`, six octaves up to Nyquist).
     n_phases : int, default 32
         Phases sampled per drift cycle, at least 4.
     rectify : {"halfwave", "fullwave"}, default "halfwave"
-        The output nonlinearity applied to the linear response.
+        The output nonlinearity on the linear response: ``max(0, r)`` (a simple cell) or ``abs(r)``.
     """
     arr = check_filters(filters)
     ppd = check_float("pixels_per_degree", pixels_per_degree, minimum=0.0, strict_minimum=True)

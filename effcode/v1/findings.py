@@ -124,9 +124,9 @@ def ringach_findings(nx: ArrayLike, ny: ArrayLike) -> dict[str, dict]:
     Parameters
     ----------
     nx : array_like
-        Per-unit sigma_x times frequency (dimensionless).
+        Per-unit ``sigma_x * freq``: the envelope's width across the bars in carrier cycles (dimensionless).
     ny : array_like
-        Per-unit sigma_y times frequency (dimensionless).
+        Per-unit ``sigma_y * freq``: the width along the bars in carrier cycles (dimensionless).
     """
     return {"more_subfields": _larger_than_v1(np.asarray(nx), "nx"), "more_elongated": _larger_than_v1(np.asarray(ny), "ny"),
             "fewer_blobs": fewer_blobs(nx, ny)}
@@ -152,9 +152,9 @@ def findings_bracket(point: tuple, least: tuple, most: tuple) -> dict[str, dict]
     point : tuple of array_like
         The fitted ``(nx, ny)`` of the units.
     least : tuple of array_like
-        The ``(nx, ny)`` placement that makes the population least V1-like.
+        ``(nx, ny)`` with every unit at the upper end of both its intervals (least V1-like).
     most : tuple of array_like
-        The ``(nx, ny)`` placement that makes the population most V1-like.
+        ``(nx, ny)`` with every unit at the lower end of both its intervals (most V1-like).
     """
     tests = {end: ringach_findings(*values) for end, values in (("least", least), ("most", most), ("point", point))}
     return {name: {**{end: tests[end][name] for end in tests},

@@ -237,7 +237,7 @@ class PropertyReference:
     description : str
         What the property measures, in words.
     units : str
-        The units a model's values are given in.
+        The units a model's values are given in (before :meth:`to_reference_units`).
     edges : ndarray
         The bin edges, in the reference's own units.
     counts : ndarray
