@@ -42,7 +42,7 @@ def complex_gabor(size: int, *, theta: float, freq: float, sigma: float, phase: 
     freq : float
         Spatial frequency, cycles per pixel.
     sigma : float
-        Envelope width across the bars, pixels.
+        Envelope standard deviation across the bars, pixels.
     phase : float, default 0.0
         Phase at the centre, radians.
     aspect : float, default 1.0
@@ -259,7 +259,7 @@ def make_simple_cell(X: ArrayLike, *, theta: float, freq: float, sigma: float, p
     freq : float
         Spatial frequency, cycles per pixel.
     sigma : float
-        Envelope width across the bars, pixels.
+        Envelope standard deviation across the bars, pixels.
     phase : float, default 0.0
         Phase of the Gabor at its centre, radians.
     aspect : float, default 1.0
@@ -317,7 +317,7 @@ def make_complex_cell(X: ArrayLike, *, theta: float, freq: float, sigma: float, 
     freq : float
         Spatial frequency, cycles per pixel.
     sigma : float
-        Envelope width across the bars, pixels.
+        Envelope standard deviation across the bars, pixels.
     aspect : float, default 1.0
         Envelope width along the bars over that across them.
     mean_rate : float, default 2.0

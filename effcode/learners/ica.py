@@ -198,13 +198,14 @@ def fastica_symmetric(z: torch.Tensor, w: torch.Tensor, *, max_iter: int, tol: f
     max_iter : int
         The most iterations.
     tol : float
-        Convergence tolerance on the change of W.
+        Stop once every unit's weight vector turned by less than this in an iteration:
+        ``max_k (1 - |w_k_new . w_k|) < tol``.
     progress : bool, default False
         Whether to draw a progress bar.
     checkpoints : TrainingCheckpoints or None, default None
         Where to save and resume W (None: no checkpoints).
     single_precision : bool, default False
-        Whether to iterate in float32.
+        Whether to iterate in float32 (only with ``tol >= SINGLE_PRECISION_TOL``).
     """
     out_dtype = w.dtype
     work_dtype = torch.float32 if single_precision else z.dtype
@@ -274,7 +275,8 @@ def infomax_natural_gradient(z: torch.Tensor, w: torch.Tensor, *, max_iter: int,
     generator : torch.Generator
         A CPU generator that draws the shuffles.
     anneal : float, default 0.9
-        Factor applied to the learning rate after an epoch whose update turned by more than 60 degrees.
+        Factor applied to the learning rate after an epoch whose update turned by more than 60
+        degrees from the previous epoch's (an oscillation around the optimum).
     progress : bool, default False
         Whether to draw a progress bar.
     checkpoints : TrainingCheckpoints or None, default None
@@ -364,7 +366,8 @@ def resolve_whitening(whiten_components, n_components, X: np.ndarray, *, square:
     Parameters
     ----------
     whiten_components : int, float or None
-        PCA dimensions kept, a fraction of the variance, or None.
+        PCA dimensions kept (int), or the fewest leading components explaining this fraction of the
+        variance (float in (0, 1], at least ``n_components``); None: see above.
     n_components : int or None
         Units K (None: ``share`` times the dimensions kept).
     X : ndarray

@@ -572,7 +572,7 @@ class SparseCNN(IterativeLearner, FilterLearner):
         atoms : array_like
             Unit-norm atoms, shape (K, s, s) or (K, s*s).
         scale : float, default 1.0
-            The RMS pixel value of the training images.
+            The model's ``scale_``: the RMS pixel value of the images the atoms were trained on.
         """
         weights = check_array("atoms", atoms, ndim=(2, 3), dtype=np.float32)
         if weights.ndim == 2:

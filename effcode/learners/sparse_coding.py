@@ -372,9 +372,10 @@ def sparse_encode(X, dictionary, *, lam: float, objective: str = "l1", objective
     inference_method : {"auto", "fista", "ista", "lca", "active_set", "cd"}, default "fista"
         The inference algorithm ("auto": the fastest for the penalty and device).
     n_iter : int, default 200
-        The most iterations of the inference.
+        The most iterations of the inference (sweeps per active set for ``"cd"``).
     tol : float or None, default 1e-4
-        Convergence tolerance of the inference (None: the method's default).
+        Stopping tolerance: the relative change of the codes between two iterations or sweeps;
+        0 runs all ``n_iter`` (None: :class:`SparseCoding`'s default for the method).
     batch_size : int, default 65536
         Rows of X coded at a time.
     device : str or torch.device, default "cpu"

@@ -124,9 +124,9 @@ def ringach_findings(nx: ArrayLike, ny: ArrayLike) -> dict[str, dict]:
     Parameters
     ----------
     nx : array_like
-        Per-unit ``sigma_x * freq``: the envelope's width across the bars in carrier cycles (dimensionless).
+        ``sigma_x * freq`` per unit: the envelope's width across the bars in cycles (dimensionless).
     ny : array_like
-        Per-unit ``sigma_y * freq``: the width along the bars in carrier cycles (dimensionless).
+        ``sigma_y * freq`` per unit: the envelope's width along the bars in cycles (dimensionless).
     """
     return {"more_subfields": _larger_than_v1(np.asarray(nx), "nx"), "more_elongated": _larger_than_v1(np.asarray(ny), "ny"),
             "fewer_blobs": fewer_blobs(nx, ny)}

@@ -38,9 +38,9 @@ def nxny_counts(nx: ArrayLike, ny: ArrayLike) -> tuple[np.ndarray, float]:
     Parameters
     ----------
     nx : array_like
-        Per-unit ``sigma_x * freq``: the envelope's width across the bars in carrier cycles (dimensionless, non-negative).
+        ``sigma_x * freq`` per unit: the envelope's width across the bars in cycles (dimensionless, non-negative).
     ny : array_like
-        Per-unit ``sigma_y * freq``: the width along the bars in carrier cycles (dimensionless, non-negative).
+        ``sigma_y * freq`` per unit: the envelope's width along the bars in cycles (dimensionless, non-negative).
     """
     nx = check_array("nx", nx, ndim=1)
     ny = check_array("ny", ny, ndim=1)
@@ -67,9 +67,9 @@ def nxny_histogram(nx: ArrayLike, ny: ArrayLike) -> tuple[np.ndarray, float]:
     Parameters
     ----------
     nx : array_like
-        Per-unit ``sigma_x * freq``: the envelope's width across the bars in carrier cycles (dimensionless, non-negative).
+        ``sigma_x * freq`` per unit: the envelope's width across the bars in cycles (dimensionless, non-negative).
     ny : array_like
-        Per-unit ``sigma_y * freq``: the width along the bars in carrier cycles (dimensionless, non-negative).
+        ``sigma_y * freq`` per unit: the envelope's width along the bars in cycles (dimensionless, non-negative).
     """
     counts, outside = nxny_counts(nx, ny)
     return counts / max(1, counts.sum()), outside
@@ -102,9 +102,9 @@ def nxny_distance(nx: ArrayLike, ny: ArrayLike, *, n_bootstrap: int = 1000, rand
     Parameters
     ----------
     nx : array_like
-        Per-unit ``sigma_x * freq``: the envelope's width across the bars in carrier cycles (dimensionless, non-negative).
+        ``sigma_x * freq`` per unit: the envelope's width across the bars in cycles (dimensionless, non-negative).
     ny : array_like
-        Per-unit ``sigma_y * freq``: the width along the bars in carrier cycles (dimensionless, non-negative).
+        ``sigma_y * freq`` per unit: the envelope's width along the bars in cycles (dimensionless, non-negative).
     n_bootstrap : int, default 1000
         Random splits of the pooled model and reference units drawn for the permutation null;
         the smallest p-value is ``1 / (n_bootstrap + 1)``.
