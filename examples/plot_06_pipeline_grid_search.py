@@ -4,12 +4,13 @@ Choose the sparsity weight with a Pipeline and GridSearchCV
 
 Every effcode learner is a scikit-learn estimator, so whitening and learning chain into one
 :class:`~sklearn.pipeline.Pipeline`, and :class:`~sklearn.model_selection.GridSearchCV` tunes
-them by cross-validation. Its ``score`` is held-out reconstruction at a sparsity budget shared
-by all candidates: each held-out patch keeps only its k largest codes, refitted by least squares,
-and the score is minus the fraction of the patches' energy left unexplained (0 is perfect, -1
-explains nothing). A sparsity weight ``lam`` that is too small spreads each patch over many
-codes, so k of them explain little; one that is too large leaves atoms unused. See
-``docs/scikit_learn.md`` for the formula.
+them by cross-validation. Its ``score`` is the description length saved on held-out patches at a
+sparsity budget shared by all candidates: each held-out patch keeps only its k largest codes,
+refitted by least squares, and the score is the bits per pixel that "k of K atoms plus Gaussian
+noise" saves over sending the patches as noise (half the log2 of the energy over the unexplained
+energy, less the cost of naming the k atoms; 0 is no better than no model). A sparsity weight
+``lam`` that is too small spreads each patch over many codes, so k of them explain little; one
+that is too large leaves atoms unused. See ``docs/scikit_learn.md`` for the formula.
 """
 
 import matplotlib.pyplot as plt
@@ -46,14 +47,14 @@ search = GridSearchCV(pipe, {"code__lam": lams}, cv=3).fit(patches)
 scores = search.cv_results_["mean_test_score"]
 spread = search.cv_results_["std_test_score"]
 for lam, score in zip(lams, scores):
-    print(f"lam = {lam:<5} held-out score {score:.3f}")
+    print(f"lam = {lam:<5} held-out score {score:.3f} bits per pixel")
 print("chosen:", search.best_params_)
 
 fig, ax = plt.subplots(figsize=(5, 3.6), layout="constrained")
 ax.errorbar(lams, scores, yerr=spread, marker="o", capsize=3)
 ax.set_xscale("log")
 ax.set_xlabel("lam (sparsity weight)")
-ax.set_ylabel("held-out score (k = 7 codes per patch)")
+ax.set_ylabel("held-out score, bits per pixel\n(k = 7 codes per patch)")
 ax.set_title("GridSearchCV over lam")
 
 # %%

@@ -34,7 +34,7 @@ from ..progress import progress_bar
 from ..registry import Registry
 from ..storage.atomic import read_npz, write_npz
 from ..validation import check_array, check_int, check_n_features, check_tensor
-from .selection import budget, largest_codes_approximation, unexplained_score
+from .selection import budget, description_length_score, largest_codes_approximation
 from .training import IterativeLearner, data_fingerprint
 
 #: name -> estimator class; every class accepts ``n_components``, ``random_state`` and ``device``.
@@ -140,7 +140,8 @@ class FilterLearner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
 
     Every learner follows scikit-learn's conventions: ``random_state`` may be None, an int, a
     ``np.random.RandomState`` or a ``np.random.Generator``; ``score(X)`` ranks models fitted with any
-    hyperparameters on one footing (held-out reconstruction at a shared sparsity budget, :meth:`score`),
+    hyperparameters on one footing (the description length of held-out patches at a shared sparsity
+    budget, :meth:`score`),
     so model selection such as ``GridSearchCV`` needs no scorer, and ``objective_score(X)`` is the
     learner's own objective; ``get_feature_names_out()`` names the columns of ``transform``'s output
     (``"<classname><k>"``); sparse, complex and non-numeric input is refused with a one-line error.
@@ -167,20 +168,25 @@ class FilterLearner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
         return self.transform(X)
 
     def score(self, X, y=None, *, n_nonzero: int | None = None) -> float:
-        r"""Held-out reconstruction at a shared sparsity budget: higher is better, in [-1, 0].
+        r"""Bits per pixel saved on held-out patches by k of the K basis functions each: higher is better.
 
         For each patch x of X (n, d), the k = ``n_nonzero`` non-zero codes of largest contribution
         :math:`\lvert a_j \rvert \lVert b_j \rVert` (codes a from :meth:`transform`, basis functions b
-        from ``basis_``) are kept and refitted by least squares, giving :math:`\hat x_k`, and
+        from ``basis_``, K of them) are kept and refitted by least squares, giving :math:`\hat x_k`, and
 
-        .. math::  \mathrm{score}(X) = -\sum_x \lVert x - \hat x_k \rVert^2 \big/ \sum_x \lVert x \rVert^2,
+        .. math::  \mathrm{score}(X) = \tfrac12 \log_2 \frac{\sum_x \lVert x \rVert^2}
+                   {\sum_x \lVert x - \hat x_k \rVert^2} - \frac1d \log_2 \binom{K}{k},
 
-        minus the fraction of the energy of X left unexplained (:mod:`effcode.learners.selection`).
-        Every model gets the same k, so models fitted with different ``lam``, ``objective`` or
-        ``n_components`` compare on one footing.  ``n_nonzero`` None: one tenth of the patch dimension,
-        rounded up; to choose it in ``GridSearchCV``, pass
-        ``scoring=effcode.learners.selection.budget_scorer(k)``.  ICA and ISA approximate ``X - mean_``
-        with their unit outputs.  The learner's own objective is ``objective_score``.  ``y`` is ignored.
+        the description length that the model "k of K basis functions plus white Gaussian noise" saves,
+        per pixel, against sending X as noise of its own power; the binomial term is the cost of naming
+        each patch's k basis functions (:mod:`effcode.learners.selection` gives the model and the
+        derivation).  Every model gets the same k, so models fitted with different ``lam``,
+        ``objective`` or ``n_components`` compare on one footing: at one size the score ranks them as
+        their unexplained energy does, and a larger dictionary must explain enough more to pay for its
+        longer indices.  ``n_nonzero`` None: one tenth of the patch dimension, rounded up; to choose it in
+        ``GridSearchCV``, pass ``scoring=effcode.learners.selection.budget_scorer(k)``.  ICA and ISA
+        approximate ``X - mean_`` with their unit outputs.  The learner's own objective is
+        ``objective_score``.  ``y`` is ignored.
 
         Parameters
         ----------
@@ -194,7 +200,7 @@ class FilterLearner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
         patches = self._check_fitted_table(X) - getattr(self, "mean_", 0.0)
         k = budget(patches.shape[1], n_nonzero)
         approximation = largest_codes_approximation(patches, self._score_codes(X), self.basis_, k)
-        return unexplained_score(patches, approximation)
+        return description_length_score(patches, approximation, self.basis_.shape[0], k)
 
     def fit_images(self, images, *, patch_size: int = 16, n_patches: int | None = None, progress: bool = False):
         """Fit from a list of 2-D luminance images using the method's default preprocessing.

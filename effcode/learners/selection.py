@@ -1,30 +1,49 @@
-r"""Model selection on one footing: held-out reconstruction at a shared sparsity budget.
+r"""Model selection on one footing: the description length of held-out patches at a shared sparsity budget.
 
-Every learner's ``score(X)`` keeps, for each patch x (d,) of X, the k largest contributions of the
-learner's own codes a = ``transform(x)`` (ICA and ISA: the linear unit outputs), ranked by
-:math:`\lvert a_j \rvert\,\lVert b_j \rVert` with :math:`b_j` the basis functions (``basis_``), and refits
-their weights by least squares, so that
+Every learner's ``score(X)`` states one generative model for every candidate: each patch x (d,) is
+a weighted sum of k of the learner's K basis functions :math:`b_j` (``basis_``), the k chosen as a
+set, plus white Gaussian noise,
+
+.. math::  x = \sum_{j \in S} w_j b_j + \varepsilon, \qquad S \subset \{1, \dots, K\},\ \lvert S \rvert = k,
+           \qquad \varepsilon \sim \mathcal N(0, \sigma^2 I_d),
+
+and scores the bits per pixel this model saves when it transmits the held-out patches, against
+sending them as white Gaussian noise of their own power (the model with no basis functions).
+
+*The set* S of a patch is the learner's own choice: the k non-zero codes a = ``transform(x)`` (ICA
+and ISA: the linear unit outputs) of largest contribution :math:`\lvert a_j \rvert\,\lVert b_j \rVert`;
+their weights are refitted by least squares,
 
 .. math::  \hat x_k = \operatorname*{arg\,min}_{y \in \operatorname{span}(b_j : j \in S_k(x))} \lVert x - y \rVert,
-           \qquad S_k(x) = \text{the (at most) } k \text{ non-zero codes of largest } \lvert a_j \rvert\,\lVert b_j \rVert,
 
-and the score is minus the fraction of the held-out energy left unexplained,
+so that an l1 penalty's shrinkage is not what is scored.  *The two-part code*: the residuals cost
+:math:`\tfrac{nd}{2}\log_2 \hat\sigma^2` bits (up to a constant shared by every model), with
+:math:`\hat\sigma^2 = \sum_x \lVert x - \hat x_k \rVert^2 / nd`, and each patch's set costs
+:math:`\log_2 \binom{K}{k}` bits (every k-subset equally likely a priori).  The k weights cost
+the same for every candidate at a shared k, so they cancel and are left out.  Per pixel,
 
-.. math::  \mathrm{score}(X) = -\frac{\sum_{x \in X} \lVert x - \hat x_k \rVert^2}{\sum_{x \in X} \lVert x \rVert^2}
-           \in [-1, 0].
+.. math::  \mathrm{score}(X) = \frac12 \log_2 \frac{\sum_{x \in X} \lVert x \rVert^2}
+                                              {\sum_{x \in X} \lVert x - \hat x_k \rVert^2}
+           \;-\; \frac{1}{d} \log_2 \binom{K}{\min(k, K)}
+           \quad \text{bits per pixel.}
 
-Higher is better: 0 reconstructs every patch exactly with k basis functions, -1 explains nothing.
-Every candidate gets the same budget of k basis functions per patch, whatever its ``lam``, penalty
-or number of units, so the values compare on one footing.  A model whose codes are too dense loses
-what lies outside its k largest codes; one whose codes are too sparse leaves part of the budget
-unused; one with too few or poorly learned basis functions cannot span the patches.  The refit makes
-the score independent of the shrinkage of the codes (an l1 penalty's bias).  k defaults to one
-tenth of the patch dimension, rounded up (:func:`default_budget`); choose it with
-:func:`budget_scorer` when the sparsity you care about is known.
+Higher is better; 0 is no better than no model.  The first term rewards explaining the held-out
+energy with k basis functions; the second charges for the choice among K of them, so a larger
+dictionary must explain enough more to pay for its longer indices.  Every candidate gets the same
+k, whatever its ``lam``, penalty or number of units: at one K the score ranks models as their
+unexplained energy does; across K it is a minimum-description-length choice of the dictionary's
+size.  A model whose codes are too dense loses what lies outside its k largest codes; one whose
+codes are too sparse leaves part of the budget unused (it is still charged for k indices); one with
+too few or poorly learned basis functions cannot span the patches; one with needlessly many pays
+for them.  The unexplained fraction is floored at :data:`FLOOR` (an exact reconstruction scores
+about 20 bits per pixel less the index cost, not infinity).  k defaults to one tenth of the patch
+dimension, rounded up (:func:`budget`); choose it with :func:`budget_scorer` when the sparsity you
+care about is known.
 
 The sparse CNN's codes are convolutional, so its score approximates the non-overlapping
-``kernel_size`` tiles of its images by orthogonal matching pursuit over its atoms
-(:func:`matching_pursuit`), the same budget of k atoms per tile.
+``kernel_size`` tiles of its images by orthogonal matching pursuit over its K atoms
+(:func:`matching_pursuit`), the same budget of k atoms per tile and the same formula with d the
+tile's pixels.
 """
 
 from __future__ import annotations
@@ -109,14 +128,35 @@ def matching_pursuit(X: ArrayLike, atoms: ArrayLike, n_nonzero: int) -> np.ndarr
     return np.concatenate(parts)
 
 
-def unexplained_score(X: ArrayLike, approximation: ArrayLike) -> float:
-    """Minus the fraction of the energy of X (n, d) that ``approximation`` (n, d) leaves unexplained, in
-    [-1, 0] for a least-squares approximation: higher is better."""
+#: smallest unexplained fraction the score uses: about 20 bits per pixel at most for the residual term
+FLOOR = 1e-12
+
+
+def unexplained_fraction(X: ArrayLike, approximation: ArrayLike) -> float:
+    """The fraction of the energy of X (n, d) that ``approximation`` (n, d) leaves unexplained, in [0, 1]
+    for a least-squares approximation: lower is better."""
     X = check_array("X", X, ndim=2)
     energy = float(np.square(X).sum())
     if not energy > 0:
         raise InputError("X is all zeros; the score needs patches with non-zero energy")
-    return -float(np.square(X - approximation).sum()) / energy
+    return float(np.square(X - approximation).sum()) / energy
+
+
+def index_bits(n_atoms: int, n_nonzero: int) -> float:
+    """Bits to name one set of ``n_nonzero`` of ``n_atoms`` basis functions, every set equally likely:
+    log2 of the binomial coefficient (all of them when ``n_nonzero`` exceeds ``n_atoms``: 0 bits)."""
+    n_atoms, k = check_int("n_atoms", n_atoms), check_int("n_nonzero", n_nonzero)
+    k = min(k, n_atoms)
+    return (math.lgamma(n_atoms + 1) - math.lgamma(k + 1) - math.lgamma(n_atoms - k + 1)) / math.log(2)
+
+
+def description_length_score(X: ArrayLike, approximation: ArrayLike, n_atoms: int, n_nonzero: int) -> float:
+    """Bits per pixel saved on the patches X (n, d) by their ``approximation`` (n, d) with ``n_nonzero``
+    of ``n_atoms`` basis functions each: half the log2 of the energy over the unexplained energy
+    (floored at :data:`FLOOR`), less the index cost per pixel; higher is better (module docstring)."""
+    unexplained = max(unexplained_fraction(X, approximation), FLOOR)
+    n_features = np.shape(X)[1]
+    return -0.5 * math.log2(unexplained) - index_bits(n_atoms, n_nonzero) / n_features
 
 
 def budget_scorer(n_nonzero: int) -> Callable[..., float]:
@@ -130,4 +170,5 @@ def budget_scorer(n_nonzero: int) -> Callable[..., float]:
     return scorer
 
 
-__all__ = ["budget", "budget_scorer", "largest_codes_approximation", "matching_pursuit", "unexplained_score"]
+__all__ = ["FLOOR", "budget", "budget_scorer", "description_length_score", "index_bits", "largest_codes_approximation",
+           "matching_pursuit", "unexplained_fraction"]

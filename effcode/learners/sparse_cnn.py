@@ -99,7 +99,7 @@ from ..objectives import OBJECTIVES, Objective, make_objective
 from ..progress import progress_bar
 from ..validation import check_array, check_choice, check_float, check_int, check_random_state, resolve_device
 from .base import LEARNERS, FilterLearner
-from .selection import budget, matching_pursuit, unexplained_score
+from .selection import budget, description_length_score, matching_pursuit
 from .training import IterativeLearner, data_fingerprint
 
 NONLINEARITIES = ("prox", "rectified")
@@ -651,18 +651,20 @@ class SparseCNN(IterativeLearner, FilterLearner):
         return -float(np.mean(energies))
 
     def score(self, X, y=None, *, n_nonzero: int | None = None) -> float:
-        r"""Held-out reconstruction of the images X (n, H, W) at a shared sparsity budget: higher is better,
-        in [-1, 0].
+        r"""Bits per pixel saved on the tiles of held-out images X (n, H, W) by k of the K atoms each:
+        higher is better.
 
         The images are cut into non-overlapping s x s tiles (s = ``kernel_size``, from the top-left
         corner; a last partial row or column of tiles is left out), each tile x is approximated by
-        orthogonal matching pursuit with k = ``n_nonzero`` atoms, giving :math:`\hat x_k`, and
+        orthogonal matching pursuit with k = ``n_nonzero`` of the K atoms, giving :math:`\hat x_k`, and
 
-        .. math::  \mathrm{score}(X) = -\sum_x \lVert x - \hat x_k \rVert^2 \big/ \sum_x \lVert x \rVert^2.
+        .. math::  \mathrm{score}(X) = \tfrac12 \log_2 \frac{\sum_x \lVert x \rVert^2}
+                   {\sum_x \lVert x - \hat x_k \rVert^2} - \frac{1}{s^2} \log_2 \binom{K}{k}.
 
         The value depends on the atoms and k only, so models fitted with different ``lam``, ``objective``
-        or ``n_components`` compare on one footing (:mod:`effcode.learners.selection`).  ``n_nonzero``
-        None: one tenth of s*s, rounded up.  The training objective is ``objective_score``.  ``y`` is ignored.
+        or ``n_components`` compare on one footing (:mod:`effcode.learners.selection` gives the model).
+        ``n_nonzero`` None: one tenth of s*s, rounded up.  The training objective is ``objective_score``.
+        ``y`` is ignored.
 
         Parameters
         ----------
@@ -681,7 +683,8 @@ class SparseCNN(IterativeLearner, FilterLearner):
         tiles = (images[:, :rows * s, :cols * s].reshape(n, rows, s, cols, s)
                  .transpose(0, 1, 3, 2, 4).reshape(-1, s * s))
         k = budget(s * s, n_nonzero)
-        return unexplained_score(tiles, matching_pursuit(tiles, self.components_, k))
+        approximation = matching_pursuit(tiles, self.components_, k)
+        return description_length_score(tiles, approximation, self.components_.shape[0], k)
 
     def transform_images(self, images) -> list[np.ndarray]:
         """Activation maps of images of any sizes, preprocessed as :meth:`fit_images` preprocesses them.
