@@ -1,13 +1,15 @@
 """SparseCoding's default schedule converges: known dictionaries are recovered and the atoms stop moving."""
 
 import math
+import re
 
 import numpy as np
 import pytest
+import torch
+from sklearn.base import clone
 
 from effcode.errors import InputError
-from effcode.learners.sparse_coding import (EARLY_WINDOW_GROWTH, RESAMPLE_UNTIL, WINDOW_GROWTH, WINDOW_SETTLING,
-                                           SparseCoding, _Trainer)
+from effcode.learners.sparse_coding import RESAMPLE_UNTIL, WINDOW_GROWTH, SparseCoding, _Trainer
 from test_sparse_coding import matched_cosines, sparse_data
 
 
@@ -36,19 +38,57 @@ def test_the_default_schedule_recovers_a_known_dictionary_and_the_atoms_stop_mov
     assert np.median(np.abs(np.sum(at_n * at_2n, axis=1))) >= 0.999
 
 
+def weights(window_growth, steps) -> list[float]:
+    """The newest batch's weight at each of ``steps`` for a SparseCoding with ``window_growth``."""
+    trainer = _Trainer(torch.zeros(2, 4), SparseCoding(2, window_growth=window_growth)._settings())
+    out = []
+    for step in steps:
+        trainer.n_steps = step
+        out.append(trainer.averaging_weight())
+    return out
+
+
 def test_the_averaging_weight_forgets_fast_early_and_decays_as_2_over_t_late_without_a_cap():
     """w_t = 1 / max(1, t / g_t), g_t = 2 + 3 exp(-t / 300): 1 for the first steps, about 5 / t early
     (fast forgetting while the atoms change), 2 / t late, also far beyond 100 steps, where the old cap
     (1/50) held it."""
-    trainer = _Trainer.__new__(_Trainer)
     growth = {t: 2.0 + 3.0 * math.exp(-t / 300.0) for t in (1, 4, 30, 250, 1000, 3000, 10 ** 6)}
     expected = {1: 1.0, 4: 1.0, 30: growth[30] / 30, 250: growth[250] / 250, 1000: growth[1000] / 1000,
                 3000: growth[3000] / 3000, 10 ** 6: 2e-6}
-    for step, weight in expected.items():
-        trainer.n_steps = step
-        assert trainer.averaging_weight() == pytest.approx(weight)
+    assert weights(WINDOW_GROWTH, list(expected)) == pytest.approx(list(expected.values()))
     assert growth[30] == pytest.approx(4.71, abs=0.01) and growth[3000] == pytest.approx(2.0, abs=1e-3)
-    assert (EARLY_WINDOW_GROWTH, WINDOW_GROWTH, WINDOW_SETTLING) == (5.0, 2.0, 300.0)
+    assert WINDOW_GROWTH == (5.0, 2.0, 300.0) == SparseCoding().get_params()["window_growth"]
+
+
+def test_a_constant_window_growth_gives_g_over_t_and_is_the_same_schedule_as_a_flat_triple():
+    """window_growth=2.0 (the schedule before the current one) weighs the newest batch 1 up to t = 2, then
+    exactly 2 / t; 1.0 is the plain mean of every batch (1 / t); (2, 2, tau) is the same schedule for any tau,
+    and trains bit for bit the same atoms (one code path), which differ from the default schedule's."""
+    steps = [1, 2, 3, 10, 300, 5000]
+    assert weights(2.0, steps) == pytest.approx([1.0, 1.0, 2 / 3, 0.2, 2 / 300, 2 / 5000])
+    assert weights(1.0, steps) == pytest.approx([1 / t for t in steps])
+    assert weights([2.0, 2.0, 7.0], steps) == weights(2.0, steps)
+    X, _ = sparse_data(16, 12, 2048, seed=3)
+    constant, flat, default = (SparseCoding(12, lam=0.3, batch_size=128, n_steps=40, window_growth=g).fit(X).components_
+                               for g in (2.0, (2.0, 2.0, 50.0), WINDOW_GROWTH))
+    np.testing.assert_array_equal(constant, flat)
+    assert not np.array_equal(constant, default)
+
+
+def test_the_window_growth_is_a_parameter_validated_in_fit():
+    """Stored as given (scikit-learn's convention: cloned, listed by get_params) and checked in fit, with a
+    one-line error naming it and what was expected."""
+    model = SparseCoding(8, window_growth=2.0)
+    assert clone(model).get_params()["window_growth"] == 2.0
+    assert SparseCoding(8, window_growth="fast").get_params()["window_growth"] == "fast"  # not checked here
+    X, _ = sparse_data(16, 8, 64)
+    for bad, named in ((0.5, "window_growth must be >= 1.0"), ((5.0, 2.0), "three numbers"),
+                       ((5.0, 0.5, 300.0), "window_growth g_inf must be >= 1.0"),
+                       ((5.0, 2.0, 0.0), "window_growth tau must be > 0.0"), ("fast", "(g_0, g_inf, tau)"),
+                       (True, "(g_0, g_inf, tau)")):
+        with pytest.raises(InputError, match=re.escape(named)) as caught:
+            SparseCoding(8, window_growth=bad, batch_size=32, n_steps=2).fit(X)
+        assert "\n" not in str(caught.value)
 
 
 def test_a_training_of_n_steps_is_the_first_half_of_one_of_2n_steps(small_image_folder):

@@ -26,7 +26,8 @@ running averages take in batch t's codes A_t (B, K) and patches X_t (B, d) with 
 
 .. math::  g_t = g_\infty + (g_0 - g_\infty)\, e^{-t/\tau},\qquad g_0 = 5,\ g_\infty = 2,\ \tau = 300
 
-(``EARLY_WINDOW_GROWTH``, ``WINDOW_GROWTH``, ``WINDOW_SETTLING`` updates) falls from 5 to 2:
+(``window_growth`` = (g_0, g_∞, τ), by default ``WINDOW_GROWTH`` = (5, 2, 300); a number g gives the
+constant schedule g_t = g) falls from 5 to 2:
 
 .. math::  \bar G_t = (1 - w_t)\,\bar G_{t-1} + w_t\,\tfrac1B A_t^\top A_t,\quad
            \bar H_t = (1 - w_t)\,\bar H_{t-1} + w_t\,\tfrac1B A_t^\top X_t,\qquad
@@ -101,6 +102,7 @@ is not what ``filters_`` reports.
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass
 
 import numpy as np
@@ -115,10 +117,11 @@ from . import inference
 from .coordinate_descent import support_statistics
 from .base import LEARNERS, StreamedPatchLearner, data_scale, output_dtype
 
-#: the running averages of the dictionary statistics give the newest batch the weight 1 / max(1, t / g_t) at
-#: step t, without a cap, so that they remember about the last t / g_t batches; the window growth g_t falls
-#: from EARLY_WINDOW_GROWTH to WINDOW_GROWTH with the time constant WINDOW_SETTLING updates (module docstring)
-EARLY_WINDOW_GROWTH, WINDOW_GROWTH, WINDOW_SETTLING = 5.0, 2.0, 300.0
+#: the default ``window_growth`` (g_0, g_inf, tau): the running averages of the dictionary statistics give the
+#: newest batch the weight 1 / max(1, t / g_t) at step t, without a cap, so that they remember about the last
+#: t / g_t batches; the window growth g_t = g_inf + (g_0 - g_inf) exp(-t / tau) falls from 5 to 2 with the time
+#: constant 300 updates (module docstring)
+WINDOW_GROWTH = (5.0, 2.0, 300.0)
 #: dead atoms are resampled during the first RESAMPLE_UNTIL dictionary updates only (the default of
 #: ``resample_until``): a warm-up, after which nothing but the data moves the atoms
 RESAMPLE_UNTIL = 500
@@ -143,11 +146,32 @@ class _Settings:
     dictionary_update: str
     resample_after: int | None
     resample_until: int | None
+    window_growth: tuple[float, float, float]
     device: torch.device
 
 
+def check_window_growth(window_growth) -> tuple[float, float, float]:
+    """``window_growth`` as (g_0, g_inf, tau): a number g >= 1 is the constant schedule (g, g, 1); a sequence
+    (g_0, g_inf, tau) needs g_0 and g_inf >= 1 (so that the first batch has the weight 1) and tau > 0 (updates).
+
+    Parameters
+    ----------
+    window_growth : float or sequence of float
+        A constant window growth g, or (g_0, g_inf, tau).
+    """
+    if isinstance(window_growth, numbers.Real) and not isinstance(window_growth, bool):
+        growth = check_float("window_growth", window_growth, minimum=1.0)
+        return growth, growth, 1.0
+    if not isinstance(window_growth, (list, tuple)) or len(window_growth) != 3:
+        raise InputError(f"window_growth must be a number >= 1 (a constant g) or (g_0, g_inf, tau), three numbers; "
+                         f"got {window_growth!r}")
+    early, late, settling = window_growth
+    return (check_float("window_growth g_0", early, minimum=1.0), check_float("window_growth g_inf", late, minimum=1.0),
+            check_float("window_growth tau", settling, minimum=0.0, strict_minimum=True))
+
+
 def _check_settings(*, lam, objective, objective_params, inference_method, n_iter, tol, learning_rate,
-                    dictionary_update, resample_after, resample_until, device) -> _Settings:
+                    dictionary_update, resample_after, resample_until, window_growth, device) -> _Settings:
     lam = check_float("lam", lam, minimum=0.0)
     OBJECTIVES.get(objective)  # a clear error for an unknown name
     if objective_params is not None and not isinstance(objective_params, dict):
@@ -180,6 +204,7 @@ def _check_settings(*, lam, objective, objective_params, inference_method, n_ite
         dictionary_update=dictionary_update,
         resample_after=resample_after,
         resample_until=resample_until,
+        window_growth=check_window_growth(window_growth),
         device=device,
     )
 
@@ -309,9 +334,10 @@ class _Trainer:
 
     def averaging_weight(self) -> float:
         """Weight of the newest batch in the running averages at step t: 1 / max(1, t / g_t), with the window
-        growth g_t = WINDOW_GROWTH + (EARLY_WINDOW_GROWTH - WINDOW_GROWTH) exp(-t / WINDOW_SETTLING)."""
+        growth g_t = g_inf + (g_0 - g_inf) exp(-t / tau), (g_0, g_inf, tau) the settings' ``window_growth``."""
         t = self.n_steps
-        growth = WINDOW_GROWTH + (EARLY_WINDOW_GROWTH - WINDOW_GROWTH) * math.exp(-t / WINDOW_SETTLING)
+        early, late, settling = self.settings.window_growth
+        growth = late + (early - late) * math.exp(-t / settling)
         return 1.0 / max(1.0, t / growth)
 
     def _resample(self, X: torch.Tensor, coded: _CodedBatch, coding_dictionary: torch.Tensor) -> None:
@@ -384,7 +410,7 @@ def sparse_encode(X, dictionary, *, lam: float, objective: str = "l1", objective
     settings = _check_settings(lam=lam, objective=objective, objective_params=objective_params,
                                inference_method=inference_method, n_iter=n_iter, tol=tol, learning_rate=None,
                                dictionary_update="gradient", resample_after=None, resample_until=None,
-                               device=device)
+                               window_growth=WINDOW_GROWTH, device=device)
     D = check_tensor("dictionary", dictionary, settings.device)
     data = check_array("X", X, ndim=2, dtype=np.float32)
     if data.shape[1] != D.shape[1]:
@@ -466,6 +492,13 @@ class SparseCoding(StreamedPatchLearner):
     resample_until : int or None, default=500
         The last dictionary update at which an atom may be resampled (a warm-up; None: throughout
         training).
+    window_growth : float or tuple of (float, float, float), default=(5.0, 2.0, 300.0)
+        The schedule of the running averages of the dictionary statistics: at update t the newest batch
+        weighs 1 / max(1, t / g_t), so that they remember about the last t / g_t batches, with
+        g_t = g_inf + (g_0 - g_inf) exp(-t / tau) for (g_0, g_inf, tau) (g_0, g_inf >= 1; tau > 0, in
+        updates), or g_t = g for a number g >= 1.  The default falls from 5 (fast forgetting while the
+        atoms change fast) to 2 (a long memory, so that the atoms settle); 2.0 is the constant schedule
+        used before it (module docstring).
     random_state : int, RandomState, Generator or None, default=0
         Seed of the initial dictionary and of batch order (scikit-learn's convention).
     device : str or torch.device, default="cpu"
@@ -509,8 +542,9 @@ class SparseCoding(StreamedPatchLearner):
                  objective_params: dict | None = None, inference: str = "auto", n_iter: int = 20,
                  tol: float | None = None, dictionary_update: str = "gradient", learning_rate: float | None = None,
                  batch_size: int = 512, n_steps: int = 300, resample_after: int | None = 50,
-                 resample_until: int | None = RESAMPLE_UNTIL, random_state: int = 0, device="cpu",
-                 progress: bool = False):
+                 resample_until: int | None = RESAMPLE_UNTIL,
+                 window_growth: float | tuple[float, float, float] = WINDOW_GROWTH, random_state: int = 0,
+                 device="cpu", progress: bool = False):
         self.n_components = n_components
         self.lam = lam
         self.objective = objective
@@ -524,6 +558,7 @@ class SparseCoding(StreamedPatchLearner):
         self.n_steps = n_steps
         self.resample_after = resample_after
         self.resample_until = resample_until
+        self.window_growth = window_growth
         self.random_state = random_state
         self.device = device
         self.progress = progress
@@ -536,7 +571,7 @@ class SparseCoding(StreamedPatchLearner):
                                inference_method=self.inference, n_iter=self.n_iter, tol=self.tol,
                                learning_rate=self.learning_rate, dictionary_update=self.dictionary_update,
                                resample_after=self.resample_after, resample_until=self.resample_until,
-                               device=self.device)
+                               window_growth=self.window_growth, device=self.device)
 
     def _start(self, X: torch.Tensor, settings: _Settings) -> None:
         """Fresh state: data scale from X, random dictionary, empty history."""
