@@ -310,17 +310,30 @@ def test_the_06_section_names_the_population_and_survives_a_json_round_trip(tmp_
 
 # -- experiment 07 ----------------------------------------------------------------------------
 
+CURRENT, BEFORE = [5.0, 2.0, 300.0], 2.0
+CURRENT_LABEL, BEFORE_LABEL = "window growth 5 to 2 over 300 updates (default)", "constant window growth 2"
+
+
+def rows07(distances: dict, window_growth=CURRENT) -> list[dict]:
+    """07 rows of {(patch_size, n_filters): [distance per seed]} (seeds 0, 1, 2, ...) trained with ``window_growth``."""
+    return [{"patch_size": p, "n_filters": k, "n_iter": 20 * max(1, k // p ** 2), "window_growth": window_growth,
+             **_row(s, d)} for (p, k), values in distances.items() for s, d in enumerate(values)]
+
+
 def sweep07(distances: dict) -> dict:
-    """The 07 summary of {(patch_size, n_filters): [distance per seed]}."""
-    return e07.summarise([{"patch_size": p, "n_filters": k, "n_iter": 20 * max(1, k // p ** 2), **_row(s, d)}
-                          for (p, k), values in distances.items() for s, d in enumerate(values)])
+    """The 07 summary of {(patch_size, n_filters): [distance per seed]}, one schedule (the current one)."""
+    return e07.summarise(rows07(distances))
+
+
+#: nx–ny distances of 1x, 2x and 4x (8x8 patches) over 3 seeds: 4x clearly closer than 1x, 2x not different
+CLEAR = {(8, 64): [0.50, 0.55, 0.60], (8, 128): [0.49, 0.56, 0.58], (8, 256): [0.30, 0.36, 0.40]}
 
 
 def test_07_tests_each_overcompleteness_against_1x_as_one_family():
-    summary = sweep07({(8, 64): [0.50, 0.55, 0.60], (8, 128): [0.49, 0.56, 0.58], (8, 256): [0.30, 0.36, 0.40],
-                       (6, 36): [0.7, 0.7, 0.7]})
-    tests = e07.comparisons(summary, patch_size=8)
+    summary = sweep07({**CLEAR, (6, 36): [0.7, 0.7, 0.7]})
+    tests = e07.comparisons(summary, patch_size=8, schedules=[CURRENT_LABEL])
     fam = tests["overcompleteness"]
+    assert tests["other_schedules"] == [] and fam["schedule"] == CURRENT_LABEL
     assert [(t["a"], t["b"]) for t in fam["tests"]] == [("2x", "1x"), ("4x", "1x")] and fam["n_tests"] == 2
     two, four = fam["tests"]
     expected = paired_test([0.30, 0.36, 0.40], [0.50, 0.55, 0.60])
@@ -329,41 +342,113 @@ def test_07_tests_each_overcompleteness_against_1x_as_one_family():
     assert four["significant"] and not two["significant"]
     answer = e07.overcompleteness_answer(tests)
     assert "2 paired tests across seeds" in answer and "4x is closer to V1 than 1x" in answer
-    assert "2x is" not in answer
+    assert "2x is" not in answer and "bracket" not in answer
 
 
 def test_07_no_claim_when_not_significant():
     summary = sweep07({(8, 64): [0.50, 0.55, 0.60], (8, 128): [0.45, 0.56, 0.59]})
-    tests = e07.comparisons(summary, patch_size=8)
-    answer = e07.overcompleteness_answer(tests)
+    answer = e07.overcompleteness_answer(e07.comparisons(summary, patch_size=8, schedules=[CURRENT_LABEL]))
     assert "None is significant" in answer and "closer to V1 than" not in answer
 
 
+def test_07_results_from_before_the_bracket_are_worded_as_one_family():
+    """comparisons.json written before the bracket (no ``other_schedules``) reads as the one family it holds."""
+    tests = e07.comparisons(sweep07(CLEAR), patch_size=8, schedules=[CURRENT_LABEL])
+    old = {"overcompleteness": {k: v for k, v in tests["overcompleteness"].items() if k != "schedule"}}
+    assert e07.overcompleteness_answer(old) == e07.overcompleteness_answer(tests)
+
+
+def bracket07(current: dict, before: dict) -> dict:
+    """The 07 tests with the current schedule's distances ``current`` and the constant g = 2's ``before``."""
+    summary = e07.summarise(rows07(current) + rows07(before, BEFORE))
+    return e07.comparisons(summary, patch_size=8, schedules=[CURRENT_LABEL, BEFORE_LABEL])
+
+
+def test_07_a_verdict_holds_only_where_both_ends_of_the_schedule_bracket_agree():
+    """4x is closer than 1x at both schedules (its verdict holds, with both statistics); 2x is farther at the
+    current schedule only (significant there, not at g = 2): undetermined, the bracket's ends disagree."""
+    farther = {(8, 64): [0.50, 0.55, 0.60], (8, 128): [0.60, 0.66, 0.70], (8, 256): [0.30, 0.36, 0.40]}
+    tests = bracket07(farther, CLEAR)
+    current, (before,) = tests["overcompleteness"], tests["other_schedules"]
+    assert (current["schedule"], before["schedule"]) == (CURRENT_LABEL, BEFORE_LABEL)
+    assert [t["significant"] for t in current["tests"]] == [True, True]
+    assert [t["significant"] for t in before["tests"]] == [False, True]
+    answer = e07.overcompleteness_answer(tests)
+    assert "bracketed over sparse coding's training schedule (2 ends: " + CURRENT_LABEL + "; " + BEFORE_LABEL in answer
+    two = answer[answer.index("2x against 1x"):answer.index("4x against 1x")]
+    four = answer[answer.index("4x against 1x"):]
+    assert two.startswith("2x against 1x: undetermined, the bracket's ends disagree (")
+    assert f"{CURRENT_LABEL}, farther from V1: {sweep_report.statistic_text(current['tests'][0])}" in two
+    assert f"{BEFORE_LABEL}, no significant difference: {sweep_report.statistic_text(before['tests'][0])}" in two
+    assert four.startswith("4x against 1x: holds, 4x is closer to V1 than 1x at both ends (")
+    assert sweep_report.statistic_text(current["tests"][1]) in four
+    assert sweep_report.statistic_text(before["tests"][1]) in four
+
+
+def test_07_no_significant_difference_at_either_end_is_said_as_such():
+    flat = {(8, 64): [0.50, 0.55, 0.60], (8, 256): [0.49, 0.56, 0.58]}
+    answer = e07.overcompleteness_answer(bracket07(flat, flat))
+    assert "4x against 1x: no significant difference at both ends (" in answer
+    assert "holds" not in answer and "undetermined" not in answer
+
+
+def test_07_the_verdicts_flip_sides_is_undetermined_too():
+    """Closer at one end, farther at the other (both significant): the ends disagree."""
+    closer = {(8, 64): [0.50, 0.55, 0.60], (8, 256): [0.30, 0.36, 0.40]}
+    farther = {(8, 64): [0.50, 0.55, 0.60], (8, 256): [0.70, 0.76, 0.80]}
+    answer = e07.overcompleteness_answer(bracket07(closer, farther))
+    assert "4x against 1x: undetermined, the bracket's ends disagree (" in answer
+    assert f"{CURRENT_LABEL}, closer to V1:" in answer and f"{BEFORE_LABEL}, farther from V1:" in answer
+
+
 def test_07_table_and_section():
-    summary = sweep07({(8, 64): [0.50, 0.55, 0.60], (8, 256): [0.30, 0.36, 0.40]})
-    text = e07.report_text(summary, e07.comparisons(summary, patch_size=8), SETTINGS)
+    summary = e07.summarise(rows07({(8, 64): [0.50, 0.55, 0.60], (8, 256): [0.30, 0.36, 0.40]})
+                            + rows07({(8, 64): [0.50, 0.55, 0.60], (8, 256): [0.45, 0.56, 0.59]}, BEFORE))
+    tests = e07.comparisons(summary, patch_size=8, schedules=[CURRENT_LABEL, BEFORE_LABEL])
+    text = e07.report_text(summary, tests, SETTINGS)
     interval = seed_interval([0.30, 0.36, 0.40])
-    assert "| 8 | 256 | 4x | 80 | 3 |" in text
+    assert f"| 8 | 256 | 4x | {CURRENT_LABEL} | 80 | 3 |" in text and f"| 8 | 256 | 4x | {BEFORE_LABEL} | 80 | 3 |" in text
+    assert text.index(f"| 8 | 64 | 1x | {CURRENT_LABEL}") < text.index(f"| 8 | 64 | 1x | {BEFORE_LABEL}")
     assert f"{interval['mean']:.2f} [{interval['lo']:.2f}, {interval['hi']:.2f}]" in text
     assert "Scored population: **measured_rf**" in text and "Holm-corrected" in text
-    basis = e07.report_text(summary, e07.comparisons(summary, patch_size=8), {**SETTINGS, "population": "basis"})
+    assert f"*overcompleteness against 1x (8x8 patches, {CURRENT_LABEL})* (1 tests" in text
+    assert f"*overcompleteness against 1x (8x8 patches, {BEFORE_LABEL})* (1 tests" in text
+    basis = e07.report_text(summary, tests, {**SETTINGS, "population": "basis"})
     assert "Scored population: **basis** (the learner's synthesis functions)" in basis
+    json.dumps(tests)
 
 
-def test_07_points_give_every_seed_its_point_and_scale_fista_with_overcompleteness():
+def test_07_points_bracket_the_overcompleteness_over_the_schedules_and_scale_the_inference_cap():
     from types import SimpleNamespace
 
     from effcode.experiments import get_experiment
 
     cfg = get_experiment("07").config(quick=True)
+    assert cfg["window_growths"] == [CURRENT, BEFORE] == get_experiment("07").config()["window_growths"]
     points = e07.sweep_points(SimpleNamespace(config=cfg, seed=5, device="cpu"))
     seeds = sorted({p["seed"] for p in points})
     assert seeds == [5 + s for s in range(cfg["n_seeds"])]
     per_seed_points = [p for p in points if p["seed"] == 5]
     assert len(points) == cfg["n_seeds"] * len(per_seed_points)
-    at = {p["n_filters"]: p["n_iter"] for p in per_seed_points if p["patch_size"] == cfg["patch_size"]}
-    assert at == {int(f * cfg["patch_size"] ** 2): int(round(cfg["n_iter"] * max(1.0, f))) for f in cfg["factors"]}
+    for schedule in (CURRENT, BEFORE):
+        at = {p["n_filters"]: p["n_iter"] for p in per_seed_points
+              if p["patch_size"] == cfg["patch_size"] and p["window_growth"] == schedule}
+        assert at == {int(f * cfg["patch_size"] ** 2): int(round(cfg["n_iter"] * max(1.0, f))) for f in cfg["factors"]}
+    # the patch-size comparison (complete dictionaries, no test) is trained with the first schedule only
+    sizes = {p["patch_size"] for p in per_seed_points if p["window_growth"] == BEFORE}
+    assert sizes == {cfg["patch_size"]} and len(per_seed_points) == 2 * len(cfg["factors"]) + len(
+        set(cfg["patch_sizes"]) - {cfg["patch_size"]})
     assert all(p[k] == cfg[k] for p in points for k in SCORER_DEFAULTS)
+
+
+def test_07_schedules_are_named_and_a_bad_one_is_refused_in_one_line():
+    from effcode.experiments import get_experiment
+
+    assert e07.schedule_label([5, 2, 300]) == CURRENT_LABEL and e07.schedule_label(2) == BEFORE_LABEL
+    assert e07.schedule_label([3.0, 1.5, 100.0]) == "window growth 3 to 1.5 over 100 updates"
+    with pytest.raises(InputError, match="window_growths' element 1: window_growth tau must be > 0") as caught:
+        get_experiment("07").config(overrides={"window_growths": [2.0, [5.0, 2.0, 0.0]]})
+    assert "\n" not in str(caught.value)
 
 
 def test_06_points_carry_the_scorer_keys_and_one_n_steps():
