@@ -55,6 +55,20 @@ def check_float(name: str, value, *, minimum: float | None = None, maximum: floa
     return value
 
 
+def check_window_growth(value, where: str) -> tuple[float, float, float]:
+    """a number g >= 1 (a constant window growth) or [g_0, g_inf, tau] (falling from g_0 to g_inf, both >= 1, with
+    the time constant tau > 0 updates); returned as (g_0, g_inf, tau), a constant g as (g, g, 1)"""
+    if isinstance(value, numbers.Real) and not isinstance(value, bool):
+        growth = check_float(where, value, minimum=1.0)
+        return growth, growth, 1.0
+    if not isinstance(value, (list, tuple)) or len(value) != 3:
+        raise InputError(f"{where} must be a number >= 1 (a constant window growth g) or (g_0, g_inf, tau), three "
+                         f"numbers; got {value!r}")
+    early, late, settling = value
+    return (check_float(f"{where} g_0", early, minimum=1.0), check_float(f"{where} g_inf", late, minimum=1.0),
+            check_float(f"{where} tau", settling, minimum=0.0, strict_minimum=True))
+
+
 def check_choice(name: str, value, choices) -> str:
     """``value`` if it is one of ``choices``."""
     choices = list(choices)

@@ -446,7 +446,7 @@ def test_07_schedules_are_named_and_a_bad_one_is_refused_in_one_line():
 
     assert e07.schedule_label([5, 2, 300]) == CURRENT_LABEL and e07.schedule_label(2) == BEFORE_LABEL
     assert e07.schedule_label([3.0, 1.5, 100.0]) == "window growth 3 to 1.5 over 100 updates"
-    with pytest.raises(InputError, match="window_growths' element 1: window_growth tau must be > 0") as caught:
+    with pytest.raises(InputError, match="window_growths' element 1 tau must be > 0") as caught:
         get_experiment("07").config(overrides={"window_growths": [2.0, [5.0, 2.0, 0.0]]})
     assert "\n" not in str(caught.value)
 

@@ -28,10 +28,10 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from ..errors import InputError
-from ..learners.sparse_coding import WINDOW_GROWTH, check_window_growth
+from ..learners.sparse_coding import WINDOW_GROWTH
 from ..plots.figure import new_figure, save_figure
 from ..runs.config import Key
+from ..validation import check_window_growth
 from .base import Experiment, Section, register
 from .common import POINT_METRICS, QUICK_MEASUREMENT, SCORER_DEFAULTS, evaluate_point, scorer_config, source_images
 from .sweep_report import (ALPHA, comparison, comparison_table, family, family_summary, interval, per_seed,
@@ -48,18 +48,10 @@ SCHEDULE_BRACKET = [list(WINDOW_GROWTH), 2.0]
 def schedule_label(window_growth) -> str:
     """A sparse-coding running-average schedule in words: "window growth 5 to 2 over 300 updates (default)",
     "constant window growth 2"."""
-    early, late, settling = check_window_growth(window_growth)
+    early, late, settling = check_window_growth(window_growth, "window_growth")
     words = (f"constant window growth {late:g}" if early == late else
              f"window growth {early:g} to {late:g} over {settling:g} updates")
-    return f"{words} (default)" if (early, late, settling) == check_window_growth(WINDOW_GROWTH) else words
-
-
-def check_schedule(value, where: str) -> None:
-    """each a window growth: a number g >= 1 (constant) or [g_0, g_inf, tau] (g falling from g_0 to g_inf)"""
-    try:
-        check_window_growth(value)
-    except InputError as exc:
-        raise InputError(f"{where}: {exc}") from None
+    return f"{words} (default)" if (early, late, settling) == WINDOW_GROWTH else words
 
 
 def sweep_points(run) -> list[dict]:
@@ -296,5 +288,5 @@ register(Experiment(
           "window_growths": Key(list, "dimensionless", "sparse coding's running-average schedules (window_growth) the "
                                 "overcompleteness verdicts are bracketed over: each verdict holds only where every "
                                 "schedule agrees; the first also trains the patch-size dictionaries",
-                                check=check_schedule)},
+                                check=check_window_growth)},
     compute=compute, plot=plot))

@@ -102,7 +102,6 @@ is not what ``filters_`` reports.
 from __future__ import annotations
 
 import math
-import numbers
 from dataclasses import dataclass
 
 import numpy as np
@@ -112,7 +111,7 @@ from sklearn.utils.validation import check_is_fitted
 from ..errors import DivergenceError, InputError
 from ..objectives import OBJECTIVES, Objective, make_objective
 from ..validation import (check_array, check_choice, check_float, check_int, check_memory, check_random_state,
-                          check_tensor, resolve_device)
+                          check_tensor, check_window_growth, resolve_device)
 from . import inference
 from .coordinate_descent import support_statistics
 from .base import LEARNERS, StreamedPatchLearner, data_scale, output_dtype
@@ -150,26 +149,6 @@ class _Settings:
     device: torch.device
 
 
-def check_window_growth(window_growth) -> tuple[float, float, float]:
-    """``window_growth`` as (g_0, g_inf, tau): a number g >= 1 is the constant schedule (g, g, 1); a sequence
-    (g_0, g_inf, tau) needs g_0 and g_inf >= 1 (so that the first batch has the weight 1) and tau > 0 (updates).
-
-    Parameters
-    ----------
-    window_growth : float or sequence of float
-        A constant window growth g, or (g_0, g_inf, tau).
-    """
-    if isinstance(window_growth, numbers.Real) and not isinstance(window_growth, bool):
-        growth = check_float("window_growth", window_growth, minimum=1.0)
-        return growth, growth, 1.0
-    if not isinstance(window_growth, (list, tuple)) or len(window_growth) != 3:
-        raise InputError(f"window_growth must be a number >= 1 (a constant g) or (g_0, g_inf, tau), three numbers; "
-                         f"got {window_growth!r}")
-    early, late, settling = window_growth
-    return (check_float("window_growth g_0", early, minimum=1.0), check_float("window_growth g_inf", late, minimum=1.0),
-            check_float("window_growth tau", settling, minimum=0.0, strict_minimum=True))
-
-
 def _check_settings(*, lam, objective, objective_params, inference_method, n_iter, tol, learning_rate,
                     dictionary_update, resample_after, resample_until, window_growth, device) -> _Settings:
     lam = check_float("lam", lam, minimum=0.0)
@@ -204,7 +183,7 @@ def _check_settings(*, lam, objective, objective_params, inference_method, n_ite
         dictionary_update=dictionary_update,
         resample_after=resample_after,
         resample_until=resample_until,
-        window_growth=check_window_growth(window_growth),
+        window_growth=check_window_growth(window_growth, "window_growth"),
         device=device,
     )
 
