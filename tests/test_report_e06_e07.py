@@ -405,6 +405,7 @@ def test_07_table_and_section():
     summary = e07.summarise(rows07({(8, 64): [0.50, 0.55, 0.60], (8, 256): [0.30, 0.36, 0.40]})
                             + rows07({(8, 64): [0.50, 0.55, 0.60], (8, 256): [0.45, 0.56, 0.59]}, BEFORE))
     tests = e07.comparisons(summary, patch_size=8, schedules=[CURRENT_LABEL, BEFORE_LABEL])
+    summary = json.loads(json.dumps(summary, sort_keys=True))   # as saved: the JSON's keys sorted, not the sweep's order
     text = e07.report_text(summary, tests, SETTINGS)
     interval = seed_interval([0.30, 0.36, 0.40])
     assert f"| 8 | 256 | 4x | {CURRENT_LABEL} | 80 | 3 |" in text and f"| 8 | 256 | 4x | {BEFORE_LABEL} | 80 | 3 |" in text

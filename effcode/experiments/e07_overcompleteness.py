@@ -178,12 +178,13 @@ def overcompleteness_answer(tests: Mapping) -> str:
     return f"{head} " + ("; ".join(made) + "." if made else "Nothing to test in this sweep.")
 
 
-def overcompleteness_table(summary: Mapping) -> str:
-    """Markdown table of every setting: means and 95% t-intervals across seeds (schedules in their order)."""
+def overcompleteness_table(summary: Mapping, schedules: Sequence[str]) -> str:
+    """Markdown table of every setting: means and 95% t-intervals across seeds, by patch size, atoms and
+    ``schedules``' order."""
     rows = ["| patch | atoms | overcompleteness | schedule | inference iterations (cap) | seeds | median R² | R² ≥ 0.8 | "
             "resolved units | nx–ny distance | median nx | median ny | blob-like fraction | active fraction |",
             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
-    for s in sorted(summary.values(), key=lambda s: (s["patch_size"], s["n_filters"])):
+    for s in sorted(summary.values(), key=lambda s: (s["patch_size"], s["n_filters"], schedules.index(s["schedule"]))):
         rows.append(f"| {s['patch_size']} | {s['n_filters']} | {s['overcompleteness']:g}x | {s['schedule']} | "
                     f"{s['n_iter']} | {s['n_seeds']} | {interval(s, 'median_r2')} | {interval(s, 'frac_r2_0.8')} | "
                     f"{interval(s, 'n_resolved', 0)} | {interval(s, 'nxny_distance')} | {interval(s, 'median_nx')} | "
@@ -195,11 +196,12 @@ def overcompleteness_table(summary: Mapping) -> str:
 def report_text(summary: Mapping, tests: Mapping, settings: Mapping) -> str:
     n = sorted({s["n_seeds"] for s in summary.values()})
     seeds = f"{n[0]}" if len(n) == 1 else f"{n[0]}–{n[-1]}"
-    parts = [scorer_sentence(settings), overcompleteness_table(summary),
+    families = [tests["overcompleteness"], *tests["other_schedules"]]
+    parts = [scorer_sentence(settings), overcompleteness_table(summary, [f["schedule"] for f in families]),
              f"Mean [95% t-interval] across {seeds} seeds (a dash: no seed left enough resolved units). Every "
              f"setting is run with the same seeds, so settings are compared by paired tests across seeds.",
              overcompleteness_answer(tests)]
-    for fam in [tests["overcompleteness"], *tests["other_schedules"]]:
+    for fam in families:
         if fam["tests"]:
             parts.append(f"*{fam['name']}* ({fam['n_tests']} tests, Holm-corrected):\n\n" + comparison_table(fam))
     return "\n\n".join(parts)
