@@ -55,9 +55,14 @@ def check_float(name: str, value, *, minimum: float | None = None, maximum: floa
     return value
 
 
-def check_window_growth(value, where: str) -> tuple[float, float, float]:
+def check_window_growth(value, where: str) -> None:
     """a number g >= 1 (a constant window growth) or [g_0, g_inf, tau] (falling from g_0 to g_inf, both >= 1, with
-    the time constant tau > 0 updates); returned as (g_0, g_inf, tau), a constant g as (g, g, 1)"""
+    the time constant tau > 0 updates)"""
+    window_growth_schedule(value, where)
+
+
+def window_growth_schedule(value, where: str) -> tuple[float, float, float]:
+    """A window growth (:func:`check_window_growth`) as (g_0, g_inf, tau); a constant g as (g, g, 1)."""
     if isinstance(value, numbers.Real) and not isinstance(value, bool):
         growth = check_float(where, value, minimum=1.0)
         return growth, growth, 1.0

@@ -31,7 +31,7 @@ import numpy as np
 from ..learners.sparse_coding import WINDOW_GROWTH
 from ..plots.figure import new_figure, save_figure
 from ..runs.config import Key
-from ..validation import check_window_growth
+from ..validation import check_window_growth, window_growth_schedule
 from .base import Experiment, Section, register
 from .common import POINT_METRICS, QUICK_MEASUREMENT, SCORER_DEFAULTS, evaluate_point, scorer_config, source_images
 from .sweep_report import (ALPHA, comparison, comparison_table, family, family_summary, interval, per_seed,
@@ -48,7 +48,7 @@ SCHEDULE_BRACKET = [list(WINDOW_GROWTH), 2.0]
 def schedule_label(window_growth) -> str:
     """A sparse-coding running-average schedule in words: "window growth 5 to 2 over 300 updates (default)",
     "constant window growth 2"."""
-    early, late, settling = check_window_growth(window_growth, "window_growth")
+    early, late, settling = window_growth_schedule(window_growth, "window_growth")
     words = (f"constant window growth {late:g}" if early == late else
              f"window growth {early:g} to {late:g} over {settling:g} updates")
     return f"{words} (default)" if (early, late, settling) == WINDOW_GROWTH else words

@@ -111,7 +111,7 @@ from sklearn.utils.validation import check_is_fitted
 from ..errors import DivergenceError, InputError
 from ..objectives import OBJECTIVES, Objective, make_objective
 from ..validation import (check_array, check_choice, check_float, check_int, check_memory, check_random_state,
-                          check_tensor, check_window_growth, resolve_device)
+                          check_tensor, resolve_device, window_growth_schedule)
 from . import inference
 from .coordinate_descent import support_statistics
 from .base import LEARNERS, StreamedPatchLearner, data_scale, output_dtype
@@ -183,7 +183,7 @@ def _check_settings(*, lam, objective, objective_params, inference_method, n_ite
         dictionary_update=dictionary_update,
         resample_after=resample_after,
         resample_until=resample_until,
-        window_growth=check_window_growth(window_growth, "window_growth"),
+        window_growth=window_growth_schedule(window_growth, "window_growth"),
         device=device,
     )
 
