@@ -106,6 +106,70 @@ def test_a_checkpoint_of_another_configuration_or_data_is_refused(images, tmp_pa
             make_learner("ica", n_components=4, max_iter=12, tol=1e-12).fit(X[::-1], checkpoint=ica_path)
 
 
+#: the learners whose schedule depends on the step alone: a training of N steps is the first part of a longer one
+LENGTH_FREE = ("sparse_coding", "sparse_cnn")
+
+
+@pytest.mark.parametrize("name", LENGTH_FREE)
+def test_a_shorter_trainings_final_checkpoint_continues_a_longer_one_to_the_same_result(name, images, tmp_path):
+    """12 steps from the final checkpoint of a 10-step training equal 12 steps from the start, and only
+    steps 11-12 are computed; a checkpoint beyond the training's length is refused."""
+    method, params, fit_options = ITERATIVE[name]
+    assert LEARNERS.get(method).length_free_schedule
+    reference = fit(method, params, fit_options, images)
+    path = tmp_path / f"{name}.checkpoint.pt"
+    fit(method, {**params, "n_steps": 10}, fit_options, images, checkpoint=path, checkpoint_every=EVERY)
+    assert Checkpointer(path).load()["step"] == 10
+
+    longer = make_learner(method, **params)
+    steps = []
+    longer._after_step = steps.append
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        longer.fit_images(images, patch_size=8, **fit_options, checkpoint=path, checkpoint_every=EVERY)
+    assert steps == [11, 12]
+    np.testing.assert_array_equal(longer.components_, reference.components_)
+    for key, values in reference.history_.items():
+        np.testing.assert_array_equal(np.asarray(longer.history_[key]), np.asarray(values), err_msg=key)
+    with pytest.raises(InputError, match="holds step 10 of a longer training; expected at most the 5 steps"):
+        fit(method, {**params, "n_steps": 5}, fit_options, images, checkpoint=path)
+
+
+def test_a_learner_whose_schedule_depends_on_the_length_refuses_a_shorter_trainings_checkpoint(images, tmp_path):
+    """SAILnet keeps the length in its checkpoints' fingerprint."""
+    method, params, fit_options = ITERATIVE["sailnet"]
+    path = tmp_path / "sailnet.checkpoint.pt"
+    fit(method, {**params, "n_steps": 10}, fit_options, images, checkpoint=path, checkpoint_every=EVERY)
+    with pytest.raises(InputError, match="different configuration"):
+        fit(method, params, fit_options, images, checkpoint=path)
+
+
+def test_experiment_12_continues_each_length_from_the_shorter_ones_final_state(images, tmp_path, monkeypatch):
+    """learned_bank(continues=...) gives the bank of a training from the start, bit for bit, computing only
+    the steps beyond the shorter length."""
+    from effcode.experiments.common import BankSpec, learned_bank
+    from effcode.learners.sparse_cnn import SparseCNN
+    from effcode.runs import Run
+
+    spec = BankSpec("sparse_cnn", patch_size=8, n_filters=4, seed=0,
+                    params={"n_steps": 200, "crop_size": 32, "batch_size": 1})
+    shorter = spec.with_params(n_steps=100)
+
+    def bank_in(folder, spec, **options):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return learned_bank(Run(folder, {"seed": 0}), spec, images, **options)
+
+    reference = bank_in(tmp_path / "reference" / "12", spec)
+    bank_in(tmp_path / "results" / "12", shorter)
+    steps = []
+    monkeypatch.setattr(SparseCNN, "_after_step", lambda self, step: steps.append(step))
+    chained = bank_in(tmp_path / "results" / "12", spec, continues=shorter)
+    assert steps[0] == 101 and steps[-1] == 200
+    for key, value in reference.to_arrays().items():
+        np.testing.assert_array_equal(chained.to_arrays()[key], value, err_msg=key)
+
+
 def test_every_registered_learner_resumes_and_every_experiment_trains_resumably():
     """A new learner must checkpoint too; the experiments' banks (learned_bank) and experiment 09's ISA
     go through Run.step with resumable=True."""

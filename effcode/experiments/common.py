@@ -8,11 +8,15 @@ and computed once even when several experiments ask for it.
 from __future__ import annotations
 
 import hashlib
+import shutil
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 import numpy as np
 
-from ..learners import FilterBank, learn_filters, resumable
+from ..learners import LEARNERS, FilterBank, learn_filters, resumable
+from ..runs.codehash import code_hash
+from ..runs.config import config_hash
 from ..v1.physiology import ReceptiveFields, measure_receptive_fields
 from ..v1.scorer import DEFAULT_PERMUTATIONS, R2_LEVELS
 from .base import get_experiment
@@ -65,31 +69,62 @@ def source_images(run):
     return images
 
 
-def learned_bank(run, spec: BankSpec, images) -> FilterBank:
+def learned_bank(run, spec: BankSpec, images, *, continues: BankSpec | None = None) -> FilterBank:
     """The :class:`FilterBank` of ``spec``, learned from the subset of ``images`` that its seed draws
     (:func:`effcode.data.seed_images` with the run's config key ``image_fraction``, or
     :data:`effcode.data.IMAGE_FRACTION` where the config has none); the provenance records which.
 
     Cached on every field of the spec and the hashes of the images used; learners that can resume save
-    checkpoints in the cache, so a killed run continues mid-training."""
+    checkpoints in the cache, so a killed run continues mid-training.  A learner whose schedule depends on
+    the step alone (``length_free_schedule``: sparse coding, the sparse CNN) also keeps its final training
+    state in the cache (:func:`final_state_path`), and with ``continues`` (the spec of a shorter training
+    of the same learner, differing in its length parameter only) a longer training starts from that
+    shorter training's final state when the cache holds it: the same bank, bit for bit, as training from
+    the start (the checkpoints' fingerprint and resume guarantee it), for the cost of the extra steps only."""
+    key = _bank_key(run, spec, images)
+
+    def compute(checkpoint=None):
+        if checkpoint is not None and continues is not None and not Path(checkpoint).exists():
+            start = final_state_path(run, _bank_key(run, continues, images))
+            if start.exists():
+                shutil.copyfile(start, checkpoint)
+        bank = learn_filters(spec.method, key["subset"], n_filters=spec.n_filters, patch_size=spec.patch_size,
+                             random_state=spec.seed, device=run.device, n_patches=spec.n_patches,
+                             progress=run.progress, checkpoint=checkpoint, **spec.params)
+        if checkpoint is not None and Path(checkpoint).exists() and length_free(spec.method):
+            shutil.copyfile(checkpoint, final_state_path(run, key))
+        return bank.to_arrays()
+
+    run.record_image_subset(spec.seed, key["subset"])
+    bank = FilterBank.from_arrays(run.step(f"bank-{spec.method}", key["params"], compute,
+                                           resumable=resumable(spec.method)))
+    check(run, code_warning(bank, f"{spec.method}, seed {spec.seed}"))
+    return bank
+
+
+def _bank_key(run, spec: BankSpec, images) -> dict:
+    """The images ``spec``'s seed learns from (``subset``) and the cache key of its bank (``params``)."""
     from ..data import IMAGE_FRACTION, seed_images
 
     fraction = run.config.get("image_fraction", IMAGE_FRACTION)
-    images = seed_images(images, random_state=spec.seed, fraction=fraction)
-    run.record_image_subset(spec.seed, images)
-    key = {"method": spec.method, "images": [im.sha256 for im in images], "image_fraction": fraction,
-           "n_filters": spec.n_filters, "patch_size": spec.patch_size, "seed": spec.seed,
-           "params": dict(spec.params), "device": run.device, "n_patches": spec.n_patches}
+    subset = seed_images(images, random_state=spec.seed, fraction=fraction)
+    params = {"method": spec.method, "images": [im.sha256 for im in subset], "image_fraction": fraction,
+              "n_filters": spec.n_filters, "patch_size": spec.patch_size, "seed": spec.seed,
+              "params": dict(spec.params), "device": run.device, "n_patches": spec.n_patches}
+    return {"subset": subset, "params": params}
 
-    def compute(checkpoint=None):
-        bank = learn_filters(spec.method, images, n_filters=spec.n_filters, patch_size=spec.patch_size,
-                             random_state=spec.seed, device=run.device, n_patches=spec.n_patches, progress=run.progress,
-                             checkpoint=checkpoint, **spec.params)
-        return bank.to_arrays()
 
-    bank = FilterBank.from_arrays(run.step(f"bank-{spec.method}", key, compute, resumable=resumable(spec.method)))
-    check(run, code_warning(bank, f"{spec.method}, seed {spec.seed}"))
-    return bank
+def length_free(method: str) -> bool:
+    """Whether ``method``'s training schedule depends on the step alone, so that its final state continues
+    a longer training (:class:`~effcode.learners.training.IterativeLearner`)."""
+    return bool(getattr(LEARNERS.get(method), "length_free_schedule", False))
+
+
+def final_state_path(run, key: dict) -> Path:
+    """Where the final training state of the bank with cache key ``key`` (:func:`_bank_key`) is kept: in the
+    run's cache, named by the key and the code of the learners."""
+    digest = config_hash({"bank": key["params"], "code": code_hash(learn_filters)})[:16]
+    return run.dir / "cache" / f"final-state-{key['params']['method']}-{digest}.pt"
 
 
 def standard_spec(label: str, *, quick: bool, seed: int) -> BankSpec:

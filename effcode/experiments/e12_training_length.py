@@ -137,6 +137,7 @@ def compute(run) -> None:
             continue
         param = LENGTH_PARAMS[label]
         committed[label] = committed_length(label, standard_spec(label, quick=quick, seed=int(cfg["seed"])))
+        shorter: dict[int, Any] = {}   # per seed, the spec of the last (shorter) length trained
         for length in lengths_of(committed[label], multiples):
             for seed in seeds(cfg):
                 spec = standard_spec(label, quick=quick, seed=seed)
@@ -145,7 +146,9 @@ def compute(run) -> None:
                 with warnings.catch_warnings():
                     if length < committed[label]:         # stopping short is the point here
                         warnings.simplefilter("ignore", ConvergenceWarning)
-                    bank = learned_bank(run, spec, images)
+                    # a length-free schedule continues from the shorter length's final state: the same bank
+                    bank = learned_bank(run, spec, images, continues=shorter.get(seed))
+                shorter[seed] = spec
                 scored = score(run, bank, name=label, cfg=cfg, seed=seed)
                 atoms[label, length, seed] = bank.basis
                 rows.append({"learner": label, "length": length, "multiple": length / committed[label],

@@ -367,7 +367,10 @@ class StreamedPatchLearner(IterativeLearner, FilterLearner):
             if hasattr(self, attr):
                 delattr(self, attr)
         n_batches = -(-n_total // self.batch_size)
-        checkpoints = self._checkpoints(checkpoint, checkpoint_every, patch_size=patch_size, n_total=n_total,
+        # the size of the last batch is part of the state's history: a shorter training ending in a partial
+        # batch is not the first part of a longer one
+        checkpoints = self._checkpoints(checkpoint, checkpoint_every, length=n_batches, patch_size=patch_size,
+                                        last_batch=n_total - (n_batches - 1) * self.batch_size,
                                         images=data_fingerprint(images))
         state = checkpoints.resume()
         done = 0

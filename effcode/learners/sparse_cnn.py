@@ -376,6 +376,9 @@ class SparseCNN(IterativeLearner, FilterLearner):
     are unit-norm, dimensionless.
     """
 
+    #: the learning-rate schedule and the crops depend on the step alone (:func:`learning_rate_at`)
+    length_free_schedule = True
+
     def __init__(self, n_components: int = 32, *, kernel_size: int = 16, lam: float = 2.0, objective: str = "l1",
                  objective_params: dict | None = None, nonlinearity: str = "prox", n_iter: int = 3,
                  learning_rate: float = 1e-2, decay_start: int | None = DECAY_START,
@@ -474,7 +477,8 @@ class SparseCNN(IterativeLearner, FilterLearner):
         n_steps = None
         if n_patches is not None:
             n_steps = -(-check_int("n_patches", n_patches) // check_int("batch_size", self.batch_size))
-        checkpoints = self._checkpoints(checkpoint, checkpoint_every, n_steps_total=n_steps,
+        checkpoints = self._checkpoints(checkpoint, checkpoint_every, length=check_int("n_steps", self.n_steps)
+                                        if n_steps is None else n_steps,
                                         images=data_fingerprint(images))
         return self._fit_arrays(whiten_images(images), n_steps=n_steps, progress=progress or self.progress,
                                 checkpoints=checkpoints)

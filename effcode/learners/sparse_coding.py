@@ -517,6 +517,9 @@ class SparseCoding(StreamedPatchLearner):
     progress_label = "sparse coding"
     state_attribute = "_trainer"
 
+    #: the averaging weights, learning rate and warm-up depend on the step alone (module docstring)
+    length_free_schedule = True
+
     def __init__(self, n_components: int = 256, *, lam: float = 2.0, objective: str = "l1",
                  objective_params: dict | None = None, inference: str = "auto", n_iter: int = 20,
                  tol: float | None = None, dictionary_update: str = "gradient", learning_rate: float | None = None,

@@ -7,6 +7,12 @@ and data, hands it back so the loop continues from there.  The learner's numpy `
 the checkpoint, so a resumed training draws the same random numbers as an uninterrupted one and ends
 with the same result, bit for bit.
 
+A learner whose schedule depends on the step alone, not on the training length (``length_free_schedule``:
+sparse coding and the sparse CNN), passes through the same states in a training of N steps and in the
+first N steps of a longer one.  Its checkpoints leave the length out of their fingerprint, so the final
+state of a shorter training continues a longer one (experiment 12 trains its lengths as one chain that
+way); a checkpoint holding more steps than the training is refused.
+
 :class:`IterativeLearner` is the mixin the learners inherit: it opens the checkpoints of a fit
 (fingerprint of the parameters and data), holds the per-step test hook ``_after_step``, and, at the
 end of a fit, warns when every code was zero or when the training loss did not decrease, naming the
@@ -57,10 +63,11 @@ class TrainingCheckpoints:
     :meth:`resume` then returns None and :meth:`completed` only calls the learner's test hook.
     """
 
-    def __init__(self, learner, path, every: int, fingerprint: str):
+    def __init__(self, learner, path, every: int, fingerprint: str, length: int | None = None):
         self.learner = learner
         self.checkpointer = Checkpointer(path, every)
         self.fingerprint = fingerprint
+        self.length = length
 
     @property
     def path(self):
@@ -81,6 +88,9 @@ class TrainingCheckpoints:
         if state.get("fingerprint") != self.fingerprint:
             raise InputError(f"checkpoint {self.path} was written by a different configuration or image set; "
                              "delete it or give another checkpoint path")
+        if self.length is not None and state["step"] > self.length:
+            raise InputError(f"checkpoint {self.path} holds step {state['step']} of a longer training; expected at "
+                             f"most the {self.length} steps of this one: delete it or give another checkpoint path")
         if state.get("rng") is not None:
             self.learner._rng = np.random.default_rng()
             self.learner._rng.bit_generator.state = state["rng"]
@@ -105,22 +115,34 @@ class IterativeLearner:
     the learner picks its own steps) and :meth:`_loss_history` (the per-step loss, lower is better).
     """
 
+    #: whether the training schedule depends on the step alone, so that a training of N steps is the first
+    #: part of any longer one and its checkpoints continue a longer training (module docstring)
+    length_free_schedule = False
+    #: the parameters that set the training length alone (left out of a length-free fingerprint)
+    length_params: tuple[str, ...] = ("n_steps",)
+
     #: set by the estimator classes the mixin is combined with (scikit-learn's BaseEstimator)
     random_state: object
     learning_rate: Any
     get_params: Callable[..., dict]
 
-    def _checkpoints(self, checkpoint, checkpoint_every: int, **data) -> TrainingCheckpoints:
-        """The checkpoints of a fit on ``data`` (named descriptions of the training data, e.g. image hashes).
+    def _checkpoints(self, checkpoint, checkpoint_every: int, *, length: int | None = None,
+                     **data) -> TrainingCheckpoints:
+        """The checkpoints of a fit of ``length`` steps on ``data`` (named descriptions of the training data,
+        e.g. image hashes).  With :attr:`length_free_schedule` the length (``length`` and the parameters of
+        :attr:`length_params`) is left out of the fingerprint and a checkpoint beyond ``length`` is refused.
 
         Resuming replays the random draws from the parameters, so a checkpointed fit needs an integer
         ``random_state`` (None or a generator object could not be replayed): one-line error otherwise."""
         if checkpoint is not None and not is_integer(self.random_state):
             raise InputError(f"checkpoint: resuming a {type(self).__name__} fit needs an integer random_state, got "
                              f"{type(self.random_state).__name__}; give random_state=<int> or no checkpoint")
-        params = {key: value for key, value in self.get_params().items() if key != "progress"}
+        left_out = {"progress", *self.length_params} if self.length_free_schedule else {"progress"}
+        params = {key: value for key, value in self.get_params().items() if key not in left_out}
+        if length is not None and not self.length_free_schedule:
+            data = {**data, "length": length}
         fingerprint = repr(sorted({**params, **data}.items()))
-        return TrainingCheckpoints(self, checkpoint, checkpoint_every, fingerprint)
+        return TrainingCheckpoints(self, checkpoint, checkpoint_every, fingerprint, length=length)
 
     def _after_step(self, step: int) -> None:
         """Called after each training step (tests use it to simulate an interruption)."""
