@@ -587,9 +587,11 @@ class ReadoutModel(EncodingModel):
         import torch
 
         fixed = getattr(network, "fixed_features", False)
-        with torch.no_grad():   # a fixed front end's features are computed once
-            f_fit, f_val = (self._batched(network.features, x) for x in (x_fit, x_val)) if fixed else (x_fit, x_val)
-        forward = network.readout if fixed else network
+        readout = network.readout
+        with torch.no_grad():   # a fixed front end's features are computed (and laid out for the readout) once
+            f_fit, f_val = ((self._batched(lambda x: readout.layout(network.features(x)), x) for x in (x_fit, x_val))
+                            if fixed else (x_fit, x_val))
+        forward = readout.read if fixed else network
         params = [p for p in network.parameters() if p.requires_grad]
         optimizer = torch.optim.Adam(params, lr=self.learning_rate)
         scale = self._loss_scale(y_fit)

@@ -84,7 +84,7 @@ def learned_bank(run, spec: BankSpec, images, *, continues: BankSpec | None = No
     key = _bank_key(run, spec, images)
 
     def compute(checkpoint=None):
-        if checkpoint is not None and continues is not None and not Path(checkpoint).exists():
+        if checkpoint is not None and continues is not None and length_free(spec.method) and not Path(checkpoint).exists():
             start = final_state_path(run, _bank_key(run, continues, images))
             if start.exists():
                 shutil.copyfile(start, checkpoint)

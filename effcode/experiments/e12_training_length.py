@@ -20,6 +20,12 @@ over seeds per length, and :func:`plateau_verdict`.  ``atom_cosines.npz`` holds 
   on the step alone, so that an N-update training is the first part of the L-update one; by Hungarian
   assignment for ICA, whose units come in no fixed order) is at least :data:`STABILITY_THRESHOLD` in every seed.
 
+**Cost.**  For the learners whose schedule depends on the step alone (sparse coding, the sparse CNN), the
+lengths of one seed are trained as one chain: each training starts from the final state of the next shorter
+one (:func:`~effcode.experiments.common.learned_bank` with ``continues``), which gives the same bank, bit for
+bit, as training from the start (``tests/test_resume.py``).  A seed then costs its longest training, 2N steps,
+instead of the sum of all its lengths (sparse coding 3.75N, the CNN 3N).
+
 Every part must hold (an intersection-union test: each at the 5% level makes the whole a 5%-level test, with no
 correction for their number).  A part that cannot be judged (one seed, no length beyond N) leaves the verdict
 undecided.
