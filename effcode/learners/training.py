@@ -98,9 +98,11 @@ class TrainingCheckpoints:
         return state
 
     def completed(self, step: int, training_state: Callable[[], dict]) -> None:
-        """Step ``step`` (counted from 1) is done: save ``training_state()`` when a checkpoint is due,
+        """Step ``step`` (counted from 1) is done: save ``training_state()`` when a checkpoint is due or the
+        step is the training's last (of a length-free schedule: that final state continues a longer training),
         then call the learner's ``_after_step`` hook."""
-        if self.checkpointer.due(step):
+        last = self.learner.length_free_schedule and step == self.length
+        if self.checkpointer.due(step) or (last and self.checkpointer.path is not None):
             rng = getattr(self.learner, "_rng", None)
             self.checkpointer.save({"step": step, "fingerprint": self.fingerprint,
                                     "rng": None if rng is None else rng.bit_generator.state, **training_state()})
