@@ -93,23 +93,28 @@ def ica_spec(quick: bool, seed: int) -> BankSpec:
 def resampled_mean_similarity(run, filters: np.ndarray, cfg: dict, seed: int) -> np.ndarray:
     """The scorer's mean similarity on ``n_resamples`` resamples (with replacement) of the units of
     ``filters`` (the population array of one bank), from the full population's cached Gabor fit
-    and grating tuning: the spread of that statistic over units, which the scorer does not report."""
-    from ..v1.scorer import classify_units, score_population
+    and grating tuning: the spread of that statistic over units, which the scorer does not report.
+
+    Each resample's value is :func:`effcode.v1.scorer.similarity_summary` of its compared units (fit, R² at
+    least the threshold, at least ``MIN_UNITS`` of them), seeded as :func:`effcode.v1.score_population`
+    seeds it: the number that function reports for the resample, without its nx-ny tests and bootstraps,
+    which the spread does not use."""
+    from ..v1.scorer import MIN_UNITS, similarity_summary
 
     settings = scorer_settings(cfg)
     fit = {k: np.asarray(v) for k, v in gabor_table(run, filters).items()}
-    tuning = tuning_table(run, filters, settings["pixels_per_degree"])
+    tuning = {k: np.asarray(v) for k, v in tuning_table(run, filters, settings["pixels_per_degree"]).items()}
     compared = (fit["failed"] == 0) & np.isfinite(fit["r2"]) & (fit["r2"] >= settings["r2_threshold"])
-    classified = classify_units(filters, fit, compared, level=settings["interval_level"], device=run.device)
     rng = np.random.default_rng([run.seed, 11, seed])
     out = []
     for _ in range(cfg["n_resamples"]):
         i = rng.integers(0, len(filters), len(filters))
-        scored = score_population(filters[i], population=cfg["population"], random_state=run.seed,
-                                  device=run.device, progress=False, fit={k: v[i] for k, v in fit.items()},
-                                  tuning={k: np.asarray(v)[i] for k, v in tuning.items()},
-                                  classified={k: v[i] for k, v in classified.items()}, **settings)
-        out.append(scored.mean_similarity)
+        units = i[compared[i]]
+        if units.size < MIN_UNITS:
+            out.append(np.nan)
+            continue
+        table = {**{k: v[units] for k, v in tuning.items()}, "theta": fit["theta"][units]}
+        out.append(similarity_summary(table, n_bootstrap=settings["n_bootstrap"], random_state=run.seed)[1])
     return np.asarray(out, dtype=float)
 
 

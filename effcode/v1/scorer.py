@@ -419,10 +419,8 @@ def score_population(filters: ArrayLike, *, population: str = "measured_rf", nam
             tuning = grating_tuning(filters[r2_ok], pixels_per_degree=ppd)
         else:
             tuning = {k: np.asarray(v)[r2_ok] for k, v in tuning.items()}
-        table = {**tuning, "theta": fit["theta"][r2_ok]}
-        similarity = _similarities(table, n_bootstrap, random_state)
-        informative = [s for p, s in similarity.items() if p not in EXCLUDED_FROM_MEAN and np.isfinite(s)]
-        mean_similarity = float(np.mean(informative)) if informative else math.nan
+        similarity, mean_similarity = similarity_summary({**tuning, "theta": fit["theta"][r2_ok]}, n_bootstrap=n_bootstrap,
+                                                        random_state=random_state)
         per_cpp = np.asarray(tuning["peak_sf_cpd"]) / ppd
         peak_sf = {f"{p:g}": float(distribution_similarity(per_cpp * p, "peak_sf", n_bootstrap=n_bootstrap,
                                                            random_state=random_state)["score"])
@@ -442,12 +440,27 @@ def score_population(filters: ArrayLike, *, population: str = "measured_rf", nam
                            peak_sf_by_ppd=peak_sf, findings=findings_bracket(point, least, most), units=units)
 
 
-def _similarities(table: dict, n_bootstrap: int, seed: int) -> dict[str, float]:
-    """Brain-Score similarity of every property of the tuning table; NaN for a property that no
-    unit defines (e.g. SF bandwidth when every unit is low-pass)."""
+def similarity_summary(table: dict, *, n_bootstrap: int, random_state: int) -> tuple[dict[str, float], float]:
+    """The Brain-Score similarity of every property of a tuning table of the compared units (NaN for a
+    property that no unit defines, e.g. SF bandwidth when every unit is low-pass), and their mean over the
+    properties outside :data:`EXCLUDED_FROM_MEAN` (NaN when none is defined): what :func:`score_population`
+    reports as ``similarity`` and ``mean_similarity``.
+
+    Parameters
+    ----------
+    table : dict
+        :func:`effcode.gabor.grating_tuning` columns of the compared units, with their Gabor ``theta``.
+    n_bootstrap : int
+        Draws of the similarity ceilings.
+    random_state : int
+        Seed of those draws.
+    """
     values = model_property_values(table)
-    return {name: float(distribution_similarity(v, name, n_bootstrap=n_bootstrap, random_state=seed)["score"])
-            if np.any(np.isfinite(v)) else math.nan for name, v in values.items()}
+    similarity = {name: float(distribution_similarity(v, name, n_bootstrap=n_bootstrap,
+                                                      random_state=random_state)["score"])
+                  if np.any(np.isfinite(v)) else math.nan for name, v in values.items()}
+    informative = [s for p, s in similarity.items() if p not in EXCLUDED_FROM_MEAN and np.isfinite(s)]
+    return similarity, float(np.mean(informative)) if informative else math.nan
 
 
 def _distance_interval(nx, ny, n_bootstrap, rng) -> dict:
