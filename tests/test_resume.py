@@ -146,7 +146,7 @@ def test_a_learner_whose_schedule_depends_on_the_length_refuses_a_shorter_traini
 
 def test_experiment_12_continues_each_length_from_the_shorter_ones_final_state(images, tmp_path, monkeypatch):
     """learned_bank(continues=...) gives the bank of a training from the start, bit for bit, computing only
-    the steps beyond the shorter length."""
+    the steps beyond the shorter length (whose final state another experiment of the folder kept)."""
     from effcode.experiments.common import BankSpec, learned_bank
     from effcode.learners.sparse_cnn import SparseCNN
     from effcode.runs import Run
@@ -161,7 +161,7 @@ def test_experiment_12_continues_each_length_from_the_shorter_ones_final_state(i
             return learned_bank(Run(folder, {"seed": 0}), spec, images, **options)
 
     reference = bank_in(tmp_path / "reference" / "12", spec)
-    bank_in(tmp_path / "results" / "12", shorter)
+    bank_in(tmp_path / "results" / "01", shorter)     # another experiment of the folder trained the shorter one
     steps = []
     monkeypatch.setattr(SparseCNN, "_after_step", lambda self, step: steps.append(step))
     chained = bank_in(tmp_path / "results" / "12", spec, continues=shorter)

@@ -79,15 +79,17 @@ def learned_bank(run, spec: BankSpec, images, *, continues: BankSpec | None = No
     the step alone (``length_free_schedule``: sparse coding, the sparse CNN) also keeps its final training
     state in the cache (:func:`final_state_path`), and with ``continues`` (the spec of a shorter training
     of the same learner, differing in its length parameter only) a longer training starts from that
-    shorter training's final state when the cache holds it: the same bank, bit for bit, as training from
-    the start (the checkpoints' fingerprint and resume guarantee it), for the cost of the extra steps only."""
+    shorter training's final state when this run or another experiment of its results folder kept it
+    (:func:`kept_final_state`): the same bank, bit for bit, as training from the start (the checkpoints'
+    fingerprint and resume guarantee it), for the cost of the extra steps only."""
     key = _bank_key(run, spec, images)
+    shorter = _bank_key(run, continues, images) if continues is not None and length_free(spec.method) else None
 
     def compute(checkpoint=None):
-        if checkpoint is not None and continues is not None and length_free(spec.method) and not Path(checkpoint).exists():
-            start = final_state_path(run, _bank_key(run, continues, images))
-            if start.exists():
-                shutil.copyfile(start, checkpoint)
+        start = kept_final_state(run, shorter) if shorter is not None else None
+        if checkpoint is not None and start is not None and not Path(checkpoint).exists():
+            Path(checkpoint).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(start, checkpoint)
         bank = learn_filters(spec.method, key["subset"], n_filters=spec.n_filters, patch_size=spec.patch_size,
                              random_state=spec.seed, device=run.device, n_patches=spec.n_patches,
                              progress=run.progress, checkpoint=checkpoint, **spec.params)
@@ -125,6 +127,14 @@ def final_state_path(run, key: dict) -> Path:
     run's cache, named by the key and the code of the learners."""
     digest = config_hash({"bank": key["params"], "code": code_hash(learn_filters)})[:16]
     return run.dir / "cache" / f"final-state-{key['params']['method']}-{digest}.pt"
+
+
+def kept_final_state(run, key: dict) -> Path | None:
+    """The final training state of the bank with cache key ``key`` kept by this run or by another experiment
+    of the same results folder (:func:`final_state_path`), or None when none kept it."""
+    own = final_state_path(run, key)
+    found = [path for path in (own, *sorted(run.dir.parent.glob(f"*/cache/{own.name}"))) if path.is_file()]
+    return found[0] if found else None
 
 
 def standard_spec(label: str, *, quick: bool, seed: int) -> BankSpec:

@@ -413,7 +413,8 @@ def score_population(filters: ArrayLike, *, population: str = "measured_rf", nam
 
     stages.update()
     stages.set_postfix_str("tuning")
-    similarity, mean_similarity, peak_sf = {}, math.nan, {}
+    similarity: dict[str, float] = {}
+    mean_similarity, peak_sf = math.nan, {}
     if n >= MIN_UNITS:
         if tuning is None:
             tuning = grating_tuning(filters[r2_ok], pixels_per_degree=ppd)
