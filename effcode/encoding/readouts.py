@@ -38,12 +38,24 @@ class FactorisedReadout(torch.nn.Module):
     def layout(self, maps: torch.Tensor) -> torch.Tensor:
         """Feature maps (n, channels, height, width) as :meth:`read` takes them: (n, channels, positions) when
         :attr:`where_first`, else (n, positions, channels) (a copy).  A fixed front end's features are laid
-        out once, before training."""
+        out once, before training.
+
+        Parameters
+        ----------
+        maps : torch.Tensor
+            Feature maps, shape (n, channels, height, width).
+        """
         flat = maps.flatten(2)
         return flat if self.where_first else flat.transpose(1, 2).contiguous()
 
     def read(self, x: torch.Tensor) -> torch.Tensor:
-        """``eta`` (n, cells) of features laid out by :meth:`layout`."""
+        """``eta`` (n, cells) of features laid out by :meth:`layout`.
+
+        Parameters
+        ----------
+        x : torch.Tensor
+            Features as :meth:`layout` returns them.
+        """
         if self.where_first:
             pooled = x @ self.mask.T                                              # (n, channels, cells): "where"
             return torch.einsum("nkc,ck->nc", pooled, self.features) + self.offset   # "what"
