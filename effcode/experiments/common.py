@@ -8,7 +8,6 @@ and computed once even when several experiments ask for it.
 from __future__ import annotations
 
 import hashlib
-import shutil
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -17,6 +16,7 @@ import numpy as np
 from ..learners import LEARNERS, FilterBank, learn_filters, resumable
 from ..runs.codehash import code_hash
 from ..runs.config import config_hash
+from ..storage.atomic import write_bytes
 from ..v1.physiology import ReceptiveFields, measure_receptive_fields
 from ..v1.scorer import DEFAULT_PERMUTATIONS, R2_LEVELS
 from .base import get_experiment
@@ -89,12 +89,12 @@ def learned_bank(run, spec: BankSpec, images, *, continues: BankSpec | None = No
         start = kept_final_state(run, shorter) if shorter is not None else None
         if checkpoint is not None and start is not None and not Path(checkpoint).exists():
             Path(checkpoint).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(start, checkpoint)
+            write_bytes(checkpoint, start.read_bytes())     # atomic copies: a killed copy leaves no torn file
         bank = learn_filters(spec.method, key["subset"], n_filters=spec.n_filters, patch_size=spec.patch_size,
                              random_state=spec.seed, device=run.device, n_patches=spec.n_patches,
                              progress=run.progress, checkpoint=checkpoint, **spec.params)
         if checkpoint is not None and Path(checkpoint).exists() and length_free(spec.method):
-            shutil.copyfile(checkpoint, final_state_path(run, key))
+            write_bytes(final_state_path(run, key), Path(checkpoint).read_bytes())
         return bank.to_arrays()
 
     run.record_image_subset(spec.seed, key["subset"])
