@@ -10,7 +10,7 @@ from sklearn.base import clone
 
 from effcode.errors import InputError
 from effcode.learners.sparse_coding import RESAMPLE_UNTIL, WINDOW_GROWTH, SparseCoding, _Trainer
-from test_sparse_coding import matched_cosines, sparse_data
+from test_sparse_coding import RECOVERY_SEEDS, matched_cosines, sparse_data
 
 
 def atoms_at_n_and_2n(X, n_atoms, n_steps, **params):
@@ -25,17 +25,23 @@ def atoms_at_n_and_2n(X, n_atoms, n_steps, **params):
     return at_n, model.components_.copy()
 
 
-@pytest.mark.parametrize("noise, recovered", [(0.1, 0.999), (0.5, 0.95)])
-def test_the_default_schedule_recovers_a_known_dictionary_and_the_atoms_stop_moving(noise, recovered):
+@pytest.mark.parametrize("seed", RECOVERY_SEEDS)
+@pytest.mark.parametrize("noise, lam, recovered, settled", [(0.1, 0.5, 0.999, 0.999), (0.5, 2.0, 0.98, 0.997)])
+def test_the_default_schedule_recovers_a_known_dictionary_and_the_atoms_stop_moving(noise, lam, recovered,
+                                                                                     settled, seed):
     """Sparse data from 48 known atoms in 32 dimensions, 3 active per sample, pixel noise of SD 0.1 (SNR
-    about 5) or 0.5 (about 1): the default schedule finds the atoms (median |cos| after Hungarian matching;
-    at SNR 1 the l1 shrinkage and the noise cap it near 0.96), and between 400 and 800 updates each atom
-    moves by less than 0.001 in |cos| (median).  A running average capped at 50 batches, as before, moved
-    them by 0.0018 here (median |cos| 0.9982): the test fails on a schedule that does not converge."""
-    X, atoms = sparse_data(32, 48, 20000, active=3, noise=noise)
-    at_n, at_2n = atoms_at_n_and_2n(X, 48, 400, lam=0.5, batch_size=128)
+    about 5) or 0.5 (about 1): from a random start the default schedule finds the atoms (median |cos|
+    after Hungarian matching) and between 400 and 800 updates the atoms settle (median per-atom |cos|).
+    Measured, data seeds 1-3: SNR 5, lam 0.5: recovery 0.9997-0.9998, settling 0.99993-0.99996.  SNR 1,
+    lam 2: recovery 0.985-0.988, settling 0.9984-0.9985, where a running average capped at 50 batches
+    (the schedule before) settles only to 0.9895-0.9909: the test fails on a schedule that does not
+    converge.  At SNR 1 lam 0.5 is too weak: from a random start the atoms end at median 0.54-0.59, at
+    an energy 4% above the fit that starts at the generating atoms (which reaches 0.96), a local minimum.
+    Data seed 0 would start the learner (random_state 0) at the generating atoms."""
+    X, atoms = sparse_data(32, 48, 20000, active=3, noise=noise, seed=seed)
+    at_n, at_2n = atoms_at_n_and_2n(X, 48, 400, lam=lam, batch_size=128)
     assert np.median(matched_cosines(at_2n, atoms)) >= recovered
-    assert np.median(np.abs(np.sum(at_n * at_2n, axis=1))) >= 0.999
+    assert np.median(np.abs(np.sum(at_n * at_2n, axis=1))) >= settled
 
 
 def weights(window_growth, steps) -> list[float]:

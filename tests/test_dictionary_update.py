@@ -6,7 +6,7 @@ import torch
 
 from effcode.errors import InputError
 from effcode.learners.sparse_coding import SparseCoding, block_coordinate_sweep
-from test_sparse_coding import sparse_data
+from test_sparse_coding import RECOVERY_SEEDS, matched_cosines, sparse_data
 
 
 def surrogate(dictionary, code_gram, code_data):
@@ -104,17 +104,16 @@ def test_relaxation_interpolates_towards_the_block_minimiser():
     torch.testing.assert_close(relaxed[0], expected / expected.norm())
 
 
+@pytest.mark.parametrize("seed", RECOVERY_SEEDS)
 @pytest.mark.parametrize("update", ["bcd", "gradient"])
-def test_both_updates_recover_a_known_dictionary(update):
-    """Known answer: atoms that generated sparse data are found again (median |cos| >= 0.97 after
-    Hungarian matching), by either dictionary update."""
-    from scipy.optimize import linear_sum_assignment
-
-    X, atoms = sparse_data(48, 64, 8192)
-    model = SparseCoding(64, lam=0.5, n_steps=40, batch_size=256, dictionary_update=update).fit(X)
-    cosines = np.abs(model.components_ @ atoms.T)
-    rows, cols = linear_sum_assignment(-cosines)
-    assert np.median(cosines[rows, cols]) >= 0.97
+def test_both_updates_recover_a_known_dictionary(update, seed):
+    """Known answer: atoms that generated sparse data are found again from a random start (median |cos|
+    after Hungarian matching), by either dictionary update.  Measured over data seeds 1-6 at 100 updates:
+    median 0.9999 (BCD) and 0.9993-0.9998 (gradient); 40 updates, the old setting, left the gradient step at
+    0.951-0.990.  Data seed 0 would start the learner (random_state 0) at the generating atoms."""
+    X, atoms = sparse_data(48, 64, 8192, seed=seed)
+    model = SparseCoding(64, lam=0.5, n_steps=100, batch_size=256, dictionary_update=update).fit(X)
+    assert np.median(matched_cosines(model.components_, atoms)) >= 0.99
 
 
 def test_bcd_needs_fewer_steps_than_the_gradient_step_on_a_known_dictionary():

@@ -173,19 +173,53 @@ def test_lipschitz_constant_is_the_top_eigenvalue():
 # ------------------------------------------------------------------ learning
 
 
-@pytest.mark.parametrize("d,k,active,inference", [(64, 96, 3, "fista"), (16, 6, 2, "fista"), (64, 96, 3, "cd")])
-def test_recovers_a_known_dictionary(d, k, active, inference):
-    """Known answer: atoms that generated sparse data are found again (median |cos| >= 0.95); with
-    inference='cd' the statistics come from the codes' supports, not dense products."""
-    X, atoms = sparse_data(d, k, 8192, active=active)
-    model = SparseCoding(k, lam=0.5, n_steps=30, batch_size=256, inference=inference).fit(X)
+#: data seeds of the dictionary-recovery tests: not 0, the learners' default random_state, whose generator would
+#: draw the initial dictionary equal to the generating atoms (``sparse_data`` draws them first, with the same
+#: shape), handing the learner the answer (tests/test_known_answer_independence.py checks every such fixture)
+RECOVERY_SEEDS = (1, 2, 3)
+
+
+@pytest.mark.parametrize("seed", RECOVERY_SEEDS)
+@pytest.mark.parametrize("inference", ["fista", "cd"])
+def test_recovers_a_known_dictionary(inference, seed):
+    """Known answer: 96 atoms in 64 dimensions that generated sparse data (3 per sample) are found again from
+    a random start; with inference='cd' the statistics come from the codes' supports, not dense products.
+    Measured over data seeds 1-8 (300 updates): median |cos| 0.9999 in every seed, 82-94% of the atoms at
+    |cos| >= 0.95 (the rest end elsewhere), code density 0.035-0.043.  30 updates, the old setting,
+    gave median 0.87 from a random start; it passed only while the data seed equalled random_state."""
+    d, k, active = 64, 96, 3
+    X, atoms = sparse_data(d, k, 8192, active=active, seed=seed)
+    model = SparseCoding(k, lam=0.5, n_steps=300, batch_size=256, inference=inference).fit(X)
     cosines = matched_cosines(model.components_, atoms)
-    assert np.median(cosines) >= 0.95
+    assert np.median(cosines) >= 0.99, np.median(cosines)
+    assert np.mean(cosines >= 0.95) >= 0.75, np.mean(cosines >= 0.95)
     np.testing.assert_allclose(np.linalg.norm(model.components_, axis=1), 1.0, atol=1e-5)
     # the codes reconstruct the data in its own units
     codes = model.transform(X[:500])
     error = np.sum((X[:500] - model.inverse_transform(codes)) ** 2) / np.sum(X[:500] ** 2)
-    assert error < 0.1  # l1 shrinkage biases the codes towards 0
+    assert error < 0.1  # l1 shrinkage biases the codes towards 0 (measured 0.015-0.019)
+    assert np.mean(codes != 0) < 1.5 * active / k
+
+
+@pytest.mark.parametrize("seed", RECOVERY_SEEDS)
+def test_the_best_of_five_restarts_recovers_a_small_dense_dictionary(seed):
+    """Known answer with local minima: 6 atoms in 16 dimensions, 2 active per sample (a third of the codes
+    non-zero).  One fit from a random start ends trapped in about a third of the starts (10 of 32 at lam 1,
+    data seeds 1-8 x random_state 10-13; 13 of 32 at lam 0.5), at a higher energy than the generating atoms'.  The learner's own objective tells the fits
+    apart: of random_state 10-14, the restart with the best objective_score recovered all six atoms (min
+    |cos| 0.9975-0.9999) in every data seed 1-8, and every restart that recovered them tied for best."""
+    d, k, active = 16, 6, 2
+    X, atoms = sparse_data(d, k, 8192, active=active, seed=seed)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")     # a restart that starts near a minimum barely lowers its loss
+        fits = [SparseCoding(k, lam=1.0, n_steps=300, batch_size=256, random_state=start).fit(X)
+                for start in range(10, 15)]
+    best = max(fits, key=lambda model: model.objective_score(X))
+    cosines = matched_cosines(best.components_, atoms)
+    assert cosines.min() >= 0.95, cosines
+    codes = best.transform(X[:500])
+    error = np.sum((X[:500] - best.inverse_transform(codes)) ** 2) / np.sum(X[:500] ** 2)
+    assert error < 0.2  # the l1 shrinkage at lam 1 (measured 0.129-0.142, data seeds 1-8)
     assert np.mean(codes != 0) < 1.5 * active / k
 
 
