@@ -38,7 +38,11 @@ def sparse_mixture(n=1200, d=16, k=8, seed=0):
 
 @pytest.fixture(scope="module")
 def data():
-    return sparse_mixture()
+    # data seed 1, not 0: SparseCoding and SAILnet (random_state 0, 8 units, 16 features) draw their initial
+    # atoms as sparse_mixture(seed=0) draws its atoms, so one update already recovered them (median |cos|
+    # 0.997) and the grid search's "trained beats one step" was 1.29 against 1.25 bits; from seed 1 it is
+    # 1.12 against 0.31 (one step: 0.763, 150 steps: 0.999)
+    return sparse_mixture(seed=1)
 
 
 def quietly(fit):
