@@ -1,9 +1,12 @@
-"""Training inside sweep points checkpoints and resumes; cache files carry their own key; sweep workers
-stop with their parent.
+"""Training inside sweep points checkpoints and resumes; a point killed while it is scored is not trained
+again; cache files carry their own key; sweep workers stop with their parent.
 
-The kill tests wait for a checkpoint under its final name (an atomic write's temporary starts with a
-dot), kill the run's process group with SIGKILL, and check that the rerun starts past step 0 and ends
-with the uninterrupted run's numbers.
+The kill tests run effcode's command line through :data:`STEERED`, which counts the training steps a
+process makes and can hold a point's scoring until the test kills it.  They wait for a file under its
+final name (a checkpoint: an atomic write's temporary starts with a dot; or the held scoring's
+marker), kill the run's process group with SIGKILL, and check that the rerun trains exactly the steps
+after the last checkpoint (none after the training finished) and ends with the uninterrupted run's
+numbers.
 """
 
 import os
@@ -41,17 +44,76 @@ def final_files(folder, pattern):
     return sorted(p for p in folder.glob(pattern) if not p.name.startswith(".")) if folder.exists() else []
 
 
-def kill_after_checkpoint(command, points):
-    """Start ``command``, SIGKILL it once a point's checkpoint exists; return that checkpoint's step."""
+#: effcode's command line (``python steered.py FOLDER hold|run ARGS``) counting the training steps this process
+#: makes (printed last on stderr); with ``hold``, the first point's scoring writes ``FOLDER/scoring`` and waits
+#: there until the process is killed.  Points run in this process (``--n-jobs 1``, or 13's quick ``n_jobs=1``).
+STEERED = '''
+import atexit
+import os
+import pathlib
+import sys
+import threading
+
+import effcode.v1
+from effcode.cli import main
+from effcode.learners.training import IterativeLearner
+
+folder, mode = pathlib.Path(sys.argv[1]), sys.argv[2]
+steps = []
+after_step = IterativeLearner._after_step
+
+
+def counted(self, step):
+    steps.append(step)
+    after_step(self, step)
+
+
+def scoring(*args, **kwargs):   # the same code in both modes: the points' cache key covers it
+    if mode == "hold":
+        (folder / ".scoring").write_text("")
+        os.replace(folder / ".scoring", folder / "scoring")
+        threading.Event().wait()   # never returns: only the test's kill -9 ends it
+    return score_population(*args, **kwargs)
+
+
+IterativeLearner._after_step = counted
+score_population, effcode.v1.score_population = effcode.v1.score_population, scoring
+atexit.register(lambda: print(f"trained steps: {len(steps)}", file=sys.stderr))
+sys.exit(main(sys.argv[3:]))
+'''
+
+
+def steered(tmp_path, mode: str, arguments: list[str]) -> list[str]:
+    """The command running ``effcode ARGUMENTS`` through :data:`STEERED` (its marker folder: ``tmp_path``)."""
+    script = tmp_path / "steered.py"
+    script.write_text(STEERED)
+    return [sys.executable, str(script), str(tmp_path), mode, *arguments]
+
+
+def kill_when(command, ready, what):
+    """Start ``command`` in its own process group and SIGKILL the group once ``ready()`` is true."""
     proc = subprocess.Popen(command, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             start_new_session=True)
-    wait_for(lambda: final_files(points, "*.checkpoint.pt"), proc, "a checkpoint")
+    wait_for(ready, proc, what)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.communicate()
+
+
+def kill_after_checkpoint(command, points):
+    """Start ``command``, SIGKILL it once a point's checkpoint exists; return that checkpoint's step."""
+    kill_when(command, lambda: final_files(points, "*.checkpoint.pt"), "a checkpoint")
     checkpoints = final_files(points, "*.checkpoint.pt")
     assert len(checkpoints) == 1
     assert not final_files(points, "*.json"), "the point finished before the kill; train longer"
     return Checkpointer(checkpoints[0]).load()["step"]
+
+
+def kill_while_scoring(tmp_path, arguments, points):
+    """Run ``effcode ARGUMENTS`` with its first point's scoring held; SIGKILL it there.  Checks what the kill
+    leaves: the finished training kept, no checkpoint (the training supersedes it), no point saved."""
+    kill_when(steered(tmp_path, "hold", arguments), (tmp_path / "scoring").exists, "the point's scoring")
+    assert len(final_files(points, "*.trained.npz")) == 1
+    assert not final_files(points, "*.checkpoint.pt") and not final_files(points, "*.json")
 
 
 def completed(command):
@@ -60,38 +122,68 @@ def completed(command):
     return done.stderr
 
 
-def test_a_killed_sweep_point_resumes_from_its_checkpoint(tmp_path, small_image_folder):
-    def sweep(results):
-        return [sys.executable, "-m", "effcode", "sweep", "--grid", "seed=[0]", "--name", "k", "--results",
-                str(results), "--set", f"source={small_image_folder}", "--set", "n_filters=8", "--set",
-                "patch_size=6", "--set", "n_steps=2000", "--set", "batch_size=8", "--set", "population=filters",
-                "--set", "n_bootstrap=20", "--set", "n_permutations=99"]
+def trained_steps(log: str) -> int:
+    """The training steps a :data:`STEERED` process made, from its log."""
+    return int(re.findall(r"trained steps: (\d+)", log)[-1])
 
+
+SWEEP_STEPS = 2000
+
+
+def sweep(results, source):
+    return ["sweep", "--grid", "seed=[0]", "--name", "k", "--n-jobs", "1", "--results", str(results),
+            *[arg for setting in ("n_filters=8", "patch_size=6", f"n_steps={SWEEP_STEPS}", "batch_size=8",
+                                  "population=filters", "n_bootstrap=20", "n_permutations=99", f"source={source}")
+              for arg in ("--set", setting)]]
+
+
+def test_a_killed_sweep_point_resumes_from_its_checkpoint(tmp_path, small_image_folder):
     points = tmp_path / "killed" / "sweeps" / "k" / "points"
-    step = kill_after_checkpoint(sweep(tmp_path / "killed"), points)
+    step = kill_after_checkpoint(steered(tmp_path, "run", sweep(tmp_path / "killed", small_image_folder)), points)
     assert step > 0
-    log = completed(sweep(tmp_path / "killed"))
-    assert re.search(r"SparseCoding: resuming from step [1-9]\d*", log), log[-2000:]
-    assert not final_files(points, "*.checkpoint.pt")   # removed once the point was saved
-    assert "resuming" not in completed(sweep(tmp_path / "uninterrupted"))
+    log = completed(steered(tmp_path, "run", sweep(tmp_path / "killed", small_image_folder)))
+    assert re.search(rf"SparseCoding: resuming from step {step}\b", log), log[-2000:]
+    assert trained_steps(log) == SWEEP_STEPS - step   # only the steps after the checkpoint are trained again
+    assert not final_files(points, "*.checkpoint.pt") and not final_files(points, "*.trained.npz")
+    uninterrupted = completed(steered(tmp_path, "run", sweep(tmp_path / "uninterrupted", small_image_folder)))
+    assert "resuming" not in uninterrupted and trained_steps(uninterrupted) == SWEEP_STEPS
     resumed = (tmp_path / "killed" / "sweeps" / "k" / "results.csv").read_text()
     assert resumed == (tmp_path / "uninterrupted" / "sweeps" / "k" / "results.csv").read_text()
 
 
+def test_a_sweep_point_killed_while_scored_is_scored_again_without_training(tmp_path, small_image_folder):
+    points = tmp_path / "killed" / "sweeps" / "k" / "points"
+    kill_while_scoring(tmp_path, sweep(tmp_path / "killed", small_image_folder), points)
+    log = completed(steered(tmp_path, "run", sweep(tmp_path / "killed", small_image_folder)))
+    assert trained_steps(log) == 0 and "trained before the interruption" in log, log[-2000:]
+    assert not final_files(points, "*.trained.npz")   # removed once the point was saved
+    uninterrupted = completed(steered(tmp_path, "run", sweep(tmp_path / "uninterrupted", small_image_folder)))
+    assert trained_steps(uninterrupted) == SWEEP_STEPS
+    resumed = (tmp_path / "killed" / "sweeps" / "k" / "results.csv").read_text()
+    assert resumed == (tmp_path / "uninterrupted" / "sweeps" / "k" / "results.csv").read_text()
+
+
+SAILNET_STEPS = 1500
+
+
+def run_13(results, source):
+    settings = [f"sailnet_steps={SAILNET_STEPS}", "sailnet_factors=[1.0]", "n_seeds=1", "objectives=[l1]",
+                "factors=[1.0]", "n_steps=5", f"source={source}"]
+    return ["run", "13", "--quick", "--no-figures", "--results", str(results),
+            *[arg for setting in settings for arg in ("--set", setting)]]
+
+
 def test_experiment_13s_sailnet_killed_mid_training_resumes_to_the_uninterrupted_result(tmp_path,
                                                                                        small_image_folder):
-    def run_13(results):
-        settings = ["sailnet_steps=1500", "sailnet_factors=[1.0]", "n_seeds=1", "objectives=[l1]",
-                    "factors=[1.0]", "n_steps=5", f"source={small_image_folder}"]
-        return [sys.executable, "-m", "effcode", "run", "13", "--quick", "--no-figures", "--results", str(results),
-                *[arg for setting in settings for arg in ("--set", setting)]]
-
     points = tmp_path / "killed" / "13_v1_like_codes" / "points"
-    assert kill_after_checkpoint(run_13(tmp_path / "killed"), points) > 0
-    log = completed(run_13(tmp_path / "killed"))
-    assert re.search(r"SAILnet: resuming from step [1-9]\d*", log), log[-2000:]
-    assert not final_files(points, "*.checkpoint.pt")
-    assert "resuming" not in completed(run_13(tmp_path / "uninterrupted"))
+    step = kill_after_checkpoint(steered(tmp_path, "run", run_13(tmp_path / "killed", small_image_folder)), points)
+    assert step > 0
+    log = completed(steered(tmp_path, "run", run_13(tmp_path / "killed", small_image_folder)))
+    assert re.search(rf"SAILnet: resuming from step {step}\b", log), log[-2000:]
+    assert trained_steps(log) == SAILNET_STEPS - step + 5   # the rest of SAILnet's, and the l1 point's 5
+    assert not final_files(points, "*.checkpoint.pt") and not final_files(points, "*.trained.npz")
+    uninterrupted = completed(steered(tmp_path, "run", run_13(tmp_path / "uninterrupted", small_image_folder)))
+    assert "resuming" not in uninterrupted and trained_steps(uninterrupted) == SAILNET_STEPS + 5
     resumed = (tmp_path / "killed" / "13_v1_like_codes" / "sweep.csv").read_text()
     assert resumed == (tmp_path / "uninterrupted" / "13_v1_like_codes" / "sweep.csv").read_text()
 

@@ -281,24 +281,32 @@ def learn_and_score(point: dict, checkpoint=None):
     do; default :data:`effcode.data.IMAGE_FRACTION`), and the scorer's keys (:data:`SCORER_DEFAULTS`;
     missing ones take their defaults); every other key is passed to the learner.  Runs on one torch
     thread: joblib's and dask's workers would otherwise get cores / n_jobs each.  ``checkpoint`` (a file
-    path) is where a learner that can resume (:func:`effcode.learners.resumable`) saves its training as it
-    goes, and continues from; other learners train without one.
+    path, :func:`effcode.runs.run_sweep`'s) is where a learner that can resume
+    (:func:`effcode.learners.resumable`) saves its training as it goes, and continues from; other
+    learners train without one.  The finished bank is kept beside it until the point is saved
+    (:func:`effcode.runs.sweep.finished_training`), so a point killed while it is scored is not
+    trained again.
     """
     import torch
 
     from ..data import IMAGE_FRACTION, load_images, seed_images
     from ..gabor.lm import single_threaded
+    from ..runs.sweep import finished_training
     from ..v1 import score_population
 
     point = dict(point)
     fixed = {k: point.pop(k) for k in ("method", "source", "n_filters", "patch_size", "seed", "device")}
-    images = seed_images(load_images(fixed["source"]), random_state=fixed["seed"],
-                         fraction=point.pop("image_fraction", IMAGE_FRACTION))
+    fraction = point.pop("image_fraction", IMAGE_FRACTION)
     settings = {k: point.pop(k, default) for k, default in SCORER_DEFAULTS.items()}
+
+    def train() -> dict[str, np.ndarray]:
+        images = seed_images(load_images(fixed["source"]), random_state=fixed["seed"], fraction=fraction)
+        return learn_filters(fixed["method"], images, n_filters=fixed["n_filters"], patch_size=fixed["patch_size"],
+                             random_state=fixed["seed"], device=fixed["device"],
+                             checkpoint=checkpoint if resumable(fixed["method"]) else None, **point).to_arrays()
+
     with single_threaded(torch.device("cpu")):
-        bank = learn_filters(fixed["method"], images, n_filters=fixed["n_filters"],
-                             patch_size=fixed["patch_size"], random_state=fixed["seed"], device=fixed["device"],
-                             checkpoint=checkpoint if resumable(fixed["method"]) else None, **point)
+        bank = FilterBank.from_arrays(finished_training(checkpoint, train))
         population, stimulus, n_stimuli = (settings.pop(k) for k in POPULATION_KEYS)
         filters = (measured_receptive_fields(bank, stimulus=stimulus, n_stimuli=n_stimuli,
                                              seed=fixed["seed"]).scored_array()

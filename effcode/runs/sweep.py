@@ -7,33 +7,45 @@ function depends on (:func:`~effcode.runs.codehash.code_hash`), so a point is re
 the same code computed it; the file also holds that point and code hash, so a point file copied
 over another's is recognised and recomputed.  With ``resumable=True`` the evaluating function
 gets a checkpoint path beside its point's file (``points/<hash>.checkpoint.pt``) and saves its
-training there as it goes (every 100 training steps for effcode's learners).  A sweep that is
-killed and started again recomputes only the points that were in flight, each from its last
-checkpoint (and any whose file is corrupt, after a one-line warning).  Worker processes stop
-when the process that started them dies (:mod:`effcode.runs.workers`).
+training there as it goes (every 100 training steps for effcode's learners); once the training has
+finished, :func:`finished_training` keeps its result beside it (``points/<hash>.trained.npz``) in
+place of the checkpoint while the point is scored.  Both stay until the point's file is saved.  A
+sweep that is killed and started again recomputes only the points that were in flight: a point
+killed while training continues from its last checkpoint, one killed while being scored is scored
+again from its finished training, without training it again (and a point whose file is corrupt is
+recomputed after a one-line warning).  Worker processes stop when the process that started them dies
+(:mod:`effcode.runs.workers`).
 Points run locally through joblib, or on a dask.distributed cluster with
 ``backend="dask"`` (``pip install effcode[dask]``); the results are the same either
-way because every point carries its own seed.
+way because every point carries its own seed.  A dask worker keeps a point's checkpoint at the same
+path on its own disk: without a disk shared with this machine, a point resumes only when it lands
+on the worker that started it (a folder shared by every worker, such as the results folder on a
+network file system, lifts this).
 """
 
 from __future__ import annotations
 
 import itertools
 import json
+import logging
 import os
 import time
 from pathlib import Path
 from typing import Callable, Mapping, Sequence, cast
 
+import numpy as np
 from tqdm.auto import tqdm
 
 from ..errors import CorruptFileError, InputError
 from ..validation import check_choice, check_int
 from ..storage.atomic import json_default
-from ..storage.integrity import read_checked_json, warn_corrupt, write_checked_json
+from ..storage.integrity import (read_checked_json, read_checked_npz, warn_corrupt, write_checked_json,
+                                 write_checked_npz)
 from .codehash import code_hash
 from .config import config_hash
 from .workers import stop_with_parent
+
+log = logging.getLogger(__name__)
 
 BACKENDS = ("joblib", "dask")
 
@@ -64,9 +76,61 @@ def point_path(directory, point: Mapping, code: str) -> Path:
     return Path(directory) / "points" / f"{config_hash({'point': dict(point), 'code': code})[:20]}.json"
 
 
+#: the ends of the names of the files a point's evaluation keeps beside the point's file until it is saved
+CHECKPOINT_SUFFIX, TRAINED_SUFFIX = ".checkpoint.pt", ".trained.npz"
+
+
 def checkpoint_path(path: Path) -> Path:
     """Where the evaluation of the point saved at ``path`` keeps its training checkpoint."""
-    return path.with_suffix(".checkpoint.pt")
+    return path.with_suffix(CHECKPOINT_SUFFIX)
+
+
+def trained_path(checkpoint: str | os.PathLike[str]) -> Path:
+    """Where the evaluation that checkpoints its training to ``checkpoint`` keeps the finished training."""
+    checkpoint = Path(checkpoint)
+    return checkpoint.with_name(checkpoint.name.removesuffix(CHECKPOINT_SUFFIX) + TRAINED_SUFFIX)
+
+
+def finished_training(checkpoint: str | os.PathLike[str] | None,
+                      train: Callable[[], Mapping[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    """The arrays of a sweep point's training: ``train()``, which checkpoints to ``checkpoint``, kept at
+    :func:`trained_path` once it has finished, so that an evaluation killed after its training (while
+    its point is scored) is scored again from there rather than trained again.
+
+    The checkpoint is removed once the finished training is kept (it holds nothing more);
+    :func:`run_sweep` removes the kept training once the point's file is saved.  The file holds its
+    own key (its name), so a file copied over another point's is recomputed after a one-line warning,
+    as is a corrupt one.
+
+    Parameters
+    ----------
+    checkpoint : str, os.PathLike or None
+        The point's checkpoint path, as :func:`run_sweep` passes it (None: nothing is kept).
+    train : callable
+        Trains, checkpointing to ``checkpoint``, and returns the result as named arrays.
+    """
+    if checkpoint is None:
+        return {name: np.asarray(value) for name, value in train().items()}
+    path = trained_path(checkpoint)
+    if path.exists():
+        try:
+            arrays, _ = read_checked_npz(path, key=path.stem)
+            log.info("sweep point %s: trained before the interruption; scoring it from %s", path.stem, path)
+            return arrays
+        except CorruptFileError as error:
+            warn_corrupt(error, "training that point again")
+            path.unlink(missing_ok=True)
+    arrays = {name: np.asarray(value) for name, value in train().items()}
+    write_checked_npz(path, {"key": path.stem}, **arrays)
+    Path(checkpoint).unlink(missing_ok=True)
+    return arrays
+
+
+def _remove_scratch(checkpoint: Path | None) -> None:
+    """Remove what the evaluation of a saved point kept while it ran (its checkpoint, its finished training)."""
+    if checkpoint is not None:
+        checkpoint.unlink(missing_ok=True)
+        trained_path(checkpoint).unlink(missing_ok=True)
 
 
 def _read_point(path: Path, point: Mapping, code: str) -> dict | None:
@@ -108,7 +172,9 @@ def run_sweep(evaluate: Callable[[dict], dict], points: Sequence[Mapping], direc
     computed it; ``records``, when given, receives one such record per point, with
     ``from_cache`` telling whether this call computed it.  With ``resumable``, ``evaluate`` is
     called as ``evaluate(point, checkpoint=PATH)`` and saves its training progress to ``PATH``
-    (removed once the point is saved), so a killed sweep continues each point in flight from there.
+    (removed once the point is saved), so a killed sweep continues each point in flight from there;
+    an ``evaluate`` that trains through :func:`finished_training` is not trained again when it was
+    killed after its training.
 
     Parameters
     ----------
@@ -145,6 +211,8 @@ def run_sweep(evaluate: Callable[[dict], dict], points: Sequence[Mapping], direc
     todo = [i for i, entry in enumerate(saved) if entry is None]
     cached = set(range(len(points))) - set(todo)
     checkpoints = [checkpoint_path(path) if resumable else None for path in paths]
+    for i in cached:   # left behind by a sweep killed between saving a point and removing them
+        _remove_scratch(checkpoints[i])
     if todo:
         computed_by = {"code_hash": code, "effcode_version": __version__, "git_commit": git_commit()}
         bar = tqdm(total=len(points), initial=len(points) - len(todo), desc="sweep", unit="point",
@@ -159,8 +227,7 @@ def run_sweep(evaluate: Callable[[dict], dict], points: Sequence[Mapping], direc
         for i, result, seconds in finished:  # each finished point is saved at once, in this process
             saved[i] = write_checked_json(paths[i], {"point": points[i], "result": result,
                                                      "seconds": round(seconds, 3), **computed_by}, checked=CHECKED)
-            if checkpoints[i] is not None:
-                checkpoints[i].unlink(missing_ok=True)
+            _remove_scratch(checkpoints[i])
             bar.update()
         bar.close()
     done = cast(list[dict], saved)   # every point is saved by now
