@@ -12,12 +12,14 @@ from __future__ import annotations
 import ast
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from effcode.cli import main
@@ -25,6 +27,8 @@ from effcode.errors import CorruptFileError, InputError
 from effcode.runs import Run
 from effcode.storage import publish as publishing
 from effcode.storage.atomic import read_npz
+from effcode.storage.checkpoint import Checkpointer
+from effcode.storage.integrity import verify_artifacts
 
 TESTS = Path(__file__).parent
 
@@ -46,6 +50,9 @@ ELSEWHERE = [
     ("kill -9 of 03 mid-training resumes to the uninterrupted result", "test_resume.py::test_effcode_run_03_killed_mid_training_resumes_to_the_uninterrupted_result"),
     ("a resumed training equals an uninterrupted one (01's and 02's learners)", "test_resume.py::test_a_resumed_training_equals_an_uninterrupted_one"),
     ("kill -9 of a sweep resumes without recomputing", "test_sweep.py::test_killed_sweep_resumes_without_recomputing"),
+    ("kill -9 of a sweep point mid-training resumes from its checkpoint (item 3)", "test_sweep_checkpoints.py::test_a_killed_sweep_point_resumes_from_its_checkpoint"),
+    ("kill -9 of 13's SAILnet mid-training resumes (item 3)", "test_sweep_checkpoints.py::test_experiment_13s_sailnet_killed_mid_training_resumes_to_the_uninterrupted_result"),
+    ("kill -9 of a sweep point while it is scored does not train again (item 3)", "test_sweep_checkpoints.py::test_a_sweep_point_killed_while_scored_is_scored_again_without_training"),
     ("an edit off a step's path keeps its cache (item 1)", "test_codehash.py::test_an_edit_off_the_path_keeps_the_hash"),
     ("an edit on a step's path invalidates it (item 1)", "test_codehash.py::test_an_edit_on_the_path_changes_the_hash"),
     ("packaged data files are in the key (item 6 of the table)", "test_codehash.py::test_a_data_file_beside_a_reached_module_counts"),
@@ -253,3 +260,109 @@ def test_a_rerun_with_new_settings_interrupted_at_any_moment_leaves_one_whole_ru
         assert read_npz(folder / "filter_bank.npz")["filters"].shape[0] == 12
     assert subprocess.run([sys.executable, "-m", "effcode", "figures", "--results", str(tmp_path)],
                           capture_output=True).returncode == 0
+
+
+# -- kill -9 of experiment 02 and SIGINT of a sweep (slow: real runs, held at a known moment) ----------------
+#: effcode's command line, steered: counting its training steps, or held just after its first checkpoint
+STEERED = TESTS / "steered_effcode.py"
+ENV = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+#: how long a wait on a file or a process may take before the test fails (a bound, not a timing)
+PATIENCE_S = 300
+
+
+def _steered(marker: Path, mode: str, *arguments: str, **popen) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, str(STEERED), str(marker), mode, *arguments], env=ENV,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **popen)
+
+
+def _held(marker: Path, *arguments: str) -> subprocess.Popen:
+    """``effcode ARGUMENTS`` in its own process group, held just after its first checkpoint is saved (the
+    file ``marker/held`` then exists under its final name)."""
+    process = _steered(marker, "hold-training", *arguments, start_new_session=True)
+    deadline = time.monotonic() + PATIENCE_S
+    while not (marker / "held").exists():   # waiting for a file's final name, not for a time
+        assert process.poll() is None, f"the run ended before its first checkpoint: {process.communicate()[1]}"
+        assert time.monotonic() < deadline, f"no checkpoint within {PATIENCE_S} s"
+        time.sleep(0.02)
+    return process
+
+
+def _trained(marker: Path, *arguments: str) -> tuple[str, int]:
+    """Run ``effcode ARGUMENTS`` to its end; its log and the training steps it made."""
+    process = _steered(marker, "run", *arguments)
+    _, log = process.communicate(timeout=PATIENCE_S)
+    assert process.returncode == 0, log[-2000:]
+    return log, int(re.findall(r"trained steps: (\d+)", log)[-1])
+
+
+def _checkpoints(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.glob("*.checkpoint.pt") if not p.name.startswith("."))
+
+
+RUN_02 = ["--quick", "--no-figures", "--set", "n_filters=16", "--set", "patch_size=8", "--set", "n_patches=5000",
+          "--set", "n_seeds=1"]
+
+
+@pytest.mark.slow
+def test_a_kill_9_of_experiment_02_resumes_to_the_uninterrupted_result(tmp_path, small_image_folder):
+    """ICA checkpoints every 20 iterations: killed just after the first, the rerun trains only the
+    iterations after it and ends with the uninterrupted run's bank and Gabor fits."""
+    def run_02(results):
+        return ["run", "02", *RUN_02, "--results", str(results), "--set", f"source={small_image_folder}"]
+
+    killed = _held(tmp_path, *run_02(tmp_path / "killed"))
+    os.killpg(killed.pid, signal.SIGKILL)
+    killed.communicate()
+    cache = tmp_path / "killed" / "02_ica" / "cache"
+    [checkpoint] = _checkpoints(cache)
+    assert Checkpointer(checkpoint).load()["step"] == 20 and not list(cache.glob("*.npz"))
+    log, resumed_steps = _trained(tmp_path, *run_02(tmp_path / "killed"))
+    assert "ICA: resuming from step 20 " in log and not _checkpoints(cache)
+    reference_log, reference_steps = _trained(tmp_path, *run_02(tmp_path / "uninterrupted"))
+    assert "resuming" not in reference_log and resumed_steps == reference_steps - 20 > 0
+    resumed, reference = (Run.open(tmp_path / name / "02_ica") for name in ("killed", "uninterrupted"))
+    for name in ("filters", "basis"):   # the bank's provenance differs: when, and in which folder
+        assert np.array_equal(read_npz(resumed.path("filter_bank.npz"))[name],
+                              read_npz(reference.path("filter_bank.npz"))[name]), name
+    for name in ("gabor_fits_filters.csv", "gabor_fits_basis.csv", "metrics.json"):
+        assert resumed.path(name).read_bytes() == reference.path(name).read_bytes(), name
+
+
+SWEEP_STEPS = 250
+
+
+@pytest.mark.slow
+def test_a_sigint_of_a_sweep_exits_in_one_line_and_leaves_its_folder_whole_and_resumable(tmp_path,
+                                                                                          small_image_folder):
+    """A sweep of one seed, then one of two seeds (``--force``) interrupted with Ctrl-C (SIGINT to its process
+    group) while the new point trains: one line on stderr, no traceback, the folder still the first
+    sweep whole, the new point's checkpoint kept; the rerun trains only the steps after it and ends
+    with the uninterrupted sweep's table."""
+    def sweep(results, seeds, *options):
+        return ["sweep", "--grid", f"seed={seeds}", "--name", "s", "--n-jobs", "1", "--results", str(results),
+                *options, *[arg for setting in ("n_filters=8", "patch_size=6", f"n_steps={SWEEP_STEPS}",
+                                                "batch_size=8", "population=filters", "n_bootstrap=20",
+                                                "n_permutations=99", f"source={small_image_folder}")
+                            for arg in ("--set", setting)]]
+
+    folder = tmp_path / "killed" / "sweeps" / "s"
+    _trained(tmp_path, *sweep(tmp_path / "killed", "[0]"))
+    before = {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()}
+    interrupted = _held(tmp_path, *sweep(tmp_path / "killed", "[0,1]", "--force", "--quiet"))
+    os.killpg(interrupted.pid, signal.SIGINT)
+    _, err = interrupted.communicate(timeout=PATIENCE_S)
+    assert interrupted.returncode == 130
+    assert err.count("\n") == 1 and "interrupted" in err and "Traceback" not in err, err
+    assert {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()} == before   # the first sweep, whole
+    verify_artifacts(folder)
+    assert not (folder / publishing.STAGING).exists() and not (folder / publishing.JOURNAL).exists()
+    [checkpoint] = _checkpoints(folder / "points")
+    assert Checkpointer(checkpoint).load()["step"] == 100
+    log, resumed_steps = _trained(tmp_path, *sweep(tmp_path / "killed", "[0,1]", "--force"))
+    assert "SparseCoding: resuming from step 100 " in log and resumed_steps == SWEEP_STEPS - 100
+    assert not _checkpoints(folder / "points")
+    _, reference_steps = _trained(tmp_path, *sweep(tmp_path / "uninterrupted", "[0,1]"))
+    assert reference_steps == 2 * SWEEP_STEPS
+    assert (folder / "results.csv").read_bytes() == (
+        tmp_path / "uninterrupted" / "sweeps" / "s" / "results.csv").read_bytes()
+    verify_artifacts(folder)

@@ -1,12 +1,12 @@
 """Training inside sweep points checkpoints and resumes; a point killed while it is scored is not trained
 again; cache files carry their own key; sweep workers stop with their parent.
 
-The kill tests run effcode's command line through :data:`STEERED`, which counts the training steps a
-process makes and can hold a point's scoring until the test kills it.  They wait for a file under its
-final name (a checkpoint: an atomic write's temporary starts with a dot; or the held scoring's
-marker), kill the run's process group with SIGKILL, and check that the rerun trains exactly the steps
-after the last checkpoint (none after the training finished) and ends with the uninterrupted run's
-numbers.
+The kill tests run effcode's command line through :data:`STEERED` (``tests/steered_effcode.py``), which
+counts the training steps a process makes, or holds it at a known moment: just after its first
+checkpoint is saved, or at a point's scoring.  They wait for the held process's marker file under its
+final name, kill the run's process group with SIGKILL, and check that the rerun trains exactly the
+steps after the last checkpoint (none when the training had finished) and ends with the uninterrupted
+run's numbers.  Nothing depends on timing.
 """
 
 import os
@@ -17,6 +17,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -44,50 +45,13 @@ def final_files(folder, pattern):
     return sorted(p for p in folder.glob(pattern) if not p.name.startswith(".")) if folder.exists() else []
 
 
-#: effcode's command line (``python steered.py FOLDER hold|run ARGS``) counting the training steps this process
-#: makes (printed last on stderr); with ``hold``, the first point's scoring writes ``FOLDER/scoring`` and waits
-#: there until the process is killed.  Points run in this process (``--n-jobs 1``, or 13's quick ``n_jobs=1``).
-STEERED = '''
-import atexit
-import os
-import pathlib
-import sys
-import threading
-
-import effcode.v1
-from effcode.cli import main
-from effcode.learners.training import IterativeLearner
-
-folder, mode = pathlib.Path(sys.argv[1]), sys.argv[2]
-steps = []
-after_step = IterativeLearner._after_step
-
-
-def counted(self, step):
-    steps.append(step)
-    after_step(self, step)
-
-
-def scoring(*args, **kwargs):   # the same code in both modes: the points' cache key covers it
-    if mode == "hold":
-        (folder / ".scoring").write_text("")
-        os.replace(folder / ".scoring", folder / "scoring")
-        threading.Event().wait()   # never returns: only the test's kill -9 ends it
-    return score_population(*args, **kwargs)
-
-
-IterativeLearner._after_step = counted
-score_population, effcode.v1.score_population = effcode.v1.score_population, scoring
-atexit.register(lambda: print(f"trained steps: {len(steps)}", file=sys.stderr))
-sys.exit(main(sys.argv[3:]))
-'''
+#: effcode's command line, steered: counting its training steps, or held at a known moment until killed
+STEERED = Path(__file__).with_name("steered_effcode.py")
 
 
 def steered(tmp_path, mode: str, arguments: list[str]) -> list[str]:
-    """The command running ``effcode ARGUMENTS`` through :data:`STEERED` (its marker folder: ``tmp_path``)."""
-    script = tmp_path / "steered.py"
-    script.write_text(STEERED)
-    return [sys.executable, str(script), str(tmp_path), mode, *arguments]
+    """The command running ``effcode ARGUMENTS`` through :data:`STEERED` in ``mode`` (marker folder ``tmp_path``)."""
+    return [sys.executable, str(STEERED), str(tmp_path), mode, *arguments]
 
 
 def kill_when(command, ready, what):
@@ -99,19 +63,18 @@ def kill_when(command, ready, what):
     proc.communicate()
 
 
-def kill_after_checkpoint(command, points):
-    """Start ``command``, SIGKILL it once a point's checkpoint exists; return that checkpoint's step."""
-    kill_when(command, lambda: final_files(points, "*.checkpoint.pt"), "a checkpoint")
+def kill_after_checkpoint(tmp_path, arguments, points):
+    """Run ``effcode ARGUMENTS``, SIGKILL it just after its first point's first checkpoint; return its step."""
+    kill_when(steered(tmp_path, "hold-training", arguments), (tmp_path / "held").exists, "a checkpoint")
     checkpoints = final_files(points, "*.checkpoint.pt")
-    assert len(checkpoints) == 1
-    assert not final_files(points, "*.json"), "the point finished before the kill; train longer"
+    assert len(checkpoints) == 1 and not final_files(points, "*.json")
     return Checkpointer(checkpoints[0]).load()["step"]
 
 
 def kill_while_scoring(tmp_path, arguments, points):
-    """Run ``effcode ARGUMENTS`` with its first point's scoring held; SIGKILL it there.  Checks what the kill
-    leaves: the finished training kept, no checkpoint (the training supersedes it), no point saved."""
-    kill_when(steered(tmp_path, "hold", arguments), (tmp_path / "scoring").exists, "the point's scoring")
+    """Run ``effcode ARGUMENTS``, SIGKILL it while its first point is scored.  Checks what the kill leaves: the
+    finished training kept, no checkpoint (the finished training supersedes it), no point saved."""
+    kill_when(steered(tmp_path, "hold-scoring", arguments), (tmp_path / "held").exists, "the point's scoring")
     assert len(final_files(points, "*.trained.npz")) == 1
     assert not final_files(points, "*.checkpoint.pt") and not final_files(points, "*.json")
 
@@ -127,7 +90,7 @@ def trained_steps(log: str) -> int:
     return int(re.findall(r"trained steps: (\d+)", log)[-1])
 
 
-SWEEP_STEPS = 2000
+SWEEP_STEPS = 250
 
 
 def sweep(results, source):
@@ -139,8 +102,8 @@ def sweep(results, source):
 
 def test_a_killed_sweep_point_resumes_from_its_checkpoint(tmp_path, small_image_folder):
     points = tmp_path / "killed" / "sweeps" / "k" / "points"
-    step = kill_after_checkpoint(steered(tmp_path, "run", sweep(tmp_path / "killed", small_image_folder)), points)
-    assert step > 0
+    step = kill_after_checkpoint(tmp_path, sweep(tmp_path / "killed", small_image_folder), points)
+    assert step == 100
     log = completed(steered(tmp_path, "run", sweep(tmp_path / "killed", small_image_folder)))
     assert re.search(rf"SparseCoding: resuming from step {step}\b", log), log[-2000:]
     assert trained_steps(log) == SWEEP_STEPS - step   # only the steps after the checkpoint are trained again
@@ -163,7 +126,7 @@ def test_a_sweep_point_killed_while_scored_is_scored_again_without_training(tmp_
     assert resumed == (tmp_path / "uninterrupted" / "sweeps" / "k" / "results.csv").read_text()
 
 
-SAILNET_STEPS = 1500
+SAILNET_STEPS = 250
 
 
 def run_13(results, source):
@@ -176,8 +139,8 @@ def run_13(results, source):
 def test_experiment_13s_sailnet_killed_mid_training_resumes_to_the_uninterrupted_result(tmp_path,
                                                                                        small_image_folder):
     points = tmp_path / "killed" / "13_v1_like_codes" / "points"
-    step = kill_after_checkpoint(steered(tmp_path, "run", run_13(tmp_path / "killed", small_image_folder)), points)
-    assert step > 0
+    step = kill_after_checkpoint(tmp_path, run_13(tmp_path / "killed", small_image_folder), points)
+    assert step == 100
     log = completed(steered(tmp_path, "run", run_13(tmp_path / "killed", small_image_folder)))
     assert re.search(rf"SAILnet: resuming from step {step}\b", log), log[-2000:]
     assert trained_steps(log) == SAILNET_STEPS - step + 5   # the rest of SAILnet's, and the l1 point's 5

@@ -90,8 +90,8 @@ def read_checked_npz(path, *, key: str | None = None) -> tuple[dict[str, np.ndar
 # -- sweep points -----------------------------------------------------------------------------
 def write_checked_json(path, payload: Mapping, *, checked: tuple[str, ...]) -> dict:
     """Write ``payload`` with a ``sha256`` of its entries named in ``checked``; returns what a reader
-    gets back (numpy numbers made plain)."""
-    plain = json.loads(json.dumps(dict(payload), default=json_default))
+    gets back (numpy numbers made plain, keys in the file's sorted order)."""
+    plain = json.loads(json.dumps(dict(payload), default=json_default, sort_keys=True))
     plain["sha256"] = json_digest({k: plain[k] for k in checked})
     write_json(path, plain)
     return plain
