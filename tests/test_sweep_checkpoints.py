@@ -151,6 +151,23 @@ def test_experiment_13s_sailnet_killed_mid_training_resumes_to_the_uninterrupted
     assert resumed == (tmp_path / "uninterrupted" / "13_v1_like_codes" / "sweep.csv").read_text()
 
 
+def _checkpoint_given(point, checkpoint=None):
+    return {"checkpoint": str(checkpoint)}
+
+
+def test_a_dask_worker_that_cannot_make_the_checkpoint_folder_evaluates_without_checkpoints(tmp_path):
+    """Without a disk shared with the client, a worker keeps checkpoints at the client's path on its own disk;
+    where it cannot make that folder (here: a file stands in its way) the point still runs, unresumable."""
+    from effcode.runs.sweep import _evaluate_with_images
+
+    (tmp_path / "not_a_folder").write_text("")
+    unmakeable = tmp_path / "not_a_folder" / "points" / "p.checkpoint.pt"
+    assert _evaluate_with_images(_checkpoint_given, 0, {}, unmakeable, None)[1] == {"checkpoint": "None"}
+    makeable = tmp_path / "elsewhere" / "points" / "p.checkpoint.pt"
+    assert _evaluate_with_images(_checkpoint_given, 0, {}, makeable, None)[1] == {"checkpoint": str(makeable)}
+    assert makeable.parent.is_dir()
+
+
 # -- cache files carry their own key -----------------------------------------------------------
 def _seeded(seed):
     return lambda: {"x": np.random.default_rng(seed).normal(size=4)}

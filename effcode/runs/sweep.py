@@ -260,12 +260,24 @@ def connect(scheduler: str | None):
 
 def _evaluate_with_images(evaluate, index: int, point: dict, checkpoint: Path | None, images: dict | None):
     """:func:`_evaluate` on a worker, with the point's image folder unpacked there first (when sent).
-    The checkpoint path is on the worker's disk (the same path as on this machine when they share one)."""
+    The checkpoint path is on the worker's disk (the same path as on this machine when they share one);
+    a worker that cannot make that folder evaluates the point without checkpoints."""
     if images is not None:
         from ..data.shipping import unpack_folder
 
         point = {**point, "source": str(unpack_folder(images))}
+    if checkpoint is not None and not _writable_folder(checkpoint.parent):
+        checkpoint = None
     return _evaluate(evaluate, index, point, checkpoint, parent=None)   # dask's nanny stops its workers
+
+
+def _writable_folder(folder: Path) -> bool:
+    """Whether ``folder`` exists, or can be made, and can be written in."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return False
+    return os.access(folder, os.W_OK)
 
 
 def _run_on_dask(evaluate, todo, scheduler):
