@@ -75,12 +75,12 @@ def test_support_statistics_equal_the_dense_products():
 def test_a_training_step_from_the_supports_equals_the_dense_step():
     """One dictionary update with inference='cd': its statistics, loss and reconstruction error, built
     from the codes' supports, equal the dense products of the same codes."""
-    from effcode.learners.sparse_coding import _check_settings, _Trainer
+    from effcode.learners.sparse_coding import WINDOW_GROWTH, _check_settings, _Trainer
 
     X, dictionary = problem(n_atoms=40, n_features=24, n_rows=512, dtype=np.float32)
     settings = _check_settings(lam=0.5, objective="l1", objective_params=None, inference_method="cd", n_iter=200,
                                tol=1e-6, learning_rate=None, dictionary_update="gradient", resample_after=None,
-                               resample_until=None, device="cpu")
+                               resample_until=None, window_growth=WINDOW_GROWTH, device="cpu")
     X, dictionary = torch.from_numpy(X), torch.from_numpy(dictionary)
     trainer = _Trainer(dictionary.clone(), settings)
     record = trainer.step(X)

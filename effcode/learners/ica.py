@@ -43,6 +43,7 @@ from __future__ import annotations
 import functools
 import math
 import warnings
+from typing import Any
 
 import numpy as np
 import torch
@@ -461,7 +462,7 @@ class WhitenedLinearLearner(IterativeLearner, FilterLearner):
         checkpoint_every : int, default 20
             Iterations between saves.
         """
-        data = {"X": data_fingerprint([X])} if checkpoint is not None else {}
+        data: dict[str, Any] = {"X": data_fingerprint([X])} if checkpoint is not None else {}
         return self._fit(X, progress=bool(self.progress),
                          checkpoints=self._checkpoints(checkpoint, checkpoint_every, **data))
 
@@ -560,7 +561,7 @@ class WhitenedLinearLearner(IterativeLearner, FilterLearner):
         n_patches = DEFAULT_N_PATCHES if n_patches is None else n_patches
         patches = image_patches(images, patch_size, n_patches, log=bool(self.log_luminance),
                                 random_state=self.random_state)
-        data = ({"patch_size": patch_size, "n_patches": n_patches, "images": data_fingerprint(images)}
+        data: dict[str, Any] = ({"patch_size": patch_size, "n_patches": n_patches, "images": data_fingerprint(images)}
                 if checkpoint is not None else {})
         return self._fit(patches, progress=bool(progress or self.progress),
                          checkpoints=self._checkpoints(checkpoint, checkpoint_every, **data))
